@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using Compare.Core.Lsh;
+using Compare.Core.Similarity;
+
+namespace Compare.Core.Clustering;
+
+/// <summary>
+/// Candidate pairs from LSH bands, verified with exact Jaccard, merged with union-find.
+/// Works on document positions 0..n-1; callers map positions to their ids.
+/// </summary>
+public static class Clusterer
+{
+    /// <summary>
+    /// Buckets larger than this are linked as a star (every member paired with the first)
+    /// rather than all pairs: thousands of copies of one boilerplate page stay linear.
+    /// </summary>
+    public const int MaxBucketForAllPairs = 64;
+
+    /// <summary>Candidate pairs (as <c>left &lt;&lt; 32 | right</c>, left &lt; right, distinct, ascending) from banding the signatures.</summary>
+    public static ulong[] CandidatePairs(IReadOnlyList<uint[]> signatures, LshParameters lsh, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(signatures);
+        int n = signatures.Count;
+        var pairs = new ConcurrentBag<ulong[]>();
+        Parallel.For(0, lsh.Bands, new ParallelOptions { CancellationToken = cancellationToken }, band =>
+        {
+            var keys = new ulong[n];
+            var order = new int[n];
+            for (int d = 0; d < n; d++)
+            {
+                keys[d] = LshIndex.BandKey(signatures[d], band, lsh.Rows);
+                order[d] = d;
+            }
+
+            Array.Sort(keys, order);
+            var found = new List<ulong>();
+            var group = new List<int>();
+            for (int start = 0; start < n;)
+            {
+                int end = start + 1;
+                while (end < n && keys[end] == keys[start])
+                {
+                    end++;
+                }
+
+                if (end - start > 1)
+                {
+                    group.Clear();
+                    for (int k = start; k < end; k++)
+                    {
+                        group.Add(order[k]);
+                    }
+
+                    AddBucketPairs(group, found);
+                }
+
+                start = end;
+            }
+
+            pairs.Add([.. found]);
+        });
+
+        return SortDistinct(pairs.SelectMany(p => p));
+    }
+
+    /// <summary>Adds the pairs of one bucket: all pairs when small, a star from the first-seen member when large.</summary>
+    public static void AddBucketPairs(List<int> bucket, List<ulong> pairs)
+    {
+        ArgumentNullException.ThrowIfNull(bucket);
+        ArgumentNullException.ThrowIfNull(pairs);
+        if (bucket.Count > MaxBucketForAllPairs)
+        {
+            int hub = bucket.Min();
+            foreach (int member in bucket)
+            {
+                if (member != hub)
+                {
+                    pairs.Add(Pack(hub, member));
+                }
+            }
+
+            return;
+        }
+
+        for (int a = 0; a < bucket.Count; a++)
+        {
+            for (int b = a + 1; b < bucket.Count; b++)
+            {
+                pairs.Add(Pack(bucket[a], bucket[b]));
+            }
+        }
+    }
+
+    /// <summary>Sorts packed pairs and removes repeats.</summary>
+    public static ulong[] SortDistinct(IEnumerable<ulong> pairs)
+    {
+        ulong[] all = [.. pairs];
+        Array.Sort(all);
+        int write = 0;
+        for (int read = 0; read < all.Length; read++)
+        {
+            if (write == 0 || all[read] != all[write - 1])
+            {
+                all[write++] = all[read];
+            }
+        }
+
+        return all[..write];
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="candidatePairs"/> against <paramref name="threshold"/> with exact
+    /// Jaccard over <paramref name="shingles"/> and merges the survivors into clusters.
+    /// </summary>
+    /// <param name="documentCount">Number of documents (positions 0..n-1).</param>
+    /// <param name="candidatePairs">Packed candidate pairs from <see cref="CandidatePairs"/>.</param>
+    /// <param name="shingles">Sorted distinct shingle hashes of a document.</param>
+    /// <param name="threshold">Minimum exact Jaccard of a duplicate pair.</param>
+    /// <param name="rank">Representative preference: the member with the lowest rank wins, ties to the lowest position.</param>
+    /// <param name="progress">Receives verification progress.</param>
+    /// <param name="cancellationToken">Stops the work.</param>
+    public static ClusteringResult Cluster(int documentCount, ulong[] candidatePairs, Func<int, ulong[]> shingles, double threshold,
+        Func<int, long> rank, IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(candidatePairs);
+        ArgumentNullException.ThrowIfNull(shingles);
+        ArgumentNullException.ThrowIfNull(rank);
+        var verified = new double[candidatePairs.Length];
+        long done = 0;
+        const int Chunk = 4096;
+        Parallel.For(0, (candidatePairs.Length + Chunk - 1) / Chunk, new ParallelOptions { CancellationToken = cancellationToken }, chunk =>
+        {
+            int end = Math.Min(candidatePairs.Length, (chunk + 1) * Chunk);
+            for (int p = chunk * Chunk; p < end; p++)
+            {
+                (int left, int right) = Unpack(candidatePairs[p]);
+                verified[p] = SetSimilarity.Jaccard(shingles(left), shingles(right));
+            }
+
+            progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, Interlocked.Add(ref done, end - (chunk * Chunk)), candidatePairs.Length));
+        });
+
+        var pairs = new List<DuplicatePair>();
+        var sets = new UnionFind(documentCount);
+        for (int p = 0; p < candidatePairs.Length; p++)
+        {
+            if (verified[p] >= threshold && verified[p] > 0)
+            {
+                (int left, int right) = Unpack(candidatePairs[p]);
+                pairs.Add(new DuplicatePair(left, right, verified[p]));
+                sets.Union(left, right);
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var groups = new Dictionary<int, List<int>>();
+        foreach (DuplicatePair pair in pairs)
+        {
+            foreach (int document in (ReadOnlySpan<int>)[pair.Left, pair.Right])
+            {
+                int root = sets.Find(document);
+                if (!groups.TryGetValue(root, out List<int>? members))
+                {
+                    groups[root] = members = [];
+                }
+
+                if (!members.Contains(document))
+                {
+                    members.Add(document);
+                }
+            }
+        }
+
+        var clusters = new List<DuplicateCluster>(groups.Count);
+        foreach (List<int> members in groups.Values)
+        {
+            members.Sort();
+            int representative = members[0];
+            foreach (int member in members)
+            {
+                if (rank(member) < rank(representative))
+                {
+                    representative = member;
+                }
+            }
+
+            ulong[] representativeShingles = shingles(representative);
+            var ordered = new List<ClusterMember>(members.Count) { new(representative, 1.0) };
+            foreach (int member in members)
+            {
+                if (member != representative)
+                {
+                    ordered.Add(new ClusterMember(member, SetSimilarity.Jaccard(shingles(member), representativeShingles)));
+                }
+            }
+
+            clusters.Add(new DuplicateCluster(representative, ordered));
+        }
+
+        clusters.Sort((a, b) => a.Representative.CompareTo(b.Representative));
+        progress?.Report(new ClusteringProgress(ClusteringStage.Clustering, clusters.Count, clusters.Count));
+        return new ClusteringResult(documentCount, candidatePairs.Length, pairs, clusters);
+    }
+
+    /// <summary>Packs a pair with the smaller position first.</summary>
+    public static ulong Pack(int a, int b) => a < b ? ((ulong)(uint)a << 32) | (uint)b : ((ulong)(uint)b << 32) | (uint)a;
+
+    /// <summary>Unpacks a pair made by <see cref="Pack"/>.</summary>
+    public static (int Left, int Right) Unpack(ulong pair) => ((int)(pair >> 32), (int)(uint)pair);
+}

@@ -1,0 +1,37 @@
+using System.Runtime.CompilerServices;
+
+namespace Compare.Core.Hashing;
+
+/// <summary>
+/// Seeded 64-bit mixing functions. Everything Compare stores is derived from these and from
+/// XxHash3, never from <see cref="string.GetHashCode()"/>, so signatures are identical across
+/// processes, machines and runtime versions.
+/// </summary>
+internal static class Mix
+{
+    /// <summary>MurmurHash3's 64-bit finaliser (fmix64): a bijection with full avalanche.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Finalize(ulong x)
+    {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdUL;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53UL;
+        x ^= x >> 33;
+        return x;
+    }
+
+    /// <summary>SplitMix64 step: derives independent constants from one seed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong SplitMix(ref ulong state)
+    {
+        ulong z = state += 0x9e3779b97f4a7c15UL;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Maps a 64-bit hash uniformly onto [0, range) without division (Lemire's fastrange).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Range(ulong hash, int range) => (int)Math.BigMul(hash, (ulong)range, out _);
+}
