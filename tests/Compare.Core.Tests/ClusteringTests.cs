@@ -1,0 +1,125 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Compare.Core.Clustering;
+
+namespace Compare.Core.Tests;
+
+public sealed partial class ClusteringTests
+{
+    [GeneratedRegex(@"\w+")]
+    private static partial Regex Word();
+
+    /// <summary>
+    /// Independent reference: NFKC, lower case, \w+ words, word 5-gram strings, Jaccard by an
+    /// inverted index over string shingles. Returns every pair with J ≥ <paramref name="minimum"/>.
+    /// </summary>
+    private static Dictionary<(int, int), double> ReferencePairs(IReadOnlyList<string> texts, double minimum)
+    {
+        var sets = texts.Select(text =>
+        {
+            string[] words = [.. Word().Matches(text.Normalize(NormalizationForm.FormKC).ToLowerInvariant()).Select(m => m.Value)];
+            return words.Length < 5
+                ? new HashSet<string> { string.Join(' ', words) }
+                : Enumerable.Range(0, words.Length - 4).Select(i => string.Join(' ', words[i..(i + 5)])).ToHashSet();
+        }).ToArray();
+        var postings = new Dictionary<string, List<int>>();
+        for (int d = 0; d < sets.Length; d++)
+        {
+            foreach (string shingle in sets[d])
+            {
+                if (!postings.TryGetValue(shingle, out List<int>? list))
+                {
+                    postings[shingle] = list = [];
+                }
+
+                list.Add(d);
+            }
+        }
+
+        var shared = new Dictionary<(int, int), int>();
+        foreach (List<int> list in postings.Values.Where(l => l.Count is > 1 and < 200))
+        {
+            for (int x = 0; x < list.Count; x++)
+            {
+                for (int y = x + 1; y < list.Count; y++)
+                {
+                    shared[(list[x], list[y])] = shared.GetValueOrDefault((list[x], list[y])) + 1;
+                }
+            }
+        }
+
+        return shared
+            .Select(kv => (kv.Key, J: (double)kv.Value / (sets[kv.Key.Item1].Count + sets[kv.Key.Item2].Count - kv.Value)))
+            .Where(p => p.J >= minimum)
+            .ToDictionary(p => p.Key, p => p.J);
+    }
+
+    [Fact]
+    public void Run_BbcCorpusAtThreshold08_FindsEveryPairAbove085AndNoneBelow07()
+    {
+        string[] texts = [.. TestData.BbcCorpus().Select(d => d.Text)];
+        Dictionary<(int, int), double> reference = ReferencePairs(texts, 0.3);
+
+        ClusteringResult result = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = 0.8 }).Run(texts);
+
+        var found = result.Pairs.ToDictionary(p => (p.Left, p.Right), p => p.Jaccard);
+        var mustFind = reference.Where(kv => kv.Value >= 0.85).Select(kv => kv.Key).ToList();
+        Assert.True(mustFind.Count > 100, $"the corpus should hold over a hundred such pairs, found {mustFind.Count}");
+        Assert.All(mustFind, pair => Assert.True(found.ContainsKey(pair), $"missed pair {pair} at J = {reference[pair]:F3}"));
+        Assert.All(result.Pairs, p => Assert.True(reference.GetValueOrDefault((p.Left, p.Right)) >= 0.7, $"reported pair {p} below 0.7"));
+        Assert.All(result.Pairs, p => Assert.Equal(reference[(p.Left, p.Right)], p.Jaccard, 2));
+        Assert.All(result.Clusters, c => Assert.All(c.Members, m => Assert.InRange(m.Jaccard, 0, 1)));
+    }
+
+    [Fact]
+    public void Run_RepresentativePolicies_PickFirstLongestOrCallerRanked()
+    {
+        string text = string.Join(' ', Enumerable.Range(0, 60).Select(i => $"word{i}"));
+        string[] texts = [text + " tail", "unrelated words entirely here ok", text, text + " tail tail tail"];
+
+        ClusteringResult first = new Deduplicator(SketchParameters.Default, new DeduplicationOptions()).Run(texts);
+        ClusteringResult longest = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Representative = RepresentativePolicy.Longest }).Run(texts);
+        ClusteringResult ranked = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Representative = RepresentativePolicy.CallerOrder })
+            .Run(texts, callerOrder: [5, 0, 1, 9]);
+
+        Assert.Equal(0, Assert.Single(first.Clusters).Representative);
+        Assert.Equal(3, Assert.Single(longest.Clusters).Representative);
+        Assert.Equal(2, Assert.Single(ranked.Clusters).Representative);
+        Assert.Equal([2, 3], first.DocumentsToDrop());
+        Assert.Equal(1.0, first.Clusters[0].Members[0].Jaccard);
+    }
+
+    [Fact]
+    public void Run_MaxDocumentFrequency_IgnoresBoilerplateSharedByManyDocuments()
+    {
+        const string Footer = "All rights reserved by the publisher of this newspaper and its partners worldwide.";
+        string[] texts = [.. Enumerable.Range(0, 6).Select(i => $"Story {i} about topic{i} with words{i} and more{i}. " + Footer)];
+
+        ClusteringResult plain = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = 0.3 }).Run(texts);
+        ClusteringResult suppressed = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = 0.3, MaxDocumentFrequency = 3 }).Run(texts);
+
+        Assert.NotEmpty(plain.Clusters);
+        Assert.Empty(suppressed.Clusters);
+    }
+
+    [Fact]
+    public void Run_Cancelled_Throws()
+    {
+        string[] texts = [.. Enumerable.Range(0, 1000).Select(i => $"document {i} text")];
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new Deduplicator(SketchParameters.Default, new DeduplicationOptions()).Run(texts, cancellationToken: cancelled.Token));
+    }
+
+    [Fact]
+    public void UnionFind_Unions_AreTransitive()
+    {
+        var sets = new UnionFind(5);
+        Assert.True(sets.Union(0, 1));
+        Assert.True(sets.Union(3, 1));
+        Assert.False(sets.Union(0, 3));
+        Assert.Equal(sets.Find(0), sets.Find(3));
+        Assert.NotEqual(sets.Find(0), sets.Find(4));
+    }
+}
