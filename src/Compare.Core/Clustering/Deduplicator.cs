@@ -61,58 +61,79 @@ public sealed class Deduplicator
             throw new ArgumentException("CallerOrder needs one rank per document.", nameof(callerOrder));
         }
 
-        DocumentSketch[] sketches = SketchAll(texts, progress, cancellationToken);
-        var signatures = new uint[sketches.Length][];
-        for (int i = 0; i < sketches.Length; i++)
-        {
-            signatures[i] = sketches[i].Signature;
-        }
-
-        ulong[] candidates = Clusterer.CandidatePairs(signatures, _lsh, cancellationToken);
-        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
         Func<int, long> rank = _options.Representative switch
         {
             RepresentativePolicy.Longest => i => -texts[i].Length,
             RepresentativePolicy.CallerOrder => i => callerOrder![i],
             _ => i => i,
         };
-        return Clusterer.Cluster(texts.Count, candidates, i => sketches[i].Shingles, _options.Threshold, rank, progress, cancellationToken);
+        if (_options.MaxDocumentFrequency is not null)
+        {
+            DocumentSketch[] sketches = SketchAll(texts, progress, cancellationToken);
+            ulong[] pairs = Clusterer.CandidatePairs([.. sketches.Select(s => s.Signature)], _lsh, cancellationToken);
+            progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, pairs.Length, pairs.Length));
+            return Clusterer.Cluster(texts.Count, pairs, i => sketches[i].Shingles, _options.Threshold, rank, progress, cancellationToken);
+        }
+
+        // Exact shingle sets cost a sort each and are needed only to verify candidates: sign
+        // everything, then build sets for the documents in a candidate pair.
+        uint[][] signatures = SignAll(texts, progress, cancellationToken);
+        ulong[] candidates = Clusterer.CandidatePairs(signatures, _lsh, cancellationToken);
+        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
+        var sets = new ulong[texts.Count][];
+        int[] needed = [.. candidates.SelectMany(p => new[] { (int)(p >> 32), (int)(uint)p }).Distinct()];
+        Parallel.ForEach(needed, ParallelOptionsFor(cancellationToken), i => sets[i] = Shingler.ShingleSet(texts[i], _sketcher.Parameters));
+        return Clusterer.Cluster(texts.Count, candidates, i => sets[i], _options.Threshold, rank, progress, cancellationToken);
     }
 
-    private DocumentSketch[] SketchAll(IReadOnlyList<string> texts, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
+    private ParallelOptions ParallelOptionsFor(CancellationToken cancellationToken) =>
+        new() { CancellationToken = cancellationToken, MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism };
+
+    private uint[][] SignAll(IReadOnlyList<string> texts, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
-        var sketches = new DocumentSketch[texts.Count];
-        var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism };
+        var signatures = new uint[texts.Count][];
         long done = 0;
-        int? maxDf = _options.MaxDocumentFrequency;
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, texts.Count, 256), parallel, range =>
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, texts.Count, 256), ParallelOptionsFor(cancellationToken), range =>
         {
             for (int i = range.Item1; i < range.Item2; i++)
             {
-                // With boilerplate suppression the signature is made after filtering, in a second pass.
-                sketches[i] = maxDf is null
-                    ? _sketcher.Sketch(texts[i])
-                    : new DocumentSketch(Shingler.ShingleSet(texts[i], _sketcher.Parameters), []);
+                signatures[i] = new uint[_sketcher.Parameters.NumPermutations];
+                _sketcher.Sign(texts[i], signatures[i]);
+            }
+
+            progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, Interlocked.Add(ref done, range.Item2 - range.Item1), texts.Count));
+        });
+        return signatures;
+    }
+
+    /// <summary>Boilerplate suppression: count document frequencies over exact sets, filter, then sign.</summary>
+    private DocumentSketch[] SketchAll(IReadOnlyList<string> texts, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
+    {
+        var sets = new ulong[texts.Count][];
+        long done = 0;
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, texts.Count, 256), ParallelOptionsFor(cancellationToken), range =>
+        {
+            for (int i = range.Item1; i < range.Item2; i++)
+            {
+                sets[i] = Shingler.ShingleSet(texts[i], _sketcher.Parameters);
             }
 
             progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, Interlocked.Add(ref done, range.Item2 - range.Item1), texts.Count));
         });
 
-        if (maxDf is int limit)
+        var frequencies = new ShingleFrequencies();
+        foreach (ulong[] set in sets)
         {
-            var frequencies = new ShingleFrequencies();
-            foreach (DocumentSketch sketch in sketches)
-            {
-                frequencies.Add(sketch.Shingles);
-            }
-
-            Parallel.For(0, sketches.Length, parallel, i =>
-            {
-                ulong[] kept = frequencies.WithoutFrequent(sketches[i].Shingles, limit);
-                sketches[i] = new DocumentSketch(kept, _sketcher.Hasher.Sign(kept));
-            });
+            frequencies.Add(set);
         }
 
+        int limit = _options.MaxDocumentFrequency!.Value;
+        var sketches = new DocumentSketch[texts.Count];
+        Parallel.For(0, sets.Length, ParallelOptionsFor(cancellationToken), i =>
+        {
+            ulong[] kept = frequencies.WithoutFrequent(sets[i], limit);
+            sketches[i] = new DocumentSketch(kept, _sketcher.Hasher.Sign(kept));
+        });
         return sketches;
     }
 }

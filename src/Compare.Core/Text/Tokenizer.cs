@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
-using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using Compare.Core.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -11,7 +12,7 @@ namespace Compare.Core.Text;
 /// UTF-16 code units (for slicing .NET strings); <see cref="CodePointStart"/>/<see cref="CodePointEnd"/>
 /// index it in Unicode code points, the unit of every offset Compare returns.
 /// </summary>
-/// <param name="Hash">Seeded XxHash3 of the normalised word's UTF-8 bytes.</param>
+/// <param name="Hash">Seeded 64-bit hash of the normalised word's UTF-8 bytes.</param>
 /// <param name="Start">First UTF-16 index of the word in the original text.</param>
 /// <param name="End">UTF-16 index after the word.</param>
 /// <param name="CodePointStart">First code point index of the word.</param>
@@ -67,10 +68,11 @@ public static class Tokenizer
     internal static void Run<TSink>(ReadOnlySpan<char> text, NormalizationOptions options, ulong seed, ref TSink sink)
         where TSink : struct, ITokenSink
     {
-        byte[] map = options.FoldDigits ? AsciiMapFoldedDigits : AsciiMap;
-        long hashSeed = unchecked((long)seed);
+        ref byte map = ref MemoryMarshal.GetArrayDataReference(options.FoldDigits ? AsciiMapFoldedDigits : AsciiMap);
+        ulong hashSeed = seed;
         Span<byte> word = stackalloc byte[FastWordBytes];
-        int length = 0;
+        ref byte wordStart = ref word[0];
+        var hash = new WordHash(seed);
         int start = -1, startCodePoint = 0;
         bool slow = false;
         int surrogatePairs = 0; // pairs before i: code point index = i - surrogatePairs
@@ -80,20 +82,21 @@ public static class Tokenizer
             char c = text[i];
             if (c < 128)
             {
-                byte mapped = map[c];
+                byte mapped = Unsafe.Add(ref map, c);
                 if (mapped != Separator)
                 {
                     if (start < 0)
                     {
                         start = i;
                         startCodePoint = i - surrogatePairs;
-                        length = 0;
+                        hash = new WordHash(seed);
                         slow = false;
                     }
 
-                    if (length < FastWordBytes)
+                    if (hash.Length < FastWordBytes)
                     {
-                        word[length++] = mapped;
+                        Unsafe.Add(ref wordStart, hash.Length) = mapped;
+                        hash.Append(mapped);
                     }
                     else
                     {
@@ -102,7 +105,7 @@ public static class Tokenizer
                 }
                 else if (start >= 0)
                 {
-                    Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..length], slow, options, hashSeed, ref sink);
+                    Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, hashSeed, ref sink);
                     start = -1;
                 }
 
@@ -118,14 +121,14 @@ public static class Tokenizer
                 {
                     start = i;
                     startCodePoint = i - surrogatePairs;
-                    length = 0;
+                    hash = new WordHash(seed);
                 }
 
                 slow = true;
             }
             else if (start >= 0)
             {
-                Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..length], slow, options, hashSeed, ref sink);
+                Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, hashSeed, ref sink);
                 start = -1;
             }
 
@@ -141,18 +144,18 @@ public static class Tokenizer
 
         if (start >= 0)
         {
-            Emit(text, start, text.Length, startCodePoint, text.Length - surrogatePairs, word[..length], slow, options, hashSeed, ref sink);
+            Emit(text, start, text.Length, startCodePoint, text.Length - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, hashSeed, ref sink);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Emit<TSink>(ReadOnlySpan<char> text, int start, int end, int codePointStart, int codePointEnd,
-        ReadOnlySpan<byte> asciiWord, bool slow, NormalizationOptions options, long hashSeed, ref TSink sink)
+        ReadOnlySpan<byte> asciiWord, ulong asciiHash, bool slow, NormalizationOptions options, ulong hashSeed, ref TSink sink)
         where TSink : struct, ITokenSink
     {
         if (!slow)
         {
-            sink.OnToken(XxHash3.HashToUInt64(asciiWord, hashSeed), asciiWord, start, end, codePointStart, codePointEnd);
+            sink.OnToken(asciiHash, asciiWord, start, end, codePointStart, codePointEnd);
             return;
         }
 
@@ -164,7 +167,7 @@ public static class Tokenizer
     /// (the fraction "½" becomes "1⁄2"), and each keeps the raw word's span.
     /// </summary>
     private static void EmitNormalized<TSink>(ReadOnlySpan<char> raw, int start, int end, int codePointStart, int codePointEnd,
-        NormalizationOptions options, long hashSeed, ref TSink sink)
+        NormalizationOptions options, ulong hashSeed, ref TSink sink)
         where TSink : struct, ITokenSink
     {
         string normalized = Normalize(raw, options);
@@ -180,14 +183,14 @@ public static class Tokenizer
             }
             else if (length > 0)
             {
-                sink.OnToken(XxHash3.HashToUInt64(bytes[..length], hashSeed), bytes[..length], start, end, codePointStart, codePointEnd);
+                sink.OnToken(WordHash.Hash(bytes[..length], hashSeed), bytes[..length], start, end, codePointStart, codePointEnd);
                 length = 0;
             }
         }
 
         if (length > 0)
         {
-            sink.OnToken(XxHash3.HashToUInt64(bytes[..length], hashSeed), bytes[..length], start, end, codePointStart, codePointEnd);
+            sink.OnToken(WordHash.Hash(bytes[..length], hashSeed), bytes[..length], start, end, codePointStart, codePointEnd);
         }
 
         if (rented is not null)
@@ -268,7 +271,7 @@ public static class Tokenizer
     /// one token per run when bigrams are off). A character is a base code point plus the
     /// combining marks after it. Returns the index after the run.
     /// </summary>
-    private static int RunCjk<TSink>(ReadOnlySpan<char> text, int i, ref int surrogatePairs, NormalizationOptions options, long hashSeed, ref TSink sink)
+    private static int RunCjk<TSink>(ReadOnlySpan<char> text, int i, ref int surrogatePairs, NormalizationOptions options, ulong hashSeed, ref TSink sink)
         where TSink : struct, ITokenSink
     {
         int runStart = i, runStartCodePoint = i - surrogatePairs;

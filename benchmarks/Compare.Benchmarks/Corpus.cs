@@ -1,0 +1,31 @@
+using System.Text.Json;
+
+namespace Compare.Benchmarks;
+
+/// <summary>The BBC corpus from ../shared/corpora, found by walking up from the working directory.</summary>
+internal static class Corpus
+{
+    public static string[] Bbc() => Lazy.Value;
+
+    public static long Utf8Bytes(string[] texts) => texts.Sum(t => (long)System.Text.Encoding.UTF8.GetByteCount(t));
+
+    private static readonly Lazy<string[]> Lazy = new(() =>
+    {
+        string path = Find(Path.Combine("shared", "corpora", "bbc-news-2004-2005.jsonl"));
+        return [.. File.ReadLines(path).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!)];
+    });
+
+    private static string Find(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"{relative} not found above {AppContext.BaseDirectory}.");
+    }
+}

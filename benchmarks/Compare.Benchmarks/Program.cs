@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Running;
+using Compare.Benchmarks;
+
+// "e2e [repetitions]" runs the whole-corpus Stopwatch runner; anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "e2e")
+{
+    EndToEnd.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
