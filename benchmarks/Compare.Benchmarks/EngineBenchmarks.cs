@@ -1,0 +1,148 @@
+using BenchmarkDotNet.Attributes;
+using Compare.Core;
+using Compare.Core.Clustering;
+using Compare.Core.Indexing;
+using Compare.Core.Lsh;
+using Compare.Core.Phrases;
+
+namespace Compare.Benchmarks;
+
+/// <summary>Signing one ~5 KB article: OPH and classic MinHash against the naive baseline.</summary>
+[MemoryDiagnoser]
+public class SignatureBenchmarks
+{
+    private readonly DocumentSketcher _oph = new(SketchParameters.Default);
+    private readonly DocumentSketcher _classic = new(SketchParameters.Default with { Scheme = SignatureScheme.Classic });
+    private readonly uint[] _signature = new uint[128];
+    private string _article = "";
+
+    [GlobalSetup]
+    public void Setup() => _article = Corpus.Bbc().OrderBy(t => Math.Abs(t.Length - 5000)).First();
+
+    [Benchmark(Baseline = true)]
+    public uint[] NaiveDatasketchStyle() => NaiveMinHash.Sign(_article);
+
+    [Benchmark]
+    public uint[] OnePermutation()
+    {
+        _oph.Sign(_article, _signature);
+        return _signature;
+    }
+
+    [Benchmark]
+    public uint[] Classic()
+    {
+        _classic.Sign(_article, _signature);
+        return _signature;
+    }
+
+    [Benchmark]
+    public DocumentSketch SketchWithExactSet() => _oph.Sketch(_article);
+}
+
+/// <summary>LSH over the BBC corpus: building the index, and querying it (with exact verification).</summary>
+[MemoryDiagnoser]
+public class LshBenchmarks
+{
+    private readonly DocumentSketcher _sketcher = new(SketchParameters.Default);
+    private DocumentSketch[] _sketches = [];
+    private SimilarityIndex? _index;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _sketches = [.. Corpus.Bbc().Select(t => _sketcher.Sketch(t))];
+        _index = new SimilarityIndex(SketchParameters.Default);
+        for (int i = 0; i < _sketches.Length; i++)
+        {
+            _index.Upsert(i.ToString(System.Globalization.CultureInfo.InvariantCulture), _sketches[i]);
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _index?.Dispose();
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = 2225)]
+    public int InsertAllIntoLshIndex()
+    {
+        var lsh = new LshIndex(LshParameters.Optimal(0.8, 128));
+        for (int i = 0; i < _sketches.Length; i++)
+        {
+            lsh.Insert(i, _sketches[i].Signature);
+        }
+
+        return _sketches.Length;
+    }
+
+    [Benchmark(OperationsPerInvoke = 2225)]
+    public int QueryEveryDocumentVerified()
+    {
+        int matches = 0;
+        foreach (DocumentSketch sketch in _sketches)
+        {
+            matches += _index!.Query(sketch).Matches.Count;
+        }
+
+        return matches;
+    }
+
+    [Benchmark(OperationsPerInvoke = 100)]
+    public int QueryHundredDocumentsExhaustive()
+    {
+        int matches = 0;
+        foreach (DocumentSketch sketch in _sketches.Take(100))
+        {
+            matches += _index!.Query(sketch, exhaustive: true).Matches.Count;
+        }
+
+        return matches;
+    }
+}
+
+/// <summary>Shared phrases of two ~5 KB articles (a story and its rewrite), against tokenising both as the baseline.</summary>
+[MemoryDiagnoser]
+public class PhraseBenchmarks
+{
+    private string _left = "", _right = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        // The most similar pair of ~5 KB articles in the corpus that is not an exact copy.
+        string[] texts = Corpus.Bbc();
+        var result = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = 0.5 }).Run(texts);
+        DuplicatePair pair = result.Pairs.Where(p => p.Jaccard < 1).OrderBy(p => Math.Abs(texts[p.Left].Length - 5000)).First();
+        (_left, _right) = (texts[pair.Left], texts[pair.Right]);
+    }
+
+    [Benchmark(Baseline = true)]
+    public int TokeniseBoth() =>
+        Compare.Core.Text.Tokenizer.Tokenize(_left, Compare.Core.Text.NormalizationOptions.Default, 1).Length
+        + Compare.Core.Text.Tokenizer.Tokenize(_right, Compare.Core.Text.NormalizationOptions.Default, 1).Length;
+
+    [Benchmark]
+    public SharedPhrases SharedPhrasesExact() => SharedPhraseFinder.Find(_left, _right);
+
+    [Benchmark]
+    public SharedPhrases SharedPhrasesBridged() => SharedPhraseFinder.Find(_left, _right, new PhraseOptions { MaxBridgeWords = 2 });
+
+    [Benchmark]
+    public int WordDiff() => Compare.Core.Diff.WordDiff.Diff(_left, _right).Count;
+}
+
+/// <summary>Whole dedup of the BBC corpus at 0.8, against signing alone as the baseline.</summary>
+[MemoryDiagnoser]
+public class DedupBenchmarks
+{
+    private readonly DocumentSketcher _sketcher = new(SketchParameters.Default);
+    private string[] _texts = [];
+
+    [GlobalSetup]
+    public void Setup() => _texts = Corpus.Bbc();
+
+    [Benchmark(Baseline = true)]
+    public void SignAllParallel() => Parallel.ForEach(_texts, () => new uint[128], (t, _, s) => { _sketcher.Sign(t, s); return s; }, _ => { });
+
+    [Benchmark]
+    public ClusteringResult DeduplicateAll() => new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = 0.8 }).Run(_texts);
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the solution on a machine with the .NET SDK, and ends with one plain line
+# "N passed, N failed" summed over the test assemblies. Exit code: 0 only when all passed.
+# The tests read the BBC corpus from ../shared/corpora and fail (never skip) when it is missing.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "The .NET 10 SDK is required (dotnet was not found on PATH)." >&2
+  exit 2
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test Compare.sln -c Release 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# dotnet test prints one summary per assembly: "Passed!  - Failed: 0, Passed: 89, Skipped: 0, ..."
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # the build or the test host failed before any test could report
+fi
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
