@@ -27,6 +27,18 @@ public sealed class ShinglerAndMinHashTests
     }
 
     [Fact]
+    public void Shingle_CallerBufferTooSmall_GrowsAndKeepsEveryShingle()
+    {
+        ulong[] buffer = new ulong[3]; // not from the array pool
+        string text = string.Join(' ', Enumerable.Range(0, 100).Select(i => $"w{i}"));
+
+        int count = Shingler.Shingle(text, SketchParameters.Default, ref buffer);
+
+        Assert.Equal(96, count);
+        Assert.Equal(Shingler.ShingleSet(text, SketchParameters.Default), buffer[..count].Order());
+    }
+
+    [Fact]
     public void ShingleSet_RepeatedWindows_AreCountedOnce()
     {
         Assert.Single(Shingler.ShingleSet("a b a b a b a b a b", SketchParameters.Default with { ShingleSize = 2 }).Distinct().Skip(1));

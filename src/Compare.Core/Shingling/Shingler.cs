@@ -18,8 +18,9 @@ public static class Shingler
 
     /// <summary>
     /// Writes the shingle hashes of <paramref name="text"/>, in text order and with repeats, into
-    /// <paramref name="buffer"/> (grown from the shared array pool when too small; the caller
-    /// returns it) and returns how many were written.
+    /// <paramref name="buffer"/> and returns how many were written. When the buffer is too small it
+    /// is replaced by a larger one rented from the shared array pool; the outgrown array is left to
+    /// the caller's own array (never returned to the pool, since it may not have come from there).
     /// </summary>
     public static int Shingle(ReadOnlySpan<char> text, SketchParameters parameters, ref ulong[] buffer)
     {
@@ -135,7 +136,6 @@ public static class Shingler
     {
         ulong[] larger = ArrayPool<ulong>.Shared.Rent(Math.Max(16, buffer.Length * 2));
         buffer.AsSpan().CopyTo(larger);
-        ArrayPool<ulong>.Shared.Return(buffer);
         buffer = larger;
     }
 
