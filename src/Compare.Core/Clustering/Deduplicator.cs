@@ -67,59 +67,62 @@ public sealed class Deduplicator
             RepresentativePolicy.CallerOrder => i => callerOrder![i],
             _ => i => i,
         };
+        uint[][] signatures;
+        Func<int, ulong[]>? shingles = null;
         if (_options.MaxDocumentFrequency is not null)
         {
             DocumentSketch[] sketches = SketchAll(texts, progress, cancellationToken);
-            ulong[] pairs = Clusterer.CandidatePairs([.. sketches.Select(s => s.Signature)], _lsh, cancellationToken);
-            progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, pairs.Length, pairs.Length));
-            return Clusterer.Cluster(texts.Count, pairs, i => sketches[i].Shingles, _options.Threshold, rank, progress, cancellationToken);
+            signatures = [.. sketches.Select(s => s.Signature)];
+            shingles = i => sketches[i].Shingles;
+        }
+        else
+        {
+            signatures = new uint[texts.Count][];
+            ForEachDocument(texts.Count, i =>
+            {
+                signatures[i] = new uint[_sketcher.Parameters.NumPermutations];
+                _sketcher.Sign(texts[i], signatures[i]);
+            }, progress, cancellationToken);
         }
 
-        // Exact shingle sets cost a sort each and are needed only to verify candidates: sign
-        // everything, then build sets for the documents in a candidate pair.
-        uint[][] signatures = SignAll(texts, progress, cancellationToken);
         ulong[] candidates = Clusterer.CandidatePairs(signatures, _lsh, cancellationToken);
         progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
-        var sets = new ulong[texts.Count][];
-        int[] needed = [.. candidates.SelectMany(p => new[] { (int)(p >> 32), (int)(uint)p }).Distinct()];
-        Parallel.ForEach(needed, ParallelOptionsFor(cancellationToken), i => sets[i] = Shingler.ShingleSet(texts[i], _sketcher.Parameters));
-        return Clusterer.Cluster(texts.Count, candidates, i => sets[i], _options.Threshold, rank, progress, cancellationToken);
+        if (shingles is null)
+        {
+            // Exact shingle sets cost a sort each and are needed only to verify candidates: they
+            // are built for the documents in a candidate pair, not for every document.
+            var sets = new ulong[texts.Count][];
+            int[] needed = [.. candidates.SelectMany(p => new[] { (int)(p >> 32), (int)(uint)p }).Distinct()];
+            Parallel.ForEach(needed, ParallelOptionsFor(cancellationToken), i => sets[i] = Shingler.ShingleSet(texts[i], _sketcher.Parameters));
+            shingles = i => sets[i];
+        }
+
+        return Clusterer.Cluster(texts.Count, candidates, shingles, _options.Threshold, rank, progress, cancellationToken);
     }
 
     private ParallelOptions ParallelOptionsFor(CancellationToken cancellationToken) =>
         new() { CancellationToken = cancellationToken, MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism };
 
-    private uint[][] SignAll(IReadOnlyList<string> texts, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="work"/> for every document in parallel ranges, reporting sketching progress.</summary>
+    private void ForEachDocument(int count, Action<int> work, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
-        var signatures = new uint[texts.Count][];
         long done = 0;
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, texts.Count, 256), ParallelOptionsFor(cancellationToken), range =>
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, count, 256), ParallelOptionsFor(cancellationToken), range =>
         {
             for (int i = range.Item1; i < range.Item2; i++)
             {
-                signatures[i] = new uint[_sketcher.Parameters.NumPermutations];
-                _sketcher.Sign(texts[i], signatures[i]);
+                work(i);
             }
 
-            progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, Interlocked.Add(ref done, range.Item2 - range.Item1), texts.Count));
+            progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, Interlocked.Add(ref done, range.Item2 - range.Item1), count));
         });
-        return signatures;
     }
 
     /// <summary>Boilerplate suppression: count document frequencies over exact sets, filter, then sign.</summary>
     private DocumentSketch[] SketchAll(IReadOnlyList<string> texts, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
         var sets = new ulong[texts.Count][];
-        long done = 0;
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, texts.Count, 256), ParallelOptionsFor(cancellationToken), range =>
-        {
-            for (int i = range.Item1; i < range.Item2; i++)
-            {
-                sets[i] = Shingler.ShingleSet(texts[i], _sketcher.Parameters);
-            }
-
-            progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, Interlocked.Add(ref done, range.Item2 - range.Item1), texts.Count));
-        });
+        ForEachDocument(texts.Count, i => sets[i] = Shingler.ShingleSet(texts[i], _sketcher.Parameters), progress, cancellationToken);
 
         var frequencies = new ShingleFrequencies();
         foreach (ulong[] set in sets)

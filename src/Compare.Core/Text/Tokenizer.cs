@@ -69,7 +69,6 @@ public static class Tokenizer
         where TSink : struct, ITokenSink
     {
         ref byte map = ref MemoryMarshal.GetArrayDataReference(options.FoldDigits ? AsciiMapFoldedDigits : AsciiMap);
-        ulong hashSeed = seed;
         Span<byte> word = stackalloc byte[FastWordBytes];
         ref byte wordStart = ref word[0];
         var hash = new WordHash(seed);
@@ -105,7 +104,7 @@ public static class Tokenizer
                 }
                 else if (start >= 0)
                 {
-                    Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, hashSeed, ref sink);
+                    Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, seed, ref sink);
                     start = -1;
                 }
 
@@ -128,13 +127,13 @@ public static class Tokenizer
             }
             else if (start >= 0)
             {
-                Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, hashSeed, ref sink);
+                Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, seed, ref sink);
                 start = -1;
             }
 
             if (kind == CharClass.Cjk)
             {
-                i = RunCjk(text, i, ref surrogatePairs, options, hashSeed, ref sink);
+                i = RunCjk(text, i, ref surrogatePairs, options, seed, ref sink);
                 continue;
             }
 
@@ -144,7 +143,7 @@ public static class Tokenizer
 
         if (start >= 0)
         {
-            Emit(text, start, text.Length, startCodePoint, text.Length - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, hashSeed, ref sink);
+            Emit(text, start, text.Length, startCodePoint, text.Length - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, seed, ref sink);
         }
     }
 
