@@ -1,0 +1,72 @@
+using Compare.Server.Storage;
+using Compare.Server.Validation;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace Compare.Server.Hosting;
+
+/// <summary>
+/// Turns the store's expected failures into precise statuses, and anything unexpected into
+/// INTERNAL with the details logged, never sent.
+/// </summary>
+internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Translate(e, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Translate(e, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Translate(e, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    private RpcException? Translate(Exception exception, ServerCallContext context)
+    {
+        switch (exception)
+        {
+            case RpcException:
+                return null;
+            case CollectionNotFoundException e:
+                return RpcErrors.NotFound("compare.v1.Collection", e.Name, e.Message);
+            case CollectionExistsException e:
+                return RpcErrors.AlreadyExists("compare.v1.Collection", e.Name, e.Message);
+            case CollectionChangedException e:
+                return RpcErrors.Aborted(e.Message);
+            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+                return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled or its deadline passed."));
+            default:
+                Log.Unexpected(logger, context.Method, exception);
+                return new RpcException(new Status(StatusCode.Internal, "Compare failed unexpectedly; the server log has the details."));
+        }
+    }
+}

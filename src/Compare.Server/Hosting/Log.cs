@@ -1,0 +1,23 @@
+namespace Compare.Server.Hosting;
+
+/// <summary>Compiled log messages: no formatting cost when the level is off.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Compare is serving compare.v1 on {Urls} (store: {Provider}).")]
+    public static partial void Started(ILogger logger, string urls, string provider);
+
+    [LoggerMessage(2, LogLevel.Error, "{Method} failed unexpectedly.")]
+    public static partial void Unexpected(ILogger logger, string method, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Information, "Collection {Name} created: {Settings}.")]
+    public static partial void CollectionCreated(ILogger logger, string name, string settings);
+
+    [LoggerMessage(4, LogLevel.Information, "Collection {Name} deleted with {Documents} documents.")]
+    public static partial void CollectionDeleted(ILogger logger, string name, long documents);
+
+    [LoggerMessage(5, LogLevel.Information, "Deduplicate over {Collection} at {Threshold}: {Documents} documents, {Clusters} clusters, {Duplicates} duplicates in {ElapsedMs} ms.")]
+    public static partial void Deduplicated(ILogger logger, string collection, double threshold, int documents, int clusters, int duplicates, long elapsedMs);
+
+    [LoggerMessage(6, LogLevel.Information, "Deduplicate over {Collection} cancelled by the caller.")]
+    public static partial void DeduplicateCancelled(ILogger logger, string collection);
+}

@@ -1,0 +1,217 @@
+using System.Globalization;
+using Compare.Core.Clustering;
+using Compare.Core.Diff;
+using Compare.Core.Indexing;
+using Compare.Core.Phrases;
+using Compare.Core.Similarity;
+using Compare.Server.Storage;
+using Compare.V1;
+using Google.Protobuf.WellKnownTypes;
+using CoreDiffOperation = Compare.Core.Diff.DiffOperation;
+using CoreDiffSegment = Compare.Core.Diff.DiffSegment;
+using CoreSentencePair = Compare.Core.Diff.SentencePair;
+using CoreSharedPhrase = Compare.Core.Phrases.SharedPhrase;
+using CoreSimilarityMatch = Compare.Core.Indexing.SimilarityMatch;
+
+namespace Compare.Server.Mapping;
+
+/// <summary>Engine and store results to compare.v1 messages.</summary>
+public static class ProtoMapper
+{
+    /// <summary>A collection with its effective configuration and statistics.</summary>
+    public static Collection ToProto(this CollectionInfo info)
+    {
+        Core.SketchParameters p = info.Settings.Parameters;
+        return new Collection
+        {
+            Name = info.Name,
+            FormatVersion = Core.SketchParameters.FormatVersion,
+            CreateTime = Timestamp.FromDateTimeOffset(info.CreateTime),
+            DocumentCount = info.DocumentCount,
+            TextBytes = info.TextBytes,
+            Config = new CollectionConfig
+            {
+                ShingleKind = p.Kind == Core.ShingleKind.Character ? V1.ShingleKind.Character : V1.ShingleKind.Word,
+                ShingleSize = p.ShingleSize,
+                Normalization = new Normalization
+                {
+                    FoldDigits = p.Normalization.FoldDigits,
+                    FoldDiacritics = p.Normalization.FoldDiacritics,
+                    CjkBigrams = p.Normalization.CjkBigrams,
+                },
+                NumPerm = p.NumPermutations,
+                SignatureScheme = p.Scheme == Core.SignatureScheme.Classic ? V1.SignatureScheme.Classic : V1.SignatureScheme.OnePermutation,
+                Threshold = info.Settings.Threshold,
+                LshBands = info.Settings.Lsh.Bands,
+                LshRows = info.Settings.Lsh.Rows,
+                Seed = p.Seed,
+            },
+        };
+    }
+
+    /// <summary>A stored document; the text only when it was read.</summary>
+    public static V1.StoredDocument ToProto(this Storage.StoredDocument document)
+    {
+        var proto = new V1.StoredDocument
+        {
+            Id = document.Id,
+            Text = document.Text ?? string.Empty,
+            ShingleCount = document.ShingleCount,
+            Length = document.Length,
+            ContentHash = document.ContentHash.ToString("x16", CultureInfo.InvariantCulture),
+            CreateTime = Timestamp.FromDateTimeOffset(document.CreateTime),
+            UpdateTime = Timestamp.FromDateTimeOffset(document.UpdateTime),
+        };
+        foreach (KeyValuePair<string, string> kv in document.Metadata)
+        {
+            proto.Metadata[kv.Key] = kv.Value;
+        }
+
+        return proto;
+    }
+
+    /// <summary>A verified match.</summary>
+    public static V1.SimilarityMatch ToProto(this CoreSimilarityMatch match) => new()
+    {
+        Id = match.Id,
+        Jaccard = match.Jaccard,
+        EstimatedJaccard = match.EstimatedJaccard,
+        ContainmentOfQuery = match.ContainmentOfQuery,
+        ContainmentOfMatch = match.ContainmentOfMatch,
+    };
+
+    /// <summary>An upsert outcome.</summary>
+    public static UpsertStatus ToProto(this WriteOutcome outcome) => outcome switch
+    {
+        WriteOutcome.Created => UpsertStatus.Created,
+        WriteOutcome.Updated => UpsertStatus.Updated,
+        WriteOutcome.Unchanged => UpsertStatus.Unchanged,
+        WriteOutcome.SkippedDuplicate => UpsertStatus.SkippedDuplicate,
+        _ => UpsertStatus.Unspecified,
+    };
+
+    /// <summary>A whole comparison; at most <paramref name="maxPhrases"/> phrases (the longest), 0 for all.</summary>
+    public static CompareResponse ToProto(this Comparison comparison, int maxPhrases)
+    {
+        SetScores s = comparison.Scores;
+        SharedPhrases phrases = comparison.Phrases;
+        var response = new CompareResponse
+        {
+            Jaccard = s.Jaccard,
+            EstimatedJaccard = s.EstimatedJaccard,
+            ContainmentLeft = s.ContainmentLeft,
+            ContainmentRight = s.ContainmentRight,
+            LeftShingleCount = s.LeftShingles,
+            RightShingleCount = s.RightShingles,
+            SharedShingleCount = s.SharedShingles,
+            LeftCoverage = phrases.LeftCoverage,
+            RightCoverage = phrases.RightCoverage,
+            LeftWordCount = phrases.LeftWordCount,
+            RightWordCount = phrases.RightWordCount,
+            TotalPhraseCount = phrases.Phrases.Count,
+        };
+        if (comparison.Fuzzy is { } f)
+        {
+            response.Fuzzy = new FuzzyRatios
+            {
+                Ratio = f.Ratio,
+                PartialRatio = f.PartialRatio,
+                TokenSortRatio = f.TokenSortRatio,
+                TokenSetRatio = f.TokenSetRatio,
+                WeightedRatio = f.WeightedRatio,
+            };
+        }
+
+        IEnumerable<CoreSharedPhrase> kept = maxPhrases > 0 && phrases.Phrases.Count > maxPhrases
+            ? phrases.Phrases.OrderByDescending(p => p.WordCount).ThenBy(p => p.Left.Start).Take(maxPhrases).OrderBy(p => p.Left.Start)
+            : phrases.Phrases;
+        response.SharedPhrases.AddRange(kept.Select(ToProto));
+        if (comparison.Diff is { } diff)
+        {
+            response.Diff.AddRange(diff.Select(ToProto));
+        }
+
+        if (comparison.SimilarSentences is { } sentences)
+        {
+            response.SimilarSentences.AddRange(sentences.Select(ToProto));
+        }
+
+        return response;
+    }
+
+    /// <summary>A Deduplicate progress event.</summary>
+    public static DeduplicateResponse ToProto(this ClusteringProgress progress) => new()
+    {
+        Progress = new DeduplicateProgress
+        {
+            Stage = progress.Stage switch
+            {
+                ClusteringStage.Candidates => DeduplicateStage.Candidates,
+                ClusteringStage.Verifying => DeduplicateStage.Verifying,
+                ClusteringStage.Clustering => DeduplicateStage.Clustering,
+                _ => DeduplicateStage.Unspecified,
+            },
+            Done = progress.Done,
+            Total = progress.Total,
+        },
+    };
+
+    /// <summary>A cluster with ids in place of positions.</summary>
+    public static DeduplicateResponse ToProto(this Core.Clustering.DuplicateCluster cluster, IReadOnlyList<string> ids)
+    {
+        var proto = new V1.DuplicateCluster { RepresentativeId = ids[cluster.Representative] };
+        proto.Members.AddRange(cluster.Members.Select(m => new V1.ClusterMember { Id = ids[m.Document], Jaccard = m.Jaccard }));
+        return new DeduplicateResponse { Cluster = proto };
+    }
+
+    /// <summary>A verified pair with ids in place of positions.</summary>
+    public static DeduplicateResponse ToProto(this Core.Clustering.DuplicatePair pair, IReadOnlyList<string> ids) => new()
+    {
+        Pair = new V1.DuplicatePair { LeftId = ids[pair.Left], RightId = ids[pair.Right], Jaccard = pair.Jaccard },
+    };
+
+    private static Span ToProto(TextSpan span) => new() { Start = span.Start, End = span.End };
+
+    private static V1.SharedPhrase ToProto(CoreSharedPhrase phrase)
+    {
+        var proto = new V1.SharedPhrase
+        {
+            Text = phrase.Text,
+            RightText = phrase.RightText,
+            WordCount = phrase.WordCount,
+            Left = ToProto(phrase.Left),
+            Right = ToProto(phrase.Right),
+        };
+        proto.Differences.AddRange(phrase.Differences.Select(d => new V1.PhraseDifference
+        {
+            LeftText = d.Left,
+            RightText = d.Right,
+            Left = ToProto(d.LeftSpan),
+            Right = ToProto(d.RightSpan),
+        }));
+        return proto;
+    }
+
+    private static V1.DiffSegment ToProto(CoreDiffSegment segment) => new()
+    {
+        Operation = segment.Operation switch
+        {
+            CoreDiffOperation.Equal => V1.DiffOperation.Equal,
+            CoreDiffOperation.Insert => V1.DiffOperation.Insert,
+            CoreDiffOperation.Delete => V1.DiffOperation.Delete,
+            _ => V1.DiffOperation.Unspecified,
+        },
+        Left = ToProto(segment.Left),
+        Right = ToProto(segment.Right),
+        Text = segment.Text,
+    };
+
+    private static V1.SentencePair ToProto(CoreSentencePair pair) => new()
+    {
+        Left = ToProto(pair.Left),
+        Right = ToProto(pair.Right),
+        LeftText = pair.LeftText,
+        RightText = pair.RightText,
+        Ratio = pair.Ratio,
+    };
+}

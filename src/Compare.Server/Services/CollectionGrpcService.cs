@@ -1,0 +1,59 @@
+using Compare.Server.Hosting;
+using Compare.Server.Mapping;
+using Compare.Server.Storage;
+using Compare.Server.Validation;
+using Compare.V1;
+using Grpc.Core;
+
+namespace Compare.Server.Services;
+
+/// <summary>compare.v1.CollectionService.</summary>
+internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<CollectionGrpcService> logger) : CollectionService.CollectionServiceBase
+{
+    public override async Task<CreateCollectionResponse> CreateCollection(CreateCollectionRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        if (request.Name.Length == 0)
+        {
+            violations.Add("name", "is required to create a collection (the 'default' collection always exists).");
+        }
+
+        string name = RequestValidator.Collection(request.Name, violations, "name");
+        CollectionSettings settings = RequestValidator.Settings(request.Config, violations);
+        violations.ThrowIfAny();
+        CollectionInfo created = await store.CreateCollectionAsync(name, settings, context.CancellationToken).ConfigureAwait(false);
+        Log.CollectionCreated(logger, name, settings.ToString());
+        return new CreateCollectionResponse { Collection = created.ToProto() };
+    }
+
+    public override async Task<GetCollectionResponse> GetCollection(GetCollectionRequest request, ServerCallContext context)
+    {
+        string name = RequestValidator.Collection(request.Name, "name");
+        CollectionInfo info = await store.GetCollectionAsync(name, context.CancellationToken).ConfigureAwait(false)
+            ?? throw new CollectionNotFoundException(name);
+        return new GetCollectionResponse { Collection = info.ToProto() };
+    }
+
+    public override async Task<ListCollectionsResponse> ListCollections(ListCollectionsRequest request, ServerCallContext context)
+    {
+        IReadOnlyList<CollectionInfo> all = await store.ListCollectionsAsync(context.CancellationToken).ConfigureAwait(false);
+        var response = new ListCollectionsResponse();
+        response.Collections.AddRange(all.Select(c => c.ToProto()));
+        return response;
+    }
+
+    public override async Task<DeleteCollectionResponse> DeleteCollection(DeleteCollectionRequest request, ServerCallContext context)
+    {
+        string name = RequestValidator.Collection(request.Name, "name");
+        if (name == CollectionNames.Default)
+        {
+            throw RpcErrors.FailedPrecondition("DEFAULT_COLLECTION", name,
+                "The default collection cannot be deleted; delete its documents with DeleteDocuments instead.");
+        }
+
+        long deleted = await store.DeleteCollectionAsync(name, context.CancellationToken).ConfigureAwait(false)
+            ?? throw new CollectionNotFoundException(name);
+        Log.CollectionDeleted(logger, name, deleted);
+        return new DeleteCollectionResponse { DeletedDocumentCount = deleted };
+    }
+}

@@ -1,0 +1,180 @@
+using System.Buffers.Text;
+using System.Text;
+using Compare.Core.Indexing;
+using Compare.Server.Hosting;
+using Compare.Server.Mapping;
+using Compare.Server.Storage;
+using Compare.Server.Validation;
+using Compare.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace Compare.Server.Services;
+
+/// <summary>compare.v1.DocumentService.</summary>
+internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sketchers, IOptions<LimitOptions> limits) : DocumentService.DocumentServiceBase
+{
+    // Below this many documents, sketching on the calling thread beats scheduling work items.
+    private const int ParallelSketchThreshold = 8;
+    private const int DefaultMaxNearDuplicates = 10;
+
+    private readonly LimitOptions _limits = limits.Value;
+
+    public override Task<UpsertDocumentsResponse> UpsertDocuments(UpsertDocumentsRequest request, ServerCallContext context) =>
+        UpsertAsync(request, string.Empty, context.CancellationToken);
+
+    public override async Task<StreamUpsertDocumentsResponse> StreamUpsertDocuments(IAsyncStreamReader<UpsertDocumentsRequest> requestStream, ServerCallContext context)
+    {
+        var summary = new StreamUpsertDocumentsResponse();
+        await foreach (UpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+        {
+            // Field names carry the message number, so a caller knows which batch to fix and that the ones before it are stored.
+            UpsertDocumentsResponse batch = await UpsertAsync(message, $"messages[{summary.MessageCount}].", context.CancellationToken).ConfigureAwait(false);
+            summary.MessageCount++;
+            summary.DocumentCount += batch.Results.Count;
+            summary.CreatedCount += batch.CreatedCount;
+            summary.UpdatedCount += batch.UpdatedCount;
+            summary.UnchangedCount += batch.UnchangedCount;
+            summary.SkippedCount += batch.SkippedCount;
+            summary.SkippedIds.AddRange(batch.Results.Where(r => r.Status == UpsertStatus.SkippedDuplicate).Select(r => r.Id));
+        }
+
+        return summary;
+    }
+
+    public override async Task<GetDocumentResponse> GetDocument(GetDocumentRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations);
+        RequestValidator.Id(request.Id, "id", violations);
+        violations.ThrowIfAny();
+        Storage.StoredDocument document = await store.GetDocumentAsync(collection, request.Id, request.IncludeText, context.CancellationToken).ConfigureAwait(false)
+            ?? throw RpcErrors.NotFound("compare.v1.Document", request.Id, $"Document '{request.Id}' is not in collection '{collection}'.");
+        return new GetDocumentResponse { Document = document.ToProto() };
+    }
+
+    public override async Task<ListDocumentsResponse> ListDocuments(ListDocumentsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations);
+        if (request.PageSize < 0)
+        {
+            violations.Add("page_size", $"must not be negative, was {request.PageSize}.");
+        }
+
+        // Larger pages are served at the limit rather than refused, as AIP-158 recommends.
+        int pageSize = request.PageSize == 0 ? _limits.DefaultPageSize : Math.Min(request.PageSize, _limits.MaxPageSize);
+        string? after = DecodePageToken(request.PageToken, violations);
+        violations.ThrowIfAny();
+
+        DocumentPage page = await store.ListDocumentsAsync(collection, after, pageSize, request.IncludeText, context.CancellationToken).ConfigureAwait(false);
+        var response = new ListDocumentsResponse
+        {
+            TotalCount = page.TotalCount,
+            NextPageToken = page.HasMore ? EncodePageToken(page.Documents[^1].Id) : string.Empty,
+        };
+        response.Documents.AddRange(page.Documents.Select(d => d.ToProto()));
+        return response;
+    }
+
+    public override async Task<DeleteDocumentsResponse> DeleteDocuments(DeleteDocumentsRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations);
+        if (request.Ids.Count == 0)
+        {
+            violations.Add("ids", "must hold at least one id.");
+        }
+
+        for (int i = 0; i < request.Ids.Count; i++)
+        {
+            RequestValidator.Id(request.Ids[i], $"ids[{i}]", violations);
+        }
+
+        violations.ThrowIfAny();
+        IReadOnlyList<string> missing = await store.DeleteDocumentsAsync(collection, [.. request.Ids.Distinct(StringComparer.Ordinal)], context.CancellationToken).ConfigureAwait(false);
+        var response = new DeleteDocumentsResponse { DeletedCount = request.Ids.Distinct(StringComparer.Ordinal).Count() - missing.Count };
+        response.NotFoundIds.AddRange(missing);
+        return response;
+    }
+
+    private async Task<UpsertDocumentsResponse> UpsertAsync(UpsertDocumentsRequest request, string prefix, CancellationToken cancellationToken)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations, prefix + "collection");
+        PreparedDocument[] prepared = RequestValidator.Batch(request, _limits, violations, prefix);
+        int maxNear = RequestValidator.Count(request.MaxNearDuplicates, DefaultMaxNearDuplicates, _limits.MaxTopK, prefix + "max_near_duplicates", "Limits:MaxTopK", violations);
+        violations.ThrowIfAny();
+
+        CollectionInfo info = await store.GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false)
+            ?? throw new CollectionNotFoundException(collection);
+        double threshold = RequestValidator.Threshold(request.HasNearDuplicateThreshold, request.NearDuplicateThreshold, info.Settings.Threshold,
+            prefix + "near_duplicate_threshold", violations);
+        violations.ThrowIfAny();
+
+        DocumentSketcher sketcher = sketchers.For(info.Settings.Parameters);
+        var writes = new DocumentWrite[prepared.Length];
+        if (prepared.Length < ParallelSketchThreshold)
+        {
+            for (int i = 0; i < prepared.Length; i++)
+            {
+                writes[i] = Sketch(prepared[i], sketcher);
+            }
+        }
+        else
+        {
+            Parallel.For(0, prepared.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => writes[i] = Sketch(prepared[i], sketcher));
+        }
+
+        NearDuplicateCheck? check = request.IncludeNearDuplicates || request.SkipIfDuplicate
+            ? new NearDuplicateCheck(threshold, request.IncludeNearDuplicates ? maxNear : 1, request.SkipIfDuplicate)
+            : null;
+        IReadOnlyList<DocumentWriteResult> results = await store.UpsertAsync(collection, info.Settings, writes, check, cancellationToken).ConfigureAwait(false);
+
+        var response = new UpsertDocumentsResponse();
+        for (int i = 0; i < results.Count; i++)
+        {
+            DocumentWriteResult r = results[i];
+            var result = new UpsertResult { Id = writes[i].Id, Status = r.Outcome.ToProto(), ShingleCount = writes[i].Sketch.Shingles.Length };
+            result.NearDuplicates.AddRange(r.NearDuplicates.Select(m => m.ToProto()));
+            response.Results.Add(result);
+            switch (r.Outcome)
+            {
+                case WriteOutcome.Created: response.CreatedCount++; break;
+                case WriteOutcome.Updated: response.UpdatedCount++; break;
+                case WriteOutcome.Unchanged: response.UnchangedCount++; break;
+                case WriteOutcome.SkippedDuplicate: response.SkippedCount++; break;
+            }
+        }
+
+        return response;
+    }
+
+    private static DocumentWrite Sketch(PreparedDocument d, DocumentSketcher sketcher) =>
+        new(d.Id, d.Text, d.Metadata, sketcher.Sketch(d.Text), d.ContentHash, d.Length, d.Utf8Length);
+
+    private static string EncodePageToken(string lastId) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(lastId));
+
+    private static string? DecodePageToken(string token, FieldViolations violations)
+    {
+        if (token.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            string after = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token));
+            if (after.Length is > 0 and <= RequestValidator.MaxIdLength)
+            {
+                return after;
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        violations.Add("page_token", "is not a token this server issued; pass next_page_token from the previous page.");
+        return null;
+    }
+}

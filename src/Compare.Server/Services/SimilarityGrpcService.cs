@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using Compare.Core.Clustering;
+using Compare.Core.Indexing;
+using Compare.Core.Phrases;
+using Compare.Core.Similarity;
+using Compare.Server.Hosting;
+using Compare.Server.Mapping;
+using Compare.Server.Storage;
+using Compare.Server.Validation;
+using Compare.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace Compare.Server.Services;
+
+/// <summary>compare.v1.SimilarityService.</summary>
+internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache sketchers, IOptions<LimitOptions> limits,
+    ILogger<SimilarityGrpcService> logger) : SimilarityService.SimilarityServiceBase
+{
+    private const int MaxPhraseWords = 1000;
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
+
+    private readonly LimitOptions _limits = limits.Value;
+
+    public override async Task<CompareResponse> Compare(CompareRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations);
+        RequestValidator.Reference(request.Left, "left", _limits, violations);
+        RequestValidator.Reference(request.Right, "right", _limits, violations);
+        int minWords = RequestValidator.Count(request.MinPhraseWords, 3, MaxPhraseWords, "min_phrase_words", "1000 words", violations);
+        int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", $"{RequestValidator.MaxBridgeWords} words", violations);
+        int minRatio = RequestValidator.Count(request.MinSentenceRatio, 80, 100, "min_sentence_ratio", "100", violations);
+        int maxPhrases = RequestValidator.Count(request.MaxPhrases, 0, int.MaxValue, "max_phrases", "none", violations);
+        violations.ThrowIfAny();
+
+        CollectionInfo info = await GetCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
+        DocumentSketcher sketcher = sketchers.For(info.Settings.Parameters);
+        (string leftText, DocumentSketch leftSketch) = await ResolveAsync(collection, request.Left, "left", sketcher, context.CancellationToken).ConfigureAwait(false);
+        (string rightText, DocumentSketch rightSketch) = await ResolveAsync(collection, request.Right, "right", sketcher, context.CancellationToken).ConfigureAwait(false);
+
+        var options = new ComparisonOptions
+        {
+            Phrases = new PhraseOptions { MinWords = minWords, MaxBridgeWords = bridge, Normalization = info.Settings.Parameters.Normalization },
+            IncludeFuzzy = !request.HasIncludeFuzzy || request.IncludeFuzzy,
+            IncludeDiff = request.IncludeDiff,
+            IncludeSimilarSentences = request.IncludeSimilarSentences,
+            MinSentenceRatio = minRatio,
+        };
+        return DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options).ToProto(maxPhrases);
+    }
+
+    public override async Task<FindSimilarResponse> FindSimilar(FindSimilarRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations);
+        RequestValidator.Reference(request.Query, "query", _limits, violations);
+        int topK = RequestValidator.Count(request.TopK, _limits.DefaultTopK, _limits.MaxTopK, "top_k", "Limits:MaxTopK", violations);
+        double threshold = RequestValidator.Threshold(request.HasThreshold, request.Threshold, 0, "threshold", violations);
+        violations.ThrowIfAny();
+
+        CollectionInfo info = await GetCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
+        threshold = request.HasThreshold ? threshold : info.Settings.Threshold;
+        (_, DocumentSketch sketch) = await ResolveAsync(collection, request.Query, "query", sketchers.For(info.Settings.Parameters), context.CancellationToken).ConfigureAwait(false);
+        string? exclude = request.Query.SourceCase == DocumentRef.SourceOneofCase.Id && !request.IncludeSelf ? request.Query.Id : null;
+
+        QueryResult result = await store.FindSimilarAsync(collection, sketch, new SimilarityQuery(threshold, topK, exclude, request.Exhaustive), context.CancellationToken)
+            .ConfigureAwait(false);
+        var response = new FindSimilarResponse { CandidatesExamined = result.CandidatesExamined, Threshold = threshold };
+        response.Matches.AddRange(result.Matches.Select(m => m.ToProto()));
+        return response;
+    }
+
+    public override async Task Deduplicate(DeduplicateRequest request, IServerStreamWriter<DeduplicateResponse> responseStream, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations);
+        double threshold = RequestValidator.Threshold(request.HasThreshold, request.Threshold, 0, "threshold", violations);
+        Core.Clustering.RepresentativePolicy policy = request.Representative switch
+        {
+            V1.RepresentativePolicy.Unspecified or V1.RepresentativePolicy.FirstSeen => Core.Clustering.RepresentativePolicy.FirstSeen,
+            V1.RepresentativePolicy.Longest => Core.Clustering.RepresentativePolicy.Longest,
+            _ => Invalid(),
+        };
+        violations.ThrowIfAny();
+
+        CancellationToken cancellationToken = context.CancellationToken;
+        CollectionInfo info = await GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
+        threshold = request.HasThreshold ? threshold : info.Settings.Threshold;
+        var stopwatch = Stopwatch.StartNew();
+        var progress = new LatestProgress();
+        Task<IndexClusteringResult> job = Task.Run(() => store.DeduplicateAsync(collection, threshold, policy, progress, cancellationToken), cancellationToken);
+
+        IndexClusteringResult outcome;
+        try
+        {
+            ClusteringProgress? sent = null;
+            while (!job.IsCompleted)
+            {
+                await Task.WhenAny(job, Task.Delay(ProgressInterval, cancellationToken)).ConfigureAwait(false);
+                if (progress.Latest is { } latest && latest != sent)
+                {
+                    await responseStream.WriteAsync(latest.ToProto(), cancellationToken).ConfigureAwait(false);
+                    sent = latest;
+                }
+            }
+
+            outcome = await job.ConfigureAwait(false);
+            // Every stream carries at least the final progress event, however quick the job was.
+            if (progress.Latest is { } last && last != sent)
+            {
+                await responseStream.WriteAsync(last.ToProto(), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Log.DeduplicateCancelled(logger, collection);
+            throw;
+        }
+
+        ClusteringResult result = outcome.Result;
+        foreach (Core.Clustering.DuplicateCluster cluster in result.Clusters)
+        {
+            await responseStream.WriteAsync(cluster.ToProto(outcome.Ids), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (request.IncludePairs)
+        {
+            foreach (Core.Clustering.DuplicatePair pair in result.Pairs)
+            {
+                await responseStream.WriteAsync(pair.ToProto(outcome.Ids), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        int duplicates = result.DuplicateCount;
+        await responseStream.WriteAsync(new DeduplicateResponse
+        {
+            Summary = new DeduplicateSummary
+            {
+                DocumentCount = result.DocumentCount,
+                ClusterCount = result.Clusters.Count,
+                DuplicateCount = duplicates,
+                CandidatePairCount = result.CandidatePairs,
+                VerifiedPairCount = result.Pairs.Count,
+                Elapsed = Duration.FromTimeSpan(stopwatch.Elapsed),
+                Threshold = threshold,
+            },
+        }, cancellationToken).ConfigureAwait(false);
+        Log.Deduplicated(logger, collection, threshold, result.DocumentCount, result.Clusters.Count, duplicates, stopwatch.ElapsedMilliseconds);
+
+        Core.Clustering.RepresentativePolicy Invalid()
+        {
+            violations.Add("representative", $"unknown value {(int)request.Representative}.");
+            return Core.Clustering.RepresentativePolicy.FirstSeen;
+        }
+    }
+
+    private async Task<CollectionInfo> GetCollectionAsync(string collection, CancellationToken cancellationToken) =>
+        await store.GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false) ?? throw new CollectionNotFoundException(collection);
+
+    private async Task<(string Text, DocumentSketch Sketch)> ResolveAsync(string collection, DocumentRef reference, string field, DocumentSketcher sketcher,
+        CancellationToken cancellationToken)
+    {
+        if (reference.SourceCase == DocumentRef.SourceOneofCase.Text)
+        {
+            return (reference.Text, sketcher.Sketch(reference.Text));
+        }
+
+        return await store.GetTextAndSketchAsync(collection, reference.Id, cancellationToken).ConfigureAwait(false)
+            ?? throw RpcErrors.NotFound("compare.v1.Document", reference.Id, $"{field}.id: document '{reference.Id}' is not in collection '{collection}'.");
+    }
+
+    /// <summary>Keeps only the newest report: the stream sends progress at its own pace.</summary>
+    private sealed class LatestProgress : IProgress<ClusteringProgress>
+    {
+        private StrongBox? _latest;
+
+        public ClusteringProgress? Latest => Volatile.Read(ref _latest)?.Value;
+
+        public void Report(ClusteringProgress value) => Volatile.Write(ref _latest, new StrongBox(value));
+
+        private sealed record StrongBox(ClusteringProgress Value);
+    }
+}

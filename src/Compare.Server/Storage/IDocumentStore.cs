@@ -1,0 +1,111 @@
+using Compare.Core.Clustering;
+using Compare.Core.Indexing;
+
+namespace Compare.Server.Storage;
+
+/// <summary>
+/// Collections, their documents and a similarity index over them. Implementations are
+/// thread-safe. A missing collection throws <see cref="CollectionNotFoundException"/>.
+/// </summary>
+public interface IDocumentStore
+{
+    /// <summary>Creates a collection; throws <see cref="CollectionExistsException"/> when the name is taken.</summary>
+    Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken);
+
+    /// <summary>The collection, or null.</summary>
+    Task<CollectionInfo?> GetCollectionAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Every collection, by name.</summary>
+    Task<IReadOnlyList<CollectionInfo>> ListCollectionsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes a collection and its documents; returns how many documents it held, or null when it did not exist.</summary>
+    Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a batch in order, all or nothing with respect to validation: every document was
+    /// sketched with <paramref name="settings"/>, which must still be the collection's.
+    /// </summary>
+    Task<IReadOnlyList<DocumentWriteResult>> UpsertAsync(string collection, CollectionSettings settings, IReadOnlyList<DocumentWrite> documents,
+        NearDuplicateCheck? check, CancellationToken cancellationToken);
+
+    /// <summary>A stored document (its text only when asked), or null.</summary>
+    Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="limit"/> documents with ids ordinally after <paramref name="afterId"/>.</summary>
+    Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken);
+
+    /// <summary>Deletes documents; returns the ids that were not stored.</summary>
+    Task<IReadOnlyList<string>> DeleteDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken);
+
+    /// <summary>A stored document's text and sketch, or null.</summary>
+    Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, string id, CancellationToken cancellationToken);
+
+    /// <summary>Indexed documents similar to a sketch made with the collection's settings.</summary>
+    Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken);
+
+    /// <summary>Clusters the collection's near-duplicates.</summary>
+    Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
+        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken);
+}
+
+/// <summary>A document to store with its sketch, content hash, length in code points and size in UTF-8 bytes.</summary>
+public sealed record DocumentWrite(string Id, string Text, IReadOnlyDictionary<string, string> Metadata, DocumentSketch Sketch, ulong ContentHash, int Length, int Utf8Length);
+
+/// <summary>Near-duplicate checks made before each document of a batch is stored.</summary>
+/// <param name="Threshold">Lowest exact Jaccard of a near-duplicate.</param>
+/// <param name="MaxMatches">Most matches reported per document.</param>
+/// <param name="SkipIfDuplicate">Do not store a document that has one.</param>
+public sealed record NearDuplicateCheck(double Threshold, int MaxMatches, bool SkipIfDuplicate);
+
+/// <summary>What happened to one document of a batch.</summary>
+public enum WriteOutcome
+{
+    /// <summary>The id was new.</summary>
+    Created = 1,
+
+    /// <summary>The id existed with other content.</summary>
+    Updated = 2,
+
+    /// <summary>The id existed with the same text and metadata.</summary>
+    Unchanged = 3,
+
+    /// <summary>A near-duplicate was indexed; nothing stored.</summary>
+    SkippedDuplicate = 4,
+}
+
+/// <summary>The outcome for one document, with its near-duplicates when a check was asked for.</summary>
+public sealed record DocumentWriteResult(WriteOutcome Outcome, IReadOnlyList<SimilarityMatch> NearDuplicates);
+
+/// <summary>A stored document.</summary>
+public sealed record StoredDocument(string Id, string? Text, IReadOnlyDictionary<string, string> Metadata, int ShingleCount, int Length,
+    ulong ContentHash, DateTimeOffset CreateTime, DateTimeOffset UpdateTime);
+
+/// <summary>One page of documents and the collection's size.</summary>
+public sealed record DocumentPage(IReadOnlyList<StoredDocument> Documents, bool HasMore, long TotalCount);
+
+/// <summary>Options of a similarity query.</summary>
+public sealed record SimilarityQuery(double Threshold, int TopK, string? ExcludeId, bool Exhaustive);
+
+/// <summary>Base of the store's expected failures.</summary>
+public abstract class StoreException(string message) : Exception(message);
+
+/// <summary>No collection of that name.</summary>
+public sealed class CollectionNotFoundException(string name) : StoreException($"Collection '{name}' does not exist.")
+{
+    /// <summary>The missing collection.</summary>
+    public string Name { get; } = name;
+}
+
+/// <summary>A collection of that name already exists.</summary>
+public sealed class CollectionExistsException(string name) : StoreException($"Collection '{name}' already exists.")
+{
+    /// <summary>The existing collection.</summary>
+    public string Name { get; } = name;
+}
+
+/// <summary>The collection was replaced by another of the same name while a call was working; the call can be retried.</summary>
+public sealed class CollectionChangedException(string name) : StoreException($"Collection '{name}' was deleted and recreated during the call; retry it.")
+{
+    /// <summary>The collection.</summary>
+    public string Name { get; } = name;
+}

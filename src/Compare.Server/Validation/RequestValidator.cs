@@ -1,0 +1,279 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+using Compare.Core;
+using Compare.Core.Lsh;
+using Compare.Core.Text;
+using Compare.Server.Hosting;
+using Compare.Server.Storage;
+using Compare.V1;
+
+namespace Compare.Server.Validation;
+
+/// <summary>Checks requests field by field and turns them into store and engine inputs.</summary>
+public static class RequestValidator
+{
+    /// <summary>Longest document id.</summary>
+    public const int MaxIdLength = 512;
+
+    /// <summary>Largest bridge between phrase parts, in words: more makes the search costly and the phrases meaningless.</summary>
+    public const int MaxBridgeWords = 10;
+
+    /// <summary>Longest metadata key.</summary>
+    public const int MaxMetadataKeyLength = 256;
+
+    /// <summary>The collection a request names (empty means default), or a violation of <paramref name="field"/>.</summary>
+    public static string Collection(string? name, FieldViolations violations, string field = "collection")
+    {
+        string resolved = CollectionNames.Resolve(name);
+        if (!CollectionNames.IsValid(resolved))
+        {
+            violations.Add(field, $"'{Shorten(resolved)}' is not a valid collection name: use 1 to {CollectionNames.MaxLength} letters, digits, '-', '_' or '.'.");
+        }
+
+        return resolved;
+    }
+
+    /// <summary>A collection name alone, thrown as INVALID_ARGUMENT when wrong.</summary>
+    public static string Collection(string? name, string field = "collection")
+    {
+        var violations = new FieldViolations();
+        string resolved = Collection(name, violations, field);
+        violations.ThrowIfAny();
+        return resolved;
+    }
+
+    /// <summary>A document id: non-empty and at most <see cref="MaxIdLength"/> characters.</summary>
+    public static void Id(string id, string field, FieldViolations violations)
+    {
+        if (id.Length == 0)
+        {
+            violations.Add(field, "must not be empty.");
+        }
+        else if (id.Length > MaxIdLength)
+        {
+            violations.Add(field, $"is {id.Length} characters long; the limit is {MaxIdLength}.");
+        }
+    }
+
+    /// <summary>A document text: non-empty and within the size limit. Returns its UTF-8 size.</summary>
+    public static int Text(string text, string field, LimitOptions limits, FieldViolations violations)
+    {
+        if (text.Length == 0)
+        {
+            violations.Add(field, "must not be empty.");
+            return 0;
+        }
+
+        int bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > limits.MaxDocumentBytes)
+        {
+            violations.Add(field, $"is {bytes} bytes of UTF-8; the document size limit (Limits:MaxDocumentBytes) is {limits.MaxDocumentBytes}.");
+        }
+
+        return bytes;
+    }
+
+    /// <summary>An optional threshold in [0, 1]; the collection's when absent.</summary>
+    public static double Threshold(bool has, double value, double fallback, string field, FieldViolations violations)
+    {
+        if (!has)
+        {
+            return fallback;
+        }
+
+        if (!(value is >= 0 and <= 1))
+        {
+            violations.Add(field, $"must be between 0 and 1, was {value}.");
+        }
+
+        return value;
+    }
+
+    /// <summary>A non-negative count with a default for 0 and an upper limit.</summary>
+    public static int Count(int value, int fallback, int max, string field, string limitName, FieldViolations violations)
+    {
+        if (value < 0)
+        {
+            violations.Add(field, $"must not be negative, was {value}.");
+        }
+        else if (value > max)
+        {
+            violations.Add(field, $"is {value}; the limit ({limitName}) is {max}.");
+        }
+
+        return value == 0 ? fallback : value;
+    }
+
+    /// <summary>A document reference: exactly one of id or text.</summary>
+    public static void Reference(DocumentRef? reference, string field, LimitOptions limits, FieldViolations violations)
+    {
+        switch (reference?.SourceCase ?? DocumentRef.SourceOneofCase.None)
+        {
+            case DocumentRef.SourceOneofCase.Id:
+                Id(reference!.Id, field + ".id", violations);
+                break;
+            case DocumentRef.SourceOneofCase.Text:
+                Text(reference!.Text, field + ".text", limits, violations);
+                break;
+            default:
+                violations.Add(field, "is required: set id (an indexed document) or text.");
+                break;
+        }
+    }
+
+    /// <summary>Validates a whole batch (nothing is stored when anything is wrong) and hashes its documents.</summary>
+    public static PreparedDocument[] Batch(UpsertDocumentsRequest request, LimitOptions limits, FieldViolations violations, string prefix = "")
+    {
+        if (request.Documents.Count == 0)
+        {
+            violations.Add(prefix + "documents", "must hold at least one document.");
+        }
+        else if (request.Documents.Count > limits.MaxBatchDocuments)
+        {
+            violations.Add(prefix + "documents", $"holds {request.Documents.Count} documents; the batch limit (Limits:MaxBatchDocuments) is {limits.MaxBatchDocuments}.");
+            return [];
+        }
+
+        var firstIndexOf = new Dictionary<string, int>(request.Documents.Count, StringComparer.Ordinal);
+        var prepared = new PreparedDocument[request.Documents.Count];
+        for (int i = 0; i < request.Documents.Count; i++)
+        {
+            Compare.V1.Document d = request.Documents[i];
+            string field = $"{prefix}documents[{i}]";
+            Id(d.Id, field + ".id", violations);
+            if (d.Id.Length > 0 && !firstIndexOf.TryAdd(d.Id, i))
+            {
+                violations.Add(field + ".id", $"'{Shorten(d.Id)}' repeats documents[{firstIndexOf[d.Id]}].id; ids in a batch must be unique.");
+            }
+
+            int utf8Length = Text(d.Text, field + ".text", limits, violations);
+            foreach (string key in d.Metadata.Keys)
+            {
+                if (key.Length is 0 or > MaxMetadataKeyLength)
+                {
+                    violations.Add(field + ".metadata", $"keys must be 1 to {MaxMetadataKeyLength} characters long.");
+                    break;
+                }
+            }
+
+            if (violations.IsEmpty)
+            {
+                var metadata = new Dictionary<string, string>(d.Metadata, StringComparer.Ordinal);
+                prepared[i] = new PreparedDocument(d.Id, d.Text, metadata, ContentHash(d.Text, metadata),
+                    CodePoints(d.Text), utf8Length);
+            }
+        }
+
+        return prepared;
+    }
+
+    /// <summary>A collection configuration with every default filled in.</summary>
+    public static CollectionSettings Settings(CollectionConfig? config, FieldViolations violations)
+    {
+        config ??= new CollectionConfig();
+        const string Prefix = "config.";
+        Core.ShingleKind kind = config.ShingleKind switch
+        {
+            Compare.V1.ShingleKind.Unspecified or Compare.V1.ShingleKind.Word => Core.ShingleKind.Word,
+            Compare.V1.ShingleKind.Character => Core.ShingleKind.Character,
+            _ => Invalid(Core.ShingleKind.Word, Prefix + "shingle_kind", $"unknown value {(int)config.ShingleKind}."),
+        };
+        Core.SignatureScheme scheme = config.SignatureScheme switch
+        {
+            Compare.V1.SignatureScheme.Unspecified or Compare.V1.SignatureScheme.OnePermutation => Core.SignatureScheme.OnePermutation,
+            Compare.V1.SignatureScheme.Classic => Core.SignatureScheme.Classic,
+            _ => Invalid(Core.SignatureScheme.OnePermutation, Prefix + "signature_scheme", $"unknown value {(int)config.SignatureScheme}."),
+        };
+        int shingleSize = Range(config.ShingleSize, SketchParameters.Default.ShingleSize, SketchParameters.MaxShingleSize, Prefix + "shingle_size");
+        int numPerm = Range(config.NumPerm, SketchParameters.Default.NumPermutations, SketchParameters.MaxPermutations, Prefix + "num_perm");
+        double threshold = Threshold(config.HasThreshold, config.Threshold, CollectionSettings.DefaultThreshold, Prefix + "threshold", violations);
+        if (config.Threshold is <= 0 && config.HasThreshold && violations.IsEmpty)
+        {
+            violations.Add(Prefix + "threshold", "must be above 0: LSH banding cannot be tuned for 0.");
+        }
+
+        Normalization n = config.Normalization ?? new Normalization();
+        var parameters = new SketchParameters
+        {
+            Kind = kind,
+            ShingleSize = shingleSize,
+            NumPermutations = numPerm,
+            Scheme = scheme,
+            Seed = config.Seed == 0 ? SketchParameters.DefaultSeed : config.Seed,
+            Normalization = new NormalizationOptions(n.FoldDigits, n.FoldDiacritics, !n.HasCjkBigrams || n.CjkBigrams),
+        };
+
+        LshParameters lsh = default;
+        if (config.LshBands == 0 && config.LshRows == 0)
+        {
+            if (violations.IsEmpty)
+            {
+                lsh = LshParameters.Optimal(threshold, numPerm);
+            }
+        }
+        else if (config.LshBands < 1 || config.LshRows < 1 || (long)config.LshBands * config.LshRows > numPerm)
+        {
+            violations.Add(Prefix + "lsh_bands", $"lsh_bands ({config.LshBands}) and lsh_rows ({config.LshRows}) must both be 0 (automatic) or positive with lsh_bands × lsh_rows ≤ num_perm ({numPerm}).");
+        }
+        else
+        {
+            lsh = new LshParameters(config.LshBands, config.LshRows);
+        }
+
+        return new CollectionSettings(parameters, threshold, lsh);
+
+        T Invalid<T>(T fallback, string field, string description)
+        {
+            violations.Add(field, description);
+            return fallback;
+        }
+
+        int Range(int value, int fallback, int max, string field)
+        {
+            if (value < 0 || value > max)
+            {
+                violations.Add(field, $"must be between 1 and {max} (0 for the default, {fallback}), was {value}.");
+            }
+
+            return value == 0 ? fallback : value;
+        }
+    }
+
+    /// <summary>A stable 64-bit hash of text and metadata (XXH3, metadata in ordinal key order).</summary>
+    public static ulong ContentHash(string text, IReadOnlyDictionary<string, string> metadata)
+    {
+        var hash = new XxHash3();
+        hash.Append(MemoryMarshal.AsBytes(text.AsSpan()));
+        foreach (KeyValuePair<string, string> kv in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            // Lengths first, so that no two different maps feed the same bytes.
+            Span<int> lengths = [kv.Key.Length, kv.Value.Length];
+            hash.Append(MemoryMarshal.AsBytes(lengths));
+            hash.Append(MemoryMarshal.AsBytes(kv.Key.AsSpan()));
+            hash.Append(MemoryMarshal.AsBytes(kv.Value.AsSpan()));
+        }
+
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    /// <summary>Unicode code points in <paramref name="text"/>: UTF-16 units less one per surrogate pair.</summary>
+    public static int CodePoints(string text)
+    {
+        int pairs = 0;
+        for (int i = 1; i < text.Length; i++)
+        {
+            if (char.IsLowSurrogate(text[i]) && char.IsHighSurrogate(text[i - 1]))
+            {
+                pairs++;
+            }
+        }
+
+        return text.Length - pairs;
+    }
+
+    private static string Shorten(string value) => value.Length <= 80 ? value : string.Concat(value.AsSpan(0, 80), "…");
+}
+
+/// <summary>A validated document with its content hash, length in code points and UTF-8 size; the sketch comes later.</summary>
+public sealed record PreparedDocument(string Id, string Text, IReadOnlyDictionary<string, string> Metadata, ulong ContentHash, int Length, int Utf8Length);
