@@ -1,64 +1,14 @@
-using System.Text;
-using System.Text.RegularExpressions;
 using Compare.Core.Clustering;
 
 namespace Compare.Core.Tests;
 
-public sealed partial class ClusteringTests
+public sealed class ClusteringTests
 {
-    [GeneratedRegex(@"\w+")]
-    private static partial Regex Word();
-
-    /// <summary>
-    /// Independent reference: NFKC, lower case, \w+ words, word 5-gram strings, Jaccard by an
-    /// inverted index over string shingles. Returns every pair with J ≥ <paramref name="minimum"/>.
-    /// </summary>
-    private static Dictionary<(int, int), double> ReferencePairs(IReadOnlyList<string> texts, double minimum)
-    {
-        var sets = texts.Select(text =>
-        {
-            string[] words = [.. Word().Matches(text.Normalize(NormalizationForm.FormKC).ToLowerInvariant()).Select(m => m.Value)];
-            return words.Length < 5
-                ? new HashSet<string> { string.Join(' ', words) }
-                : Enumerable.Range(0, words.Length - 4).Select(i => string.Join(' ', words[i..(i + 5)])).ToHashSet();
-        }).ToArray();
-        var postings = new Dictionary<string, List<int>>();
-        for (int d = 0; d < sets.Length; d++)
-        {
-            foreach (string shingle in sets[d])
-            {
-                if (!postings.TryGetValue(shingle, out List<int>? list))
-                {
-                    postings[shingle] = list = [];
-                }
-
-                list.Add(d);
-            }
-        }
-
-        var shared = new Dictionary<(int, int), int>();
-        foreach (List<int> list in postings.Values.Where(l => l.Count is > 1 and < 200))
-        {
-            for (int x = 0; x < list.Count; x++)
-            {
-                for (int y = x + 1; y < list.Count; y++)
-                {
-                    shared[(list[x], list[y])] = shared.GetValueOrDefault((list[x], list[y])) + 1;
-                }
-            }
-        }
-
-        return shared
-            .Select(kv => (kv.Key, J: (double)kv.Value / (sets[kv.Key.Item1].Count + sets[kv.Key.Item2].Count - kv.Value)))
-            .Where(p => p.J >= minimum)
-            .ToDictionary(p => p.Key, p => p.J);
-    }
-
     [Fact]
     public void Run_BbcCorpusAtThreshold08_FindsEveryPairAbove085AndNoneBelow07()
     {
         string[] texts = [.. TestData.BbcCorpus().Select(d => d.Text)];
-        Dictionary<(int, int), double> reference = ReferencePairs(texts, 0.3);
+        Dictionary<(int, int), double> reference = ReferenceJaccard.Pairs(texts, 0.3);
 
         ClusteringResult result = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = 0.8 }).Run(texts);
 

@@ -33,8 +33,8 @@ public sealed record SharedPhrase(string Text, string RightText, int WordCount, 
 /// <param name="Phrases">Phrases in left-text order.</param>
 /// <param name="LeftWordCount">Words in the left text.</param>
 /// <param name="RightWordCount">Words in the right text.</param>
-/// <param name="LeftCoverage">Fraction of the left text's words inside a phrase.</param>
-/// <param name="RightCoverage">Fraction of the right text's words inside a phrase.</param>
+/// <param name="LeftCoverage">Fraction of the left text's words inside a run of at least MinWords words that the right text also has.</param>
+/// <param name="RightCoverage">Fraction of the right text's words inside a run of at least MinWords words that the left text also has.</param>
 public sealed record SharedPhrases(IReadOnlyList<SharedPhrase> Phrases, int LeftWordCount, int RightWordCount, double LeftCoverage, double RightCoverage);
 
 /// <summary>Options of the shared-phrase search.</summary>
@@ -92,23 +92,19 @@ public static class SharedPhraseFinder
         Validate(options);
         List<WordMatch> matches = FindMatches(a, b, options);
         var phrases = new List<SharedPhrase>(matches.Count);
-        var coveredRight = new bool[b.Length];
-        int coveredLeft = 0;
         foreach (WordMatch match in matches)
         {
             phrases.Add(ToPhrase(left, a, right, b, match));
-            coveredLeft += match.LeftEnd - match.LeftStart;
-            for (int j = match.RightStart; j < match.RightEnd; j++)
-            {
-                coveredRight[j] = true;
-            }
         }
 
-        int rightCovered = coveredRight.Count(static c => c);
-        return new SharedPhrases(phrases, a.Length, b.Length,
-            a.Length == 0 ? 0 : (double)coveredLeft / a.Length,
-            b.Length == 0 ? 0 : (double)rightCovered / b.Length);
+        // The scan is greedy from the left, so a right passage repeated on the left is matched
+        // once. Each side's coverage comes from its own scan: coverage then means the same thing
+        // on both sides, and swapping the texts swaps the coverages.
+        return new SharedPhrases(phrases, a.Length, b.Length, Coverage(matches, a.Length), Coverage(FindMatches(b, a, options), b.Length));
     }
+
+    private static double Coverage(List<WordMatch> matches, int words) =>
+        words == 0 ? 0 : (double)matches.Sum(static m => m.LeftEnd - m.LeftStart) / words;
 
     /// <summary>A match in word positions: <c>[LeftStart, LeftEnd)</c> of the left tokens against <c>[RightStart, RightEnd)</c> of the right.</summary>
     internal readonly record struct WordMatch(int LeftStart, int LeftEnd, int RightStart, int RightEnd, IReadOnlyList<(int LeftStart, int LeftEnd, int RightStart, int RightEnd)> Gaps);

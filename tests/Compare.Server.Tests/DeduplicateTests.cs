@@ -1,0 +1,157 @@
+using Compare.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
+
+namespace Compare.Server.Tests;
+
+[Collection(ServerTestGroup.Name)]
+public sealed class DeduplicateTests(ServerFixture server)
+{
+    private async Task<(string Collection, IReadOnlyList<(string Id, string Text)> Corpus)> BbcCollectionAsync()
+    {
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        string c = await server.NewCollectionAsync();
+        using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = server.Documents.StreamUpsertDocuments();
+        foreach ((string Id, string Text)[] chunk in corpus.Chunk(250))
+        {
+            var message = new UpsertDocumentsRequest { Collection = c };
+            message.Documents.AddRange(chunk.Select(d => new Document { Id = d.Id, Text = d.Text }));
+            await call.RequestStream.WriteAsync(message);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        StreamUpsertDocumentsResponse summary = await call;
+        Assert.Equal(corpus.Count, summary.CreatedCount);
+        return (c, corpus);
+    }
+
+    private static async Task<List<DeduplicateResponse>> ReadAllAsync(AsyncServerStreamingCall<DeduplicateResponse> call)
+    {
+        var events = new List<DeduplicateResponse>();
+        await foreach (DeduplicateResponse e in call.ResponseStream.ReadAllAsync())
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
+
+    [Fact]
+    public async Task Deduplicate_BbcCorpus_FindsEveryKnownPairAndStreamsProgressClustersThenSummary()
+    {
+        (string c, IReadOnlyList<(string Id, string Text)> corpus) = await BbcCollectionAsync();
+        Dictionary<(int, int), double> reference = ReferenceJaccard.Pairs([.. corpus.Select(d => d.Text)], 0.3);
+        var position = corpus.Select((d, i) => (d.Id, i)).ToDictionary(x => x.Id, x => x.i);
+
+        using AsyncServerStreamingCall<DeduplicateResponse> call = server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c, Threshold = 0.8, IncludePairs = true });
+        List<DeduplicateResponse> events = await ReadAllAsync(call);
+
+        // Order: progress first, then clusters, then pairs, then exactly one summary at the end.
+        DeduplicateResponse.EventOneofCase[] kinds = [.. events.Select(e => e.EventCase)];
+        Assert.Equal(DeduplicateResponse.EventOneofCase.Progress, kinds[0]);
+        Assert.Equal(DeduplicateResponse.EventOneofCase.Summary, kinds[^1]);
+        Assert.Equal(kinds.OrderBy(k => k switch
+        {
+            DeduplicateResponse.EventOneofCase.Progress => 0,
+            DeduplicateResponse.EventOneofCase.Cluster => 1,
+            DeduplicateResponse.EventOneofCase.Pair => 2,
+            _ => 3,
+        }), kinds);
+
+        var clusterOf = new Dictionary<string, int>();
+        List<DuplicateCluster> clusters = [.. events.Where(e => e.Cluster is not null).Select(e => e.Cluster)];
+        for (int i = 0; i < clusters.Count; i++)
+        {
+            Assert.Equal(clusters[i].RepresentativeId, clusters[i].Members[0].Id);
+            foreach (ClusterMember m in clusters[i].Members)
+            {
+                Assert.True(clusterOf.TryAdd(m.Id, i), $"{m.Id} is in two clusters");
+            }
+        }
+
+        var mustFind = reference.Where(kv => kv.Value >= 0.85).Select(kv => kv.Key).ToList();
+        Assert.True(mustFind.Count > 100, $"the BBC corpus holds over a hundred pairs at J ≥ 0.85, found {mustFind.Count}");
+        foreach ((int a, int b) in mustFind)
+        {
+            string ida = corpus[a].Id, idb = corpus[b].Id;
+            Assert.True(clusterOf.TryGetValue(ida, out int ca) && clusterOf.TryGetValue(idb, out int cb) && ca == cb, $"{ida} and {idb} (J = {reference[(a, b)]:F3}) not clustered together");
+        }
+
+        List<DuplicatePair> pairs = [.. events.Where(e => e.Pair is not null).Select(e => e.Pair)];
+        Assert.All(pairs, p =>
+        {
+            (int a, int b) = (position[p.LeftId], position[p.RightId]);
+            Assert.Equal(reference[(Math.Min(a, b), Math.Max(a, b))], p.Jaccard, 2);
+            Assert.True(p.Jaccard >= 0.8);
+        });
+
+        DeduplicateSummary summary = events[^1].Summary;
+        Assert.Equal(corpus.Count, summary.DocumentCount);
+        Assert.Equal(clusters.Count, summary.ClusterCount);
+        Assert.Equal(clusters.Sum(x => x.Members.Count - 1), summary.DuplicateCount);
+        Assert.Equal(pairs.Count, summary.VerifiedPairCount);
+        Assert.True(summary.CandidatePairCount >= summary.VerifiedPairCount);
+        Assert.Equal(0.8, summary.Threshold);
+        Assert.True(summary.Elapsed.ToTimeSpan() > TimeSpan.Zero);
+
+        FindSimilarResponse similar = await server.Similarity.FindSimilarAsync(new FindSimilarRequest
+        {
+            Collection = c,
+            Query = new DocumentRef { Id = corpus[mustFind[0].Item1].Id },
+            Threshold = 0.85,
+        });
+        Assert.Contains(similar.Matches, m => m.Id == corpus[mustFind[0].Item2].Id);
+    }
+
+    [Fact]
+    public async Task Deduplicate_LongestPolicy_PicksTheLongestMemberAsRepresentative()
+    {
+        string c = await server.NewCollectionAsync();
+        string text = TestData.Seed2014;
+        var request = new UpsertDocumentsRequest { Collection = c };
+        request.Documents.Add(new Document { Id = "short", Text = text });
+        request.Documents.Add(new Document { Id = "long", Text = text + " The talks lasted for two hours and ended with a joint statement." });
+        request.Documents.Add(new Document { Id = "other", Text = TestData.Seed2016 });
+        await server.Documents.UpsertDocumentsAsync(request);
+
+        List<DeduplicateResponse> first = await ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c }));
+        List<DeduplicateResponse> longest = await ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest
+        {
+            Collection = c,
+            Representative = RepresentativePolicy.Longest,
+        }));
+
+        Assert.Equal("short", Assert.Single(first, e => e.Cluster is not null).Cluster.RepresentativeId);
+        DuplicateCluster cluster = Assert.Single(longest, e => e.Cluster is not null).Cluster;
+        Assert.Equal("long", cluster.RepresentativeId);
+        Assert.Equal(["long", "short"], cluster.Members.Select(m => m.Id));
+        Assert.Equal(1.0, cluster.Members[0].Jaccard);
+        Assert.Equal(ReferenceJaccard.Jaccard(text, text + " The talks lasted for two hours and ended with a joint statement."), cluster.Members[1].Jaccard, 9);
+        Assert.Equal(1, longest[^1].Summary.DuplicateCount);
+    }
+
+    [Fact]
+    public async Task Deduplicate_CancelledByTheClient_EndsCancelledAndTheServerStaysHealthy()
+    {
+        (string c, _) = await BbcCollectionAsync();
+        using var cts = new CancellationTokenSource();
+        using AsyncServerStreamingCall<DeduplicateResponse> call = server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c, Threshold = 0.1 }, cancellationToken: cts.Token);
+        await cts.CancelAsync();
+
+        await RpcAssert.FailsAsync(StatusCode.Cancelled, async () => await ReadAllAsync(call));
+
+        var health = new Health.HealthClient(server.Channel);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest())).Status);
+        List<DeduplicateResponse> again = await ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c }));
+        Assert.NotNull(again[^1].Summary);
+    }
+
+    [Fact]
+    public async Task Deduplicate_BadRequests_FailBeforeStreaming()
+    {
+        await RpcAssert.InvalidFieldAsync("threshold", () => ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Threshold = 2 })));
+        await RpcAssert.InvalidFieldAsync("representative",
+            () => ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Representative = (RepresentativePolicy)9 })));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Collection = "missing" })));
+    }
+}

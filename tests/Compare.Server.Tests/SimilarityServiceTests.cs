@@ -1,0 +1,217 @@
+using Compare.V1;
+using Grpc.Core;
+
+namespace Compare.Server.Tests;
+
+[Collection(ServerTestGroup.Name)]
+public sealed class SimilarityServiceTests(ServerFixture server)
+{
+    private static DocumentRef Text(string text) => new() { Text = text };
+
+    private static DocumentRef Id(string id) => new() { Id = id };
+
+    private async Task<string> SeedsCollectionAsync()
+    {
+        string c = await server.NewCollectionAsync();
+        var request = new UpsertDocumentsRequest { Collection = c };
+        request.Documents.Add(new Document { Id = "2014", Text = TestData.Seed2014 });
+        request.Documents.Add(new Document { Id = "2016", Text = TestData.Seed2016 });
+        await server.Documents.UpsertDocumentsAsync(request);
+        return c;
+    }
+
+    [Fact]
+    public async Task Compare_SeedsById_FindsTheRecurringWordingAtTheRightOffsetsOnBothSides()
+    {
+        string c = await SeedsCollectionAsync();
+
+        CompareResponse r = await server.Similarity.CompareAsync(new CompareRequest { Collection = c, Left = Id("2014"), Right = Id("2016") });
+
+        string left = TestData.Seed2014, right = TestData.Seed2016;
+        foreach (string expected in new[] { "construction of the Silk Road Economic Belt", "Shanghai Cooperation Organization (SCO)" })
+        {
+            SharedPhrase phrase = Assert.Single(r.SharedPhrases, p => p.Text.Contains(expected, StringComparison.Ordinal));
+            Assert.Equal(phrase.Text, TestData.SliceCodePoints(left, phrase.Left.Start, phrase.Left.End));
+            Assert.Contains(expected, TestData.SliceCodePoints(right, phrase.Right.Start, phrase.Right.End), StringComparison.OrdinalIgnoreCase);
+        }
+
+        Assert.All(r.SharedPhrases, p => Assert.True(p.WordCount >= 3));
+        Assert.Equal(r.SharedPhrases.OrderBy(p => p.Left.Start).Select(p => p.Left.Start), r.SharedPhrases.Select(p => p.Left.Start));
+        Assert.Equal(ReferenceJaccard.Jaccard(left, right), r.Jaccard, 9);
+        Assert.InRange(r.EstimatedJaccard, 0, 1);
+        Assert.InRange(r.LeftCoverage, 0.01, 1);
+        Assert.InRange(r.RightCoverage, 0.01, 1);
+        Assert.Equal((double)r.SharedShingleCount / r.LeftShingleCount, r.ContainmentLeft, 12);
+        Assert.Equal((double)r.SharedShingleCount / r.RightShingleCount, r.ContainmentRight, 12);
+        Assert.NotNull(r.Fuzzy);
+        Assert.InRange(r.Fuzzy.TokenSetRatio, 1, 100);
+        Assert.Empty(r.Diff);
+    }
+
+    [Fact]
+    public async Task Compare_InlineTextBothWays_IsSymmetric()
+    {
+        CompareResponse ab = await server.Similarity.CompareAsync(new CompareRequest { Left = Text(TestData.Seed2014), Right = Text(TestData.Seed2016) });
+        CompareResponse ba = await server.Similarity.CompareAsync(new CompareRequest { Left = Text(TestData.Seed2016), Right = Text(TestData.Seed2014) });
+
+        Assert.Equal(ab.Jaccard, ba.Jaccard);
+        Assert.Equal(ab.EstimatedJaccard, ba.EstimatedJaccard);
+        Assert.Equal(ab.ContainmentLeft, ba.ContainmentRight);
+        Assert.Equal(ab.LeftCoverage, ba.RightCoverage);
+        Assert.Equal(ab.Fuzzy.TokenSortRatio, ba.Fuzzy.TokenSortRatio);
+        Assert.Equal(ab.RightCoverage, ba.LeftCoverage);
+    }
+
+    [Fact]
+    public async Task Compare_AstralCharactersBeforeAPhrase_CountsOffsetsInCodePoints()
+    {
+        CompareResponse r = await server.Similarity.CompareAsync(new CompareRequest
+        {
+            Left = Text("😀😀 the quick brown fox jumps"),
+            Right = Text("the quick brown fox jumps 🎉"),
+        });
+
+        SharedPhrase p = Assert.Single(r.SharedPhrases);
+        Assert.Equal(("the quick brown fox jumps", 3, 28), (p.Text, p.Left.Start, p.Left.End));
+        Assert.Equal((0, 25), (p.Right.Start, p.Right.End));
+        Assert.Equal(1.0, r.Jaccard);
+    }
+
+    [Fact]
+    public async Task Compare_DiffAndSimilarSentencesRequested_ReturnsBoth()
+    {
+        const string Left = "The minister met the press on Monday. Prices rose sharply in March. Nothing else happened.";
+        const string Right = "The minister met the press on Tuesday. Prices rose sharply in March. Nothing else happened.";
+
+        CompareResponse r = await server.Similarity.CompareAsync(new CompareRequest
+        {
+            Left = Text(Left),
+            Right = Text(Right),
+            IncludeDiff = true,
+            IncludeSimilarSentences = true,
+            IncludeFuzzy = false,
+        });
+
+        Assert.Null(r.Fuzzy);
+        DiffSegment deleted = Assert.Single(r.Diff, d => d.Operation == DiffOperation.Delete);
+        DiffSegment inserted = Assert.Single(r.Diff, d => d.Operation == DiffOperation.Insert);
+        Assert.Equal("Monday", deleted.Text);
+        Assert.Equal("Tuesday", inserted.Text);
+        Assert.Equal("Monday", Left[deleted.Left.Start..deleted.Left.End]);
+        Assert.Equal("Tuesday", Right[inserted.Right.Start..inserted.Right.End]);
+        Assert.Equal(3, r.SimilarSentences.Count);
+        SentencePair edited = Assert.Single(r.SimilarSentences, s => s.Ratio < 100);
+        Assert.Equal("The minister met the press on Monday.", edited.LeftText);
+        Assert.Equal("The minister met the press on Tuesday.", edited.RightText);
+        Assert.Equal(edited.RightText, Right[edited.Right.Start..edited.Right.End]);
+        Assert.InRange(edited.Ratio, 80, 99);
+    }
+
+    [Fact]
+    public async Task Compare_MinPhraseWordsAndMaxPhrases_LimitThePhrases()
+    {
+        var request = new CompareRequest { Left = Text(TestData.Seed2014), Right = Text(TestData.Seed2016), MinPhraseWords = 6, MaxPhrases = 2 };
+
+        CompareResponse r = await server.Similarity.CompareAsync(request);
+
+        Assert.Equal(2, r.SharedPhrases.Count);
+        Assert.True(r.TotalPhraseCount >= 2);
+        Assert.All(r.SharedPhrases, p => Assert.True(p.WordCount >= 6));
+    }
+
+    [Fact]
+    public async Task Compare_BadRequests_FailNamingTheField()
+    {
+        await RpcAssert.InvalidFieldAsync("right", () => server.Similarity.CompareAsync(new CompareRequest { Left = Text("some text") }).ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("left.text", () => server.Similarity.CompareAsync(new CompareRequest { Left = Text(""), Right = Text("x") }).ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("min_phrase_words",
+            () => server.Similarity.CompareAsync(new CompareRequest { Left = Text("a"), Right = Text("b"), MinPhraseWords = -1 }).ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("max_bridge_words",
+            () => server.Similarity.CompareAsync(new CompareRequest { Left = Text("a"), Right = Text("b"), MaxBridgeWords = 50 }).ResponseAsync);
+        RpcException e = await RpcAssert.FailsAsync(StatusCode.NotFound,
+            () => server.Similarity.CompareAsync(new CompareRequest { Left = Id("no-such-document"), Right = Text("b") }).ResponseAsync);
+        Assert.Contains("left.id", e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FindSimilar_EditedArticle_RanksTheOriginalFirstWithExactScores()
+    {
+        string c = await SeedsCollectionAsync();
+        string edited = TestData.Seed2014.Replace("Xi Jinping", "President Xi", StringComparison.Ordinal);
+
+        FindSimilarResponse r = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Text(edited), Threshold = 0.5 });
+
+        SimilarityMatch best = Assert.Single(r.Matches);
+        Assert.Equal("2014", best.Id);
+        Assert.Equal(ReferenceJaccard.Jaccard(edited, TestData.Seed2014), best.Jaccard, 9);
+        Assert.InRange(Math.Abs(best.EstimatedJaccard - best.Jaccard), 0, 0.2);
+        Assert.InRange(best.ContainmentOfQuery, best.Jaccard, 1);
+        Assert.True(r.CandidatesExamined >= 1);
+        Assert.Equal(0.5, r.Threshold);
+    }
+
+    [Fact]
+    public async Task FindSimilar_ById_LeavesTheQueryOutUnlessAsked()
+    {
+        string c = await SeedsCollectionAsync();
+
+        FindSimilarResponse without = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Id("2014"), Threshold = 0.9 });
+        FindSimilarResponse with = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Id("2014"), Threshold = 0.9, IncludeSelf = true });
+
+        Assert.Empty(without.Matches);
+        SimilarityMatch self = Assert.Single(with.Matches);
+        Assert.Equal(("2014", 1.0, 1.0), (self.Id, self.Jaccard, self.EstimatedJaccard));
+    }
+
+    [Fact]
+    public async Task FindSimilar_ExhaustiveLowThreshold_FindsWhatBandsTunedFor08Miss()
+    {
+        string c = await SeedsCollectionAsync();
+        double j = ReferenceJaccard.Jaccard(TestData.Seed2014, TestData.Seed2016);
+
+        FindSimilarResponse r = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Id("2014"), Threshold = 0, Exhaustive = true });
+
+        SimilarityMatch m = Assert.Single(r.Matches);
+        Assert.Equal("2016", m.Id);
+        Assert.Equal(j, m.Jaccard, 9);
+        Assert.Equal(1, r.CandidatesExamined);
+    }
+
+    [Fact]
+    public async Task FindSimilar_TopK_ReturnsTheBestKRanked()
+    {
+        string c = await server.NewCollectionAsync();
+        string baseText = TestData.Seed2014;
+        string[] sentences = baseText.Split(". ");
+        var request = new UpsertDocumentsRequest { Collection = c };
+        // Each variant drops a different number of sentences from the end: similarity falls with i.
+        for (int i = 1; i <= 6; i++)
+        {
+            request.Documents.Add(new Document { Id = $"v{i}", Text = string.Join(". ", sentences[..^i]) });
+        }
+
+        await server.Documents.UpsertDocumentsAsync(request);
+
+        FindSimilarResponse r = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Text(baseText), Threshold = 0.3, TopK = 3, Exhaustive = true });
+
+        Assert.Equal(["v1", "v2", "v3"], r.Matches.Select(m => m.Id));
+        Assert.Equal(r.Matches.Select(m => m.Jaccard).OrderDescending(), r.Matches.Select(m => m.Jaccard));
+        Assert.All(r.Matches, m => Assert.Equal(1.0, m.ContainmentOfMatch));
+    }
+
+    [Fact]
+    public async Task FindSimilar_BadRequests_FailNamingTheField()
+    {
+        await RpcAssert.InvalidFieldAsync("threshold",
+            () => server.Similarity.FindSimilarAsync(new FindSimilarRequest { Query = Text("x"), Threshold = 1.5 }).ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("threshold",
+            () => server.Similarity.FindSimilarAsync(new FindSimilarRequest { Query = Text("x"), Threshold = double.NaN }).ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("top_k",
+            () => server.Similarity.FindSimilarAsync(new FindSimilarRequest { Query = Text("x"), TopK = -1 }).ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("top_k",
+            () => server.Similarity.FindSimilarAsync(new FindSimilarRequest { Query = Text("x"), TopK = 1_000_000 }).ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("query", () => server.Similarity.FindSimilarAsync(new FindSimilarRequest()).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.NotFound,
+            () => server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = "nope", Query = Text("x") }).ResponseAsync);
+    }
+}
