@@ -1,7 +1,14 @@
 using BenchmarkDotNet.Running;
 using Compare.Benchmarks;
 
-// "e2e [repetitions]" runs the whole-corpus Stopwatch runner; anything else goes to BenchmarkDotNet.
+// "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
+// service runner; anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "service")
+{
+    await ServiceBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "e2e")
 {
     EndToEnd.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);

@@ -45,6 +45,8 @@ public sealed class SimilarityServiceTests(ServerFixture server)
         Assert.Equal((double)r.SharedShingleCount / r.RightShingleCount, r.ContainmentRight, 12);
         Assert.NotNull(r.Fuzzy);
         Assert.InRange(r.Fuzzy.TokenSetRatio, 1, 100);
+        Assert.Equal((1000, 200), (r.Fuzzy.MaxCharacters, r.Fuzzy.MaxPartialCharacters));
+        Assert.Equal(FuzzySharp.Fuzz.TokenSortRatio(left[..1000], right[..1000]), r.Fuzzy.TokenSortRatio);
         Assert.Empty(r.Diff);
     }
 

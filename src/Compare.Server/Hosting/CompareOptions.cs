@@ -21,6 +21,18 @@ public sealed class LimitOptions
     /// <summary>top_k when a request leaves it 0.</summary>
     public int DefaultTopK { get; set; } = 10;
 
+    /// <summary>
+    /// Characters of each text that FuzzySharp's ratios see: they are quadratic in length
+    /// (85 ms for two 3 KB articles at 5,000), so the service default keeps Compare in milliseconds.
+    /// </summary>
+    public int MaxFuzzyCharacters { get; set; } = 1_000;
+
+    /// <summary>
+    /// Characters of each text that the partial and weighted ratios see: FuzzySharp's partial ratio
+    /// is cubic (about 60 ms at 500 characters), so the service default is 200.
+    /// </summary>
+    public int MaxPartialFuzzyCharacters { get; set; } = 200;
+
     /// <summary>Largest page_size of ListDocuments.</summary>
     public int MaxPageSize { get; set; } = 1000;
 

@@ -16,7 +16,7 @@ public static class CompareServerExtensions
         IServiceCollection services = builder.Services;
         services.AddOptions<LimitOptions>().BindConfiguration(LimitOptions.Section)
             .Validate(l => l.MaxDocumentBytes > 0 && l.MaxBatchDocuments > 0 && l.MaxReceiveMessageBytes > 0 && l.MaxTopK > 0
-                && l.DefaultTopK is > 0 && l.DefaultTopK <= l.MaxTopK && l.MaxPageSize > 0 && l.DefaultPageSize > 0 && l.DefaultPageSize <= l.MaxPageSize,
+                && l.DefaultTopK is > 0 && l.DefaultTopK <= l.MaxTopK && l.MaxPageSize > 0 && l.MaxFuzzyCharacters > 0 && l.MaxPartialFuzzyCharacters > 0 && l.DefaultPageSize > 0 && l.DefaultPageSize <= l.MaxPageSize,
                 "Limits must be positive, and each default at most its maximum.")
             .ValidateOnStart();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)

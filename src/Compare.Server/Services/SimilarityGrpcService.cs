@@ -44,11 +44,20 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         {
             Phrases = new PhraseOptions { MinWords = minWords, MaxBridgeWords = bridge, Normalization = info.Settings.Parameters.Normalization },
             IncludeFuzzy = !request.HasIncludeFuzzy || request.IncludeFuzzy,
+            MaxFuzzyCharacters = _limits.MaxFuzzyCharacters,
+            MaxPartialCharacters = _limits.MaxPartialFuzzyCharacters,
             IncludeDiff = request.IncludeDiff,
             IncludeSimilarSentences = request.IncludeSimilarSentences,
             MinSentenceRatio = minRatio,
         };
-        return DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options).ToProto(maxPhrases);
+        CompareResponse response = DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options).ToProto(maxPhrases);
+        if (response.Fuzzy is { } fuzzy)
+        {
+            fuzzy.MaxCharacters = options.MaxFuzzyCharacters;
+            fuzzy.MaxPartialCharacters = options.MaxPartialCharacters;
+        }
+
+        return response;
     }
 
     public override async Task<FindSimilarResponse> FindSimilar(FindSimilarRequest request, ServerCallContext context)
