@@ -92,8 +92,9 @@ internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sk
         }
 
         violations.ThrowIfAny();
-        IReadOnlyList<string> missing = await store.DeleteDocumentsAsync(collection, [.. request.Ids.Distinct(StringComparer.Ordinal)], context.CancellationToken).ConfigureAwait(false);
-        var response = new DeleteDocumentsResponse { DeletedCount = request.Ids.Distinct(StringComparer.Ordinal).Count() - missing.Count };
+        string[] ids = [.. request.Ids.Distinct(StringComparer.Ordinal)];
+        IReadOnlyList<string> missing = await store.DeleteDocumentsAsync(collection, ids, context.CancellationToken).ConfigureAwait(false);
+        var response = new DeleteDocumentsResponse { DeletedCount = ids.Length - missing.Count };
         response.NotFoundIds.AddRange(missing);
         return response;
     }

@@ -188,7 +188,7 @@ public static class RequestValidator
         int shingleSize = Range(config.ShingleSize, SketchParameters.Default.ShingleSize, SketchParameters.MaxShingleSize, Prefix + "shingle_size");
         int numPerm = Range(config.NumPerm, SketchParameters.Default.NumPermutations, SketchParameters.MaxPermutations, Prefix + "num_perm");
         double threshold = Threshold(config.HasThreshold, config.Threshold, CollectionSettings.DefaultThreshold, Prefix + "threshold", violations);
-        if (config.Threshold is <= 0 && config.HasThreshold && violations.IsEmpty)
+        if (config.HasThreshold && config.Threshold == 0)
         {
             violations.Add(Prefix + "threshold", "must be above 0: LSH banding cannot be tuned for 0.");
         }
