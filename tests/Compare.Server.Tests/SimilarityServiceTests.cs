@@ -122,6 +122,22 @@ public sealed class SimilarityServiceTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task WordlessText_CompareFindSimilarAndUpsert_AnswerZerosWithoutError()
+    {
+        string c = await server.NewCollectionAsync();
+        var upsert = new UpsertDocumentsRequest { Collection = c, IncludeNearDuplicates = true };
+        upsert.Documents.Add(new Document { Id = "punct", Text = "!!! ... ???" });
+
+        UpsertResult stored = Assert.Single((await server.Documents.UpsertDocumentsAsync(upsert)).Results);
+        CompareResponse compared = await server.Similarity.CompareAsync(new CompareRequest { Collection = c, Left = Id("punct"), Right = Text("— … —") });
+        FindSimilarResponse found = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Text("?!"), Threshold = 0, Exhaustive = true });
+
+        Assert.Equal((UpsertStatus.Created, 0), (stored.Status, stored.ShingleCount));
+        Assert.Equal((0.0, 0.0, 0), (compared.Jaccard, compared.LeftCoverage, compared.SharedPhrases.Count));
+        Assert.Empty(found.Matches);
+    }
+
+    [Fact]
     public async Task Compare_BadRequests_FailNamingTheField()
     {
         await RpcAssert.InvalidFieldAsync("right", () => server.Similarity.CompareAsync(new CompareRequest { Left = Text("some text") }).ResponseAsync);
