@@ -1,6 +1,15 @@
+using ClusteringProgress = Compare.Core.Clustering.ClusteringProgress;
+using ClusteringStage = Compare.Core.Clustering.ClusteringStage;
+using DocumentSketch = Compare.Core.Indexing.DocumentSketch;
+using IndexClusteringResult = Compare.Core.Indexing.IndexClusteringResult;
+using QueryResult = Compare.Core.Indexing.QueryResult;
+using Compare.Server.Storage;
 using Compare.V1;
 using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Compare.Server.Tests;
 
@@ -144,6 +153,78 @@ public sealed class DeduplicateTests(ServerFixture server)
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest())).Status);
         List<DeduplicateResponse> again = await ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c }));
         Assert.NotNull(again[^1].Summary);
+    }
+
+    [Fact]
+    public async Task Deduplicate_CancelledMidJob_CancelsTheRunningJob()
+    {
+        var store = new JobThatWaitsForCancellation(new InMemoryDocumentStore(TimeProvider.System));
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services => services.AddSingleton<IDocumentStore>(store));
+        await using (app)
+        using (channel)
+        {
+            using var cts = new CancellationTokenSource();
+            using AsyncServerStreamingCall<DeduplicateResponse> call = new SimilarityService.SimilarityServiceClient(channel)
+                .Deduplicate(new DeduplicateRequest(), cancellationToken: cts.Token);
+
+            // The job is running and has reported progress: cancel it there.
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(DeduplicateStage.Verifying, call.ResponseStream.Current.Progress.Stage);
+            await cts.CancelAsync();
+
+            await RpcAssert.FailsAsync(StatusCode.Cancelled, () => call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Same(store.Cancelled.Task, await Task.WhenAny(store.Cancelled.Task, Task.Delay(TimeSpan.FromSeconds(10))));
+        }
+    }
+
+    /// <summary>A store whose Deduplicate reports progress, then works until its token is cancelled.</summary>
+    private sealed class JobThatWaitsForCancellation(InMemoryDocumentStore inner) : IDocumentStore
+    {
+        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, Core.Clustering.RepresentativePolicy policy,
+            IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
+        {
+            progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, 1, 1_000_000));
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Cancelled.SetResult();
+                throw;
+            }
+
+            throw new InvalidOperationException("unreachable");
+        }
+
+        public Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken) =>
+            inner.CreateCollectionAsync(name, settings, cancellationToken);
+
+        public Task<CollectionInfo?> GetCollectionAsync(string name, CancellationToken cancellationToken) => inner.GetCollectionAsync(name, cancellationToken);
+
+        public Task<IReadOnlyList<CollectionInfo>> ListCollectionsAsync(CancellationToken cancellationToken) => inner.ListCollectionsAsync(cancellationToken);
+
+        public Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken) => inner.DeleteCollectionAsync(name, cancellationToken);
+
+        public Task<IReadOnlyList<DocumentWriteResult>> UpsertAsync(string collection, CollectionSettings settings, IReadOnlyList<DocumentWrite> documents,
+            NearDuplicateCheck? check, CancellationToken cancellationToken) => inner.UpsertAsync(collection, settings, documents, check, cancellationToken);
+
+        public Task<Storage.StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
+            inner.GetDocumentAsync(collection, id, includeText, cancellationToken);
+
+        public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken) =>
+            inner.ListDocumentsAsync(collection, afterId, limit, includeText, cancellationToken);
+
+        public Task<IReadOnlyList<string>> DeleteDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+            inner.DeleteDocumentsAsync(collection, ids, cancellationToken);
+
+        public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, string id, CancellationToken cancellationToken) =>
+            inner.GetTextAndSketchAsync(collection, id, cancellationToken);
+
+        public Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken) =>
+            inner.FindSimilarAsync(collection, query, options, cancellationToken);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Compare.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Compare.Server.Tests;
@@ -20,16 +21,20 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public SimilarityService.SimilarityServiceClient Similarity => new(Channel);
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => (_app, Channel) = await StartAsync();
+
+    /// <summary>Starts a server; <paramref name="configure"/> may replace its services (registrations made last win).</summary>
+    public static async Task<(WebApplication App, GrpcChannel Channel)> StartAsync(Action<IServiceCollection>? configure = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddCompareServer();
-        _app = builder.Build();
-        _app.MapCompareServer();
-        await _app.StartAsync();
-        Channel = GrpcChannel.ForAddress(_app.Urls.Single(), new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+        configure?.Invoke(builder.Services);
+        WebApplication app = builder.Build();
+        app.MapCompareServer();
+        await app.StartAsync();
+        return (app, GrpcChannel.ForAddress(app.Urls.Single(), new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null }));
     }
 
     public async Task DisposeAsync()
