@@ -29,8 +29,7 @@ internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<Collec
     public override async Task<GetCollectionResponse> GetCollection(GetCollectionRequest request, ServerCallContext context)
     {
         string name = RequestValidator.Collection(request.Name, "name");
-        CollectionInfo info = await store.GetCollectionAsync(name, context.CancellationToken).ConfigureAwait(false)
-            ?? throw new CollectionNotFoundException(name);
+        CollectionInfo info = await store.GetRequiredCollectionAsync(name, context.CancellationToken).ConfigureAwait(false);
         return new GetCollectionResponse { Collection = info.ToProto() };
     }
 

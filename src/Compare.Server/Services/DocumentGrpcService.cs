@@ -107,8 +107,7 @@ internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sk
         int maxNear = RequestValidator.Count(request.MaxNearDuplicates, DefaultMaxNearDuplicates, _limits.MaxTopK, prefix + "max_near_duplicates", "Limits:MaxTopK", violations);
         violations.ThrowIfAny();
 
-        CollectionInfo info = await store.GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false)
-            ?? throw new CollectionNotFoundException(collection);
+        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
         double threshold = RequestValidator.Threshold(request.HasNearDuplicateThreshold, request.NearDuplicateThreshold, info.Settings.Threshold,
             prefix + "near_duplicate_threshold", violations);
         violations.ThrowIfAny();

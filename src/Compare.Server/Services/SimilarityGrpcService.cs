@@ -35,7 +35,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         int maxPhrases = RequestValidator.Count(request.MaxPhrases, 0, int.MaxValue, "max_phrases", "none", violations);
         violations.ThrowIfAny();
 
-        CollectionInfo info = await GetCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
+        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
         DocumentSketcher sketcher = sketchers.For(info.Settings.Parameters);
         (string leftText, DocumentSketch leftSketch) = await ResolveAsync(collection, request.Left, "left", sketcher, context.CancellationToken).ConfigureAwait(false);
         (string rightText, DocumentSketch rightSketch) = await ResolveAsync(collection, request.Right, "right", sketcher, context.CancellationToken).ConfigureAwait(false);
@@ -69,7 +69,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         double threshold = RequestValidator.Threshold(request.HasThreshold, request.Threshold, 0, "threshold", violations);
         violations.ThrowIfAny();
 
-        CollectionInfo info = await GetCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
+        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
         threshold = request.HasThreshold ? threshold : info.Settings.Threshold;
         (_, DocumentSketch sketch) = await ResolveAsync(collection, request.Query, "query", sketchers.For(info.Settings.Parameters), context.CancellationToken).ConfigureAwait(false);
         string? exclude = request.Query.SourceCase == DocumentRef.SourceOneofCase.Id && !request.IncludeSelf ? request.Query.Id : null;
@@ -95,7 +95,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         violations.ThrowIfAny();
 
         CancellationToken cancellationToken = context.CancellationToken;
-        CollectionInfo info = await GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
+        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
         threshold = request.HasThreshold ? threshold : info.Settings.Threshold;
         var stopwatch = Stopwatch.StartNew();
         var progress = new LatestProgress();
@@ -164,9 +164,6 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
             return Core.Clustering.RepresentativePolicy.FirstSeen;
         }
     }
-
-    private async Task<CollectionInfo> GetCollectionAsync(string collection, CancellationToken cancellationToken) =>
-        await store.GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false) ?? throw new CollectionNotFoundException(collection);
 
     private async Task<(string Text, DocumentSketch Sketch)> ResolveAsync(string collection, DocumentRef reference, string field, DocumentSketcher sketcher,
         CancellationToken cancellationToken)

@@ -109,3 +109,14 @@ public sealed class CollectionChangedException(string name) : StoreException($"C
     /// <summary>The collection.</summary>
     public string Name { get; } = name;
 }
+
+/// <summary>Lookups every service needs.</summary>
+public static class DocumentStoreExtensions
+{
+    /// <summary>The collection; throws <see cref="CollectionNotFoundException"/> when it does not exist.</summary>
+    public static async Task<CollectionInfo> GetRequiredCollectionAsync(this IDocumentStore store, string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return await store.GetCollectionAsync(name, cancellationToken).ConfigureAwait(false) ?? throw new CollectionNotFoundException(name);
+    }
+}
