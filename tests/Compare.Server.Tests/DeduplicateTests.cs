@@ -4,6 +4,8 @@ using DocumentSketch = Compare.Core.Indexing.DocumentSketch;
 using IndexClusteringResult = Compare.Core.Indexing.IndexClusteringResult;
 using QueryResult = Compare.Core.Indexing.QueryResult;
 using Compare.Server.Storage;
+using Compare.Server.Storage.Local;
+using Microsoft.Extensions.Logging.Abstractions;
 using Compare.V1;
 using Grpc.Core;
 using Grpc.Health.V1;
@@ -158,7 +160,7 @@ public sealed class DeduplicateTests(ServerFixture server)
     [Fact]
     public async Task Deduplicate_CancelledMidJob_CancelsTheRunningJob()
     {
-        var store = new JobThatWaitsForCancellation(new InMemoryDocumentStore(TimeProvider.System));
+        var store = new JobThatWaitsForCancellation(await StartedMemoryStoreAsync());
         (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services => services.AddSingleton<IDocumentStore>(store));
         await using (app)
         using (channel)
@@ -178,8 +180,18 @@ public sealed class DeduplicateTests(ServerFixture server)
     }
 
     /// <summary>A store whose Deduplicate reports progress, then works until its token is cancelled.</summary>
-    private sealed class JobThatWaitsForCancellation(InMemoryDocumentStore inner) : IDocumentStore
+    private static async Task<LocalDocumentStore> StartedMemoryStoreAsync()
     {
+        var store = new LocalDocumentStore(new MemoryDocumentRecords(), TimeProvider.System, NullLogger<LocalDocumentStore>.Instance);
+        await store.StartAsync(CancellationToken.None);
+        await store.Loading;
+        return store;
+    }
+
+    private sealed class JobThatWaitsForCancellation(IDocumentStore inner) : IDocumentStore
+    {
+        public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) => inner.GetStatusAsync(cancellationToken);
+
         public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, Core.Clustering.RepresentativePolicy policy,

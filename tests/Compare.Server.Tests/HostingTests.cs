@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -58,61 +55,16 @@ public sealed class HostingTests(ServerFixture server)
     [Fact]
     public async Task Executable_RunWithUrls_ServesHealthAndTheSeedsOnThatPort()
     {
-        int port = FreePort();
-        string dll = Path.Combine(TestData.RepositoryRoot, "src", "Compare.Server", "bin", BuildConfiguration(), "net10.0", "Compare.Server.dll");
-        Assert.True(File.Exists(dll), $"{dll} was not built");
-        var start = new ProcessStartInfo("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
-        using Process process = Process.Start(start)!;
-        try
-        {
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-            var health = new Health.HealthClient(channel);
-            HealthCheckResponse? status = null;
-            for (int attempt = 0; attempt < 100 && status is null; attempt++)
-            {
-                try
-                {
-                    status = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
-                }
-                catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
-                {
-                    if (process.HasExited)
-                    {
-                        Assert.Fail("the server exited: " + await process.StandardError.ReadToEndAsync());
-                    }
+        using var data = new TempDirectory();
+        await using ServerProcess process = await ServerProcess.StartAsync(new Dictionary<string, string> { ["Storage__Path"] = data.Path });
 
-                    await Task.Delay(200);
-                }
-            }
-
-            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, status?.Status);
-            var similarity = new V1.SimilarityService.SimilarityServiceClient(channel);
-            V1.CompareResponse compared = await similarity.CompareAsync(new V1.CompareRequest
-            {
-                Left = new V1.DocumentRef { Text = TestData.Seed2014 },
-                Right = new V1.DocumentRef { Text = TestData.Seed2016 },
-            });
-            Assert.Contains(compared.SharedPhrases, p => p.Text.Contains("Silk Road Economic Belt", StringComparison.Ordinal));
-        }
-        finally
+        V1.CompareResponse compared = await process.Similarity.CompareAsync(new V1.CompareRequest
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
+            Left = new V1.DocumentRef { Text = TestData.Seed2014 },
+            Right = new V1.DocumentRef { Text = TestData.Seed2016 },
+        });
+
+        Assert.Contains(compared.SharedPhrases, p => p.Text.Contains("Silk Road Economic Belt", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(data.Path, "compare.db")), "the default store is SQLite under Storage__Path");
     }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    // The tests run from bin/<Configuration>/net10.0; the server was built with the same configuration.
-    private static string BuildConfiguration() => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
 }

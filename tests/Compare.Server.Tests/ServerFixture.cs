@@ -1,6 +1,9 @@
 using Compare.Server.Hosting;
 using Compare.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +15,7 @@ namespace Compare.Server.Tests;
 public sealed class ServerFixture : IAsyncLifetime
 {
     private WebApplication? _app;
+    private readonly string _data = Directory.CreateTempSubdirectory("compare-test-").FullName;
 
     public GrpcChannel Channel { get; private set; } = null!;
 
@@ -21,20 +25,60 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public SimilarityService.SimilarityServiceClient Similarity => new(Channel);
 
-    public async Task InitializeAsync() => (_app, Channel) = await StartAsync();
+    /// <summary>The shared server runs the default provider, SQLite, in a directory of its own.</summary>
+    public async Task InitializeAsync() => (_app, Channel) = await StartAsync(settings: new() { ["Storage:Path"] = _data });
 
-    /// <summary>Starts a server; <paramref name="configure"/> may replace its services (registrations made last win).</summary>
-    public static async Task<(WebApplication App, GrpcChannel Channel)> StartAsync(Action<IServiceCollection>? configure = null)
+    /// <summary>
+    /// Starts a server and waits until it serves; <paramref name="settings"/> are configuration
+    /// keys (the store is in memory unless they say otherwise) and <paramref name="configure"/>
+    /// may replace its services (registrations made last win).
+    /// </summary>
+    public static async Task<(WebApplication App, GrpcChannel Channel)> StartAsync(Action<IServiceCollection>? configure = null,
+        Dictionary<string, string?>? settings = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddCompareServer();
         configure?.Invoke(builder.Services);
         WebApplication app = builder.Build();
         app.MapCompareServer();
         await app.StartAsync();
-        return (app, GrpcChannel.ForAddress(app.Urls.Single(), new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null }));
+        var channel = GrpcChannel.ForAddress(app.Urls.Single(), new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+        await WaitUntilServingAsync(channel);
+        return (app, channel);
+    }
+
+    /// <summary>Polls grpc.health.v1 until the server answers SERVING (its index loaded), for at most a minute.</summary>
+    public static async Task WaitUntilServingAsync(GrpcChannel channel)
+    {
+        var health = new Health.HealthClient(channel);
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        HealthCheckResponse.Types.ServingStatus status = HealthCheckResponse.Types.ServingStatus.Unknown;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                status = (await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(5))).Status;
+                if (status == HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    return;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"The server did not become SERVING within a minute; last status {status}.");
     }
 
     public async Task DisposeAsync()
@@ -45,6 +89,8 @@ public sealed class ServerFixture : IAsyncLifetime
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
+
+        TempDirectory.Delete(_data);
     }
 
     /// <summary>A fresh collection with the default configuration, so tests do not see each other's documents.</summary>
@@ -60,4 +106,24 @@ public sealed class ServerFixture : IAsyncLifetime
 public sealed class ServerTestGroup : ICollectionFixture<ServerFixture>
 {
     public const string Name = "server";
+}
+
+/// <summary>A fresh directory under the system's temporary folder, deleted on dispose.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("compare-test-").FullName;
+
+    public void Dispose() => Delete(Path);
+
+    public static void Delete(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A child process may still be releasing a file; the temporary folder is cleaned by the system.
+        }
+    }
 }

@@ -46,9 +46,34 @@ public sealed class StorageOptions
     /// <summary>Configuration section.</summary>
     public const string Section = "Storage";
 
-    /// <summary>The store implementation. Only "Memory" exists so far.</summary>
-    public string Provider { get; set; } = "Memory";
+    /// <summary>The providers: SQLite on disk (the default), process memory, or a shared Redis.</summary>
+    public static readonly string[] Providers = [Sqlite, Memory, Redis];
+
+    /// <summary>An on-disk SQLite file under <see cref="Path"/>; the index is rebuilt in memory on start.</summary>
+    public const string Sqlite = "Sqlite";
+
+    /// <summary>Process memory only: for tests and throwaway runs.</summary>
+    public const string Memory = "Memory";
+
+    /// <summary>A Redis shared by every replica (see <see cref="RedisOptions"/>).</summary>
+    public const string Redis = "Redis";
+
+    /// <summary>The store implementation, one of <see cref="Providers"/>.</summary>
+    public string Provider { get; set; } = Sqlite;
 
     /// <summary>Data directory of on-disk stores.</summary>
     public string Path { get; set; } = "./data";
+}
+
+/// <summary>The shared Redis, bound from the "Redis" configuration section.</summary>
+public sealed class RedisOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Redis";
+
+    /// <summary>StackExchange.Redis configuration: "host:port[,options]". Used by the Redis store and the result cache.</summary>
+    public string? Configuration { get; set; }
+
+    /// <summary>Prefix of every key, so that several deployments can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "compare";
 }

@@ -20,11 +20,12 @@ public static class CompareServerExtensions
                 "Limits must be positive, and each default at most its maximum.")
             .ValidateOnStart();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
-            .Validate(s => string.Equals(s.Provider, "Memory", StringComparison.OrdinalIgnoreCase), "Storage:Provider must be 'Memory'.")
+            .Validate(s => StorageOptions.Providers.Contains(s.Provider, StringComparer.OrdinalIgnoreCase),
+                $"Storage:Provider must be one of {string.Join(", ", StorageOptions.Providers)}.")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IDocumentStore, InMemoryDocumentStore>();
+        services.AddCompareStorage(builder.Configuration);
         services.AddSingleton<SketcherCache>();
 
         int maxMessage = builder.Configuration.GetSection(LimitOptions.Section).Get<LimitOptions>()?.MaxReceiveMessageBytes ?? new LimitOptions().MaxReceiveMessageBytes;
@@ -69,12 +70,12 @@ public static class CompareServerExtensions
     }
 }
 
-/// <summary>Healthy once the store answers.</summary>
+/// <summary>Healthy once the store is loaded and its backing server answers; NOT_SERVING otherwise.</summary>
 internal sealed class StoreHealthCheck(IDocumentStore store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        CollectionInfo? collection = await store.GetCollectionAsync(CollectionNames.Default, cancellationToken).ConfigureAwait(false);
-        return collection is null ? HealthCheckResult.Unhealthy("The default collection is missing.") : HealthCheckResult.Healthy();
+        StoreStatus status = await store.GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        return status.Ready ? HealthCheckResult.Healthy(status.Description) : HealthCheckResult.Unhealthy(status.Description);
     }
 }

@@ -62,6 +62,8 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
                 return RpcErrors.AlreadyExists("compare.v1.Collection", e.Name, e.Message);
             case CollectionChangedException e:
                 return RpcErrors.Aborted(e.Message);
+            case StoreUnavailableException e:
+                return new RpcException(new Status(StatusCode.Unavailable, e.Message));
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled or its deadline passed."));
             default:

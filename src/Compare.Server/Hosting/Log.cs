@@ -20,4 +20,16 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Information, "Deduplicate over {Collection} cancelled by the caller.")]
     public static partial void DeduplicateCancelled(ILogger logger, string collection);
+
+    [LoggerMessage(7, LogLevel.Information, "Loading the index from {Records}: {Collections} collections, {Documents} documents.")]
+    public static partial void LoadStarted(ILogger logger, string records, int collections, long documents);
+
+    [LoggerMessage(8, LogLevel.Information, "Loaded {Loaded} of {Total} documents in {ElapsedMs} ms.")]
+    public static partial void LoadProgress(ILogger logger, long loaded, long total, long elapsedMs);
+
+    [LoggerMessage(9, LogLevel.Information, "Index ready: {Documents} documents in {Collections} collections loaded in {ElapsedMs} ms.")]
+    public static partial void LoadFinished(ILogger logger, long documents, int collections, long elapsedMs);
+
+    [LoggerMessage(10, LogLevel.Critical, "The store failed to load; every call will answer UNAVAILABLE.")]
+    public static partial void LoadFailed(ILogger logger, Exception exception);
 }

@@ -9,6 +9,9 @@ namespace Compare.Server.Storage;
 /// </summary>
 public interface IDocumentStore
 {
+    /// <summary>Whether the store can serve calls now, and why not when it cannot.</summary>
+    Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken);
+
     /// <summary>Creates a collection; throws <see cref="CollectionExistsException"/> when the name is taken.</summary>
     Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken);
 
@@ -46,6 +49,13 @@ public interface IDocumentStore
     /// <summary>Clusters the collection's near-duplicates.</summary>
     Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
         IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken);
+}
+
+/// <summary>A store with work to do when the host starts (open files, rebuild indexes, connect).</summary>
+public interface IStartableStore
+{
+    /// <summary>Fails fast on what makes the store unusable; long work continues in the background.</summary>
+    Task StartAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>A document to store with its sketch, content hash, length in code points and size in UTF-8 bytes.</summary>
@@ -86,6 +96,9 @@ public sealed record DocumentPage(IReadOnlyList<StoredDocument> Documents, bool 
 /// <summary>Options of a similarity query.</summary>
 public sealed record SimilarityQuery(double Threshold, int TopK, string? ExcludeId, bool Exhaustive);
 
+/// <summary>Whether a store serves calls, with a sentence for the health check and the log.</summary>
+public sealed record StoreStatus(bool Ready, string Description);
+
 /// <summary>Base of the store's expected failures.</summary>
 public abstract class StoreException(string message) : Exception(message);
 
@@ -109,6 +122,12 @@ public sealed class CollectionChangedException(string name) : StoreException($"C
     /// <summary>The collection.</summary>
     public string Name { get; } = name;
 }
+
+/// <summary>The store cannot serve calls for now (loading, or its backing server is unreachable); the call can be retried.</summary>
+public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The data on disk was written by an incompatible format version, or is not Compare's.</summary>
+public sealed class StoreFormatException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Lookups every service needs.</summary>
 public static class DocumentStoreExtensions

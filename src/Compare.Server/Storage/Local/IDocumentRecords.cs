@@ -1,0 +1,58 @@
+using Compare.Core;
+using Compare.Core.Indexing;
+
+namespace Compare.Server.Storage.Local;
+
+/// <summary>
+/// Where <see cref="LocalDocumentStore"/> keeps documents while it holds their LSH index in
+/// memory: collections, texts, metadata and sketches. Collections are addressed by the key the
+/// records gave them, so a call still holding a deleted collection never writes into its successor.
+/// Implementations are thread-safe; a committed batch is as durable as the implementation promises.
+/// </summary>
+public interface IDocumentRecords : IDisposable
+{
+    /// <summary>What the records are, for the log: "SQLite at /data/compare.db".</summary>
+    string Description { get; }
+
+    /// <summary>Opens or creates the records; throws <see cref="StoreFormatException"/> when they were written by another format.</summary>
+    void Open();
+
+    /// <summary>Every stored collection.</summary>
+    IReadOnlyList<CollectionRecord> ListCollections();
+
+    /// <summary>Stores a new collection and returns it with its key.</summary>
+    CollectionRecord CreateCollection(string name, CollectionSettings settings, DateTimeOffset createTime);
+
+    /// <summary>Deletes a collection and its documents.</summary>
+    void DeleteCollection(long key);
+
+    /// <summary>How many documents a collection holds.</summary>
+    long CountDocuments(long key);
+
+    /// <summary>Calls <paramref name="onDocument"/> with every document's id, sketch and UTF-8 size, in insertion order.</summary>
+    void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken);
+
+    /// <summary>The stored versions of those of <paramref name="ids"/> that exist.</summary>
+    Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids);
+
+    /// <summary>Writes and deletes documents in one transaction.</summary>
+    void Commit(CollectionRecord collection, IReadOnlyList<DocumentRecord> writes, IReadOnlyList<string> deletes);
+
+    /// <summary>A stored document, or null.</summary>
+    StoredDocument? GetDocument(long key, string id, bool includeText);
+
+    /// <summary>Up to <paramref name="limit"/> documents with ids after <paramref name="afterId"/>, in the records' id order.</summary>
+    (IReadOnlyList<StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText);
+
+    /// <summary>A stored document's text, or null.</summary>
+    string? GetText(long key, string id);
+}
+
+/// <summary>A stored collection.</summary>
+public sealed record CollectionRecord(long Key, string Name, CollectionSettings Settings, DateTimeOffset CreateTime);
+
+/// <summary>What an upsert needs to know of the version already stored.</summary>
+public sealed record ExistingRecord(ulong ContentHash, int Utf8Length, DateTimeOffset CreateTime);
+
+/// <summary>A document to write, with its times.</summary>
+public sealed record DocumentRecord(DocumentWrite Document, DateTimeOffset CreateTime, DateTimeOffset UpdateTime);

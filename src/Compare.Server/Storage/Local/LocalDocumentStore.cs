@@ -1,0 +1,351 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Compare.Core.Clustering;
+using Compare.Core.Indexing;
+using Compare.Server.Hosting;
+
+namespace Compare.Server.Storage.Local;
+
+/// <summary>
+/// One process's store: each collection's LSH index and sketches in memory, documents in
+/// <see cref="IDocumentRecords"/> (memory, or SQLite on disk). A batch is committed to the records
+/// before the call returns; the index follows the records and is rebuilt from them on start.
+/// </summary>
+public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDisposable
+{
+    private readonly IDocumentRecords _records;
+    private readonly TimeProvider _time;
+    private readonly ILogger<LocalDocumentStore> _logger;
+    private readonly ConcurrentDictionary<string, LocalCollection> _collections = new(StringComparer.Ordinal);
+    private readonly Lock _namesGate = new();
+    private volatile StoreStatus _status = new(false, "The store has not been opened.");
+    private Task _loading = Task.CompletedTask;
+
+    /// <summary>Creates a store over <paramref name="records"/>; <see cref="StartAsync"/> opens it.</summary>
+    public LocalDocumentStore(IDocumentRecords records, TimeProvider time, ILogger<LocalDocumentStore> logger)
+    {
+        _records = records;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Completes when the index has been rebuilt (or failed to be).</summary>
+    public Task Loading => _loading;
+
+    /// <summary>
+    /// Opens the records (a wrong format throws here, so the host does not start) and rebuilds
+    /// every index in the background; calls fail with UNAVAILABLE until it is done.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _records.Open();
+        IReadOnlyList<CollectionRecord> stored = _records.ListCollections();
+        if (!stored.Any(c => c.Name == CollectionNames.Default))
+        {
+            stored = [.. stored, _records.CreateCollection(CollectionNames.Default, CollectionSettings.Default, _time.GetUtcNow())];
+        }
+
+        var collections = stored.Select(c => new LocalCollection(c)).ToList();
+        foreach (LocalCollection c in collections)
+        {
+            _collections[c.Record.Name] = c;
+        }
+
+        _status = new StoreStatus(false, "The store is loading its index.");
+        _loading = Task.Run(() => Load(collections, cancellationToken), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) => Task.FromResult(_status);
+
+    /// <inheritdoc/>
+    public Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken)
+    {
+        EnsureReady();
+        lock (_namesGate)
+        {
+            if (_collections.ContainsKey(name))
+            {
+                throw new CollectionExistsException(name);
+            }
+
+            var created = new LocalCollection(_records.CreateCollection(name, settings, _time.GetUtcNow()));
+            _collections[name] = created;
+            return Task.FromResult(created.Info());
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<CollectionInfo?> GetCollectionAsync(string name, CancellationToken cancellationToken)
+    {
+        EnsureReady();
+        return Task.FromResult(_collections.TryGetValue(name, out LocalCollection? c) ? c.Info() : null);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<CollectionInfo>> ListCollectionsAsync(CancellationToken cancellationToken)
+    {
+        EnsureReady();
+        return Task.FromResult<IReadOnlyList<CollectionInfo>>([.. _collections.Values.Select(c => c.Info()).OrderBy(c => c.Name, StringComparer.Ordinal)]);
+    }
+
+    /// <inheritdoc/>
+    public Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken)
+    {
+        EnsureReady();
+        lock (_namesGate)
+        {
+            if (!_collections.TryGetValue(name, out LocalCollection? c))
+            {
+                return Task.FromResult<long?>(null);
+            }
+
+            long count;
+            lock (c.Gate)
+            {
+                count = c.Index.Count;
+                _records.DeleteCollection(c.Record.Key);
+                c.Deleted = true;
+            }
+
+            _collections.TryRemove(name, out _);
+            // Not disposed: calls that already hold it may still be reading; the collector reclaims it.
+            return Task.FromResult<long?>(count);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<DocumentWriteResult>> UpsertAsync(string collection, CollectionSettings settings, IReadOnlyList<DocumentWrite> documents,
+        NearDuplicateCheck? check, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection, settings);
+        var results = new DocumentWriteResult[documents.Count];
+        DateTimeOffset now = _time.GetUtcNow();
+        // Writers are serialised so that a near-duplicate check and the write after it see the same index.
+        lock (c.Gate)
+        {
+            ThrowIfDeleted(c);
+            Dictionary<string, ExistingRecord> existing = _records.Find(c.Record.Key, documents.Select(d => d.Id));
+            var writes = new List<DocumentRecord>(documents.Count);
+            // The index is updated document by document, so that later documents of the batch see
+            // earlier ones; if the commit fails, it is put back as it was.
+            var undo = new List<(string Id, DocumentSketch? Previous)>(documents.Count);
+            long textBytes = 0;
+            try
+            {
+                for (int i = 0; i < documents.Count; i++)
+                {
+                    DocumentWrite d = documents[i];
+                    ExistingRecord? old = existing.GetValueOrDefault(d.Id);
+                    IReadOnlyList<SimilarityMatch> near = check is null ? [] : c.Index.Query(d.Sketch, check.Threshold, check.MaxMatches, d.Id).Matches;
+                    if (old is not null && old.ContentHash == d.ContentHash && old.Utf8Length == d.Utf8Length)
+                    {
+                        results[i] = new DocumentWriteResult(WriteOutcome.Unchanged, near);
+                        continue;
+                    }
+
+                    if (check is { SkipIfDuplicate: true } && near.Count > 0)
+                    {
+                        results[i] = new DocumentWriteResult(WriteOutcome.SkippedDuplicate, near);
+                        continue;
+                    }
+
+                    undo.Add((d.Id, c.Index.TryGetSketch(d.Id, out DocumentSketch? previous) ? previous : null));
+                    c.Index.Upsert(d.Id, d.Sketch);
+                    DateTimeOffset created = old?.CreateTime ?? now;
+                    writes.Add(new DocumentRecord(d, created, now));
+                    existing[d.Id] = new ExistingRecord(d.ContentHash, d.Utf8Length, created);
+                    textBytes += d.Utf8Length - (old?.Utf8Length ?? 0);
+                    results[i] = new DocumentWriteResult(old is null ? WriteOutcome.Created : WriteOutcome.Updated, near);
+                }
+
+                if (writes.Count > 0)
+                {
+                    _records.Commit(c.Record, writes, []);
+                }
+            }
+            catch
+            {
+                for (int i = undo.Count - 1; i >= 0; i--)
+                {
+                    if (undo[i].Previous is { } previous)
+                    {
+                        c.Index.Upsert(undo[i].Id, previous);
+                    }
+                    else
+                    {
+                        c.Index.Remove(undo[i].Id);
+                    }
+                }
+
+                throw;
+            }
+
+            Interlocked.Add(ref c.TextBytes, textBytes);
+        }
+
+        return Task.FromResult<IReadOnlyList<DocumentWriteResult>>(results);
+    }
+
+    /// <inheritdoc/>
+    public Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
+        Task.FromResult(_records.GetDocument(Find(collection).Record.Key, id, includeText));
+
+    /// <inheritdoc/>
+    public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection);
+        (IReadOnlyList<StoredDocument> documents, bool hasMore) = _records.ListDocuments(c.Record.Key, afterId, limit, includeText);
+        return Task.FromResult(new DocumentPage(documents, hasMore, c.Index.Count));
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<string>> DeleteDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection);
+        lock (c.Gate)
+        {
+            ThrowIfDeleted(c);
+            Dictionary<string, ExistingRecord> existing = _records.Find(c.Record.Key, ids);
+            string[] present = [.. ids.Distinct(StringComparer.Ordinal).Where(existing.ContainsKey)];
+            if (present.Length > 0)
+            {
+                _records.Commit(c.Record, [], present);
+            }
+
+            foreach (string id in present)
+            {
+                c.Index.Remove(id);
+                Interlocked.Add(ref c.TextBytes, -existing[id].Utf8Length);
+            }
+
+            return Task.FromResult<IReadOnlyList<string>>([.. ids.Where(id => !existing.ContainsKey(id))]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, string id, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection);
+        if (!c.Index.TryGetSketch(id, out DocumentSketch? sketch) || _records.GetText(c.Record.Key, id) is not { } text)
+        {
+            return Task.FromResult<(string, DocumentSketch)?>(null);
+        }
+
+        return Task.FromResult<(string, DocumentSketch)?>((text, sketch));
+    }
+
+    /// <inheritdoc/>
+    public Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection);
+        if (query.Signature.Length != c.Record.Settings.Parameters.NumPermutations)
+        {
+            throw new CollectionChangedException(collection);
+        }
+
+        return Task.FromResult(c.Index.Query(query, options.Threshold, options.TopK, options.ExcludeId, options.Exhaustive));
+    }
+
+    /// <inheritdoc/>
+    public Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
+        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken) =>
+        Task.FromResult(Find(collection).Index.Deduplicate(threshold, policy, progress, cancellationToken));
+
+    /// <summary>Releases the indexes and the records.</summary>
+    public void Dispose()
+    {
+        foreach (LocalCollection c in _collections.Values)
+        {
+            c.Index.Dispose();
+        }
+
+        _records.Dispose();
+    }
+
+    private void Load(List<LocalCollection> collections, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            long total = collections.Sum(c => _records.CountDocuments(c.Record.Key));
+            Log.LoadStarted(_logger, _records.Description, collections.Count, total);
+            long loaded = 0;
+            TimeSpan nextReport = TimeSpan.FromSeconds(2);
+            foreach (LocalCollection c in collections)
+            {
+                _records.LoadSketches(c.Record.Key, c.Record.Settings.Parameters, (id, sketch, utf8Length) =>
+                {
+                    c.Index.Upsert(id, sketch);
+                    c.TextBytes += utf8Length;
+                    if (++loaded % 4096 == 0)
+                    {
+                        _status = new StoreStatus(false, $"The store is loading its index: {loaded:N0} of {total:N0} documents.");
+                        if (clock.Elapsed >= nextReport)
+                        {
+                            Log.LoadProgress(_logger, loaded, total, clock.ElapsedMilliseconds);
+                            nextReport = clock.Elapsed + TimeSpan.FromSeconds(2);
+                        }
+                    }
+                }, cancellationToken);
+            }
+
+            _status = new StoreStatus(true, $"Serving from {_records.Description}.");
+            Log.LoadFinished(_logger, loaded, collections.Count, clock.ElapsedMilliseconds);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _status = new StoreStatus(false, "The store stopped while loading.");
+        }
+        catch (Exception e)
+        {
+            _status = new StoreStatus(false, $"The store failed to load: {e.Message}");
+            Log.LoadFailed(_logger, e);
+        }
+    }
+
+    private void EnsureReady()
+    {
+        StoreStatus status = _status;
+        if (!status.Ready)
+        {
+            throw new StoreUnavailableException(status.Description);
+        }
+    }
+
+    private LocalCollection Find(string name, CollectionSettings? expected = null)
+    {
+        EnsureReady();
+        if (!_collections.TryGetValue(name, out LocalCollection? c))
+        {
+            throw new CollectionNotFoundException(name);
+        }
+
+        return expected is null || expected == c.Record.Settings ? c : throw new CollectionChangedException(name);
+    }
+
+    private static void ThrowIfDeleted(LocalCollection c)
+    {
+        if (c.Deleted)
+        {
+            throw new CollectionChangedException(c.Record.Name);
+        }
+    }
+
+    /// <summary>A collection's record, index, text size and writer gate.</summary>
+    private sealed class LocalCollection(CollectionRecord record)
+    {
+        public long TextBytes;
+
+        public CollectionRecord Record { get; } = record;
+
+        public SimilarityIndex Index { get; } = new(record.Settings.Parameters, record.Settings.Threshold, record.Settings.Lsh);
+
+        public Lock Gate { get; } = new();
+
+        public bool Deleted { get; set; }
+
+        public CollectionInfo Info() => new(Record.Name, Record.Settings, Record.CreateTime, Index.Count, Interlocked.Read(ref TextBytes));
+    }
+}

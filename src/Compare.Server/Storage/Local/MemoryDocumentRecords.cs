@@ -1,0 +1,180 @@
+using Compare.Core;
+using Compare.Core.Indexing;
+
+namespace Compare.Server.Storage.Local;
+
+/// <summary>Documents in process memory: fast, and gone when the process ends.</summary>
+public sealed class MemoryDocumentRecords : IDocumentRecords
+{
+    // Longer than any valid id and made of the largest UTF-16 unit: ordinally above every id.
+    private static readonly string s_aboveEveryId = new('\uffff', Validation.RequestValidator.MaxIdLength + 1);
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, MemoryCollection> _collections = [];
+    private long _nextKey = 1;
+
+    /// <inheritdoc/>
+    public string Description => "process memory";
+
+    /// <inheritdoc/>
+    public void Open()
+    {
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<CollectionRecord> ListCollections()
+    {
+        lock (_gate)
+        {
+            return [.. _collections.Values.Select(c => c.Record)];
+        }
+    }
+
+    /// <inheritdoc/>
+    public CollectionRecord CreateCollection(string name, CollectionSettings settings, DateTimeOffset createTime)
+    {
+        lock (_gate)
+        {
+            var record = new CollectionRecord(_nextKey++, name, settings, createTime);
+            _collections[record.Key] = new MemoryCollection(record);
+            return record;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void DeleteCollection(long key)
+    {
+        lock (_gate)
+        {
+            _collections.Remove(key);
+        }
+    }
+
+    /// <inheritdoc/>
+    public long CountDocuments(long key)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(key, out MemoryCollection? c) ? c.Documents.Count : 0;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken)
+    {
+        // Nothing outlives the process, so there is never anything to load.
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids)
+    {
+        var found = new Dictionary<string, ExistingRecord>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            if (_collections.TryGetValue(key, out MemoryCollection? c))
+            {
+                foreach (string id in ids)
+                {
+                    if (c.Documents.TryGetValue(id, out StoredEntry? e))
+                    {
+                        found[id] = new ExistingRecord(e.Document.ContentHash, e.Document.Utf8Length, e.CreateTime);
+                    }
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc/>
+    public void Commit(CollectionRecord collection, IReadOnlyList<DocumentRecord> writes, IReadOnlyList<string> deletes)
+    {
+        ArgumentNullException.ThrowIfNull(collection);
+        ArgumentNullException.ThrowIfNull(writes);
+        ArgumentNullException.ThrowIfNull(deletes);
+        lock (_gate)
+        {
+            if (!_collections.TryGetValue(collection.Key, out MemoryCollection? c))
+            {
+                return;
+            }
+
+            foreach (DocumentRecord w in writes)
+            {
+                c.Documents[w.Document.Id] = new StoredEntry(w.Document, w.CreateTime, w.UpdateTime);
+                c.Ids.Add(w.Document.Id);
+            }
+
+            foreach (string id in deletes)
+            {
+                c.Documents.Remove(id);
+                c.Ids.Remove(id);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public StoredDocument? GetDocument(long key, string id, bool includeText)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(key, out MemoryCollection? c) && c.Documents.TryGetValue(id, out StoredEntry? e) ? e.ToStored(includeText) : null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public (IReadOnlyList<StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText)
+    {
+        lock (_gate)
+        {
+            if (!_collections.TryGetValue(key, out MemoryCollection? c))
+            {
+                return ([], false);
+            }
+
+            IEnumerable<string> ids = afterId is null ? c.Ids : c.Ids.GetViewBetween(afterId, s_aboveEveryId).SkipWhile(id => id == afterId);
+            var page = new List<StoredDocument>(Math.Min(limit, c.Ids.Count));
+            foreach (string id in ids)
+            {
+                if (page.Count == limit)
+                {
+                    return (page, true);
+                }
+
+                page.Add(c.Documents[id].ToStored(includeText));
+            }
+
+            return (page, false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public string? GetText(long key, string id)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(key, out MemoryCollection? c) && c.Documents.TryGetValue(id, out StoredEntry? e) ? e.Document.Text : null;
+        }
+    }
+
+    /// <summary>Nothing to release.</summary>
+    public void Dispose()
+    {
+    }
+
+    private sealed record StoredEntry(DocumentWrite Document, DateTimeOffset CreateTime, DateTimeOffset UpdateTime)
+    {
+        public StoredDocument ToStored(bool includeText) =>
+            new(Document.Id, includeText ? Document.Text : null, Document.Metadata, Document.Sketch.Shingles.Length, Document.Length,
+                Document.ContentHash, CreateTime, UpdateTime);
+    }
+
+    private sealed class MemoryCollection(CollectionRecord record)
+    {
+        public CollectionRecord Record { get; } = record;
+
+        public Dictionary<string, StoredEntry> Documents { get; } = new(StringComparer.Ordinal);
+
+        public SortedSet<string> Ids { get; } = new(StringComparer.Ordinal);
+    }
+}

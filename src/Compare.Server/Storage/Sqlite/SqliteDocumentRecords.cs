@@ -1,0 +1,394 @@
+using System.Buffers;
+using System.Text.Json;
+using Compare.Core;
+using Compare.Core.Indexing;
+using Compare.Server.Storage.Local;
+using Microsoft.Data.Sqlite;
+
+namespace Compare.Server.Storage.Sqlite;
+
+/// <summary>
+/// Documents in one SQLite file in WAL mode with synchronous=FULL: a committed batch is on disk
+/// when <see cref="Commit"/> returns, so a process killed right after loses none of it.
+/// Writes go through one connection; reads use pooled connections and see committed data only.
+/// </summary>
+public sealed class SqliteDocumentRecords : IDocumentRecords
+{
+    /// <summary>Version of the tables below; stored in PRAGMA user_version.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>"CMPR": marks the file as Compare's in PRAGMA application_id.</summary>
+    public const int ApplicationId = 0x434D5052;
+
+    /// <summary>The database file inside the data directory.</summary>
+    public const string FileName = "compare.db";
+
+    // Small columns first and the text last: loading sketches then never walks a text's overflow pages.
+    private const string Schema = """
+        CREATE TABLE collections(
+            key INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            settings TEXT NOT NULL,
+            create_time INTEGER NOT NULL);
+        CREATE TABLE documents(
+            seq INTEGER PRIMARY KEY,
+            collection INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            content_hash INTEGER NOT NULL,
+            length INTEGER NOT NULL,
+            utf8_length INTEGER NOT NULL,
+            shingle_count INTEGER NOT NULL,
+            create_time INTEGER NOT NULL,
+            update_time INTEGER NOT NULL,
+            metadata TEXT NOT NULL,
+            sketch BLOB NOT NULL,
+            text TEXT NOT NULL,
+            UNIQUE(collection, id));
+        """;
+
+    private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
+
+    private readonly string _path;
+    private readonly string _connectionString;
+    private readonly Lock _writeGate = new();
+    private SqliteConnection? _writer;
+
+    /// <summary>Records in <paramref name="directory"/>/compare.db, created on <see cref="Open"/> when missing.</summary>
+    public SqliteDocumentRecords(string directory)
+    {
+        _path = Path.GetFullPath(Path.Combine(directory, FileName));
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = _path, Pooling = true }.ToString();
+    }
+
+    /// <inheritdoc/>
+    public string Description => $"SQLite at {_path}";
+
+    /// <inheritdoc/>
+    public void Open()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        var writer = new SqliteConnection(_connectionString);
+        try
+        {
+            writer.Open();
+            long applicationId = Scalar(writer, "PRAGMA application_id");
+            long version = Scalar(writer, "PRAGMA user_version");
+            bool empty = Scalar(writer, "SELECT count(*) FROM sqlite_schema") == 0;
+            if (!empty && applicationId != ApplicationId)
+            {
+                throw new StoreFormatException($"{_path} is not a Compare data file; point Storage:Path at another directory.");
+            }
+
+            if (!empty && version != FormatVersion)
+            {
+                throw new StoreFormatException(
+                    $"{_path} was written by store format version {version}; this server reads version {FormatVersion}. Run the version that wrote it, or point Storage:Path at a new directory and re-index.");
+            }
+
+            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+            if (empty)
+            {
+                using SqliteTransaction transaction = writer.BeginTransaction();
+                Execute(writer, Schema + $"PRAGMA application_id={ApplicationId}; PRAGMA user_version={FormatVersion};", transaction);
+                transaction.Commit();
+            }
+        }
+        catch (SqliteException e)
+        {
+            writer.Dispose();
+            throw new StoreFormatException($"{_path} cannot be opened as a Compare data file: {e.Message}", e);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+
+        _writer = writer;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<CollectionRecord> ListCollections()
+    {
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT key, name, settings, create_time FROM collections ORDER BY key";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var collections = new List<CollectionRecord>();
+        while (reader.Read())
+        {
+            collections.Add(new CollectionRecord(reader.GetInt64(0), reader.GetString(1), CollectionSettingsCodec.Decode(reader.GetString(2)),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+        }
+
+        return collections;
+    }
+
+    /// <inheritdoc/>
+    public CollectionRecord CreateCollection(string name, CollectionSettings settings, DateTimeOffset createTime)
+    {
+        lock (_writeGate)
+        {
+            using SqliteCommand command = Writer.CreateCommand();
+            command.CommandText = "INSERT INTO collections(name, settings, create_time) VALUES($name, $settings, $time) RETURNING key";
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$settings", CollectionSettingsCodec.Encode(settings));
+            command.Parameters.AddWithValue("$time", createTime.ToUnixTimeMilliseconds());
+            long key = (long)command.ExecuteScalar()!;
+            // Stored to the millisecond, so answer what a reload would.
+            return new CollectionRecord(key, name, settings, DateTimeOffset.FromUnixTimeMilliseconds(createTime.ToUnixTimeMilliseconds()));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void DeleteCollection(long key)
+    {
+        lock (_writeGate)
+        {
+            using SqliteTransaction transaction = Writer.BeginTransaction();
+            using SqliteCommand command = Writer.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM documents WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
+            command.Parameters.AddWithValue("$key", key);
+            command.ExecuteNonQuery();
+            transaction.Commit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public long CountDocuments(long key)
+    {
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM documents WHERE collection = $key";
+        command.Parameters.AddWithValue("$key", key);
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <inheritdoc/>
+    public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onDocument);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT id, utf8_length, sketch FROM documents WHERE collection = $key ORDER BY seq";
+        command.Parameters.AddWithValue("$key", key);
+        using SqliteDataReader reader = command.ExecuteReader();
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (reader.Read())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int length = checked((int)reader.GetBytes(2, 0, null, 0, 0));
+                if (length > buffer.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(length);
+                }
+
+                reader.GetBytes(2, 0, buffer, 0, length);
+                string id = reader.GetString(0);
+                DocumentSketch sketch;
+                try
+                {
+                    sketch = SketchCodec.Decode(buffer.AsSpan(0, length), parameters);
+                }
+                catch (FormatException e)
+                {
+                    throw new StoreFormatException($"The sketch of document '{id}' in {_path} is unreadable: {e.Message}", e);
+                }
+
+                onDocument(id, sketch, reader.GetInt32(1));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new Dictionary<string, ExistingRecord>(StringComparer.Ordinal);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT content_hash, utf8_length, create_time FROM documents WHERE collection = $key AND id = $id";
+        command.Parameters.AddWithValue("$key", key);
+        SqliteParameter id = command.Parameters.Add("$id", SqliteType.Text);
+        foreach (string each in ids)
+        {
+            id.Value = each;
+            using SqliteDataReader reader = command.ExecuteReader();
+            if (reader.Read())
+            {
+                found[each] = new ExistingRecord(unchecked((ulong)reader.GetInt64(0)), reader.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+            }
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc/>
+    public void Commit(CollectionRecord collection, IReadOnlyList<DocumentRecord> writes, IReadOnlyList<string> deletes)
+    {
+        ArgumentNullException.ThrowIfNull(collection);
+        long key = collection.Key;
+        ArgumentNullException.ThrowIfNull(writes);
+        ArgumentNullException.ThrowIfNull(deletes);
+        lock (_writeGate)
+        {
+            using SqliteTransaction transaction = Writer.BeginTransaction();
+            if (writes.Count > 0)
+            {
+                // REPLACE deletes and reinserts, so an updated document takes a new seq: reloads
+                // keep the index's insertion order, in which an update counts as a new insertion.
+                using SqliteCommand insert = Writer.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = """
+                    INSERT OR REPLACE INTO documents(collection, id, content_hash, length, utf8_length, shingle_count, create_time, update_time, metadata, sketch, text)
+                    VALUES($key, $id, $hash, $length, $utf8, $shingles, $created, $updated, $metadata, $sketch, $text)
+                    """;
+                insert.Parameters.AddWithValue("$key", key);
+                SqliteParameter id = insert.Parameters.Add("$id", SqliteType.Text);
+                SqliteParameter hash = insert.Parameters.Add("$hash", SqliteType.Integer);
+                SqliteParameter length = insert.Parameters.Add("$length", SqliteType.Integer);
+                SqliteParameter utf8 = insert.Parameters.Add("$utf8", SqliteType.Integer);
+                SqliteParameter shingles = insert.Parameters.Add("$shingles", SqliteType.Integer);
+                SqliteParameter created = insert.Parameters.Add("$created", SqliteType.Integer);
+                SqliteParameter updated = insert.Parameters.Add("$updated", SqliteType.Integer);
+                SqliteParameter metadata = insert.Parameters.Add("$metadata", SqliteType.Text);
+                SqliteParameter sketch = insert.Parameters.Add("$sketch", SqliteType.Blob);
+                SqliteParameter text = insert.Parameters.Add("$text", SqliteType.Text);
+                foreach (DocumentRecord w in writes)
+                {
+                    DocumentWrite d = w.Document;
+                    id.Value = d.Id;
+                    hash.Value = unchecked((long)d.ContentHash);
+                    length.Value = d.Length;
+                    utf8.Value = d.Utf8Length;
+                    shingles.Value = d.Sketch.Shingles.Length;
+                    created.Value = w.CreateTime.ToUnixTimeMilliseconds();
+                    updated.Value = w.UpdateTime.ToUnixTimeMilliseconds();
+                    metadata.Value = JsonSerializer.Serialize(d.Metadata.ToDictionary(StringComparer.Ordinal), SettingsJson.Default.DictionaryStringString);
+                    sketch.Value = SketchCodec.Encode(d.Sketch, collection.Settings.Parameters);
+                    text.Value = d.Text;
+                    insert.ExecuteNonQuery();
+                }
+            }
+
+            if (deletes.Count > 0)
+            {
+                using SqliteCommand delete = Writer.CreateCommand();
+                delete.Transaction = transaction;
+                delete.CommandText = "DELETE FROM documents WHERE collection = $key AND id = $id";
+                delete.Parameters.AddWithValue("$key", key);
+                SqliteParameter id = delete.Parameters.Add("$id", SqliteType.Text);
+                foreach (string each in deletes)
+                {
+                    id.Value = each;
+                    delete.ExecuteNonQuery();
+                }
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public StoredDocument? GetDocument(long key, string id, bool includeText)
+    {
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = $"SELECT {DocumentColumns}{(includeText ? ", text" : string.Empty)} FROM documents WHERE collection = $key AND id = $id";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$id", id);
+        using SqliteDataReader reader = command.ExecuteReader();
+        return reader.Read() ? ReadDocument(reader, includeText) : null;
+    }
+
+    /// <inheritdoc/>
+    public (IReadOnlyList<StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText)
+    {
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        // SQLite's BINARY collation compares UTF-8 bytes: code point order.
+        command.CommandText = $"SELECT {DocumentColumns}{(includeText ? ", text" : string.Empty)} FROM documents " +
+            $"WHERE collection = $key{(afterId is null ? string.Empty : " AND id > $after")} ORDER BY id LIMIT $limit";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$limit", limit + 1);
+        if (afterId is not null)
+        {
+            command.Parameters.AddWithValue("$after", afterId);
+        }
+
+        using SqliteDataReader reader = command.ExecuteReader();
+        var page = new List<StoredDocument>(Math.Min(limit, 1024));
+        while (reader.Read())
+        {
+            if (page.Count == limit)
+            {
+                return (page, true);
+            }
+
+            page.Add(ReadDocument(reader, includeText));
+        }
+
+        return (page, false);
+    }
+
+    /// <inheritdoc/>
+    public string? GetText(long key, string id)
+    {
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT text FROM documents WHERE collection = $key AND id = $id";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteScalar() as string;
+    }
+
+    /// <summary>Closes the writer and empties the connection pool, releasing the file.</summary>
+    public void Dispose()
+    {
+        lock (_writeGate)
+        {
+            _writer?.Dispose();
+            _writer = null;
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The records are not open.");
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static StoredDocument ReadDocument(SqliteDataReader reader, bool includeText) =>
+        new(reader.GetString(0), includeText ? reader.GetString(7) : null,
+            JsonSerializer.Deserialize(reader.GetString(1), SettingsJson.Default.DictionaryStringString) ?? [],
+            reader.GetInt32(2), reader.GetInt32(3), unchecked((ulong)reader.GetInt64(4)),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+
+    private static long Scalar(SqliteConnection connection, string sql)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

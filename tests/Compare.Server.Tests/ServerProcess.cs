@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Compare.V1;
+using Grpc.Net.Client;
+
+namespace Compare.Server.Tests;
+
+/// <summary>The built server executable as a child process on a free loopback port, as its users run it.</summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private ServerProcess(Process process, string address)
+    {
+        _process = process;
+        Address = address;
+        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Address { get; }
+
+    public GrpcChannel Channel { get; }
+
+    public DocumentService.DocumentServiceClient Documents => new(Channel);
+
+    public SimilarityService.SimilarityServiceClient Similarity => new(Channel);
+
+    /// <summary>What the server printed, for failure messages.</summary>
+    public string Output => string.Join(Environment.NewLine, _output);
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts the server with <paramref name="environment"/> (e.g. Storage__Path) and waits until it serves.</summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitUntilServing = true)
+    {
+        string dll = Path.Combine(TestData.RepositoryRoot, "src", "Compare.Server", "bin", BuildConfiguration(), "net10.0", "Compare.Server.dll");
+        Assert.True(File.Exists(dll), $"{dll} was not built");
+        string address = $"http://127.0.0.1:{FreePort()}";
+        var start = new ProcessStartInfo("dotnet", [dll, "--urls", address])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        foreach ((string key, string value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var server = new ServerProcess(Process.Start(start)!, address);
+        if (waitUntilServing)
+        {
+            try
+            {
+                await server.WaitUntilServingAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+
+        return server;
+    }
+
+    public async Task WaitUntilServingAsync()
+    {
+        Task serving = ServerFixture.WaitUntilServingAsync(Channel);
+        Task exited = _process.WaitForExitAsync();
+        if (await Task.WhenAny(serving, exited) == exited)
+        {
+            throw new InvalidOperationException($"The server exited with {_process.ExitCode}:{Environment.NewLine}{Output}");
+        }
+
+        await serving;
+    }
+
+    /// <summary>Waits for the process to end by itself, for at most <paramref name="timeout"/>; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, nothing is flushed.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        if (!_process.HasExited)
+        {
+            await KillAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+        }
+    }
+
+    // The tests run from bin/<Configuration>/net10.0; the server was built with the same configuration.
+    private static string BuildConfiguration() => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+}

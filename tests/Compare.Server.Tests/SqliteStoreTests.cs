@@ -1,0 +1,300 @@
+using Compare.Core;
+using Compare.Core.Indexing;
+using Compare.Server.Storage;
+using Compare.Server.Storage.Local;
+using Compare.Server.Storage.Sqlite;
+using Compare.V1;
+using StoredDocument = Compare.V1.StoredDocument;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Compare.Server.Tests;
+
+/// <summary>The embedded default: documents survive restarts and kill -9, and a foreign data file is refused.</summary>
+public sealed class SqliteStoreTests
+{
+    private static Dictionary<string, string?> SqliteAt(string path) => new() { ["Storage:Provider"] = "Sqlite", ["Storage:Path"] = path };
+
+    private static UpsertDocumentsRequest Batch(string collection, IEnumerable<(string Id, string Text)> documents)
+    {
+        var request = new UpsertDocumentsRequest { Collection = collection };
+        foreach ((string id, string text) in documents)
+        {
+            request.Documents.Add(new Document { Id = id, Text = text, Metadata = { ["source"] = "bbc" } });
+        }
+
+        return request;
+    }
+
+    private static async Task<List<(string Id, double Jaccard)>> SimilarAsync(SimilarityService.SimilarityServiceClient client, string collection, string text)
+    {
+        FindSimilarResponse found = await client.FindSimilarAsync(new FindSimilarRequest
+        {
+            Collection = collection,
+            Query = new DocumentRef { Text = text },
+            Threshold = 0.3,
+            TopK = 20,
+        });
+        return [.. found.Matches.Select(m => (m.Id, m.Jaccard))];
+    }
+
+    [Fact]
+    public async Task Restart_AfterWritesUpdatesAndDeletes_ServesTheSameDocumentsAndMatches()
+    {
+        using var data = new TempDirectory();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(300)];
+        var config = new CollectionConfig { Threshold = 0.5, ShingleSize = 3, NumPerm = 64 };
+        List<(string, double)> before;
+        StoredDocument beforeDoc;
+        Collection beforeCollection;
+
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "news", Config = config });
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            await documents.UpsertDocumentsAsync(Batch("news", corpus));
+            await documents.UpsertDocumentsAsync(Batch("news", [(corpus[0].Id, corpus[1].Text + " An update.")]));
+            await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "news", Ids = { corpus[2].Id } });
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "gone" });
+            await new CollectionService.CollectionServiceClient(channel).DeleteCollectionAsync(new DeleteCollectionRequest { Name = "gone" });
+            before = await SimilarAsync(new SimilarityService.SimilarityServiceClient(channel), "news", corpus[1].Text);
+            beforeDoc = (await documents.GetDocumentAsync(new GetDocumentRequest { Collection = "news", Id = corpus[0].Id, IncludeText = true })).Document;
+            beforeCollection = (await new CollectionService.CollectionServiceClient(channel).GetCollectionAsync(new GetCollectionRequest { Name = "news" })).Collection;
+            await app.StopAsync();
+        }
+
+        (app, channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            var collections = new CollectionService.CollectionServiceClient(channel);
+            Collection after = (await collections.GetCollectionAsync(new GetCollectionRequest { Name = "news" })).Collection;
+            Assert.Equal(beforeCollection, after);
+            Assert.Equal(corpus.Count - 1, after.DocumentCount);
+            Assert.DoesNotContain((await collections.ListCollectionsAsync(new ListCollectionsRequest())).Collections, c => c.Name == "gone");
+
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            StoredDocument afterDoc = (await documents.GetDocumentAsync(new GetDocumentRequest { Collection = "news", Id = corpus[0].Id, IncludeText = true })).Document;
+            Assert.Equal(beforeDoc, afterDoc);
+            Assert.Equal(corpus[1].Text + " An update.", afterDoc.Text);
+            await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await documents.GetDocumentAsync(new GetDocumentRequest { Collection = "news", Id = corpus[2].Id }));
+            Assert.Equal(before, await SimilarAsync(new SimilarityService.SimilarityServiceClient(channel), "news", corpus[1].Text));
+            Assert.Contains(before, m => m.Item1 == corpus[0].Id);
+
+            UpsertDocumentsResponse again = await documents.UpsertDocumentsAsync(Batch("news", corpus.Skip(10).Take(5)));
+            Assert.All(again.Results, r => Assert.Equal(UpsertStatus.Unchanged, r.Status));
+        }
+    }
+
+    [Fact]
+    public async Task KillDashNine_DuringAStreamOfUpserts_LosesNoAcknowledgedDocument()
+    {
+        using var data = new TempDirectory();
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        var acknowledged = new List<(string Id, string Text)>();
+        var env = new Dictionary<string, string> { ["Storage__Path"] = data.Path };
+        List<(string, double)> before;
+
+        await using (ServerProcess server = await ServerProcess.StartAsync(env))
+        {
+            DocumentService.DocumentServiceClient documents = server.Documents;
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, corpus.Take(50)));
+            acknowledged.AddRange(corpus.Take(50));
+            before = await SimilarAsync(server.Similarity, string.Empty, corpus[7].Text);
+
+            // Batches of 10 go out back to back; the process is killed while one is in flight.
+            using var stop = new CancellationTokenSource();
+            Task writer = Task.Run(async () =>
+            {
+                for (int start = 50; start + 10 <= corpus.Count && !stop.IsCancellationRequested; start += 10)
+                {
+                    (string Id, string Text)[] batch = [.. corpus.Skip(start).Take(10)];
+                    try
+                    {
+                        await documents.UpsertDocumentsAsync(Batch(string.Empty, batch));
+                    }
+                    catch (RpcException)
+                    {
+                        return;
+                    }
+
+                    lock (acknowledged)
+                    {
+                        acknowledged.AddRange(batch);
+                    }
+                }
+            });
+            while (Count(acknowledged) < 400 && !writer.IsCompleted)
+            {
+                await Task.Delay(10);
+            }
+
+            await server.KillAsync();
+            await stop.CancelAsync();
+            await writer;
+        }
+
+        Assert.True(acknowledged.Count >= 400, $"only {acknowledged.Count} acknowledged before the kill");
+        await using (ServerProcess restarted = await ServerProcess.StartAsync(env))
+        {
+            var stored = new Dictionary<string, string>();
+            string token = string.Empty;
+            do
+            {
+                ListDocumentsResponse page = await restarted.Documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 1000, PageToken = token, IncludeText = true });
+                foreach (StoredDocument d in page.Documents)
+                {
+                    stored[d.Id] = d.Text;
+                }
+
+                token = page.NextPageToken;
+            }
+            while (token.Length > 0);
+
+            Assert.All(acknowledged, d => Assert.Equal(d.Text, stored.GetValueOrDefault(d.Id)));
+            Assert.Equal(before.Where(m => acknowledged.Take(50).Any(a => a.Id == m.Item1)),
+                (await SimilarAsync(restarted.Similarity, string.Empty, corpus[7].Text)).Where(m => acknowledged.Take(50).Any(a => a.Id == m.Item1)));
+            Assert.Contains(await SimilarAsync(restarted.Similarity, string.Empty, acknowledged[^1].Text), m => m.Item1 == acknowledged[^1].Id && m.Item2 == 1);
+        }
+
+        static int Count(List<(string, string)> list)
+        {
+            lock (list)
+            {
+                return list.Count;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Start_DataFromAnotherFormatVersion_FailsNamingTheVersions()
+    {
+        using var data = new TempDirectory();
+        using (var records = new SqliteDocumentRecords(data.Path))
+        {
+            records.Open();
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(data.Path, SqliteDocumentRecords.FileName)};Pooling=false"))
+        {
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "PRAGMA user_version = 99";
+            command.ExecuteNonQuery();
+        }
+
+        StoreFormatException e = await Assert.ThrowsAsync<StoreFormatException>(() => ServerFixture.StartAsync(settings: SqliteAt(data.Path)));
+
+        Assert.Contains("store format version 99", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"reads version {SqliteDocumentRecords.FormatVersion}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_AFileThatIsNotCompares_FailsAndLeavesItAlone()
+    {
+        using var data = new TempDirectory();
+        string file = Path.Combine(data.Path, SqliteDocumentRecords.FileName);
+        await File.WriteAllTextAsync(file, "these are someone else's notes, not a database");
+
+        StoreFormatException e = await Assert.ThrowsAsync<StoreFormatException>(() => ServerFixture.StartAsync(settings: SqliteAt(data.Path)));
+
+        Assert.Contains(file, e.Message, StringComparison.Ordinal);
+        Assert.Equal("these are someone else's notes, not a database", await File.ReadAllTextAsync(file));
+    }
+
+    [Fact]
+    public async Task Executable_DataFromAnotherFormatVersion_ExitsWithTheReason()
+    {
+        using var data = new TempDirectory();
+        using (var records = new SqliteDocumentRecords(data.Path))
+        {
+            records.Open();
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(data.Path, SqliteDocumentRecords.FileName)};Pooling=false"))
+        {
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "PRAGMA user_version = 7";
+            command.ExecuteNonQuery();
+        }
+
+        await using ServerProcess server = await ServerProcess.StartAsync(new Dictionary<string, string> { ["Storage__Path"] = data.Path }, waitUntilServing: false);
+        int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("store format version 7", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Health_WhileTheIndexLoads_AnswersNotServingAndCallsUnavailable()
+    {
+        var records = new GatedRecords(new MemoryDocumentRecords());
+        (WebApplication app, GrpcChannel channel) = await StartWithoutWaitingAsync(records);
+        await using (app)
+        using (channel)
+        {
+            var health = new Health.HealthClient(channel);
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest())).Status);
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.Unavailable,
+                async () => await new CollectionService.CollectionServiceClient(channel).ListCollectionsAsync(new ListCollectionsRequest()));
+            Assert.Contains("loading", e.Status.Detail, StringComparison.Ordinal);
+
+            records.Release.SetResult();
+            await ServerFixture.WaitUntilServingAsync(channel);
+            Assert.NotEmpty((await new CollectionService.CollectionServiceClient(channel).ListCollectionsAsync(new ListCollectionsRequest())).Collections);
+        }
+    }
+
+    private static async Task<(WebApplication, GrpcChannel)> StartWithoutWaitingAsync(IDocumentRecords records)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateBuilder();
+        Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, "http://127.0.0.1:0");
+        Hosting.CompareServerExtensions.AddCompareServer(builder);
+        builder.Services.AddSingleton(records);
+        WebApplication app = builder.Build();
+        Hosting.CompareServerExtensions.MapCompareServer(app);
+        await app.StartAsync();
+        return (app, GrpcChannel.ForAddress(app.Urls.Single()));
+    }
+
+    /// <summary>Records whose load waits until the test releases it.</summary>
+    private sealed class GatedRecords(MemoryDocumentRecords inner) : IDocumentRecords
+    {
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Description => "gated memory";
+
+        public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken) =>
+            Release.Task.Wait(cancellationToken);
+
+        public void Open() => inner.Open();
+
+        public IReadOnlyList<CollectionRecord> ListCollections() => inner.ListCollections();
+
+        public CollectionRecord CreateCollection(string name, CollectionSettings settings, DateTimeOffset createTime) => inner.CreateCollection(name, settings, createTime);
+
+        public void DeleteCollection(long key) => inner.DeleteCollection(key);
+
+        public long CountDocuments(long key) => inner.CountDocuments(key);
+
+        public Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids) => inner.Find(key, ids);
+
+        public void Commit(CollectionRecord collection, IReadOnlyList<DocumentRecord> writes, IReadOnlyList<string> deletes) => inner.Commit(collection, writes, deletes);
+
+        public Storage.StoredDocument? GetDocument(long key, string id, bool includeText) => inner.GetDocument(key, id, includeText);
+
+        public (IReadOnlyList<Storage.StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText) =>
+            inner.ListDocuments(key, afterId, limit, includeText);
+
+        public string? GetText(long key, string id) => inner.GetText(key, id);
+
+        public void Dispose() => inner.Dispose();
+    }
+}
