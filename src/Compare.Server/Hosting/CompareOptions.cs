@@ -77,3 +77,19 @@ public sealed class RedisOptions
     /// <summary>Prefix of every key, so that several deployments can share one Redis.</summary>
     public string KeyPrefix { get; set; } = "compare";
 }
+
+/// <summary>The Compare result cache, bound from the "Cache" configuration section.</summary>
+public sealed class CacheOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Cache";
+
+    /// <summary>Cache Compare results (in Redis when Redis:Configuration is set, in memory otherwise).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How long a result is kept.</summary>
+    public TimeSpan TimeToLive { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Longest wait for the cache before computing instead.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(250);
+}

@@ -2,6 +2,7 @@ using Compare.Server.Storage;
 using Compare.Server.Validation;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using StackExchange.Redis;
 
 namespace Compare.Server.Hosting;
 
@@ -64,6 +65,9 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
                 return RpcErrors.Aborted(e.Message);
             case StoreUnavailableException e:
                 return new RpcException(new Status(StatusCode.Unavailable, e.Message));
+            case RedisConnectionException or RedisTimeoutException:
+                Log.RedisUnavailable(logger, context.Method, exception.Message);
+                return new RpcException(new Status(StatusCode.Unavailable, $"Redis is unreachable; retry later. ({exception.Message})"));
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled or its deadline passed."));
             default:

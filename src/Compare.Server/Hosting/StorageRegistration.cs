@@ -1,6 +1,11 @@
 using Compare.Server.Storage;
 using Compare.Server.Storage.Local;
+using Compare.Server.Storage.Redis;
 using Compare.Server.Storage.Sqlite;
+using Compare.Server.Services;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Compare.Server.Hosting;
 
@@ -10,7 +15,42 @@ internal static class StorageRegistration
     public static IServiceCollection AddCompareStorage(this IServiceCollection services, IConfiguration configuration)
     {
         StorageOptions storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-        if (string.Equals(storage.Provider, StorageOptions.Memory, StringComparison.OrdinalIgnoreCase))
+        RedisOptions redis = configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
+        if (!string.IsNullOrWhiteSpace(redis.Configuration))
+        {
+            // One multiplexer per process, shared by the store and the result cache. It connects in the
+            // background and reconnects by itself: a Redis that is down makes calls UNAVAILABLE, not the host fail.
+            ConfigurationOptions options = ConfigurationOptions.Parse(redis.Configuration);
+            options.AbortOnConnectFail = false;
+            options.ConnectTimeout = 2000;
+            options.SyncTimeout = 5000;
+            options.AsyncTimeout = 5000;
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+            services.AddStackExchangeRedisCache(cache => cache.InstanceName = redis.KeyPrefix + ":cache:");
+            services.AddOptions<RedisCacheOptions>().Configure<IServiceProvider>((cache, sp) =>
+                cache.ConnectionMultiplexerFactory = () => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>()));
+        }
+        else
+        {
+            services.AddDistributedMemoryCache();
+        }
+
+        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section);
+        services.AddSingleton<CompareResultCache>();
+
+        if (string.Equals(storage.Provider, StorageOptions.Redis, StringComparison.OrdinalIgnoreCase))
+        {
+            if (string.IsNullOrWhiteSpace(redis.Configuration))
+            {
+                throw new OptionsValidationException(StorageOptions.Section, typeof(StorageOptions),
+                    ["Storage:Provider is Redis but Redis:Configuration (host:port[,options]) is not set."]);
+            }
+
+            services.AddSingleton<IDocumentStore>(sp =>
+                new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>()));
+        }
+        else if (string.Equals(storage.Provider, StorageOptions.Memory, StringComparison.OrdinalIgnoreCase))
         {
             services.AddSingleton<IDocumentRecords, MemoryDocumentRecords>();
             services.AddSingleton<IDocumentStore, LocalDocumentStore>();

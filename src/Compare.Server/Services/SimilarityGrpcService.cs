@@ -15,9 +15,12 @@ using Microsoft.Extensions.Options;
 namespace Compare.Server.Services;
 
 /// <summary>compare.v1.SimilarityService.</summary>
-internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache sketchers, IOptions<LimitOptions> limits,
+internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache sketchers, CompareResultCache cache, IOptions<LimitOptions> limits,
     ILogger<SimilarityGrpcService> logger) : SimilarityService.SimilarityServiceBase
 {
+    /// <summary>Trailer that says whether a Compare answer came from the result cache: "hit" or "miss".</summary>
+    public const string CacheTrailer = "compare-cache";
+
     private const int MaxPhraseWords = 1000;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
@@ -50,11 +53,28 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
             IncludeSimilarSentences = request.IncludeSimilarSentences,
             MinSentenceRatio = minRatio,
         };
+        string? key = null;
+        if (cache.Enabled)
+        {
+            key = CompareResultCache.Key(leftText, rightText, $"{info.Settings.Parameters}|{options}|{maxPhrases}");
+            if (await cache.GetAsync(key, context.CancellationToken).ConfigureAwait(false) is { } cached)
+            {
+                context.ResponseTrailers.Add(CacheTrailer, "hit");
+                return cached;
+            }
+        }
+
         CompareResponse response = DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options).ToProto(maxPhrases);
         if (response.Fuzzy is { } fuzzy)
         {
             fuzzy.MaxCharacters = options.MaxFuzzyCharacters;
             fuzzy.MaxPartialCharacters = options.MaxPartialCharacters;
+        }
+
+        if (key is not null)
+        {
+            await cache.SetAsync(key, response, context.CancellationToken).ConfigureAwait(false);
+            context.ResponseTrailers.Add(CacheTrailer, "miss");
         }
 
         return response;
