@@ -192,6 +192,8 @@ public sealed class DeduplicateTests(ServerFixture server)
     {
         public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) => inner.GetStatusAsync(cancellationToken);
 
+        public Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken) => inner.RebuildIndexAsync(collection, cancellationToken);
+
         public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, Core.Clustering.RepresentativePolicy policy,

@@ -38,4 +38,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Warning, "The result cache failed ({Reason}); computing instead.")]
     public static partial void CacheFailed(ILogger logger, string reason);
+
+    [LoggerMessage(13, LogLevel.Information, "Collection {Name}: index rebuilt from {Documents} stored signatures.")]
+    public static partial void IndexRebuilt(ILogger logger, string name, long documents);
 }

@@ -55,4 +55,12 @@ internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<Collec
         Log.CollectionDeleted(logger, name, deleted);
         return new DeleteCollectionResponse { DeletedDocumentCount = deleted };
     }
+
+    public override async Task<RebuildCollectionIndexResponse> RebuildCollectionIndex(RebuildCollectionIndexRequest request, ServerCallContext context)
+    {
+        string name = RequestValidator.Collection(request.Name, "name");
+        long indexed = await store.RebuildIndexAsync(name, context.CancellationToken).ConfigureAwait(false);
+        Log.IndexRebuilt(logger, name, indexed);
+        return new RebuildCollectionIndexResponse { IndexedDocumentCount = indexed };
+    }
 }

@@ -46,6 +46,9 @@ public interface IDocumentStore
     /// <summary>Indexed documents similar to a sketch made with the collection's settings.</summary>
     Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken);
 
+    /// <summary>Rebuilds the collection's LSH index from its stored signatures; returns how many documents it holds.</summary>
+    Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken);
+
     /// <summary>Clusters the collection's near-duplicates.</summary>
     Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
         IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken);

@@ -249,6 +249,28 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
+    public Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection);
+        lock (c.Gate)
+        {
+            ThrowIfDeleted(c);
+            CollectionSettings settings = c.Record.Settings;
+            var index = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
+            long textBytes = 0;
+            _records.LoadSketches(c.Record.Key, settings.Parameters, (id, sketch, utf8Length) =>
+            {
+                index.Upsert(id, sketch);
+                textBytes += utf8Length;
+            }, cancellationToken);
+            // Calls already holding the old index finish on it; it is left to the collector.
+            c.Index = index;
+            Interlocked.Exchange(ref c.TextBytes, textBytes);
+            return Task.FromResult<long>(index.Count);
+        }
+    }
+
+    /// <inheritdoc/>
     public Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
         IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken) =>
         Task.FromResult(Find(collection).Index.Deduplicate(threshold, policy, progress, cancellationToken));
@@ -340,7 +362,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
 
         public CollectionRecord Record { get; } = record;
 
-        public SimilarityIndex Index { get; } = new(record.Settings.Parameters, record.Settings.Threshold, record.Settings.Lsh);
+        public SimilarityIndex Index { get; set; } = new(record.Settings.Parameters, record.Settings.Threshold, record.Settings.Lsh);
 
         public Lock Gate { get; } = new();
 

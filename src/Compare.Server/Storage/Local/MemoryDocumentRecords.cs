@@ -62,7 +62,17 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     /// <inheritdoc/>
     public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken)
     {
-        // Nothing outlives the process, so there is never anything to load.
+        ArgumentNullException.ThrowIfNull(onDocument);
+        lock (_gate)
+        {
+            if (_collections.TryGetValue(key, out MemoryCollection? c))
+            {
+                foreach (StoredEntry e in c.Documents.Values.OrderBy(e => e.UpdateTime))
+                {
+                    onDocument(e.Document.Id, e.Document.Sketch, e.Document.Utf8Length);
+                }
+            }
+        }
     }
 
     /// <inheritdoc/>

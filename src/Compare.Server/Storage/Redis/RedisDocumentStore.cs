@@ -233,10 +233,10 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <summary>
-    /// Rebuilds a collection's band buckets from its stored sketches: after a failover lost some
-    /// bucket writes, or to check them. Returns how many documents were re-bucketed.
+    /// Re-adds every stored sketch to its band buckets: after a failover lost some bucket writes
+    /// that the documents kept. Returns how many documents were re-bucketed.
     /// </summary>
-    public async Task<long> RebuildBucketsAsync(string collection, CancellationToken cancellationToken)
+    public async Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken)
     {
         RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
         var keys = new CollectionKeys(keyPrefix, record);

@@ -1,0 +1,213 @@
+using Compare.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using StackExchange.Redis;
+
+namespace Compare.Server.Tests;
+
+/// <summary>Scale-out: replicas sharing one real redis-server.</summary>
+public sealed class RedisStoreTests
+{
+    private static Dictionary<string, string?> RedisAt(RedisServer redis, string prefix) => new()
+    {
+        ["Storage:Provider"] = "Redis",
+        ["Redis:Configuration"] = redis.Configuration,
+        ["Redis:KeyPrefix"] = prefix,
+    };
+
+    private static UpsertDocumentsRequest Batch(string collection, IEnumerable<(string Id, string Text)> documents)
+    {
+        var request = new UpsertDocumentsRequest { Collection = collection };
+        request.Documents.AddRange(documents.Select(d => new Document { Id = d.Id, Text = d.Text }));
+        return request;
+    }
+
+    private static FindSimilarRequest Similar(string collection, string text) =>
+        new() { Collection = collection, Query = new DocumentRef { Text = text }, Threshold = 0.5, TopK = 50 };
+
+    [Fact]
+    public async Task TwoReplicas_WriteThroughOne_ReadQueryAndDeduplicateThroughTheOther()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(400)];
+        (WebApplication appA, GrpcChannel a) = await ServerFixture.StartAsync(settings: RedisAt(redis, "two"));
+        (WebApplication appB, GrpcChannel b) = await ServerFixture.StartAsync(settings: RedisAt(redis, "two"));
+        await using (appA)
+        await using (appB)
+        using (a)
+        using (b)
+        {
+            await new CollectionService.CollectionServiceClient(a).CreateCollectionAsync(new CreateCollectionRequest { Name = "news" });
+            Collection seenByB = (await new CollectionService.CollectionServiceClient(b).GetCollectionAsync(new GetCollectionRequest { Name = "news" })).Collection;
+            Assert.Equal(0, seenByB.DocumentCount);
+
+            UpsertDocumentsResponse written = await new DocumentService.DocumentServiceClient(a).UpsertDocumentsAsync(Batch("news", corpus));
+            Assert.Equal(corpus.Count, written.CreatedCount);
+
+            // Every document is found through the other replica at once, with the same answer a local index gives.
+            var similarB = new SimilarityService.SimilarityServiceClient(b);
+            foreach ((string id, string text) in corpus.Take(40))
+            {
+                FindSimilarResponse found = await similarB.FindSimilarAsync(Similar("news", text));
+                Assert.Contains(found.Matches, m => m.Id == id && m.Jaccard == 1);
+                Assert.All(found.Matches, m => Assert.InRange(m.Jaccard, 0.5, 1));
+                Assert.Equal(found.Matches.Select(m => m.Id).Distinct().Count(), found.Matches.Count);
+                Assert.Equal(found.Matches.OrderByDescending(m => m.Jaccard).Select(m => m.Jaccard), found.Matches.Select(m => m.Jaccard));
+            }
+
+            // The same pairs as the engine-free reference at 0.85, through replica B.
+            var clustered = new HashSet<(string, string)>();
+            using (AsyncServerStreamingCall<DeduplicateResponse> call = similarB.Deduplicate(new DeduplicateRequest { Collection = "news", Threshold = 0.8, IncludePairs = true }))
+            {
+                await foreach (DeduplicateResponse r in call.ResponseStream.ReadAllAsync())
+                {
+                    if (r.Pair is { } p)
+                    {
+                        clustered.Add(string.CompareOrdinal(p.LeftId, p.RightId) < 0 ? (p.LeftId, p.RightId) : (p.RightId, p.LeftId));
+                    }
+                }
+            }
+
+            Dictionary<(int, int), double> reference = ReferenceJaccard.Pairs([.. corpus.Select(d => d.Text)], 0.85);
+            Assert.NotEmpty(reference);
+            foreach ((int i, int j) in reference.Keys)
+            {
+                (string left, string right) = (corpus[i].Id, corpus[j].Id);
+                Assert.Contains(string.CompareOrdinal(left, right) < 0 ? (left, right) : (right, left), clustered);
+            }
+
+            // Retrying a batch after a failover is a no-op.
+            UpsertDocumentsResponse retried = await new DocumentService.DocumentServiceClient(b).UpsertDocumentsAsync(Batch("news", corpus.Take(20)));
+            Assert.All(retried.Results, r => Assert.Equal(UpsertStatus.Unchanged, r.Status));
+
+            // An update and a delete through B are seen by A.
+            var documentsB = new DocumentService.DocumentServiceClient(b);
+            await documentsB.UpsertDocumentsAsync(Batch("news", [(corpus[0].Id, corpus[1].Text)]));
+            await documentsB.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "news", Ids = { corpus[1].Id } });
+            FindSimilarResponse afterEdit = await new SimilarityService.SimilarityServiceClient(a).FindSimilarAsync(Similar("news", corpus[1].Text));
+            Assert.Contains(afterEdit.Matches, m => m.Id == corpus[0].Id && m.Jaccard == 1);
+            Assert.DoesNotContain(afterEdit.Matches, m => m.Id == corpus[1].Id);
+            FindSimilarResponse oldText = await new SimilarityService.SimilarityServiceClient(a).FindSimilarAsync(Similar("news", corpus[0].Text));
+            Assert.DoesNotContain(oldText.Matches, m => m.Id == corpus[0].Id);
+
+            ListDocumentsResponse page = await new DocumentService.DocumentServiceClient(a).ListDocumentsAsync(new ListDocumentsRequest { Collection = "news", PageSize = 1000 });
+            Assert.Equal(corpus.Count - 1, page.TotalCount);
+            Assert.Equal(page.Documents.Select(d => d.Id).Order(StringComparer.Ordinal), page.Documents.Select(d => d.Id));
+        }
+    }
+
+    [Fact]
+    public async Task RebuildCollectionIndex_AfterBucketsAreLost_FindsEveryDocumentAgain()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(50)];
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "rebuild"));
+        await using (app)
+        using (channel)
+        {
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, corpus));
+            await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+            {
+                RedisKey[] buckets = [.. direct.GetServer(redis.Configuration).Keys(pattern: "*:b*:*")];
+                Assert.NotEmpty(buckets);
+                await direct.GetDatabase().KeyDeleteAsync(buckets);
+            }
+
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            Assert.Empty((await similarity.FindSimilarAsync(Similar(string.Empty, corpus[3].Text))).Matches);
+
+            RebuildCollectionIndexResponse rebuilt = await new CollectionService.CollectionServiceClient(channel).RebuildCollectionIndexAsync(new RebuildCollectionIndexRequest());
+
+            Assert.Equal(corpus.Count, rebuilt.IndexedDocumentCount);
+            Assert.Contains((await similarity.FindSimilarAsync(Similar(string.Empty, corpus[3].Text))).Matches, m => m.Id == corpus[3].Id);
+        }
+    }
+
+    [Fact]
+    public async Task RedisStoppedAndRestarted_CallsAreUnavailableThenTheServerRecoversByItself()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "outage"));
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, [("seed-2014", TestData.Seed2014)]));
+
+            await redis.StopAsync();
+
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.Unavailable,
+                async () => await documents.UpsertDocumentsAsync(Batch(string.Empty, [("seed-2016", TestData.Seed2016)])));
+            Assert.Contains("Redis", e.Status.Detail, StringComparison.Ordinal);
+            var health = new Health.HealthClient(channel);
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest())).Status);
+
+            await redis.StartAgainAsync();
+            await ServerFixture.WaitUntilServingAsync(channel);
+
+            // Nothing acknowledged before the outage was lost (AOF), and writes work again.
+            GetDocumentResponse kept = await documents.GetDocumentAsync(new GetDocumentRequest { Id = "seed-2014", IncludeText = true });
+            Assert.Equal(TestData.Seed2014, kept.Document.Text);
+            UpsertDocumentsResponse again = await documents.UpsertDocumentsAsync(Batch(string.Empty, [("seed-2016", TestData.Seed2016)]));
+            Assert.Equal(1, again.CreatedCount);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Compare_SecondIdenticalCall_IsServedFromTheCacheAndAChangedDocumentIsNot(bool redisCache)
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: redisCache
+            ? new() { ["Redis:Configuration"] = redis.Configuration, ["Redis:KeyPrefix"] = "cache" }
+            : null);
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, [("left", TestData.Seed2014), ("right", TestData.Seed2016)]));
+            var request = new CompareRequest { Left = new DocumentRef { Id = "left" }, Right = new DocumentRef { Id = "right" } };
+
+            (CompareResponse first, string firstCache) = await CompareAsync(similarity, request);
+            (CompareResponse second, string secondCache) = await CompareAsync(similarity, request);
+            (_, string otherOptions) = await CompareAsync(similarity, new CompareRequest(request) { MinPhraseWords = 6 });
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, [("right", TestData.Seed2014)]));
+            (CompareResponse changed, string changedCache) = await CompareAsync(similarity, request);
+
+            Assert.Equal(("miss", "hit", "miss", "miss"), (firstCache, secondCache, otherOptions, changedCache));
+            Assert.Equal(first, second);
+            Assert.Equal(1, changed.Jaccard);
+            Assert.True(first.Jaccard < 1);
+        }
+    }
+
+    [Fact]
+    public async Task Compare_CacheUnreachable_ComputesInstead()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(
+            settings: new() { ["Redis:Configuration"] = redis.Configuration, ["Redis:KeyPrefix"] = "down" });
+        await using (app)
+        using (channel)
+        {
+            await redis.StopAsync();
+            var request = new CompareRequest { Left = new DocumentRef { Text = TestData.Seed2014 }, Right = new DocumentRef { Text = TestData.Seed2016 } };
+
+            (CompareResponse response, string cache) = await CompareAsync(new SimilarityService.SimilarityServiceClient(channel), request);
+
+            Assert.Equal("miss", cache);
+            Assert.Contains(response.SharedPhrases, p => p.Text.Contains("Silk Road Economic Belt", StringComparison.Ordinal));
+        }
+    }
+
+    private static async Task<(CompareResponse Response, string Cache)> CompareAsync(SimilarityService.SimilarityServiceClient client, CompareRequest request)
+    {
+        using AsyncUnaryCall<CompareResponse> call = client.CompareAsync(request);
+        CompareResponse response = await call;
+        return (response, call.GetTrailers().GetValue("compare-cache") ?? "none");
+    }
+}
