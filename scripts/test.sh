@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test of the solution on a machine with the .NET SDK, and ends with one plain line
-# "N passed, N failed" summed over the test assemblies. Exit code: 0 only when all passed.
-# The tests read the BBC corpus from ../shared/corpora and fail (never skip) when it is missing.
+# Runs every test of the solution on a Debian machine with the .NET SDK, and ends with one plain
+# line "N passed, N failed" summed over the test assemblies. Exit code: 0 only when all passed.
+# Installs what the tests need and the machine lacks (redis-server, with apt-get); the tests start
+# their own redis-server on free loopback ports and stop it. They read the BBC corpus from
+# ../shared/corpora and fail (never skip) when anything is missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK is required (dotnet was not found on PATH)." >&2
   exit 2
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "Installing redis-server (the Redis store's tests run against a real one)..."
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  # No service is started: the tests run their own instances.
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 
 log=$(mktemp)
