@@ -3,6 +3,12 @@ using Compare.Benchmarks;
 
 // "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
 // service runner; anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "storage")
+{
+    await Compare.Benchmarks.StorageBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "service")
 {
     await ServiceBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);

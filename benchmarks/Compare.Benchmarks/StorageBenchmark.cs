@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+using Compare.Server.Hosting;
+using Compare.V1;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Compare.Benchmarks;
+
+/// <summary>
+/// The stores side by side on one corpus: ingest rate, FindSimilar p50 against the empty RPC of the
+/// same server, SQLite's restart time and bytes per document on disk, Redis's memory per document.
+/// Redis runs as a redis-server child process with AOF (appendfsync everysec) in a temporary directory.
+/// </summary>
+internal static class StorageBenchmark
+{
+    public static async Task RunAsync(int documentCount)
+    {
+        string[] documents = ServiceBenchmark.SyntheticNews(documentCount, seed: 2016);
+        double megabytes = Corpus.Utf8Bytes(documents) / 1e6;
+        Console.WriteLine($"Synthetic corpus: {documents.Length:N0} documents built from BBC sentences, {megabytes:F1} MB");
+        string root = Directory.CreateTempSubdirectory("compare-bench-").FullName;
+        int redisPort = FreePort();
+        using Process redis = Process.Start(new ProcessStartInfo("redis-server",
+            ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--dir", root, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
+            { RedirectStandardOutput = true })!;
+        try
+        {
+            Console.WriteLine("| store | ingest docs/s | FindSimilar p50 µs | empty RPC p50 µs | FindSimilar vs empty | notes |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---|");
+            foreach ((string name, Dictionary<string, string?> settings) in new[]
+            {
+                ("Memory", new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" }),
+                ("SQLite", new Dictionary<string, string?> { ["Storage:Provider"] = "Sqlite", ["Storage:Path"] = Path.Combine(root, "sqlite") }),
+                ("Redis", new Dictionary<string, string?> { ["Storage:Provider"] = "Redis", ["Redis:Configuration"] = $"127.0.0.1:{redisPort}" }),
+            })
+            {
+                (WebApplication app, GrpcChannel channel) = await StartAsync(settings);
+                double ingestRate = await IngestAsync(channel, documents);
+                (double similarP50, double emptyP50) = await LatencyAsync(channel, documents);
+                await app.StopAsync();
+                await app.DisposeAsync();
+                channel.Dispose();
+                string notes = name switch
+                {
+                    "SQLite" => await SqliteNotesAsync(settings, documents.Length),
+                    "Redis" => await RedisNotesAsync(redisPort, documents.Length),
+                    _ => "baseline: nothing durable",
+                };
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {name} | {ingestRate:N0} | {similarP50:F0} | {emptyP50:F0} | {similarP50 / emptyP50:F2}× | {notes} |"));
+            }
+        }
+        finally
+        {
+            redis.Kill();
+            await redis.WaitForExitAsync();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<string> SqliteNotesAsync(Dictionary<string, string?> settings, int count)
+    {
+        long fileBytes = Directory.GetFiles(settings["Storage:Path"]!).Sum(f => new FileInfo(f).Length);
+        long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
+        var restart = Stopwatch.StartNew();
+        (WebApplication app, GrpcChannel channel) = await StartAsync(settings);
+        restart.Stop();
+        long heapAfter = GC.GetTotalMemory(forceFullCollection: true);
+        await app.StopAsync();
+        await app.DisposeAsync();
+        channel.Dispose();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"restart to SERVING {restart.Elapsed.TotalSeconds:F1} s; {fileBytes / (double)count:N0} B/doc on disk; {(heapAfter - heapBefore) / (double)count:N0} B/doc of managed heap after load");
+    }
+
+    private static async Task<string> RedisNotesAsync(int port, int count)
+    {
+        await using StackExchange.Redis.ConnectionMultiplexer direct = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
+        string info = (await direct.GetDatabase().ExecuteAsync("INFO", "memory")).ToString();
+        long used = long.Parse(info.Split('\n').First(l => l.StartsWith("used_memory:", StringComparison.Ordinal)).Split(':')[1].Trim(), CultureInfo.InvariantCulture);
+        return string.Create(CultureInfo.InvariantCulture, $"{used / (double)count:N0} B/doc of Redis memory (text, sketch, buckets)");
+    }
+
+    private static async Task<(WebApplication, GrpcChannel)> StartAsync(Dictionary<string, string?> settings)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddCompareServer();
+        WebApplication app = builder.Build();
+        app.MapCompareServer();
+        await app.StartAsync();
+        var channel = GrpcChannel.ForAddress(app.Urls.Single(), new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
+        var health = new Health.HealthClient(channel);
+        while ((await health.CheckAsync(new HealthCheckRequest())).Status != HealthCheckResponse.Types.ServingStatus.Serving)
+        {
+            await Task.Delay(10);
+        }
+
+        return (app, channel);
+    }
+
+    private static async Task<double> IngestAsync(GrpcChannel channel, string[] documents)
+    {
+        var clock = Stopwatch.StartNew();
+        using (var call = new DocumentService.DocumentServiceClient(channel).StreamUpsertDocuments())
+        {
+            foreach (int[] chunk in Enumerable.Range(0, documents.Length).Chunk(1_000))
+            {
+                var message = new UpsertDocumentsRequest();
+                message.Documents.AddRange(chunk.Select(i => new Document { Id = $"doc-{i:D7}", Text = documents[i] }));
+                await call.RequestStream.WriteAsync(message);
+            }
+
+            await call.RequestStream.CompleteAsync();
+            await call;
+        }
+
+        return documents.Length / clock.Elapsed.TotalSeconds;
+    }
+
+    // Interleaved rounds of FindSimilar (an indexed document less its last sentence) and the empty RPC.
+    private static async Task<(double FindSimilar, double Empty)> LatencyAsync(GrpcChannel channel, string[] documents)
+    {
+        var similarity = new SimilarityService.SimilarityServiceClient(channel);
+        var health = new Health.HealthClient(channel);
+        var random = new Random(7);
+        FindSimilarRequest[] queries = [.. Enumerable.Range(0, 256).Select(_ =>
+        {
+            string text = documents[random.Next(documents.Length)];
+            return new FindSimilarRequest { Query = new DocumentRef { Text = text[..text.LastIndexOf(". ", StringComparison.Ordinal)] }, TopK = 10 };
+        })];
+        List<double> similar = [], empty = [];
+        for (int round = 0; round < 6; round++)
+        {
+            for (int i = 0; i < 500; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                await health.CheckAsync(new HealthCheckRequest());
+                double e = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                start = Stopwatch.GetTimestamp();
+                await similarity.FindSimilarAsync(queries[i % queries.Length]);
+                double s = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                if (round > 0)
+                {
+                    empty.Add(e);
+                    similar.Add(s);
+                }
+            }
+        }
+
+        return (Median(similar), Median(empty));
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
