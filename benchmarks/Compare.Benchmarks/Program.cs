@@ -2,10 +2,11 @@ using BenchmarkDotNet.Running;
 using Compare.Benchmarks;
 
 // "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
-// service runner; anything else goes to BenchmarkDotNet.
+// service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side;
+// anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "storage")
 {
-    await Compare.Benchmarks.StorageBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+    await StorageBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, args.Length > 2 ? args[2..] : []);
     return;
 }
 

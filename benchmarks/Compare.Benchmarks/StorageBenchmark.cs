@@ -18,7 +18,8 @@ namespace Compare.Benchmarks;
 /// </summary>
 internal static class StorageBenchmark
 {
-    public static async Task RunAsync(int documentCount)
+    /// <summary>Runs the stores named in <paramref name="stores"/> (all three when empty).</summary>
+    public static async Task RunAsync(int documentCount, string[] stores)
     {
         string[] documents = ServiceBenchmark.SyntheticNews(documentCount, seed: 2016);
         double megabytes = Corpus.Utf8Bytes(documents) / 1e6;
@@ -37,7 +38,7 @@ internal static class StorageBenchmark
                 ("Memory", new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" }),
                 ("SQLite", new Dictionary<string, string?> { ["Storage:Provider"] = "Sqlite", ["Storage:Path"] = Path.Combine(root, "sqlite") }),
                 ("Redis", new Dictionary<string, string?> { ["Storage:Provider"] = "Redis", ["Redis:Configuration"] = $"127.0.0.1:{redisPort}" }),
-            })
+            }.Where(s => stores.Length == 0 || stores.Contains(s.Item1, StringComparer.OrdinalIgnoreCase)))
             {
                 (WebApplication app, GrpcChannel channel) = await StartAsync(settings);
                 double ingestRate = await IngestAsync(channel, documents);
@@ -80,7 +81,7 @@ internal static class StorageBenchmark
 
     private static async Task<string> RedisNotesAsync(int port, int count)
     {
-        await using StackExchange.Redis.ConnectionMultiplexer direct = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
+        await using StackExchange.Redis.ConnectionMultiplexer direct = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},allowAdmin=true");
         string info = (await direct.GetDatabase().ExecuteAsync("INFO", "memory")).ToString();
         long used = long.Parse(info.Split('\n').First(l => l.StartsWith("used_memory:", StringComparison.Ordinal)).Split(':')[1].Trim(), CultureInfo.InvariantCulture);
         return string.Create(CultureInfo.InvariantCulture, $"{used / (double)count:N0} B/doc of Redis memory (text, sketch, buckets)");
@@ -91,6 +92,7 @@ internal static class StorageBenchmark
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddCompareServer();
         WebApplication app = builder.Build();
@@ -100,7 +102,7 @@ internal static class StorageBenchmark
         var health = new Health.HealthClient(channel);
         while ((await health.CheckAsync(new HealthCheckRequest())).Status != HealthCheckResponse.Types.ServingStatus.Serving)
         {
-            await Task.Delay(10);
+            await Task.Delay(20);
         }
 
         return (app, channel);

@@ -176,18 +176,7 @@ public sealed class SqliteStoreTests
     public async Task Start_DataFromAnotherFormatVersion_FailsNamingTheVersions()
     {
         using var data = new TempDirectory();
-        using (var records = new SqliteDocumentRecords(data.Path))
-        {
-            records.Open();
-        }
-
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(data.Path, SqliteDocumentRecords.FileName)};Pooling=false"))
-        {
-            connection.Open();
-            using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "PRAGMA user_version = 99";
-            command.ExecuteNonQuery();
-        }
+        WriteDataOfFormatVersion(data.Path, 99);
 
         StoreFormatException e = await Assert.ThrowsAsync<StoreFormatException>(() => ServerFixture.StartAsync(settings: SqliteAt(data.Path)));
 
@@ -212,18 +201,7 @@ public sealed class SqliteStoreTests
     public async Task Executable_DataFromAnotherFormatVersion_ExitsWithTheReason()
     {
         using var data = new TempDirectory();
-        using (var records = new SqliteDocumentRecords(data.Path))
-        {
-            records.Open();
-        }
-
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(data.Path, SqliteDocumentRecords.FileName)};Pooling=false"))
-        {
-            connection.Open();
-            using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "PRAGMA user_version = 7";
-            command.ExecuteNonQuery();
-        }
+        WriteDataOfFormatVersion(data.Path, 7);
 
         await using ServerProcess server = await ServerProcess.StartAsync(new Dictionary<string, string> { ["Storage__Path"] = data.Path }, waitUntilServing: false);
         int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
@@ -250,6 +228,21 @@ public sealed class SqliteStoreTests
             await ServerFixture.WaitUntilServingAsync(channel);
             Assert.NotEmpty((await new CollectionService.CollectionServiceClient(channel).ListCollectionsAsync(new ListCollectionsRequest())).Collections);
         }
+    }
+
+    /// <summary>A valid data file whose recorded store format version is <paramref name="version"/>.</summary>
+    private static void WriteDataOfFormatVersion(string directory, int version)
+    {
+        using (var records = new SqliteDocumentRecords(directory))
+        {
+            records.Open();
+        }
+
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(directory, SqliteDocumentRecords.FileName)};Pooling=false");
+        connection.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA user_version = {version}";
+        command.ExecuteNonQuery();
     }
 
     private static async Task<(WebApplication, GrpcChannel)> StartWithoutWaitingAsync(IDocumentRecords records)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Compare.Core.Text;
 
 namespace Compare.Core.Indexing;
@@ -42,17 +43,24 @@ public static class SketchCodec
         BinaryPrimitives.WriteUInt16LittleEndian(span[10..], (ushort)parameters.NumPermutations);
         BinaryPrimitives.WriteUInt64LittleEndian(span[12..], parameters.Seed);
         BinaryPrimitives.WriteUInt32LittleEndian(span[20..], (uint)sketch.Shingles.Length);
-        int offset = HeaderBytes;
-        foreach (ulong shingle in sketch.Shingles)
+        Span<byte> setBytes = span.Slice(HeaderBytes, sketch.Shingles.Length * 8);
+        Span<byte> signatureBytes = span[(HeaderBytes + setBytes.Length)..];
+        if (BitConverter.IsLittleEndian)
         {
-            BinaryPrimitives.WriteUInt64LittleEndian(span[offset..], shingle);
-            offset += 8;
+            MemoryMarshal.AsBytes(sketch.Shingles.AsSpan()).CopyTo(setBytes);
+            MemoryMarshal.AsBytes(sketch.Signature.AsSpan()).CopyTo(signatureBytes);
         }
-
-        foreach (uint value in sketch.Signature)
+        else
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(span[offset..], value);
-            offset += 4;
+            for (int i = 0; i < sketch.Shingles.Length; i++)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(setBytes[(i * 8)..], sketch.Shingles[i]);
+            }
+
+            for (int i = 0; i < sketch.Signature.Length; i++)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(signatureBytes[(i * 4)..], sketch.Signature[i]);
+            }
         }
 
         return bytes;
@@ -97,16 +105,26 @@ public static class SketchCodec
         }
 
         var set = new ulong[shingles];
-        int offset = HeaderBytes;
-        for (int i = 0; i < set.Length; i++, offset += 8)
-        {
-            set[i] = BinaryPrimitives.ReadUInt64LittleEndian(bytes[offset..]);
-        }
-
         var signature = new uint[stored.NumPermutations];
-        for (int i = 0; i < signature.Length; i++, offset += 4)
+        ReadOnlySpan<byte> setBytes = bytes.Slice(HeaderBytes, shingles * 8);
+        ReadOnlySpan<byte> signatureBytes = bytes[(HeaderBytes + (shingles * 8))..];
+        if (BitConverter.IsLittleEndian)
         {
-            signature[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes[offset..]);
+            // The stored layout is the memory layout: one copy each (restarts decode millions of sketches).
+            setBytes.CopyTo(MemoryMarshal.AsBytes(set.AsSpan()));
+            signatureBytes.CopyTo(MemoryMarshal.AsBytes(signature.AsSpan()));
+        }
+        else
+        {
+            for (int i = 0; i < set.Length; i++)
+            {
+                set[i] = BinaryPrimitives.ReadUInt64LittleEndian(setBytes[(i * 8)..]);
+            }
+
+            for (int i = 0; i < signature.Length; i++)
+            {
+                signature[i] = BinaryPrimitives.ReadUInt32LittleEndian(signatureBytes[(i * 4)..]);
+            }
         }
 
         return new DocumentSketch(set, signature);

@@ -132,6 +132,27 @@ public sealed class StoreUnavailableException(string message, Exception? inner =
 /// <summary>The data on disk was written by an incompatible format version, or is not Compare's.</summary>
 public sealed class StoreFormatException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>The rules every store applies to a document of a batch before writing it.</summary>
+public static class WriteRules
+{
+    /// <summary>
+    /// The outcome of a document that is not to be written: UNCHANGED when the stored version has
+    /// the same content hash and size, SKIPPED_DUPLICATE when the check asks to skip and found one;
+    /// null when it is to be written.
+    /// </summary>
+    public static DocumentWriteResult? NotWritten(DocumentWrite document, ulong? storedHash, int storedUtf8Length, NearDuplicateCheck? check,
+        IReadOnlyList<SimilarityMatch> nearDuplicates)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        if (storedHash == document.ContentHash && storedUtf8Length == document.Utf8Length)
+        {
+            return new DocumentWriteResult(WriteOutcome.Unchanged, nearDuplicates);
+        }
+
+        return check is { SkipIfDuplicate: true } && nearDuplicates.Count > 0 ? new DocumentWriteResult(WriteOutcome.SkippedDuplicate, nearDuplicates) : null;
+    }
+}
+
 /// <summary>Lookups every service needs.</summary>
 public static class DocumentStoreExtensions
 {

@@ -139,15 +139,9 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
                     DocumentWrite d = documents[i];
                     ExistingRecord? old = existing.GetValueOrDefault(d.Id);
                     IReadOnlyList<SimilarityMatch> near = check is null ? [] : c.Index.Query(d.Sketch, check.Threshold, check.MaxMatches, d.Id).Matches;
-                    if (old is not null && old.ContentHash == d.ContentHash && old.Utf8Length == d.Utf8Length)
+                    if (WriteRules.NotWritten(d, old?.ContentHash, old?.Utf8Length ?? 0, check, near) is { } notWritten)
                     {
-                        results[i] = new DocumentWriteResult(WriteOutcome.Unchanged, near);
-                        continue;
-                    }
-
-                    if (check is { SkipIfDuplicate: true } && near.Count > 0)
-                    {
-                        results[i] = new DocumentWriteResult(WriteOutcome.SkippedDuplicate, near);
+                        results[i] = notWritten;
                         continue;
                     }
 

@@ -292,15 +292,9 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             DocumentWrite d = documents[i];
             Version? old = current[d.Id];
             IReadOnlyList<SimilarityMatch> near = check is null ? [] : await NearDuplicatesAsync(keys, settings, d, check, written).ConfigureAwait(false);
-            if (old is not null && old.ContentHash == d.ContentHash && old.Utf8Length == d.Utf8Length)
+            if (WriteRules.NotWritten(d, old?.ContentHash, old?.Utf8Length ?? 0, check, near) is { } notWritten)
             {
-                results[i] = new DocumentWriteResult(WriteOutcome.Unchanged, near);
-                continue;
-            }
-
-            if (check is { SkipIfDuplicate: true } && near.Count > 0)
-            {
-                results[i] = new DocumentWriteResult(WriteOutcome.SkippedDuplicate, near);
+                results[i] = notWritten;
                 continue;
             }
 
