@@ -1,4 +1,5 @@
 using Compare.Core;
+using System.Text;
 using Compare.Core.Indexing;
 
 namespace Compare.Server.Storage.Local;
@@ -6,8 +7,8 @@ namespace Compare.Server.Storage.Local;
 /// <summary>Documents in process memory: fast, and gone when the process ends.</summary>
 public sealed class MemoryDocumentRecords : IDocumentRecords
 {
-    // Longer than any valid id and made of the largest UTF-16 unit: ordinally above every id.
-    private static readonly string s_aboveEveryId = new('\uffff', Validation.RequestValidator.MaxIdLength + 1);
+    // Longer than any valid id and made of the largest code point: above every id.
+    private static readonly string s_aboveEveryId = string.Concat(Enumerable.Repeat(char.ConvertFromUtf32(0x10FFFF), Validation.RequestValidator.MaxIdLength + 1));
 
     private readonly Lock _gate = new();
     private readonly Dictionary<long, MemoryCollection> _collections = [];
@@ -185,6 +186,39 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
 
         public Dictionary<string, StoredEntry> Documents { get; } = new(StringComparer.Ordinal);
 
-        public SortedSet<string> Ids { get; } = new(StringComparer.Ordinal);
+        public SortedSet<string> Ids { get; } = new(CodePointComparer.Instance);
+    }
+
+    /// <summary>
+    /// Code point order, which is the order of UTF-8 bytes that SQLite and Redis page in; UTF-16
+    /// ordinal order differs from it for characters above U+FFFF.
+    /// </summary>
+    private sealed class CodePointComparer : IComparer<string>
+    {
+        public static readonly CodePointComparer Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            if (x is null || y is null)
+            {
+                return x is null ? (y is null ? 0 : -1) : 1;
+            }
+
+            SpanRuneEnumerator a = x.AsSpan().EnumerateRunes(), b = y.AsSpan().EnumerateRunes();
+            while (true)
+            {
+                bool hasA = a.MoveNext(), hasB = b.MoveNext();
+                if (!hasA || !hasB)
+                {
+                    return hasA ? 1 : hasB ? -1 : 0;
+                }
+
+                int byRune = a.Current.Value.CompareTo(b.Current.Value);
+                if (byRune != 0)
+                {
+                    return byRune;
+                }
+            }
+        }
     }
 }
