@@ -1,13 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using Compare.Server.Hosting;
 using Compare.V1;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace Compare.Benchmarks;
 
@@ -28,34 +24,16 @@ internal static class ServiceBenchmark
         string[] documents = SyntheticNews(documentCount, seed: 2016);
         Console.WriteLine($"Synthetic corpus: {documents.Length:N0} documents built from BBC sentences, {Corpus.Utf8Bytes(documents) / 1e6:F1} MB");
 
-        WebApplicationBuilder builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        // The service path without storage costs; the storage benchmark compares the stores.
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" });
-        builder.AddCompareServer();
-        await using WebApplication app = builder.Build();
-        app.MapCompareServer();
-        await app.StartAsync();
-        using var channel = GrpcChannel.ForAddress(app.Urls.Single(), new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
-        var docs = new DocumentService.DocumentServiceClient(channel);
+        // The service path without storage costs (the storage benchmark compares the stores), and
+        // without the result cache, which would answer the repeated Compare calls below.
+        (WebApplication app, GrpcChannel channel) = await StorageBenchmark.StartAsync(new() { ["Storage:Provider"] = "Memory", ["Cache:Enabled"] = "false" });
+        await using WebApplication server = app;
+        using GrpcChannel client = channel;
         var similarity = new SimilarityService.SimilarityServiceClient(channel);
         var health = new Health.HealthClient(channel);
 
         var ingest = Stopwatch.StartNew();
-        using (var call = docs.StreamUpsertDocuments())
-        {
-            foreach (int[] chunk in Enumerable.Range(0, documents.Length).Chunk(1_000))
-            {
-                var message = new UpsertDocumentsRequest();
-                message.Documents.AddRange(chunk.Select(i => new Document { Id = $"doc-{i:D7}", Text = documents[i] }));
-                await call.RequestStream.WriteAsync(message);
-            }
-
-            await call.RequestStream.CompleteAsync();
-            await call;
-        }
-
+        await StorageBenchmark.IngestAsync(channel, documents);
         ingest.Stop();
         Console.WriteLine($"Ingest (StreamUpsertDocuments, batches of 1,000): {ingest.Elapsed.TotalSeconds:F1} s, {documents.Length / ingest.Elapsed.TotalSeconds:N0} documents/s");
 
