@@ -94,6 +94,9 @@ public sealed class RedisStoreTests
 
             ListDocumentsResponse page = await new DocumentService.DocumentServiceClient(a).ListDocumentsAsync(new ListDocumentsRequest { Collection = "news", PageSize = 1000 });
             Assert.Equal(corpus.Count - 1, page.TotalCount);
+            Collection stats = (await new CollectionService.CollectionServiceClient(a).GetCollectionAsync(new GetCollectionRequest { Name = "news" })).Collection;
+            Assert.Equal(corpus.Count - 1, stats.DocumentCount);
+            Assert.Equal(corpus.Skip(2).Sum(d => (long)System.Text.Encoding.UTF8.GetByteCount(d.Text)) + System.Text.Encoding.UTF8.GetByteCount(corpus[1].Text), stats.TextBytes);
             Assert.Equal(page.Documents.Select(d => d.Id).Order(StringComparer.Ordinal), page.Documents.Select(d => d.Id));
         }
     }

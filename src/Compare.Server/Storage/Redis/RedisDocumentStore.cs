@@ -298,13 +298,14 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 continue;
             }
 
-            if (old is not null && !written.Contains(d.Id))
-            {
-                RemoveDocument(transaction, keys, settings, d.Id, old, await Db.HashGetAsync(keys.Sketches, d.Id).ConfigureAwait(false));
-            }
-            else if (old is not null && written.TryGetSketch(d.Id, out DocumentSketch? earlier))
+            // The new version overwrites the old one's fields; only its buckets must go.
+            if (written.TryGetSketch(d.Id, out DocumentSketch? earlier))
             {
                 RemoveBuckets(transaction, keys, settings, d.Id, earlier);
+            }
+            else if (old is not null && await Db.HashGetAsync(keys.Sketches, d.Id).ConfigureAwait(false) is { IsNull: false } stored)
+            {
+                RemoveBuckets(transaction, keys, settings, d.Id, SketchCodec.Decode((byte[])stored!, settings.Parameters));
             }
 
             written.Upsert(d.Id, d.Sketch);
