@@ -11,13 +11,22 @@ internal static class TestData
 
     public static string Seed2016 => File.ReadAllText(Path.Combine(RepositoryRoot, "seeds", "000_964e81d81ffb6499.txt"));
 
-    /// <summary>The BBC corpus from ../shared/corpora; its absence fails the test rather than skipping it.</summary>
+    /// <summary>The BBC corpus file in ../shared/corpora; its absence fails the test rather than skipping it.</summary>
+    public static string BbcPath
+    {
+        get
+        {
+            string path = Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "corpora", "bbc-news-2004-2005.jsonl"));
+            Assert.True(File.Exists(path), $"The BBC corpus is missing at {path}; it ships in shared/corpora beside the repository.");
+            return path;
+        }
+    }
+
+    /// <summary>The BBC corpus's ids and texts.</summary>
     public static IReadOnlyList<(string Id, string Text)> BbcCorpus()
     {
-        string path = Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "corpora", "bbc-news-2004-2005.jsonl"));
-        Assert.True(File.Exists(path), $"The BBC corpus is missing at {path}; it ships in shared/corpora beside the repository.");
         var documents = new List<(string, string)>();
-        foreach (string line in File.ReadLines(path))
+        foreach (string line in File.ReadLines(BbcPath))
         {
             using var json = JsonDocument.Parse(line);
             documents.Add((json.RootElement.GetProperty("id").GetString()!, json.RootElement.GetProperty("text").GetString()!));

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Compare.Core.Clustering;
+
+namespace Compare.Cli;
+
+/// <summary>The commands and their options; <see cref="RunAsync"/> is the whole program, so tests run it in-process.</summary>
+internal static class CompareCli
+{
+    /// <summary>Success.</summary>
+    public const int Ok = 0;
+
+    /// <summary>The command line is wrong (System.CommandLine's own code for parse errors).</summary>
+    public const int UsageError = 1;
+
+    /// <summary>The input is missing or unreadable, or malformed under --strict.</summary>
+    public const int InputError = 2;
+
+    /// <summary>Interrupted with Ctrl-C.</summary>
+    public const int Cancelled = 130;
+
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var root = new RootCommand("Compare: find near-duplicate documents and the wording they share.")
+        {
+            DedupCommand(output, error),
+            DiffCommand(output, error),
+        };
+        ParseResult parsed = root.Parse(args);
+        return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+    }
+
+    private static Command DedupCommand(TextWriter output, TextWriter error)
+    {
+        var input = new Argument<string>("input") { Description = "A .jsonl file (one object per line), a .csv file with a header, or a folder of .txt files." };
+        var threshold = new Option<double>("--threshold") { Description = "Lowest Jaccard similarity of two duplicates.", DefaultValueFactory = _ => 0.8 };
+        var outputFile = new Option<string?>("--output", "-o") { Description = "Clusters as JSON lines (default: standard output)." };
+        var pairs = new Option<string?>("--pairs") { Description = "Also write every verified pair as JSON lines to this file." };
+        var keep = new Option<string?>("--keep") { Description = "Write the ids to keep (one per line) to this file." };
+        var drop = new Option<string?>("--drop") { Description = "Write the ids to drop (one per line) to this file." };
+        var idField = new Option<string>("--id-field") { Description = "Field (JSONL) or column (CSV) of the id.", DefaultValueFactory = _ => "id" };
+        var textField = new Option<string>("--text-field") { Description = "Field (JSONL) or column (CSV) of the text.", DefaultValueFactory = _ => "text" };
+        var representative = new Option<RepresentativePolicy>("--representative")
+        {
+            Description = "Which member represents a cluster: FirstSeen (input order) or Longest.",
+            DefaultValueFactory = _ => RepresentativePolicy.FirstSeen,
+        };
+        var strict = new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." };
+        threshold.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is not (> 0 and <= 1))
+            {
+                result.AddError("--threshold must be greater than 0 and at most 1.");
+            }
+        });
+        var command = new Command("dedup", "Cluster the near-duplicates of a corpus and say what to drop.")
+        {
+            input, threshold, outputFile, pairs, keep, drop, idField, textField, representative, strict,
+        };
+        command.SetAction((result, cancellationToken) => new DedupRun(output, error, new DedupSettings(
+            result.GetValue(input)!, result.GetValue(threshold), result.GetValue(outputFile), result.GetValue(pairs), result.GetValue(keep),
+            result.GetValue(drop), new Input.InputFields(result.GetValue(idField)!, result.GetValue(textField)!), result.GetValue(representative),
+            result.GetValue(strict))).RunAsync(cancellationToken));
+        return command;
+    }
+
+    private static Command DiffCommand(TextWriter output, TextWriter error)
+    {
+        var left = new Argument<string>("left") { Description = "A text file." };
+        var right = new Argument<string>("right") { Description = "Another text file." };
+        var minWords = new Option<int>("--min-words") { Description = "Shortest shared phrase, in words.", DefaultValueFactory = _ => 3 };
+        var color = new Option<bool?>("--color") { Description = "Highlight with ANSI colours (default: when the output is a terminal and NO_COLOR is unset)." };
+        var command = new Command("diff", "Print the phrases two files share, highlighted in both.") { left, right, minWords, color };
+        command.SetAction(result => DiffRun.Run(output, error, result.GetValue(left)!, result.GetValue(right)!, result.GetValue(minWords), result.GetValue(color)));
+        return command;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text;
+using Compare.Core.Phrases;
+
+namespace Compare.Cli;
+
+/// <summary>compare diff: the phrases two files share, each text printed with them highlighted, then the list with offsets.</summary>
+internal static class DiffRun
+{
+    private const string Highlight = "\u001b[30;43m"; // black on yellow: readable on dark and light terminals
+    private const string Reset = "\u001b[0m";
+
+    public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, int minWords, bool? color)
+    {
+        string left, right;
+        try
+        {
+            left = File.ReadAllText(leftPath);
+            right = File.ReadAllText(rightPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"compare: {e.Message}");
+            return CompareCli.InputError;
+        }
+
+        bool useColor = color ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected
+            && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")));
+        SharedPhrases shared = SharedPhraseFinder.Find(left, right, new PhraseOptions { MinWords = Math.Max(1, minWords) });
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{shared.Phrases.Count} shared phrases; they cover {shared.LeftCoverage:P1} of {leftPath} and {shared.RightCoverage:P1} of {rightPath}."));
+        output.WriteLine();
+        output.WriteLine($"== {leftPath}");
+        output.WriteLine(Mark(left, shared.Phrases.Select(p => p.Left), useColor));
+        output.WriteLine();
+        output.WriteLine($"== {rightPath}");
+        output.WriteLine(Mark(right, shared.Phrases.Select(p => p.Right), useColor));
+        output.WriteLine();
+        output.WriteLine("== shared phrases (code point offsets: left, right)");
+        foreach (SharedPhrase p in shared.Phrases)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{p.Left.Start}..{p.Left.End}) [{p.Right.Start}..{p.Right.End}) {p.WordCount} words: {p.Text}"));
+        }
+
+        return CompareCli.Ok;
+    }
+
+    // Spans are in code points; the text is indexed in UTF-16 units. Without colour, phrases are [[bracketed]].
+    private static string Mark(string text, IEnumerable<TextSpan> spans, bool color)
+    {
+        var utf16At = new List<int>(text.Length + 1);
+        for (int i = 0; i < text.Length; i += char.IsSurrogatePair(text, i) ? 2 : 1)
+        {
+            utf16At.Add(i);
+        }
+
+        utf16At.Add(text.Length);
+        var marked = new StringBuilder(text.Length + 64);
+        int position = 0;
+        foreach (TextSpan span in MergeOverlaps(spans))
+        {
+            int start = utf16At[span.Start], end = utf16At[span.End];
+            marked.Append(text, position, start - position);
+            marked.Append(color ? Highlight : "[[").Append(text, start, end - start).Append(color ? Reset : "]]");
+            position = end;
+        }
+
+        return marked.Append(text, position, text.Length - position).ToString();
+    }
+
+    private static List<TextSpan> MergeOverlaps(IEnumerable<TextSpan> spans)
+    {
+        var merged = new List<TextSpan>();
+        foreach (TextSpan span in spans.OrderBy(s => s.Start))
+        {
+            if (merged.Count > 0 && span.Start <= merged[^1].End)
+            {
+                merged[^1] = new TextSpan(merged[^1].Start, Math.Max(merged[^1].End, span.End));
+            }
+            else
+            {
+                merged.Add(span);
+            }
+        }
+
+        return merged;
+    }
+}

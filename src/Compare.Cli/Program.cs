@@ -1,0 +1,3 @@
+using Compare.Cli;
+
+return await CompareCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,191 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Compare.Cli.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("compare-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(CancellationToken cancellationToken, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exit = await CompareCli.RunAsync(args, output, error, cancellationToken);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    private static Task<(int Exit, string Output, string Error)> RunAsync(params string[] args) => RunAsync(CancellationToken.None, args);
+
+    private static List<(string Representative, List<(string Id, double Jaccard)> Members)> Clusters(string jsonLines) =>
+        [.. jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+        {
+            using JsonDocument json = JsonDocument.Parse(line);
+            return (json.RootElement.GetProperty("representative_id").GetString()!,
+                json.RootElement.GetProperty("members").EnumerateArray().Select(m => (m.GetProperty("id").GetString()!, m.GetProperty("jaccard").GetDouble())).ToList());
+        })];
+
+    // Three news-like documents, two of them near-duplicates, with commas, quotes and line breaks to escape.
+    private static readonly (string Id, string Text)[] Small =
+    [
+        ("a", "Xi Jinping met Nursultan Nazarbayev in Astana on Monday, and the two presidents agreed to deepen the \"Silk Road Economic Belt\" cooperation.\nThey also discussed trade."),
+        ("b", "Xi Jinping met Nursultan Nazarbayev in Astana on Monday, and the two presidents agreed to deepen the \"Silk Road Economic Belt\" cooperation.\nThey also discussed energy."),
+        ("c", "Quarterly profits at US media giant TimeWarner jumped 76% to $1.13bn for the three months to December, from $639m year-earlier."),
+    ];
+
+    [Fact]
+    public async Task Dedup_BbcCorpus_ClustersEveryPairTheReferenceFindsAboveTheThreshold()
+    {
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        string drop = Path.Combine(_dir, "drop.txt"), keep = Path.Combine(_dir, "keep.txt");
+
+        (int exit, string output, string error) = await RunAsync("dedup", TestData.BbcPath, "--threshold", "0.8", "--drop", drop, "--keep", keep);
+
+        Assert.Equal(0, exit);
+        var clusterOf = new Dictionary<string, int>();
+        var clusters = Clusters(output);
+        for (int c = 0; c < clusters.Count; c++)
+        {
+            Assert.Equal(clusters[c].Representative, clusters[c].Members[0].Id);
+            foreach ((string id, double jaccard) in clusters[c].Members)
+            {
+                clusterOf.Add(id, c);
+                Assert.InRange(jaccard, 0.8 - 1e-9, 1);
+            }
+        }
+
+        Dictionary<(int, int), double> reference = ReferenceJaccard.Pairs([.. corpus.Select(d => d.Text)], 0.85);
+        Assert.NotEmpty(reference);
+        foreach ((int i, int j) in reference.Keys)
+        {
+            Assert.True(clusterOf.TryGetValue(corpus[i].Id, out int ci) && clusterOf.TryGetValue(corpus[j].Id, out int cj) && ci == cj,
+                $"{corpus[i].Id} and {corpus[j].Id} (J={reference[(i, j)]:F3}) are not in one cluster");
+        }
+
+        string[] dropped = await File.ReadAllLinesAsync(drop), kept = await File.ReadAllLinesAsync(keep);
+        Assert.Equal(clusters.Sum(c => c.Members.Count - 1), dropped.Length);
+        Assert.Equal(corpus.Count, dropped.Length + kept.Length);
+        Assert.Empty(dropped.Intersect(kept));
+        Assert.All(clusters, c => Assert.Contains(c.Representative, kept));
+        Assert.Contains($"{corpus.Count:N0} documents, {clusters.Count:N0} clusters, {dropped.Length:N0} duplicates", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dedup_JsonlCsvAndFolder_GiveTheSameClusters()
+    {
+        string jsonl = Path.Combine(_dir, "small.jsonl"), csv = Path.Combine(_dir, "small.csv"), folder = Path.Combine(_dir, "small");
+        await File.WriteAllLinesAsync(jsonl, Small.Select(d => JsonSerializer.Serialize(new Dictionary<string, string> { ["id"] = d.Id, ["text"] = d.Text, ["source"] = "test" })));
+        await File.WriteAllTextAsync(csv, "source,id,text\r\n" + string.Concat(Small.Select(d => $"test,{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n")));
+        Directory.CreateDirectory(folder);
+        foreach ((string id, string text) in Small)
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, id + ".txt"), text);
+        }
+
+        var results = new List<string>();
+        foreach (string input in new[] { jsonl, csv, folder })
+        {
+            (int exit, string output, string error) = await RunAsync("dedup", input, "--threshold", "0.5");
+            Assert.True(exit == 0, error);
+            results.Add(output.Replace(".txt", string.Empty, StringComparison.Ordinal));
+        }
+
+        var clusters = Clusters(results[0]);
+        Assert.Single(clusters);
+        Assert.Equal(["a", "b"], clusters[0].Members.Select(m => m.Id));
+        Assert.Equal(ReferenceJaccard.Jaccard(Small[0].Text, Small[1].Text), clusters[0].Members[1].Jaccard, 5);
+        Assert.Equal(results[0], results[1]);
+        Assert.Equal(results[0], results[2]);
+    }
+
+    [Fact]
+    public async Task Dedup_MalformedLines_AreReportedWithTheirLineNumbersAndSkipped()
+    {
+        string jsonl = Path.Combine(_dir, "broken.jsonl");
+        await File.WriteAllLinesAsync(jsonl,
+        [
+            JsonSerializer.Serialize(new { id = "a", text = Small[0].Text }),
+            JsonSerializer.Serialize(new { id = "b", text = Small[1].Text }),
+            "{\"id\": \"x\", \"text\": ",
+            "[1, 2]",
+            JsonSerializer.Serialize(new { id = "y" }),
+            JsonSerializer.Serialize(new { id = "a", text = "again" }),
+            JsonSerializer.Serialize(new { id = 7, text = Small[2].Text }),
+        ]);
+
+        (int exit, string output, string error) = await RunAsync("dedup", jsonl, "--threshold", "0.5");
+
+        Assert.Equal(0, exit);
+        Assert.Contains($"{jsonl}:3: not valid JSON", error, StringComparison.Ordinal);
+        Assert.Contains($"{jsonl}:4: not a JSON object", error, StringComparison.Ordinal);
+        Assert.Contains($"{jsonl}:5: no string \"text\" field", error, StringComparison.Ordinal);
+        Assert.Contains($"{jsonl}:6: id \"a\" was already read", error, StringComparison.Ordinal);
+        Assert.Contains("3 documents, 1 clusters, 1 duplicates to drop, 4 records skipped", error, StringComparison.Ordinal);
+        Assert.Equal(["a", "b"], Clusters(output).Single().Members.Select(m => m.Id));
+
+        (int strictExit, _, string strictError) = await RunAsync("dedup", jsonl, "--strict");
+        Assert.Equal(CompareCli.InputError, strictExit);
+        Assert.Contains($"{jsonl}:3: not valid JSON", strictError, StringComparison.Ordinal);
+        Assert.Contains("(--strict)", strictError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dedup_CsvWithAnUnclosedQuoteOrMissingColumns_ReportsTheLine()
+    {
+        string csv = Path.Combine(_dir, "broken.csv");
+        await File.WriteAllTextAsync(csv, $"id,text\na,\"{Small[0].Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\nb\nc,\"{Small[2].Text}\"\nd,\"never closed");
+
+        (int exit, _, string error) = await RunAsync("dedup", csv);
+
+        Assert.Equal(0, exit);
+        Assert.Contains($"{csv}:4: 1 fields where the header has 2", error, StringComparison.Ordinal);
+        Assert.Contains($"{csv}:6: a quoted field is not closed", error, StringComparison.Ordinal);
+        Assert.Contains("2 documents", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dedup_BadArguments_ExitWithTheDocumentedCodes()
+    {
+        Assert.Equal(CompareCli.UsageError, (await RunAsync("dedup", "x.jsonl", "--threshold", "1.5")).Exit);
+        Assert.Equal(CompareCli.UsageError, (await RunAsync("dedup")).Exit);
+        (int missing, _, string error) = await RunAsync("dedup", Path.Combine(_dir, "absent.jsonl"));
+        Assert.Equal(CompareCli.InputError, missing);
+        Assert.Contains("absent.jsonl", error, StringComparison.Ordinal);
+        Assert.Equal(CompareCli.InputError, (await RunAsync("dedup", Path.Combine(_dir, "..", Path.GetFileName(_dir), "nothing.xml"))).Exit);
+    }
+
+    [Fact]
+    public async Task Dedup_Cancelled_StopsWithExitCode130()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        (int exit, _, string error) = await RunAsync(cancelled.Token, "dedup", TestData.BbcPath);
+
+        Assert.Equal(CompareCli.Cancelled, exit);
+        Assert.Contains("cancelled", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Diff_Seeds_HighlightsTheSharedPhrasesInBothTexts()
+    {
+        string left = Path.Combine(TestData.RepositoryRoot, "seeds", "003_2f03ddab81289ed0.txt");
+        string right = Path.Combine(TestData.RepositoryRoot, "seeds", "000_964e81d81ffb6499.txt");
+
+        (int exit, string output, _) = await RunAsync("diff", left, right, "--color", "false");
+
+        Assert.Equal(0, exit);
+        string[] sections = output.Split("== ", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("construction of the Silk Road Economic Belt", sections[1][sections[1].IndexOf("[[", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        foreach (string section in sections[1..3])
+        {
+            Assert.Matches(@"\[\[[^\]]*Silk Road Economic Belt[^\]]*\]\]", section);
+            Assert.Matches(@"\[\[[^\]]*Shanghai Cooperation Organization \(SCO\)[^\]]*\]\]", section);
+        }
+
+        (_, string colored, _) = await RunAsync("diff", left, right, "--color", "true");
+        Assert.Contains("\u001b[30;43m", colored, StringComparison.Ordinal);
+    }
+}
