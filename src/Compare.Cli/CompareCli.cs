@@ -26,7 +26,7 @@ internal static class CompareCli
             DiffCommand(output, error),
         };
         ParseResult parsed = root.Parse(args);
-        return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellationToken);
     }
 
     private static Command DedupCommand(TextWriter output, TextWriter error)

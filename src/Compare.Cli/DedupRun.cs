@@ -182,11 +182,11 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
                 }
 
                 _next = now + TimeSpan.FromSeconds(2);
-                double seconds = Math.Max((now - _stageStart).TotalSeconds, 1e-3);
-                double rate = value.Done / seconds;
+                double seconds = (now - _stageStart).TotalSeconds;
+                double rate = seconds >= 0.1 ? value.Done / seconds : 0;
                 string eta = rate > 0 && value.Total > value.Done ? $", ETA {(value.Total - value.Done) / rate:F0} s" : string.Empty;
-                error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"compare: {value.Stage}: {value.Done:N0} of {value.Total:N0} ({rate:N0}/s{eta})"));
+                string speed = rate > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({rate:N0}/s{eta})") : string.Empty;
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"compare: {value.Stage}: {value.Done:N0} of {value.Total:N0}{speed}"));
             }
         }
     }
