@@ -15,6 +15,9 @@ internal static class CompareCli
     /// <summary>The input is missing or unreadable, or malformed under --strict.</summary>
     public const int InputError = 2;
 
+    /// <summary>The server of --server refused the work or could not be reached.</summary>
+    public const int ServerError = 3;
+
     /// <summary>Interrupted with Ctrl-C.</summary>
     public const int Cancelled = 130;
 
@@ -45,6 +48,15 @@ internal static class CompareCli
             DefaultValueFactory = _ => RepresentativePolicy.FirstSeen,
         };
         var strict = new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." };
+        var server = new Option<string?>("--server") { Description = "Upload to a running Compare server (http://host:port) and deduplicate there instead of in-process." };
+        var collection = new Option<string>("--collection") { Description = "With --server: the collection to upload into (empty: default).", DefaultValueFactory = _ => string.Empty };
+        server.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && ServerAddress(value) is null)
+            {
+                result.AddError($"--server must be an http:// or https:// address, was '{value}'.");
+            }
+        });
         threshold.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<double>() is not (> 0 and <= 1))
@@ -54,14 +66,17 @@ internal static class CompareCli
         });
         var command = new Command("dedup", "Cluster the near-duplicates of a corpus and say what to drop.")
         {
-            input, threshold, outputFile, pairs, keep, drop, idField, textField, representative, strict,
+            input, threshold, outputFile, pairs, keep, drop, idField, textField, representative, strict, server, collection,
         };
         command.SetAction((result, cancellationToken) => new DedupRun(output, error, new DedupSettings(
             result.GetValue(input)!, result.GetValue(threshold), result.GetValue(outputFile), result.GetValue(pairs), result.GetValue(keep),
             result.GetValue(drop), new Input.InputFields(result.GetValue(idField)!, result.GetValue(textField)!), result.GetValue(representative),
-            result.GetValue(strict))).RunAsync(cancellationToken));
+            result.GetValue(strict), result.GetValue(server) is { } address ? ServerAddress(address) : null, result.GetValue(collection)!)).RunAsync(cancellationToken));
         return command;
     }
+
+    private static Uri? ServerAddress(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) ? uri : null;
 
     private static Command DiffCommand(TextWriter output, TextWriter error)
     {

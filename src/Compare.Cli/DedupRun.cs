@@ -9,7 +9,11 @@ using Compare.Core.Clustering;
 namespace Compare.Cli;
 
 internal sealed record DedupSettings(string Input, double Threshold, string? Output, string? Pairs, string? Keep, string? Drop, InputFields Fields,
-    RepresentativePolicy Representative, bool Strict);
+    RepresentativePolicy Representative, bool Strict, Uri? Server = null, string Collection = "");
+
+/// <summary>Clusters and pairs by id, however they were computed.</summary>
+internal sealed record DedupOutcome(IReadOnlyList<(string Representative, IReadOnlyList<(string Id, double Jaccard)> Members)> Clusters,
+    IReadOnlyList<(string Left, string Right, double Jaccard)> Pairs);
 
 /// <summary>One dedup run: read, cluster in-process with the engine, write clusters, pairs, keep and drop lists, summarise.</summary>
 internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSettings settings)
@@ -61,42 +65,48 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             return CompareCli.InputError;
         }
 
-        ClusteringResult result;
+        DedupOutcome outcome;
         try
         {
-            var deduplicator = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = settings.Threshold, Representative = settings.Representative });
-            result = deduplicator.Run(texts, progress: new ProgressLines(error), cancellationToken: cancellationToken);
+            outcome = settings.Server is { } server
+                ? ServerDedup.Run(server, settings, ids, texts, new ProgressLines(error), cancellationToken)
+                : Local(ids, texts, cancellationToken);
         }
         catch (OperationCanceledException)
         {
             error.WriteLine("compare: cancelled.");
             return CompareCli.Cancelled;
         }
+        catch (Grpc.Core.RpcException e) when (e.StatusCode != Grpc.Core.StatusCode.Cancelled)
+        {
+            error.WriteLine($"compare: the server at {settings.Server} answered {e.StatusCode}: {e.Status.Detail}");
+            return CompareCli.ServerError;
+        }
 
-        WriteClusters(result, ids);
+        WriteClusters(outcome);
         if (settings.Pairs is { } pairsPath)
         {
-            WriteLines(pairsPath, result.Pairs.Select(p => Json(w =>
+            WriteLines(pairsPath, outcome.Pairs.Select(p => Json(w =>
             {
-                w.WriteString("left_id", ids[p.Left]);
-                w.WriteString("right_id", ids[p.Right]);
+                w.WriteString("left_id", p.Left);
+                w.WriteString("right_id", p.Right);
                 w.WriteNumber("jaccard", Math.Round(p.Jaccard, 6));
             })));
         }
 
-        HashSet<int> dropped = [.. result.DocumentsToDrop()];
+        HashSet<string> dropped = [.. outcome.Clusters.SelectMany(c => c.Members.Skip(1).Select(m => m.Id))];
         if (settings.Drop is { } dropPath)
         {
-            WriteLines(dropPath, dropped.Order().Select(i => ids[i]));
+            WriteLines(dropPath, ids.Where(dropped.Contains));
         }
 
         if (settings.Keep is { } keepPath)
         {
-            WriteLines(keepPath, Enumerable.Range(0, ids.Count).Where(i => !dropped.Contains(i)).Select(i => ids[i]));
+            WriteLines(keepPath, ids.Where(id => !dropped.Contains(id)));
         }
 
         error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"compare: {ids.Count:N0} documents, {result.Clusters.Count:N0} clusters, {result.DuplicateCount:N0} duplicates to drop, {skipped:N0} records skipped, {clock.Elapsed.TotalSeconds:F1} s."));
+            $"compare: {ids.Count:N0} documents, {outcome.Clusters.Count:N0} clusters, {dropped.Count:N0} duplicates to drop, {skipped:N0} records skipped, {clock.Elapsed.TotalSeconds:F1} s."));
         return CompareCli.Ok;
 
         void Report(InputProblem problem)
@@ -112,17 +122,26 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
         }
     }
 
-    private void WriteClusters(ClusteringResult result, List<string> ids)
+    private DedupOutcome Local(List<string> ids, List<string> texts, CancellationToken cancellationToken)
     {
-        IEnumerable<string> lines = result.Clusters.Select(c => Json(w =>
+        var deduplicator = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = settings.Threshold, Representative = settings.Representative });
+        ClusteringResult result = deduplicator.Run(texts, progress: new ProgressLines(error), cancellationToken: cancellationToken);
+        return new DedupOutcome(
+            [.. result.Clusters.Select(c => (ids[c.Representative], (IReadOnlyList<(string, double)>)[.. c.Members.Select(m => (ids[m.Document], m.Jaccard))]))],
+            [.. result.Pairs.Select(p => (ids[p.Left], ids[p.Right], p.Jaccard))]);
+    }
+
+    private void WriteClusters(DedupOutcome outcome)
+    {
+        IEnumerable<string> lines = outcome.Clusters.Select(c => Json(w =>
         {
-            w.WriteString("representative_id", ids[c.Representative]);
+            w.WriteString("representative_id", c.Representative);
             w.WriteStartArray("members");
-            foreach (ClusterMember m in c.Members)
+            foreach ((string id, double jaccard) in c.Members)
             {
                 w.WriteStartObject();
-                w.WriteString("id", ids[m.Document]);
-                w.WriteNumber("jaccard", Math.Round(m.Jaccard, 6));
+                w.WriteString("id", id);
+                w.WriteNumber("jaccard", Math.Round(jaccard, 6));
                 w.WriteEndObject();
             }
 
@@ -157,7 +176,7 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
     private static void WriteLines(string path, IEnumerable<string> lines) => File.WriteAllLines(path, lines, new UTF8Encoding(false));
 
     /// <summary>Progress to standard error: one line per stage change or every 2 s, with rate and ETA.</summary>
-    private sealed class ProgressLines(TextWriter error) : IProgress<ClusteringProgress>
+    internal sealed class ProgressLines(TextWriter error) : IProgress<ClusteringProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly Lock _gate = new();
