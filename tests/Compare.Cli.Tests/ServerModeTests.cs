@@ -33,8 +33,8 @@ public sealed class ServerModeTests
         Assert.NotEmpty(localOut.ToString());
         Assert.Equal(Normalised(localOut.ToString()), Normalised(serverOut.ToString()));
         int clusters = Normalised(localOut.ToString()).Length;
-        Assert.Contains($"compare: {clusters:N0} clusters", localErr.ToString(), StringComparison.Ordinal);
-        Assert.Contains($"{clusters:N0} clusters", serverErr.ToString(), StringComparison.Ordinal);
+        Assert.Contains($" documents, {clusters:N0} clusters", localErr.ToString(), StringComparison.Ordinal);
+        Assert.Contains($" documents, {clusters:N0} clusters", serverErr.ToString(), StringComparison.Ordinal);
 
         int refused = await CompareCli.RunAsync(["dedup", TestData.BbcPath, "--server", server, "--collection", "missing"], new StringWriter(), serverErr);
         Assert.Equal(CompareCli.ServerError, refused);
