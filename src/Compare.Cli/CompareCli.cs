@@ -27,6 +27,8 @@ internal static class CompareCli
         {
             DedupCommand(output, error),
             DiffCommand(output, error),
+            IndexCommand(error),
+            SimilarCommand(output, error),
         };
         ParseResult parsed = root.Parse(args);
         return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellationToken);
@@ -48,15 +50,8 @@ internal static class CompareCli
             DefaultValueFactory = _ => RepresentativePolicy.FirstSeen,
         };
         var strict = new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." };
-        var server = new Option<string?>("--server") { Description = "Upload to a running Compare server (http://host:port) and deduplicate there instead of in-process." };
-        var collection = new Option<string>("--collection") { Description = "With --server: the collection to upload into (empty: default).", DefaultValueFactory = _ => string.Empty };
-        server.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is { } value && ServerAddress(value) is null)
-            {
-                result.AddError($"--server must be an http:// or https:// address, was '{value}'.");
-            }
-        });
+        Option<string?> server = ServerOption("Upload to a running Compare server (http://host:port) and deduplicate there instead of in-process.", required: false);
+        Option<string> collection = CollectionOption();
         threshold.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<double>() is not (> 0 and <= 1))
@@ -74,6 +69,50 @@ internal static class CompareCli
             result.GetValue(strict), result.GetValue(server) is { } address ? ServerAddress(address) : null, result.GetValue(collection)!)).RunAsync(cancellationToken));
         return command;
     }
+
+    private static Command IndexCommand(TextWriter error)
+    {
+        var input = new Argument<string>("input") { Description = "A .jsonl file, a .csv file with a header, or a folder of .txt files." };
+        Option<string?> server = ServerOption("The Compare server (http://host:port).", required: true);
+        Option<string> collection = CollectionOption();
+        var idField = new Option<string>("--id-field") { Description = "Field (JSONL) or column (CSV) of the id.", DefaultValueFactory = _ => "id" };
+        var textField = new Option<string>("--text-field") { Description = "Field (JSONL) or column (CSV) of the text.", DefaultValueFactory = _ => "text" };
+        var strict = new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." };
+        var command = new Command("index", "Upload a corpus into a collection of a running server.") { input, server, collection, idField, textField, strict };
+        command.SetAction((result, cancellationToken) => ServerCommands.IndexAsync(error, ServerAddress(result.GetValue(server)!)!, result.GetValue(collection)!,
+            result.GetValue(input)!, new Input.InputFields(result.GetValue(idField)!, result.GetValue(textField)!), result.GetValue(strict), cancellationToken));
+        return command;
+    }
+
+    private static Command SimilarCommand(TextWriter output, TextWriter error)
+    {
+        var file = new Argument<string>("file") { Description = "A text file to look up." };
+        Option<string?> server = ServerOption("The Compare server (http://host:port).", required: true);
+        Option<string> collection = CollectionOption();
+        var threshold = new Option<double?>("--threshold") { Description = "Lowest Jaccard of a match (default: the collection's)." };
+        var topK = new Option<int>("--top-k") { Description = "Most matches.", DefaultValueFactory = _ => 10 };
+        var exhaustive = new Option<bool>("--exhaustive") { Description = "Verify every indexed document, for thresholds far below the collection's." };
+        var command = new Command("similar", "List the indexed near-duplicates of a file, best first.") { file, server, collection, threshold, topK, exhaustive };
+        command.SetAction((result, cancellationToken) => ServerCommands.SimilarAsync(output, error, ServerAddress(result.GetValue(server)!)!,
+            result.GetValue(collection)!, result.GetValue(file)!, result.GetValue(threshold), result.GetValue(topK), result.GetValue(exhaustive), cancellationToken));
+        return command;
+    }
+
+    private static Option<string?> ServerOption(string description, bool required)
+    {
+        var server = new Option<string?>("--server") { Description = description, Required = required };
+        server.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && ServerAddress(value) is null)
+            {
+                result.AddError($"--server must be an http:// or https:// address, was '{value}'.");
+            }
+        });
+        return server;
+    }
+
+    private static Option<string> CollectionOption() =>
+        new("--collection") { Description = "The server's collection (empty: default).", DefaultValueFactory = _ => string.Empty };
 
     private static Uri? ServerAddress(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) ? uri : null;

@@ -23,35 +23,10 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
     private int Run(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var ids = new List<string>();
-        var texts = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        int skipped = 0;
-        InputProblem? fatal = null;
+        LoadedCorpus? corpus;
         try
         {
-            foreach (InputDocument d in DocumentReader.Read(settings.Input, settings.Fields, Report))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (fatal is not null)
-                {
-                    break;
-                }
-
-                if (!seen.Add(d.Id))
-                {
-                    Report(new InputProblem(d.Source, $"id \"{d.Id}\" was already read"));
-                    continue;
-                }
-
-                ids.Add(d.Id);
-                texts.Add(d.Text);
-            }
-        }
-        catch (Exception e) when (e is IOException or NotSupportedException or InvalidDataException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"compare: {e.Message}");
-            return CompareCli.InputError;
+            corpus = CorpusLoader.Load(settings.Input, settings.Fields, settings.Strict, error, cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -59,17 +34,17 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             return CompareCli.Cancelled;
         }
 
-        if (fatal is not null)
+        if (corpus is null)
         {
-            error.WriteLine($"compare: {fatal.Source}: {fatal.Reason} (--strict).");
             return CompareCli.InputError;
         }
 
+        (List<string> ids, List<string> texts, int skipped) = corpus;
         DedupOutcome outcome;
         try
         {
             outcome = settings.Server is { } server
-                ? ServerDedup.Run(server, settings, ids, texts, new ProgressLines(error), cancellationToken)
+                ? ServerClient.Deduplicate(server, settings, ids, texts, new ProgressLines(error), cancellationToken)
                 : Local(ids, texts, cancellationToken);
         }
         catch (OperationCanceledException)
@@ -108,18 +83,6 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
         error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"compare: {ids.Count:N0} documents, {outcome.Clusters.Count:N0} clusters, {dropped.Count:N0} duplicates to drop, {skipped:N0} records skipped, {clock.Elapsed.TotalSeconds:F1} s."));
         return CompareCli.Ok;
-
-        void Report(InputProblem problem)
-        {
-            if (settings.Strict)
-            {
-                fatal ??= problem;
-                return;
-            }
-
-            skipped++;
-            error.WriteLine($"compare: {problem.Source}: {problem.Reason}; skipped.");
-        }
     }
 
     private DedupOutcome Local(List<string> ids, List<string> texts, CancellationToken cancellationToken)

@@ -11,14 +11,7 @@ public sealed class ServerModeTests
     [Fact]
     public async Task Dedup_WithServer_UploadsThenAnswersAsTheInProcessRunDoes()
     {
-        WebApplicationBuilder builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" });
-        builder.AddCompareServer();
-        await using WebApplication app = builder.Build();
-        app.MapCompareServer();
-        await app.StartAsync();
+        await using WebApplication app = await StartServerAsync();
         string server = app.Urls.Single();
 
         using var localOut = new StringWriter();
@@ -39,6 +32,44 @@ public sealed class ServerModeTests
         int refused = await CompareCli.RunAsync(["dedup", TestData.BbcPath, "--server", server, "--collection", "missing"], new StringWriter(), serverErr);
         Assert.Equal(CompareCli.ServerError, refused);
         Assert.Contains("NotFound", serverErr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task IndexThenSimilar_SeedsFolder_FindsTheFileItself()
+    {
+        await using WebApplication app = await StartServerAsync();
+        string server = app.Urls.Single();
+        string seeds = Path.Combine(TestData.RepositoryRoot, "seeds");
+        using var error = new StringWriter();
+        using var output = new StringWriter();
+
+        int indexed = await CompareCli.RunAsync(["index", seeds, "--server", server], new StringWriter(), error);
+        double seedsJaccard = ReferenceJaccard.Jaccard(TestData.Seed2014, TestData.Seed2016);
+        Assert.InRange(seedsJaccard, 1e-4, 0.5);
+        int similar = await CompareCli.RunAsync(["similar", Path.Combine(seeds, "003_2f03ddab81289ed0.txt"), "--server", server,
+            "--threshold", (seedsJaccard / 2).ToString(System.Globalization.CultureInfo.InvariantCulture), "--exhaustive"], output, error);
+
+        Assert.True(indexed == 0 && similar == 0, error.ToString());
+        int files = Directory.GetFiles(seeds, "*.txt").Length;
+        Assert.Contains($"{files:N0} documents sent: {files:N0} created", error.ToString(), StringComparison.Ordinal);
+        string[] matches = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("1.0000\t1.0000\t1.0000\t003_2f03ddab81289ed0.txt", matches[0]);
+        Assert.Equal($"{seedsJaccard.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)}\t", matches[1][..7]);
+        Assert.EndsWith("\t000_964e81d81ffb6499.txt", matches[1], StringComparison.Ordinal);
+        Assert.Equal(CompareCli.UsageError, await CompareCli.RunAsync(["similar", "x.txt"], new StringWriter(), new StringWriter()));
+    }
+
+    private static async Task<WebApplication> StartServerAsync()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" });
+        builder.AddCompareServer();
+        WebApplication app = builder.Build();
+        app.MapCompareServer();
+        await app.StartAsync();
+        return app;
     }
 
     // Clusters as sorted lines: the server streams them in its own order.

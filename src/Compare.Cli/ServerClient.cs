@@ -5,25 +5,25 @@ using Grpc.Net.Client;
 
 namespace Compare.Cli;
 
-/// <summary>dedup --server: stream the documents into a collection of a running server, then run its Deduplicate.</summary>
-internal static class ServerDedup
+/// <summary>The CLI's calls to a running server: upload a corpus (index, dedup --server), Deduplicate, FindSimilar.</summary>
+internal static class ServerClient
 {
     private const int BatchDocuments = 500;
 
-    public static DedupOutcome Run(Uri server, DedupSettings settings, List<string> ids, List<string> texts, IProgress<ClusteringProgress> progress,
-        CancellationToken cancellationToken) => RunAsync(server, settings, ids, texts, progress, cancellationToken).GetAwaiter().GetResult();
+    public static GrpcChannel Channel(Uri server) =>
+        GrpcChannel.ForAddress(server, new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
 
-    private static async Task<DedupOutcome> RunAsync(Uri server, DedupSettings settings, List<string> ids, List<string> texts,
-        IProgress<ClusteringProgress> progress, CancellationToken cancellationToken)
+    /// <summary>Streams the documents into <paramref name="collection"/> in messages of 500.</summary>
+    public static async Task<StreamUpsertDocumentsResponse> UploadAsync(GrpcChannel channel, string collection, List<string> ids, List<string> texts,
+        CancellationToken cancellationToken)
     {
-        using var channel = GrpcChannel.ForAddress(server, new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
-        var documents = new DocumentService.DocumentServiceClient(channel);
-        using (AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> upload =
-            documents.StreamUpsertDocuments(cancellationToken: cancellationToken))
+        using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> upload =
+            new DocumentService.DocumentServiceClient(channel).StreamUpsertDocuments(cancellationToken: cancellationToken);
+        try
         {
             for (int start = 0; start < ids.Count; start += BatchDocuments)
             {
-                var message = new UpsertDocumentsRequest { Collection = settings.Collection };
+                var message = new UpsertDocumentsRequest { Collection = collection };
                 for (int i = start; i < Math.Min(ids.Count, start + BatchDocuments); i++)
                 {
                     message.Documents.Add(new Document { Id = ids[i], Text = texts[i] });
@@ -33,8 +33,24 @@ internal static class ServerDedup
             }
 
             await upload.RequestStream.CompleteAsync().ConfigureAwait(false);
-            await upload;
         }
+        catch (Exception e) when (e is RpcException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        {
+            // The server ended the call early (a wrong collection, a bad document): its status, awaited below, says why.
+        }
+
+        return await upload;
+    }
+
+    /// <summary>dedup --server: upload, then the server's Deduplicate.</summary>
+    public static DedupOutcome Deduplicate(Uri server, DedupSettings settings, List<string> ids, List<string> texts, IProgress<ClusteringProgress> progress,
+        CancellationToken cancellationToken) => DeduplicateAsync(server, settings, ids, texts, progress, cancellationToken).GetAwaiter().GetResult();
+
+    private static async Task<DedupOutcome> DeduplicateAsync(Uri server, DedupSettings settings, List<string> ids, List<string> texts,
+        IProgress<ClusteringProgress> progress, CancellationToken cancellationToken)
+    {
+        using GrpcChannel channel = Channel(server);
+        await UploadAsync(channel, settings.Collection, ids, texts, cancellationToken).ConfigureAwait(false);
 
         var request = new DeduplicateRequest
         {
