@@ -2,8 +2,21 @@ using BenchmarkDotNet.Running;
 using Compare.Benchmarks;
 
 // "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
-// service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side;
-// anything else goes to BenchmarkDotNet.
+// service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side,
+// "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
+// corpus as JSONL for the CLI; anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "scale")
+{
+    ScaleBenchmark.Run(args.Length > 1 ? [.. args[1..].Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))] : [10_000, 100_000]);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "generate")
+{
+    SyntheticCorpus.WriteJsonLines(args[2], int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), seed: 2014);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "storage")
 {
     await StorageBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, args.Length > 2 ? args[2..] : []);
