@@ -9,10 +9,8 @@ namespace Compare.Cli;
 /// <summary>compare index and compare similar: a corpus into a server's collection, and a file's near-duplicates from it.</summary>
 internal static class ServerCommands
 {
-    public static async Task<int> IndexAsync(TextWriter error, Uri server, string collection, string input, InputFields fields, bool strict,
-        CancellationToken cancellationToken)
-    {
-        try
+    public static Task<int> IndexAsync(TextWriter error, Uri server, string collection, string input, InputFields fields, bool strict,
+        CancellationToken cancellationToken) => CallAsync(error, server, async () =>
         {
             LoadedCorpus? corpus = CorpusLoader.Load(input, fields, strict, error, cancellationToken);
             if (corpus is null)
@@ -25,18 +23,7 @@ internal static class ServerCommands
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"compare: {done.DocumentCount:N0} documents sent: {done.CreatedCount:N0} created, {done.UpdatedCount:N0} updated, {done.UnchangedCount:N0} unchanged; {corpus.Skipped:N0} records skipped."));
             return CompareCli.Ok;
-        }
-        catch (OperationCanceledException)
-        {
-            error.WriteLine("compare: cancelled.");
-            return CompareCli.Cancelled;
-        }
-        catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
-        {
-            error.WriteLine($"compare: the server at {server} answered {e.StatusCode}: {e.Status.Detail}");
-            return CompareCli.ServerError;
-        }
-    }
+        });
 
     public static async Task<int> SimilarAsync(TextWriter output, TextWriter error, Uri server, string collection, string file, double? threshold, int topK,
         bool exhaustive, CancellationToken cancellationToken)
@@ -52,7 +39,7 @@ internal static class ServerCommands
             return CompareCli.InputError;
         }
 
-        try
+        return await CallAsync(error, server, async () =>
         {
             using GrpcChannel channel = ServerClient.Channel(server);
             var request = new FindSimilarRequest { Collection = collection, Query = new DocumentRef { Text = text }, TopK = topK, Exhaustive = exhaustive };
@@ -72,6 +59,15 @@ internal static class ServerCommands
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"compare: {found.Matches.Count} matches at Jaccard ≥ {found.Threshold:F2} (columns: jaccard, containment of the file, containment of the match, id)."));
             return CompareCli.Ok;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a call to the server: Ctrl-C exits 130, a refusal or an unreachable server exits 3 with the status.</summary>
+    private static async Task<int> CallAsync(TextWriter error, Uri server, Func<Task<int>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
