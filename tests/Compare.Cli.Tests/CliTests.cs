@@ -169,6 +169,38 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Dedup_CancelledWhileSketching_StopsBeforeWritingClusters()
+    {
+        // The BBC corpus twenty times over (45,000 documents): long enough to cancel in the middle.
+        string big = Path.Combine(_dir, "big.jsonl");
+        await File.WriteAllLinesAsync(big, Enumerable.Range(0, 20).SelectMany(copy => TestData.BbcCorpus()
+            .Select(d => JsonSerializer.Serialize(new { id = $"{copy}-{d.Id}", text = $"{d.Text} {copy}" }))));
+        string clusters = Path.Combine(_dir, "clusters.jsonl");
+        using var cancellation = new CancellationTokenSource();
+        using var error = new CancelOnWrite("compare: Sketching", cancellation);
+
+        int exit = await CompareCli.RunAsync(["dedup", big, "-o", clusters], new StringWriter(), error, cancellation.Token);
+
+        Assert.Equal(CompareCli.Cancelled, exit);
+        Assert.Contains("compare: cancelled.", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Clustering", error.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(clusters));
+    }
+
+    /// <summary>Standard error that cancels the run when a line starting with <paramref name="prefix"/> is written.</summary>
+    private sealed class CancelOnWrite(string prefix, CancellationTokenSource cancellation) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.StartsWith(prefix, StringComparison.Ordinal) == true)
+            {
+                cancellation.Cancel();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Diff_Seeds_HighlightsTheSharedPhrasesInBothTexts()
     {
         string left = Path.Combine(TestData.RepositoryRoot, "seeds", "003_2f03ddab81289ed0.txt");
