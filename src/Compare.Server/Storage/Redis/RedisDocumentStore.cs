@@ -114,7 +114,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     {
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            RedisCollection record = await RequireAsync(collection, settings).ConfigureAwait(false);
+            RedisCollection record = await RequireForWriteAsync(collection, settings).ConfigureAwait(false);
             if (await TryUpsertAsync(record, settings, documents, check).ConfigureAwait(false) is { } results)
             {
                 return results;
@@ -158,7 +158,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         string[] distinct = [.. ids.Distinct(StringComparer.Ordinal)];
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
+            RedisCollection record = await RequireForWriteAsync(collection).ConfigureAwait(false);
             CollectionSettings settings = record.Settings;
             var keys = new CollectionKeys(keyPrefix, record);
             RedisValue[] fields = [.. distinct.Select(id => (RedisValue)id)];
@@ -449,12 +449,14 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     private async Task<RedisCollection> RequireAsync(string name, CollectionSettings? expected = null)
     {
         RedisCollection record = await FindAsync(name).ConfigureAwait(false) ?? throw new CollectionNotFoundException(name);
-        if (expected is not null && record.Settings != expected)
-        {
-            throw new CollectionChangedException(name);
-        }
+        return expected is null || record.Settings == expected ? record : throw new CollectionChangedException(name);
+    }
 
-        // The collection's own copy of its record, which transactions WATCH: it lives in the collection's slot.
+    // The collection's own copy of its record, which write transactions WATCH: it lives in the collection's
+    // slot. Only writers need it, so reads do not pay the round trip.
+    private async Task<RedisCollection> RequireForWriteAsync(string name, CollectionSettings? expected = null)
+    {
+        RedisCollection record = await RequireAsync(name, expected).ConfigureAwait(false);
         await Db.StringSetAsync(new CollectionKeys(keyPrefix, record).Config, record.Serialize(), when: When.NotExists).ConfigureAwait(false);
         return record;
     }
