@@ -18,45 +18,22 @@ internal sealed record DedupOutcome(IReadOnlyList<(string Representative, IReadO
 /// <summary>One dedup run: read, cluster in-process with the engine, write clusters, pairs, keep and drop lists, summarise.</summary>
 internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSettings settings)
 {
-    public Task<int> RunAsync(CancellationToken cancellationToken) => Task.Run(() => Run(cancellationToken), CancellationToken.None);
+    public Task<int> RunAsync(CancellationToken cancellationToken) =>
+        ServerCommands.CallAsync(error, settings.Server, () => Task.Run(() => Run(cancellationToken), CancellationToken.None));
 
     private int Run(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        LoadedCorpus? corpus;
-        try
-        {
-            corpus = CorpusLoader.Load(settings.Input, settings.Fields, settings.Strict, error, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            error.WriteLine("compare: cancelled.");
-            return CompareCli.Cancelled;
-        }
-
+        LoadedCorpus? corpus = CorpusLoader.Load(settings.Input, settings.Fields, settings.Strict, error, cancellationToken);
         if (corpus is null)
         {
             return CompareCli.InputError;
         }
 
         (List<string> ids, List<string> texts, int skipped) = corpus;
-        DedupOutcome outcome;
-        try
-        {
-            outcome = settings.Server is { } server
-                ? ServerClient.Deduplicate(server, settings, ids, texts, new ProgressLines(error), cancellationToken)
-                : Local(ids, texts, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            error.WriteLine("compare: cancelled.");
-            return CompareCli.Cancelled;
-        }
-        catch (Grpc.Core.RpcException e) when (e.StatusCode != Grpc.Core.StatusCode.Cancelled)
-        {
-            error.WriteLine($"compare: the server at {settings.Server} answered {e.StatusCode}: {e.Status.Detail}");
-            return CompareCli.ServerError;
-        }
+        DedupOutcome outcome = settings.Server is { } server
+            ? ServerClient.Deduplicate(server, settings, ids, texts, new ProgressLines(error), cancellationToken)
+            : Local(ids, texts, cancellationToken);
 
         WriteClusters(outcome);
         if (settings.Pairs is { } pairsPath)

@@ -62,8 +62,8 @@ internal static class ServerCommands
         }).ConfigureAwait(false);
     }
 
-    /// <summary>Runs a call to the server: Ctrl-C exits 130, a refusal or an unreachable server exits 3 with the status.</summary>
-    private static async Task<int> CallAsync(TextWriter error, Uri server, Func<Task<int>> call)
+    /// <summary>Runs a command: Ctrl-C exits 130, a refusal or an unreachable server exits 3 with the status.</summary>
+    internal static async Task<int> CallAsync(TextWriter error, Uri? server, Func<Task<int>> call)
     {
         try
         {
