@@ -26,7 +26,7 @@ public sealed record DeduplicationOptions
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 }
 
-/// <summary>Batch dedup of an in-memory corpus: sketch in parallel, band, verify, cluster.</summary>
+/// <summary>Batch dedup: sketch in parallel, band, verify candidates exactly, cluster; in memory or streamed.</summary>
 public sealed class Deduplicator
 {
     private readonly DocumentSketcher _sketcher;
@@ -56,73 +56,168 @@ public sealed class Deduplicator
         IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        if (_options.Representative == RepresentativePolicy.CallerOrder && (callerOrder is null || callerOrder.Count != texts.Count))
+        if (_options.MaxDocumentFrequency is null)
+        {
+            return Run(new InMemoryCorpus(texts), callerOrder, progress, cancellationToken);
+        }
+
+        Func<int, long> rank = Rank(texts.Count, i => texts[i].Length, callerOrder);
+        DocumentSketch[] sketches = SketchAll(texts, progress, cancellationToken);
+        ulong[] candidates = Clusterer.CandidatePairs([.. sketches.Select(s => s.Signature)], _lsh, cancellationToken);
+        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
+        return Clusterer.Cluster(texts.Count, candidates, i => sketches[i].Shingles, _options.Threshold, rank, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Clusters a corpus read as a stream, in two passes: the first signs every document while
+    /// reading (keeping 4 bytes per permutation and its length), the second reads only the documents
+    /// in candidate pairs to build the exact shingle sets that verify them. Reading overlaps signing.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Boilerplate suppression is on: it needs every shingle set at once.</exception>
+    public ClusteringResult Run(IRereadableCorpus corpus, IReadOnlyList<long>? callerOrder = null,
+        IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (_options.MaxDocumentFrequency is not null)
+        {
+            throw new NotSupportedException("Boilerplate suppression (MaxDocumentFrequency) counts every shingle of the corpus; use the in-memory overload.");
+        }
+
+        var lengths = new List<int>(corpus.Count ?? 0);
+        var signatures = new List<uint[]>(corpus.Count ?? 0);
+        int permutations = _sketcher.Parameters.NumPermutations;
+        ForEachBatch(corpus.ReadAll(cancellationToken).Select(text =>
+            {
+                lengths.Add(text.Length);
+                return text;
+            }),
+            text =>
+            {
+                var signature = new uint[permutations];
+                _sketcher.Sign(text, signature);
+                return signature;
+            },
+            (_, batch) =>
+            {
+                signatures.AddRange(batch);
+                progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, signatures.Count, corpus.Count ?? 0));
+            },
+            cancellationToken);
+
+        int count = signatures.Count;
+        Func<int, long> rank = Rank(count, i => lengths[i], callerOrder);
+        ulong[] candidates = Clusterer.CandidatePairs(signatures, _lsh, cancellationToken);
+        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
+        signatures.Clear();
+        signatures.TrimExcess();
+
+        // Exact shingle sets cost a sort each and are needed only to verify candidates.
+        int[] needed = DocumentsIn(candidates, count);
+        var sets = new ulong[count][];
+        ForEachBatch(corpus.ReadAt(needed, cancellationToken), text => Shingler.ShingleSet(text, _sketcher.Parameters),
+            (start, batch) =>
+            {
+                for (int k = 0; k < batch.Length; k++)
+                {
+                    sets[needed[start + k]] = batch[k];
+                }
+            },
+            cancellationToken);
+        return Clusterer.Cluster(count, candidates, i => sets[i], _options.Threshold, rank, progress, cancellationToken);
+    }
+
+    private Func<int, long> Rank(int count, Func<int, int> length, IReadOnlyList<long>? callerOrder)
+    {
+        if (_options.Representative == RepresentativePolicy.CallerOrder && (callerOrder is null || callerOrder.Count != count))
         {
             throw new ArgumentException("CallerOrder needs one rank per document.", nameof(callerOrder));
         }
 
-        Func<int, long> rank = _options.Representative switch
+        return _options.Representative switch
         {
-            RepresentativePolicy.Longest => i => -texts[i].Length,
+            RepresentativePolicy.Longest => i => -length(i),
             RepresentativePolicy.CallerOrder => i => callerOrder![i],
             _ => i => i,
         };
-        uint[][] signatures;
-        Func<int, ulong[]>? shingles = null;
-        if (_options.MaxDocumentFrequency is not null)
+    }
+
+    /// <summary>The documents named by packed candidate pairs, ascending.</summary>
+    private static int[] DocumentsIn(ulong[] candidates, int count)
+    {
+        var inPair = new bool[count];
+        foreach (ulong pair in candidates)
         {
-            DocumentSketch[] sketches = SketchAll(texts, progress, cancellationToken);
-            signatures = [.. sketches.Select(s => s.Signature)];
-            shingles = i => sketches[i].Shingles;
+            inPair[(int)(pair >> 32)] = true;
+            inPair[(int)(uint)pair] = true;
         }
-        else
+
+        var documents = new List<int>();
+        for (int i = 0; i < count; i++)
         {
-            signatures = new uint[texts.Count][];
-            ForEachDocument(texts.Count, i =>
+            if (inPair[i])
             {
-                signatures[i] = new uint[_sketcher.Parameters.NumPermutations];
-                _sketcher.Sign(texts[i], signatures[i]);
-            }, progress, cancellationToken);
+                documents.Add(i);
+            }
         }
 
-        ulong[] candidates = Clusterer.CandidatePairs(signatures, _lsh, cancellationToken);
-        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
-        if (shingles is null)
+        return [.. documents];
+    }
+
+    /// <summary>
+    /// Applies <paramref name="work"/> to every text in parallel batches, in order: the calling
+    /// thread reads batch k + 1 while the pool works on batch k, so a slow reader overlaps the work.
+    /// <paramref name="completed"/> receives each batch's results (and its first position) in order.
+    /// </summary>
+    private void ForEachBatch<T>(IEnumerable<string> texts, Func<string, T> work, Action<int, T[]> completed, CancellationToken cancellationToken)
+    {
+        const int BatchSize = 512;
+        Task pending = Task.CompletedTask;
+        var batch = new List<string>(BatchSize);
+        int start = 0;
+        try
         {
-            // Exact shingle sets cost a sort each and are needed only to verify candidates: they
-            // are built for the documents in a candidate pair, not for every document.
-            var sets = new ulong[texts.Count][];
-            int[] needed = [.. candidates.SelectMany(p => new[] { (int)(p >> 32), (int)(uint)p }).Distinct()];
-            Parallel.ForEach(needed, ParallelOptionsFor(cancellationToken), i => sets[i] = Shingler.ShingleSet(texts[i], _sketcher.Parameters));
-            shingles = i => sets[i];
+            foreach (string text in texts)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                batch.Add(text);
+                if (batch.Count == BatchSize)
+                {
+                    pending.GetAwaiter().GetResult();
+                    pending = Process(batch, start);
+                    start += batch.Count;
+                    batch = new List<string>(BatchSize);
+                }
+            }
+
+            pending.GetAwaiter().GetResult();
+            Process(batch, start).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            // A failed read must not return while the pool still works on the previous batch.
+            pending.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
         }
 
-        return Clusterer.Cluster(texts.Count, candidates, shingles, _options.Threshold, rank, progress, cancellationToken);
+        Task Process(List<string> texts, int first) => Task.Run(() =>
+        {
+            var results = new T[texts.Count];
+            Parallel.For(0, texts.Count, ParallelOptionsFor(cancellationToken), k => results[k] = work(texts[k]));
+            completed(first, results);
+        }, cancellationToken);
     }
 
     private ParallelOptions ParallelOptionsFor(CancellationToken cancellationToken) =>
         new() { CancellationToken = cancellationToken, MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism };
 
-    /// <summary>Runs <paramref name="work"/> for every document in parallel ranges, reporting sketching progress.</summary>
-    private void ForEachDocument(int count, Action<int> work, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
-    {
-        long done = 0;
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, count, 256), ParallelOptionsFor(cancellationToken), range =>
-        {
-            for (int i = range.Item1; i < range.Item2; i++)
-            {
-                work(i);
-            }
-
-            progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, Interlocked.Add(ref done, range.Item2 - range.Item1), count));
-        });
-    }
-
     /// <summary>Boilerplate suppression: count document frequencies over exact sets, filter, then sign.</summary>
     private DocumentSketch[] SketchAll(IReadOnlyList<string> texts, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
         var sets = new ulong[texts.Count][];
-        ForEachDocument(texts.Count, i => sets[i] = Shingler.ShingleSet(texts[i], _sketcher.Parameters), progress, cancellationToken);
+        ForEachBatch(texts, text => Shingler.ShingleSet(text, _sketcher.Parameters), (start, batch) =>
+        {
+            batch.CopyTo(sets, start);
+            progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, start + batch.Length, texts.Count));
+        }, cancellationToken);
 
         var frequencies = new ShingleFrequencies();
         foreach (ulong[] set in sets)

@@ -1,0 +1,113 @@
+using Compare.Core.Clustering;
+
+namespace Compare.Core.Tests;
+
+public sealed class StreamingDeduplicationTests
+{
+    // The deduplicator reads in batches of 512: copies straddle the first and second batch boundaries.
+    [Theory]
+    [InlineData(511)]
+    [InlineData(512)]
+    [InlineData(513)]
+    [InlineData(1025)]
+    public void Run_StreamAroundBatchBoundaries_FindsEveryCopyAndRereadsOnlyCandidates(int count)
+    {
+        string[] texts = [.. TestData.BbcCorpus().Select(d => d.Text).Where(t => t.Length > 1500).DistinctBy(t => t[..200]).Take(count)];
+        Assert.Equal(count, texts.Length);
+        (int Original, int Copy)[] planted = [(0, count - 1), (count / 2 - 1, count / 2), (1, count > 1000 ? 513 : count - 2)];
+        foreach ((int original, int copy) in planted)
+        {
+            texts[copy] = texts[original] + " (Reuters)";
+        }
+
+        var corpus = new StreamOnlyCorpus(texts);
+        ClusteringResult streamed = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = 0.9 }).Run(corpus);
+
+        Assert.Equal(count, streamed.DocumentCount);
+        Assert.All(planted, p => Assert.Contains(streamed.Pairs, found => (found.Left, found.Right) == (p.Original, p.Copy)));
+        Assert.Equal(1, corpus.FullReads);
+        int[] inPairs = [.. streamed.Pairs.SelectMany(p => new[] { p.Left, p.Right }).Distinct().Order()];
+        Assert.Subset(corpus.Reread.ToHashSet(), inPairs.ToHashSet());
+        Assert.True(corpus.Reread.Count < count / 10, $"reread {corpus.Reread.Count} of {count} documents");
+        Assert.Equal(corpus.Reread.Order(), corpus.Reread);
+    }
+
+    [Fact]
+    public void Run_StreamAndInMemoryOnBbc_GiveTheSameClustersAndLongestRepresentatives()
+    {
+        string[] texts = [.. TestData.BbcCorpus().Select(d => d.Text)];
+        var options = new DeduplicationOptions { Threshold = 0.8, Representative = RepresentativePolicy.Longest };
+
+        ClusteringResult inMemory = new Deduplicator(SketchParameters.Default, options).Run(texts);
+        ClusteringResult streamed = new Deduplicator(SketchParameters.Default, options).Run(new StreamOnlyCorpus(texts));
+
+        Assert.Equal(inMemory.Pairs, streamed.Pairs);
+        Assert.Equal(inMemory.Clusters.Select(c => c.Representative), streamed.Clusters.Select(c => c.Representative));
+        Assert.All(streamed.Clusters, c => Assert.All(c.Members, m => Assert.True(texts[m.Document].Length <= texts[c.Representative].Length)));
+    }
+
+    [Fact]
+    public void Run_ReaderFailsMidStream_ThrowsItsExceptionUnwrapped()
+    {
+        var corpus = new StreamOnlyCorpus([.. Enumerable.Range(0, 2000).Select(i => $"document {i} with some words")], failAt: 1500);
+
+        Assert.Throws<InvalidDataException>(() => new Deduplicator(SketchParameters.Default, new DeduplicationOptions()).Run(corpus));
+    }
+
+    [Fact]
+    public void Run_StreamWithMaxDocumentFrequency_IsRefused()
+    {
+        var deduplicator = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { MaxDocumentFrequency = 3 });
+
+        Assert.Throws<NotSupportedException>(() => deduplicator.Run(new StreamOnlyCorpus(["a b c"])));
+    }
+
+    [Fact]
+    public void Run_StreamCancelledWhileReading_Throws()
+    {
+        using var cancel = new CancellationTokenSource();
+        var corpus = new StreamOnlyCorpus([.. Enumerable.Range(0, 5000).Select(i => $"document {i} text")], onRead: i =>
+        {
+            if (i == 3000)
+            {
+                cancel.Cancel();
+            }
+        });
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new Deduplicator(SketchParameters.Default, new DeduplicationOptions()).Run(corpus, cancellationToken: cancel.Token));
+    }
+
+    /// <summary>A corpus whose size is unknown until read, that records what is read.</summary>
+    private sealed class StreamOnlyCorpus(string[] texts, int failAt = -1, Action<int>? onRead = null) : IRereadableCorpus
+    {
+        public int FullReads { get; private set; }
+
+        public List<int> Reread { get; } = [];
+
+        public int? Count => null;
+
+        public IEnumerable<string> ReadAll(CancellationToken cancellationToken)
+        {
+            FullReads++;
+            for (int i = 0; i < texts.Length; i++)
+            {
+                onRead?.Invoke(i);
+                if (i == failAt)
+                {
+                    throw new InvalidDataException($"record {i} is broken");
+                }
+
+                yield return texts[i];
+            }
+        }
+
+        public IEnumerable<string> ReadAt(IReadOnlyList<int> positions, CancellationToken cancellationToken)
+        {
+            foreach (int p in positions)
+            {
+                Reread.Add(p);
+                yield return texts[p];
+            }
+        }
+    }
+}
