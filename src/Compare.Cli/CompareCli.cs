@@ -23,6 +23,8 @@ internal static class CompareCli
 
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
+        // Progress and skipped-record reports come from the reading and the working threads at once.
+        error = TextWriter.Synchronized(error);
         var root = new RootCommand("Compare: find near-duplicate documents and the wording they share.")
         {
             DedupCommand(output, error),

@@ -19,22 +19,27 @@ internal sealed record DedupOutcome(IReadOnlyList<(string Representative, IReadO
 internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSettings settings)
 {
     public Task<int> RunAsync(CancellationToken cancellationToken) =>
-        ServerCommands.CallAsync(error, settings.Server, () => Task.Run(() => Run(cancellationToken), CancellationToken.None));
+        ServerCommands.CallAsync(error, settings.Server, () => RunCoreAsync(cancellationToken));
 
-    private int Run(CancellationToken cancellationToken)
+    private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        LoadedCorpus? corpus = CorpusLoader.Load(settings.Input, settings.Fields, settings.Strict, error, cancellationToken);
-        if (corpus is null)
+        CorpusFile corpus;
+        DedupOutcome outcome;
+        try
         {
+            corpus = new CorpusFile(settings.Input, settings.Fields, settings.Strict, error, withMetadata: settings.Server is not null);
+            outcome = await ProgressDisplay.RunAsync(error, corpus.Position, progress => settings.Server is { } server
+                ? ServerClient.DeduplicateAsync(server, settings, corpus, progress, cancellationToken)
+                : Task.Run(() => Local(corpus, progress, cancellationToken), CancellationToken.None)).ConfigureAwait(false);
+        }
+        catch (InputException e)
+        {
+            error.WriteLine($"compare: {e.Message}");
             return CompareCli.InputError;
         }
 
-        (List<string> ids, List<string> texts, int skipped) = corpus;
-        DedupOutcome outcome = settings.Server is { } server
-            ? ServerClient.Deduplicate(server, settings, ids, texts, new ProgressLines(error), cancellationToken)
-            : Local(ids, texts, cancellationToken);
-
+        List<string> ids = corpus.Ids;
         WriteClusters(outcome);
         if (settings.Pairs is { } pairsPath)
         {
@@ -57,15 +62,18 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             WriteLines(keepPath, ids.Where(id => !dropped.Contains(id)));
         }
 
+        double seconds = clock.Elapsed.TotalSeconds;
+        using var process = Process.GetCurrentProcess();
         error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"compare: {ids.Count:N0} documents, {outcome.Clusters.Count:N0} clusters, {dropped.Count:N0} duplicates to drop, {skipped:N0} records skipped, {clock.Elapsed.TotalSeconds:F1} s."));
+            $"compare: {ids.Count:N0} documents, {outcome.Clusters.Count:N0} clusters, {dropped.Count:N0} duplicates to drop, {corpus.Skipped:N0} records skipped, {seconds:F1} s ({ids.Count / seconds:N0} documents/s), peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
         return CompareCli.Ok;
     }
 
-    private DedupOutcome Local(List<string> ids, List<string> texts, CancellationToken cancellationToken)
+    private DedupOutcome Local(CorpusFile corpus, IProgress<ClusteringProgress> progress, CancellationToken cancellationToken)
     {
         var deduplicator = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = settings.Threshold, Representative = settings.Representative });
-        ClusteringResult result = deduplicator.Run(texts, progress: new ProgressLines(error), cancellationToken: cancellationToken);
+        ClusteringResult result = deduplicator.Run(corpus, progress: progress, cancellationToken: cancellationToken);
+        List<string> ids = corpus.Ids;
         return new DedupOutcome(
             [.. result.Clusters.Select(c => (ids[c.Representative], (IReadOnlyList<(string, double)>)[.. c.Members.Select(m => (ids[m.Document], m.Jaccard))]))],
             [.. result.Pairs.Select(p => (ids[p.Left], ids[p.Right], p.Jaccard))]);
@@ -114,39 +122,4 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
     }
 
     private static void WriteLines(string path, IEnumerable<string> lines) => File.WriteAllLines(path, lines, new UTF8Encoding(false));
-
-    /// <summary>Progress to standard error: one line per stage change or every 2 s, with rate and ETA.</summary>
-    internal sealed class ProgressLines(TextWriter error) : IProgress<ClusteringProgress>
-    {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private readonly Lock _gate = new();
-        private ClusteringStage? _stage;
-        private TimeSpan _stageStart;
-        private TimeSpan _next;
-
-        public void Report(ClusteringProgress value)
-        {
-            lock (_gate)
-            {
-                TimeSpan now = _clock.Elapsed;
-                bool newStage = value.Stage != _stage;
-                if (newStage)
-                {
-                    _stage = value.Stage;
-                    _stageStart = now;
-                }
-                else if (now < _next && value.Done < value.Total)
-                {
-                    return;
-                }
-
-                _next = now + TimeSpan.FromSeconds(2);
-                double seconds = (now - _stageStart).TotalSeconds;
-                double rate = seconds >= 0.1 ? value.Done / seconds : 0;
-                string eta = rate > 0 && value.Total > value.Done ? $", ETA {(value.Total - value.Done) / rate:F0} s" : string.Empty;
-                string speed = rate > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({rate:N0}/s{eta})") : string.Empty;
-                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"compare: {value.Stage}: {value.Done:N0} of {value.Total:N0}{speed}"));
-            }
-        }
-    }
 }

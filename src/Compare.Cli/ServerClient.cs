@@ -1,3 +1,4 @@
+using Compare.Cli.Input;
 using Compare.Core.Clustering;
 using Compare.V1;
 using Grpc.Core;
@@ -13,23 +14,43 @@ internal static class ServerClient
     public static GrpcChannel Channel(Uri server) =>
         GrpcChannel.ForAddress(server, new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
 
-    /// <summary>Streams the documents into <paramref name="collection"/> in messages of 500.</summary>
-    public static async Task<StreamUpsertDocumentsResponse> UploadAsync(GrpcChannel channel, string collection, List<string> ids, List<string> texts,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the corpus into <paramref name="collection"/> as it is read, in messages of 500 documents
+    /// with their other fields as metadata. Under --strict the input is checked in full first, so a
+    /// malformed record fails the run before anything is sent.
+    /// </summary>
+    public static async Task<StreamUpsertDocumentsResponse> UploadAsync(GrpcChannel channel, string collection, CorpusFile corpus, bool strict,
+        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
+        if (strict)
+        {
+            foreach (InputDocument _ in corpus.Documents(cancellationToken))
+            {
+            }
+        }
+
         using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> upload =
             new DocumentService.DocumentServiceClient(channel).StreamUpsertDocuments(cancellationToken: cancellationToken);
         try
         {
-            for (int start = 0; start < ids.Count; start += BatchDocuments)
+            int sent = 0;
+            foreach (InputDocument[] batch in corpus.Documents(cancellationToken).Chunk(BatchDocuments))
             {
                 var message = new UpsertDocumentsRequest { Collection = collection };
-                for (int i = start; i < Math.Min(ids.Count, start + BatchDocuments); i++)
+                foreach (InputDocument d in batch)
                 {
-                    message.Documents.Add(new Document { Id = ids[i], Text = texts[i] });
+                    var document = new Document { Id = d.Id, Text = d.Text };
+                    if (d.Metadata is not null)
+                    {
+                        document.Metadata.Add(d.Metadata);
+                    }
+
+                    message.Documents.Add(document);
                 }
 
                 await upload.RequestStream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+                sent += batch.Length;
+                progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, sent, 0));
             }
 
             await upload.RequestStream.CompleteAsync().ConfigureAwait(false);
@@ -43,14 +64,11 @@ internal static class ServerClient
     }
 
     /// <summary>dedup --server: upload, then the server's Deduplicate.</summary>
-    public static DedupOutcome Deduplicate(Uri server, DedupSettings settings, List<string> ids, List<string> texts, IProgress<ClusteringProgress> progress,
-        CancellationToken cancellationToken) => DeduplicateAsync(server, settings, ids, texts, progress, cancellationToken).GetAwaiter().GetResult();
-
-    private static async Task<DedupOutcome> DeduplicateAsync(Uri server, DedupSettings settings, List<string> ids, List<string> texts,
+    public static async Task<DedupOutcome> DeduplicateAsync(Uri server, DedupSettings settings, CorpusFile corpus,
         IProgress<ClusteringProgress> progress, CancellationToken cancellationToken)
     {
         using GrpcChannel channel = Channel(server);
-        await UploadAsync(channel, settings.Collection, ids, texts, cancellationToken).ConfigureAwait(false);
+        await UploadAsync(channel, settings.Collection, corpus, settings.Strict, progress, cancellationToken).ConfigureAwait(false);
 
         var request = new DeduplicateRequest
         {

@@ -12,17 +12,21 @@ internal static class ServerCommands
     public static Task<int> IndexAsync(TextWriter error, Uri server, string collection, string input, InputFields fields, bool strict,
         CancellationToken cancellationToken) => CallAsync(error, server, async () =>
         {
-            LoadedCorpus? corpus = CorpusLoader.Load(input, fields, strict, error, cancellationToken);
-            if (corpus is null)
+            try
             {
+                var corpus = new CorpusFile(input, fields, strict, error, withMetadata: true);
+                using GrpcChannel channel = ServerClient.Channel(server);
+                StreamUpsertDocumentsResponse done = await ProgressDisplay.RunAsync(error, corpus.Position,
+                    progress => ServerClient.UploadAsync(channel, collection, corpus, strict, progress, cancellationToken)).ConfigureAwait(false);
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"compare: {done.DocumentCount:N0} documents sent: {done.CreatedCount:N0} created, {done.UpdatedCount:N0} updated, {done.UnchangedCount:N0} unchanged; {corpus.Skipped:N0} records skipped."));
+                return CompareCli.Ok;
+            }
+            catch (InputException e)
+            {
+                error.WriteLine($"compare: {e.Message}");
                 return CompareCli.InputError;
             }
-
-            using GrpcChannel channel = ServerClient.Channel(server);
-            StreamUpsertDocumentsResponse done = await ServerClient.UploadAsync(channel, collection, corpus.Ids, corpus.Texts, cancellationToken).ConfigureAwait(false);
-            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"compare: {done.DocumentCount:N0} documents sent: {done.CreatedCount:N0} created, {done.UpdatedCount:N0} updated, {done.UnchangedCount:N0} unchanged; {corpus.Skipped:N0} records skipped."));
-            return CompareCli.Ok;
         });
 
     public static async Task<int> SimilarAsync(TextWriter output, TextWriter error, Uri server, string collection, string file, double? threshold, int topK,

@@ -132,6 +132,81 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Dedup_JsonLinesEdgeCases_ReadsBomCrlfNumbersAndLongLinesAndReportsBadRecords()
+    {
+        string path = Path.Combine(_dir, "edges.jsonl");
+        string longText = string.Join(' ', Enumerable.Range(0, 200_000).Select(i => $"w{i}"));
+        using (var file = File.Create(path))
+        {
+            void Line(string json, bool newline = true) => file.Write(Encoding.UTF8.GetBytes(json + (newline ? "\r\n" : "")));
+            file.Write([0xEF, 0xBB, 0xBF]);
+            Line(JsonSerializer.Serialize(new { id = "a", text = Small[0].Text }));
+            Line($"{{\"id\": 2, \"source\": {{\"nested\": [1, 2]}}, \"text\": {JsonSerializer.Serialize(Small[1].Text)}}}");
+            file.Write("{\"id\":\"bad-bytes\",\"text\":\"caf"u8);
+            file.Write([0xFF, 0xFE]);
+            file.Write("\"}\n"u8);
+            Line("{\"id\":\"x\",\"text\":\"fine\"} trailing");
+            Line(JsonSerializer.Serialize(new { id = "long", text = longText }));
+            Line("");
+            Line(JsonSerializer.Serialize(new { id = "d", text = Small[2].Text }), newline: false);
+        }
+
+        string keep = Path.Combine(_dir, "keep.txt");
+        (int exit, string output, string error) = await RunAsync("dedup", path, "--keep", keep);
+
+        Assert.True(exit == 0, error);
+        (string representative, List<(string Id, double Jaccard)> members) = Assert.Single(Clusters(output));
+        Assert.Equal("a", representative);
+        Assert.Equal(["a", "2"], members.Select(m => m.Id));
+        Assert.Equal(["a", "long", "d"], File.ReadAllLines(keep));
+        Assert.Contains($"{path}:3: not valid", error, StringComparison.Ordinal);
+        Assert.Contains($"{path}:4: not valid JSON", error, StringComparison.Ordinal);
+        Assert.Contains("4 documents, 1 clusters, 1 duplicates to drop, 2 records skipped", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dedup_GeneratedCorpus_FindsThePlantedDuplicatesAboveTheThresholdAndNoFalsePairs()
+    {
+        string path = Path.Combine(_dir, "synthetic.jsonl"), pairsPath = Path.Combine(_dir, "pairs.jsonl");
+        Benchmarks.SyntheticCorpus.WriteJsonLines(path, 10_000, seed: 7);
+        var texts = new Dictionary<string, string>();
+        var planted = new List<(string Copy, string Original)>();
+        foreach (string line in File.ReadLines(path))
+        {
+            using JsonDocument json = JsonDocument.Parse(line);
+            string id = json.RootElement.GetProperty("id").GetString()!;
+            texts[id] = json.RootElement.GetProperty("text").GetString()!;
+            if (json.RootElement.GetProperty("duplicate_of").GetString() is { } original)
+            {
+                planted.Add((id, original));
+            }
+        }
+
+        (int exit, string output, string error) = await RunAsync("dedup", path, "--threshold", "0.8", "--pairs", pairsPath);
+
+        Assert.True(exit == 0, error);
+        var clusterOf = new Dictionary<string, int>();
+        List<(string Representative, List<(string Id, double Jaccard)> Members)> clusters = Clusters(output);
+        for (int c = 0; c < clusters.Count; c++)
+        {
+            clusters[c].Members.ForEach(m => clusterOf.Add(m.Id, c));
+        }
+
+        var above = planted.Where(p => ReferenceJaccard.Jaccard(texts[p.Copy], texts[p.Original]) >= 0.8).ToList();
+        Assert.True(above.Count > 500, $"{above.Count} planted pairs above 0.8");
+        int found = above.Count(p => clusterOf.TryGetValue(p.Copy, out int c) && clusterOf.TryGetValue(p.Original, out int o) && c == o);
+        Assert.True(found >= 0.99 * above.Count, $"recall {found} of {above.Count}");
+        foreach (string line in File.ReadLines(pairsPath))
+        {
+            using JsonDocument json = JsonDocument.Parse(line);
+            string left = json.RootElement.GetProperty("left_id").GetString()!, right = json.RootElement.GetProperty("right_id").GetString()!;
+            double reference = ReferenceJaccard.Jaccard(texts[left], texts[right]);
+            Assert.True(reference >= 0.79, $"{left} and {right} reported at J = {reference:F3}");
+            Assert.Equal(reference, json.RootElement.GetProperty("jaccard").GetDouble(), 2);
+        }
+    }
+
+    [Fact]
     public async Task Dedup_CsvWithAnUnclosedQuoteOrMissingColumns_ReportsTheLine()
     {
         string csv = Path.Combine(_dir, "broken.csv");

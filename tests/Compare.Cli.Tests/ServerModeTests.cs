@@ -59,6 +59,29 @@ public sealed class ServerModeTests
         Assert.Equal(CompareCli.UsageError, await CompareCli.RunAsync(["similar", "x.txt"], new StringWriter(), new StringWriter()));
     }
 
+    [Fact]
+    public async Task Index_JsonLinesWithOtherFields_StoresThemAsMetadata()
+    {
+        await using WebApplication app = await StartServerAsync();
+        string server = app.Urls.Single();
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("compare-cli-");
+        string path = Path.Combine(directory.FullName, "meta.jsonl");
+        await File.WriteAllTextAsync(path, """
+            {"id": "n1", "text": "Xi Jinping met Nursultan Nazarbayev in Astana.", "source": "Xinhua", "year": 2014, "tags": ["a", "b"]}
+            """);
+        using var error = new StringWriter();
+
+        int exit = await CompareCli.RunAsync(["index", path, "--server", server, "--collection", "default"], new StringWriter(), error);
+        directory.Delete(recursive: true);
+
+        Assert.True(exit == 0, error.ToString());
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(server);
+        V1.GetDocumentResponse stored = await new V1.DocumentService.DocumentServiceClient(channel)
+            .GetDocumentAsync(new V1.GetDocumentRequest { Id = "n1", IncludeText = true });
+        Assert.Equal("Xi Jinping met Nursultan Nazarbayev in Astana.", stored.Document.Text);
+        Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["tags"] = "[\"a\", \"b\"]" }, stored.Document.Metadata);
+    }
+
     private static async Task<WebApplication> StartServerAsync()
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();

@@ -1,10 +1,14 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
 namespace Compare.Cli.Input;
 
-/// <summary>A document read from the input: its id, text, and where it came from (for messages).</summary>
-internal sealed record InputDocument(string Id, string Text, string Source);
+/// <summary>
+/// A document read from the input: its id, text, other fields (when asked for), where it came from
+/// (for messages), and a locator that finds it again: a byte offset in JSONL, an ordinal otherwise.
+/// </summary>
+internal sealed record InputDocument(string Id, string Text, string Source, long Locator, Dictionary<string, string>? Metadata = null);
 
 /// <summary>A record of the input that could not be read, with where it is and why.</summary>
 internal sealed record InputProblem(string Source, string Reason);
@@ -12,112 +16,312 @@ internal sealed record InputProblem(string Source, string Reason);
 /// <summary>Field names of JSONL and CSV input.</summary>
 internal sealed record InputFields(string Id = "id", string Text = "text");
 
+/// <summary>How far a reader has got: bytes for files, files for folders.</summary>
+internal sealed class ReadPosition
+{
+    public long Done { get; set; }
+
+    public long Total { get; set; }
+}
+
 /// <summary>
 /// Reads documents from a JSONL file, a CSV file with a header, or a folder of .txt files, one
 /// at a time. A malformed record is reported to <c>onProblem</c> with its line number and skipped.
 /// </summary>
-internal static class DocumentReader
+internal sealed class DocumentReader
 {
-    public static IEnumerable<InputDocument> Read(string path, InputFields fields, Action<InputProblem> onProblem)
-    {
-        if (Directory.Exists(path))
-        {
-            return ReadFolder(path);
-        }
+    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
+    private readonly string _path;
+    private readonly InputFields _fields;
+    private readonly bool _withMetadata;
+    private readonly byte[] _idName;
+    private readonly byte[] _textName;
 
-        if (!File.Exists(path))
+    /// <summary>Checks that <paramref name="path"/> is a readable kind of input.</summary>
+    public DocumentReader(string path, InputFields fields, bool withMetadata = false)
+    {
+        if (!Directory.Exists(path) && !File.Exists(path))
         {
             throw new FileNotFoundException($"{path}: no such file or folder.", path);
         }
 
-        return Path.GetExtension(path).ToUpperInvariant() switch
+        Kind = Directory.Exists(path) ? InputKind.Folder : Path.GetExtension(path).ToUpperInvariant() switch
         {
-            ".CSV" => ReadCsv(path, fields, onProblem),
-            ".JSONL" or ".NDJSON" or ".JSON" => ReadJsonLines(path, fields, onProblem),
+            ".CSV" => InputKind.Csv,
+            ".JSONL" or ".NDJSON" or ".JSON" => InputKind.JsonLines,
             _ => throw new NotSupportedException($"{path}: the input must be a .jsonl, a .csv or a folder of .txt files."),
         };
+        _path = path;
+        _fields = fields;
+        _withMetadata = withMetadata;
+        _idName = Encoding.UTF8.GetBytes(fields.Id);
+        _textName = Encoding.UTF8.GetBytes(fields.Text);
     }
 
-    private static IEnumerable<InputDocument> ReadFolder(string folder)
+    internal enum InputKind
     {
-        foreach (string file in Directory.EnumerateFiles(folder, "*.txt", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        JsonLines,
+        Csv,
+        Folder,
+    }
+
+    public InputKind Kind { get; }
+
+    /// <summary>Where the current read is.</summary>
+    public ReadPosition Position { get; } = new();
+
+    /// <summary>Every well-formed document, in input order.</summary>
+    public IEnumerable<InputDocument> Read(Action<InputProblem> onProblem) => Kind switch
+    {
+        InputKind.Folder => ReadFolder(),
+        InputKind.Csv => ReadCsv(onProblem),
+        _ => ReadJsonLines(onProblem),
+    };
+
+    /// <summary>The texts of the documents at <paramref name="locators"/> (ascending, from <see cref="InputDocument.Locator"/>), in that order.</summary>
+    public IEnumerable<string> ReadAt(IEnumerable<long> locators) => Kind switch
+    {
+        InputKind.JsonLines => ReadJsonLinesAt(locators),
+        InputKind.Folder => ReadFolderAt(locators),
+        _ => ReadSequentiallyAt(locators),
+    };
+
+    private string[] FolderFiles() =>
+        [.. Directory.EnumerateFiles(_path, "*.txt", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];
+
+    private IEnumerable<InputDocument> ReadFolder()
+    {
+        string[] files = FolderFiles();
+        Position.Total = files.Length;
+        for (int i = 0; i < files.Length; i++)
         {
-            string id = Path.GetRelativePath(folder, file).Replace('\\', '/');
-            yield return new InputDocument(id, File.ReadAllText(file), file);
+            string id = Path.GetRelativePath(_path, files[i]).Replace('\\', '/');
+            yield return new InputDocument(id, File.ReadAllText(files[i]), files[i], i);
+            Position.Done = i + 1;
         }
     }
 
-    private static IEnumerable<InputDocument> ReadJsonLines(string path, InputFields fields, Action<InputProblem> onProblem)
+    private IEnumerable<string> ReadFolderAt(IEnumerable<long> locators)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8);
-        int number = 0;
-        while (reader.ReadLine() is { } line)
+        string[] files = FolderFiles();
+        foreach (long locator in locators)
         {
-            number++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
+            yield return File.ReadAllText(files[locator]);
+        }
+    }
 
-            InputDocument? document = null;
-            string? reason = null;
-            try
-            {
-                using JsonDocument json = JsonDocument.Parse(line);
-                if (json.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    reason = "not a JSON object";
-                }
-                else if (!TryGetString(json.RootElement, fields.Id, allowNumber: true, out string? id))
-                {
-                    reason = $"no \"{fields.Id}\" field";
-                }
-                else if (!TryGetString(json.RootElement, fields.Text, allowNumber: false, out string? text))
-                {
-                    reason = $"no string \"{fields.Text}\" field";
-                }
-                else
-                {
-                    document = new InputDocument(id!, text!, $"{path}:{number}");
-                }
-            }
-            catch (JsonException e)
-            {
-                reason = $"not valid JSON ({e.Message})";
-            }
+    // CSV records span lines, so a document is found again by reading up to it.
+    private IEnumerable<string> ReadSequentiallyAt(IEnumerable<long> locators)
+    {
+        using IEnumerator<long> wanted = locators.GetEnumerator();
+        if (!wanted.MoveNext())
+        {
+            yield break;
+        }
 
-            if (document is not null)
+        foreach (InputDocument document in Read(_ => { }))
+        {
+            if (document.Locator == wanted.Current)
             {
-                yield return document;
-            }
-            else
-            {
-                onProblem(new InputProblem($"{path}:{number}", reason!));
+                yield return document.Text;
+                if (!wanted.MoveNext())
+                {
+                    yield break;
+                }
             }
         }
     }
 
-    // Ids may be numbers in exports; texts must be strings.
-    private static bool TryGetString(JsonElement record, string name, bool allowNumber, out string? value)
+    private IEnumerable<InputDocument> ReadJsonLines(Action<InputProblem> onProblem)
     {
-        value = null;
-        if (!record.TryGetProperty(name, out JsonElement element))
+        using var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        Position.Total = file.Length;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
         {
-            return false;
-        }
+            long bufferOffset = 0;
+            int start = 0, end = 0, number = 0;
+            bool atEnd = false;
+            while (true)
+            {
+                int newline = buffer.AsSpan(start, end - start).IndexOf((byte)'\n');
+                if (newline < 0 && !atEnd)
+                {
+                    // Move the partial line to the front, grow for lines longer than the buffer, and read on.
+                    if (start == 0 && end == buffer.Length)
+                    {
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, end).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                    else
+                    {
+                        buffer.AsSpan(start, end - start).CopyTo(buffer);
+                        bufferOffset += start;
+                        end -= start;
+                        start = 0;
+                    }
 
-        value = element.ValueKind switch
+                    int read = file.Read(buffer, end, buffer.Length - end);
+                    atEnd = read == 0;
+                    end += read;
+                    Position.Done = bufferOffset + end;
+                    continue;
+                }
+
+                int length = newline < 0 ? end - start : newline;
+                if (length == 0 && atEnd && newline < 0)
+                {
+                    yield break;
+                }
+
+                number++;
+                long offset = bufferOffset + start;
+                InputDocument? document = Parse(buffer.AsSpan(start, length), offset, number, out string? reason);
+                start += newline < 0 ? length : length + 1;
+                if (document is not null)
+                {
+                    yield return document;
+                }
+                else if (reason is not null)
+                {
+                    onProblem(new InputProblem($"{_path}:{number}", reason));
+                }
+            }
+        }
+        finally
         {
-            JsonValueKind.String => element.GetString(),
-            JsonValueKind.Number when allowNumber => element.GetRawText(),
-            _ => null,
-        };
-        return value is not null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
-    private static IEnumerable<InputDocument> ReadCsv(string path, InputFields fields, Action<InputProblem> onProblem)
+    private IEnumerable<string> ReadJsonLinesAt(IEnumerable<long> locators)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(_path);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            foreach (long offset in locators)
+            {
+                int length = 0, newline;
+                while (true)
+                {
+                    int read = RandomAccess.Read(file, buffer.AsSpan(length), offset + length);
+                    newline = buffer.AsSpan(length, read).IndexOf((byte)'\n');
+                    length += read;
+                    if (newline >= 0)
+                    {
+                        newline += length - read;
+                        break;
+                    }
+
+                    if (read == 0)
+                    {
+                        newline = length;
+                        break;
+                    }
+
+                    if (length == buffer.Length)
+                    {
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                }
+
+                yield return Parse(buffer.AsSpan(0, newline), offset, 0, out string? reason)?.Text
+                    ?? throw new InvalidDataException($"{_path}: the record at byte {offset} changed while it was read ({reason}).");
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>One JSON line as a document; null with a reason when malformed, null without one when blank.</summary>
+    private InputDocument? Parse(ReadOnlySpan<byte> line, long offset, int number, out string? reason)
+    {
+        reason = null;
+        if (offset == 0 && line.StartsWith(Utf8Bom))
+        {
+            line = line[Utf8Bom.Length..];
+        }
+
+        if (line.TrimEnd("\r\t "u8).IsEmpty)
+        {
+            return null;
+        }
+
+        string? id = null, text = null;
+        Dictionary<string, string>? metadata = _withMetadata ? [] : null;
+        try
+        {
+            var json = new Utf8JsonReader(line);
+            if (!json.Read() || json.TokenType != JsonTokenType.StartObject)
+            {
+                reason = "not a JSON object";
+                return null;
+            }
+
+            while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isId = json.ValueTextEquals(_idName), isText = !isId && json.ValueTextEquals(_textName);
+                string? name = metadata is not null && !isId && !isText ? json.GetString() : null;
+                json.Read();
+                if (isId)
+                {
+                    // Ids may be numbers in exports; texts must be strings.
+                    id = json.TokenType switch
+                    {
+                        JsonTokenType.String => json.GetString(),
+                        JsonTokenType.Number => Encoding.UTF8.GetString(json.ValueSpan),
+                        _ => null,
+                    };
+                }
+                else if (isText)
+                {
+                    text = json.TokenType == JsonTokenType.String ? json.GetString() : null;
+                }
+                else if (name is not null)
+                {
+                    metadata![name] = json.TokenType == JsonTokenType.String ? json.GetString()! : RawValue(ref json, line);
+                }
+
+                json.Skip();
+            }
+
+            // Reading past the object rejects anything after it on the line.
+            json.Read();
+        }
+        catch (JsonException e)
+        {
+            reason = $"not valid JSON ({e.Message})";
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            reason = $"not valid UTF-8 ({e.Message})";
+            return null;
+        }
+
+        reason = id is null ? $"no \"{_fields.Id}\" field" : text is null ? $"no string \"{_fields.Text}\" field" : null;
+        return reason is null ? new InputDocument(id!, text!, $"{_path}:{number}", offset, metadata) : null;
+    }
+
+    private static string RawValue(ref Utf8JsonReader json, ReadOnlySpan<byte> line)
+    {
+        int start = (int)json.TokenStartIndex;
+        json.Skip();
+        return Encoding.UTF8.GetString(line[start..(int)json.BytesConsumed]);
+    }
+
+    private IEnumerable<InputDocument> ReadCsv(Action<InputProblem> onProblem)
+    {
+        using var reader = new StreamReader(_path, Encoding.UTF8);
+        Position.Total = reader.BaseStream.Length;
         int line = 1;
         List<string>? header = ReadCsvRecord(reader, ref line, out _);
         if (header is null)
@@ -125,13 +329,13 @@ internal static class DocumentReader
             yield break;
         }
 
-        int idColumn = header.IndexOf(fields.Id), textColumn = header.IndexOf(fields.Text);
+        int idColumn = header.IndexOf(_fields.Id), textColumn = header.IndexOf(_fields.Text);
         if (idColumn < 0 || textColumn < 0)
         {
-            throw new InvalidDataException($"{path}:1: the header has no \"{(idColumn < 0 ? fields.Id : fields.Text)}\" column ({string.Join(", ", header)}).");
+            throw new InvalidDataException($"{_path}:1: the header has no \"{(idColumn < 0 ? _fields.Id : _fields.Text)}\" column ({string.Join(", ", header)}).");
         }
 
-        while (true)
+        for (long ordinal = 0; ; Position.Done = reader.BaseStream.Position)
         {
             int start = line;
             List<string>? record = ReadCsvRecord(reader, ref line, out string? error);
@@ -142,19 +346,21 @@ internal static class DocumentReader
 
             if (error is not null)
             {
-                onProblem(new InputProblem($"{path}:{start}", error));
+                onProblem(new InputProblem($"{_path}:{start}", error));
             }
             else if (record.Count != header.Count)
             {
-                onProblem(new InputProblem($"{path}:{start}", $"{record.Count} fields where the header has {header.Count}"));
+                onProblem(new InputProblem($"{_path}:{start}", $"{record.Count} fields where the header has {header.Count}"));
             }
             else
             {
-                yield return new InputDocument(record[idColumn], record[textColumn], $"{path}:{start}");
+                Dictionary<string, string>? metadata = _withMetadata
+                    ? header.Select((name, column) => (name, column)).Where(c => c.column != idColumn && c.column != textColumn).ToDictionary(c => c.name, c => record[c.column])
+                    : null;
+                yield return new InputDocument(record[idColumn], record[textColumn], $"{_path}:{start}", ordinal++, metadata);
             }
         }
     }
-
     // RFC 4180: fields separated by commas, optionally quoted; quotes doubled inside quotes; quoted fields may span lines.
     private static List<string>? ReadCsvRecord(StreamReader reader, ref int line, out string? error)
     {
