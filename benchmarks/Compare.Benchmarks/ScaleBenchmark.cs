@@ -1,71 +1,115 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Compare.Core;
-using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Similarity;
 
 namespace Compare.Benchmarks;
 
 /// <summary>
-/// Batch dedup at growing sizes on the synthetic corpus: time, documents/s, MB/s, peak working set,
-/// recall of the planted near-duplicates whose exact Jaccard is above the threshold, and precision
-/// (clustered pairs whose exact Jaccard, recomputed here, is above it).
+/// Batch dedup end to end at growing sizes: the synthetic corpus is written as JSONL, then the real
+/// compare CLI (a child process, streaming the file) deduplicates it. Reports wall time, documents/s,
+/// MB/s, the CLI's own peak working set, recall of the planted near-duplicates whose exact Jaccard is
+/// above the threshold, and precision (reported pairs whose exact Jaccard, recomputed here, is above it).
 /// </summary>
-internal static class ScaleBenchmark
+internal static partial class ScaleBenchmark
 {
     private const double Threshold = 0.8;
 
     public static void Run(int[] sizes)
     {
-        Console.WriteLine("| documents | MB | time s | docs/s | MB/s | peak working set MB | planted pairs ≥ 0.8 | recall | precision |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (int size in sizes)
+        DirectoryInfo work = Directory.CreateTempSubdirectory("compare-scale-");
+        try
         {
-            SyntheticDocument[] corpus = [.. SyntheticCorpus.Generate(size, seed: 2014)];
-            string[] texts = [.. corpus.Select(d => d.Text)];
-            double megabytes = Corpus.Utf8Bytes(texts) / 1e6;
-            GC.Collect();
-            var clock = Stopwatch.StartNew();
-            ClusteringResult result = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = Threshold }).Run(texts);
-            clock.Stop();
-            long peak = Process.GetCurrentProcess().PeakWorkingSet64;
-
-            var sketcher = new DocumentSketcher(SketchParameters.Default);
-            var index = corpus.Select((d, i) => (d.Id, i)).ToDictionary(p => p.Id, p => p.i);
-            var clusterOf = new int[texts.Length];
-            Array.Fill(clusterOf, -1);
-            for (int c = 0; c < result.Clusters.Count; c++)
+            Console.WriteLine("| documents | MB of JSONL | time s | µs/document | × per-document time of the first size | docs/s | MB/s | peak working set MB | planted pairs ≥ 0.8 | recall | precision |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            double? firstPerDocument = null;
+            foreach (int size in sizes)
             {
-                foreach (ClusterMember m in result.Clusters[c].Members)
-                {
-                    clusterOf[m.Document] = c;
-                }
+                string input = Path.Combine(work.FullName, $"synthetic-{size}.jsonl");
+                SyntheticCorpus.WriteJsonLines(input, size, seed: 2014);
+                (double seconds, double peakMegabytes, string clusters, string pairs) = RunCli(input, work.FullName);
+                (int planted, double recall, double precision) = Score(size, clusters, pairs);
+                double megabytes = new FileInfo(input).Length / 1e6, perDocument = seconds * 1e6 / size;
+                firstPerDocument ??= perDocument;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {size:N0} | {megabytes:F0} | {seconds:F1} | {perDocument:F1} | {perDocument / firstPerDocument:F2} | {size / seconds:N0} | {megabytes / seconds:F0} | {peakMegabytes:N0} | {planted:N0} | {recall:P2} | {precision:P2} |"));
+                File.Delete(input);
             }
-
-            int planted = 0, found = 0;
-            for (int i = 0; i < corpus.Length; i++)
-            {
-                if (corpus[i].DuplicateOf is { } of)
-                {
-                    int j = index[of];
-                    if (SetSimilarity.Jaccard(sketcher.Sketch(texts[i]).Shingles, sketcher.Sketch(texts[j]).Shingles) >= Threshold)
-                    {
-                        planted++;
-                        found += clusterOf[i] >= 0 && clusterOf[i] == clusterOf[j] ? 1 : 0;
-                    }
-                }
-            }
-
-            int verified = 0, correct = 0;
-            foreach (DuplicatePair p in result.Pairs)
-            {
-                verified++;
-                correct += SetSimilarity.Jaccard(sketcher.Sketch(texts[p.Left]).Shingles, sketcher.Sketch(texts[p.Right]).Shingles) >= Threshold ? 1 : 0;
-            }
-
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {size:N0} | {megabytes:F0} | {clock.Elapsed.TotalSeconds:F1} | {size / clock.Elapsed.TotalSeconds:N0} | {megabytes / clock.Elapsed.TotalSeconds:F0} | {peak / 1e6:F0} | {planted:N0} | {(planted == 0 ? 1 : (double)found / planted):P2} | {(verified == 0 ? 1 : (double)correct / verified):P2} |"));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
         }
     }
+
+    /// <summary>dedup through the CLI executable; the wall time includes its start.</summary>
+    public static (double Seconds, double PeakMegabytes, string Clusters, string Pairs) RunCli(string input, string directory)
+    {
+        string clusters = Path.Combine(directory, "clusters.jsonl"), pairs = Path.Combine(directory, "pairs.jsonl");
+        var start = new ProcessStartInfo("dotnet", ["exec", Path.Combine(AppContext.BaseDirectory, "compare.dll"), "dedup", input,
+            "--threshold", Threshold.ToString(CultureInfo.InvariantCulture), "--output", clusters, "--pairs", pairs])
+        {
+            RedirectStandardError = true,
+        };
+        var clock = Stopwatch.StartNew();
+        using Process cli = Process.Start(start)!;
+        string error = cli.StandardError.ReadToEnd();
+        cli.WaitForExit();
+        clock.Stop();
+        if (cli.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"compare dedup exited {cli.ExitCode}: {error}");
+        }
+
+        Match peak = PeakMemory().Match(error);
+        return (clock.Elapsed.TotalSeconds, double.Parse(peak.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture), clusters, pairs);
+    }
+
+    /// <summary>Recall of planted pairs above the threshold and precision of reported pairs, both against exact Jaccard.</summary>
+    private static (int Planted, double Recall, double Precision) Score(int size, string clustersPath, string pairsPath)
+    {
+        var clusterOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        int cluster = 0;
+        foreach (string line in File.ReadLines(clustersPath))
+        {
+            using JsonDocument json = JsonDocument.Parse(line);
+            foreach (JsonElement member in json.RootElement.GetProperty("members").EnumerateArray())
+            {
+                clusterOf[member.GetProperty("id").GetString()!] = cluster;
+            }
+
+            cluster++;
+        }
+
+        var reported = new List<(string Left, string Right)>();
+        foreach (string line in File.ReadLines(pairsPath))
+        {
+            using JsonDocument json = JsonDocument.Parse(line);
+            reported.Add((json.RootElement.GetProperty("left_id").GetString()!, json.RootElement.GetProperty("right_id").GetString()!));
+        }
+
+        // The generator is seeded: run it again for the planted pairs, then for only the texts they need.
+        List<(string Copy, string Original)> plantedPairs = [.. SyntheticCorpus.Generate(size, seed: 2014).Where(d => d.DuplicateOf is not null).Select(d => (d.Id, d.DuplicateOf!))];
+        HashSet<string> needed = [.. plantedPairs.SelectMany(p => new[] { p.Copy, p.Original }), .. reported.SelectMany(p => new[] { p.Left, p.Right })];
+        var sketcher = new DocumentSketcher(SketchParameters.Default);
+        var shingles = new Dictionary<string, ulong[]>(StringComparer.Ordinal);
+        foreach (SyntheticDocument d in SyntheticCorpus.Generate(size, seed: 2014))
+        {
+            if (needed.Contains(d.Id))
+            {
+                shingles[d.Id] = sketcher.Sketch(d.Text).Shingles;
+            }
+        }
+
+        var above = plantedPairs.Where(p => SetSimilarity.Jaccard(shingles[p.Copy], shingles[p.Original]) >= Threshold).ToList();
+        int found = above.Count(p => clusterOf.TryGetValue(p.Copy, out int c) && clusterOf.TryGetValue(p.Original, out int o) && c == o);
+        int correct = reported.Count(p => SetSimilarity.Jaccard(shingles[p.Left], shingles[p.Right]) >= Threshold);
+        return (above.Count, above.Count == 0 ? 1 : (double)found / above.Count, reported.Count == 0 ? 1 : (double)correct / reported.Count);
+    }
+
+    [GeneratedRegex(@"peak memory ([\d,]+) MB")]
+    private static partial Regex PeakMemory();
 }
