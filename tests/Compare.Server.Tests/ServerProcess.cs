@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Compare.V1;
@@ -37,6 +38,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Port of the Prometheus scrape endpoint.</summary>
+    public int MetricsPort { get; private init; }
+
     /// <summary>Starts the server with <paramref name="environment"/> (e.g. Storage__Path) and waits until it serves.</summary>
     public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitUntilServing = true)
     {
@@ -49,12 +53,15 @@ public sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
+        // Each server scrapes on a port of its own, so that several can run at once.
+        int metricsPort = FreePort();
+        start.Environment["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture);
         foreach ((string key, string value) in environment)
         {
             start.Environment[key] = value;
         }
 
-        var server = new ServerProcess(Process.Start(start)!, address);
+        var server = new ServerProcess(Process.Start(start)!, address) { MetricsPort = metricsPort };
         if (waitUntilServing)
         {
             try

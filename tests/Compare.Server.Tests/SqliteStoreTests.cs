@@ -249,6 +249,8 @@ public sealed class SqliteStoreTests
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, "http://127.0.0.1:0");
+        Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(builder.Configuration,
+            new Dictionary<string, string?> { ["Metrics:Port"] = "0" });
         Hosting.CompareServerExtensions.AddCompareServer(builder);
         builder.Services.AddSingleton(records);
         WebApplication app = builder.Build();
@@ -263,6 +265,8 @@ public sealed class SqliteStoreTests
         public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public string Description => "gated memory";
+
+        public void Flush() => inner.Flush();
 
         public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken) =>
             Release.Task.Wait(cancellationToken);

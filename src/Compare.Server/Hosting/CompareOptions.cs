@@ -38,6 +38,15 @@ public sealed class LimitOptions
 
     /// <summary>page_size when a request leaves it 0.</summary>
     public int DefaultPageSize { get; set; } = 100;
+
+    /// <summary>Most phrases one Compare returns; a request's max_phrases may ask for fewer (0 means this).</summary>
+    public int MaxPhrases { get; set; } = 10_000;
+
+    /// <summary>Deduplicate jobs that may run at once; one more is refused with RESOURCE_EXHAUSTED.</summary>
+    public int MaxConcurrentDeduplicateJobs { get; set; } = 2;
+
+    /// <summary>How long calls in flight get to finish when the server stops.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Where documents live, bound from the "Storage" configuration section.</summary>

@@ -1,8 +1,11 @@
+using Compare.Server.Observability;
+using Compare.Server.Security;
 using Compare.Server.Services;
 using Compare.Server.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Compare.Server.Hosting;
 
@@ -16,9 +19,19 @@ public static class CompareServerExtensions
         IServiceCollection services = builder.Services;
         services.AddOptions<LimitOptions>().BindConfiguration(LimitOptions.Section)
             .Validate(l => l.MaxDocumentBytes > 0 && l.MaxBatchDocuments > 0 && l.MaxReceiveMessageBytes > 0 && l.MaxTopK > 0
-                && l.DefaultTopK is > 0 && l.DefaultTopK <= l.MaxTopK && l.MaxPageSize > 0 && l.MaxFuzzyCharacters > 0 && l.MaxPartialFuzzyCharacters > 0 && l.DefaultPageSize > 0 && l.DefaultPageSize <= l.MaxPageSize,
+                && l.DefaultTopK is > 0 && l.DefaultTopK <= l.MaxTopK && l.MaxPageSize > 0 && l.MaxFuzzyCharacters > 0 && l.MaxPartialFuzzyCharacters > 0 && l.DefaultPageSize > 0 && l.DefaultPageSize <= l.MaxPageSize
+                && l.MaxPhrases > 0 && l.MaxConcurrentDeduplicateJobs > 0 && l.ShutdownTimeout > TimeSpan.Zero,
                 "Limits must be positive, and each default at most its maximum.")
             .ValidateOnStart();
+        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section)
+            .Validate(s => s.ApiKeys.All(k => k.Trim().Length >= SecurityOptions.MinKeyLength && k == k.Trim()),
+                $"Security:ApiKeys: every key must be at least {SecurityOptions.MinKeyLength} characters, without surrounding white space.")
+            .Validate(s => s.RateLimit.PermitsPerSecond >= 0 && s.RateLimit.Burst >= 0, "Security:RateLimit values must not be negative.")
+            .ValidateOnStart();
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section)
+            .Validate(m => m.Port is >= 0 and <= 65535 && !string.IsNullOrWhiteSpace(m.Host), "Metrics:Port must be 0 (off) to 65535, with a Metrics:Host.")
+            .ValidateOnStart();
+        services.AddOptions<HostOptions>().Configure<IOptions<LimitOptions>>((host, limits) => host.ShutdownTimeout = limits.Value.ShutdownTimeout);
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
             .Validate(s => StorageOptions.Providers.Contains(s.Provider, StringComparer.OrdinalIgnoreCase),
                 $"Storage:Provider must be one of {string.Join(", ", StorageOptions.Providers)}.")
@@ -27,12 +40,30 @@ public static class CompareServerExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddCompareStorage(builder.Configuration);
         services.AddSingleton<SketcherCache>();
+        services.AddSingleton<CompareMetrics>();
+        services.AddSingleton<CallerRateLimiter>();
+        services.AddSingleton<DeduplicateJobs>();
+        if (builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() is { Port: > 0 } scrape)
+        {
+            services.AddOpenTelemetry().WithMetrics(metrics => metrics
+                .AddMeter(CompareMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
+                .AddPrometheusHttpListener(listener =>
+                {
+                    listener.Host = scrape.Host;
+                    listener.Port = scrape.Port;
+                }));
+        }
 
         int maxMessage = builder.Configuration.GetSection(LimitOptions.Section).Get<LimitOptions>()?.MaxReceiveMessageBytes ?? new LimitOptions().MaxReceiveMessageBytes;
         services.AddGrpc(options =>
         {
             options.MaxReceiveMessageSize = maxMessage;
             options.MaxSendMessageSize = null;
+            options.CompressionProviders = [new CappedGzipCompressionProvider(maxMessage)];
+            // Outermost first: every call is logged and measured, including those refused for a key or a rate.
+            options.Interceptors.Add<RequestLogInterceptor>();
+            options.Interceptors.Add<ApiKeyInterceptor>();
+            options.Interceptors.Add<RateLimitInterceptor>();
             options.Interceptors.Add<ErrorInterceptor>();
         });
         services.AddGrpcReflection();
@@ -60,12 +91,28 @@ public static class CompareServerExtensions
         app.MapGrpcService<SimilarityGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Compare.Server");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Compare.Server");
             StorageOptions storage = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
             Log.Started(logger, string.Join(", ", app.Urls), storage.Provider);
+            SecurityOptions security = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value;
+            if (security.ApiKeys.Count == 0)
+            {
+                Log.NoApiKeys(logger);
+            }
+            else
+            {
+                Log.ApiKeysRequired(logger, security.ApiKeys.Count, !security.RequireKeyForHealth, !security.RequireKeyForReflection);
+            }
+
+            if (app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value is { Port: > 0 } scrape)
+            {
+                Log.MetricsServing(logger, $"http://{scrape.Host}:{scrape.Port}/");
+            }
         });
+        app.Lifetime.ApplicationStopping.Register(() => Log.Stopping(logger, app.Services.GetRequiredService<CompareMetrics>().InFlight,
+            app.Services.GetRequiredService<IOptions<LimitOptions>>().Value.ShutdownTimeout.TotalSeconds));
         return app;
     }
 }

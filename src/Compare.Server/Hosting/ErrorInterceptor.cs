@@ -1,7 +1,6 @@
 using Compare.Server.Storage;
 using Compare.Server.Validation;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using StackExchange.Redis;
 
 namespace Compare.Server.Hosting;
@@ -10,40 +9,13 @@ namespace Compare.Server.Hosting;
 /// Turns the store's expected failures into precise statuses, and anything unexpected into
 /// INTERNAL with the details logged, never sent.
 /// </summary>
-internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : ServerCallInterceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
-        UnaryServerMethod<TRequest, TResponse> continuation)
+    protected override async Task<T> InterceptAsync<T>(ServerCallContext context, Func<Task<T>> call)
     {
         try
         {
-            return await continuation(request, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Translate(e, context) is { } status)
-        {
-            throw status;
-        }
-    }
-
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
-        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(requestStream, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Translate(e, context) is { } status)
-        {
-            throw status;
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(request, responseStream, context).ConfigureAwait(false);
+            return await call().ConfigureAwait(false);
         }
         catch (Exception e) when (Translate(e, context) is { } status)
         {

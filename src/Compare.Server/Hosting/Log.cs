@@ -41,4 +41,22 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "Collection {Name}: index rebuilt from {Documents} stored signatures.")]
     public static partial void IndexRebuilt(ILogger logger, string name, long documents);
+
+    [LoggerMessage(14, LogLevel.Information, "{Method} {Status} in {ElapsedMs:F1} ms ({Caller}).")]
+    public static partial void Call(ILogger logger, string method, Grpc.Core.StatusCode status, double elapsedMs, string caller);
+
+    [LoggerMessage(15, LogLevel.Warning, "No API key is configured: any caller may use compare.v1. Set Security__ApiKeys__0 (and __1, ...) to require one.")]
+    public static partial void NoApiKeys(ILogger logger);
+
+    [LoggerMessage(16, LogLevel.Information, "API keys required on compare.v1 ({Count} configured); health open: {HealthOpen}, reflection open: {ReflectionOpen}.")]
+    public static partial void ApiKeysRequired(ILogger logger, int count, bool healthOpen, bool reflectionOpen);
+
+    [LoggerMessage(17, LogLevel.Information, "Prometheus metrics on {Url}metrics.")]
+    public static partial void MetricsServing(ILogger logger, string url);
+
+    [LoggerMessage(18, LogLevel.Information, "Stopping: {InFlight} calls in flight get up to {TimeoutSeconds} s to finish; running Deduplicate jobs are stopped.")]
+    public static partial void Stopping(ILogger logger, long inFlight, double timeoutSeconds);
+
+    [LoggerMessage(19, LogLevel.Information, "Stopped: every committed write is in the store.")]
+    public static partial void Stopped(ILogger logger);
 }

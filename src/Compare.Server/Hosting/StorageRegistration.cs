@@ -67,10 +67,19 @@ internal static class StorageRegistration
 }
 
 /// <summary>Opens the store before the server accepts calls; a store that cannot open stops the host with its reason.</summary>
-internal sealed class StoreStartup(IDocumentStore store) : IHostedService
+internal sealed class StoreStartup(IDocumentStore store, ILogger<StoreStartup> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) =>
         store is IStartableStore startable ? startable.StartAsync(cancellationToken) : Task.CompletedTask;
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    // Hosted services stop in reverse order: the web server, started after this, has drained its calls by now.
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (store is IStartableStore startable)
+        {
+            await startable.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.Stopped(logger);
+    }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using Compare.Core.Indexing;
 using Compare.Server.Hosting;
 using Compare.Server.Mapping;
+using Compare.Server.Observability;
 using Compare.Server.Storage;
 using Compare.Server.Validation;
 using Compare.V1;
@@ -12,7 +13,8 @@ using Microsoft.Extensions.Options;
 namespace Compare.Server.Services;
 
 /// <summary>compare.v1.DocumentService.</summary>
-internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sketchers, IOptions<LimitOptions> limits) : DocumentService.DocumentServiceBase
+internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sketchers, IOptions<LimitOptions> limits, CompareMetrics metrics)
+    : DocumentService.DocumentServiceBase
 {
     // Below this many documents, sketching on the calling thread beats scheduling work items.
     private const int ParallelSketchThreshold = 8;
@@ -147,6 +149,7 @@ internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sk
             }
         }
 
+        metrics.DocumentsIndexed(response.CreatedCount, response.UpdatedCount, response.UnchangedCount, response.SkippedCount);
         return response;
     }
 

@@ -5,6 +5,7 @@ using Compare.Core.Phrases;
 using Compare.Core.Similarity;
 using Compare.Server.Hosting;
 using Compare.Server.Mapping;
+using Compare.Server.Observability;
 using Compare.Server.Storage;
 using Compare.Server.Validation;
 using Compare.V1;
@@ -16,7 +17,7 @@ namespace Compare.Server.Services;
 
 /// <summary>compare.v1.SimilarityService.</summary>
 internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache sketchers, CompareResultCache cache, IOptions<LimitOptions> limits,
-    ILogger<SimilarityGrpcService> logger) : SimilarityService.SimilarityServiceBase
+    DeduplicateJobs jobs, CompareMetrics metrics, ILogger<SimilarityGrpcService> logger) : SimilarityService.SimilarityServiceBase
 {
     /// <summary>Trailer that says whether a Compare answer came from the result cache: "hit" or "miss".</summary>
     public const string CacheTrailer = "compare-cache";
@@ -35,7 +36,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         int minWords = RequestValidator.Count(request.MinPhraseWords, 3, MaxPhraseWords, "min_phrase_words", "1000 words", violations);
         int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", $"{RequestValidator.MaxBridgeWords} words", violations);
         int minRatio = RequestValidator.Count(request.MinSentenceRatio, 80, 100, "min_sentence_ratio", "100", violations);
-        int maxPhrases = RequestValidator.Count(request.MaxPhrases, 0, int.MaxValue, "max_phrases", "none", violations);
+        int maxPhrases = RequestValidator.Count(request.MaxPhrases, _limits.MaxPhrases, _limits.MaxPhrases, "max_phrases", "Limits:MaxPhrases", violations);
         violations.ThrowIfAny();
 
         CollectionInfo info = await store.GetRequiredCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
@@ -96,6 +97,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
 
         QueryResult result = await store.FindSimilarAsync(collection, sketch, new SimilarityQuery(threshold, topK, exclude, request.Exhaustive), context.CancellationToken)
             .ConfigureAwait(false);
+        metrics.CandidatesExamined(result.CandidatesExamined);
         var response = new FindSimilarResponse { CandidatesExamined = result.CandidatesExamined, Threshold = threshold };
         response.Matches.AddRange(result.Matches.Select(m => m.ToProto()));
         return response;
@@ -114,11 +116,14 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         };
         violations.ThrowIfAny();
 
-        CancellationToken cancellationToken = context.CancellationToken;
+        using IDisposable slot = jobs.Enter();
+        using var stopOrCancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, jobs.Stopping);
+        CancellationToken cancellationToken = stopOrCancel.Token;
         CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
         threshold = request.HasThreshold ? threshold : info.Settings.Threshold;
         var stopwatch = Stopwatch.StartNew();
         var progress = new LatestProgress();
+        using IDisposable tracked = metrics.TrackDeduplicate(collection, () => progress.Latest);
         Task<IndexClusteringResult> job = Task.Run(() => store.DeduplicateAsync(collection, threshold, policy, progress, cancellationToken), cancellationToken);
 
         IndexClusteringResult outcome;
@@ -141,6 +146,10 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
             {
                 await responseStream.WriteAsync(last.ToProto(), cancellationToken).ConfigureAwait(false);
             }
+        }
+        catch (OperationCanceledException) when (jobs.Stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "The server is shutting down and stopped this Deduplicate job; run it again on another replica or after the restart."));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -59,6 +59,9 @@ public interface IStartableStore
 {
     /// <summary>Fails fast on what makes the store unusable; long work continues in the background.</summary>
     Task StartAsync(CancellationToken cancellationToken);
+
+    /// <summary>At shutdown, after the last call: stops background work and writes everything through to storage.</summary>
+    Task StopAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>A document to store with its sketch, content hash, length in code points and size in UTF-8 bytes.</summary>

@@ -14,6 +14,9 @@ public interface IDocumentRecords : IDisposable
     /// <summary>What the records are, for the log: "SQLite at /data/compare.db".</summary>
     string Description { get; }
 
+    /// <summary>Writes committed changes through to their final place (SQLite: the WAL into the database file).</summary>
+    void Flush();
+
     /// <summary>Opens or creates the records; throws <see cref="StoreFormatException"/> when they were written by another format.</summary>
     void Open();
 

@@ -19,6 +19,8 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     private readonly ConcurrentDictionary<string, LocalCollection> _collections = new(StringComparer.Ordinal);
     private readonly Lock _namesGate = new();
     private volatile StoreStatus _status = new(false, "The store has not been opened.");
+    private readonly CancellationTokenSource _stopping = new();
+    private CancellationTokenSource? _loadingCancellation;
     private Task _loading = Task.CompletedTask;
 
     /// <summary>Creates a store over <paramref name="records"/>; <see cref="StartAsync"/> opens it.</summary>
@@ -52,7 +54,9 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         }
 
         _status = new StoreStatus(false, "The store is loading its index.");
-        _loading = Task.Run(() => Load(collections, cancellationToken), CancellationToken.None);
+        _loadingCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        CancellationToken loading = _loadingCancellation.Token;
+        _loading = Task.Run(() => Load(collections, loading), CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -269,6 +273,15 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken) =>
         Task.FromResult(Find(collection).Index.Deduplicate(threshold, policy, progress, cancellationToken));
 
+    /// <inheritdoc/>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // A load still running is stopped; wait for it to let go of the records.
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loading.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        _records.Flush();
+    }
+
     /// <summary>Releases the indexes and the records.</summary>
     public void Dispose()
     {
@@ -278,6 +291,8 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         }
 
         _records.Dispose();
+        _loadingCancellation?.Dispose();
+        _stopping.Dispose();
     }
 
     private void Load(List<LocalCollection> collections, CancellationToken cancellationToken)

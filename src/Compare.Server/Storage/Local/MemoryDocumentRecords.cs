@@ -169,6 +169,10 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <summary>Nothing to release.</summary>
+    public void Flush()
+    {
+    }
+
     public void Dispose()
     {
     }

@@ -350,6 +350,20 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         return command.ExecuteScalar() as string;
     }
 
+    /// <summary>Copies the write-ahead log into the database file and truncates it.</summary>
+    public void Flush()
+    {
+        lock (_writeGate)
+        {
+            if (_writer is not null)
+            {
+                using SqliteCommand command = _writer.CreateCommand();
+                command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                command.ExecuteNonQuery();
+            }
+        }
+    }
+
     /// <summary>Closes the writer and empties the connection pool, releasing the file.</summary>
     public void Dispose()
     {
