@@ -51,12 +51,13 @@ public sealed class ServerFixture : IAsyncLifetime
         app.MapCompareServer();
         await app.StartAsync();
         var channel = GrpcChannel.ForAddress(app.Urls.Single(), new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
-        await WaitUntilServingAsync(channel);
+        // A server that guards health is asked with its first key.
+        await WaitUntilServingAsync(channel, settings?.GetValueOrDefault("Security:ApiKeys:0") is { } key ? new Metadata { { "authorization", $"Bearer {key}" } } : null);
         return (app, channel);
     }
 
     /// <summary>Polls grpc.health.v1 until the server answers SERVING (its index loaded), for at most a minute.</summary>
-    public static async Task WaitUntilServingAsync(GrpcChannel channel)
+    public static async Task WaitUntilServingAsync(GrpcChannel channel, Metadata? headers = null)
     {
         var health = new Health.HealthClient(channel);
         var deadline = DateTime.UtcNow.AddMinutes(1);
@@ -65,7 +66,7 @@ public sealed class ServerFixture : IAsyncLifetime
         {
             try
             {
-                status = (await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(5))).Status;
+                status = (await health.CheckAsync(new HealthCheckRequest(), headers, deadline: DateTime.UtcNow.AddSeconds(5))).Status;
                 if (status == HealthCheckResponse.Types.ServingStatus.Serving)
                 {
                     return;

@@ -1,0 +1,155 @@
+using System.Globalization;
+using Compare.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Grpc.Reflection.V1;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Compare.Server.Tests;
+
+public sealed class SecurityTests
+{
+    private const string FirstKey = "first-key-0123456789abcdef";
+    private const string SecondKey = "second-key-fedcba9876543210";
+
+    private static Metadata Bearer(string key) => new() { { "authorization", $"Bearer {key}" } };
+
+    private static readonly CompareRequest SeedsCompare = new()
+    {
+        Left = new DocumentRef { Text = TestData.Seed2014 },
+        Right = new DocumentRef { Text = TestData.Seed2016 },
+        IncludeFuzzy = false,
+    };
+
+    private static Task<(WebApplication App, GrpcChannel Channel)> StartAsync(CapturedLogs? logs, Dictionary<string, string?> settings) =>
+        ServerFixture.StartAsync(services =>
+        {
+            if (logs is not null)
+            {
+                services.AddSingleton<ILoggerProvider>(logs);
+                services.Configure<LoggerFilterOptions>(o => o.MinLevel = LogLevel.Information);
+            }
+        }, settings);
+
+    [Fact]
+    public async Task ApiKeys_Configured_EveryCompareCallNeedsOneWhileHealthAndReflectionStayOpen()
+    {
+        var logs = new CapturedLogs();
+        (WebApplication app, GrpcChannel channel) = await StartAsync(logs, new() { ["Security:ApiKeys:0"] = FirstKey, ["Security:ApiKeys:1"] = SecondKey });
+        await using (app)
+        using (channel)
+        {
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+
+            RpcException missing = await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => similarity.CompareAsync(SeedsCompare).ResponseAsync);
+            Assert.Contains("authorization: Bearer KEY", missing.Status.Detail, StringComparison.Ordinal);
+            await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => similarity.CompareAsync(SeedsCompare, Bearer(FirstKey + "x")).ResponseAsync);
+            await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => similarity.CompareAsync(SeedsCompare, Bearer(FirstKey[..^1])).ResponseAsync);
+            await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => new CollectionService.CollectionServiceClient(channel)
+                .ListCollectionsAsync(new ListCollectionsRequest()).ResponseAsync);
+
+            Assert.NotEmpty((await similarity.CompareAsync(SeedsCompare, Bearer(FirstKey))).SharedPhrases);
+            Assert.NotEmpty((await similarity.CompareAsync(SeedsCompare, new Metadata { { "x-api-key", SecondKey } })).SharedPhrases);
+            Assert.NotEmpty((await similarity.CompareAsync(SeedsCompare, new Metadata { { "authorization", $"bearer {SecondKey}" } })).SharedPhrases);
+
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest())).Status);
+            using AsyncDuplexStreamingCall<ServerReflectionRequest, ServerReflectionResponse> reflection = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
+            await reflection.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+            Assert.True(await reflection.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Contains(reflection.ResponseStream.Current.ListServicesResponse.Service, s => s.Name == "compare.v1.SimilarityService");
+            await reflection.RequestStream.CompleteAsync();
+        }
+
+        Assert.DoesNotContain(FirstKey, logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(SecondKey, logs.All, StringComparison.Ordinal);
+        Assert.Contains(logs.Lines, l => l.Message.StartsWith("/compare.v1.SimilarityService/Compare OK in ", StringComparison.Ordinal) && l.Message.EndsWith("(key-2).", StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.Message.StartsWith("/compare.v1.SimilarityService/Compare Unauthenticated in ", StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.Message.StartsWith("API keys required on compare.v1 (2 configured)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ApiKeys_RequiredForHealthAndReflection_RefuseThemWithoutAKey()
+    {
+        (WebApplication app, GrpcChannel channel) = await StartAsync(null, new()
+        {
+            ["Security:ApiKeys:0"] = FirstKey,
+            ["Security:RequireKeyForHealth"] = "true",
+            ["Security:RequireKeyForReflection"] = "true",
+        });
+        await using (app)
+        using (channel)
+        {
+            var health = new Health.HealthClient(channel);
+            await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => health.CheckAsync(new HealthCheckRequest()).ResponseAsync);
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest(), Bearer(FirstKey))).Status);
+            using AsyncDuplexStreamingCall<ServerReflectionRequest, ServerReflectionResponse> reflection = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
+            await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => reflection.ResponseStream.MoveNext(CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    public async Task Start_WithoutKeys_LogsThatAnyCallerIsLetIn()
+    {
+        var logs = new CapturedLogs();
+        (WebApplication app, GrpcChannel channel) = await StartAsync(logs, []);
+        await using (app)
+        using (channel)
+        {
+            Assert.NotEmpty((await new SimilarityService.SimilarityServiceClient(channel).CompareAsync(SeedsCompare)).SharedPhrases);
+        }
+
+        Assert.Contains(logs.Lines, l => l.Message.StartsWith("No API key is configured", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("short-key")]
+    [InlineData(" padded-key-0123456789 ")]
+    public async Task Start_WithAWeakKey_FailsNamingTheSetting(string key)
+    {
+        OptionsValidationException e = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(null, new() { ["Security:ApiKeys:0"] = key }));
+        Assert.Contains("Security:ApiKeys", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RateLimit_PerKey_RefusesTheCallOverTheBurstWithResourceExhaustedAndARetryTime()
+    {
+        (WebApplication app, GrpcChannel channel) = await StartAsync(null, new()
+        {
+            ["Security:ApiKeys:0"] = FirstKey,
+            ["Security:ApiKeys:1"] = SecondKey,
+            ["Security:RateLimit:PermitsPerSecond"] = "1",
+            ["Security:RateLimit:Burst"] = "3",
+        });
+        await using (app)
+        using (channel)
+        {
+            var collections = new CollectionService.CollectionServiceClient(channel);
+            for (int i = 0; i < 3; i++)
+            {
+                await collections.ListCollectionsAsync(new ListCollectionsRequest(), Bearer(FirstKey));
+            }
+
+            using AsyncUnaryCall<ListCollectionsResponse> refused = collections.ListCollectionsAsync(new ListCollectionsRequest(), Bearer(FirstKey));
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, () => refused.ResponseAsync);
+            Assert.Contains("1 calls per second, 3 at once (Security:RateLimit)", e.Status.Detail, StringComparison.Ordinal);
+            int retryMs = int.Parse(refused.GetTrailers().GetValue("retry-after-ms")!, CultureInfo.InvariantCulture);
+            Assert.InRange(retryMs, 1, 1000);
+
+            // The other key has its own bucket, and health is not limited.
+            await collections.ListCollectionsAsync(new ListCollectionsRequest(), Bearer(SecondKey));
+            var health = new Health.HealthClient(channel);
+            for (int i = 0; i < 5; i++)
+            {
+                await health.CheckAsync(new HealthCheckRequest());
+            }
+
+            // The bucket refills: after the retry time the first key is served again.
+            await Task.Delay(retryMs + 50);
+            await collections.ListCollectionsAsync(new ListCollectionsRequest(), Bearer(FirstKey));
+        }
+    }
+}
