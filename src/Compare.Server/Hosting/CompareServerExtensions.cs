@@ -2,7 +2,9 @@ using Compare.Server.Observability;
 using Compare.Server.Security;
 using Compare.Server.Services;
 using Compare.Server.Storage;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -66,6 +68,9 @@ public static class CompareServerExtensions
             options.Interceptors.Add<RateLimitInterceptor>();
             options.Interceptors.Add<ErrorInterceptor>();
         });
+        // grpc-dotnet's binder, replaced by one whose deserializers refuse malformed requests as INVALID_ARGUMENT.
+        services.RemoveAll(typeof(IServiceMethodProvider<>));
+        services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ValidatingServiceMethodProvider<>));
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
         services.Configure<KestrelServerOptions>(kestrel =>

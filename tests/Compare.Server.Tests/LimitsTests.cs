@@ -1,0 +1,77 @@
+using System.Text;
+using Compare.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+
+namespace Compare.Server.Tests;
+
+public sealed class LimitsTests
+{
+    private const int OneMegabyte = 1024 * 1024;
+
+    private static UpsertDocumentsRequest OneDocument(string id, string text) => new() { Documents = { new Document { Id = id, Text = text } } };
+
+    [Fact]
+    public async Task Compare_MaxPhrases_CapsTheAnswerAndRefusesMoreThanTheLimit()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxPhrases"] = "2" });
+        await using (app)
+        using (channel)
+        {
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            var request = new CompareRequest { Left = new DocumentRef { Text = TestData.Seed2014 }, Right = new DocumentRef { Text = TestData.Seed2016 }, IncludeFuzzy = false };
+
+            CompareResponse capped = await similarity.CompareAsync(request);
+            Assert.Equal(2, capped.SharedPhrases.Count);
+            Assert.True(capped.TotalPhraseCount > 2, $"{capped.TotalPhraseCount} phrases in all");
+
+            request.MaxPhrases = 3;
+            Google.Rpc.BadRequest.Types.FieldViolation violation = await RpcAssert.InvalidFieldAsync("max_phrases", () => similarity.CompareAsync(request).ResponseAsync);
+            Assert.Contains("Limits:MaxPhrases", violation.Description, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Upsert_GzipRequestThatInflatesPastTheLimit_IsResourceExhaustedAndStoresNothing()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxReceiveMessageBytes"] = OneMegabyte.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            var gzip = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
+            string bomb = string.Concat(Enumerable.Repeat("word ", 20 * OneMegabyte / 5));
+
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, () => documents.UpsertDocumentsAsync(OneDocument("bomb", bomb), gzip).ResponseAsync);
+            Assert.Contains("Limits:MaxReceiveMessageBytes", e.Status.Detail, StringComparison.Ordinal);
+            await RpcAssert.FailsAsync(StatusCode.NotFound, () => documents.GetDocumentAsync(new GetDocumentRequest { Id = "bomb" }).ResponseAsync);
+
+            // Compressed requests under the limit are served, and an uncompressed one over it is refused too.
+            string fine = string.Concat(Enumerable.Repeat("word ", OneMegabyte / 10));
+            Assert.Equal(1, (await documents.UpsertDocumentsAsync(OneDocument("fine", fine), gzip)).CreatedCount);
+            await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, () => documents.UpsertDocumentsAsync(OneDocument("big", bomb[..(2 * OneMegabyte)])).ResponseAsync);
+        }
+    }
+
+    [Fact]
+    public async Task Upsert_InvalidUtf8OnTheWire_IsInvalidArgumentAndStoresNothing()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync();
+        await using (app)
+        using (channel)
+        {
+            byte[] valid = OneDocument("bad-bytes", "café au lait").ToByteArray();
+            byte[] invalid = [.. valid];
+            int at = Encoding.UTF8.GetBytes("café au lait") is var text ? valid.AsSpan().IndexOf(text) : -1;
+            invalid[at + 3] = 0xFF; // the first byte of "é" becomes a byte UTF-8 never uses
+            var method = new Method<byte[], byte[]>(MethodType.Unary, "compare.v1.DocumentService", "UpsertDocuments",
+                Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
+
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(), invalid).ResponseAsync);
+            Assert.Contains("UTF-8", e.Status.Detail, StringComparison.Ordinal);
+            await RpcAssert.FailsAsync(StatusCode.NotFound, () => new DocumentService.DocumentServiceClient(channel).GetDocumentAsync(new GetDocumentRequest { Id = "bad-bytes" }).ResponseAsync);
+        }
+    }
+}
