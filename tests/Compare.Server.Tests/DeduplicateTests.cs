@@ -179,6 +179,71 @@ public sealed class DeduplicateTests(ServerFixture server)
         }
     }
 
+    [Fact]
+    public async Task Deduplicate_MoreJobsThanSlots_RefusesTheExtraOneUntilASlotIsFree()
+    {
+        var store = new JobThatWaitsForCancellation(await StartedMemoryStoreAsync());
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services => services.AddSingleton<IDocumentStore>(store),
+            new() { ["Limits:MaxConcurrentDeduplicateJobs"] = "1" });
+        await using (app)
+        using (channel)
+        {
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            using var first = new CancellationTokenSource();
+            using AsyncServerStreamingCall<DeduplicateResponse> running = similarity.Deduplicate(new DeduplicateRequest(), cancellationToken: first.Token);
+            Assert.True(await running.ResponseStream.MoveNext(CancellationToken.None));
+
+            using AsyncServerStreamingCall<DeduplicateResponse> refused = similarity.Deduplicate(new DeduplicateRequest());
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, () => refused.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Contains("Limits:MaxConcurrentDeduplicateJobs", e.Status.Detail, StringComparison.Ordinal);
+
+            await first.CancelAsync();
+            await store.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(await RetryUntilAdmittedAsync(() => similarity.Deduplicate(new DeduplicateRequest())));
+        }
+    }
+
+    [Fact]
+    public async Task Deduplicate_ServerStopping_TellsTheStreamUnavailableAndStopsWithinTheTimeout()
+    {
+        var store = new JobThatWaitsForCancellation(await StartedMemoryStoreAsync());
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services => services.AddSingleton<IDocumentStore>(store),
+            new() { ["Limits:ShutdownTimeout"] = "00:00:10" });
+        await using (app)
+        using (channel)
+        {
+            using AsyncServerStreamingCall<DeduplicateResponse> running = new SimilarityService.SimilarityServiceClient(channel).Deduplicate(new DeduplicateRequest());
+            Assert.True(await running.ResponseStream.MoveNext(CancellationToken.None));
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Task stopping = app.StopAsync();
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.Unavailable, () => running.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Contains("shutting down", e.Status.Detail, StringComparison.Ordinal);
+            await stopping;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"stopped in {clock.Elapsed}");
+            Assert.True(store.Cancelled.Task.IsCompleted);
+        }
+    }
+
+    // The first slot is released when the cancelled call's handler returns, a moment after the job stops.
+    private static async Task<bool> RetryUntilAdmittedAsync(Func<AsyncServerStreamingCall<DeduplicateResponse>> start)
+    {
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            using AsyncServerStreamingCall<DeduplicateResponse> call = start();
+            try
+            {
+                return await call.ResponseStream.MoveNext(CancellationToken.None);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A store whose Deduplicate reports progress, then works until its token is cancelled.</summary>
     private static async Task<LocalDocumentStore> StartedMemoryStoreAsync()
     {
