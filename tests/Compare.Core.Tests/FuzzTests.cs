@@ -90,7 +90,8 @@ public sealed class FuzzTests
     // Quadratic work would grow 256 times for 16 times the input; near-linear work about 16 times.
     [Theory]
     [InlineData("one repeated word")]
-    [InlineData("a period against a longer period")]
+    [InlineData("a repeated sentence against a reworded one")]
+    [InlineData("distinct sentences made of common words")]
     [InlineData("three-word vocabulary at random")]
     [InlineData("distinct words against their reversal")]
     public void Compare_AdversarialInputs_WorkGrowsNearLinearly(string family)
@@ -108,7 +109,8 @@ public sealed class FuzzTests
         (string left, string right) = family switch
         {
             "one repeated word" => (Repeat("buffalo ", words), Repeat("buffalo ", words - 1) + "bison"),
-            "a period against a longer period" => (Repeat("the cat sat on the mat ", words / 6), Repeat("the cat sat on the mat today ", words / 7)),
+            "a repeated sentence against a reworded one" => (Repeat("the cat sat on the mat. ", words / 6), Repeat("the cat sat on the mat today. ", words / 7)),
+            "distinct sentences made of common words" => (Sentences("cat", words / 8), Sentences("dog", words / 8)),
             "three-word vocabulary at random" => (RandomWords(random, words), RandomWords(random, words)),
             _ => (string.Join(' ', Enumerable.Range(0, words).Select(i => $"w{i}")), string.Join(' ', Enumerable.Range(0, words).Reverse().Select(i => $"w{i}"))),
         };
@@ -116,6 +118,8 @@ public sealed class FuzzTests
         DocumentComparer.Compare(left, right, Sketcher, options);
 
         static string Repeat(string piece, int count) => string.Concat(Enumerable.Repeat(piece, count));
+
+        static string Sentences(string animal, int count) => string.Concat(Enumerable.Range(0, count).Select(i => $"the {animal} number {i} sat on the mat. "));
 
         static string RandomWords(Random random, int count) => string.Join(' ', Enumerable.Range(0, count).Select(_ => "abc"[random.Next(3)].ToString()));
     }

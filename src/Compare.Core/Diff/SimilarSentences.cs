@@ -14,11 +14,20 @@ public sealed record SentencePair(TextSpan Left, TextSpan Right, string LeftText
 
 /// <summary>
 /// Pairs reworded sentences: each left sentence with the right sentence of highest FuzzySharp
-/// token-set ratio, when that ratio reaches a threshold. Only sentences sharing at least two
-/// words are scored, so the cost follows the overlap rather than the product of the sentence counts.
+/// token-set ratio, when that ratio reaches a threshold. Only right sentences that share a word
+/// are scored, and the work is bounded for repetitive texts: repeated sentences are scored once,
+/// words found in more than <see cref="MaxSentencesPerWord"/> distinct right sentences do not
+/// propose candidates (a sentence made only of such words is paired only with an identical one),
+/// and at most <see cref="MaxCandidates"/> candidates, those sharing the most words, are scored.
 /// </summary>
 public static class SimilarSentences
 {
+    /// <summary>Distinct right sentences a word may appear in and still propose candidates.</summary>
+    public const int MaxSentencesPerWord = 64;
+
+    /// <summary>Candidates scored per distinct left sentence.</summary>
+    public const int MaxCandidates = 16;
+
     private const ulong Seed = 0x73656e74656e6365UL;
 
     /// <summary>Finds similar sentence pairs with a token-set ratio of at least <paramref name="minRatio"/> (0–100).</summary>
@@ -32,9 +41,16 @@ public static class SimilarSentences
         List<Sentence> lefts = Split(left, normalization);
         List<Sentence> rights = Split(right, normalization);
 
+        // Distinct right sentences (the first of each text), and the distinct sentences each word is in.
+        var firstRightWithText = new Dictionary<string, int>(StringComparer.Ordinal);
         var sentencesWithWord = new Dictionary<ulong, List<int>>();
         for (int r = 0; r < rights.Count; r++)
         {
+            if (!firstRightWithText.TryAdd(rights[r].Text, r))
+            {
+                continue;
+            }
+
             foreach (ulong word in rights[r].Words)
             {
                 if (!sentencesWithWord.TryGetValue(word, out List<int>? list))
@@ -47,43 +63,50 @@ public static class SimilarSentences
         }
 
         var pairs = new List<SentencePair>();
+        var bestForText = new Dictionary<string, (int Right, int Ratio)>(StringComparer.Ordinal);
         var shared = new Dictionary<int, int>();
         foreach (Sentence sentence in lefts)
         {
-            shared.Clear();
-            foreach (ulong word in sentence.Words)
+            if (!bestForText.TryGetValue(sentence.Text, out (int Right, int Ratio) best))
             {
-                if (sentencesWithWord.TryGetValue(word, out List<int>? list))
-                {
-                    foreach (int r in list)
-                    {
-                        shared[r] = shared.GetValueOrDefault(r) + 1;
-                    }
-                }
+                best = firstRightWithText.TryGetValue(sentence.Text, out int identical) ? (identical, 100) : BestCandidate(sentence, rights, sentencesWithWord, shared);
+                bestForText[sentence.Text] = best;
             }
 
-            int bestRatio = -1, best = -1;
-            foreach ((int r, int count) in shared)
+            if (best.Right >= 0 && best.Ratio >= minRatio)
             {
-                if (count < Math.Min(2, Math.Min(sentence.Words.Count, rights[r].Words.Count)))
-                {
-                    continue;
-                }
-
-                int ratio = Fuzz.TokenSetRatio(sentence.Text, rights[r].Text);
-                if (ratio > bestRatio || (ratio == bestRatio && r < best))
-                {
-                    (bestRatio, best) = (ratio, r);
-                }
-            }
-
-            if (best >= 0 && bestRatio >= minRatio)
-            {
-                pairs.Add(new SentencePair(sentence.Span, rights[best].Span, sentence.Text, rights[best].Text, bestRatio));
+                pairs.Add(new SentencePair(sentence.Span, rights[best.Right].Span, sentence.Text, rights[best.Right].Text, best.Ratio));
             }
         }
 
         return pairs;
+    }
+
+    private static (int Right, int Ratio) BestCandidate(Sentence sentence, List<Sentence> rights, Dictionary<ulong, List<int>> sentencesWithWord, Dictionary<int, int> shared)
+    {
+        shared.Clear();
+        foreach (ulong word in sentence.Words)
+        {
+            if (sentencesWithWord.TryGetValue(word, out List<int>? list) && list.Count <= MaxSentencesPerWord)
+            {
+                foreach (int r in list)
+                {
+                    shared[r] = shared.GetValueOrDefault(r) + 1;
+                }
+            }
+        }
+
+        int bestRatio = -1, best = -1;
+        foreach ((int r, int _) in shared.OrderByDescending(c => c.Value).ThenBy(c => c.Key).Take(MaxCandidates))
+        {
+            int ratio = Fuzz.TokenSetRatio(sentence.Text, rights[r].Text);
+            if (ratio > bestRatio || (ratio == bestRatio && r < best))
+            {
+                (bestRatio, best) = (ratio, r);
+            }
+        }
+
+        return (best, bestRatio);
     }
 
     private sealed record Sentence(string Text, TextSpan Span, HashSet<ulong> Words);
