@@ -98,6 +98,17 @@ public sealed class ServerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGTERM, as a container runtime or systemd stops a service; returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        return await WaitForExitAsync(timeout);
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, nothing is flushed.</summary>
     public async Task KillAsync()
     {
