@@ -3,6 +3,7 @@ using Compare.Benchmarks;
 
 // "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
 // service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side,
+// "load [seconds] [workers]" a mixed load on the server executable,
 // "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
 // corpus as JSONL for the CLI; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "scale")
@@ -26,6 +27,13 @@ if (args.Length > 0 && args[0] == "storage")
 if (args.Length > 0 && args[0] == "service")
 {
     await ServiceBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "load")
+{
+    await LoadTest.RunAsync(TimeSpan.FromSeconds(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 600),
+        workers: args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 8, preload: 20_000);
     return;
 }
 

@@ -119,7 +119,7 @@ internal static class ServiceBenchmark
         return completed / window.Elapsed.TotalSeconds;
     }
 
-    private static double Percentile(List<double> values, double p)
+    internal static double Percentile(List<double> values, double p)
     {
         double[] sorted = [.. values.Order()];
         return sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];

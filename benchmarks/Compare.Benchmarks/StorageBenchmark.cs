@@ -165,7 +165,7 @@ internal static class StorageBenchmark
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
