@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Compare.Server.Tests;
 
@@ -31,6 +32,47 @@ public sealed class LimitsTests
             Google.Rpc.BadRequest.Types.FieldViolation violation = await RpcAssert.InvalidFieldAsync("max_phrases", () => similarity.CompareAsync(request).ResponseAsync);
             Assert.Contains("Limits:MaxPhrases", violation.Description, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Compare_DeadlinePassesDuringALongComparison_TheServerStopsTheWork()
+    {
+        var logs = new CapturedLogs();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services =>
+        {
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+            services.Configure<Microsoft.Extensions.Logging.LoggerFilterOptions>(o => o.MinLevel = Microsoft.Extensions.Logging.LogLevel.Information);
+        });
+        await using (app)
+        using (channel)
+        {
+            var random = new Random(5);
+            string Words() => string.Join(' ', Enumerable.Range(0, 2_400_000).Select(_ => "abcdef"[random.Next(6)].ToString()));
+            var request = new CompareRequest { Left = new DocumentRef { Text = Words() }, Right = new DocumentRef { Text = Words() }, IncludeDiff = true, MaxBridgeWords = 3 };
+
+            await RpcAssert.FailsAsync(StatusCode.DeadlineExceeded,
+                () => new SimilarityService.SimilarityServiceClient(channel).CompareAsync(request, deadline: DateTime.UtcNow.AddMilliseconds(1500)).ResponseAsync);
+
+            // The server's own line for the call: it ended when the deadline passed, not when the work would have
+            // (sketching, phrases and the diff of these texts take about 8 s uncancelled).
+            (string _, string line) = await EventuallyAsync(() => logs.Lines.FirstOrDefault(l => l.Message.StartsWith("/compare.v1.SimilarityService/Compare ", StringComparison.Ordinal)));
+            Assert.Matches(@"^/compare\.v1\.SimilarityService/Compare (Cancelled|DeadlineExceeded) in \d+(\.\d)? ms", line);
+            double elapsed = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @" in ([\d.]+) ms").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(elapsed < 4000, line);
+        }
+    }
+
+    private static async Task<(string, string)> EventuallyAsync(Func<(string Category, string Message)> find)
+    {
+        for (int attempt = 0; attempt < 300; attempt++, await Task.Delay(100))
+        {
+            if (find() is { Message: not null } found)
+            {
+                return found;
+            }
+        }
+
+        throw new TimeoutException("the server logged no line for the call");
     }
 
     [Fact]

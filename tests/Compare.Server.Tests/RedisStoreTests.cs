@@ -158,6 +158,69 @@ public sealed class RedisStoreTests
         }
     }
 
+    [Fact]
+    public async Task RedisKilledUnderConcurrentWriters_CallsAreOkOrUnavailableAndNoAcknowledgedWriteIsLost()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "midload"));
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            string[] texts = [.. TestData.BbcCorpus().Take(300).Select(d => d.Text)];
+            var acknowledged = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var refusals = new System.Collections.Concurrent.ConcurrentDictionary<StatusCode, int>();
+            using var stop = new CancellationTokenSource();
+            Task[] writers = [.. Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+            {
+                for (int n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    string id = $"w{w}-{n}";
+                    try
+                    {
+                        await documents.UpsertDocumentsAsync(Batch(string.Empty, [(id, texts[(w * 97 + n) % texts.Length])]), deadline: DateTime.UtcNow.AddSeconds(10));
+                        acknowledged.Enqueue(id);
+                    }
+                    catch (RpcException e)
+                    {
+                        refusals.AddOrUpdate(e.StatusCode, 1, (_, c) => c + 1);
+                        await Task.Delay(20);
+                    }
+                }
+            }))];
+
+            await WaitForAsync(() => acknowledged.Count >= 100);
+            await redis.StopAsync();
+            await WaitForAsync(() => refusals.Values.Sum() >= 20);
+            await redis.StartAgainAsync();
+            await ServerFixture.WaitUntilServingAsync(channel);
+            int recovered = acknowledged.Count;
+            await WaitForAsync(() => acknowledged.Count >= recovered + 100);
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+
+            Assert.Equal([StatusCode.Unavailable], refusals.Keys);
+            var stored = new HashSet<string>();
+            string token = string.Empty;
+            do
+            {
+                ListDocumentsResponse page = await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 1000, PageToken = token });
+                stored.UnionWith(page.Documents.Select(d => d.Id));
+                token = page.NextPageToken;
+            }
+            while (token.Length > 0);
+            Assert.Subset(stored, acknowledged.ToHashSet());
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); !condition(); await Task.Delay(20))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the writers");
+        }
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

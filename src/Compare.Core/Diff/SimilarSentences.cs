@@ -31,7 +31,8 @@ public static class SimilarSentences
     private const ulong Seed = 0x73656e74656e6365UL;
 
     /// <summary>Finds similar sentence pairs with a token-set ratio of at least <paramref name="minRatio"/> (0–100).</summary>
-    public static IReadOnlyList<SentencePair> Find(string left, string right, int minRatio = 80, NormalizationOptions? normalization = null)
+    public static IReadOnlyList<SentencePair> Find(string left, string right, int minRatio = 80, NormalizationOptions? normalization = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(left);
         ArgumentNullException.ThrowIfNull(right);
@@ -67,6 +68,7 @@ public static class SimilarSentences
         var shared = new Dictionary<int, int>();
         foreach (Sentence sentence in lefts)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (!bestForText.TryGetValue(sentence.Text, out (int Right, int Ratio) best))
             {
                 best = firstRightWithText.TryGetValue(sentence.Text, out int identical) ? (identical, 100) : BestCandidate(sentence, rights, sentencesWithWord, shared);

@@ -35,25 +35,26 @@ public static class WordDiff
     private const ulong Seed = 0x646966666466UL;
 
     /// <summary>Diffs two texts word by word.</summary>
-    public static IReadOnlyList<DiffSegment> Diff(string left, string right, NormalizationOptions? normalization = null)
+    public static IReadOnlyList<DiffSegment> Diff(string left, string right, NormalizationOptions? normalization = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(left);
         ArgumentNullException.ThrowIfNull(right);
         normalization ??= NormalizationOptions.Default;
         Token[] a = Tokenizer.Tokenize(left, normalization, Seed);
         Token[] b = Tokenizer.Tokenize(right, normalization, Seed);
-        return Diff(left, a, right, b);
+        return Diff(left, a, right, b, cancellationToken);
     }
 
     /// <summary>Diffs two tokenised texts (same normalisation and seed).</summary>
-    public static IReadOnlyList<DiffSegment> Diff(string left, Token[] a, string right, Token[] b)
+    public static IReadOnlyList<DiffSegment> Diff(string left, Token[] a, string right, Token[] b, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         var ops = new List<DiffOperation>(a.Length + b.Length);
         int i = 0, j = 0;
-        foreach (SharedPhraseFinder.WordMatch anchor in Anchors(a, b))
+        foreach (SharedPhraseFinder.WordMatch anchor in Anchors(a, b, cancellationToken))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             AlignGap(a, i, anchor.LeftStart, b, j, anchor.RightStart, ops);
             for (int k = anchor.LeftStart; k < anchor.LeftEnd; k++)
             {
@@ -69,9 +70,9 @@ public static class WordDiff
     }
 
     /// <summary>Exact matches of two or more words, reduced to the heaviest chain increasing in both texts.</summary>
-    private static List<SharedPhraseFinder.WordMatch> Anchors(Token[] a, Token[] b)
+    private static List<SharedPhraseFinder.WordMatch> Anchors(Token[] a, Token[] b, CancellationToken cancellationToken)
     {
-        List<SharedPhraseFinder.WordMatch> matches = SharedPhraseFinder.FindMatches(a, b, new PhraseOptions { MinWords = 2 });
+        List<SharedPhraseFinder.WordMatch> matches = SharedPhraseFinder.FindMatches(a, b, new PhraseOptions { MinWords = 2 }, cancellationToken);
         if (matches.Count > MaxAnchors)
         {
             matches = [.. matches.OrderByDescending(m => m.LeftEnd - m.LeftStart).Take(MaxAnchors).OrderBy(m => m.LeftStart)];

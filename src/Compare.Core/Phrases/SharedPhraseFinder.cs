@@ -70,7 +70,7 @@ public static class SharedPhraseFinder
     private const ulong Seed = 0x7068726173657321UL; // "phrases!"
 
     /// <summary>Finds the shared phrases of <paramref name="left"/> and <paramref name="right"/>.</summary>
-    public static SharedPhrases Find(string left, string right, PhraseOptions? options = null)
+    public static SharedPhrases Find(string left, string right, PhraseOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(left);
         ArgumentNullException.ThrowIfNull(right);
@@ -78,11 +78,11 @@ public static class SharedPhraseFinder
         Validate(options);
         Token[] a = Tokenizer.Tokenize(left, options.Normalization, Seed);
         Token[] b = Tokenizer.Tokenize(right, options.Normalization, Seed);
-        return Find(left, a, right, b, options);
+        return Find(left, a, right, b, options, cancellationToken);
     }
 
     /// <summary>Finds shared phrases over tokens already made with the same normalisation and seed.</summary>
-    public static SharedPhrases Find(string left, Token[] a, string right, Token[] b, PhraseOptions options)
+    public static SharedPhrases Find(string left, Token[] a, string right, Token[] b, PhraseOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(left);
         ArgumentNullException.ThrowIfNull(right);
@@ -90,7 +90,7 @@ public static class SharedPhraseFinder
         ArgumentNullException.ThrowIfNull(b);
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
-        List<WordMatch> matches = FindMatches(a, b, options);
+        List<WordMatch> matches = FindMatches(a, b, options, cancellationToken);
         var phrases = new List<SharedPhrase>(matches.Count);
         foreach (WordMatch match in matches)
         {
@@ -100,7 +100,7 @@ public static class SharedPhraseFinder
         // The scan is greedy from the left, so a right passage repeated on the left is matched
         // once. Each side's coverage comes from its own scan: coverage then means the same thing
         // on both sides, and swapping the texts swaps the coverages.
-        return new SharedPhrases(phrases, a.Length, b.Length, Coverage(matches, a.Length), Coverage(FindMatches(b, a, options), b.Length));
+        return new SharedPhrases(phrases, a.Length, b.Length, Coverage(matches, a.Length), Coverage(FindMatches(b, a, options, cancellationToken), b.Length));
     }
 
     private static double Coverage(List<WordMatch> matches, int words) =>
@@ -109,7 +109,7 @@ public static class SharedPhraseFinder
     /// <summary>A match in word positions: <c>[LeftStart, LeftEnd)</c> of the left tokens against <c>[RightStart, RightEnd)</c> of the right.</summary>
     internal readonly record struct WordMatch(int LeftStart, int LeftEnd, int RightStart, int RightEnd, IReadOnlyList<(int LeftStart, int LeftEnd, int RightStart, int RightEnd)> Gaps);
 
-    internal static List<WordMatch> FindMatches(Token[] a, Token[] b, PhraseOptions options)
+    internal static List<WordMatch> FindMatches(Token[] a, Token[] b, PhraseOptions options, CancellationToken cancellationToken = default)
     {
         int m = options.MinWords;
         var matches = new List<WordMatch>();
@@ -131,8 +131,13 @@ public static class SharedPhraseFinder
 
         var usedRight = new bool[b.Length];
         int leftFloor = 0; // words before this belong to an earlier phrase
-        for (int i = 0; i + m <= a.Length;)
+        for (int i = 0, step = 0; i + m <= a.Length; step++)
         {
+            if ((step & 4095) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             if (!head.TryGetValue(GramKey(a, i, m), out int j))
             {
                 i++;

@@ -99,20 +99,30 @@ public static class DocumentComparer
     private static string Cut(string text, int maxCharacters) => text.Length > maxCharacters ? text[..maxCharacters] : text;
 
     /// <summary>Compares two texts with the sketcher's parameters.</summary>
-    public static Comparison Compare(string left, string right, DocumentSketcher sketcher, ComparisonOptions? options = null) =>
-        Compare(left, sketcher?.Sketch(left) ?? throw new ArgumentNullException(nameof(sketcher)), right, sketcher.Sketch(right), options);
+    public static Comparison Compare(string left, string right, DocumentSketcher sketcher, ComparisonOptions? options = null, CancellationToken cancellationToken = default) =>
+        Compare(left, sketcher?.Sketch(left) ?? throw new ArgumentNullException(nameof(sketcher)), right, sketcher.Sketch(right), options, cancellationToken);
 
-    /// <summary>Compares two texts whose sketches are already known (for example, stored ones).</summary>
-    public static Comparison Compare(string left, DocumentSketch leftSketch, string right, DocumentSketch rightSketch, ComparisonOptions? options = null)
+    /// <summary>
+    /// Compares two texts whose sketches are already known (for example, stored ones). The token is
+    /// checked between the stages and inside the phrase and sentence searches, so a caller's deadline
+    /// stops the work of a very long pair.
+    /// </summary>
+    public static Comparison Compare(string left, DocumentSketch leftSketch, string right, DocumentSketch rightSketch, ComparisonOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(left);
         ArgumentNullException.ThrowIfNull(right);
         options ??= new ComparisonOptions();
-        return new Comparison(
-            Score(leftSketch, rightSketch),
-            options.IncludeFuzzy ? Fuzzy(left, right, options.MaxFuzzyCharacters, options.MaxPartialCharacters) : null,
-            SharedPhraseFinder.Find(left, right, options.Phrases),
-            options.IncludeDiff ? WordDiff.Diff(left, right, options.Phrases.Normalization) : null,
-            options.IncludeSimilarSentences ? SimilarSentences.Find(left, right, options.MinSentenceRatio, options.Phrases.Normalization) : null);
+        SetScores scores = Score(leftSketch, rightSketch);
+        FuzzyScores? fuzzy = options.IncludeFuzzy ? Fuzzy(left, right, options.MaxFuzzyCharacters, options.MaxPartialCharacters) : null;
+        cancellationToken.ThrowIfCancellationRequested();
+        SharedPhrases phrases = SharedPhraseFinder.Find(left, right, options.Phrases, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        IReadOnlyList<DiffSegment>? diff = options.IncludeDiff ? WordDiff.Diff(left, right, options.Phrases.Normalization, cancellationToken) : null;
+        cancellationToken.ThrowIfCancellationRequested();
+        IReadOnlyList<SentencePair>? sentences = options.IncludeSimilarSentences
+            ? SimilarSentences.Find(left, right, options.MinSentenceRatio, options.Phrases.Normalization, cancellationToken)
+            : null;
+        return new Comparison(scores, fuzzy, phrases, diff, sentences);
     }
 }

@@ -65,7 +65,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
             }
         }
 
-        CompareResponse response = DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options).ToProto(maxPhrases);
+        CompareResponse response = DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options, context.CancellationToken).ToProto(maxPhrases);
         if (response.Fuzzy is { } fuzzy)
         {
             fuzzy.MaxCharacters = options.MaxFuzzyCharacters;
