@@ -47,8 +47,8 @@ internal static partial class LoadTest
             await WaitForServerAsync(channel);
             await StorageBenchmark.IngestAsync(channel, corpus[..preload]);
             Console.WriteLine($"Load: {workers} workers for {duration.TotalMinutes:F0} min against {preload:N0} preloaded documents (SQLite); 60% FindSimilar, 25% Compare, 15% UpsertDocuments of 10.");
-            Console.WriteLine("| minute | calls/s | FindSimilar p50 / p99 ms | Compare p50 / p99 ms | Upsert p50 / p99 ms | errors | server working set MB |");
-            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| minute | calls/s | FindSimilar p50 / p99 ms | Compare p50 / p99 ms | Upsert p50 / p99 ms | errors | server working set MB | GC heap after last collection MB |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
 
             var latencies = new ConcurrentDictionary<string, ConcurrentQueue<double>>();
             var windowLatencies = new ConcurrentDictionary<string, ConcurrentQueue<double>>();
@@ -105,17 +105,19 @@ internal static partial class LoadTest
             }))];
 
             var memory = new List<double>();
+            var heap = new List<double>();
             long lastCalls = 0;
             TimeSpan windowStart = TimeSpan.Zero;
             while (clock.Elapsed < duration)
             {
                 await Task.WhenAny(Task.Delay(Window), Task.WhenAll(loops));
                 TimeSpan now = clock.Elapsed;
-                double workingSet = await WorkingSetMegabytesAsync(http, metricsPort);
+                (double workingSet, double heapAfterGc) = await MemoryMegabytesAsync(http, metricsPort);
                 memory.Add(workingSet);
+                heap.Add(heapAfterGc);
                 long total = Interlocked.Read(ref calls);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {now.TotalMinutes:F1} | {(total - lastCalls) / (now - windowStart).TotalSeconds:N0} | {Pair(windowLatencies, "FindSimilar")} | {Pair(windowLatencies, "Compare")} | {Pair(windowLatencies, "Upsert")} | {errors.Values.Sum()} | {workingSet:N0} |"));
+                    $"| {now.TotalMinutes:F1} | {(total - lastCalls) / (now - windowStart).TotalSeconds:N0} | {Pair(windowLatencies, "FindSimilar")} | {Pair(windowLatencies, "Compare")} | {Pair(windowLatencies, "Upsert")} | {errors.Values.Sum()} | {workingSet:N0} | {heapAfterGc:N0} |"));
                 lastCalls = total;
                 windowStart = now;
                 windowLatencies.Clear();
@@ -135,7 +137,7 @@ internal static partial class LoadTest
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Errors: {(errors.IsEmpty ? "none" : string.Join(", ", errors.Select(e => $"{e.Key} × {e.Value}")))}."));
             int warm = Math.Min(2, memory.Count - 1);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Server working set: {memory[warm]:N0} MB after warm-up (window {warm + 1}), {memory[^1]:N0} MB at the end, peak {memory.Max():N0} MB."));
+                $"Server working set: {memory[warm]:N0} MB after warm-up (window {warm + 1}), {memory[^1]:N0} MB at the end, peak {memory.Max():N0} MB. GC heap after the last collection: {heap[warm]:N0} MB after warm-up, {heap[^1]:N0} MB at the end, peak {heap.Max():N0} MB."));
         }
         finally
         {
@@ -162,11 +164,13 @@ internal static partial class LoadTest
             ? string.Create(CultureInfo.InvariantCulture, $"{ServiceBenchmark.Percentile([.. values], 0.5):F2} / {ServiceBenchmark.Percentile([.. values], 0.99):F2}")
             : "-";
 
-    private static async Task<double> WorkingSetMegabytesAsync(HttpClient http, int metricsPort)
+    /// <summary>The server's working set, and its managed heap as the last garbage collection left it (every generation).</summary>
+    private static async Task<(double WorkingSet, double HeapAfterGc)> MemoryMegabytesAsync(HttpClient http, int metricsPort)
     {
         string scrape = await http.GetStringAsync(new Uri($"http://localhost:{metricsPort}/metrics"));
-        Match sample = WorkingSet().Match(scrape);
-        return sample.Success ? double.Parse(sample.Groups[1].Value, CultureInfo.InvariantCulture) / 1e6 : double.NaN;
+        Match workingSet = WorkingSet().Match(scrape);
+        double heap = HeapAfterGc().Matches(scrape).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+        return (workingSet.Success ? double.Parse(workingSet.Groups[1].Value, CultureInfo.InvariantCulture) / 1e6 : double.NaN, heap / 1e6);
     }
 
     private static async Task WaitForServerAsync(GrpcChannel channel)
@@ -193,4 +197,7 @@ internal static partial class LoadTest
 
     [GeneratedRegex(@"(?m)^dotnet_process_memory_working_set_bytes(?:\{[^}]*\})? ([0-9.e+]+)")]
     private static partial Regex WorkingSet();
+
+    [GeneratedRegex(@"(?m)^dotnet_gc_last_collection_heap_size_bytes\{[^}]*\} ([0-9.e+]+)")]
+    private static partial Regex HeapAfterGc();
 }

@@ -101,4 +101,7 @@ public sealed class CacheOptions
 
     /// <summary>Longest wait for the cache before computing instead.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Bytes of results the in-process cache keeps (used without Redis); older entries are evicted. Default 64 MB.</summary>
+    public long MemoryLimitBytes { get; set; } = 64 * 1024 * 1024;
 }

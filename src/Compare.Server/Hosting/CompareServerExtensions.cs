@@ -45,6 +45,11 @@ public static class CompareServerExtensions
         services.AddSingleton<CompareMetrics>();
         services.AddSingleton<CallerRateLimiter>();
         services.AddSingleton<DeduplicateJobs>();
+        // Interceptors registered in DI are resolved from it rather than built for every call.
+        services.AddSingleton<RequestLogInterceptor>();
+        services.AddSingleton<ApiKeyInterceptor>();
+        services.AddSingleton<RateLimitInterceptor>();
+        services.AddSingleton<ErrorInterceptor>();
         if (builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() is { Port: > 0 } scrape)
         {
             services.AddOpenTelemetry().WithMetrics(metrics => metrics

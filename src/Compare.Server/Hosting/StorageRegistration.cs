@@ -33,7 +33,9 @@ internal static class StorageRegistration
         }
         else
         {
-            services.AddDistributedMemoryCache();
+            // Every distinct pair is a new entry: without a bound the cache would grow for its whole time to live.
+            long limit = configuration.GetSection(CacheOptions.Section).Get<CacheOptions>()?.MemoryLimitBytes ?? new CacheOptions().MemoryLimitBytes;
+            services.AddDistributedMemoryCache(cache => cache.SizeLimit = limit);
         }
 
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section);
