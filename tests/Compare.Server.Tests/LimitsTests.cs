@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Compare.Server.Tests;
 
+[Collection(TimingSensitive.Name)]
 public sealed class LimitsTests
 {
     private const int OneMegabyte = 1024 * 1024;
@@ -47,18 +48,18 @@ public sealed class LimitsTests
         using (channel)
         {
             var random = new Random(5);
-            string Words() => string.Join(' ', Enumerable.Range(0, 2_400_000).Select(_ => "abcdef"[random.Next(6)].ToString()));
+            string Words() => string.Join(' ', Enumerable.Range(0, 4_800_000).Select(_ => "abcdef"[random.Next(6)].ToString()));
             var request = new CompareRequest { Left = new DocumentRef { Text = Words() }, Right = new DocumentRef { Text = Words() }, IncludeDiff = true, MaxBridgeWords = 3 };
 
             await RpcAssert.FailsAsync(StatusCode.DeadlineExceeded,
-                () => new SimilarityService.SimilarityServiceClient(channel).CompareAsync(request, deadline: DateTime.UtcNow.AddMilliseconds(1500)).ResponseAsync);
+                () => new SimilarityService.SimilarityServiceClient(channel).CompareAsync(request, deadline: DateTime.UtcNow.AddSeconds(2)).ResponseAsync);
 
             // The server's own line for the call: it ended when the deadline passed, not when the work would have
-            // (sketching, phrases and the diff of these texts take about 8 s uncancelled).
+            // (sketching, phrases and the diff of these texts take over 12 s uncancelled).
             (string _, string line) = await EventuallyAsync(() => logs.Lines.FirstOrDefault(l => l.Message.StartsWith("/compare.v1.SimilarityService/Compare ", StringComparison.Ordinal)));
             Assert.Matches(@"^/compare\.v1\.SimilarityService/Compare (Cancelled|DeadlineExceeded) in \d+(\.\d)? ms", line);
             double elapsed = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @" in ([\d.]+) ms").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            Assert.True(elapsed < 4000, line);
+            Assert.True(elapsed < 6000, line);
         }
     }
 

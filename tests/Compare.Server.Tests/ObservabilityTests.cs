@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Builder;
 
 namespace Compare.Server.Tests;
 
+// Meters are matched by name across the process: other servers' calls must not run at the same time.
+[Collection(TimingSensitive.Name)]
 public sealed class ObservabilityTests
 {
     [Fact]

@@ -109,6 +109,13 @@ public sealed class ServerTestGroup : ICollectionFixture<ServerFixture>
     public const string Name = "server";
 }
 
+/// <summary>Tests that read process-wide meters or measure elapsed time run alone, after the others.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TimingSensitive
+{
+    public const string Name = "timing-sensitive";
+}
+
 /// <summary>A fresh directory under the system's temporary folder, deleted on dispose.</summary>
 public sealed class TempDirectory : IDisposable
 {
