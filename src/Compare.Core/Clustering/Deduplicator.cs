@@ -86,20 +86,21 @@ public sealed class Deduplicator
         var lengths = new List<int>(corpus.Count ?? 0);
         var signatures = new List<uint[]>(corpus.Count ?? 0);
         int permutations = _sketcher.Parameters.NumPermutations;
-        ForEachBatch(corpus.ReadAll(cancellationToken).Select(text =>
-            {
-                lengths.Add(text.Length);
-                return text;
-            }),
+        ForEachBatch(corpus.ReadAll(cancellationToken),
             text =>
             {
                 var signature = new uint[permutations];
                 _sketcher.Sign(text, signature);
-                return signature;
+                return (Signature: signature, text.Length);
             },
             (_, batch) =>
             {
-                signatures.AddRange(batch);
+                foreach ((uint[] signature, int length) in batch)
+                {
+                    signatures.Add(signature);
+                    lengths.Add(length);
+                }
+
                 progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, signatures.Count, corpus.Count ?? 0));
             },
             cancellationToken);
@@ -167,9 +168,30 @@ public sealed class Deduplicator
     /// Applies <paramref name="work"/> to every text in parallel batches, in order: the calling
     /// thread reads batch k + 1 while the pool works on batch k, so a slow reader overlaps the work.
     /// <paramref name="completed"/> receives each batch's results (and its first position) in order.
+    /// Texts already in a list are one batch: there is no reading to overlap.
     /// </summary>
     private void ForEachBatch<T>(IEnumerable<string> texts, Func<string, T> work, Action<int, T[]> completed, CancellationToken cancellationToken)
     {
+        if (texts is IReadOnlyList<string> list)
+        {
+            // Ranges small enough that both cores stay busy to the end of a short list (a few hundred candidates).
+            var all = new T[list.Count];
+            if (list.Count > 0)
+            {
+                int rangeSize = Math.Clamp(list.Count / (8 * _options.MaxDegreeOfParallelism), 1, 256);
+                Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, list.Count, rangeSize), ParallelOptionsFor(cancellationToken), range =>
+                {
+                    for (int i = range.Item1; i < range.Item2; i++)
+                    {
+                        all[i] = work(list[i]);
+                    }
+                });
+            }
+
+            completed(0, all);
+            return;
+        }
+
         const int BatchSize = 512;
         Task pending = Task.CompletedTask;
         var batch = new List<string>(BatchSize);

@@ -27,5 +27,5 @@ public sealed class InMemoryCorpus(IReadOnlyList<string> texts) : IRereadableCor
     public IEnumerable<string> ReadAll(CancellationToken cancellationToken) => texts;
 
     /// <inheritdoc/>
-    public IEnumerable<string> ReadAt(IReadOnlyList<int> positions, CancellationToken cancellationToken) => positions.Select(p => texts[p]);
+    public IEnumerable<string> ReadAt(IReadOnlyList<int> positions, CancellationToken cancellationToken) => positions.Select(p => texts[p]).ToArray();
 }
