@@ -43,6 +43,23 @@ public sealed class SimilarityIndexTests
     }
 
     [Fact]
+    public void Query_ExhaustiveWithACancelledToken_StopsWithoutAnAnswer()
+    {
+        using var index = new SimilarityIndex(SketchParameters.Default);
+        foreach ((string id, string text) in TestData.BbcCorpus())
+        {
+            index.Upsert(id, text);
+        }
+
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        DocumentSketch query = index.Sketcher.Sketch(TestData.Seed2014);
+
+        Assert.ThrowsAny<OperationCanceledException>(() => index.Query(query, threshold: 0.01, exhaustive: true, cancellationToken: cancelled.Token));
+        Assert.Equal(TestData.BbcCorpus().Count, index.Query(query, threshold: 0, exhaustive: true).CandidatesExamined);
+    }
+
+    [Fact]
     public void Query_TopKAndExcludeAndThreshold_AreApplied()
     {
         using var index = new SimilarityIndex(SketchParameters.Default, threshold: 0.3);

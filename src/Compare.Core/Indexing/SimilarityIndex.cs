@@ -191,9 +191,11 @@ public sealed class SimilarityIndex : IDisposable
     /// Finds indexed documents with exact Jaccard ≥ <paramref name="threshold"/> (the index
     /// threshold when null), best first, at most <paramref name="topK"/> (0 for all).
     /// LSH proposes candidates; <paramref name="exhaustive"/> verifies every document instead,
-    /// for thresholds well below the one the banding was tuned for.
+    /// for thresholds well below the one the banding was tuned for; it checks
+    /// <paramref name="cancellationToken"/> as it goes, since it reads every document.
     /// </summary>
-    public QueryResult Query(DocumentSketch query, double? threshold = null, int topK = 0, string? excludeId = null, bool exhaustive = false)
+    public QueryResult Query(DocumentSketch query, double? threshold = null, int topK = 0, string? excludeId = null, bool exhaustive = false,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         double minimum = threshold ?? Threshold;
@@ -228,8 +230,14 @@ public sealed class SimilarityIndex : IDisposable
             }
 
             examined = candidates.Count;
-            foreach (int slot in candidates)
+            for (int k = 0; k < candidates.Count; k++)
             {
+                if ((k & 4095) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                int slot = candidates[k];
                 string id = _ids[slot]!;
                 if (id == excludeId)
                 {

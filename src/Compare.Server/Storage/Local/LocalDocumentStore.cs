@@ -142,7 +142,8 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
                 {
                     DocumentWrite d = documents[i];
                     ExistingRecord? old = existing.GetValueOrDefault(d.Id);
-                    IReadOnlyList<SimilarityMatch> near = check is null ? [] : c.Index.Query(d.Sketch, check.Threshold, check.MaxMatches, d.Id).Matches;
+                    // An LSH lookup under the write gate: a batch is applied whole or not at all, never cut short here.
+                    IReadOnlyList<SimilarityMatch> near = check is null ? [] : c.Index.Query(d.Sketch, check.Threshold, check.MaxMatches, d.Id, cancellationToken: CancellationToken.None).Matches;
                     if (WriteRules.NotWritten(d, old?.ContentHash, old?.Utf8Length ?? 0, check, near) is { } notWritten)
                     {
                         results[i] = notWritten;
@@ -243,7 +244,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             throw new CollectionChangedException(collection);
         }
 
-        return Task.FromResult(c.Index.Query(query, options.Threshold, options.TopK, options.ExcludeId, options.Exhaustive));
+        return Task.FromResult(c.Index.Query(query, options.Threshold, options.TopK, options.ExcludeId, options.Exhaustive, cancellationToken));
     }
 
     /// <inheritdoc/>

@@ -219,7 +219,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             ? await LoadAllAsync(keys, settings, cancellationToken).ConfigureAwait(false)
             : await LoadCandidatesAsync(keys, settings, query, options.ExcludeId).ConfigureAwait(false);
         // The candidates are verified exactly, as the local index verifies its own.
-        QueryResult result = candidates.Query(query, options.Threshold, options.TopK, options.ExcludeId, exhaustive: true);
+        QueryResult result = candidates.Query(query, options.Threshold, options.TopK, options.ExcludeId, exhaustive: true, cancellationToken);
         return result;
     }
 
