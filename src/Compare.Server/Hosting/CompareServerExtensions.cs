@@ -2,6 +2,9 @@ using Compare.Server.Observability;
 using Compare.Server.Security;
 using Compare.Server.Services;
 using Compare.Server.Storage;
+using Compare.Server.Web;
+using Google.Protobuf.Reflection;
+using Google.Rpc;
 using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -72,16 +75,28 @@ public static class CompareServerExtensions
             options.Interceptors.Add<ApiKeyInterceptor>();
             options.Interceptors.Add<RateLimitInterceptor>();
             options.Interceptors.Add<ErrorInterceptor>();
-        });
-        // grpc-dotnet's binder, replaced by one whose deserializers refuse malformed requests as INVALID_ARGUMENT.
-        services.RemoveAll(typeof(IServiceMethodProvider<>));
+        }).AddJsonTranscoding(options => options.TypeRegistry = TypeRegistry.FromMessages(BadRequest.Descriptor, ResourceInfo.Descriptor, ErrorInfo.Descriptor));
+        // grpc-dotnet's binder, replaced by one whose deserializers refuse malformed requests as INVALID_ARGUMENT
+        // (JSON transcoding's own binder stays: it reads JSON, not protobuf bytes).
+        foreach (Microsoft.Extensions.DependencyInjection.ServiceDescriptor binder in services.Where(d => d.ServiceType == typeof(IServiceMethodProvider<>)
+            && d.ImplementationType?.Name.StartsWith("BinderServiceMethodProvider", StringComparison.Ordinal) == true).ToList())
+        {
+            services.Remove(binder);
+        }
+
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ValidatingServiceMethodProvider<>));
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
         services.Configure<KestrelServerOptions>(kestrel =>
         {
-            // gRPC without TLS needs HTTP/2 with prior knowledge (grpcurl -plaintext): no HTTP/1.1 to negotiate from.
-            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2);
+            // One port for gRPC (HTTP/2, with prior knowledge when cleartext: grpcurl -plaintext) and for the
+            // browser view and JSON routes (HTTP/1.1); TLS endpoints negotiate with ALPN as usual.
+            kestrel.ConfigureEndpointDefaults(endpoint =>
+            {
+                endpoint.Protocols = HttpProtocols.Http1AndHttp2;
+                endpoint.Use(PriorKnowledgeHttp2.Middleware(endpoint));
+            });
+            kestrel.AllowAlternateSchemes = true;
             // Batch ingest sends messages of many megabytes: the default 768 KB stream window and
             // 1 MB connection window would stall each one on round trips.
             kestrel.Limits.Http2.InitialStreamWindowSize = 16 * 1024 * 1024;
@@ -101,6 +116,8 @@ public static class CompareServerExtensions
         app.MapGrpcService<SimilarityGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.UseJsonBodiesForApiRoutes();
+        app.MapWebView();
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Compare.Server");
         app.Lifetime.ApplicationStarted.Register(() =>
         {

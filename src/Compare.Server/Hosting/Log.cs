@@ -3,7 +3,7 @@ namespace Compare.Server.Hosting;
 /// <summary>Compiled log messages: no formatting cost when the level is off.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "Compare is serving compare.v1 on {Urls} (store: {Provider}).")]
+    [LoggerMessage(1, LogLevel.Information, "Compare is serving compare.v1 on {Urls} (store: {Provider}): gRPC, the JSON routes under /v1 and the browser view at /.")]
     public static partial void Started(ILogger logger, string urls, string provider);
 
     [LoggerMessage(2, LogLevel.Error, "{Method} failed unexpectedly.")]

@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Net.Http.Headers;
+
+namespace Compare.Server.Web;
+
+/// <summary>
+/// The browser view: a form at /, the side-by-side view at /view and a collection's page at
+/// /collections/{name}. The pages are static (embedded in the assembly, so they are served wherever the
+/// server runs from) and read everything through the JSON routes, so they show exactly what the API answers
+/// and need an API key exactly when the API does.
+/// </summary>
+internal static class WebView
+{
+    private static readonly EmbeddedFileProvider Files = new(typeof(WebView).Assembly, "Compare.Server.Web.assets");
+    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
+
+    /// <summary>Lets <c>curl -d '{...}'</c> reach the JSON routes: curl labels a body form data unless told otherwise.</summary>
+    public static IApplicationBuilder UseJsonBodiesForApiRoutes(this IApplicationBuilder app) => app.Use((context, next) =>
+    {
+        HttpRequest request = context.Request;
+        if (request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && !HttpMethods.IsGet(request.Method)
+            && (request.ContentType is null || request.ContentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)))
+        {
+            request.ContentType = "application/json";
+        }
+
+        return next(context);
+    });
+
+    /// <summary>Maps the pages and their assets.</summary>
+    public static IEndpointRouteBuilder MapWebView(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/", (HttpResponse response) => Serve("index.html", response));
+        endpoints.MapGet("/view", (HttpResponse response) => Serve("view.html", response));
+        endpoints.MapGet("/collections/{name}", (HttpResponse response) => Serve("collection.html", response));
+        endpoints.MapGet("/assets/{file}", (string file, HttpResponse response) => Serve(file, response));
+        return endpoints;
+    }
+
+    private static IResult Serve(string name, HttpResponse response)
+    {
+        IFileInfo file = Files.GetFileInfo(name);
+        if (!file.Exists || !ContentTypes.TryGetContentType(name, out string? contentType))
+        {
+            return Results.NotFound();
+        }
+
+        // The pages load nothing but their own scripts and styles, and their data only from this server.
+        response.Headers[HeaderNames.CacheControl] = "no-cache";
+        response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
+        response.Headers[HeaderNames.ContentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+        return Results.Stream(file.CreateReadStream(), contentType.StartsWith("image/", StringComparison.Ordinal) ? contentType : contentType + "; charset=utf-8");
+    }
+}
