@@ -19,6 +19,9 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public GrpcChannel Channel { get; private set; } = null!;
 
+    /// <summary>The server's one address: gRPC, the JSON routes and the browser view.</summary>
+    public Uri Address => new(_app!.Urls.Single());
+
     public CollectionService.CollectionServiceClient Collections => new(Channel);
 
     public DocumentService.DocumentServiceClient Documents => new(Channel);

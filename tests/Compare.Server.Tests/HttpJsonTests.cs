@@ -1,0 +1,220 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+
+namespace Compare.Server.Tests;
+
+/// <summary>The compare.v1 RPCs as HTTP/JSON routes (gRPC JSON transcoding), over HTTP/1.1 on the gRPC port.</summary>
+[Collection(ServerTestGroup.Name)]
+public sealed class HttpJsonTests(ServerFixture server) : IDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = server.Address, DefaultRequestVersion = HttpVersion.Version11 };
+
+    public void Dispose() => _http.Dispose();
+
+    private static string Json(object value) => JsonSerializer.Serialize(value);
+
+    private static StringContent JsonBody(object value) => new(Json(value), Encoding.UTF8, "application/json");
+
+    private async Task<(HttpStatusCode Status, JsonNode Body)> SendAsync(HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonBody(body) };
+        using HttpResponseMessage response = await _http.SendAsync(request);
+        Assert.Equal(HttpVersion.Version11, response.Version);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+    }
+
+    private async Task<string> SeedsCollectionAsync()
+    {
+        string c = await server.NewCollectionAsync();
+        (HttpStatusCode status, JsonNode body) = await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents", new
+        {
+            documents = new[] { new { id = "2014", text = TestData.Seed2014 }, new { id = "2016", text = TestData.Seed2016 } },
+        });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, (int)body["createdCount"]!);
+        return c;
+    }
+
+    [Fact]
+    public async Task Compare_InlineSeedsAsCurlSendsThem_AnswersTheSharedWordingWithExactScores()
+    {
+        // curl -d '{...}' labels its body form data; the route reads it as JSON all the same.
+        string body = Json(new { left = new { text = TestData.Seed2014 }, right = new { text = TestData.Seed2016 }, include_fuzzy = false });
+        using var content = new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded");
+        using HttpResponseMessage response = await _http.PostAsync("/v1/compare", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        JsonNode r = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(ReferenceJaccard.Jaccard(TestData.Seed2014, TestData.Seed2016), (double)r["jaccard"]!, 9);
+        JsonArray phrases = r["sharedPhrases"]!.AsArray();
+        foreach (string expected in new[] { "construction of the Silk Road Economic Belt", "Shanghai Cooperation Organization (SCO)" })
+        {
+            JsonNode phrase = Assert.Single(phrases, p => ((string)p!["text"]!).Contains(expected, StringComparison.Ordinal))!;
+            Assert.Equal((string)phrase["text"]!, TestData.SliceCodePoints(TestData.Seed2014, (int)phrase["left"]!["start"]!, (int)phrase["left"]!["end"]!));
+            Assert.Contains(expected, TestData.SliceCodePoints(TestData.Seed2016, (int)phrase["right"]!["start"]!, (int)phrase["right"]!["end"]!),
+                StringComparison.OrdinalIgnoreCase);
+        }
+
+        Assert.Null(r["fuzzy"]);
+    }
+
+    [Fact]
+    public async Task Collections_CreateGetListDelete_FollowTheirRoutesAndStatuses()
+    {
+        string name = "http-" + Guid.NewGuid().ToString("N")[..10];
+        (HttpStatusCode created, JsonNode collection) = await SendAsync(HttpMethod.Post, "/v1/collections", new { name, config = new { threshold = 0.7 } });
+        Assert.Equal(HttpStatusCode.OK, created);
+        Assert.Equal(0.7, (double)collection["collection"]!["config"]!["threshold"]!);
+
+        (HttpStatusCode again, JsonNode conflict) = await SendAsync(HttpMethod.Post, "/v1/collections", new { name });
+        Assert.Equal(HttpStatusCode.Conflict, again);
+        Assert.Equal(6, (int)conflict["code"]!); // ALREADY_EXISTS
+
+        (HttpStatusCode got, JsonNode one) = await SendAsync(HttpMethod.Get, $"/v1/collections/{name}");
+        Assert.Equal((HttpStatusCode.OK, name), (got, (string)one["collection"]!["name"]!));
+        (_, JsonNode all) = await SendAsync(HttpMethod.Get, "/v1/collections");
+        Assert.Contains(all["collections"]!.AsArray(), c => (string)c!["name"]! == name);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, $"/v1/collections/{name}:rebuildIndex", new { })).Status);
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Delete, $"/v1/collections/{name}")).Status);
+        (HttpStatusCode gone, JsonNode missing) = await SendAsync(HttpMethod.Get, $"/v1/collections/{name}");
+        Assert.Equal(HttpStatusCode.NotFound, gone);
+        Assert.Equal(5, (int)missing["code"]!); // NOT_FOUND
+        JsonNode resource = Assert.Single(missing["details"]!.AsArray())!;
+        Assert.Equal(("type.googleapis.com/google.rpc.ResourceInfo", name), ((string)resource["@type"]!, (string)resource["resourceName"]!));
+
+        (HttpStatusCode refused, JsonNode precondition) = await SendAsync(HttpMethod.Delete, "/v1/collections/default");
+        Assert.Equal((HttpStatusCode.BadRequest, 9), (refused, (int)precondition["code"]!)); // FAILED_PRECONDITION
+    }
+
+    [Fact]
+    public async Task Documents_UpsertGetListDelete_RoundTripThroughTheRoutes()
+    {
+        string c = await SeedsCollectionAsync();
+
+        (HttpStatusCode got, JsonNode document) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents/2014?includeText=true");
+        Assert.Equal(HttpStatusCode.OK, got);
+        Assert.Equal(TestData.Seed2014, (string)document["document"]!["text"]!);
+
+        (_, JsonNode page) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents?pageSize=1");
+        Assert.Equal("2014", (string)Assert.Single(page["documents"]!.AsArray())!["id"]!);
+        (_, JsonNode next) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents?pageSize=1&pageToken={Uri.EscapeDataString((string)page["nextPageToken"]!)}");
+        Assert.Equal("2016", (string)Assert.Single(next["documents"]!.AsArray())!["id"]!);
+
+        (_, JsonNode deleted) = await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents:delete", new { ids = new[] { "2016", "absent" } });
+        Assert.Equal(1, (int)deleted["deletedCount"]!);
+        (HttpStatusCode gone, JsonNode missing) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents/2016");
+        Assert.Equal((HttpStatusCode.NotFound, 5), (gone, (int)missing["code"]!));
+    }
+
+    [Fact]
+    public async Task FindSimilarAndDeduplicate_OverTheRoutes_FindTheEditedCopy()
+    {
+        string c = await SeedsCollectionAsync();
+        string edited = TestData.Seed2016.Replace("Kazakhstan", "Kazakstan", StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents", new { documents = new[] { new { id = "2016-edited", text = edited } } })).Status);
+        double expected = ReferenceJaccard.Jaccard(TestData.Seed2016, edited);
+
+        (HttpStatusCode found, JsonNode similar) = await SendAsync(HttpMethod.Post, "/v1/similar", new { collection = c, query = new { id = "2016" }, threshold = 0.3 });
+        Assert.Equal(HttpStatusCode.OK, found);
+        JsonNode match = Assert.Single(similar["matches"]!.AsArray())!;
+        Assert.Equal("2016-edited", (string)match["id"]!);
+        Assert.Equal(expected, (double)match["jaccard"]!, 9);
+
+        // A server stream answers one JSON object per line: progress, clusters, then the summary.
+        using HttpResponseMessage response = await _http.PostAsync("/v1/deduplicate", JsonBody(new { collection = c, threshold = 0.3 }));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        JsonNode[] events = [.. (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!)];
+        JsonNode cluster = Assert.Single(events, e => e["cluster"] is not null)["cluster"]!;
+        Assert.Equal("2016", (string)cluster["representativeId"]!);
+        Assert.Equal(["2016", "2016-edited"], cluster["members"]!.AsArray().Select(m => (string)m!["id"]!));
+        JsonNode summary = events[^1]["summary"]!;
+        Assert.Equal((3, 1, 1), ((int)summary["documentCount"]!, (int)summary["clusterCount"]!, (int)summary["duplicateCount"]!));
+    }
+
+    [Fact]
+    public async Task Errors_CallersMistakes_MapToTheirHttpStatusesWithTheFieldNamed()
+    {
+        (HttpStatusCode invalid, JsonNode bad) = await SendAsync(HttpMethod.Post, "/v1/similar", new { query = new { text = "a few words" }, top_k = -1 });
+        Assert.Equal((HttpStatusCode.BadRequest, 3), (invalid, (int)bad["code"]!));
+        Assert.Contains("top_k", (string)bad["message"]!, StringComparison.Ordinal);
+        JsonNode details = Assert.Single(bad["details"]!.AsArray())!;
+        Assert.Equal("type.googleapis.com/google.rpc.BadRequest", (string)details["@type"]!);
+        Assert.Contains(details["fieldViolations"]!.AsArray(), v => (string)v!["field"]! == "top_k");
+
+        (HttpStatusCode noLeft, JsonNode missing) = await SendAsync(HttpMethod.Post, "/v1/compare", new { right = new { text = "x" } });
+        Assert.Equal(HttpStatusCode.BadRequest, noLeft);
+        Assert.Contains("left", (string)missing["message"]!, StringComparison.Ordinal);
+
+        using var malformed = new StringContent("{\"left\": ", Encoding.UTF8, "application/json");
+        using HttpResponseMessage broken = await _http.PostAsync("/v1/compare", malformed);
+        Assert.Equal(HttpStatusCode.BadRequest, broken.StatusCode);
+
+        (HttpStatusCode unknown, _) = await SendAsync(HttpMethod.Post, "/v1/compare", new { collection = "no-such-collection", left = new { text = "a" }, right = new { text = "b" } });
+        Assert.Equal(HttpStatusCode.NotFound, unknown);
+    }
+
+    [Fact]
+    public async Task Pages_AndAssets_AreServedAsHtmlAndScriptsWithAStrictPolicy()
+    {
+        foreach (string page in new[] { "/", "/view?left=a&right=b", "/collections/default" })
+        {
+            using HttpResponseMessage response = await _http.GetAsync(page);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+            Assert.StartsWith("<!doctype html>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.StartsWith("default-src 'self'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        }
+
+        using HttpResponseMessage script = await _http.GetAsync("/assets/compare.js");
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("export function renderComparison", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using HttpResponseMessage missing = await _http.GetAsync("/assets/absent.js");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+}
+
+/// <summary>The JSON routes under API keys and rate limits: the same interceptors as gRPC, mapped to HTTP statuses.</summary>
+[Collection(TimingSensitive.Name)]
+public sealed class HttpJsonSecurityTests
+{
+    private const string Key = "http-key-0123456789abcdef";
+
+    [Fact]
+    public async Task ApiKeysAndRateLimit_OnTheJsonRoutes_AreUnauthorizedAndTooManyRequests()
+    {
+        (WebApplication app, Grpc.Net.Client.GrpcChannel channel) = await ServerFixture.StartAsync(settings: new()
+        {
+            ["Security:ApiKeys:0"] = Key,
+            ["Security:RateLimit:PermitsPerSecond"] = "1",
+            ["Security:RateLimit:Burst"] = "2",
+        });
+        await using (app)
+        using (channel)
+        using (var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) })
+        {
+            using HttpResponseMessage anonymous = await http.GetAsync("/v1/collections");
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            Assert.Equal(16, JsonNode.Parse(await anonymous.Content.ReadAsStringAsync())!["code"]!.GetValue<int>()); // UNAUTHENTICATED
+
+            // The pages stay open: they ask for the key and send it with their calls.
+            using HttpResponseMessage page = await http.GetAsync("/");
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+            HttpStatusCode status = HttpStatusCode.OK;
+            for (int call = 0; call < 50 && status == HttpStatusCode.OK; call++)
+            {
+                using HttpResponseMessage response = await http.GetAsync("/v1/collections");
+                status = response.StatusCode;
+            }
+
+            Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        }
+    }
+}
