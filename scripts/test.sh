@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a Debian machine with the .NET SDK, and ends with one plain
 # line "N passed, N failed" summed over the test assemblies. Exit code: 0 only when all passed.
-# Installs what the tests need and the machine lacks (redis-server, with apt-get); the tests start
-# their own redis-server on free loopback ports and stop it. They read the BBC corpus from
+# Installs what the tests need and the machine lacks (redis-server and chromium, with apt-get); the
+# tests start their own redis-server on free loopback ports and stop it, and drive Chromium through
+# Playwright (its driver comes from NuGet). They read the BBC corpus from
 # ../shared/corpora and fail (never skip) when anything is missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,13 +13,17 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 2
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "Installing redis-server (the Redis store's tests run against a real one)..."
+# What the tests need and a fresh Debian machine lacks: redis-server (the Redis store's tests start their
+# own instances; no service is started) and Chromium with a font (the browser view's tests drive it).
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+if ((${#missing[@]})); then
+  echo "Installing ${missing[*]} with apt-get..."
   sudo_cmd=""
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-  # No service is started: the tests run their own instances.
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 log=$(mktemp)

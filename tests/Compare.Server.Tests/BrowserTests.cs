@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Text.Json;
+using Compare.V1;
+using Microsoft.Playwright;
+
+namespace Compare.Server.Tests;
+
+/// <summary>Debian's Chromium, driven by Playwright, shared by the browser tests.</summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    /// <summary>Where Debian puts Chromium; COMPARE_CHROMIUM names another. scripts/test.sh installs it.</summary>
+    public static string ChromiumPath => Environment.GetEnvironmentVariable("COMPARE_CHROMIUM") ?? "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        // Missing Chromium fails the tests with the reason; it never skips them.
+        Assert.True(File.Exists(ChromiumPath), $"Chromium is missing at {ChromiumPath}: scripts/test.sh installs Debian's chromium package.");
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            // No network but loopback here: keep Chromium from calling home.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+    }
+}
+
+/// <summary>The side-by-side view, the paste form and the collection page in headless Chromium against the real server.</summary>
+[Collection(ServerTestGroup.Name)]
+public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) : IClassFixture<BrowserFixture>
+{
+    private readonly List<string> _pageErrors = [];
+
+    private static readonly string[] RecurringWording = ["construction of the Silk Road Economic Belt", "Shanghai Cooperation Organization (SCO)"];
+
+    /// <summary>Screenshots land in artifacts/browser at the repository root.</summary>
+    private static string Artifact(string name)
+    {
+        string folder = Path.Combine(TestData.RepositoryRoot, "artifacts", "browser");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, name);
+    }
+
+    private async Task<string> SeedsCollectionAsync(params (string Id, string Text)[] extra)
+    {
+        string c = await server.NewCollectionAsync();
+        var request = new UpsertDocumentsRequest { Collection = c };
+        request.Documents.Add(new Document { Id = "2014", Text = TestData.Seed2014 });
+        request.Documents.Add(new Document { Id = "2016", Text = TestData.Seed2016 });
+        request.Documents.AddRange(extra.Select(d => new Document { Id = d.Id, Text = d.Text }));
+        await server.Documents.UpsertDocumentsAsync(request);
+        return c;
+    }
+
+    private async Task<IPage> OpenAsync(string path, int width = 1280, int height = 900)
+    {
+        IPage page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
+        page.PageError += (_, error) => _pageErrors.Add(error);
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                _pageErrors.Add(message.Text);
+            }
+        };
+        await page.GotoAsync(new Uri(server.Address, path).ToString());
+        return page;
+    }
+
+    /// <summary>Closes the page; a script error or a failed request on the way fails the test.</summary>
+    private async Task CloseAsync(IPage page)
+    {
+        await page.CloseAsync();
+        Assert.True(_pageErrors.Count == 0, "The page reported errors: " + string.Join("; ", _pageErrors));
+    }
+
+    /// <summary>The text each phrase has on one side: the marked pieces that carry its number, in order.</summary>
+    private static async Task<Dictionary<int, string>> PhrasesOnSideAsync(IPage page, string side)
+    {
+        string json = await page.EvaluateAsync<string>(@"side => JSON.stringify([...document.querySelectorAll(`.side[data-side=""${side}""] mark`)]
+            .map(m => [m.dataset.phrases, m.textContent]))", side);
+        var phrases = new Dictionary<int, string>();
+        foreach (string[] mark in JsonSerializer.Deserialize<string[][]>(json)!)
+        {
+            foreach (int phrase in mark[0].Split(' ').Select(p => int.Parse(p, CultureInfo.InvariantCulture)))
+            {
+                phrases[phrase] = phrases.GetValueOrDefault(phrase, "") + mark[1];
+            }
+        }
+
+        return phrases;
+    }
+
+    /// <summary>Each recurring passage is marked on both sides as one phrase (the same number on each side).</summary>
+    private static async Task<Dictionary<string, int>> AssertRecurringWordingMarkedOnBothSidesAsync(IPage page)
+    {
+        await page.Locator(".side[data-side=right] mark").First.WaitForAsync();
+        Dictionary<int, string> left = await PhrasesOnSideAsync(page, "left"), right = await PhrasesOnSideAsync(page, "right");
+        var found = new Dictionary<string, int>();
+        foreach (string wording in RecurringWording)
+        {
+            int phrase = Assert.Single(left, p => p.Value.Contains(wording, StringComparison.Ordinal)).Key;
+            Assert.True(right.TryGetValue(phrase, out string? twin), $"phrase {phrase} ('{wording}') is not marked on the right");
+            Assert.Contains(wording, twin, StringComparison.OrdinalIgnoreCase);
+            found[wording] = phrase;
+        }
+
+        return found;
+    }
+
+    [Fact]
+    public async Task View_Seeds_MarksTheRecurringWordingOnBothSidesAndClickingOneFocusesItsTwin()
+    {
+        string c = await SeedsCollectionAsync();
+        IPage page = await OpenAsync($"/view?collection={c}&left=2014&right=2016");
+
+        Dictionary<string, int> phrases = await AssertRecurringWordingMarkedOnBothSidesAsync(page);
+
+        foreach ((string wording, int phrase) in phrases)
+        {
+            await page.Locator($".side[data-side=left] mark[data-phrases~=\"{phrase}\"]").First.ClickAsync();
+            string focused = await page.EvaluateAsync<string>("() => document.activeElement.closest('.side').dataset.side + '|' + document.activeElement.dataset.phrases");
+            Assert.Equal("right", focused.Split('|')[0]);
+            Assert.Contains(phrase.ToString(CultureInfo.InvariantCulture), focused.Split('|')[1].Split(' '));
+            Assert.True(await page.Locator($".side[data-side=right] mark.twin[data-phrases~=\"{phrase}\"]").CountAsync() > 0, wording);
+            Assert.True(await page.Locator($".side[data-side=left] mark.twin[data-phrases~=\"{phrase}\"]").CountAsync() > 0, wording);
+        }
+
+        // And back: a phrase on the right leads to its twin on the left.
+        int sco = phrases["Shanghai Cooperation Organization (SCO)"];
+        await page.Locator($".side[data-side=right] mark[data-phrases~=\"{sco}\"]").First.ClickAsync();
+        Assert.Equal("left", await page.EvaluateAsync<string>("() => document.activeElement.closest('.side').dataset.side"));
+
+        // The header carries the scores the API computed.
+        string jaccard = ReferenceJaccard.Jaccard(TestData.Seed2014, TestData.Seed2016).ToString("F3", CultureInfo.InvariantCulture);
+        ILocator first = page.Locator(".scores li").First;
+        Assert.StartsWith("Jaccard ", await first.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(jaccard, await first.Locator("b").InnerTextAsync());
+        foreach (string score in new[] { "Left in right", "Right in left", "Left coverage", "Right coverage", "Token set" })
+        {
+            Assert.Equal(1, await page.Locator(".scores li", new PageLocatorOptions { HasTextString = score }).CountAsync());
+        }
+
+        string screenshot = Artifact("view-seeds.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(screenshot)[..4]);
+        await CloseAsync(page);
+    }
+
+    [Fact]
+    public async Task View_OnAPhoneSizedWindow_StacksTheTextsWithoutSidewaysScrolling()
+    {
+        string c = await SeedsCollectionAsync();
+        IPage page = await OpenAsync($"/view?collection={c}&left=2014&right=2016", width: 390, height: 844);
+        await AssertRecurringWordingMarkedOnBothSidesAsync(page);
+
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways");
+        LocatorBoundingBoxResult left = (await page.Locator(".side[data-side=left]").BoundingBoxAsync())!, right = (await page.Locator(".side[data-side=right]").BoundingBoxAsync())!;
+        Assert.True(right.Y >= left.Y + left.Height, "the right text should sit below the left one");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifact("view-seeds-phone.png") });
+        await CloseAsync(page);
+    }
+
+    [Fact]
+    public async Task StartPage_PastedTexts_ShowsTheComparisonInPlace()
+    {
+        IPage page = await OpenAsync("/");
+        await page.FillAsync("#left-text", TestData.Seed2014);
+        await page.FillAsync("#right-text", TestData.Seed2016);
+        await page.ClickAsync("text=Compare the texts");
+
+        await AssertRecurringWordingMarkedOnBothSidesAsync(page);
+        Assert.True(await page.Locator("ol.phrases li", new PageLocatorOptions { HasTextString = "Silk Road Economic Belt" }).CountAsync() >= 1);
+        await CloseAsync(page);
+    }
+
+    [Fact]
+    public async Task CollectionPage_AfterDeduplicate_ListsTheClusterAndLinksToTheSideBySideView()
+    {
+        string edited = TestData.Seed2016.Replace("Kazakhstan", "Kazakstan", StringComparison.Ordinal);
+        string c = await SeedsCollectionAsync(("2016-edited", edited));
+        IPage page = await OpenAsync($"/collections/{c}");
+        await page.Locator("td", new PageLocatorOptions { HasTextString = "2016-edited" }).WaitForAsync();
+
+        await page.FillAsync("#threshold", "0.5");
+        await page.ClickAsync("text=Find duplicates");
+        ILocator cluster = page.Locator(".cluster");
+        await cluster.WaitForAsync();
+        Assert.Equal(1, await cluster.CountAsync());
+        Assert.Equal("2016", await cluster.Locator("h3 b").InnerTextAsync());
+        string jaccard = ReferenceJaccard.Jaccard(TestData.Seed2016, edited).ToString("F3", CultureInfo.InvariantCulture);
+        Assert.Equal(["2016-edited", jaccard], (await cluster.Locator("tbody tr td").AllInnerTextsAsync()).Take(2));
+
+        await cluster.Locator("a", new LocatorLocatorOptions { HasTextString = "side by side" }).ClickAsync();
+        await page.WaitForURLAsync("**/view?**");
+        Assert.Equal(("2016-edited", "2016"), (await page.Locator(".side[data-side=left] h2").InnerTextAsync(), await page.Locator(".side[data-side=right] h2").InnerTextAsync()));
+        await page.Locator(".side[data-side=right] mark").First.WaitForAsync();
+        await CloseAsync(page);
+    }
+}
