@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 
 namespace Compare.Server.Tests;
@@ -160,6 +161,25 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
     }
 
     [Fact]
+    public async Task OpenApi_Description_ListsEveryRouteWithTheProtosComments()
+    {
+        (HttpStatusCode status, JsonNode openApi) = await SendAsync(HttpMethod.Get, "/swagger/v1/swagger.json");
+        Assert.Equal(HttpStatusCode.OK, status);
+        JsonObject paths = openApi["paths"]!.AsObject();
+        foreach ((string path, string method) in new[]
+        {
+            ("/v1/compare", "post"), ("/v1/similar", "post"), ("/v1/deduplicate", "post"), ("/v1/collections", "get"), ("/v1/collections", "post"),
+            ("/v1/collections/{name}", "get"), ("/v1/collections/{name}", "delete"), ("/v1/collections/{collection}/documents", "post"),
+            ("/v1/collections/{collection}/documents", "get"), ("/v1/collections/{collection}/documents/{id}", "get"),
+        })
+        {
+            Assert.True(paths[path]?[method] is not null, $"{method} {path} is missing");
+        }
+
+        Assert.Equal("Scores two documents (indexed or inline) and finds the phrases they share.", (string)paths["/v1/compare"]!["post"]!["summary"]!);
+    }
+
+    [Fact]
     public async Task Pages_AndAssets_AreServedAsHtmlAndScriptsWithAStrictPolicy()
     {
         foreach (string page in new[] { "/", "/view?left=a&right=b", "/collections/default" })
@@ -176,6 +196,54 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Contains("export function renderComparison", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         using HttpResponseMessage missing = await _http.GetAsync("/assets/absent.js");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+}
+
+/// <summary>The README's curl lines, replayed in order against a fresh server holding the seeds as its jq line indexes them.</summary>
+public sealed partial class ReadmeCurlTests
+{
+    // curl -s [-X METHOD] [-d '{json}'] [']localhost:5000/path[']
+    [GeneratedRegex(@"^curl -s(?: -X (?<method>[A-Z]+))?(?: -d '(?<json>\{.*\})')? '?localhost:5000(?<path>/[^'\s]+)'?", RegexOptions.Multiline)]
+    private static partial Regex CurlLine();
+
+    [Fact]
+    public async Task Readme_EveryCurlExample_AnswersOkFromTheServer()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "README.md"));
+        Match[] examples = CurlLine().Matches(readme).ToArray();
+        Assert.True(examples.Length >= 9, $"found only {examples.Length} curl examples");
+
+        (WebApplication app, Grpc.Net.Client.GrpcChannel channel) = await ServerFixture.StartAsync();
+        await using (app)
+        using (channel)
+        using (var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) })
+        {
+            var seeds = new V1.UpsertDocumentsRequest();
+            seeds.Documents.Add(new V1.Document { Id = "2014", Text = TestData.Seed2014 });
+            seeds.Documents.Add(new V1.Document { Id = "2016", Text = TestData.Seed2016 });
+            await new V1.DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(seeds);
+
+            foreach (Match example in examples)
+            {
+                HttpMethod method = example.Groups["method"].Success ? new HttpMethod(example.Groups["method"].Value)
+                    : example.Groups["json"].Success ? HttpMethod.Post : HttpMethod.Get;
+                using var request = new HttpRequestMessage(method, example.Groups["path"].Value);
+                if (example.Groups["json"].Success)
+                {
+                    // As curl -d sends it: labelled form data.
+                    request.Content = new StringContent(example.Groups["json"].Value, Encoding.UTF8, "application/x-www-form-urlencoded");
+                }
+
+                using HttpResponseMessage response = await http.SendAsync(request);
+                string body = await response.Content.ReadAsStringAsync();
+                Assert.True(response.IsSuccessStatusCode, $"{example.Value} answered {(int)response.StatusCode}: {body}");
+                Assert.All(body.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => JsonNode.Parse(line));
+                if (example.Value.Contains("\"id\": \"2014\"}, \"right\"", StringComparison.Ordinal))
+                {
+                    Assert.Contains("construction of the Silk Road Economic Belt", body, StringComparison.Ordinal);
+                }
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi.Models;
 using OpenTelemetry.Metrics;
 
 namespace Compare.Server.Hosting;
@@ -86,6 +87,22 @@ public static class CompareServerExtensions
 
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ValidatingServiceMethodProvider<>));
         services.AddGrpcReflection();
+        services.AddGrpcSwagger();
+        services.AddSwaggerGen(swagger =>
+        {
+            swagger.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Compare",
+                Version = "v1",
+                Description = "The compare.v1 RPCs as HTTP/JSON routes (gRPC JSON transcoding). The same port serves gRPC.",
+            });
+            string protoComments = Path.Combine(AppContext.BaseDirectory, "Compare.Protos.xml");
+            if (File.Exists(protoComments))
+            {
+                swagger.IncludeXmlComments(protoComments);
+                swagger.IncludeGrpcXmlComments(protoComments, includeControllerXmlComments: true);
+            }
+        });
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
         services.Configure<KestrelServerOptions>(kestrel =>
         {
@@ -117,6 +134,8 @@ public static class CompareServerExtensions
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.UseJsonBodiesForApiRoutes();
+        app.UseSwagger();
+        app.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Compare v1"));
         app.MapWebView();
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Compare.Server");
         app.Lifetime.ApplicationStarted.Register(() =>
