@@ -10,7 +10,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using Microsoft.OpenApi.Models;
 using OpenTelemetry.Metrics;
 
 namespace Compare.Server.Hosting;
@@ -77,32 +76,8 @@ public static class CompareServerExtensions
             options.Interceptors.Add<RateLimitInterceptor>();
             options.Interceptors.Add<ErrorInterceptor>();
         }).AddJsonTranscoding(options => options.TypeRegistry = TypeRegistry.FromMessages(BadRequest.Descriptor, ResourceInfo.Descriptor, ErrorInfo.Descriptor));
-        // grpc-dotnet's binder, replaced by one whose deserializers refuse malformed requests as INVALID_ARGUMENT
-        // (JSON transcoding's own binder stays: it reads JSON, not protobuf bytes).
-        foreach (Microsoft.Extensions.DependencyInjection.ServiceDescriptor binder in services.Where(d => d.ServiceType == typeof(IServiceMethodProvider<>)
-            && d.ImplementationType?.Name.StartsWith("BinderServiceMethodProvider", StringComparison.Ordinal) == true).ToList())
-        {
-            services.Remove(binder);
-        }
-
-        services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ValidatingServiceMethodProvider<>));
         services.AddGrpcReflection();
-        services.AddGrpcSwagger();
-        services.AddSwaggerGen(swagger =>
-        {
-            swagger.SwaggerDoc("v1", new OpenApiInfo
-            {
-                Title = "Compare",
-                Version = "v1",
-                Description = "The compare.v1 RPCs as HTTP/JSON routes (gRPC JSON transcoding). The same port serves gRPC.",
-            });
-            string protoComments = Path.Combine(AppContext.BaseDirectory, "Compare.Protos.xml");
-            if (File.Exists(protoComments))
-            {
-                swagger.IncludeXmlComments(protoComments);
-                swagger.IncludeGrpcXmlComments(protoComments, includeControllerXmlComments: true);
-            }
-        });
+        services.AddOpenApiDescription();
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
         services.Configure<KestrelServerOptions>(kestrel =>
         {
@@ -121,6 +96,16 @@ public static class CompareServerExtensions
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
             kestrel.Limits.MaxRequestBodySize = null;
         });
+        // grpc-dotnet's binder, replaced by one whose deserializers refuse malformed requests as INVALID_ARGUMENT
+        // (JSON transcoding's own binder stays: it reads JSON, not protobuf bytes). Last, because AddGrpcSwagger
+        // and the like call AddGrpc again, which adds the binder back.
+        foreach (Microsoft.Extensions.DependencyInjection.ServiceDescriptor binder in services.Where(d => d.ServiceType == typeof(IServiceMethodProvider<>)
+            && d.ImplementationType?.Name.StartsWith("BinderServiceMethodProvider", StringComparison.Ordinal) == true).ToList())
+        {
+            services.Remove(binder);
+        }
+
+        services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ValidatingServiceMethodProvider<>));
         return builder;
     }
 
@@ -133,9 +118,6 @@ public static class CompareServerExtensions
         app.MapGrpcService<SimilarityGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
-        app.UseJsonBodiesForApiRoutes();
-        app.UseSwagger();
-        app.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Compare v1"));
         app.MapWebView();
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Compare.Server");
         app.Lifetime.ApplicationStarted.Register(() =>

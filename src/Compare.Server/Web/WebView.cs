@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Net.Http.Headers;
+using Microsoft.OpenApi.Models;
 
 namespace Compare.Server.Web;
 
@@ -16,7 +17,7 @@ internal static class WebView
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 
     /// <summary>Lets <c>curl -d '{...}'</c> reach the JSON routes: curl labels a body form data unless told otherwise.</summary>
-    public static IApplicationBuilder UseJsonBodiesForApiRoutes(this IApplicationBuilder app) => app.Use((context, next) =>
+    private static IApplicationBuilder UseJsonBodiesForApiRoutes(this IApplicationBuilder app) => app.Use((context, next) =>
     {
         HttpRequest request = context.Request;
         if (request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && !HttpMethods.IsGet(request.Method)
@@ -28,9 +29,34 @@ internal static class WebView
         return next(context);
     });
 
-    /// <summary>Maps the pages and their assets.</summary>
-    public static IEndpointRouteBuilder MapWebView(this IEndpointRouteBuilder endpoints)
+    /// <summary>The OpenAPI description of the JSON routes, with the protos' comments as its descriptions.</summary>
+    public static IServiceCollection AddOpenApiDescription(this IServiceCollection services)
     {
+        services.AddGrpcSwagger();
+        services.AddSwaggerGen(swagger =>
+        {
+            swagger.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Compare",
+                Version = "v1",
+                Description = "The compare.v1 RPCs as HTTP/JSON routes (gRPC JSON transcoding). The same port serves gRPC.",
+            });
+            string protoComments = Path.Combine(AppContext.BaseDirectory, "Compare.Protos.xml");
+            if (File.Exists(protoComments))
+            {
+                swagger.IncludeXmlComments(protoComments);
+                swagger.IncludeGrpcXmlComments(protoComments, includeControllerXmlComments: true);
+            }
+        });
+        return services;
+    }
+
+    /// <summary>Maps the pages and their assets, the OpenAPI description and Swagger UI, and lets curl's bodies through.</summary>
+    public static WebApplication MapWebView(this WebApplication endpoints)
+    {
+        endpoints.UseJsonBodiesForApiRoutes();
+        endpoints.UseSwagger();
+        endpoints.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Compare v1"));
         endpoints.MapGet("/", (HttpResponse response) => Serve("index.html", response));
         endpoints.MapGet("/view", (HttpResponse response) => Serve("view.html", response));
         endpoints.MapGet("/collections/{name}", (HttpResponse response) => Serve("collection.html", response));
