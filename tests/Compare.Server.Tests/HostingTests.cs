@@ -32,10 +32,66 @@ public sealed class HostingTests(ServerFixture server)
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = "compare.v1.SimilarityService" });
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         ServerReflectionResponse file = call.ResponseStream.Current;
+
+        // grpcurl builds the descriptors from these files and asks for each missing import by name: every
+        // import (google/api/annotations.proto for the HTTP routes among them) must resolve, and the set must build.
+        var files = new Dictionary<string, Google.Protobuf.ByteString>();
+        var pending = new Queue<Google.Protobuf.ByteString>(file.FileDescriptorResponse.FileDescriptorProto);
+        while (pending.TryDequeue(out Google.Protobuf.ByteString? bytes))
+        {
+            var proto = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(bytes);
+            if (!files.TryAdd(proto.Name, bytes))
+            {
+                continue;
+            }
+
+            foreach (string import in proto.Dependency.Where(d => !files.ContainsKey(d)))
+            {
+                await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileByFilename = import });
+                Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+                Assert.Null(call.ResponseStream.Current.ErrorResponse);
+                foreach (Google.Protobuf.ByteString dependency in call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto)
+                {
+                    pending.Enqueue(dependency);
+                }
+            }
+        }
+
         await call.RequestStream.CompleteAsync();
 
         Assert.Subset(services.ToHashSet(), CompareServices.Append("grpc.health.v1.Health").ToHashSet());
-        Assert.NotEmpty(file.FileDescriptorResponse.FileDescriptorProto);
+        Assert.Contains("google/api/annotations.proto", files.Keys);
+        IReadOnlyList<Google.Protobuf.Reflection.FileDescriptor> built = Google.Protobuf.Reflection.FileDescriptor.BuildFromByteStrings(
+            Order(files));
+        Assert.NotNull(built.Single(f => f.Name == "compare/v1/similarity.proto").FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("SimilarityService"));
+    }
+
+    /// <summary>Files ordered so that each comes after its imports, as BuildFromByteStrings needs.</summary>
+    private static List<Google.Protobuf.ByteString> Order(Dictionary<string, Google.Protobuf.ByteString> files)
+    {
+        var ordered = new List<Google.Protobuf.ByteString>();
+        var done = new HashSet<string>();
+        void Visit(string name)
+        {
+            if (!done.Add(name))
+            {
+                return;
+            }
+
+            foreach (string import in Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(files[name]).Dependency)
+            {
+                Visit(import);
+            }
+
+            ordered.Add(files[name]);
+        }
+
+        foreach (string name in files.Keys)
+        {
+            Visit(name);
+        }
+
+        return ordered;
     }
 
     [Fact]
