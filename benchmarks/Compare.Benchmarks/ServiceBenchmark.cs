@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Compare.V1;
+using Google.Protobuf;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -59,6 +61,18 @@ internal static class ServiceBenchmark
 
         Console.WriteLine($"FindSimilar sanity: {hits}/{queries.Length} edited queries found a match at the collection's 0.8 threshold");
 
+        // The same calls as HTTP/1.1 JSON routes on the same port (gRPC JSON transcoding), as curl and the browser view make them.
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+        string[] jsonQueries = [.. queries.Select(q => JsonFormatter.Default.Format(q))];
+        string[] jsonComparisons = [.. withoutFuzzy.Select(c => JsonFormatter.Default.Format(c))];
+        async Task PostAsync(string route, string json)
+        {
+            using var content = new StringContent(json, Encoding.UTF8, "application/json");
+            using HttpResponseMessage response = await http.PostAsync(route, content);
+            response.EnsureSuccessStatusCode();
+            await response.Content.ReadAsStringAsync();
+        }
+
         // Fuzzy ratios are quadratic in text length: that row gets fewer calls.
         var calls = new (string Name, int PerRound, Func<int, Task> Call)[]
         {
@@ -66,6 +80,8 @@ internal static class ServiceBenchmark
             ("FindSimilar (text, top 10)", CallsPerRound, async i => await similarity.FindSimilarAsync(queries[i % queries.Length])),
             ("Compare (two BBC articles, text, fuzzy off)", CallsPerRound, async i => await similarity.CompareAsync(withoutFuzzy[i % withoutFuzzy.Length])),
             ("Compare (two BBC articles, text, fuzzy on)", 20, async i => await similarity.CompareAsync(comparisons[i % comparisons.Length])),
+            ("FindSimilar as POST /v1/similar (HTTP/1.1 JSON)", CallsPerRound, i => PostAsync("/v1/similar", jsonQueries[i % jsonQueries.Length])),
+            ("Compare as POST /v1/compare (HTTP/1.1 JSON, fuzzy off)", CallsPerRound, i => PostAsync("/v1/compare", jsonComparisons[i % jsonComparisons.Length])),
         };
         var latencies = calls.Select(_ => new List<double>()).ToArray();
         for (int round = 0; round < Rounds + 1; round++)
