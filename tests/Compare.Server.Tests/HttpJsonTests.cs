@@ -107,6 +107,10 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         (_, JsonNode next) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents?pageSize=1&pageToken={Uri.EscapeDataString((string)page["nextPageToken"]!)}");
         Assert.Equal("2016", (string)Assert.Single(next["documents"]!.AsArray())!["id"]!);
 
+        // The second binding of UpsertDocuments names the collection in the body.
+        (HttpStatusCode upserted, JsonNode again) = await SendAsync(HttpMethod.Post, "/v1/documents", new { collection = c, documents = new[] { new { id = "2014", text = TestData.Seed2014 } } });
+        Assert.Equal((HttpStatusCode.OK, "UPSERT_STATUS_UNCHANGED"), (upserted, (string)again["results"]![0]!["status"]!));
+
         (_, JsonNode deleted) = await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents:delete", new { ids = new[] { "2016", "absent" } });
         Assert.Equal(1, (int)deleted["deletedCount"]!);
         (HttpStatusCode gone, JsonNode missing) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents/2016");
