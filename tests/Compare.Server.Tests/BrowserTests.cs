@@ -192,10 +192,12 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
     [Fact]
     public async Task CollectionPage_AfterDeduplicate_ListsTheClusterAndLinksToTheSideBySideView()
     {
+        // An id as the CLI makes them from a folder: a relative path, here with a space and an accent.
+        const string EditedId = "copies/2016 édité.txt";
         string edited = TestData.Seed2016.Replace("Kazakhstan", "Kazakstan", StringComparison.Ordinal);
-        string c = await SeedsCollectionAsync(("2016-edited", edited));
+        string c = await SeedsCollectionAsync((EditedId, edited));
         IPage page = await OpenAsync($"/collections/{c}");
-        await page.Locator("td", new PageLocatorOptions { HasTextString = "2016-edited" }).WaitForAsync();
+        await page.Locator("td", new PageLocatorOptions { HasTextString = EditedId }).WaitForAsync();
 
         await page.FillAsync("#threshold", "0.5");
         await page.ClickAsync("text=Find duplicates");
@@ -204,12 +206,13 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         Assert.Equal(1, await cluster.CountAsync());
         Assert.Equal("2016", await cluster.Locator("h3 b").InnerTextAsync());
         string jaccard = ReferenceJaccard.Jaccard(TestData.Seed2016, edited).ToString("F3", CultureInfo.InvariantCulture);
-        Assert.Equal(["2016-edited", jaccard], (await cluster.Locator("tbody tr td").AllInnerTextsAsync()).Take(2));
+        Assert.Equal([EditedId, jaccard], (await cluster.Locator("tbody tr td").AllInnerTextsAsync()).Take(2));
 
         await cluster.Locator("a", new LocatorLocatorOptions { HasTextString = "side by side" }).ClickAsync();
         await page.WaitForURLAsync("**/view?**");
-        Assert.Equal(("2016-edited", "2016"), (await page.Locator(".side[data-side=left] h2").InnerTextAsync(), await page.Locator(".side[data-side=right] h2").InnerTextAsync()));
+        Assert.Equal((EditedId, "2016"), (await page.Locator(".side[data-side=left] h2").InnerTextAsync(), await page.Locator(".side[data-side=right] h2").InnerTextAsync()));
         await page.Locator(".side[data-side=right] mark").First.WaitForAsync();
+        Assert.StartsWith("Home", await page.Locator(".side[data-side=left] .text").InnerTextAsync(), StringComparison.Ordinal);
         await CloseAsync(page);
     }
 }

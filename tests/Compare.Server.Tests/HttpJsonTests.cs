@@ -107,12 +107,18 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         (_, JsonNode next) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents?pageSize=1&pageToken={Uri.EscapeDataString((string)page["nextPageToken"]!)}");
         Assert.Equal("2016", (string)Assert.Single(next["documents"]!.AsArray())!["id"]!);
 
+        // An id with slashes (the CLI names files by relative path) is the rest of the route.
+        const string PathId = "folder/sub folder/ü.txt";
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents", new { documents = new[] { new { id = PathId, text = "a few words of text" } } })).Status);
+        (HttpStatusCode byPath, JsonNode pathDocument) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents/folder/sub%20folder/%C3%BC.txt");
+        Assert.Equal((HttpStatusCode.OK, PathId), (byPath, (string)pathDocument["document"]!["id"]!));
+
         // The second binding of UpsertDocuments names the collection in the body.
         (HttpStatusCode upserted, JsonNode again) = await SendAsync(HttpMethod.Post, "/v1/documents", new { collection = c, documents = new[] { new { id = "2014", text = TestData.Seed2014 } } });
         Assert.Equal((HttpStatusCode.OK, "UPSERT_STATUS_UNCHANGED"), (upserted, (string)again["results"]![0]!["status"]!));
 
-        (_, JsonNode deleted) = await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents:delete", new { ids = new[] { "2016", "absent" } });
-        Assert.Equal(1, (int)deleted["deletedCount"]!);
+        (_, JsonNode deleted) = await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents:delete", new { ids = new[] { "2016", PathId, "absent" } });
+        Assert.Equal(2, (int)deleted["deletedCount"]!);
         (HttpStatusCode gone, JsonNode missing) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents/2016");
         Assert.Equal((HttpStatusCode.NotFound, 5), (gone, (int)missing["code"]!));
     }

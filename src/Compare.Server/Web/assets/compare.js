@@ -26,8 +26,9 @@ export const apiJson = async (path, body) => JSON.parse(await api(path, body));
 /** A server-streaming route answers one JSON object per line. */
 export const jsonLines = text => text.split('\n').filter(line => line.trim() !== '').map(line => JSON.parse(line));
 
+// Ids may hold slashes (the CLI names files by relative path): the route takes the rest of the path as the id.
 export const documentPath = (collection, id) =>
-  `/v1/collections/${encodeURIComponent(collection || 'default')}/documents/${encodeURIComponent(id)}`;
+  `/v1/collections/${encodeURIComponent(collection || 'default')}/documents/${encodeURIComponent(id).replaceAll('%2F', '/')}`;
 
 export const viewUrl = (collection, left, right) =>
   `/view?${new URLSearchParams({ ...(collection ? { collection } : {}), left, right })}`;
