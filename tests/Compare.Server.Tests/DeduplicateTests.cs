@@ -314,4 +314,67 @@ public sealed class DeduplicateTests(ServerFixture server)
             () => ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Representative = (RepresentativePolicy)9 })));
         await RpcAssert.FailsAsync(StatusCode.NotFound, () => ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Collection = "missing" })));
     }
+
+    /// <summary>The seeds, an edited copy of each, and an unrelated text: two clusters at 0.5.</summary>
+    private static UpsertDocumentsRequest TwoClusters(string collection)
+    {
+        var request = new UpsertDocumentsRequest { Collection = collection };
+        request.Documents.Add(new Document { Id = "2014", Text = TestData.Seed2014 });
+        request.Documents.Add(new Document { Id = "2014-copy", Text = TestData.Seed2014.Replace("Xi Jinping", "Xi", StringComparison.Ordinal) });
+        request.Documents.Add(new Document { Id = "2016", Text = TestData.Seed2016 });
+        request.Documents.Add(new Document { Id = "2016-copy", Text = TestData.Seed2016.Replace("Kazakhstan", "Kazakstan", StringComparison.Ordinal) });
+        request.Documents.Add(new Document { Id = "other", Text = "An unrelated story about the weather in a small town by the sea." });
+        return request;
+    }
+
+    [Fact]
+    public async Task GetLastDeduplicate_AfterARun_AnswersWhatTheRunStreamed()
+    {
+        string c = await server.NewCollectionAsync();
+        await server.Documents.UpsertDocumentsAsync(TwoClusters(c));
+        RpcException none = await RpcAssert.FailsAsync(StatusCode.NotFound,
+            () => server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c }).ResponseAsync);
+        Assert.Contains("run one", none.Status.Detail, StringComparison.Ordinal);
+
+        DateTime before = DateTime.UtcNow;
+        List<DeduplicateResponse> events = await ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest
+        {
+            Collection = c, Threshold = 0.5, Representative = RepresentativePolicy.Longest,
+        }));
+        GetLastDeduplicateResponse last = await server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c });
+
+        Assert.Equal(events.Where(e => e.Cluster is not null).Select(e => e.Cluster), last.Clusters);
+        Assert.Equal(2, last.Clusters.Count);
+        Assert.Equal(events[^1].Summary, last.Summary);
+        Assert.Equal((RepresentativePolicy.Longest, false), (last.Representative, last.Truncated));
+        Assert.InRange(last.FinishTime.ToDateTime(), before, DateTime.UtcNow);
+
+        // A cancelled or refused run changes nothing; a collection made again under the name starts with none.
+        await RpcAssert.InvalidFieldAsync("threshold", () => ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c, Threshold = 3 })));
+        Assert.Equal(last, await server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c }));
+        await server.Collections.DeleteCollectionAsync(new DeleteCollectionRequest { Name = c });
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c }).ResponseAsync);
+        await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = c });
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c }).ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("collection", () => server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = "bad name!" }).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task GetLastDeduplicate_MoreClustersThanTheLimit_KeepsTheFirstAndSaysSo()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxRememberedClusters"] = "1" });
+        await using (app)
+        using (channel)
+        {
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(TwoClusters(""));
+            List<DeduplicateResponse> events = await ReadAllAsync(similarity.Deduplicate(new DeduplicateRequest { Threshold = 0.5 }));
+
+            GetLastDeduplicateResponse last = await similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest());
+
+            Assert.True(last.Truncated);
+            Assert.Equal(events.First(e => e.Cluster is not null).Cluster, Assert.Single(last.Clusters));
+            Assert.Equal(2, last.Summary.ClusterCount);
+        }
+    }
 }

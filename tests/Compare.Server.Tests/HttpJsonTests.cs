@@ -137,6 +137,9 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal("2016-edited", (string)match["id"]!);
         Assert.Equal(expected, (double)match["jaccard"]!, 9);
 
+        (HttpStatusCode before, _) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/duplicates");
+        Assert.Equal(HttpStatusCode.NotFound, before);
+
         // A server stream answers one JSON object per line: progress, clusters, then the summary.
         using HttpResponseMessage response = await _http.PostAsync("/v1/deduplicate", JsonBody(new { collection = c, threshold = 0.3 }));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -146,6 +149,10 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal(["2016", "2016-edited"], cluster["members"]!.AsArray().Select(m => (string)m!["id"]!));
         JsonNode summary = events[^1]["summary"]!;
         Assert.Equal((3, 1, 1), ((int)summary["documentCount"]!, (int)summary["clusterCount"]!, (int)summary["duplicateCount"]!));
+
+        (HttpStatusCode after, JsonNode last) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/duplicates");
+        Assert.Equal(HttpStatusCode.OK, after);
+        Assert.Equal(cluster.ToJsonString(), Assert.Single(last["clusters"]!.AsArray())!.ToJsonString());
     }
 
     [Fact]

@@ -45,6 +45,9 @@ public sealed class LimitOptions
     /// <summary>Deduplicate jobs that may run at once; one more is refused with RESOURCE_EXHAUSTED.</summary>
     public int MaxConcurrentDeduplicateJobs { get; set; } = 2;
 
+    /// <summary>Most clusters of a collection's last Deduplicate that the server keeps for GetLastDeduplicate.</summary>
+    public int MaxRememberedClusters { get; set; } = 10_000;
+
     /// <summary>How long calls in flight get to finish when the server stops.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

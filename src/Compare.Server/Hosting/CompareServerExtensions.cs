@@ -25,7 +25,7 @@ public static class CompareServerExtensions
         services.AddOptions<LimitOptions>().BindConfiguration(LimitOptions.Section)
             .Validate(l => l.MaxDocumentBytes > 0 && l.MaxBatchDocuments > 0 && l.MaxReceiveMessageBytes > 0 && l.MaxTopK > 0
                 && l.DefaultTopK is > 0 && l.DefaultTopK <= l.MaxTopK && l.MaxPageSize > 0 && l.MaxFuzzyCharacters > 0 && l.MaxPartialFuzzyCharacters > 0 && l.DefaultPageSize > 0 && l.DefaultPageSize <= l.MaxPageSize
-                && l.MaxPhrases > 0 && l.MaxConcurrentDeduplicateJobs > 0 && l.ShutdownTimeout > TimeSpan.Zero,
+                && l.MaxPhrases > 0 && l.MaxConcurrentDeduplicateJobs > 0 && l.MaxRememberedClusters >= 0 && l.ShutdownTimeout > TimeSpan.Zero,
                 "Limits must be positive, and each default at most its maximum.")
             .ValidateOnStart();
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section)
@@ -48,6 +48,7 @@ public static class CompareServerExtensions
         services.AddSingleton<CompareMetrics>();
         services.AddSingleton<CallerRateLimiter>();
         services.AddSingleton<DeduplicateJobs>();
+        services.AddSingleton<LastDeduplicates>();
         // Interceptors registered in DI are resolved from it rather than built for every call.
         services.AddSingleton<RequestLogInterceptor>();
         services.AddSingleton<ApiKeyInterceptor>();

@@ -17,7 +17,7 @@ namespace Compare.Server.Services;
 
 /// <summary>compare.v1.SimilarityService.</summary>
 internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache sketchers, CompareResultCache cache, IOptions<LimitOptions> limits,
-    DeduplicateJobs jobs, CompareMetrics metrics, ILogger<SimilarityGrpcService> logger) : SimilarityService.SimilarityServiceBase
+    DeduplicateJobs jobs, LastDeduplicates lastDeduplicates, CompareMetrics metrics, TimeProvider clock, ILogger<SimilarityGrpcService> logger) : SimilarityService.SimilarityServiceBase
 {
     /// <summary>Trailer that says whether a Compare answer came from the result cache: "hit" or "miss".</summary>
     public const string CacheTrailer = "compare-cache";
@@ -158,9 +158,19 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         }
 
         ClusteringResult result = outcome.Result;
+        var remembered = new GetLastDeduplicateResponse
+        {
+            Representative = request.Representative == V1.RepresentativePolicy.Unspecified ? V1.RepresentativePolicy.FirstSeen : request.Representative,
+            Truncated = result.Clusters.Count > _limits.MaxRememberedClusters,
+        };
         foreach (Core.Clustering.DuplicateCluster cluster in result.Clusters)
         {
-            await responseStream.WriteAsync(cluster.ToProto(outcome.Ids), cancellationToken).ConfigureAwait(false);
+            DeduplicateResponse message = cluster.ToProto(outcome.Ids);
+            await responseStream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            if (remembered.Clusters.Count < _limits.MaxRememberedClusters)
+            {
+                remembered.Clusters.Add(message.Cluster);
+            }
         }
 
         if (request.IncludePairs)
@@ -172,19 +182,19 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         }
 
         int duplicates = result.DuplicateCount;
-        await responseStream.WriteAsync(new DeduplicateResponse
+        remembered.Summary = new DeduplicateSummary
         {
-            Summary = new DeduplicateSummary
-            {
-                DocumentCount = result.DocumentCount,
-                ClusterCount = result.Clusters.Count,
-                DuplicateCount = duplicates,
-                CandidatePairCount = result.CandidatePairs,
-                VerifiedPairCount = result.Pairs.Count,
-                Elapsed = Duration.FromTimeSpan(stopwatch.Elapsed),
-                Threshold = threshold,
-            },
-        }, cancellationToken).ConfigureAwait(false);
+            DocumentCount = result.DocumentCount,
+            ClusterCount = result.Clusters.Count,
+            DuplicateCount = duplicates,
+            CandidatePairCount = result.CandidatePairs,
+            VerifiedPairCount = result.Pairs.Count,
+            Elapsed = Duration.FromTimeSpan(stopwatch.Elapsed),
+            Threshold = threshold,
+        };
+        await responseStream.WriteAsync(new DeduplicateResponse { Summary = remembered.Summary }, cancellationToken).ConfigureAwait(false);
+        remembered.FinishTime = Timestamp.FromDateTimeOffset(clock.GetUtcNow());
+        lastDeduplicates.Remember(collection, info.CreateTime, remembered);
         Log.Deduplicated(logger, collection, threshold, result.DocumentCount, result.Clusters.Count, duplicates, stopwatch.ElapsedMilliseconds);
 
         Core.Clustering.RepresentativePolicy Invalid()
@@ -192,6 +202,18 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
             violations.Add("representative", $"unknown value {(int)request.Representative}.");
             return Core.Clustering.RepresentativePolicy.FirstSeen;
         }
+    }
+
+    public override async Task<GetLastDeduplicateResponse> GetLastDeduplicate(GetLastDeduplicateRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations);
+        violations.ThrowIfAny();
+
+        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
+        return lastDeduplicates.Find(collection, info.CreateTime)
+            ?? throw RpcErrors.NotFound("compare.v1.DeduplicateResult", collection,
+                $"No Deduplicate of collection '{collection}' has finished on this server since it started: run one (SimilarityService/Deduplicate).");
     }
 
     private async Task<(string Text, DocumentSketch Sketch)> ResolveAsync(string collection, DocumentRef reference, string field, DocumentSketcher sketcher,

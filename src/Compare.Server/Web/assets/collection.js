@@ -1,5 +1,5 @@
 // /collections/NAME: a collection's settings, its documents, and its duplicate clusters after a Deduplicate.
-import { api, apiJson, el, jsonLines, pageHeader, showError, viewUrl } from './compare.js';
+import { ApiError, api, apiJson, el, jsonLines, pageHeader, showError, viewUrl } from './compare.js';
 
 const name = decodeURIComponent(location.pathname.split('/')[2] ?? 'default');
 const path = `/v1/collections/${encodeURIComponent(name)}`;
@@ -7,8 +7,6 @@ const about = document.getElementById('about');
 const clusters = document.getElementById('clusters');
 const documents = document.getElementById('documents');
 const thresholdInput = document.getElementById('threshold');
-// The last Deduplicate of this collection stays on the page across reloads in this tab.
-const lastRunKey = `compare.clusters.${name}`;
 document.title = `Compare: ${name}`;
 pageHeader(`collection ${name}`);
 
@@ -60,9 +58,10 @@ document.getElementById('pick-form').addEventListener('submit', event => {
   if (left && right) location.href = viewUrl(name, left, right);
 });
 
-function showClusters(events) {
-  const summary = events.find(e => e.summary)?.summary ?? {};
-  const found = events.filter(e => e.cluster).map(e => e.cluster);
+/** Shows a Deduplicate's result: { clusters, summary, finishTime, truncated }, as GetLastDeduplicate answers it. */
+function showClusters(result) {
+  const summary = result.summary ?? {};
+  const found = result.clusters ?? [];
   const list = found.map((cluster, i) => {
     const representative = cluster.representativeId;
     const members = (cluster.members ?? []).filter(m => m.id !== representative);
@@ -72,10 +71,25 @@ function showClusters(events) {
         el('tbody', {}, ...members.map(m => el('tr', {}, el('td', {}, m.id), el('td', { class: 'num' }, (m.jaccard ?? 0).toFixed(3)),
           el('td', {}, el('a', { href: viewUrl(name, m.id, representative) }, 'side by side')))))));
   });
+  const when = result.finishTime ? ` Finished ${new Date(result.finishTime).toLocaleString()}.` : '';
+  const truncated = result.truncated ? ` The first ${found.length} of ${summary.clusterCount} clusters are shown.` : '';
   clusters.replaceChildren(
-    el('p', {}, `${summary.documentCount ?? 0} documents, ${found.length} clusters, ${summary.duplicateCount ?? 0} duplicates to drop `
-      + `at Jaccard ≥ ${summary.threshold ?? thresholdInput.value} (${summary.verifiedPairCount ?? 0} verified pairs, ${summary.elapsed ?? ''}).`),
+    el('p', {}, `${summary.documentCount ?? 0} documents, ${summary.clusterCount ?? 0} clusters, ${summary.duplicateCount ?? 0} duplicates to drop `
+      + `at Jaccard ≥ ${summary.threshold ?? thresholdInput.value} (${summary.verifiedPairCount ?? 0} verified pairs, ${summary.elapsed ?? ''}).${when}${truncated}`),
     ...(list.length ? list : [el('p', { class: 'muted' }, 'No duplicates at this threshold.')]));
+}
+
+/** The clusters of the collection's last Deduplicate on this server, whoever ran it. */
+async function loadLastDeduplicate() {
+  try {
+    showClusters(await apiJson(`${path}/duplicates`));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      clusters.replaceChildren(el('p', { class: 'muted' }, 'No Deduplicate of this collection has finished on this server yet.'));
+    } else {
+      showError(clusters, error);
+    }
+  }
 }
 
 document.getElementById('dedup-form').addEventListener('submit', async event => {
@@ -87,8 +101,7 @@ document.getElementById('dedup-form').addEventListener('submit', async event => 
     const events = jsonLines(await api('/v1/deduplicate', {
       collection: name, threshold: Number(thresholdInput.value), representative: document.getElementById('representative').value,
     }));
-    sessionStorage.setItem(lastRunKey, JSON.stringify(events.filter(e => !e.progress)));
-    showClusters(events);
+    showClusters({ clusters: events.filter(e => e.cluster).map(e => e.cluster), summary: events.find(e => e.summary)?.summary });
   } catch (error) {
     showError(clusters, error);
   } finally {
@@ -96,8 +109,13 @@ document.getElementById('dedup-form').addEventListener('submit', async event => 
   }
 });
 
-const lastRun = sessionStorage.getItem(lastRunKey);
-if (lastRun) showClusters(JSON.parse(lastRun));
-document.getElementById('api-key').addEventListener('change', () => { loadAbout(); rows.replaceChildren(); nextPageToken = ''; loadDocuments(); });
+document.getElementById('api-key').addEventListener('change', () => {
+  loadAbout();
+  loadLastDeduplicate();
+  rows.replaceChildren();
+  nextPageToken = '';
+  loadDocuments();
+});
 loadAbout();
+loadLastDeduplicate();
 loadDocuments();
