@@ -14,7 +14,7 @@ async function loadAbout() {
   try {
     const { collection } = await apiJson(path);
     const config = collection.config ?? {};
-    thresholdInput.value ||= config.threshold ?? 0.8;
+    thresholdInput.value ||= config.threshold ?? 0.8; // unless the last Deduplicate set it
     about.replaceChildren(el('h2', {}, `Collection ${collection.name}`), el('ul', { class: 'scores' },
       el('li', {}, 'Documents ', el('b', {}, String(collection.documentCount ?? 0))),
       el('li', {}, 'Text ', el('b', {}, `${((collection.textBytes ?? 0) / 1e6).toFixed(2)} MB`)),
@@ -71,18 +71,23 @@ function showClusters(result) {
         el('tbody', {}, ...members.map(m => el('tr', {}, el('td', {}, m.id), el('td', { class: 'num' }, (m.jaccard ?? 0).toFixed(3)),
           el('td', {}, el('a', { href: viewUrl(name, m.id, representative) }, 'side by side')))))));
   });
+  const count = (n, noun) => `${n ?? 0} ${noun}${Number(n ?? 0) === 1 ? '' : 's'}`;
+  const seconds = parseFloat(summary.elapsed ?? '0');
+  const took = seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(1)} s`;
   const when = result.finishTime ? ` Finished ${new Date(result.finishTime).toLocaleString()}.` : '';
   const truncated = result.truncated ? ` The first ${found.length} of ${summary.clusterCount} clusters are shown.` : '';
   clusters.replaceChildren(
-    el('p', {}, `${summary.documentCount ?? 0} documents, ${summary.clusterCount ?? 0} clusters, ${summary.duplicateCount ?? 0} duplicates to drop `
-      + `at Jaccard ≥ ${summary.threshold ?? thresholdInput.value} (${summary.verifiedPairCount ?? 0} verified pairs, ${summary.elapsed ?? ''}).${when}${truncated}`),
+    el('p', {}, `${count(summary.documentCount, 'document')}, ${count(summary.clusterCount, 'cluster')}, ${count(summary.duplicateCount, 'duplicate')} to drop `
+      + `at Jaccard ≥ ${summary.threshold ?? thresholdInput.value} (${count(summary.verifiedPairCount, 'verified pair')}, ${took}).${when}${truncated}`),
     ...(list.length ? list : [el('p', { class: 'muted' }, 'No duplicates at this threshold.')]));
 }
 
 /** The clusters of the collection's last Deduplicate on this server, whoever ran it. */
 async function loadLastDeduplicate() {
   try {
-    showClusters(await apiJson(`${path}/duplicates`));
+    const last = await apiJson(`${path}/duplicates`);
+    if (last.summary?.threshold) thresholdInput.value = last.summary.threshold;
+    showClusters(last);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       clusters.replaceChildren(el('p', { class: 'muted' }, 'No Deduplicate of this collection has finished on this server yet.'));
