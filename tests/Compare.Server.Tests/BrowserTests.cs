@@ -235,4 +235,31 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         Assert.StartsWith("Home", await page.Locator(".side[data-side=left] .text").InnerTextAsync(), StringComparison.Ordinal);
         await CloseAsync(page);
     }
+
+    [Fact]
+    public async Task View_UnderApiKeys_AsksForTheKeyAndShowsTheTextsOnceGiven()
+    {
+        const string Key = "browser-key-0123456789abcdef";
+        (Microsoft.AspNetCore.Builder.WebApplication app, Grpc.Net.Client.GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Security:ApiKeys:0"] = Key });
+        await using (app)
+        using (channel)
+        {
+            var seeds = new UpsertDocumentsRequest();
+            seeds.Documents.Add(new Document { Id = "2014", Text = TestData.Seed2014 });
+            seeds.Documents.Add(new Document { Id = "2016", Text = TestData.Seed2016 });
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(seeds, new Metadata { { "authorization", $"Bearer {Key}" } });
+
+            IPage page = await chromium.Browser.NewPageAsync();
+            await page.GotoAsync(new Uri(new Uri(app.Urls.Single()), "/view?left=2014&right=2016").ToString());
+            ILocator error = page.Locator("[role=alert]");
+            await error.WaitForAsync();
+            Assert.Contains("Enter the API key", await error.InnerTextAsync(), StringComparison.Ordinal);
+
+            await page.FillAsync("#api-key", Key);
+            await page.Locator("#api-key").DispatchEventAsync("change");
+            await page.ReloadAsync();
+            await AssertRecurringWordingMarkedOnBothSidesAsync(page);
+            await page.CloseAsync();
+        }
+    }
 }
