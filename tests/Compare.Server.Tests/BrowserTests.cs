@@ -68,9 +68,14 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         return c;
     }
 
-    private async Task<IPage> OpenAsync(string path, int width = 1280, int height = 900)
+    private async Task<IPage> OpenAsync(string path, int width = 1280, int height = 900, Func<IPage, Task>? beforeLoading = null)
     {
         IPage page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
+        if (beforeLoading is not null)
+        {
+            await beforeLoading(page);
+        }
+
         page.PageError += (_, error) => _pageErrors.Add(error);
         page.Console += (_, message) =>
         {
@@ -216,13 +221,26 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         const string EditedId = "copies/2016 édité.txt";
         string edited = TestData.Seed2016.Replace("Kazakhstan", "Kazakstan", StringComparison.Ordinal);
         string c = await SeedsCollectionAsync((EditedId, edited));
-        IPage page = await OpenAsync($"/collections/{c}");
+        // The page's first question, its last Deduplicate (none yet), is answered only after the page's own run:
+        // the late "none" must not replace the run's clusters.
+        var lateAnswer = new TaskCompletionSource();
+        IPage page = await OpenAsync($"/collections/{c}", beforeLoading: p => p.RouteAsync("**/duplicates", async route =>
+        {
+            IAPIResponse none = await route.FetchAsync();
+            await lateAnswer.Task;
+            await route.FulfillAsync(new RouteFulfillOptions { Response = none });
+        }));
         await page.Locator("td", new PageLocatorOptions { HasTextString = EditedId }).WaitForAsync();
 
         await page.FillAsync("#threshold", "0.5");
         await page.ClickAsync("text=Find duplicates");
         ILocator cluster = page.Locator(".cluster");
         await cluster.WaitForAsync();
+        Task<IResponse> answered = page.WaitForResponseAsync("**/duplicates");
+        lateAnswer.SetResult();
+        await answered;
+        await page.WaitForTimeoutAsync(200);
+        Assert.Equal(1, await cluster.CountAsync());
         Assert.Equal(1, await cluster.CountAsync());
         Assert.Equal("2016", await cluster.Locator("h3 b").InnerTextAsync());
         string jaccard = ReferenceJaccard.Jaccard(TestData.Seed2016, edited).ToString("F3", CultureInfo.InvariantCulture);

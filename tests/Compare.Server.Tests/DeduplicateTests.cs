@@ -259,6 +259,11 @@ public sealed class DeduplicateTests(ServerFixture server)
 
         public Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken) => inner.RebuildIndexAsync(collection, cancellationToken);
 
+        public Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken) =>
+            inner.SaveDeduplicateResultAsync(collection, result, cancellationToken);
+
+        public Task<byte[]?> GetDeduplicateResultAsync(string collection, CancellationToken cancellationToken) => inner.GetDeduplicateResultAsync(collection, cancellationToken);
+
         public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, Core.Clustering.RepresentativePolicy policy,
@@ -349,7 +354,7 @@ public sealed class DeduplicateTests(ServerFixture server)
         Assert.Equal((RepresentativePolicy.Longest, false), (last.Representative, last.Truncated));
         Assert.InRange(last.FinishTime.ToDateTime(), before, DateTime.UtcNow);
 
-        // A cancelled or refused run changes nothing; a collection made again under the name starts with none.
+        // A refused run changes nothing; a collection made again under the name starts with none.
         await RpcAssert.InvalidFieldAsync("threshold", () => ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c, Threshold = 3 })));
         Assert.Equal(last, await server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c }));
         await server.Collections.DeleteCollectionAsync(new DeleteCollectionRequest { Name = c });

@@ -59,6 +59,7 @@ public sealed class RedisStoreTests
 
             // The same pairs as the engine-free reference at 0.85, through replica B.
             var clustered = new HashSet<(string, string)>();
+            var clusters = new List<DuplicateCluster>();
             using (AsyncServerStreamingCall<DeduplicateResponse> call = similarB.Deduplicate(new DeduplicateRequest { Collection = "news", Threshold = 0.8, IncludePairs = true }))
             {
                 await foreach (DeduplicateResponse r in call.ResponseStream.ReadAllAsync())
@@ -67,8 +68,18 @@ public sealed class RedisStoreTests
                     {
                         clustered.Add(string.CompareOrdinal(p.LeftId, p.RightId) < 0 ? (p.LeftId, p.RightId) : (p.RightId, p.LeftId));
                     }
+
+                    if (r.Cluster is { } cluster)
+                    {
+                        clusters.Add(cluster);
+                    }
                 }
             }
+
+            // The run through B is what A answers as the collection's last Deduplicate.
+            GetLastDeduplicateResponse last = await new SimilarityService.SimilarityServiceClient(a).GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = "news" });
+            Assert.NotEmpty(clusters);
+            Assert.Equal(clusters, last.Clusters);
 
             Dictionary<(int, int), double> reference = ReferenceJaccard.Pairs([.. corpus.Select(d => d.Text)], 0.85);
             Assert.NotEmpty(reference);

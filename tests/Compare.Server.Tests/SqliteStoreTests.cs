@@ -51,6 +51,7 @@ public sealed class SqliteStoreTests
         List<(string, double)> before;
         StoredDocument beforeDoc;
         Collection beforeCollection;
+        GetLastDeduplicateResponse lastDeduplicate;
 
         (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
         await using (app)
@@ -62,7 +63,18 @@ public sealed class SqliteStoreTests
             await documents.UpsertDocumentsAsync(Batch("news", [(corpus[0].Id, corpus[1].Text + " An update.")]));
             await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "news", Ids = { corpus[2].Id } });
             await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "gone" });
+            await documents.UpsertDocumentsAsync(Batch("gone", corpus.Take(3)));
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            await foreach (DeduplicateResponse _ in similarity.Deduplicate(new DeduplicateRequest { Collection = "gone" }).ResponseStream.ReadAllAsync())
+            {
+            }
+
             await new CollectionService.CollectionServiceClient(channel).DeleteCollectionAsync(new DeleteCollectionRequest { Name = "gone" });
+            await foreach (DeduplicateResponse _ in similarity.Deduplicate(new DeduplicateRequest { Collection = "news", Threshold = 0.3 }).ResponseStream.ReadAllAsync())
+            {
+            }
+
+            lastDeduplicate = await similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = "news" });
             before = await SimilarAsync(new SimilarityService.SimilarityServiceClient(channel), "news", corpus[1].Text);
             beforeDoc = (await documents.GetDocumentAsync(new GetDocumentRequest { Collection = "news", Id = corpus[0].Id, IncludeText = true })).Document;
             beforeCollection = (await new CollectionService.CollectionServiceClient(channel).GetCollectionAsync(new GetCollectionRequest { Name = "news" })).Collection;
@@ -89,6 +101,13 @@ public sealed class SqliteStoreTests
 
             UpsertDocumentsResponse again = await documents.UpsertDocumentsAsync(Batch("news", corpus.Skip(10).Take(5)));
             Assert.All(again.Results, r => Assert.Equal(UpsertStatus.Unchanged, r.Status));
+
+            // The last Deduplicate survives the restart; the deleted collection's went with it, even if a new one gets its key.
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            Assert.NotEmpty(lastDeduplicate.Clusters);
+            Assert.Equal(lastDeduplicate, await similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = "news" }));
+            await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "gone" });
+            await RpcAssert.FailsAsync(StatusCode.NotFound, () => similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = "gone" }).ResponseAsync);
         }
     }
 
@@ -280,6 +299,10 @@ public sealed class SqliteStoreTests
         public void DeleteCollection(long key) => inner.DeleteCollection(key);
 
         public long CountDocuments(long key) => inner.CountDocuments(key);
+
+        public void SaveDeduplicateResult(long key, byte[] result) => inner.SaveDeduplicateResult(key, result);
+
+        public byte[]? LoadDeduplicateResult(long key) => inner.LoadDeduplicateResult(key);
 
         public Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids) => inner.Find(key, ids);
 

@@ -48,7 +48,6 @@ public static class CompareServerExtensions
         services.AddSingleton<CompareMetrics>();
         services.AddSingleton<CallerRateLimiter>();
         services.AddSingleton<DeduplicateJobs>();
-        services.AddSingleton<LastDeduplicates>();
         // Interceptors registered in DI are resolved from it rather than built for every call.
         services.AddSingleton<RequestLogInterceptor>();
         services.AddSingleton<ApiKeyInterceptor>();

@@ -59,4 +59,7 @@ internal static partial class Log
 
     [LoggerMessage(19, LogLevel.Information, "Stopped: every committed write is in the store.")]
     public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(20, LogLevel.Warning, "The result of the Deduplicate of collection '{Collection}' was streamed but not saved for GetLastDeduplicate: {Reason}")]
+    public static partial void DeduplicateResultNotSaved(ILogger logger, string collection, string reason);
 }

@@ -9,6 +9,7 @@ using Compare.Server.Observability;
 using Compare.Server.Storage;
 using Compare.Server.Validation;
 using Compare.V1;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ namespace Compare.Server.Services;
 
 /// <summary>compare.v1.SimilarityService.</summary>
 internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache sketchers, CompareResultCache cache, IOptions<LimitOptions> limits,
-    DeduplicateJobs jobs, LastDeduplicates lastDeduplicates, CompareMetrics metrics, TimeProvider clock, ILogger<SimilarityGrpcService> logger) : SimilarityService.SimilarityServiceBase
+    DeduplicateJobs jobs, CompareMetrics metrics, TimeProvider clock, ILogger<SimilarityGrpcService> logger) : SimilarityService.SimilarityServiceBase
 {
     /// <summary>Trailer that says whether a Compare answer came from the result cache: "hit" or "miss".</summary>
     public const string CacheTrailer = "compare-cache";
@@ -194,7 +195,15 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         };
         await responseStream.WriteAsync(new DeduplicateResponse { Summary = remembered.Summary }, cancellationToken).ConfigureAwait(false);
         remembered.FinishTime = Timestamp.FromDateTimeOffset(clock.GetUtcNow());
-        lastDeduplicates.Remember(collection, info.CreateTime, remembered);
+        try
+        {
+            await store.SaveDeduplicateResultAsync(collection, remembered.ToByteArray(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The caller has every cluster and the summary already; only GetLastDeduplicate misses this run.
+            Log.DeduplicateResultNotSaved(logger, collection, e.Message);
+        }
         Log.Deduplicated(logger, collection, threshold, result.DocumentCount, result.Clusters.Count, duplicates, stopwatch.ElapsedMilliseconds);
 
         Core.Clustering.RepresentativePolicy Invalid()
@@ -210,10 +219,10 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         string collection = RequestValidator.Collection(request.Collection, violations);
         violations.ThrowIfAny();
 
-        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
-        return lastDeduplicates.Find(collection, info.CreateTime)
+        byte[] saved = await store.GetDeduplicateResultAsync(collection, context.CancellationToken).ConfigureAwait(false)
             ?? throw RpcErrors.NotFound("compare.v1.DeduplicateResult", collection,
-                $"No Deduplicate of collection '{collection}' has finished on this server since it started: run one (SimilarityService/Deduplicate).");
+                $"No Deduplicate of collection '{collection}' has finished yet: run one (SimilarityService/Deduplicate).");
+        return GetLastDeduplicateResponse.Parser.ParseFrom(saved);
     }
 
     private async Task<(string Text, DocumentSketch Sketch)> ResolveAsync(string collection, DocumentRef reference, string field, DocumentSketcher sketcher,

@@ -49,6 +49,12 @@ public interface IDocumentStore
     /// <summary>Rebuilds the collection's LSH index from its stored signatures; returns how many documents it holds.</summary>
     Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken);
 
+    /// <summary>Keeps what the collection's last finished Deduplicate found (the server's encoding), in place of the one before.</summary>
+    Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken);
+
+    /// <summary>What the collection's last finished Deduplicate found, as saved, or null when none has been saved.</summary>
+    Task<byte[]?> GetDeduplicateResultAsync(string collection, CancellationToken cancellationToken);
+
     /// <summary>Clusters the collection's near-duplicates.</summary>
     Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
         IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken);

@@ -29,6 +29,12 @@ public interface IDocumentRecords : IDisposable
     /// <summary>Deletes a collection and its documents.</summary>
     void DeleteCollection(long key);
 
+    /// <summary>Keeps the collection's last Deduplicate result in place of the one before.</summary>
+    void SaveDeduplicateResult(long key, byte[] result);
+
+    /// <summary>The collection's last Deduplicate result, or null.</summary>
+    byte[]? LoadDeduplicateResult(long key);
+
     /// <summary>How many documents a collection holds.</summary>
     long CountDocuments(long key);
 

@@ -270,6 +270,23 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
+    public Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection);
+        lock (c.Gate)
+        {
+            ThrowIfDeleted(c);
+            _records.SaveDeduplicateResult(c.Record.Key, result);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<byte[]?> GetDeduplicateResultAsync(string collection, CancellationToken cancellationToken) =>
+        Task.FromResult(_records.LoadDeduplicateResult(Find(collection).Record.Key));
+
+    /// <inheritdoc/>
     public Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
         IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken) =>
         Task.FromResult(Find(collection).Index.Deduplicate(threshold, policy, progress, cancellationToken));

@@ -52,6 +52,27 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
+    public void SaveDeduplicateResult(long key, byte[] result)
+    {
+        lock (_gate)
+        {
+            if (_collections.TryGetValue(key, out MemoryCollection? c))
+            {
+                c.DeduplicateResult = result;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public byte[]? LoadDeduplicateResult(long key)
+    {
+        lock (_gate)
+        {
+            return _collections.TryGetValue(key, out MemoryCollection? c) ? c.DeduplicateResult : null;
+        }
+    }
+
+    /// <inheritdoc/>
     public long CountDocuments(long key)
     {
         lock (_gate)
@@ -191,6 +212,8 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
         public Dictionary<string, StoredEntry> Documents { get; } = new(StringComparer.Ordinal);
 
         public SortedSet<string> Ids { get; } = new(CodePointComparer.Instance);
+
+        public byte[]? DeduplicateResult { get; set; }
     }
 
     /// <summary>

@@ -224,6 +224,27 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <inheritdoc/>
+    public async Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken)
+    {
+        RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
+        // Only while the collection is the one read: a result must not land under a deleted or recreated collection.
+        ITransaction transaction = Db.CreateTransaction();
+        transaction.AddCondition(Condition.HashEqual(CollectionsKey, collection, record.Serialize()));
+        _ = transaction.StringSetAsync(new CollectionKeys(keyPrefix, record).DeduplicateResult, result);
+        if (!await transaction.ExecuteAsync().ConfigureAwait(false))
+        {
+            throw new CollectionNotFoundException(collection);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<byte[]?> GetDeduplicateResultAsync(string collection, CancellationToken cancellationToken)
+    {
+        RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
+        return await Db.StringGetAsync(new CollectionKeys(keyPrefix, record).DeduplicateResult).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
     public async Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
         IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
@@ -525,6 +546,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         public RedisKey Ids => Tag + ":ids";
 
         public RedisKey TextBytes => Tag + ":text-bytes";
+
+        public RedisKey DeduplicateResult => Tag + ":deduplicate-result";
 
         public RedisKey Bucket(int band, ulong key) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:b{band}:{key:x16}");
     }

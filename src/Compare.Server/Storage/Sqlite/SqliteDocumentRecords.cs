@@ -46,6 +46,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             UNIQUE(collection, id));
         """;
 
+    // Added to format version 1 without a new version: a file without the table gets it when opened, and a
+    // server that predates it never reads it.
+    private const string DeduplicateResultsTable = "CREATE TABLE IF NOT EXISTS deduplicate_results(collection INTEGER PRIMARY KEY, result BLOB NOT NULL);";
+
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
     private readonly string _path;
@@ -86,6 +90,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             }
 
             Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+            Execute(writer, DeduplicateResultsTable);
             if (empty)
             {
                 using SqliteTransaction transaction = writer.BeginTransaction();
@@ -148,11 +153,35 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             using SqliteTransaction transaction = Writer.BeginTransaction();
             using SqliteCommand command = Writer.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "DELETE FROM documents WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
+            command.CommandText = "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
             command.Parameters.AddWithValue("$key", key);
             command.ExecuteNonQuery();
             transaction.Commit();
         }
+    }
+
+    /// <inheritdoc/>
+    public void SaveDeduplicateResult(long key, byte[] result)
+    {
+        lock (_writeGate)
+        {
+            using SqliteCommand command = Writer.CreateCommand();
+            // Only for a collection that still exists: a result must not outlive its collection's key.
+            command.CommandText = "INSERT OR REPLACE INTO deduplicate_results(collection, result) SELECT key, $result FROM collections WHERE key = $key";
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$result", result);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <inheritdoc/>
+    public byte[]? LoadDeduplicateResult(long key)
+    {
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT result FROM deduplicate_results WHERE collection = $key";
+        command.Parameters.AddWithValue("$key", key);
+        return command.ExecuteScalar() as byte[];
     }
 
     /// <inheritdoc/>

@@ -82,15 +82,21 @@ function showClusters(result) {
     ...(list.length ? list : [el('p', { class: 'muted' }, 'No duplicates at this threshold.')]));
 }
 
-/** The clusters of the collection's last Deduplicate on this server, whoever ran it. */
+// Counts the page's own Deduplicate runs: an earlier load that answers late must not replace a newer run.
+let runs = 0;
+
+/** The clusters of the collection's last Deduplicate, whoever ran it. */
 async function loadLastDeduplicate() {
+  const run = runs;
   try {
     const last = await apiJson(`${path}/duplicates`);
+    if (run !== runs) return;
     if (last.summary?.threshold) thresholdInput.value = last.summary.threshold;
     showClusters(last);
   } catch (error) {
+    if (run !== runs) return;
     if (error instanceof ApiError && error.status === 404) {
-      clusters.replaceChildren(el('p', { class: 'muted' }, 'No Deduplicate of this collection has finished on this server yet.'));
+      clusters.replaceChildren(el('p', { class: 'muted' }, 'No Deduplicate of this collection has finished yet.'));
     } else {
       showError(clusters, error);
     }
@@ -101,6 +107,7 @@ document.getElementById('dedup-form').addEventListener('submit', async event => 
   event.preventDefault();
   const button = event.submitter;
   button.disabled = true;
+  runs++;
   clusters.replaceChildren(el('p', { class: 'muted' }, 'Finding duplicates…'));
   try {
     const events = jsonLines(await api('/v1/deduplicate', {
