@@ -197,6 +197,30 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
     }
 
     [Fact]
+    public async Task StartPage_BridgingAReworded_MarksOnePhraseWithTheDifferingWordsSetApart()
+    {
+        string edited = TestData.Seed2016.Replace("the rotating presidency", "the revolving presidency", StringComparison.Ordinal);
+        Assert.NotEqual(TestData.Seed2016, edited);
+        IPage page = await OpenAsync("/");
+        await page.FillAsync("#left-text", TestData.Seed2016);
+        await page.FillAsync("#right-text", edited);
+        await page.FillAsync("#bridge", "2");
+        await page.ClickAsync("text=Compare the texts");
+        await page.Locator(".side[data-side=right] mark").First.WaitForAsync();
+
+        // One phrase runs across the changed word on both sides, the word itself set apart.
+        ILocator leftBridged = page.Locator(".side[data-side=left] mark.bridged"), rightBridged = page.Locator(".side[data-side=right] mark.bridged");
+        Assert.Equal("rotating", (await leftBridged.AllInnerTextsAsync()).Single().Trim());
+        Assert.Equal("revolving", (await rightBridged.AllInnerTextsAsync()).Single().Trim());
+        string phrase = (await rightBridged.GetAttributeAsync("data-phrases"))!;
+        Assert.Equal(phrase, await leftBridged.GetAttributeAsync("data-phrases"));
+        Dictionary<int, string> right = await PhrasesOnSideAsync(page, "right");
+        Assert.Contains("take over the revolving presidency of the Shanghai Cooperation Organization (SCO)",
+            right[int.Parse(phrase, CultureInfo.InvariantCulture)], StringComparison.Ordinal);
+        await CloseAsync(page);
+    }
+
+    [Fact]
     public async Task CollectionPage_OpenedAfterAnotherClientsDeduplicate_ShowsItsClusters()
     {
         string edited = TestData.Seed2014.Replace("Xi Jinping", "Xi", StringComparison.Ordinal);

@@ -5,6 +5,22 @@ export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+/** The phrase settings of a page's query string: shortest phrase and bridged words, as Compare takes them. */
+export function phraseSettings(params) {
+  const number = (name, fallback) => (params.get(name) ?? '') === '' ? fallback : Number(params.get(name));
+  return { min_phrase_words: number('words', 3), max_bridge_words: number('bridge', 0) };
+}
+
+/** Number fields for the phrase settings, named as phraseSettings reads them. */
+export function phraseSettingsFields(settings) {
+  const field = (id, name, label, value, min, max) => el('div', {}, el('label', { for: id }, label),
+    el('input', { id, name, type: 'number', min, max, step: 1, value, required: true }));
+  return [
+    field('words', 'words', 'Shortest phrase (words)', settings.min_phrase_words, 1, 1000),
+    field('bridge', 'bridge', 'Differing words bridged', settings.max_bridge_words, 0, 10),
+  ];
+}
+
 /** Calls a JSON route: GET without a body, POST with one. Returns the response text. */
 export async function api(path, body) {
   const headers = { accept: 'application/json' };
@@ -85,8 +101,8 @@ function markSide(container, text, spans, count) {
   for (const span of spans) {
     const start = Math.min(span.start, length), end = Math.min(span.end, length);
     if (end <= start) continue;
-    (starting.get(start) ?? starting.set(start, []).get(start)).push(span.phrase);
-    (ending.get(end) ?? ending.set(end, []).get(end)).push(span.phrase);
+    (starting.get(start) ?? starting.set(start, []).get(start)).push(span);
+    (ending.get(end) ?? ending.set(end, []).get(end)).push(span);
     cuts.add(start).add(end);
   }
 
@@ -94,19 +110,23 @@ function markSide(container, text, spans, count) {
   const active = new Set();
   const fragment = document.createDocumentFragment();
   for (let k = 0; k < points.length - 1; k++) {
-    for (const phrase of ending.get(points[k]) ?? []) active.delete(phrase);
-    for (const phrase of starting.get(points[k]) ?? []) active.add(phrase);
+    for (const span of ending.get(points[k]) ?? []) active.delete(span);
+    for (const span of starting.get(points[k]) ?? []) active.add(span);
     const piece = text.slice(offsets[points[k]], offsets[points[k + 1]]);
-    if (active.size === 0) {
+    const covering = [...active];
+    if (covering.length === 0) {
       fragment.append(piece);
       continue;
     }
 
-    const phrases = [...active].sort((a, b) => a - b);
+    const phrases = [...new Set(covering.map(span => span.phrase))].sort((a, b) => a - b);
+    // Words a bridged phrase spans but the two texts word differently (WCopyfind's "imperfections").
+    const bridged = covering.some(span => span.bridged);
     fragment.append(el('mark', {
       'data-phrases': phrases.join(' '),
+      class: bridged ? 'bridged' : undefined,
       tabindex: 0,
-      title: `Shared phrase ${phrases[0] + 1} of ${count}: select to see it in the other text`,
+      title: `Shared phrase ${phrases[0] + 1} of ${count}${bridged ? ', worded differently here' : ''}: select to see it in the other text`,
     }, piece));
   }
 
@@ -178,10 +198,11 @@ function linkTwins(view) {
  */
 export function renderComparison(container, left, right, response) {
   const phrases = response.sharedPhrases ?? [];
-  const span = (p, side) => ({ start: p[side]?.start ?? 0, end: p[side]?.end ?? 0 });
+  const span = (range, phrase, bridged) => ({ start: range?.start ?? 0, end: range?.end ?? 0, phrase, bridged });
+  const spansOf = name => phrases.flatMap((p, i) => [span(p[name], i, false), ...(p.differences ?? []).map(d => span(d[name], i, true))]);
   const side = (name, doc) => {
     const text = el('div', { class: 'text', lang: '' });
-    markSide(text, doc.text, phrases.map((p, i) => ({ phrase: i, ...span(p, name) })), phrases.length);
+    markSide(text, doc.text, spansOf(name), phrases.length);
     return el('section', { class: 'side', 'data-side': name, 'aria-label': `${name} text` }, el('h2', {}, doc.title), text);
   };
   const view = el('div', { class: 'pair', id: 'texts' }, side('left', left), side('right', right));

@@ -1,11 +1,12 @@
 // The start page: paste two texts, or pick two indexed documents, and see the collections.
-import { apiJson, el, pageHeader, renderComparison, showError } from './compare.js';
+import { apiJson, el, pageHeader, phraseSettings, phraseSettingsFields, renderComparison, showError } from './compare.js';
 
 pageHeader('near-duplicates and the wording they share');
 const result = document.getElementById('result');
 const collections = document.getElementById('collections');
 const collectionSelect = document.getElementById('collection');
 const ids = document.getElementById('document-ids');
+document.getElementById('phrase-settings').replaceChildren(...phraseSettingsFields(phraseSettings(new URLSearchParams())));
 
 document.getElementById('texts-form').addEventListener('submit', async event => {
   event.preventDefault();
@@ -13,7 +14,8 @@ document.getElementById('texts-form').addEventListener('submit', async event => 
   button.disabled = true;
   const left = document.getElementById('left-text').value, right = document.getElementById('right-text').value;
   try {
-    const response = await apiJson('/v1/compare', { left: { text: left }, right: { text: right } });
+    const settings = phraseSettings(new FormData(event.target));
+    const response = await apiJson('/v1/compare', { left: { text: left }, right: { text: right }, ...settings });
     renderComparison(result, { title: 'Left text', text: left }, { title: 'Right text', text: right }, response);
     result.scrollIntoView({ block: 'start' });
   } catch (error) {

@@ -1,9 +1,10 @@
-// /view?left=ID&right=ID[&collection=NAME]: two indexed documents side by side.
-import { apiJson, documentPath, el, pageHeader, renderComparison, showError } from './compare.js';
+// /view?left=ID&right=ID[&collection=NAME][&words=N][&bridge=K]: two indexed documents side by side.
+import { apiJson, documentPath, el, pageHeader, phraseSettings, phraseSettingsFields, renderComparison, showError } from './compare.js';
 
 const params = new URLSearchParams(location.search);
 const collection = params.get('collection') ?? '';
 const left = params.get('left'), right = params.get('right');
+const settings = phraseSettings(params);
 const result = document.getElementById('result');
 pageHeader(collection ? `collection ${collection}` : 'default collection');
 
@@ -17,11 +18,15 @@ async function show() {
     const [leftDocument, rightDocument, response] = await Promise.all([
       apiJson(`${documentPath(collection, left)}?includeText=true`),
       apiJson(`${documentPath(collection, right)}?includeText=true`),
-      apiJson('/v1/compare', { collection, left: { id: left }, right: { id: right } }),
+      apiJson('/v1/compare', { collection, left: { id: left }, right: { id: right }, ...settings }),
     ]);
     const back = el('p', {}, el('a', { href: `/collections/${encodeURIComponent(collection || 'default')}` }, `All documents of ${collection || 'default'}`));
+    // The same page again with other phrase settings.
+    const hidden = Object.entries({ collection, left, right }).filter(([, v]) => v).map(([name, value]) => el('input', { type: 'hidden', name, value }));
+    const form = el('form', { class: 'row', method: 'get', action: '/view' }, ...hidden, ...phraseSettingsFields(settings),
+      el('div', {}, el('button', { type: 'submit' }, 'Find the phrases again')));
     renderComparison(result, { title: left, text: leftDocument.document.text ?? '' }, { title: right, text: rightDocument.document.text ?? '' }, response);
-    result.prepend(back);
+    result.prepend(back, form);
   } catch (error) {
     showError(result, error);
   }
