@@ -264,10 +264,42 @@ public sealed partial class ReadmeCurlTests
     }
 }
 
-/// <summary>The JSON routes under API keys and rate limits: the same interceptors as gRPC, mapped to HTTP statuses.</summary>
+/// <summary>The JSON routes under API keys, rate limits and the message limit: the same rules as gRPC, mapped to HTTP statuses.</summary>
 [Collection(TimingSensitive.Name)]
 public sealed class HttpJsonSecurityTests
 {
+    [Fact]
+    public async Task JsonRoutes_BodyOverTheMessageLimit_IsRefusedNamingTheLimitAndStoresNothing()
+    {
+        (WebApplication app, Grpc.Net.Client.GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxReceiveMessageBytes"] = "20000" });
+        await using (app)
+        using (channel)
+        using (var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) })
+        {
+            string body = JsonSerializer.Serialize(new { documents = new[] { new { id = "big", text = string.Concat(Enumerable.Repeat("word ", 5000)) } } });
+
+            using HttpResponseMessage declared = await http.PostAsync("/v1/collections/default/documents", new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
+            JsonNode status = JsonNode.Parse(await declared.Content.ReadAsStringAsync())!;
+            Assert.Equal(8, (int)status["code"]!); // RESOURCE_EXHAUSTED
+            Assert.Contains("Limits:MaxReceiveMessageBytes", (string)status["message"]!, StringComparison.Ordinal);
+
+            // Without a declared length the body is stopped as it passes the limit.
+            using var chunked = new HttpRequestMessage(HttpMethod.Post, "/v1/collections/default/documents")
+            {
+                Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(body))),
+            };
+            chunked.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            chunked.Headers.TransferEncodingChunked = true;
+            using HttpResponseMessage streamed = await http.SendAsync(chunked);
+            Assert.Equal(HttpStatusCode.BadRequest, streamed.StatusCode);
+            Assert.Contains("too large", await streamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+            using HttpResponseMessage stored = await http.GetAsync("/v1/collections/default/documents/big");
+            Assert.Equal(HttpStatusCode.NotFound, stored.StatusCode);
+        }
+    }
+
     private const string Key = "http-key-0123456789abcdef";
 
     [Fact]

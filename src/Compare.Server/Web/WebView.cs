@@ -1,5 +1,8 @@
+using Compare.Server.Hosting;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Microsoft.OpenApi.Models;
 
@@ -16,17 +19,43 @@ internal static class WebView
     private static readonly EmbeddedFileProvider Files = new(typeof(WebView).Assembly, "Compare.Server.Web.assets");
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 
-    /// <summary>Lets <c>curl -d '{...}'</c> reach the JSON routes: curl labels a body form data unless told otherwise.</summary>
-    private static IApplicationBuilder UseJsonBodiesForApiRoutes(this IApplicationBuilder app) => app.Use((context, next) =>
+    /// <summary>
+    /// Lets <c>curl -d '{...}'</c> reach the JSON routes (curl labels a body form data unless told otherwise), and
+    /// holds their bodies to the message limit that gRPC applies to its own (Kestrel's is lifted for gRPC batches):
+    /// a larger declared body is refused at once with 413 and a google.rpc.Status naming the limit.
+    /// </summary>
+    private static IApplicationBuilder UseJsonBodiesForApiRoutes(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         HttpRequest request = context.Request;
-        if (request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && !HttpMethods.IsGet(request.Method)
-            && (request.ContentType is null || request.ContentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)))
+        if (request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && !HttpMethods.IsGet(request.Method))
         {
-            request.ContentType = "application/json";
+            if (request.ContentType is null || request.ContentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+            {
+                request.ContentType = "application/json";
+            }
+
+            int limit = context.RequestServices.GetRequiredService<IOptions<LimitOptions>>().Value.MaxReceiveMessageBytes;
+            if (request.ContentLength > limit)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                context.Response.ContentType = "application/json; charset=utf-8";
+                var status = new Google.Rpc.Status
+                {
+                    Code = (int)Google.Rpc.Code.ResourceExhausted,
+                    Message = $"The request body is {request.ContentLength} bytes; the message limit (Limits:MaxReceiveMessageBytes) is {limit}.",
+                };
+                await context.Response.WriteAsync(Google.Protobuf.JsonFormatter.Default.Format(status), context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            // A body sent without its length is stopped by Kestrel as it passes the limit.
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+            {
+                bodySize.MaxRequestBodySize = limit;
+            }
         }
 
-        return next(context);
+        await next(context).ConfigureAwait(false);
     });
 
     /// <summary>The OpenAPI description of the JSON routes, with the protos' comments as its descriptions.</summary>
