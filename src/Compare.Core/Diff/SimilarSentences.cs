@@ -1,6 +1,6 @@
 using Compare.Core.Phrases;
+using Compare.Core.Similarity;
 using Compare.Core.Text;
-using FuzzySharp;
 
 namespace Compare.Core.Diff;
 
@@ -101,7 +101,7 @@ public static class SimilarSentences
         int bestRatio = -1, best = -1;
         foreach ((int r, int _) in shared.OrderByDescending(c => c.Value).ThenBy(c => c.Key).Take(MaxCandidates))
         {
-            int ratio = Fuzz.TokenSetRatio(sentence.Text, rights[r].Text);
+            int ratio = IndelRatios.TokenSetRatio(sentence.Text, rights[r].Text);
             if (ratio > bestRatio || (ratio == bestRatio && r < best))
             {
                 (bestRatio, best) = (ratio, r);

@@ -6,7 +6,7 @@ using FuzzySharp;
 
 namespace Compare.Core.Similarity;
 
-/// <summary>FuzzySharp's ratios (0–100) of two texts.</summary>
+/// <summary>FuzzySharp's ratios (0–100) of two texts (ratio, token sort and token set computed by <see cref="IndelRatios"/>, with the same answers).</summary>
 /// <param name="Ratio">Normalised Levenshtein similarity.</param>
 /// <param name="PartialRatio">Best ratio of the shorter text against substrings of the longer.</param>
 /// <param name="TokenSortRatio">Ratio after sorting words.</param>
@@ -34,8 +34,8 @@ public sealed record ComparisonOptions
     public bool IncludeFuzzy { get; init; } = true;
 
     /// <summary>
-    /// Ratio, token-sort and token-set ratios are quadratic in text length: texts are cut to this
-    /// many characters for them (and only them). Default 5,000.
+    /// Ratio, token-sort and token-set ratios cost |a|·|b|/64 word operations (<see cref="IndelRatios"/>):
+    /// texts are cut to this many characters for them (and only them). Default 10,000.
     /// </summary>
     public int MaxFuzzyCharacters { get; init; } = DocumentComparer.DefaultMaxFuzzyCharacters;
 
@@ -66,8 +66,8 @@ public sealed record Comparison(SetScores Scores, FuzzyScores? Fuzzy, SharedPhra
 /// <summary>Compares two texts: set scores from sketches, fuzzy ratios, shared phrases, diff and similar sentences.</summary>
 public static class DocumentComparer
 {
-    /// <summary>Default text length cut for the quadratic fuzzy ratios.</summary>
-    public const int DefaultMaxFuzzyCharacters = 5_000;
+    /// <summary>Default text length cut for the ratio, token-sort and token-set ratios.</summary>
+    public const int DefaultMaxFuzzyCharacters = 10_000;
 
     /// <summary>Default text length cut for the cubic partial and weighted ratios.</summary>
     public const int DefaultMaxPartialCharacters = 500;
@@ -86,14 +86,17 @@ public static class DocumentComparer
             left.Shingles.Length, right.Shingles.Length, shared);
     }
 
-    /// <summary>FuzzySharp's ratios, on texts cut to <paramref name="maxCharacters"/> (<paramref name="maxPartialCharacters"/> for partial and weighted).</summary>
+    /// <summary>
+    /// FuzzySharp's ratios, on texts cut to <paramref name="maxCharacters"/> (<paramref name="maxPartialCharacters"/> for
+    /// partial and weighted, which stay FuzzySharp's own: its partial ratio is cubic).
+    /// </summary>
     public static FuzzyScores Fuzzy(string left, string right, int maxCharacters = DefaultMaxFuzzyCharacters, int maxPartialCharacters = DefaultMaxPartialCharacters)
     {
         ArgumentNullException.ThrowIfNull(left);
         ArgumentNullException.ThrowIfNull(right);
         string l = Cut(left, maxCharacters), r = Cut(right, maxCharacters);
         string pl = Cut(left, maxPartialCharacters), pr = Cut(right, maxPartialCharacters);
-        return new FuzzyScores(Fuzz.Ratio(l, r), Fuzz.PartialRatio(pl, pr), Fuzz.TokenSortRatio(l, r), Fuzz.TokenSetRatio(l, r), Fuzz.WeightedRatio(pl, pr));
+        return new FuzzyScores(IndelRatios.Ratio(l, r), Fuzz.PartialRatio(pl, pr), IndelRatios.TokenSortRatio(l, r), IndelRatios.TokenSetRatio(l, r), Fuzz.WeightedRatio(pl, pr));
     }
 
     private static string Cut(string text, int maxCharacters) => text.Length > maxCharacters ? text[..maxCharacters] : text;

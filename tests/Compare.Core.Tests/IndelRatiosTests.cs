@@ -1,0 +1,87 @@
+using Compare.Core.Similarity;
+using FuzzySharp;
+
+namespace Compare.Core.Tests;
+
+public sealed class IndelRatiosTests
+{
+    /// <summary>The textbook quadratic LCS, as the reference.</summary>
+    private static int ReferenceLcs(string a, string b)
+    {
+        int[,] table = new int[a.Length + 1, b.Length + 1];
+        for (int i = 1; i <= a.Length; i++)
+        {
+            for (int j = 1; j <= b.Length; j++)
+            {
+                table[i, j] = a[i - 1] == b[j - 1] ? table[i - 1, j - 1] + 1 : Math.Max(table[i - 1, j], table[i, j - 1]);
+            }
+        }
+
+        return table[a.Length, b.Length];
+    }
+
+    private static string RandomText(Random random, int length, string alphabet) =>
+        new([.. Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+
+    // Lengths around the 64-bit words of a row, and the trivial ones.
+    public static TheoryData<int, int> Lengths => new() { { 0, 5 }, { 1, 1 }, { 1, 70 }, { 63, 63 }, { 64, 64 }, { 65, 64 }, { 127, 130 }, { 128, 128 }, { 129, 257 }, { 300, 40 } };
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void LongestCommonSubsequence_AroundWordWidths_EqualsTheQuadraticReference(int leftLength, int rightLength)
+    {
+        var random = new Random(leftLength * 1000 + rightLength);
+        foreach (string alphabet in new[] { "ab", "acgt", "abcdefghij klmnop", "αβγ😀\u0301 x" })
+        {
+            for (int trial = 0; trial < 20; trial++)
+            {
+                string a = RandomText(random, leftLength, alphabet), b = RandomText(random, rightLength, alphabet);
+                Assert.Equal(ReferenceLcs(a, b), IndelRatios.LongestCommonSubsequence(a, b));
+                Assert.Equal(ReferenceLcs(a, b), IndelRatios.LongestCommonSubsequence(b, a));
+            }
+        }
+    }
+
+    [Fact]
+    public void Ratios_RandomStrings_EqualFuzzySharps()
+    {
+        var random = new Random(2016);
+        const string Alphabet = "aaabbbcdeE  ,.-'XyZ01\t\n";
+        for (int trial = 0; trial < 600; trial++)
+        {
+            string a = RandomText(random, random.Next(0, 200), Alphabet), b = RandomText(random, random.Next(0, 200), Alphabet);
+            Assert.Equal(Fuzz.Ratio(a, b), IndelRatios.Ratio(a, b));
+            Assert.Equal(Fuzz.TokenSortRatio(a, b), IndelRatios.TokenSortRatio(a, b));
+            Assert.Equal(Fuzz.TokenSetRatio(a, b), IndelRatios.TokenSetRatio(a, b));
+        }
+    }
+
+    [Fact]
+    public void Ratios_BbcArticlesAndEditedCopies_EqualFuzzySharps()
+    {
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        for (int i = 0; i < 40; i++)
+        {
+            string a = corpus[i].Text[..Math.Min(1200, corpus[i].Text.Length)];
+            string other = corpus[i + 1].Text[..Math.Min(1200, corpus[i + 1].Text.Length)];
+            string edited = a.Replace(" the ", " a ", StringComparison.Ordinal).Insert(a.Length / 2, " (an added aside) ");
+            foreach (string b in new[] { other, edited })
+            {
+                Assert.Equal(Fuzz.Ratio(a, b), IndelRatios.Ratio(a, b));
+                Assert.Equal(Fuzz.TokenSortRatio(a, b), IndelRatios.TokenSortRatio(a, b));
+                Assert.Equal(Fuzz.TokenSetRatio(a, b), IndelRatios.TokenSetRatio(a, b));
+            }
+        }
+    }
+
+    [Fact]
+    public void Ratio_EdgeCases_EqualFuzzySharps()
+    {
+        foreach ((string a, string b) in new[] { ("", ""), ("", "abc"), ("abc", ""), ("a", "a"), ("a", "b"), ("  ", " "), ("!!", "??"), ("The Cat", "the cat") })
+        {
+            Assert.Equal(Fuzz.Ratio(a, b), IndelRatios.Ratio(a, b));
+            Assert.Equal(Fuzz.TokenSortRatio(a, b), IndelRatios.TokenSortRatio(a, b));
+            Assert.Equal(Fuzz.TokenSetRatio(a, b), IndelRatios.TokenSetRatio(a, b));
+        }
+    }
+}
