@@ -4,6 +4,7 @@ using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
 using Compare.Core.Phrases;
+using Compare.Core.Similarity;
 
 namespace Compare.Benchmarks;
 
@@ -128,6 +129,44 @@ public class PhraseBenchmarks
 
     [Benchmark]
     public int WordDiff() => Compare.Core.Diff.WordDiff.Diff(_left, _right).Count;
+}
+
+/// <summary>
+/// FuzzySharp's ratio, token-sort and token-set ratios of two ~5 KB articles, cut to 1,000 characters as the
+/// service used to: FuzzySharp itself (baseline) against the bit-parallel IndelRatios, which give the same
+/// answers; and IndelRatios on the whole texts. Two pairs: a story and its rewrite (FuzzySharp strips their
+/// common prefix and suffix first, so it does little) and two different stories (its full quadratic table).
+/// </summary>
+[MemoryDiagnoser]
+public class FuzzyRatioBenchmarks
+{
+    private string _left = "", _right = "", _leftCut = "", _rightCut = "";
+
+    [Params("rewrite", "different")]
+    public string Pair { get; set; } = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string[] texts = Corpus.Bbc();
+        var result = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = 0.5 }).Run(texts);
+        DuplicatePair pair = result.Pairs.Where(p => p.Jaccard < 1).OrderBy(p => Math.Abs(texts[p.Left].Length - 5000)).First();
+        int[] near5k = [.. Enumerable.Range(0, texts.Length).OrderBy(i => Math.Abs(texts[i].Length - 5000)).Take(2)];
+        (_left, _right) = Pair == "rewrite" ? (texts[pair.Left], texts[pair.Right]) : (texts[near5k[0]], texts[near5k[1]]);
+        (_leftCut, _rightCut) = (_left[..1000], _right[..1000]);
+    }
+
+    [Benchmark(Baseline = true)]
+    public int FuzzySharpRatioAndTokenRatios1000() =>
+        FuzzySharp.Fuzz.Ratio(_leftCut, _rightCut) + FuzzySharp.Fuzz.TokenSortRatio(_leftCut, _rightCut) + FuzzySharp.Fuzz.TokenSetRatio(_leftCut, _rightCut);
+
+    [Benchmark]
+    public int IndelRatioAndTokenRatios1000() =>
+        IndelRatios.Ratio(_leftCut, _rightCut) + IndelRatios.TokenSortRatio(_leftCut, _rightCut) + IndelRatios.TokenSetRatio(_leftCut, _rightCut);
+
+    [Benchmark]
+    public int IndelRatioAndTokenRatiosWholeTexts() =>
+        IndelRatios.Ratio(_left, _right) + IndelRatios.TokenSortRatio(_left, _right) + IndelRatios.TokenSetRatio(_left, _right);
 }
 
 /// <summary>Whole dedup of the BBC corpus at 0.8, against signing alone as the baseline.</summary>
