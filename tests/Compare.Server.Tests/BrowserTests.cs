@@ -57,17 +57,6 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         return Path.Combine(folder, name);
     }
 
-    private async Task<string> SeedsCollectionAsync(params (string Id, string Text)[] extra)
-    {
-        string c = await server.NewCollectionAsync();
-        var request = new UpsertDocumentsRequest { Collection = c };
-        request.Documents.Add(new Document { Id = "2014", Text = TestData.Seed2014 });
-        request.Documents.Add(new Document { Id = "2016", Text = TestData.Seed2016 });
-        request.Documents.AddRange(extra.Select(d => new Document { Id = d.Id, Text = d.Text }));
-        await server.Documents.UpsertDocumentsAsync(request);
-        return c;
-    }
-
     private async Task<IPage> OpenAsync(string path, int width = 1280, int height = 900, Func<IPage, Task>? beforeLoading = null)
     {
         IPage page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
@@ -133,7 +122,7 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
     [Fact]
     public async Task View_Seeds_MarksTheRecurringWordingOnBothSidesAndClickingOneFocusesItsTwin()
     {
-        string c = await SeedsCollectionAsync();
+        string c = await server.SeedsCollectionAsync();
         IPage page = await OpenAsync($"/view?collection={c}&left=2014&right=2016");
 
         Dictionary<string, int> phrases = await AssertRecurringWordingMarkedOnBothSidesAsync(page);
@@ -172,7 +161,7 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
     [Fact]
     public async Task View_OnAPhoneSizedWindow_StacksTheTextsWithoutSidewaysScrolling()
     {
-        string c = await SeedsCollectionAsync();
+        string c = await server.SeedsCollectionAsync();
         IPage page = await OpenAsync($"/view?collection={c}&left=2014&right=2016", width: 390, height: 844);
         await AssertRecurringWordingMarkedOnBothSidesAsync(page);
 
@@ -224,7 +213,7 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
     public async Task CollectionPage_OpenedAfterAnotherClientsDeduplicate_ShowsItsClusters()
     {
         string edited = TestData.Seed2014.Replace("Xi Jinping", "Xi", StringComparison.Ordinal);
-        string c = await SeedsCollectionAsync(("2014-copy", edited));
+        string c = await server.SeedsCollectionAsync(("2014-copy", edited));
         await foreach (DeduplicateResponse _ in server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c, Threshold = 0.5 }).ResponseStream.ReadAllAsync())
         {
         }
@@ -244,7 +233,7 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         // An id as the CLI makes them from a folder: a relative path, here with a space and an accent.
         const string EditedId = "copies/2016 édité.txt";
         string edited = TestData.Seed2016.Replace("Kazakhstan", "Kazakstan", StringComparison.Ordinal);
-        string c = await SeedsCollectionAsync((EditedId, edited));
+        string c = await server.SeedsCollectionAsync((EditedId, edited));
         // The page's first question, its last Deduplicate (none yet), is answered only after the page's own run:
         // the late "none" must not replace the run's clusters.
         var lateAnswer = new TaskCompletionSource();
@@ -286,10 +275,7 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         await using (app)
         using (channel)
         {
-            var seeds = new UpsertDocumentsRequest();
-            seeds.Documents.Add(new Document { Id = "2014", Text = TestData.Seed2014 });
-            seeds.Documents.Add(new Document { Id = "2016", Text = TestData.Seed2016 });
-            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(seeds, new Metadata { { "authorization", $"Bearer {Key}" } });
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Seeds(), new Metadata { { "authorization", $"Bearer {Key}" } });
 
             IPage page = await chromium.Browser.NewPageAsync();
             await page.GotoAsync(new Uri(new Uri(app.Urls.Single()), "/view?left=2014&right=2016").ToString());

@@ -29,7 +29,7 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
     }
 
-    private async Task<string> SeedsCollectionAsync()
+    private async Task<string> SeedsCollectionOverHttpAsync()
     {
         string c = await server.NewCollectionAsync();
         (HttpStatusCode status, JsonNode body) = await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents", new
@@ -96,7 +96,7 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
     [Fact]
     public async Task Documents_UpsertGetListDelete_RoundTripThroughTheRoutes()
     {
-        string c = await SeedsCollectionAsync();
+        string c = await SeedsCollectionOverHttpAsync();
 
         (HttpStatusCode got, JsonNode document) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents/2014?includeText=true");
         Assert.Equal(HttpStatusCode.OK, got);
@@ -126,7 +126,7 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
     [Fact]
     public async Task FindSimilarAndDeduplicate_OverTheRoutes_FindTheEditedCopy()
     {
-        string c = await SeedsCollectionAsync();
+        string c = await SeedsCollectionOverHttpAsync();
         string edited = TestData.Seed2016.Replace("Kazakhstan", "Kazakstan", StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents", new { documents = new[] { new { id = "2016-edited", text = edited } } })).Status);
         double expected = ReferenceJaccard.Jaccard(TestData.Seed2016, edited);
@@ -235,10 +235,7 @@ public sealed partial class ReadmeCurlTests
         using (channel)
         using (var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) })
         {
-            var seeds = new V1.UpsertDocumentsRequest();
-            seeds.Documents.Add(new V1.Document { Id = "2014", Text = TestData.Seed2014 });
-            seeds.Documents.Add(new V1.Document { Id = "2016", Text = TestData.Seed2016 });
-            await new V1.DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(seeds);
+            await new V1.DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Seeds());
 
             foreach (Match example in examples)
             {

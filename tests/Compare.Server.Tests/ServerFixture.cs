@@ -97,6 +97,24 @@ public sealed class ServerFixture : IAsyncLifetime
         TempDirectory.Delete(_data);
     }
 
+    /// <summary>The two seed reports as documents "2014" and "2016", and any <paramref name="extra"/> ones, as one batch.</summary>
+    public static UpsertDocumentsRequest Seeds(string collection = "", params (string Id, string Text)[] extra)
+    {
+        var request = new UpsertDocumentsRequest { Collection = collection };
+        request.Documents.Add(new Document { Id = "2014", Text = TestData.Seed2014 });
+        request.Documents.Add(new Document { Id = "2016", Text = TestData.Seed2016 });
+        request.Documents.AddRange(extra.Select(d => new Document { Id = d.Id, Text = d.Text }));
+        return request;
+    }
+
+    /// <summary>A fresh collection holding the seeds (and any <paramref name="extra"/> documents).</summary>
+    public async Task<string> SeedsCollectionAsync(params (string Id, string Text)[] extra)
+    {
+        string c = await NewCollectionAsync();
+        await Documents.UpsertDocumentsAsync(Seeds(c, extra));
+        return c;
+    }
+
     /// <summary>A fresh collection with the default configuration, so tests do not see each other's documents.</summary>
     public async Task<string> NewCollectionAsync(CollectionConfig? config = null)
     {

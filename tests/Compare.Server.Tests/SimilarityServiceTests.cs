@@ -10,20 +10,10 @@ public sealed class SimilarityServiceTests(ServerFixture server)
 
     private static DocumentRef Id(string id) => new() { Id = id };
 
-    private async Task<string> SeedsCollectionAsync()
-    {
-        string c = await server.NewCollectionAsync();
-        var request = new UpsertDocumentsRequest { Collection = c };
-        request.Documents.Add(new Document { Id = "2014", Text = TestData.Seed2014 });
-        request.Documents.Add(new Document { Id = "2016", Text = TestData.Seed2016 });
-        await server.Documents.UpsertDocumentsAsync(request);
-        return c;
-    }
-
     [Fact]
     public async Task Compare_SeedsById_FindsTheRecurringWordingAtTheRightOffsetsOnBothSides()
     {
-        string c = await SeedsCollectionAsync();
+        string c = await server.SeedsCollectionAsync();
 
         CompareResponse r = await server.Similarity.CompareAsync(new CompareRequest { Collection = c, Left = Id("2014"), Right = Id("2016") });
 
@@ -156,7 +146,7 @@ public sealed class SimilarityServiceTests(ServerFixture server)
     [Fact]
     public async Task FindSimilar_EditedArticle_RanksTheOriginalFirstWithExactScores()
     {
-        string c = await SeedsCollectionAsync();
+        string c = await server.SeedsCollectionAsync();
         string edited = TestData.Seed2014.Replace("Xi Jinping", "President Xi", StringComparison.Ordinal);
 
         FindSimilarResponse r = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Text(edited), Threshold = 0.5 });
@@ -173,7 +163,7 @@ public sealed class SimilarityServiceTests(ServerFixture server)
     [Fact]
     public async Task FindSimilar_ById_LeavesTheQueryOutUnlessAsked()
     {
-        string c = await SeedsCollectionAsync();
+        string c = await server.SeedsCollectionAsync();
 
         FindSimilarResponse without = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Id("2014"), Threshold = 0.9 });
         FindSimilarResponse with = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Id("2014"), Threshold = 0.9, IncludeSelf = true });
@@ -186,7 +176,7 @@ public sealed class SimilarityServiceTests(ServerFixture server)
     [Fact]
     public async Task FindSimilar_ExhaustiveLowThreshold_FindsWhatBandsTunedFor08Miss()
     {
-        string c = await SeedsCollectionAsync();
+        string c = await server.SeedsCollectionAsync();
         double j = ReferenceJaccard.Jaccard(TestData.Seed2014, TestData.Seed2016);
 
         FindSimilarResponse r = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = Id("2014"), Threshold = 0, Exhaustive = true });
