@@ -39,9 +39,9 @@ public static partial class IndelRatios
     {
         var tokens1 = new HashSet<string>(Whitespace().Split(left).Where(t => t.Length > 0));
         var tokens2 = new HashSet<string>(Whitespace().Split(right).Where(t => t.Length > 0));
-        string intersection = string.Join(" ", tokens1.Intersect(tokens2).OrderBy(s => s, StringComparer.CurrentCulture)).Trim();
-        string leftOnly = (intersection + " " + string.Join(" ", tokens1.Except(tokens2).OrderBy(s => s, StringComparer.CurrentCulture))).Trim();
-        string rightOnly = (intersection + " " + string.Join(" ", tokens2.Except(tokens1).OrderBy(s => s, StringComparer.CurrentCulture))).Trim();
+        string intersection = JoinSorted(tokens1.Intersect(tokens2)).Trim();
+        string leftOnly = (intersection + " " + JoinSorted(tokens1.Except(tokens2))).Trim();
+        string rightOnly = (intersection + " " + JoinSorted(tokens2.Except(tokens1))).Trim();
         return Math.Max(Ratio(intersection, leftOnly), Math.Max(Ratio(intersection, rightOnly), Ratio(leftOnly, rightOnly)));
     }
 
@@ -164,7 +164,9 @@ public static partial class IndelRatios
 
     // FuzzySharp's default preprocessing: every character but a space and ASCII letters and digits becomes a space.
     // FuzzySharp sorts words with the current culture: the same comparer gives the same order.
-    private static string SortedTokens(string text) => string.Join(" ", Whitespace().Split(text).OrderBy(s => s, StringComparer.CurrentCulture)).Trim();
+    private static string SortedTokens(string text) => JoinSorted(Whitespace().Split(text)).Trim();
+
+    private static string JoinSorted(IEnumerable<string> tokens) => string.Join(" ", tokens.OrderBy(t => t, StringComparer.CurrentCulture));
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
