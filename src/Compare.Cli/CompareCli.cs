@@ -1,3 +1,4 @@
+using Compare.Core.Phrases;
 using System.CommandLine;
 using Compare.Core.Clustering;
 
@@ -123,10 +124,26 @@ internal static class CompareCli
     {
         var left = new Argument<string>("left") { Description = "A text file." };
         var right = new Argument<string>("right") { Description = "Another text file." };
-        var minWords = new Option<int>("--min-words") { Description = "Shortest shared phrase, in words.", DefaultValueFactory = _ => 3 };
+        var minWords = new Option<int>("--min-words") { Description = "Shortest shared passage, in words.", DefaultValueFactory = _ => PhraseOptions.DefaultMinWords };
+        var bridge = new Option<int>("--bridge") { Description = "Differing words a passage may bridge on each side (0 to 10).", DefaultValueFactory = _ => 0 };
         var color = new Option<bool?>("--color") { Description = "Highlight with ANSI colours (default: when the output is a terminal and NO_COLOR is unset)." };
-        var command = new Command("diff", "Print the phrases two files share, highlighted in both.") { left, right, minWords, color };
-        command.SetAction(result => DiffRun.Run(output, error, result.GetValue(left)!, result.GetValue(right)!, result.GetValue(minWords), result.GetValue(color)));
+        minWords.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 1000)
+            {
+                result.AddError("--min-words must be between 1 and 1000.");
+            }
+        });
+        bridge.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 10)
+            {
+                result.AddError("--bridge must be between 0 and 10.");
+            }
+        });
+        var command = new Command("diff", "Print the passages two files share, highlighted in both.") { left, right, minWords, bridge, color };
+        command.SetAction(result => DiffRun.Run(output, error, result.GetValue(left)!, result.GetValue(right)!,
+            new PhraseOptions { MinWords = result.GetValue(minWords), MaxBridgeWords = result.GetValue(bridge) }, result.GetValue(color)));
         return command;
     }
 }

@@ -4,13 +4,13 @@ using Compare.Core.Phrases;
 
 namespace Compare.Cli;
 
-/// <summary>compare diff: the phrases two files share, each text printed with them highlighted, then the list with offsets.</summary>
+/// <summary>compare diff: the passages two files share, each text printed with its shared words highlighted, then the passages with every occurrence.</summary>
 internal static class DiffRun
 {
     private const string Highlight = "\u001b[30;43m"; // black on yellow: readable on dark and light terminals
     private const string Reset = "\u001b[0m";
 
-    public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, int minWords, bool? color)
+    public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, PhraseOptions options, bool? color)
     {
         string left, right;
         try
@@ -26,24 +26,33 @@ internal static class DiffRun
 
         bool useColor = color ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected
             && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")));
-        SharedPhrases shared = SharedPhraseFinder.Find(left, right, new PhraseOptions { MinWords = Math.Max(1, minWords) });
+        SharedPhrases shared = SharedPhraseFinder.Find(left, right, options);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{shared.Phrases.Count} shared phrases; they cover {shared.LeftCoverage:P1} of {leftPath} and {shared.RightCoverage:P1} of {rightPath}."));
+            $"{shared.Phrases.Count} shared passages; they cover {shared.LeftCoverage:P1} of {leftPath} and {shared.RightCoverage:P1} of {rightPath}."));
         output.WriteLine();
         output.WriteLine($"== {leftPath}");
-        output.WriteLine(Mark(left, shared.Phrases.Select(p => p.Left), useColor));
+        output.WriteLine(Mark(left, shared.LeftShared.Concat(shared.Phrases.SelectMany(p => p.LeftOccurrences)), useColor));
         output.WriteLine();
         output.WriteLine($"== {rightPath}");
-        output.WriteLine(Mark(right, shared.Phrases.Select(p => p.Right), useColor));
+        output.WriteLine(Mark(right, shared.RightShared.Concat(shared.Phrases.SelectMany(p => p.RightOccurrences)), useColor));
         output.WriteLine();
-        output.WriteLine("== shared phrases (code point offsets: left, right)");
+        output.WriteLine("== shared passages, longest first (code point offsets of every occurrence: left; right)");
         foreach (SharedPhrase p in shared.Phrases)
         {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{p.Left.Start}..{p.Left.End}) [{p.Right.Start}..{p.Right.End}) {p.WordCount} words: {p.Text}"));
+            string words = p.WordCount == p.RightWordCount ? $"{p.WordCount} words" : $"{p.WordCount}/{p.RightWordCount} words";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Spans(p.LeftOccurrences)}; {Spans(p.RightOccurrences)} {words}: {p.Text}"));
+        }
+
+        if (!shared.Complete)
+        {
+            error.WriteLine("compare: the texts repeat the same wording so often that the passage search stopped at its work bound; some passages are not listed.");
         }
 
         return CompareCli.Ok;
     }
+
+    private static string Spans(IEnumerable<TextSpan> spans) =>
+        string.Join(' ', spans.Select(s => string.Create(CultureInfo.InvariantCulture, $"[{s.Start}..{s.End})")));
 
     // Spans are in code points; the text is indexed in UTF-16 units. Without colour, phrases are [[bracketed]].
     private static string Mark(string text, IEnumerable<TextSpan> spans, bool color)

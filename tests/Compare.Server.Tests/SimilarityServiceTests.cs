@@ -26,7 +26,8 @@ public sealed class SimilarityServiceTests(ServerFixture server)
         }
 
         Assert.All(r.SharedPhrases, p => Assert.True(p.WordCount >= 3));
-        Assert.Equal(r.SharedPhrases.OrderBy(p => p.Left.Start).Select(p => p.Left.Start), r.SharedPhrases.Select(p => p.Left.Start));
+        Assert.Equal(r.SharedPhrases.OrderByDescending(p => Math.Max(p.WordCount, p.RightWordCount)).Select(p => p.WordCount), r.SharedPhrases.Select(p => p.WordCount));
+        Assert.All(r.SharedPhrases, p => Assert.Equal((p.Left, p.Right), (p.LeftOccurrences[0], p.RightOccurrences[0])));
         Assert.Equal(ReferenceJaccard.Jaccard(left, right), r.Jaccard, 9);
         Assert.InRange(r.EstimatedJaccard, 0, 1);
         Assert.InRange(r.LeftCoverage, 0.01, 1);

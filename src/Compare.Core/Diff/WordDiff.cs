@@ -52,7 +52,7 @@ public static class WordDiff
         ArgumentNullException.ThrowIfNull(b);
         var ops = new List<DiffOperation>(a.Length + b.Length);
         int i = 0, j = 0;
-        foreach (SharedPhraseFinder.WordMatch anchor in Anchors(a, b, cancellationToken))
+        foreach (Anchor anchor in Anchors(a, b, cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
             AlignGap(a, i, anchor.LeftStart, b, j, anchor.RightStart, ops);
@@ -69,15 +69,21 @@ public static class WordDiff
         return ToSegments(left, a, right, b, ops);
     }
 
-    /// <summary>Exact matches of two or more words, reduced to the heaviest chain increasing in both texts.</summary>
-    private static List<SharedPhraseFinder.WordMatch> Anchors(Token[] a, Token[] b, CancellationToken cancellationToken)
+    /// <summary>A run of equal words: left words [LeftStart, LeftEnd) against right words [RightStart, RightEnd).</summary>
+    private readonly record struct Anchor(int LeftStart, int LeftEnd, int RightStart, int RightEnd);
+
+    /// <summary>Maximal exact matches of two or more words, reduced to the heaviest chain increasing in both texts.</summary>
+    private static List<Anchor> Anchors(Token[] a, Token[] b, CancellationToken cancellationToken)
     {
-        List<SharedPhraseFinder.WordMatch> matches = SharedPhraseFinder.FindMatches(a, b, new PhraseOptions { MinWords = 2 }, cancellationToken);
+        var search = new PassageSearch(a, b, new PhraseOptions { MinWords = 2 }, cancellationToken);
+        search.Run();
+        List<Anchor> matches = [.. search.Extents.Select(static e => new Anchor(e.StartA, e.EndA, e.StartB, e.EndB))];
         if (matches.Count > MaxAnchors)
         {
-            matches = [.. matches.OrderByDescending(m => m.LeftEnd - m.LeftStart).Take(MaxAnchors).OrderBy(m => m.LeftStart)];
+            matches = [.. matches.OrderByDescending(m => m.LeftEnd - m.LeftStart).ThenBy(m => m.LeftStart).ThenBy(m => m.RightStart).Take(MaxAnchors)];
         }
 
+        matches.Sort(static (x, y) => (x.LeftStart, x.RightStart).CompareTo((y.LeftStart, y.RightStart)));
         int n = matches.Count;
         var weight = new long[n];
         var previous = new int[n];
@@ -102,7 +108,7 @@ public static class WordDiff
             }
         }
 
-        var chain = new List<SharedPhraseFinder.WordMatch>();
+        var chain = new List<Anchor>();
         for (int k = best; k >= 0; k = previous[k])
         {
             chain.Add(matches[k]);

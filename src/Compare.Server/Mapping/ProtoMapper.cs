@@ -109,6 +109,7 @@ public static class ProtoMapper
             LeftWordCount = phrases.LeftWordCount,
             RightWordCount = phrases.RightWordCount,
             TotalPhraseCount = phrases.Phrases.Count,
+            PhrasesTruncated = !phrases.Complete,
         };
         if (comparison.Fuzzy is { } f)
         {
@@ -122,10 +123,10 @@ public static class ProtoMapper
             };
         }
 
-        IEnumerable<CoreSharedPhrase> kept = maxPhrases > 0 && phrases.Phrases.Count > maxPhrases
-            ? phrases.Phrases.OrderByDescending(p => p.WordCount).ThenBy(p => p.Left.Start).Take(maxPhrases).OrderBy(p => p.Left.Start)
-            : phrases.Phrases;
-        response.SharedPhrases.AddRange(kept.Select(ToProto));
+        // The passages come longest first: max_phrases keeps the first, and the coverage stays whole.
+        response.SharedPhrases.AddRange((maxPhrases > 0 ? phrases.Phrases.Take(maxPhrases) : phrases.Phrases).Select(ToProto));
+        response.LeftShared.AddRange(phrases.LeftShared.Select(ToProto));
+        response.RightShared.AddRange(phrases.RightShared.Select(ToProto));
         if (comparison.Diff is { } diff)
         {
             response.Diff.AddRange(diff.Select(ToProto));
@@ -179,9 +180,12 @@ public static class ProtoMapper
             Text = phrase.Text,
             RightText = phrase.RightText,
             WordCount = phrase.WordCount,
+            RightWordCount = phrase.RightWordCount,
             Left = ToProto(phrase.Left),
             Right = ToProto(phrase.Right),
         };
+        proto.LeftOccurrences.AddRange(phrase.LeftOccurrences.Select(ToProto));
+        proto.RightOccurrences.AddRange(phrase.RightOccurrences.Select(ToProto));
         proto.Differences.AddRange(phrase.Differences.Select(d => new V1.PhraseDifference
         {
             LeftText = d.Left,

@@ -34,7 +34,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         string collection = RequestValidator.Collection(request.Collection, violations);
         RequestValidator.Reference(request.Left, "left", _limits, violations);
         RequestValidator.Reference(request.Right, "right", _limits, violations);
-        int minWords = RequestValidator.Count(request.MinPhraseWords, 3, MaxPhraseWords, "min_phrase_words", "1000 words", violations);
+        int minWords = RequestValidator.Count(request.MinPhraseWords, PhraseOptions.DefaultMinWords, MaxPhraseWords, "min_phrase_words", "1000 words", violations);
         int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", $"{RequestValidator.MaxBridgeWords} words", violations);
         int minRatio = RequestValidator.Count(request.MinSentenceRatio, 80, 100, "min_sentence_ratio", "100", violations);
         int maxPhrases = RequestValidator.Count(request.MaxPhrases, _limits.MaxPhrases, _limits.MaxPhrases, "max_phrases", "Limits:MaxPhrases", violations);
