@@ -1,3 +1,4 @@
+using Compare.Core.Hashing;
 using Compare.Core.Phrases;
 using Compare.Core.Text;
 
@@ -72,18 +73,14 @@ public static class WordDiff
     /// <summary>A run of equal words: left words [LeftStart, LeftEnd) against right words [RightStart, RightEnd).</summary>
     private readonly record struct Anchor(int LeftStart, int LeftEnd, int RightStart, int RightEnd);
 
-    /// <summary>Maximal exact matches of two or more words, reduced to the heaviest chain increasing in both texts.</summary>
+    /// <summary>Exact matches of two or more words, reduced to the heaviest chain increasing in both texts.</summary>
     private static List<Anchor> Anchors(Token[] a, Token[] b, CancellationToken cancellationToken)
     {
-        var search = new PassageSearch(a, b, new PhraseOptions { MinWords = 2 }, cancellationToken);
-        search.Run();
-        List<Anchor> matches = [.. search.Extents.Select(static e => new Anchor(e.StartA, e.EndA, e.StartB, e.EndB))];
+        List<Anchor> matches = GreedyMatches(a, b, cancellationToken);
         if (matches.Count > MaxAnchors)
         {
-            matches = [.. matches.OrderByDescending(m => m.LeftEnd - m.LeftStart).ThenBy(m => m.LeftStart).ThenBy(m => m.RightStart).Take(MaxAnchors)];
+            matches = [.. matches.OrderByDescending(m => m.LeftEnd - m.LeftStart).Take(MaxAnchors).OrderBy(m => m.LeftStart)];
         }
-
-        matches.Sort(static (x, y) => (x.LeftStart, x.RightStart).CompareTo((y.LeftStart, y.RightStart)));
         int n = matches.Count;
         var weight = new long[n];
         var previous = new int[n];
@@ -117,6 +114,87 @@ public static class WordDiff
         chain.Reverse();
         return chain;
     }
+
+    /// <summary>
+    /// Candidate anchors, one-to-one and in left order: at each left position the longest run (of at
+    /// least two words) that starts at one of the first 32 right places of its bigram, preferring a
+    /// right run no earlier anchor took; a match skips its words, so the scan is linear.
+    /// </summary>
+    private static List<Anchor> GreedyMatches(Token[] a, Token[] b, CancellationToken cancellationToken)
+    {
+        const int MinWords = 2, MaxCandidates = 32;
+        var matches = new List<Anchor>();
+        if (a.Length < MinWords || b.Length < MinWords)
+        {
+            return matches;
+        }
+
+        // Chains of right positions per bigram, ascending.
+        int grams = b.Length - MinWords + 1;
+        var next = new int[grams];
+        var head = new Dictionary<ulong, int>(grams);
+        for (int j = grams - 1; j >= 0; j--)
+        {
+            ulong key = BigramKey(b, j);
+            next[j] = head.TryGetValue(key, out int first) ? first : -1;
+            head[key] = j;
+        }
+
+        var usedRight = new bool[b.Length];
+        int leftFloor = 0; // words before this belong to an earlier match
+        for (int i = 0, step = 0; i + MinWords <= a.Length; step++)
+        {
+            if ((step & 4095) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (!head.TryGetValue(BigramKey(a, i), out int j))
+            {
+                i++;
+                continue;
+            }
+
+            int bestJ = -1, bestLength = 0;
+            bool bestUsed = true;
+            for (int tried = 0; j >= 0 && tried < MaxCandidates; j = next[j], tried++)
+            {
+                int length = 0;
+                while (i + length < a.Length && j + length < b.Length && a[i + length].Hash == b[j + length].Hash)
+                {
+                    length++;
+                }
+
+                bool used = usedRight[j];
+                if (length >= MinWords && (length > bestLength || (length == bestLength && bestUsed && !used)))
+                {
+                    (bestJ, bestLength, bestUsed) = (j, length, used);
+                }
+            }
+
+            if (bestJ < 0)
+            {
+                i++;
+                continue;
+            }
+
+            int start = i, rightStart = bestJ;
+            while (start > leftFloor && rightStart > 0 && a[start - 1].Hash == b[rightStart - 1].Hash)
+            {
+                start--;
+                rightStart--;
+            }
+
+            matches.Add(new Anchor(start, i + bestLength, rightStart, bestJ + bestLength));
+            Array.Fill(usedRight, true, rightStart, bestJ + bestLength - rightStart);
+            leftFloor = i + bestLength;
+            i = leftFloor;
+        }
+
+        return matches;
+    }
+
+    private static ulong BigramKey(Token[] tokens, int start) => Mix.Finalize(Mix.Finalize(Seed ^ tokens[start].Hash) ^ tokens[start + 1].Hash);
 
     /// <summary>Aligns a[i0..i1) with b[j0..j1) by LCS when small enough, else as delete then insert.</summary>
     private static void AlignGap(Token[] a, int i0, int i1, Token[] b, int j0, int j1, List<DiffOperation> ops)

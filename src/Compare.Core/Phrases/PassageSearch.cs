@@ -1,5 +1,5 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
+using System.Buffers;
+using System.Numerics;
 using Compare.Core.Text;
 
 namespace Compare.Core.Phrases;
@@ -74,25 +74,19 @@ internal sealed class PassageSearch
             return;
         }
 
-        // Chains of positions per gram, ascending: first position per fingerprint, then next[position].
-        (Dictionary<ulong, (int First, int Count)> gramsA, int[] nextA) = Grams(HashesA, _a.Length);
-        (Dictionary<ulong, (int First, int Count)> gramsB, int[] nextB) = Grams(HashesB, _b.Length);
-        _cancellationToken.ThrowIfCancellationRequested();
-        var shared = new List<SharedGram>();
-        foreach ((ulong key, (int firstA, int countA)) in gramsA)
-        {
-            if (gramsB.TryGetValue(key, out (int First, int Count) inB))
-            {
-                shared.Add(new SharedGram(key, firstA, countA, inB.First, inB.Count));
-            }
-        }
-
+        // Chains of places per gram, ascending: first place per shared gram, then next[place].
+        (List<SharedGram> shared, int[] nextA, int[] nextB) = SharedGrams();
         MarkWindows(shared, nextA, SharedA, isA: true);
         MarkWindows(shared, nextB, SharedB, isA: false);
         _cancellationToken.ThrowIfCancellationRequested();
 
-        // Rare wording first, so that a bound reached on repetitive input costs the least telling grams.
-        shared.Sort(static (x, y) => x.Pairs != y.Pairs ? x.Pairs.CompareTo(y.Pairs) : x.Key.CompareTo(y.Key));
+        // Rare wording first, so that a bound reached on repetitive input costs the least telling grams
+        // (under the bound the order changes nothing: the matches are grouped and ordered afterwards).
+        if (shared.Sum(static g => g.Pairs) > _budget)
+        {
+            shared.Sort(static (x, y) => x.Pairs != y.Pairs ? x.Pairs.CompareTo(y.Pairs) : x.Key.CompareTo(y.Key));
+        }
+
         int visited = 0;
         while (visited < shared.Count && _work + shared[visited].Pairs <= _budget && VisitPairs(shared[visited], nextA, nextB, everyPair: true))
         {
@@ -112,23 +106,83 @@ internal sealed class PassageSearch
         }
     }
 
-    private (Dictionary<ulong, (int First, int Count)> Grams, int[] Next) Grams(WordSequenceHashes hashes, int words)
+    /// <summary>The grams both texts have, each with its chain of places in A and in B.</summary>
+    private (List<SharedGram> Shared, int[] NextA, int[] NextB) SharedGrams()
     {
-        var next = new int[words - _minWords + 1];
-        var grams = new Dictionary<ulong, (int First, int Count)>();
-        for (int i = next.Length - 1; i >= 0; i--)
+        // One open-addressing table over B's grams (the hot loop of the search: a Dictionary costs twice as
+        // much here); A's places join the chains of the grams B has, the rest are dropped.
+        var nextB = new int[_b.Length - _minWords + 1];
+        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(2 * nextB.Length));
+        int shift = 64 - BitOperations.Log2((uint)capacity);
+        ulong[] keys = RentCleared<ulong>(capacity); // fingerprint + 1; 0 marks an empty slot
+        int[] firstB = RentCleared<int>(capacity), countB = RentCleared<int>(capacity);
+        int[] firstA = RentCleared<int>(capacity), countA = RentCleared<int>(capacity);
+        for (int j = nextB.Length - 1; j >= 0; j--)
         {
-            if ((i & 0xFFFF) == 0)
+            CheckCancellation(j);
+            ulong key = HashesB.Of(j, _minWords) + 1;
+            int slot = (int)((key * 0x9E3779B97F4A7C15UL) >> shift);
+            while (keys[slot] != 0 && keys[slot] != key)
             {
-                _cancellationToken.ThrowIfCancellationRequested();
+                slot = (slot + 1) & (capacity - 1);
             }
 
-            ref (int First, int Count) gram = ref CollectionsMarshal.GetValueRefOrAddDefault(grams, hashes.Of(i, _minWords), out bool exists);
-            next[i] = exists ? gram.First : -1;
-            gram = (i, gram.Count + 1);
+            nextB[j] = countB[slot] == 0 ? -1 : firstB[slot];
+            keys[slot] = key;
+            firstB[slot] = j;
+            countB[slot]++;
         }
 
-        return (grams, next);
+        var nextA = new int[_a.Length - _minWords + 1];
+        for (int i = nextA.Length - 1; i >= 0; i--)
+        {
+            CheckCancellation(i);
+            ulong key = HashesA.Of(i, _minWords) + 1;
+            int slot = (int)((key * 0x9E3779B97F4A7C15UL) >> shift);
+            while (keys[slot] != 0 && keys[slot] != key)
+            {
+                slot = (slot + 1) & (capacity - 1);
+            }
+
+            if (keys[slot] != 0)
+            {
+                nextA[i] = countA[slot] == 0 ? -1 : firstA[slot];
+                firstA[slot] = i;
+                countA[slot]++;
+            }
+        }
+
+        var shared = new List<SharedGram>();
+        for (int slot = 0; slot < capacity; slot++)
+        {
+            if (countA[slot] > 0)
+            {
+                shared.Add(new SharedGram(keys[slot] - 1, firstA[slot], countA[slot], firstB[slot], countB[slot]));
+            }
+        }
+
+        ArrayPool<ulong>.Shared.Return(keys);
+        foreach (int[] table in (int[][])[firstB, countB, firstA, countA])
+        {
+            ArrayPool<int>.Shared.Return(table);
+        }
+
+        return (shared, nextA, nextB);
+    }
+
+    private static T[] RentCleared<T>(int length)
+    {
+        T[] array = ArrayPool<T>.Shared.Rent(length);
+        Array.Clear(array, 0, length);
+        return array;
+    }
+
+    private void CheckCancellation(int position)
+    {
+        if ((position & 0xFFFF) == 0)
+        {
+            _cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 
     /// <summary>Marks every word inside a shared window (a difference array keeps it linear for any MinWords).</summary>
@@ -226,9 +280,10 @@ internal sealed class PassageSearch
 
         // Every chain through one of the match's MinWords windows: forward from the first window's last
         // word, backward from the last window's first word (the others reach no further).
+        // A reach cut short by the hard limit is still at least the match itself.
         (int endA, int endB) = Reach(x + _minWords - 1, y + _minWords - 1, forward: true);
         (int startA, int startB) = Reach(x + length - _minWords, y + length - _minWords, forward: false);
-        Debug.Assert(startA <= x && startB <= y && endA >= x + length && endB >= y + length);
+        (startA, startB, endA, endB) = (Math.Min(startA, x), Math.Min(startB, y), Math.Max(endA, x + length), Math.Max(endB, y + length));
         Extents.Add((startA, endA, startB, endB));
         Array.Fill(SharedA, true, startA, endA - startA);
         Array.Fill(SharedB, true, startB, endB - startB);

@@ -14,6 +14,8 @@ internal sealed class WordSequenceHashes
     private const ulong Modulus = (1UL << 61) - 1;
     private const ulong Base = 0x1d3f_84c5_09a2_7b61UL % Modulus; // fixed: fingerprints order passages, so they never change
 
+    private static ulong[] s_powers = [1];
+
     private readonly ulong[] _prefix;
     private readonly ulong[] _powers;
 
@@ -28,16 +30,26 @@ internal sealed class WordSequenceHashes
         }
     }
 
-    /// <summary>Powers of the base up to <paramref name="length"/>, shared by the two texts' fingerprints.</summary>
+    /// <summary>
+    /// Powers of the base up to at least <paramref name="length"/>. Shared by every search and grown
+    /// by doubling (a published array is never written again), so a pair of articles computes none.
+    /// </summary>
     public static ulong[] Powers(int length)
     {
-        var powers = new ulong[length + 1];
-        powers[0] = 1;
-        for (int i = 1; i <= length; i++)
+        ulong[] known = s_powers;
+        if (known.Length > length)
+        {
+            return known;
+        }
+
+        var powers = new ulong[Math.Max(length + 1, 2 * known.Length)];
+        known.CopyTo(powers, 0);
+        for (int i = known.Length; i < powers.Length; i++)
         {
             powers[i] = MultiplyMod(powers[i - 1], Base);
         }
 
+        Volatile.Write(ref s_powers, powers); // a race computes the same table twice, never a wrong one
         return powers;
     }
 
@@ -52,8 +64,11 @@ internal sealed class WordSequenceHashes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong MultiplyMod(ulong a, ulong b)
     {
-        UInt128 product = (UInt128)a * b;
-        return Add((ulong)product & Modulus, (ulong)(product >> 61));
+        // a, b < 2^61: the product's high word is below 2^58, so high·2^64 ≡ high·2^3 fits beside the low word's two parts.
+        ulong high = Math.BigMul(a, b, out ulong low);
+        ulong folded = (low & Modulus) + (low >> 61) + (high << 3);
+        folded = (folded & Modulus) + (folded >> 61);
+        return folded >= Modulus ? folded - Modulus : folded;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

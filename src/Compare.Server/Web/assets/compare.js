@@ -1,23 +1,36 @@
-// Shared by the pages: calls to Compare's JSON routes, and the side-by-side view of shared phrases.
+// Shared by the pages: calls to Compare's JSON routes, and the side-by-side view of shared passages.
 const KeyName = 'compare.apiKey';
 
 export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
-/** The phrase settings of a page's query string: shortest phrase and bridged words, as Compare takes them. */
+/** Shortest passage the pages ask for when none is given: the service's own default (see the README). */
+const DefaultWords = 4;
+
+/** The passage settings of a page's query string or form: shortest passage, bridged words, diff and similar sentences. */
 export function phraseSettings(params) {
   const number = (name, fallback) => (params.get(name) ?? '') === '' ? fallback : Number(params.get(name));
-  return { min_phrase_words: number('words', 3), max_bridge_words: number('bridge', 0) };
+  const flag = name => ['on', 'true', '1'].includes(String(params.get(name) ?? ''));
+  return {
+    min_phrase_words: number('words', DefaultWords),
+    max_bridge_words: number('bridge', 0),
+    include_diff: flag('diff'),
+    include_similar_sentences: flag('sentences'),
+  };
 }
 
-/** Number fields for the phrase settings, named as phraseSettings reads them. */
+/** Fields for the passage settings, named as phraseSettings reads them. */
 export function phraseSettingsFields(settings) {
   const field = (id, name, label, value, min, max) => el('div', {}, el('label', { for: id }, label),
     el('input', { id, name, type: 'number', min, max, step: 1, value, required: true }));
+  const box = (id, label, checked) => el('div', { class: 'check' },
+    el('input', { id, name: id, type: 'checkbox', checked }), el('label', { for: id, class: 'inline' }, label));
   return [
-    field('words', 'words', 'Shortest phrase (words)', settings.min_phrase_words, 1, 1000),
+    field('words', 'words', 'Shortest passage (words)', settings.min_phrase_words, 1, 1000),
     field('bridge', 'bridge', 'Differing words bridged', settings.max_bridge_words, 0, 10),
+    box('diff', 'Word diff', settings.include_diff),
+    box('sentences', 'Similar sentences', settings.include_similar_sentences),
   ];
 }
 
@@ -89,44 +102,52 @@ function utf16Offsets(text) {
 }
 
 /**
- * Writes text into container with every shared span wrapped in <mark>. Spans may overlap (one passage of
- * one side can match two of the other), so the text is cut at every span boundary and each piece is marked
- * with the phrases that cover it (data-phrases="3 7").
+ * Writes text into container with its shared words marked. The text is cut at every boundary of a shared
+ * range and of a passage's occurrence; each marked piece names the passages that cover it
+ * (data-phrases="3 7"), takes the colour of the longest, and the first piece of an occurrence shows the
+ * passage's number. What is marked is exactly the shared words the coverage counts (plus the brackets and
+ * quotes a passage takes in), whether or not max_phrases listed every passage.
  */
-function markSide(container, text, spans, count) {
+function markSide(container, text, shared, spans) {
   const offsets = utf16Offsets(text);
   const length = offsets.length - 1;
-  const starting = new Map(), ending = new Map();
-  const cuts = new Set([0, length]);
-  for (const span of spans) {
-    const start = Math.min(span.start, length), end = Math.min(span.end, length);
+  const clamp = value => Math.min(Math.max(value ?? 0, 0), length);
+  const events = new Map();
+  const at = point => events.get(point) ?? events.set(point, { start: [], end: [] }).get(point);
+  for (const span of [...shared.map(range => ({ ...range, shared: true })), ...spans]) {
+    const start = clamp(span.start), end = clamp(span.end);
     if (end <= start) continue;
-    (starting.get(start) ?? starting.set(start, []).get(start)).push(span);
-    (ending.get(end) ?? ending.set(end, []).get(end)).push(span);
-    cuts.add(start).add(end);
+    at(start).start.push(span);
+    at(end).end.push(span);
   }
 
-  const points = [...cuts].sort((a, b) => a - b);
+  const points = [...new Set([0, length, ...events.keys()])].sort((a, b) => a - b);
   const active = new Set();
   const fragment = document.createDocumentFragment();
   for (let k = 0; k < points.length - 1; k++) {
-    for (const span of ending.get(points[k]) ?? []) active.delete(span);
-    for (const span of starting.get(points[k]) ?? []) active.add(span);
+    const { start = [], end = [] } = events.get(points[k]) ?? {};
+    for (const span of end) active.delete(span);
+    for (const span of start) active.add(span);
     const piece = text.slice(offsets[points[k]], offsets[points[k + 1]]);
-    const covering = [...active];
-    if (covering.length === 0) {
+    if (active.size === 0) {
       fragment.append(piece);
       continue;
     }
 
+    const covering = [...active].filter(span => !span.shared);
     const phrases = [...new Set(covering.map(span => span.phrase))].sort((a, b) => a - b);
-    // Words a bridged phrase spans but the two texts word differently (WCopyfind's "imperfections").
+    // Words a bridged passage spans but the two texts word differently (WCopyfind's "imperfections").
     const bridged = covering.some(span => span.bridged);
+    const starting = start.filter(span => !span.shared && !span.bridged).map(span => span.phrase).sort((a, b) => a - b);
+    const first = phrases[0];
     fragment.append(el('mark', {
-      'data-phrases': phrases.join(' '),
-      class: bridged ? 'bridged' : undefined,
-      tabindex: 0,
-      title: `Shared phrase ${phrases[0] + 1} of ${count}${bridged ? ', worded differently here' : ''}: select to see it in the other text`,
+      'data-phrases': phrases.length ? phrases.join(' ') : undefined,
+      'data-label': starting.length ? String(starting[0] + 1) : undefined,
+      class: [first === undefined ? 'unlisted' : `c${first % 10}`, bridged ? 'bridged' : ''].join(' ').trim(),
+      tabindex: phrases.length ? 0 : undefined,
+      title: first === undefined
+        ? 'Shared wording (its passage is not listed)'
+        : `Passage ${first + 1}${bridged ? ', worded differently here' : ''}: select to see it in the other text`,
     }, piece));
   }
 
@@ -142,9 +163,9 @@ function scoreList(r) {
     item('Estimated Jaccard', (r.estimatedJaccard ?? 0).toFixed(3), 'MinHash estimate'),
     item('Left in right', percent(r.containmentLeft), 'Containment: how much of the left document the right one contains'),
     item('Right in left', percent(r.containmentRight), 'Containment: how much of the right document the left one contains'),
-    item('Left coverage', percent(r.leftCoverage), 'Share of the left words inside a shared phrase'),
-    item('Right coverage', percent(r.rightCoverage), 'Share of the right words inside a shared phrase'),
-    item('Shared phrases', String(r.totalPhraseCount ?? (r.sharedPhrases ?? []).length), 'Phrases found in both texts'));
+    item('Left coverage', percent(r.leftCoverage), 'Share of the left words that are shared: the marked words'),
+    item('Right coverage', percent(r.rightCoverage), 'Share of the right words that are shared: the marked words'),
+    item('Shared passages', String(r.totalPhraseCount ?? (r.sharedPhrases ?? []).length), 'Passages found in both texts'));
   const fuzzy = r.fuzzy;
   if (fuzzy) {
     const seen = `on the first ${fuzzy.maxCharacters} characters (partial and weighted: ${fuzzy.maxPartialCharacters})`;
@@ -158,12 +179,14 @@ function scoreList(r) {
   return list;
 }
 
-/** Hovering a phrase lights it on both sides; selecting it (click, Enter) moves the focus to its twin. */
+/**
+ * Hovering a passage lights it on both sides; selecting it (click, Enter) marks every occurrence and moves
+ * the focus to its first twin on the other side. Returns the selection, for the passage list.
+ */
 function linkTwins(view) {
   const marksOf = phrase => view.querySelectorAll(`mark[data-phrases~="${phrase}"]`);
   const phrasesOf = mark => mark.dataset.phrases.split(' ');
-  const select = mark => {
-    const phrase = phrasesOf(mark)[0];
+  const select = (mark, phrase = phrasesOf(mark)[0]) => {
     const other = mark.closest('.side').dataset.side === 'left' ? 'right' : 'left';
     view.querySelectorAll('mark.twin').forEach(m => m.classList.remove('twin'));
     marksOf(phrase).forEach(m => m.classList.add('twin'));
@@ -173,12 +196,13 @@ function linkTwins(view) {
       twin.scrollIntoView({ block: 'center', behavior: 'smooth' });
     }
   };
+  const listed = event => event.target.closest('mark[data-phrases]');
   view.addEventListener('click', event => {
-    const mark = event.target.closest('mark');
+    const mark = listed(event);
     if (mark) select(mark);
   });
   view.addEventListener('keydown', event => {
-    const mark = event.target.closest('mark');
+    const mark = listed(event);
     if (mark && (event.key === 'Enter' || event.key === ' ')) {
       event.preventDefault();
       select(mark);
@@ -186,40 +210,74 @@ function linkTwins(view) {
   });
   for (const [type, on] of [['mouseover', true], ['mouseout', false]]) {
     view.addEventListener(type, event => {
-      const mark = event.target.closest('mark');
+      const mark = listed(event);
       if (mark) phrasesOf(mark).forEach(p => marksOf(p).forEach(m => m.classList.toggle('hover', on)));
     });
   }
+  return select;
 }
 
-/**
- * Renders a CompareResponse: the scores, both texts side by side with the shared phrases marked and
- * linked, and the list of phrases.
- */
-export function renderComparison(container, left, right, response) {
-  const phrases = response.sharedPhrases ?? [];
-  const span = (range, phrase, bridged) => ({ start: range?.start ?? 0, end: range?.end ?? 0, phrase, bridged });
-  const spansOf = name => phrases.flatMap((p, i) => [span(p[name], i, false), ...(p.differences ?? []).map(d => span(d[name], i, true))]);
-  const side = (name, doc) => {
-    const text = el('div', { class: 'text', lang: '' });
-    markSide(text, doc.text, spansOf(name), phrases.length);
-    return el('section', { class: 'side', 'data-side': name, 'aria-label': `${name} text` }, el('h2', {}, doc.title), text);
-  };
-  const view = el('div', { class: 'pair', id: 'texts' }, side('left', left), side('right', right));
-  linkTwins(view);
-  const list = el('ol', { class: 'phrases' }, ...phrases.map((p, i) => el('li', {},
-    el('a', { href: '#texts', 'data-phrase': i }, p.text), el('span', { class: 'muted' }, ` (${p.wordCount} words)`))));
+const shorten = (text, most) => text.length <= most ? text : `${text.slice(0, most - 1)}…`;
+
+/** The passages, longest first, each with its number and colour and how often it stands on each side; a click shows it. */
+function passageSummary(phrases, view, select, response) {
+  const times = (count, side) => `${count}× ${side}`;
+  const list = el('ol', { class: 'phrases', id: 'passages' }, ...phrases.map((p, i) => el('li', { class: `c${i % 10}` },
+    el('span', { class: 'badge', 'aria-hidden': 'true' }, String(i + 1)),
+    el('a', { href: '#texts', 'data-phrase': i }, shorten(p.text ?? '', 160)),
+    el('span', { class: 'muted' }, ` (${p.wordCount ?? 0} words; ${times((p.leftOccurrences ?? []).length || 1, 'left')}, ${times((p.rightOccurrences ?? []).length || 1, 'right')})`))));
   list.addEventListener('click', event => {
     const link = event.target.closest('a[data-phrase]');
     if (!link) return;
     event.preventDefault();
     const mark = view.querySelector(`.side[data-side="left"] mark[data-phrases~="${link.dataset.phrase}"]`);
     if (mark) {
-      mark.click();
+      select(mark, link.dataset.phrase);
       mark.scrollIntoView({ block: 'center', behavior: 'smooth' });
     }
   });
-  const shown = phrases.length < (response.totalPhraseCount ?? 0) ? ` (the longest ${phrases.length} shown)` : '';
-  container.replaceChildren(scoreList(response), view,
-    el('h2', {}, `Shared phrases${shown}`), phrases.length ? list : el('p', { class: 'muted' }, 'No shared phrase.'));
+  const shown = phrases.length < (response.totalPhraseCount ?? 0) ? ` (the longest ${phrases.length} of ${response.totalPhraseCount} listed)` : '';
+  const incomplete = response.phrasesTruncated
+    ? el('p', { class: 'muted' }, 'These texts repeat the same wording so often that the search stopped at its work bound: some passages are not listed.')
+    : undefined;
+  return el('section', { 'aria-label': 'Shared passages' },
+    el('h2', {}, `Shared passages, longest first${shown}`), phrases.length ? list : el('p', { class: 'muted' }, 'No shared passage.'), incomplete);
+}
+
+/** The word diff: equal words plain, words only on the left struck out, words only on the right underlined. */
+function diffSection(segments) {
+  const pieces = segments.map(s => s.operation === 'DIFF_OPERATION_DELETE' ? el('del', {}, s.text ?? '')
+    : s.operation === 'DIFF_OPERATION_INSERT' ? el('ins', {}, s.text ?? '') : el('span', {}, s.text ?? ''));
+  const joined = pieces.flatMap((piece, i) => i === 0 ? [piece] : [' ', piece]);
+  return el('section', { 'aria-label': 'Word diff' }, el('h2', {}, 'Word diff (left to right)'), el('p', { class: 'diff' }, ...joined));
+}
+
+function sentencesSection(pairs) {
+  const rows = pairs.map(p => el('tr', {}, el('td', {}, p.leftText ?? ''), el('td', {}, p.rightText ?? ''), el('td', { class: 'num' }, String(p.ratio ?? 0))));
+  return el('section', { 'aria-label': 'Similar sentences' }, el('h2', {}, 'Similar sentences'),
+    pairs.length ? el('table', { class: 'sentences' }, el('thead', {}, el('tr', {}, el('th', {}, 'Left'), el('th', {}, 'Right'), el('th', { class: 'num' }, 'Ratio'))),
+      el('tbody', {}, ...rows)) : el('p', { class: 'muted' }, 'No similar sentence pair.'));
+}
+
+/**
+ * Renders a CompareResponse: the scores, the passages longest first, both texts side by side with every
+ * occurrence of every passage marked, numbered and linked, and the diff and similar sentences when asked.
+ */
+export function renderComparison(container, left, right, response) {
+  const phrases = response.sharedPhrases ?? [];
+  const span = (range, phrase, bridged) => ({ start: range?.start ?? 0, end: range?.end ?? 0, phrase, bridged });
+  const spansOf = name => phrases.flatMap((p, i) => [
+    ...(p[`${name}Occurrences`] ?? [p[name]]).map(range => span(range, i, false)),
+    ...(p.differences ?? []).map(d => span(d[name], i, true)),
+  ]);
+  const side = (name, doc) => {
+    const text = el('div', { class: 'text', lang: '' });
+    markSide(text, doc.text, response[`${name}Shared`] ?? [], spansOf(name));
+    return el('section', { class: 'side', 'data-side': name, 'aria-label': `${name} text` }, el('h2', {}, doc.title), text);
+  };
+  const view = el('div', { class: 'pair', id: 'texts' }, side('left', left), side('right', right));
+  const select = linkTwins(view);
+  container.replaceChildren(scoreList(response), passageSummary(phrases, view, select, response), view,
+    ...(response.diff?.length ? [diffSection(response.diff)] : []),
+    ...(response.similarSentences ? [sentencesSection(response.similarSentences)] : []));
 }

@@ -1,4 +1,4 @@
-// /view?left=ID&right=ID[&collection=NAME][&words=N][&bridge=K]: two indexed documents side by side.
+// /view?left=ID&right=ID[&collection=NAME][&words=N][&bridge=K][&diff=on][&sentences=on]: two indexed documents side by side.
 import { apiJson, documentPath, el, pageHeader, phraseSettings, phraseSettingsFields, renderComparison, showError } from './compare.js';
 
 const params = new URLSearchParams(location.search);
@@ -24,7 +24,7 @@ async function show() {
     // The same page again with other phrase settings.
     const hidden = Object.entries({ collection, left, right }).filter(([, v]) => v).map(([name, value]) => el('input', { type: 'hidden', name, value }));
     const form = el('form', { class: 'row', method: 'get', action: '/view' }, ...hidden, ...phraseSettingsFields(settings),
-      el('div', {}, el('button', { type: 'submit' }, 'Find the phrases again')));
+      el('div', {}, el('button', { type: 'submit' }, 'Find the passages again')));
     renderComparison(result, { title: left, text: leftDocument.document.text ?? '' }, { title: right, text: rightDocument.document.text ?? '' }, response);
     result.prepend(back, form);
   } catch (error) {
