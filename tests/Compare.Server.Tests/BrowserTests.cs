@@ -158,6 +158,108 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         await CloseAsync(page);
     }
 
+    /// <summary>A side's text as the page shows it and the UTF-16 ranges of its marked pieces.</summary>
+    private static async Task<(string Text, List<(int Start, int End)> Marked)> MarkedRangesAsync(IPage page, string side)
+    {
+        string json = await page.EvaluateAsync<string>(@"side => {
+            const root = document.querySelector(`.side[data-side=""${side}""] .text`);
+            let offset = 0;
+            const ranges = [];
+            for (const node of root.childNodes) {
+              const length = node.textContent.length;
+              if (node.nodeName === 'MARK') ranges.push([offset, offset + length]);
+              offset += length;
+            }
+            return JSON.stringify({ text: root.textContent, ranges });
+          }", side);
+        using JsonDocument parsed = JsonDocument.Parse(json);
+        var ranges = parsed.RootElement.GetProperty("ranges").EnumerateArray().Select(r => (r[0].GetInt32(), r[1].GetInt32())).ToList();
+        return (parsed.RootElement.GetProperty("text").GetString()!, ranges);
+    }
+
+    /// <summary>Words (as the service counts them) that lie wholly inside marked ranges.</summary>
+    private static int MarkedWords(string text, List<(int Start, int End)> marked) =>
+        Compare.Core.Text.Tokenizer.Tokenize(text, Compare.Core.Text.NormalizationOptions.Default, 1)
+            .Count(t => marked.Any(r => r.Start <= t.Start && t.End <= r.End) || InsideAdjacent(marked, t.Start, t.End));
+
+    /// <summary>A word cut across two touching marked pieces (one passage ends where another starts) is marked too.</summary>
+    private static bool InsideAdjacent(List<(int Start, int End)> marked, int start, int end)
+    {
+        int at = start;
+        foreach ((int s, int e) in marked.OrderBy(r => r.Start))
+        {
+            if (s <= at && at < e)
+            {
+                at = e;
+            }
+        }
+
+        return at >= end;
+    }
+
+    [Theory]
+    [InlineData("2014", "2016")]
+    [InlineData("2016", "2014")]
+    public async Task View_Seeds_MarksEveryOccurrenceOnBothSidesAndItsCoverageIsTheMarkedWords(string left, string right)
+    {
+        string c = await server.SeedsCollectionAsync();
+        IPage page = await OpenAsync($"/view?collection={c}&left={left}&right={right}");
+        await page.Locator(".side[data-side=right] mark").First.WaitForAsync();
+        CompareResponse api = await server.Similarity.CompareAsync(new CompareRequest { Collection = c, Left = new DocumentRef { Id = left }, Right = new DocumentRef { Id = right } });
+
+        foreach ((string side, double coverage, int words) in new[] { ("left", api.LeftCoverage, api.LeftWordCount), ("right", api.RightCoverage, api.RightWordCount) })
+        {
+            (string text, List<(int Start, int End)> marked) = await MarkedRangesAsync(page, side);
+            Assert.Equal(side == "left" ? (left == "2014" ? TestData.Seed2014 : TestData.Seed2016) : (right == "2014" ? TestData.Seed2014 : TestData.Seed2016), text);
+            Assert.Equal((int)Math.Round(coverage * words), MarkedWords(text, marked));
+            if (text == TestData.Seed2016)
+            {
+                // The 2016 report says "Silk Road Economic Belt" twice: both are marked, whichever side it is on.
+                int[] occurrences = [.. System.Text.RegularExpressions.Regex.Matches(text, "Silk Road Economic Belt").Select(m => m.Index)];
+                Assert.Equal(2, occurrences.Length);
+                Assert.All(occurrences, at => Assert.True(InsideAdjacent(marked, at, at + "Silk Road Economic Belt".Length), $"unmarked at {at}"));
+            }
+        }
+
+        // The summary lists the passages longest first, numbered as the marks are; a click selects every occurrence.
+        IReadOnlyList<string> items = await page.Locator("ol.phrases li a").AllInnerTextsAsync();
+        Assert.Equal(api.SharedPhrases.Select(p => p.Text), items);
+        Assert.Equal("construction of the Silk Road Economic Belt", items[0]);
+        int belt = items.ToList().IndexOf("Silk Road Economic Belt");
+        Assert.True(belt > 0);
+        await page.Locator($"ol.phrases li a[data-phrase=\"{belt}\"]").ClickAsync();
+        Assert.Equal(api.SharedPhrases[belt].LeftOccurrences.Count, await page.Locator($".side[data-side=left] mark.twin[data-label=\"{belt + 1}\"]").CountAsync());
+        Assert.Equal(api.SharedPhrases[belt].RightOccurrences.Count, await page.Locator($".side[data-side=right] mark.twin[data-label=\"{belt + 1}\"]").CountAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifact($"view-seeds-{left}-{right}.png"), FullPage = true });
+        await CloseAsync(page);
+    }
+
+    [Fact]
+    public async Task StartPage_AnArticleQuotedInAnother_ListsTheQuoteFirstAndShowsTheDiffAndSentencesWhenAsked()
+    {
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        string source = corpus[10].Text, other = corpus[400].Text;
+        string[] paragraphs = source.Split("\n\n");
+        string quote = paragraphs.OrderByDescending(p => p.Length).First();
+        string quoting = other.Insert(other.IndexOf("\n\n", 200, StringComparison.Ordinal), $"\n\nAs an earlier report put it: \"{quote}\"");
+        IPage page = await OpenAsync("/");
+        await page.FillAsync("#left-text", source);
+        await page.FillAsync("#right-text", quoting);
+        await page.CheckAsync("#diff");
+        await page.CheckAsync("#sentences");
+        await page.ClickAsync("text=Compare the texts");
+        await page.Locator(".side[data-side=right] mark").First.WaitForAsync();
+
+        string first = await page.Locator("ol.phrases li a").First.InnerTextAsync();
+        static string Words(string text) => Compare.Core.Text.Tokenizer.NormalizedText(text, Compare.Core.Text.NormalizationOptions.Default);
+        Assert.StartsWith(Words(first.TrimEnd('…')), Words(quote), StringComparison.Ordinal); // the list shortens long passages
+        Assert.True(await page.Locator("section[aria-label='Word diff'] del").CountAsync() > 0);
+        Assert.True(await page.Locator("section[aria-label='Word diff'] ins").CountAsync() > 0);
+        Assert.True(await page.Locator("section[aria-label='Similar sentences'] tbody tr").CountAsync() > 0);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifact("view-quoting.png"), FullPage = true });
+        await CloseAsync(page);
+    }
+
     [Fact]
     public async Task View_OnAPhoneSizedWindow_StacksTheTextsWithoutSidewaysScrolling()
     {

@@ -261,9 +261,10 @@ function sentencesSection(pairs) {
 
 /**
  * Renders a CompareResponse: the scores, the passages longest first, both texts side by side with every
- * occurrence of every passage marked, numbered and linked, and the diff and similar sentences when asked.
+ * occurrence of every passage marked, numbered and linked, and the diff and similar sentences when the
+ * settings asked for them.
  */
-export function renderComparison(container, left, right, response) {
+export function renderComparison(container, left, right, response, settings = {}) {
   const phrases = response.sharedPhrases ?? [];
   const span = (range, phrase, bridged) => ({ start: range?.start ?? 0, end: range?.end ?? 0, phrase, bridged });
   const spansOf = name => phrases.flatMap((p, i) => [
@@ -278,6 +279,6 @@ export function renderComparison(container, left, right, response) {
   const view = el('div', { class: 'pair', id: 'texts' }, side('left', left), side('right', right));
   const select = linkTwins(view);
   container.replaceChildren(scoreList(response), passageSummary(phrases, view, select, response), view,
-    ...(response.diff?.length ? [diffSection(response.diff)] : []),
-    ...(response.similarSentences ? [sentencesSection(response.similarSentences)] : []));
+    ...(settings.include_diff ? [diffSection(response.diff ?? [])] : []),
+    ...(settings.include_similar_sentences ? [sentencesSection(response.similarSentences ?? [])] : []));
 }

@@ -16,7 +16,7 @@ document.getElementById('texts-form').addEventListener('submit', async event => 
   try {
     const settings = phraseSettings(new FormData(event.target));
     const response = await apiJson('/v1/compare', { left: { text: left }, right: { text: right }, ...settings });
-    renderComparison(result, { title: 'Left text', text: left }, { title: 'Right text', text: right }, response);
+    renderComparison(result, { title: 'Left text', text: left }, { title: 'Right text', text: right }, response, settings);
     result.scrollIntoView({ block: 'start' });
   } catch (error) {
     showError(result, error);

@@ -25,7 +25,7 @@ async function show() {
     const hidden = Object.entries({ collection, left, right }).filter(([, v]) => v).map(([name, value]) => el('input', { type: 'hidden', name, value }));
     const form = el('form', { class: 'row', method: 'get', action: '/view' }, ...hidden, ...phraseSettingsFields(settings),
       el('div', {}, el('button', { type: 'submit' }, 'Find the passages again')));
-    renderComparison(result, { title: left, text: leftDocument.document.text ?? '' }, { title: right, text: rightDocument.document.text ?? '' }, response);
+    renderComparison(result, { title: left, text: leftDocument.document.text ?? '' }, { title: right, text: rightDocument.document.text ?? '' }, response, settings);
     result.prepend(back, form);
   } catch (error) {
     showError(result, error);
