@@ -259,6 +259,9 @@ public sealed class DeduplicateTests(ServerFixture server)
 
         public Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken) => inner.RebuildIndexAsync(collection, cancellationToken);
 
+        public Task<(Core.Shingling.DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken) =>
+            inner.GetDocumentFrequenciesAsync(collection, cancellationToken);
+
         public Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken) =>
             inner.SaveDeduplicateResultAsync(collection, result, cancellationToken);
 

@@ -1,6 +1,7 @@
 using Compare.Core.Clustering;
 using Compare.Core.Lsh;
 using Compare.Core.MinHash;
+using Compare.Core.Shingling;
 using Compare.Core.Similarity;
 
 namespace Compare.Core.Indexing;
@@ -50,7 +51,11 @@ public sealed class SimilarityIndex : IDisposable
     private static bool[]? t_seen;
 
     /// <summary>Creates an empty index. Bands and rows come from <paramref name="threshold"/> unless given.</summary>
-    public SimilarityIndex(SketchParameters parameters, double threshold = 0.8, LshParameters? lsh = null)
+    /// <param name="parameters">Sketch parameters of every stored sketch.</param>
+    /// <param name="threshold">Default similarity threshold; the LSH banding is tuned for it.</param>
+    /// <param name="lsh">Bands and rows; null chooses them from the threshold.</param>
+    /// <param name="countFrequencies">Keep <see cref="Frequencies"/> (1 MiB) for boilerplate; a throwaway index needs none.</param>
+    public SimilarityIndex(SketchParameters parameters, double threshold = 0.8, LshParameters? lsh = null, bool countFrequencies = false)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(threshold is >= 0 and <= 1))
@@ -63,7 +68,11 @@ public sealed class SimilarityIndex : IDisposable
         Lsh = lsh ?? LshParameters.Optimal(threshold, parameters.NumPermutations);
         Lsh.Validate(parameters.NumPermutations);
         _lsh = new LshIndex(Lsh);
+        Frequencies = countFrequencies ? new DocumentFrequencySketch() : null;
     }
+
+    /// <summary>How many stored documents hold each shingle, when the index counts them (null otherwise).</summary>
+    public DocumentFrequencySketch? Frequencies { get; }
 
     /// <summary>The sketcher every stored sketch was made with.</summary>
     public DocumentSketcher Sketcher { get; }
@@ -133,6 +142,7 @@ public sealed class SimilarityIndex : IDisposable
             _insertedAt[slot] = _insertions++;
             _slotById[id] = slot;
             _lsh.Insert(slot, sketch.Signature);
+            Frequencies?.Add(sketch.Shingles);
             return outcome;
         }
         finally
@@ -368,6 +378,7 @@ public sealed class SimilarityIndex : IDisposable
     private void RemoveSlot(string id, int slot)
     {
         _lsh.Remove(slot, _sketches[slot]!.Signature);
+        Frequencies?.Remove(_sketches[slot]!.Shingles);
         _slotById.Remove(id);
         _ids[slot] = null;
         _sketches[slot] = null;

@@ -51,8 +51,10 @@ public sealed record SharedPhrase(string Text, string RightText, int WordCount, 
 /// False when the work bound (<see cref="PhraseOptions.MaxWork"/>) stopped the passage search on
 /// highly repetitive input: the list then lacks passages; without bridging the coverage stays exact.
 /// </param>
+/// <param name="BoilerplateCount">Passages left out as boilerplate (<see cref="PhraseOptions.Boilerplate"/>).</param>
 public sealed record SharedPhrases(IReadOnlyList<SharedPhrase> Phrases, int LeftWordCount, int RightWordCount,
-    IReadOnlyList<TextSpan> LeftShared, IReadOnlyList<TextSpan> RightShared, int LeftSharedWords, int RightSharedWords, bool Complete)
+    IReadOnlyList<TextSpan> LeftShared, IReadOnlyList<TextSpan> RightShared, int LeftSharedWords, int RightSharedWords, bool Complete,
+    int BoilerplateCount = 0)
 {
     /// <summary>Fraction of the left text's words that are shared.</summary>
     public double LeftCoverage => LeftWordCount == 0 ? 0 : (double)LeftSharedWords / LeftWordCount;

@@ -50,6 +50,7 @@ public static class SharedPhraseFinder
         var phrases = new List<SharedPhrase>(groups.Count);
         bool[] boilerplateA = new bool[a.Length], boilerplateB = new bool[b.Length];
         bool[] keptA = new bool[a.Length], keptB = new bool[b.Length];
+        int boilerplateCount = 0;
         foreach (PassageGroup group in groups)
         {
             // A passage every occurrence of which lies inside longer passages on both sides explains
@@ -62,7 +63,11 @@ public static class SharedPhraseFinder
             SharedPhrase phrase = group.ToPhrase(left, right);
             bool boilerplate = options.Boilerplate is { } frequency && frequency.IsBoilerplate(phrase.Text) && frequency.IsBoilerplate(phrase.RightText);
             group.Mark(boilerplate ? boilerplateA : keptA, boilerplate ? boilerplateB : keptB);
-            if (!boilerplate)
+            if (boilerplate)
+            {
+                boilerplateCount++;
+            }
+            else
             {
                 phrases.Add(phrase);
             }
@@ -81,7 +86,7 @@ public static class SharedPhraseFinder
         }
 
         return new SharedPhrases(phrases, a.Length, b.Length, Ranges(a, sharedA, out int sharedWordsA), Ranges(b, sharedB, out int sharedWordsB),
-            sharedWordsA, sharedWordsB, search.Complete);
+            sharedWordsA, sharedWordsB, search.Complete, boilerplateCount);
     }
 
     /// <summary>The shared words as merged code-point ranges.</summary>

@@ -45,6 +45,7 @@ public static class ProtoMapper
                 LshBands = info.Settings.Lsh.Bands,
                 LshRows = info.Settings.Lsh.Rows,
                 Seed = p.Seed,
+                MaxPhraseDocumentFrequency = info.Settings.MaxPhraseDocumentFrequency,
             },
         };
     }
@@ -110,6 +111,7 @@ public static class ProtoMapper
             RightWordCount = phrases.RightWordCount,
             TotalPhraseCount = phrases.Phrases.Count,
             PhrasesTruncated = !phrases.Complete,
+            BoilerplatePhraseCount = phrases.BoilerplateCount,
         };
         if (comparison.Fuzzy is { } f)
         {

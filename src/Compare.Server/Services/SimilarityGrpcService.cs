@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Phrases;
+using Compare.Core.Shingling;
 using Compare.Core.Similarity;
 using Compare.Server.Hosting;
 using Compare.Server.Mapping;
@@ -38,6 +39,8 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", $"{RequestValidator.MaxBridgeWords} words", violations);
         int minRatio = RequestValidator.Count(request.MinSentenceRatio, 80, 100, "min_sentence_ratio", "100", violations);
         int maxPhrases = RequestValidator.Count(request.MaxPhrases, _limits.MaxPhrases, _limits.MaxPhrases, "max_phrases", "Limits:MaxPhrases", violations);
+        double boilerplate = RequestValidator.PhraseDocumentFrequency(request.HasMaxPhraseDocumentFrequency, request.MaxPhraseDocumentFrequency, 1,
+            "max_phrase_document_frequency", violations);
         violations.ThrowIfAny();
 
         CollectionInfo info = await store.GetRequiredCollectionAsync(collection, context.CancellationToken).ConfigureAwait(false);
@@ -45,9 +48,11 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         (string leftText, DocumentSketch leftSketch) = await ResolveAsync(collection, request.Left, "left", sketcher, context.CancellationToken).ConfigureAwait(false);
         (string rightText, DocumentSketch rightSketch) = await ResolveAsync(collection, request.Right, "right", sketcher, context.CancellationToken).ConfigureAwait(false);
 
+        boilerplate = request.HasMaxPhraseDocumentFrequency ? boilerplate : info.Settings.MaxPhraseDocumentFrequency;
+        CollectionBoilerplate? judge = boilerplate < 1 ? await BoilerplateAsync(collection, sketcher, boilerplate, context.CancellationToken).ConfigureAwait(false) : null;
         var options = new ComparisonOptions
         {
-            Phrases = new PhraseOptions { MinWords = minWords, MaxBridgeWords = bridge, Normalization = info.Settings.Parameters.Normalization },
+            Phrases = new PhraseOptions { MinWords = minWords, MaxBridgeWords = bridge, Normalization = info.Settings.Parameters.Normalization, Boilerplate = judge },
             IncludeFuzzy = !request.HasIncludeFuzzy || request.IncludeFuzzy,
             MaxFuzzyCharacters = _limits.MaxFuzzyCharacters,
             MaxPartialCharacters = _limits.MaxPartialFuzzyCharacters,
@@ -56,7 +61,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
             MinSentenceRatio = minRatio,
         };
         string? key = null;
-        if (cache.Enabled)
+        if (cache.Enabled && judge is null) // boilerplate moves with every write: its answers are not kept
         {
             key = CompareResultCache.Key(leftText, rightText, $"{info.Settings.Parameters}|{options}|{maxPhrases}");
             if (await cache.GetAsync(key, context.CancellationToken).ConfigureAwait(false) is { } cached)
@@ -80,6 +85,12 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         }
 
         return response;
+    }
+
+    private async Task<CollectionBoilerplate> BoilerplateAsync(string collection, DocumentSketcher sketcher, double maxDocumentFraction, CancellationToken cancellationToken)
+    {
+        (DocumentFrequencySketch frequencies, long documents) = await store.GetDocumentFrequenciesAsync(collection, cancellationToken).ConfigureAwait(false);
+        return new CollectionBoilerplate(frequencies, documents, sketcher, maxDocumentFraction);
     }
 
     public override async Task<FindSimilarResponse> FindSimilar(FindSimilarRequest request, ServerCallContext context)

@@ -7,7 +7,11 @@ namespace Compare.Server.Storage;
 /// <param name="Parameters">Shingling, normalisation and signature parameters.</param>
 /// <param name="Threshold">Default similarity threshold; the banding is tuned for it.</param>
 /// <param name="Lsh">LSH bands and rows.</param>
-public sealed record CollectionSettings(SketchParameters Parameters, double Threshold, LshParameters Lsh)
+/// <param name="MaxPhraseDocumentFrequency">
+/// Compare's default for leaving out boilerplate: passages found in more than this fraction of the
+/// documents, in (0, 1]; 1 keeps every passage.
+/// </param>
+public sealed record CollectionSettings(SketchParameters Parameters, double Threshold, LshParameters Lsh, double MaxPhraseDocumentFrequency = 1)
 {
     /// <summary>Default threshold.</summary>
     public const double DefaultThreshold = 0.8;

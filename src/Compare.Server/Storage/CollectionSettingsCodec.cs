@@ -19,7 +19,7 @@ public static class CollectionSettingsCodec
         SketchParameters p = settings.Parameters;
         var stored = new StoredSettings(SketchParameters.FormatVersion, p.Kind.ToString(), p.ShingleSize, p.Normalization.FoldDigits,
             p.Normalization.FoldDiacritics, p.Normalization.CjkBigrams, p.NumPermutations, p.Scheme.ToString(), p.Seed, settings.Threshold,
-            settings.Lsh.Bands, settings.Lsh.Rows);
+            settings.Lsh.Bands, settings.Lsh.Rows, settings.MaxPhraseDocumentFrequency);
         return JsonSerializer.Serialize(stored, SettingsJson.Default.StoredSettings);
     }
 
@@ -51,11 +51,11 @@ public static class CollectionSettingsCodec
             Scheme = Enum.Parse<SignatureScheme>(s.Scheme),
             Seed = s.Seed,
         };
-        return new CollectionSettings(parameters, s.Threshold, new LshParameters(s.Bands, s.Rows));
+        return new CollectionSettings(parameters, s.Threshold, new LshParameters(s.Bands, s.Rows), s.MaxPhraseDocumentFrequency ?? 1);
     }
 
     internal sealed record StoredSettings(int SketchFormatVersion, string Kind, int ShingleSize, bool FoldDigits, bool FoldDiacritics, bool CjkBigrams,
-        int NumPermutations, string Scheme, ulong Seed, double Threshold, int Bands, int Rows);
+        int NumPermutations, string Scheme, ulong Seed, double Threshold, int Bands, int Rows, double? MaxPhraseDocumentFrequency = null); // absent before boilerplate: 1
 }
 
 [JsonSerializable(typeof(CollectionSettingsCodec.StoredSettings))]

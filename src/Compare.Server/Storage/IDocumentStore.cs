@@ -1,5 +1,6 @@
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
+using Compare.Core.Shingling;
 
 namespace Compare.Server.Storage;
 
@@ -45,6 +46,12 @@ public interface IDocumentStore
 
     /// <summary>Indexed documents similar to a sketch made with the collection's settings.</summary>
     Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many of the collection's documents hold each shingle (an estimate that never undercounts), and
+    /// how many documents it has: what telling wording apart from boilerplate needs.
+    /// </summary>
+    Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken);
 
     /// <summary>Rebuilds the collection's LSH index from its stored signatures; returns how many documents it holds.</summary>
     Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken);

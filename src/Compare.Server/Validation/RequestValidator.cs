@@ -90,6 +90,17 @@ public static class RequestValidator
         return value;
     }
 
+    /// <summary>A share of a collection's documents above which a passage is boilerplate, in (0, 1].</summary>
+    public static double PhraseDocumentFrequency(bool has, double value, double fallback, string field, FieldViolations violations)
+    {
+        if (has && !(value is > 0 and <= 1))
+        {
+            violations.Add(field, $"must be above 0 and at most 1 (1 keeps every passage), was {value}.");
+        }
+
+        return has ? value : fallback;
+    }
+
     /// <summary>A non-negative count with a default for 0 and an upper limit.</summary>
     public static int Count(int value, int fallback, int max, string field, string limitName, FieldViolations violations)
     {
@@ -221,7 +232,8 @@ public static class RequestValidator
             lsh = new LshParameters(config.LshBands, config.LshRows);
         }
 
-        return new CollectionSettings(parameters, threshold, lsh);
+        double boilerplate = PhraseDocumentFrequency(config.HasMaxPhraseDocumentFrequency, config.MaxPhraseDocumentFrequency, 1, Prefix + "max_phrase_document_frequency", violations);
+        return new CollectionSettings(parameters, threshold, lsh, boilerplate);
 
         T Invalid<T>(T fallback, string field, string description)
         {

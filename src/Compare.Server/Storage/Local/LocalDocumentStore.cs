@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
+using Compare.Core.Shingling;
 using Compare.Server.Hosting;
 
 namespace Compare.Server.Storage.Local;
@@ -248,6 +249,13 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
+    public Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken)
+    {
+        SimilarityIndex index = Find(collection).Index;
+        return Task.FromResult((index.Frequencies!, (long)index.Count));
+    }
+
+    /// <inheritdoc/>
     public Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken)
     {
         LocalCollection c = Find(collection);
@@ -255,7 +263,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         {
             ThrowIfDeleted(c);
             CollectionSettings settings = c.Record.Settings;
-            var index = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
+            SimilarityIndex index = NewIndex(settings);
             long textBytes = 0;
             _records.LoadSketches(c.Record.Key, settings.Parameters, (id, sketch, utf8Length) =>
             {
@@ -382,6 +390,9 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         }
     }
 
+    private static SimilarityIndex NewIndex(CollectionSettings settings) =>
+        new(settings.Parameters, settings.Threshold, settings.Lsh, countFrequencies: true);
+
     /// <summary>A collection's record, index, text size and writer gate.</summary>
     private sealed class LocalCollection(CollectionRecord record)
     {
@@ -389,7 +400,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
 
         public CollectionRecord Record { get; } = record;
 
-        public SimilarityIndex Index { get; set; } = new(record.Settings.Parameters, record.Settings.Threshold, record.Settings.Lsh);
+        public SimilarityIndex Index { get; set; } = NewIndex(record.Settings);
 
         public Lock Gate { get; } = new();
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
+using Compare.Core.Shingling;
 using StackExchange.Redis;
 
 namespace Compare.Server.Storage.Redis;
@@ -253,9 +254,19 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return index.Deduplicate(threshold, policy, progress, cancellationToken);
     }
 
+    /// <inheritdoc/>
+    public async Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken)
+    {
+        var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection).ConfigureAwait(false));
+        Task<RedisValue> stored = Db.StringGetAsync(keys.Frequencies);
+        Task<long> count = Db.SortedSetLengthAsync(keys.Ids);
+        byte[]? counters = await stored.ConfigureAwait(false);
+        return (DocumentFrequencySketch.FromBigEndian(counters ?? []), await count.ConfigureAwait(false));
+    }
+
     /// <summary>
-    /// Re-adds every stored sketch to its band buckets: after a failover lost some bucket writes
-    /// that the documents kept. Returns how many documents were re-bucketed.
+    /// Re-adds every stored sketch to its band buckets and recounts the shingles' document frequencies:
+    /// after a failover lost some writes that the documents kept. Returns how many documents were re-bucketed.
     /// </summary>
     public async Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken)
     {
@@ -263,10 +274,12 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         var keys = new CollectionKeys(keyPrefix, record);
         LshParameters lsh = record.Settings.Lsh;
         long count = 0;
+        var frequencies = new DocumentFrequencySketch();
         await foreach (HashEntry entry in Db.HashScanAsync(keys.Sketches, pageSize: 500).ConfigureAwait(false))
         {
             cancellationToken.ThrowIfCancellationRequested();
             DocumentSketch sketch = SketchCodec.Decode((byte[])entry.Value!, record.Settings.Parameters);
+            frequencies.Add(sketch.Shingles);
             IBatch batch = Db.CreateBatch();
             var adds = new List<Task>(lsh.Bands);
             for (int band = 0; band < lsh.Bands; band++)
@@ -279,6 +292,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             count++;
         }
 
+        // Writes that land during the scan are counted twice or not at all: an estimate either way.
+        await Db.StringSetAsync(keys.Frequencies, frequencies.ToBigEndian()).ConfigureAwait(false);
         return count;
     }
 
@@ -322,11 +337,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             // The new version overwrites the old one's fields; only its buckets must go.
             if (written.TryGetSketch(d.Id, out DocumentSketch? earlier))
             {
-                RemoveBuckets(transaction, keys, settings, d.Id, earlier);
+                Unindex(transaction, keys, settings, d.Id, earlier);
             }
             else if (old is not null && await Db.HashGetAsync(keys.Sketches, d.Id).ConfigureAwait(false) is { IsNull: false } stored)
             {
-                RemoveBuckets(transaction, keys, settings, d.Id, SketchCodec.Decode((byte[])stored!, settings.Parameters));
+                Unindex(transaction, keys, settings, d.Id, SketchCodec.Decode((byte[])stored!, settings.Parameters));
             }
 
             written.Upsert(d.Id, d.Sketch);
@@ -342,6 +357,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             {
                 _ = transaction.SetAddAsync(keys.Bucket(band, LshIndex.BandKey(d.Sketch.Signature, band, settings.Lsh.Rows)), d.Id);
             }
+
+            CountFrequencies(transaction, keys, d.Sketch.Shingles, +1);
 
             any = true;
             results[i] = new DocumentWriteResult(old is null ? WriteOutcome.Created : WriteOutcome.Updated, near);
@@ -370,7 +387,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     {
         if (!sketch.IsNull)
         {
-            RemoveBuckets(transaction, keys, settings, id, SketchCodec.Decode((byte[])sketch!, settings.Parameters));
+            Unindex(transaction, keys, settings, id, SketchCodec.Decode((byte[])sketch!, settings.Parameters));
         }
 
         _ = transaction.HashDeleteAsync(keys.Versions, id);
@@ -380,12 +397,43 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         _ = transaction.StringDecrementAsync(keys.TextBytes, old.Utf8Length);
     }
 
-    private static void RemoveBuckets(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, string id, DocumentSketch sketch)
+    /// <summary>A sketch leaves the index: its band buckets, and its shingles' document frequencies.</summary>
+    private static void Unindex(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, string id, DocumentSketch sketch)
     {
         for (int band = 0; band < settings.Lsh.Bands; band++)
         {
             _ = transaction.SetRemoveAsync(keys.Bucket(band, LshIndex.BandKey(sketch.Signature, band, settings.Lsh.Rows)), id);
         }
+
+        CountFrequencies(transaction, keys, sketch.Shingles, -1);
+    }
+
+    /// <summary>
+    /// Counts a document's shingles in the collection's <see cref="DocumentFrequencySketch"/>, kept as one
+    /// string of big-endian 32-bit counters that BITFIELD updates in place, saturating as the sketch does.
+    /// </summary>
+    private static void CountFrequencies(IDatabaseAsync database, CollectionKeys keys, ulong[] shingles, int delta)
+    {
+        if (shingles.Length == 0)
+        {
+            return;
+        }
+
+        var args = new List<object>(3 + (shingles.Length * DocumentFrequencySketch.Depth * 3)) { keys.Frequencies, "OVERFLOW", "SAT" };
+        Span<int> cells = stackalloc int[DocumentFrequencySketch.Depth];
+        foreach (ulong shingle in shingles)
+        {
+            DocumentFrequencySketch.Cells(shingle, cells);
+            foreach (int cell in cells)
+            {
+                args.Add("INCRBY");
+                args.Add("u32");
+                args.Add(string.Create(CultureInfo.InvariantCulture, $"#{cell}"));
+                args.Add(delta);
+            }
+        }
+
+        _ = database.ExecuteAsync("BITFIELD", args);
     }
 
     private async Task<SimilarityIndex> LoadCandidatesAsync(CollectionKeys keys, CollectionSettings settings, DocumentSketch query, string? excludeId)
@@ -548,6 +596,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         public RedisKey TextBytes => Tag + ":text-bytes";
 
         public RedisKey DeduplicateResult => Tag + ":deduplicate-result";
+
+        public RedisKey Frequencies => Tag + ":frequencies";
 
         public RedisKey Bucket(int band, ulong key) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:b{band}:{key:x16}");
     }
