@@ -28,7 +28,7 @@ internal static class DiffRun
             && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")));
         SharedPhrases shared = SharedPhraseFinder.Find(left, right, options);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{shared.Phrases.Count} shared passages; they cover {shared.LeftCoverage:P1} of {leftPath} and {shared.RightCoverage:P1} of {rightPath}."));
+            $"{shared.Phrases.Count} shared passage{(shared.Phrases.Count == 1 ? "" : "s")}; they cover {shared.LeftCoverage:P1} of {leftPath} and {shared.RightCoverage:P1} of {rightPath}."));
         output.WriteLine();
         output.WriteLine($"== {leftPath}");
         output.WriteLine(Mark(left, shared.LeftShared.Concat(shared.Phrases.SelectMany(p => p.LeftOccurrences)), useColor));

@@ -295,4 +295,43 @@ public sealed class CliTests : IDisposable
         (_, string colored, _) = await RunAsync("diff", left, right, "--color", "true");
         Assert.Contains("\u001b[30;43m", colored, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Diff_SeedsInEitherOrder_MarksBothOccurrencesOfTheSilkRoadEconomicBeltAndListsEveryOccurrence()
+    {
+        string report2014 = Path.Combine(TestData.RepositoryRoot, "seeds", "003_2f03ddab81289ed0.txt");
+        string report2016 = Path.Combine(TestData.RepositoryRoot, "seeds", "000_964e81d81ffb6499.txt");
+
+        foreach ((string left, string right) in new[] { (report2014, report2016), (report2016, report2014) })
+        {
+            (int exit, string output, _) = await RunAsync("diff", left, right, "--color", "false");
+
+            Assert.Equal(0, exit);
+            string[] sections = output.Split("== ", StringSplitOptions.RemoveEmptyEntries);
+            string marked2016 = left == report2016 ? sections[1] : sections[2];
+            Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(marked2016, @"\[\[[^\]]*Silk Road Economic Belt[^\]]*\]\]"));
+            // "development of the SCO" stands twice in the 2016 report: one passage, two places on its side.
+            string[] listed = sections[3].Split('\n');
+            string development = Assert.Single(listed, line => line.EndsWith("words: development of the SCO", StringComparison.Ordinal));
+            Assert.Matches(left == report2016 ? @"^\[\d+\.\.\d+\) \[\d+\.\.\d+\); \[\d+\.\.\d+\) 4 words" : @"^\[\d+\.\.\d+\); \[\d+\.\.\d+\) \[\d+\.\.\d+\) 4 words", development);
+        }
+    }
+
+    [Fact]
+    public async Task Diff_Bridge_JoinsAcrossAChangedWordAndBadValuesExitWithUsage()
+    {
+        string left = Path.Combine(_dir, "left.txt"), right = Path.Combine(_dir, "right.txt");
+        await File.WriteAllTextAsync(left, "Kazakhstan will take over the rotating presidency of the Shanghai Cooperation Organization next year.");
+        await File.WriteAllTextAsync(right, "Kazakhstan will take over the revolving presidency of the Shanghai Cooperation Organization next year.");
+
+        (int exact, string exactOutput, _) = await RunAsync("diff", left, right, "--color", "false");
+        (int bridged, string bridgedOutput, _) = await RunAsync("diff", left, right, "--color", "false", "--bridge", "1");
+        (int bad, _, string error) = await RunAsync("diff", left, right, "--bridge", "11");
+
+        Assert.Equal((0, 0), (exact, bridged));
+        Assert.StartsWith("2 shared passages", exactOutput, StringComparison.Ordinal);
+        Assert.StartsWith("1 shared passage; they cover 100.0 %", bridgedOutput, StringComparison.Ordinal);
+        Assert.NotEqual(0, bad);
+        Assert.Contains("--bridge must be between 0 and 10", error, StringComparison.Ordinal);
+    }
 }
