@@ -62,6 +62,14 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         }
 
         Assert.Null(r["fuzzy"]);
+        // Every occurrence on both sides, and the shared words as ranges: "development of the SCO" stands twice in 2016.
+        JsonNode development = Assert.Single(phrases, p => (string)p!["text"]! == "development of the SCO")!;
+        Assert.Single(development["leftOccurrences"]!.AsArray());
+        Assert.Equal(2, development["rightOccurrences"]!.AsArray().Count);
+        Assert.All(development["rightOccurrences"]!.AsArray(), o => Assert.Equal("development of the SCO",
+            TestData.SliceCodePoints(TestData.Seed2016, (int)o!["start"]!, (int)o["end"]!)));
+        Assert.NotEmpty(r["leftShared"]!.AsArray());
+        Assert.Equal("construction of the Silk Road Economic Belt", (string)phrases[0]!["text"]!);
     }
 
     [Fact]

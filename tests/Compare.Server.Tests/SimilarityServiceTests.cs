@@ -43,11 +43,28 @@ public sealed class SimilarityServiceTests(ServerFixture server)
         Assert.Empty(r.Diff);
     }
 
-    [Fact]
-    public async Task Compare_InlineTextBothWays_IsSymmetric()
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(3, 0)]
+    [InlineData(3, 2)]
+    public async Task Compare_InlineTextBothWays_SwapsTheSidesOfEveryPassageAndChangesNothingElse(int minWords, int bridge)
     {
-        CompareResponse ab = await server.Similarity.CompareAsync(new CompareRequest { Left = Text(TestData.Seed2014), Right = Text(TestData.Seed2016) });
-        CompareResponse ba = await server.Similarity.CompareAsync(new CompareRequest { Left = Text(TestData.Seed2016), Right = Text(TestData.Seed2014) });
+        CompareResponse ab = await server.Similarity.CompareAsync(new CompareRequest { Left = Text(TestData.Seed2014), Right = Text(TestData.Seed2016), MinPhraseWords = minWords, MaxBridgeWords = bridge });
+        CompareResponse ba = await server.Similarity.CompareAsync(new CompareRequest { Left = Text(TestData.Seed2016), Right = Text(TestData.Seed2014), MinPhraseWords = minWords, MaxBridgeWords = bridge });
+
+        Assert.True(ab.SharedPhrases.Count >= 5);
+        Assert.Equal(ab.SharedPhrases.Count, ba.SharedPhrases.Count);
+        for (int k = 0; k < ab.SharedPhrases.Count; k++)
+        {
+            SharedPhrase x = ab.SharedPhrases[k], y = ba.SharedPhrases[k];
+            Assert.Equal((x.Text, x.RightText, x.WordCount, x.RightWordCount, x.Left, x.Right), (y.RightText, y.Text, y.RightWordCount, y.WordCount, y.Right, y.Left));
+            Assert.Equal(x.LeftOccurrences, y.RightOccurrences);
+            Assert.Equal(x.RightOccurrences, y.LeftOccurrences);
+        }
+
+        Assert.Equal(ab.LeftShared, ba.RightShared);
+        Assert.Equal(ab.RightShared, ba.LeftShared);
+        Assert.False(ab.PhrasesTruncated);
 
         Assert.Equal(ab.Jaccard, ba.Jaccard);
         Assert.Equal(ab.EstimatedJaccard, ba.EstimatedJaccard);
