@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Compare.Core.Text;
 
 namespace Compare.Core.Phrases;
@@ -13,13 +14,15 @@ namespace Compare.Core.Phrases;
 internal sealed class PassageSearch
 {
     private const int MatchCost = 64;
+    private const int MaxRunSegment = 1024;
 
     private readonly Token[] _a, _b;
     private readonly int _minWords, _bridge;
     private readonly long _budget, _hardLimit;
     private readonly CancellationToken _cancellationToken;
-    private readonly Dictionary<long, long> _forward = [], _backward = [];
-    private readonly Stack<(int P, int Q)> _pending = new();
+    private readonly CellMemo _forward = new(), _backward = new();
+    private readonly Stack<PendingRun> _pending = new();
+    private PendingRun _gap;
     private long _work, _nextCheck;
 
     public PassageSearch(Token[] a, Token[] b, PhraseOptions options, CancellationToken cancellationToken)
@@ -31,9 +34,7 @@ internal sealed class PassageSearch
         _budget = options.MaxWork;
         _hardLimit = 2L * options.MaxWork;
         _cancellationToken = cancellationToken;
-        ulong[] powers = WordSequenceHashes.Powers(Math.Max(a.Length, b.Length));
-        HashesA = new WordSequenceHashes(a, powers);
-        HashesB = new WordSequenceHashes(b, powers);
+        (HashesA, HashesB) = WordSequenceHashes.Of(a, b);
         SharedA = new bool[a.Length];
         SharedB = new bool[b.Length];
     }
@@ -76,8 +77,6 @@ internal sealed class PassageSearch
 
         // Chains of places per gram, ascending: first place per shared gram, then next[place].
         (List<SharedGram> shared, int[] nextA, int[] nextB) = SharedGrams();
-        MarkWindows(shared, nextA, SharedA, isA: true);
-        MarkWindows(shared, nextB, SharedB, isA: false);
         _cancellationToken.ThrowIfCancellationRequested();
 
         // Rare wording first, so that a bound reached on repetitive input costs the least telling grams
@@ -106,77 +105,89 @@ internal sealed class PassageSearch
         }
     }
 
-    /// <summary>The grams both texts have, each with its chain of places in A and in B.</summary>
+    /// <summary>One gram of B in the search's table: its fingerprint + 1 (0: empty) and its chains in each text.</summary>
+    private struct GramSlot
+    {
+        public ulong Key;
+        public int FirstA, CountA, FirstB, CountB;
+    }
+
+    /// <summary>The grams both texts have, each with its chain of places in A and in B; marks the words inside them.</summary>
     private (List<SharedGram> Shared, int[] NextA, int[] NextB) SharedGrams()
     {
-        // One open-addressing table over B's grams (the hot loop of the search: a Dictionary costs twice as
-        // much here); A's places join the chains of the grams B has, the rest are dropped.
+        // One open-addressing table over B's grams, half full at most (the hot loop of the search: a
+        // Dictionary costs twice as much here); A's places join the chains of the grams B has.
         var nextB = new int[_b.Length - _minWords + 1];
-        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(2 * nextB.Length));
+        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(2 * nextB.Length)), mask = capacity - 1;
         int shift = 64 - BitOperations.Log2((uint)capacity);
-        ulong[] keys = RentCleared<ulong>(capacity); // fingerprint + 1; 0 marks an empty slot
-        int[] firstB = RentCleared<int>(capacity), countB = RentCleared<int>(capacity);
-        int[] firstA = RentCleared<int>(capacity), countA = RentCleared<int>(capacity);
+        GramSlot[] table = ArrayPool<GramSlot>.Shared.Rent(capacity);
+        Array.Clear(table, 0, capacity);
+        int[] slotOfB = ArrayPool<int>.Shared.Rent(nextB.Length);
         for (int j = nextB.Length - 1; j >= 0; j--)
         {
             CheckCancellation(j);
             ulong key = HashesB.Of(j, _minWords) + 1;
             int slot = (int)((key * 0x9E3779B97F4A7C15UL) >> shift);
-            while (keys[slot] != 0 && keys[slot] != key)
+            while (table[slot].Key != 0 && table[slot].Key != key)
             {
-                slot = (slot + 1) & (capacity - 1);
+                slot = (slot + 1) & mask;
             }
 
-            nextB[j] = countB[slot] == 0 ? -1 : firstB[slot];
-            keys[slot] = key;
-            firstB[slot] = j;
-            countB[slot]++;
+            ref GramSlot gram = ref table[slot];
+            slotOfB[j] = slot;
+            nextB[j] = gram.CountB == 0 ? -1 : gram.FirstB;
+            gram.Key = key;
+            gram.FirstB = j;
+            gram.CountB++;
         }
 
         var nextA = new int[_a.Length - _minWords + 1];
+        int sharedGrams = 0;
+        bool[] sharedA = SharedA; // first a gram's start, then (MarkWindows) every word inside one
         for (int i = nextA.Length - 1; i >= 0; i--)
         {
             CheckCancellation(i);
             ulong key = HashesA.Of(i, _minWords) + 1;
             int slot = (int)((key * 0x9E3779B97F4A7C15UL) >> shift);
-            while (keys[slot] != 0 && keys[slot] != key)
+            while (table[slot].Key != 0 && table[slot].Key != key)
             {
-                slot = (slot + 1) & (capacity - 1);
+                slot = (slot + 1) & mask;
             }
 
-            if (keys[slot] != 0)
+            ref GramSlot gram = ref table[slot];
+            if (gram.Key != 0)
             {
-                nextA[i] = countA[slot] == 0 ? -1 : firstA[slot];
-                firstA[slot] = i;
-                countA[slot]++;
+                sharedGrams += gram.CountA == 0 ? 1 : 0;
+                sharedA[i] = true;
+                nextA[i] = gram.CountA == 0 ? -1 : gram.FirstA;
+                gram.FirstA = i;
+                gram.CountA++;
             }
         }
 
-        var shared = new List<SharedGram>();
+        var shared = new List<SharedGram>(sharedGrams);
         for (int slot = 0; slot < capacity; slot++)
         {
-            if (countA[slot] > 0)
+            ref GramSlot gram = ref table[slot];
+            if (gram.CountA > 0)
             {
-                shared.Add(new SharedGram(keys[slot] - 1, firstA[slot], countA[slot], firstB[slot], countB[slot]));
+                shared.Add(new SharedGram(gram.Key - 1, gram.FirstA, gram.CountA, gram.FirstB, gram.CountB));
             }
         }
 
-        ArrayPool<ulong>.Shared.Return(keys);
-        foreach (int[] table in (int[][])[firstB, countB, firstA, countA])
+        for (int j = 0; j < nextB.Length; j++)
         {
-            ArrayPool<int>.Shared.Return(table);
+            SharedB[j] = table[slotOfB[j]].CountA > 0;
         }
 
+        ArrayPool<GramSlot>.Shared.Return(table);
+        ArrayPool<int>.Shared.Return(slotOfB);
+        MarkWindows(SharedA);
+        MarkWindows(SharedB);
         return (shared, nextA, nextB);
     }
 
-    private static T[] RentCleared<T>(int length)
-    {
-        T[] array = ArrayPool<T>.Shared.Rent(length);
-        Array.Clear(array, 0, length);
-        return array;
-    }
-
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckCancellation(int position)
     {
         if ((position & 0xFFFF) == 0)
@@ -185,23 +196,17 @@ internal sealed class PassageSearch
         }
     }
 
-    /// <summary>Marks every word inside a shared window (a difference array keeps it linear for any MinWords).</summary>
-    private void MarkWindows(List<SharedGram> shared, int[] next, bool[] marks, bool isA)
+    /// <summary>From the starts of shared grams to every word inside one: a word is shared while a window that started at most MinWords - 1 words before covers it.</summary>
+    private void MarkWindows(bool[] marks)
     {
-        var delta = new int[marks.Length + 1];
-        foreach (SharedGram gram in shared)
+        for (int i = 0, end = 0; i < marks.Length; i++)
         {
-            for (int position = isA ? gram.FirstA : gram.FirstB; position >= 0; position = next[position])
+            if (marks[i])
             {
-                delta[position]++;
-                delta[position + _minWords]--;
+                end = i + _minWords;
             }
-        }
 
-        for (int i = 0, depth = 0; i < marks.Length; i++)
-        {
-            depth += delta[i];
-            marks[i] |= depth > 0;
+            marks[i] = i < end;
         }
     }
 
@@ -215,13 +220,18 @@ internal sealed class PassageSearch
         {
             for (int x = gram.FirstA, y = gram.FirstB; x >= 0 && y >= 0; x = nextA[x], y = nextB[y])
             {
-                if (!VisitPair(x, y))
+                if (!Spend(1) || !VisitPair(x, y))
                 {
                     return false;
                 }
             }
 
             return true;
+        }
+
+        if (!Spend(gram.Pairs))
+        {
+            return false;
         }
 
         for (int x = gram.FirstA; x >= 0; x = nextA[x])
@@ -240,11 +250,6 @@ internal sealed class PassageSearch
 
     private bool VisitPair(int x, int y)
     {
-        if (!Spend(1))
-        {
-            return false;
-        }
-
         if (x > 0 && y > 0 && _a[x - 1].Hash == _b[y - 1].Hash)
         {
             return true; // inside a match that starts earlier
@@ -292,22 +297,37 @@ internal sealed class PassageSearch
     /// <summary>
     /// How far chains of exact blocks with gaps of at most MaxBridgeWords on each side reach from the
     /// matching words (p, q): forward, the furthest end in each text; backward, the earliest start.
-    /// Memoised over word pairs and iterative, so a chain as long as the texts costs no stack.
+    /// Memoised over word pairs and iterative, so a chain as long as the texts costs no stack: an exact
+    /// run is settled from its last word back to its first, and where a word's gap leads somewhere not
+    /// known yet, that place is settled first and the run resumes where it stopped. A gap only leads
+    /// onward, so whatever it needs of the run is already settled.
     /// </summary>
     private (int A, int B) Reach(int p0, int q0, bool forward)
     {
-        Dictionary<long, long> memo = forward ? _forward : _backward;
-        int step = forward ? 1 : -1, width = _bridge + 1;
+        CellMemo memo = forward ? _forward : _backward;
+        int step = forward ? 1 : -1;
         _pending.Clear();
-        _pending.Push((p0, q0));
+        _pending.Push(new PendingRun(p0, q0, -1, -1));
         while (_pending.Count > 0)
         {
-            (int p, int q) = _pending.Peek();
-            long key = Key(p, q);
-            if (memo.ContainsKey(key))
+            PendingRun run = _pending.Pop();
+            if (run.Length < 0)
             {
-                _pending.Pop();
-                continue;
+                if (memo.TryGetValue(Key(run.P, run.Q), out _))
+                {
+                    continue;
+                }
+
+                // A run longer than a segment continues as another pending run, settled first.
+                int length = 1;
+                while (length < MaxRunSegment && InBounds(run.P + (step * length), run.Q + (step * length))
+                    && _a[run.P + (step * length)].Hash == _b[run.Q + (step * length)].Hash)
+                {
+                    length++;
+                }
+
+                Spend(length);
+                run = new PendingRun(run.P, run.Q, length, length - 1);
             }
 
             if (_work > _hardLimit)
@@ -316,62 +336,77 @@ internal sealed class PassageSearch
                 return forward ? (p0 + 1, q0 + 1) : (p0, q0);
             }
 
-            bool ready = true;
-            int reachA = forward ? p + 1 : p, reachB = forward ? q + 1 : q;
-            for (int da = 0; da < width; da++)
+            int next = Settle(run, step, memo);
+            if (next >= 0)
             {
-                int s = p + step * (1 + da);
-                if (s < 0 || s >= _a.Length)
-                {
-                    break;
-                }
+                _pending.Push(run with { Next = next }); // resumes once the gap pushed above it is settled
+                _pending.Push(_gap);
+            }
+        }
 
-                for (int db = 0; db < width; db++)
-                {
-                    int t = q + step * (1 + db);
-                    if (t < 0 || t >= _b.Length)
-                    {
-                        break;
-                    }
+        return memo.TryGetValue(Key(p0, q0), out (int A, int B) reach) ? reach : throw new InvalidOperationException("The reach was not memoised.");
+    }
 
-                    if (_a[s].Hash != _b[t].Hash)
+    /// <summary>Word pairs still to settle: the run from (P, Q) of Length pairs (-1: not measured yet), settled down from Next.</summary>
+    private readonly record struct PendingRun(int P, int Q, int Length, int Next);
+
+    /// <summary>
+    /// Settles the run's pairs from Next down to its first; returns the index where it stopped because a
+    /// gap leads to a pair not settled yet (left in <see cref="_gap"/>), or -1 when the run is done.
+    /// </summary>
+    private int Settle(PendingRun run, int step, CellMemo memo)
+    {
+        bool forward = step > 0;
+        (int A, int B)? settled = null; // the pair after this one in the run, when this loop just settled it
+        for (int t = run.Next; t >= 0; t--)
+        {
+            int x = run.P + (step * t), y = run.Q + (step * t);
+            if (memo.TryGetValue(Key(x, y), out (int A, int B) known))
+            {
+                settled = known;
+                continue;
+            }
+
+            (int A, int B) reach = forward ? (x + 1, y + 1) : (x, y);
+            for (int da = 0; da <= _bridge; da++)
+            {
+                for (int db = 0; db <= _bridge; db++)
+                {
+                    int s = x + (step * (1 + da)), u = y + (step * (1 + db));
+                    if (!InBounds(s, u) || _a[s].Hash != _b[u].Hash)
                     {
                         continue;
                     }
 
-                    if (memo.TryGetValue(Key(s, t), out long reached))
+                    (int A, int B) next = default;
+                    if ((da | db) == 0 && settled is { } inRun)
                     {
-                        (int ra, int rb) = Unpack(reached);
-                        reachA = forward ? Math.Max(reachA, ra) : Math.Min(reachA, ra);
-                        reachB = forward ? Math.Max(reachB, rb) : Math.Min(reachB, rb);
+                        next = inRun;
                     }
-                    else
+                    else if (!memo.TryGetValue(Key(s, u), out next))
                     {
-                        ready = false;
-                        _pending.Push((s, t));
+                        _gap = new PendingRun(s, u, -1, -1);
+                        return t;
                     }
+
+                    reach = forward ? (Math.Max(reach.A, next.A), Math.Max(reach.B, next.B)) : (Math.Min(reach.A, next.A), Math.Min(reach.B, next.B));
                 }
             }
 
-            if (ready)
-            {
-                Spend(width * width); // counted once per pair of words, whatever order reached it
-                memo[key] = Pack(reachA, reachB);
-                _pending.Pop();
-            }
+            Spend((_bridge + 1) * (_bridge + 1)); // counted once per pair of words, whatever order reached it
+            memo.Add(Key(x, y), reach);
+            settled = reach;
         }
 
-        return Unpack(memo[Key(p0, q0)]);
+        return -1;
     }
+
+    private bool InBounds(int p, int q) => p >= 0 && p < _a.Length && q >= 0 && q < _b.Length;
 
     private long Key(int p, int q) => ((long)p * (_b.Length + 1)) + q;
 
-    private static long Pack(int a, int b) => ((long)a << 32) | (uint)b;
-
-    private static (int A, int B) Unpack(long packed) => ((int)(packed >> 32), (int)packed);
-
     /// <summary>Counts work; false once the hard limit is passed. Checks the caller's token now and then.</summary>
-    private bool Spend(int units)
+    private bool Spend(long units)
     {
         _work += units;
         if (_work >= _nextCheck)

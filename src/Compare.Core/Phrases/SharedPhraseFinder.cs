@@ -46,47 +46,56 @@ public static class SharedPhraseFinder
         Validate(options);
         var search = new PassageSearch(a, b, options, cancellationToken);
         search.Run();
-        List<PassageGroup> groups = PassageGroup.Collect(search);
+        var kept = (A: new bool[a.Length], B: new bool[b.Length]);
+        (bool[] A, bool[] B)? boilerplate = options.Boilerplate is null ? null : (new bool[a.Length], new bool[b.Length]);
+        List<SharedPhrase> phrases = Select(PassageGroup.Collect(search), left, right, options.Boilerplate, kept, boilerplate, out int boilerplateCount);
+        if (boilerplate is { } words)
+        {
+            // Boilerplate words are shared only where a kept passage covers them too.
+            Unshare(search.SharedA, kept.A, words.A);
+            Unshare(search.SharedB, kept.B, words.B);
+        }
+
+        return new SharedPhrases(phrases, a.Length, b.Length, Ranges(a, search.SharedA, out int sharedWordsA), Ranges(b, search.SharedB, out int sharedWordsB),
+            sharedWordsA, sharedWordsB, search.Complete, boilerplateCount);
+    }
+
+    /// <summary>The passages to report, in order; marks the words of the kept ones and of the boilerplate.</summary>
+    private static List<SharedPhrase> Select(List<PassageGroup> groups, string left, string right, IPhraseFrequency? frequency,
+        (bool[] A, bool[] B) kept, (bool[] A, bool[] B)? boilerplate, out int boilerplateCount)
+    {
         var phrases = new List<SharedPhrase>(groups.Count);
-        bool[] boilerplateA = new bool[a.Length], boilerplateB = new bool[b.Length];
-        bool[] keptA = new bool[a.Length], keptB = new bool[b.Length];
-        int boilerplateCount = 0;
+        boilerplateCount = 0;
         foreach (PassageGroup group in groups)
         {
             // A passage every occurrence of which lies inside longer passages on both sides explains
             // nothing new (a sentence that one text repeats, inside a whole text the other copies).
-            if (!group.AnyWordOutside(keptA, keptB))
+            if (!group.AnyWordOutside(kept.A, kept.B))
             {
                 continue;
             }
 
             SharedPhrase phrase = group.ToPhrase(left, right);
-            bool boilerplate = options.Boilerplate is { } frequency && frequency.IsBoilerplate(phrase.Text) && frequency.IsBoilerplate(phrase.RightText);
-            group.Mark(boilerplate ? boilerplateA : keptA, boilerplate ? boilerplateB : keptB);
-            if (boilerplate)
+            if (frequency is not null && boilerplate is { } words && frequency.IsBoilerplate(phrase.Text) && frequency.IsBoilerplate(phrase.RightText))
             {
+                group.Mark(words.A, words.B);
                 boilerplateCount++;
+                continue;
             }
-            else
-            {
-                phrases.Add(phrase);
-            }
+
+            group.Mark(kept.A, kept.B);
+            phrases.Add(phrase);
         }
 
-        // Boilerplate words are shared only where a kept passage covers them too.
-        bool[] sharedA = search.SharedA, sharedB = search.SharedB;
-        for (int i = 0; i < sharedA.Length; i++)
+        return phrases;
+    }
+
+    private static void Unshare(bool[] shared, bool[] kept, bool[] boilerplate)
+    {
+        for (int i = 0; i < shared.Length; i++)
         {
-            sharedA[i] &= keptA[i] || !boilerplateA[i];
+            shared[i] &= kept[i] || !boilerplate[i];
         }
-
-        for (int j = 0; j < sharedB.Length; j++)
-        {
-            sharedB[j] &= keptB[j] || !boilerplateB[j];
-        }
-
-        return new SharedPhrases(phrases, a.Length, b.Length, Ranges(a, sharedA, out int sharedWordsA), Ranges(b, sharedB, out int sharedWordsB),
-            sharedWordsA, sharedWordsB, search.Complete, boilerplateCount);
     }
 
     /// <summary>The shared words as merged code-point ranges.</summary>

@@ -19,15 +19,35 @@ internal sealed class WordSequenceHashes
     private readonly ulong[] _prefix;
     private readonly ulong[] _powers;
 
-    public WordSequenceHashes(Token[] tokens, ulong[] powers)
+    private WordSequenceHashes(ulong[] prefix, ulong[] powers)
     {
-        Debug.Assert(powers.Length > tokens.Length);
+        _prefix = prefix;
         _powers = powers;
-        _prefix = new ulong[tokens.Length + 1];
-        for (int i = 0; i < tokens.Length; i++)
+    }
+
+    /// <summary>
+    /// The fingerprints of two texts. Each prefix sum is one chain of dependent multiplications; the two
+    /// chains advance in the same loop so that the processor overlaps them.
+    /// </summary>
+    public static (WordSequenceHashes A, WordSequenceHashes B) Of(Token[] a, Token[] b)
+    {
+        ulong[] powers = Powers(Math.Max(a.Length, b.Length));
+        ulong[] prefixA = new ulong[a.Length + 1], prefixB = new ulong[b.Length + 1];
+        int both = Math.Min(a.Length, b.Length);
+        for (int i = 0; i < both; i++)
         {
-            _prefix[i + 1] = Add(MultiplyMod(_prefix[i], Base), Reduce(tokens[i].Hash) + 1);
+            prefixA[i + 1] = Add(MultiplyMod(prefixA[i], Base), Reduce(a[i].Hash) + 1);
+            prefixB[i + 1] = Add(MultiplyMod(prefixB[i], Base), Reduce(b[i].Hash) + 1);
         }
+
+        (Token[] longer, ulong[] prefix) = a.Length > both ? (a, prefixA) : (b, prefixB);
+        for (int i = both; i < longer.Length; i++)
+        {
+            prefix[i + 1] = Add(MultiplyMod(prefix[i], Base), Reduce(longer[i].Hash) + 1);
+        }
+
+        Debug.Assert(powers.Length > Math.Max(a.Length, b.Length));
+        return (new WordSequenceHashes(prefixA, powers), new WordSequenceHashes(prefixB, powers));
     }
 
     /// <summary>
