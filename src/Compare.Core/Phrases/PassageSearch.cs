@@ -62,12 +62,6 @@ internal sealed class PassageSearch
     /// <summary>False when the work bound left grams unvisited.</summary>
     public bool Complete { get; private set; } = true;
 
-    /// <summary>A k-gram both texts have: its fingerprint, its first position in each text and how often each has it.</summary>
-    private readonly record struct SharedGram(ulong Key, int FirstA, int CountA, int FirstB, int CountB)
-    {
-        public long Pairs => (long)CountA * CountB;
-    }
-
     public void Run()
     {
         if (_a.Length < _minWords || _b.Length < _minWords)
@@ -76,23 +70,42 @@ internal sealed class PassageSearch
         }
 
         // Chains of places per gram, ascending: first place per shared gram, then next[place].
-        (List<SharedGram> shared, int[] nextA, int[] nextB) = SharedGrams();
-        _cancellationToken.ThrowIfCancellationRequested();
+        (GramSlot[] shared, int count, int[] nextA, int[] nextB) = SharedGrams();
+        try
+        {
+            _cancellationToken.ThrowIfCancellationRequested();
+            VisitGrams(shared.AsSpan(0, count), nextA, nextB);
+        }
+        finally
+        {
+            ArrayPool<GramSlot>.Shared.Return(shared);
+            ArrayPool<int>.Shared.Return(nextA);
+            ArrayPool<int>.Shared.Return(nextB);
+        }
+    }
 
+    private void VisitGrams(Span<GramSlot> shared, int[] nextA, int[] nextB)
+    {
         // Rare wording first, so that a bound reached on repetitive input costs the least telling grams
         // (under the bound the order changes nothing: the matches are grouped and ordered afterwards).
-        if (shared.Sum(static g => g.Pairs) > _budget)
+        long pairs = 0;
+        foreach (GramSlot gram in shared)
+        {
+            pairs += gram.Pairs;
+        }
+
+        if (pairs > _budget)
         {
             shared.Sort(static (x, y) => x.Pairs != y.Pairs ? x.Pairs.CompareTo(y.Pairs) : x.Key.CompareTo(y.Key));
         }
 
         int visited = 0;
-        while (visited < shared.Count && _work + shared[visited].Pairs <= _budget && VisitPairs(shared[visited], nextA, nextB, everyPair: true))
+        while (visited < shared.Length && _work + shared[visited].Pairs <= _budget && VisitPairs(shared[visited], nextA, nextB, everyPair: true))
         {
             visited++;
         }
 
-        if (visited == shared.Count)
+        if (visited == shared.Length)
         {
             return;
         }
@@ -100,7 +113,7 @@ internal sealed class PassageSearch
         // Past the bound, each remaining gram pairs its i-th place in A with its i-th in B only: linear,
         // blind to side, and enough to find text that both repeat in the same order.
         Complete = false;
-        for (int k = visited; k < shared.Count && VisitPairs(shared[k], nextA, nextB, everyPair: false); k++)
+        for (int k = visited; k < shared.Length && VisitPairs(shared[k], nextA, nextB, everyPair: false); k++)
         {
         }
     }
@@ -110,20 +123,26 @@ internal sealed class PassageSearch
     {
         public ulong Key;
         public int FirstA, CountA, FirstB, CountB;
+
+        public readonly long Pairs => (long)CountA * CountB;
     }
 
-    /// <summary>The grams both texts have, each with its chain of places in A and in B; marks the words inside them.</summary>
-    private (List<SharedGram> Shared, int[] NextA, int[] NextB) SharedGrams()
+    /// <summary>
+    /// The grams both texts have (the first <c>Count</c> slots of the table), each with its chain of places
+    /// in A and in B; marks the words inside them. The arrays are rented: the caller returns them.
+    /// </summary>
+    private (GramSlot[] Shared, int Count, int[] NextA, int[] NextB) SharedGrams()
     {
         // One open-addressing table over B's grams, half full at most (the hot loop of the search: a
         // Dictionary costs twice as much here); A's places join the chains of the grams B has.
-        var nextB = new int[_b.Length - _minWords + 1];
-        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(2 * nextB.Length)), mask = capacity - 1;
+        int gramsB = _b.Length - _minWords + 1, gramsA = _a.Length - _minWords + 1;
+        int[] nextB = ArrayPool<int>.Shared.Rent(gramsB), nextA = ArrayPool<int>.Shared.Rent(gramsA);
+        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(2 * gramsB)), mask = capacity - 1;
         int shift = 64 - BitOperations.Log2((uint)capacity);
         GramSlot[] table = ArrayPool<GramSlot>.Shared.Rent(capacity);
         Array.Clear(table, 0, capacity);
-        int[] slotOfB = ArrayPool<int>.Shared.Rent(nextB.Length);
-        for (int j = nextB.Length - 1; j >= 0; j--)
+        int[] slotOfB = ArrayPool<int>.Shared.Rent(gramsB);
+        for (int j = gramsB - 1; j >= 0; j--)
         {
             CheckCancellation(j);
             ulong key = HashesB.Of(j, _minWords) + 1;
@@ -141,10 +160,8 @@ internal sealed class PassageSearch
             gram.CountB++;
         }
 
-        var nextA = new int[_a.Length - _minWords + 1];
-        int sharedGrams = 0;
         bool[] sharedA = SharedA; // first a gram's start, then (MarkWindows) every word inside one
-        for (int i = nextA.Length - 1; i >= 0; i--)
+        for (int i = gramsA - 1; i >= 0; i--)
         {
             CheckCancellation(i);
             ulong key = HashesA.Of(i, _minWords) + 1;
@@ -157,7 +174,6 @@ internal sealed class PassageSearch
             ref GramSlot gram = ref table[slot];
             if (gram.Key != 0)
             {
-                sharedGrams += gram.CountA == 0 ? 1 : 0;
                 sharedA[i] = true;
                 nextA[i] = gram.CountA == 0 ? -1 : gram.FirstA;
                 gram.FirstA = i;
@@ -165,26 +181,25 @@ internal sealed class PassageSearch
             }
         }
 
-        var shared = new List<SharedGram>(sharedGrams);
-        for (int slot = 0; slot < capacity; slot++)
-        {
-            ref GramSlot gram = ref table[slot];
-            if (gram.CountA > 0)
-            {
-                shared.Add(new SharedGram(gram.Key - 1, gram.FirstA, gram.CountA, gram.FirstB, gram.CountB));
-            }
-        }
-
-        for (int j = 0; j < nextB.Length; j++)
+        for (int j = 0; j < gramsB; j++)
         {
             SharedB[j] = table[slotOfB[j]].CountA > 0;
         }
 
-        ArrayPool<GramSlot>.Shared.Return(table);
+        // The shared grams move to the front of the table.
+        int count = 0;
+        for (int slot = 0; slot < capacity; slot++)
+        {
+            if (table[slot].CountA > 0)
+            {
+                table[count++] = table[slot];
+            }
+        }
+
         ArrayPool<int>.Shared.Return(slotOfB);
         MarkWindows(SharedA);
         MarkWindows(SharedB);
-        return (shared, nextA, nextB);
+        return (table, count, nextA, nextB);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -214,7 +229,7 @@ internal sealed class PassageSearch
     /// Every pair of the gram's places (or, past the bound, its i-th places in each text) that is
     /// left-maximal starts a maximal exact match. False when the hard limit is reached.
     /// </summary>
-    private bool VisitPairs(SharedGram gram, int[] nextA, int[] nextB, bool everyPair)
+    private bool VisitPairs(GramSlot gram, int[] nextA, int[] nextB, bool everyPair)
     {
         if (!everyPair)
         {
