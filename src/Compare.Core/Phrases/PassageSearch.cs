@@ -11,7 +11,7 @@ namespace Compare.Core.Phrases;
 /// in it depends on which text is A: grams are visited in an order of their own, so even a search the
 /// work bound stops finds the same matches, mirrored, with the texts swapped.
 /// </summary>
-internal sealed class PassageSearch
+internal sealed class PassageSearch : IDisposable
 {
     private const int MatchCost = 64;
     private const int MaxRunSegment = 1024;
@@ -202,6 +202,13 @@ internal sealed class PassageSearch
         return (table, count, nextA, nextB);
     }
 
+    /// <summary>Gives the fingerprints' buffers back: nothing of the search is read after.</summary>
+    public void Dispose()
+    {
+        HashesA.Return();
+        HashesB.Return();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckCancellation(int position)
     {
@@ -263,6 +270,7 @@ internal sealed class PassageSearch
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool VisitPair(int x, int y)
     {
         if (x > 0 && y > 0 && _a[x - 1].Hash == _b[y - 1].Hash)
@@ -421,6 +429,7 @@ internal sealed class PassageSearch
     private long Key(int p, int q) => ((long)p * (_b.Length + 1)) + q;
 
     /// <summary>Counts work; false once the hard limit is passed. Checks the caller's token now and then.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Spend(long units)
     {
         _work += units;

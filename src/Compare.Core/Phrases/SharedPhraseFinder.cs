@@ -44,7 +44,7 @@ public static class SharedPhraseFinder
         ArgumentNullException.ThrowIfNull(b);
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
-        var search = new PassageSearch(a, b, options, cancellationToken);
+        using var search = new PassageSearch(a, b, options, cancellationToken);
         search.Run();
         var kept = (A: new bool[a.Length], B: new bool[b.Length]);
         (bool[] A, bool[] B)? boilerplate = options.Boilerplate is null ? null : (new bool[a.Length], new bool[b.Length]);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Compare.Core.Text;
@@ -8,6 +9,7 @@ namespace Compare.Core.Phrases;
 /// Fingerprints of every run of words of one text in O(1) each: a polynomial hash of the word
 /// hashes modulo the Mersenne prime 2^61 − 1, over prefix sums. Runs are found equal by their
 /// fingerprints only where the words are compared too; the fingerprint groups and orders them.
+/// The prefix sums are rented: <see cref="Return"/> gives them back.
 /// </summary>
 internal sealed class WordSequenceHashes
 {
@@ -32,7 +34,8 @@ internal sealed class WordSequenceHashes
     public static (WordSequenceHashes A, WordSequenceHashes B) Of(Token[] a, Token[] b)
     {
         ulong[] powers = Powers(Math.Max(a.Length, b.Length));
-        ulong[] prefixA = new ulong[a.Length + 1], prefixB = new ulong[b.Length + 1];
+        ulong[] prefixA = ArrayPool<ulong>.Shared.Rent(a.Length + 1), prefixB = ArrayPool<ulong>.Shared.Rent(b.Length + 1);
+        prefixA[0] = prefixB[0] = 0;
         int both = Math.Min(a.Length, b.Length);
         for (int i = 0; i < both; i++)
         {
@@ -72,6 +75,9 @@ internal sealed class WordSequenceHashes
         Volatile.Write(ref s_powers, powers); // a race computes the same table twice, never a wrong one
         return powers;
     }
+
+    /// <summary>Gives the prefix sums back to the pool: the fingerprints are not to be used after.</summary>
+    public void Return() => ArrayPool<ulong>.Shared.Return(_prefix);
 
     /// <summary>The fingerprint of words [start, start + length).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
