@@ -7,6 +7,14 @@ namespace Compare.Server.Tests;
 /// <summary>The three stores give the same answers to the same calls.</summary>
 public sealed class StoreConsistencyTests
 {
+    /// <summary>The server's settings for each store: memory, SQLite in <paramref name="data"/>, and <paramref name="redis"/>.</summary>
+    private static Dictionary<string, string?>[] EveryStore(TempDirectory data, RedisServer redis) =>
+    [
+        new() { ["Storage:Provider"] = "Memory" },
+        new() { ["Storage:Provider"] = "Sqlite", ["Storage:Path"] = data.Path },
+        new() { ["Storage:Provider"] = "Redis", ["Redis:Configuration"] = redis.Configuration },
+    ];
+
     [Fact]
     public async Task ListDocuments_IdsAboveTheBasicPlane_PageInCodePointOrderWithEveryStore()
     {
@@ -19,12 +27,7 @@ public sealed class StoreConsistencyTests
 
         using var data = new TempDirectory();
         await using RedisServer redis = await RedisServer.StartAsync();
-        foreach (Dictionary<string, string?> settings in new Dictionary<string, string?>[]
-        {
-            new() { ["Storage:Provider"] = "Memory" },
-            new() { ["Storage:Provider"] = "Sqlite", ["Storage:Path"] = data.Path },
-            new() { ["Storage:Provider"] = "Redis", ["Redis:Configuration"] = redis.Configuration },
-        })
+        foreach (Dictionary<string, string?> settings in EveryStore(data, redis))
         {
             (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: settings);
             await using (app)
@@ -65,12 +68,7 @@ public sealed class StoreConsistencyTests
         string quoting = other[..middle] + "\n\nAs an earlier report put it: " + quote + other[middle..];
         using var data = new TempDirectory();
         await using RedisServer redis = await RedisServer.StartAsync();
-        foreach (Dictionary<string, string?> settings in new Dictionary<string, string?>[]
-        {
-            new() { ["Storage:Provider"] = "Memory" },
-            new() { ["Storage:Provider"] = "Sqlite", ["Storage:Path"] = data.Path },
-            new() { ["Storage:Provider"] = "Redis", ["Redis:Configuration"] = redis.Configuration },
-        })
+        foreach (Dictionary<string, string?> settings in EveryStore(data, redis))
         {
             string store = settings["Storage:Provider"]!;
             (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: settings);

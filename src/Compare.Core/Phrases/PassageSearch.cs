@@ -8,8 +8,9 @@ namespace Compare.Core.Phrases;
 /// <summary>
 /// One run of the shared-passage search over two token arrays: marks the shared words and finds every
 /// maximal exact match of at least MinWords words (with bridging, the extent its chains reach). Nothing
-/// in it depends on which text is A: grams are visited in an order of their own, so even a search the
-/// work bound stops finds the same matches, mirrored, with the texts swapped.
+/// in it depends on which text is A: a complete search finds every match whatever the order, and when the
+/// work bound bites the grams are visited in an order of their own (rarest first, then by fingerprint), so
+/// the search finds the same matches, mirrored, with the texts swapped (up to the hard limit, twice the bound).
 /// </summary>
 internal sealed class PassageSearch : IDisposable
 {
@@ -146,12 +147,7 @@ internal sealed class PassageSearch : IDisposable
         {
             CheckCancellation(j);
             ulong key = HashesB.Of(j, _minWords) + 1;
-            int slot = (int)((key * 0x9E3779B97F4A7C15UL) >> shift);
-            while (table[slot].Key != 0 && table[slot].Key != key)
-            {
-                slot = (slot + 1) & mask;
-            }
-
+            int slot = Probe(table, key, shift, mask);
             ref GramSlot gram = ref table[slot];
             slotOfB[j] = slot;
             nextB[j] = gram.CountB == 0 ? -1 : gram.FirstB;
@@ -164,14 +160,7 @@ internal sealed class PassageSearch : IDisposable
         for (int i = gramsA - 1; i >= 0; i--)
         {
             CheckCancellation(i);
-            ulong key = HashesA.Of(i, _minWords) + 1;
-            int slot = (int)((key * 0x9E3779B97F4A7C15UL) >> shift);
-            while (table[slot].Key != 0 && table[slot].Key != key)
-            {
-                slot = (slot + 1) & mask;
-            }
-
-            ref GramSlot gram = ref table[slot];
+            ref GramSlot gram = ref table[Probe(table, HashesA.Of(i, _minWords) + 1, shift, mask)];
             if (gram.Key != 0)
             {
                 sharedA[i] = true;
@@ -207,6 +196,19 @@ internal sealed class PassageSearch : IDisposable
     {
         HashesA.Return();
         HashesB.Return();
+    }
+
+    /// <summary>The slot of <paramref name="key"/> in a table of mask + 1 = 2^(64 - shift) slots: its own, or the empty one where it would go.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Probe(GramSlot[] table, ulong key, int shift, int mask)
+    {
+        int slot = (int)((key * 0x9E3779B97F4A7C15UL) >> shift);
+        while (table[slot].Key != 0 && table[slot].Key != key)
+        {
+            slot = (slot + 1) & mask;
+        }
+
+        return slot;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
