@@ -201,7 +201,7 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
             Assert.True(paths[path]?[method] is not null, $"{method} {path} is missing");
         }
 
-        Assert.Equal("Scores two documents (indexed or inline) and finds the phrases they share.", (string)paths["/v1/compare"]!["post"]!["summary"]!);
+        Assert.Equal("Scores two documents (indexed or inline) and finds the passages they share.", (string)paths["/v1/compare"]!["post"]!["summary"]!);
     }
 
     [Fact]
