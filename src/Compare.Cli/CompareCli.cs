@@ -1,6 +1,6 @@
-using Compare.Core.Phrases;
 using System.CommandLine;
 using Compare.Core.Clustering;
+using Compare.Core.Phrases;
 
 namespace Compare.Cli;
 

@@ -39,7 +39,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", $"{RequestValidator.MaxBridgeWords} words", violations);
         int minRatio = RequestValidator.Count(request.MinSentenceRatio, 80, 100, "min_sentence_ratio", "100", violations);
         int maxPhrases = RequestValidator.Count(request.MaxPhrases, _limits.MaxPhrases, _limits.MaxPhrases, "max_phrases", "Limits:MaxPhrases", violations);
-        double boilerplate = RequestValidator.PhraseDocumentFrequency(request.HasMaxPhraseDocumentFrequency, request.MaxPhraseDocumentFrequency, 1,
+        double requestedBoilerplate = RequestValidator.PhraseDocumentFrequency(request.HasMaxPhraseDocumentFrequency, request.MaxPhraseDocumentFrequency, 1,
             "max_phrase_document_frequency", violations);
         violations.ThrowIfAny();
 
@@ -48,7 +48,7 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
         (string leftText, DocumentSketch leftSketch) = await ResolveAsync(collection, request.Left, "left", sketcher, context.CancellationToken).ConfigureAwait(false);
         (string rightText, DocumentSketch rightSketch) = await ResolveAsync(collection, request.Right, "right", sketcher, context.CancellationToken).ConfigureAwait(false);
 
-        boilerplate = request.HasMaxPhraseDocumentFrequency ? boilerplate : info.Settings.MaxPhraseDocumentFrequency;
+        double boilerplate = request.HasMaxPhraseDocumentFrequency ? requestedBoilerplate : info.Settings.MaxPhraseDocumentFrequency;
         CollectionBoilerplate? judge = boilerplate < 1 ? await BoilerplateAsync(collection, sketcher, boilerplate, context.CancellationToken).ConfigureAwait(false) : null;
         var options = new ComparisonOptions
         {

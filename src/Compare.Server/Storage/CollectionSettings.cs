@@ -8,8 +8,8 @@ namespace Compare.Server.Storage;
 /// <param name="Threshold">Default similarity threshold; the banding is tuned for it.</param>
 /// <param name="Lsh">LSH bands and rows.</param>
 /// <param name="MaxPhraseDocumentFrequency">
-/// Compare's default for leaving out boilerplate: passages found in more than this fraction of the
-/// documents, in (0, 1]; 1 keeps every passage.
+/// Compare's default for leaving out boilerplate: passages most of whose shingles are found in more than
+/// this fraction of the documents, in (0, 1]; 1 keeps every passage.
 /// </param>
 public sealed record CollectionSettings(SketchParameters Parameters, double Threshold, LshParameters Lsh, double MaxPhraseDocumentFrequency = 1)
 {
