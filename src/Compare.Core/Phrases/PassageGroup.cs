@@ -32,12 +32,18 @@ internal sealed class PassageGroup
     public ulong FingerprintB { get; }
 
     /// <summary>The search's matches grouped by wording, in the order <see cref="SharedPhraseFinder"/> documents.</summary>
-    public static List<PassageGroup> Collect(PassageSearch search)
+    public static List<PassageGroup> Collect(PassageSearch search, CancellationToken cancellationToken)
     {
         var byWording = new Dictionary<(ulong, int, ulong, int), List<PassageGroup>>();
         var groups = new List<PassageGroup>();
-        foreach ((int startA, int endA, int startB, int endB) in search.Extents)
+        for (int k = 0; k < search.Extents.Count; k++)
         {
+            if ((k & 1023) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            (int startA, int endA, int startB, int endB) = search.Extents[k];
             var key = (search.HashesA.Of(startA, endA - startA), endA - startA, search.HashesB.Of(startB, endB - startB), endB - startB);
             if (!byWording.TryGetValue(key, out List<PassageGroup>? candidates))
             {

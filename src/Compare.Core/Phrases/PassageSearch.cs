@@ -14,7 +14,7 @@ namespace Compare.Core.Phrases;
 /// </summary>
 internal sealed class PassageSearch : IDisposable
 {
-    private const int MatchCost = 64;
+    private const int MatchCost = 256;
     private const int MaxRunSegment = 1024;
 
     private readonly Token[] _a, _b;

@@ -48,7 +48,8 @@ public static class SharedPhraseFinder
         search.Run();
         var kept = (A: new bool[a.Length], B: new bool[b.Length]);
         (bool[] A, bool[] B)? boilerplate = options.Boilerplate is null ? null : (new bool[a.Length], new bool[b.Length]);
-        List<SharedPhrase> phrases = Select(PassageGroup.Collect(search), left, right, options.Boilerplate, kept, boilerplate, out int boilerplateCount);
+        List<SharedPhrase> phrases = Select(PassageGroup.Collect(search, cancellationToken), left, right, options.Boilerplate, kept, boilerplate,
+            out int boilerplateCount, cancellationToken);
         if (boilerplate is { } words)
         {
             // Boilerplate words are shared only where a kept passage covers them too.
@@ -62,12 +63,13 @@ public static class SharedPhraseFinder
 
     /// <summary>The passages to report, in order; marks the words of the kept ones and of the boilerplate.</summary>
     private static List<SharedPhrase> Select(List<PassageGroup> groups, string left, string right, IPhraseFrequency? frequency,
-        (bool[] A, bool[] B) kept, (bool[] A, bool[] B)? boilerplate, out int boilerplateCount)
+        (bool[] A, bool[] B) kept, (bool[] A, bool[] B)? boilerplate, out int boilerplateCount, CancellationToken cancellationToken)
     {
         var phrases = new List<SharedPhrase>(groups.Count);
         boilerplateCount = 0;
         foreach (PassageGroup group in groups)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             // A passage every occurrence of which lies inside longer passages on both sides explains
             // nothing new (a sentence that one text repeats, inside a whole text the other copies).
             if (!group.AnyWordOutside(kept.A, kept.B))

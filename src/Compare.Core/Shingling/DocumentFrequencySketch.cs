@@ -13,7 +13,8 @@ namespace Compare.Core.Shingling;
 /// corpus by 0.4 % of the documents on average. A fixed 1 MiB
 /// whatever the collection's size, enough to tell boilerplate (a shingle in a good share of the documents)
 /// from wording. The layout (<see cref="Cells"/>, big-endian 32-bit counters) is the same in memory and in
-/// a Redis string written with BITFIELD, so every store counts alike.
+/// a Redis string written with BITFIELD, so every store counts alike. One writer at a time (the owner's
+/// write lock); estimates may be read meanwhile.
 /// </summary>
 public sealed class DocumentFrequencySketch
 {
@@ -28,10 +29,12 @@ public sealed class DocumentFrequencySketch
 
     private const ulong Seed = 0x6466_736b_6574_6368UL; // "dfsketch"
 
-    private readonly uint[] _counts;
+    private uint[]? _counts; // allocated by the first document: an empty collection costs nothing
 
     /// <summary>An empty sketch.</summary>
-    public DocumentFrequencySketch() => _counts = new uint[Depth * Width];
+    public DocumentFrequencySketch()
+    {
+    }
 
     private DocumentFrequencySketch(uint[] counts) => _counts = counts;
 
@@ -51,9 +54,10 @@ public sealed class DocumentFrequencySketch
     public byte[] ToBigEndian()
     {
         var stored = new byte[Bytes];
-        for (int cell = 0; cell < _counts.Length; cell++)
+        uint[] counts = _counts ?? [];
+        for (int cell = 0; cell < counts.Length; cell++)
         {
-            BinaryPrimitives.WriteUInt32BigEndian(stored.AsSpan(cell * sizeof(uint)), _counts[cell]);
+            BinaryPrimitives.WriteUInt32BigEndian(stored.AsSpan(cell * sizeof(uint)), counts[cell]);
         }
 
         return stored;
@@ -78,12 +82,17 @@ public sealed class DocumentFrequencySketch
     /// <summary>At least the number of documents holding <paramref name="shingle"/>, rarely more.</summary>
     public uint Estimate(ulong shingle)
     {
+        if (Volatile.Read(ref _counts) is not { } counts)
+        {
+            return 0;
+        }
+
         Span<int> cells = stackalloc int[Depth];
         Cells(shingle, cells);
         uint estimate = uint.MaxValue;
         foreach (int cell in cells)
         {
-            estimate = Math.Min(estimate, Volatile.Read(ref _counts[cell]));
+            estimate = Math.Min(estimate, Volatile.Read(ref counts[cell]));
         }
 
         return estimate;
@@ -91,6 +100,12 @@ public sealed class DocumentFrequencySketch
 
     private void Count(ReadOnlySpan<ulong> distinctShingles, int delta)
     {
+        if (_counts is null)
+        {
+            Volatile.Write(ref _counts, new uint[Depth * Width]);
+        }
+
+        uint[] counts = _counts;
         Span<int> cells = stackalloc int[Depth];
         foreach (ulong shingle in distinctShingles)
         {
@@ -98,8 +113,8 @@ public sealed class DocumentFrequencySketch
             foreach (int cell in cells)
             {
                 // Counters saturate at both ends, as Redis's BITFIELD OVERFLOW SAT does.
-                uint count = _counts[cell];
-                _counts[cell] = delta > 0 ? (count == uint.MaxValue ? count : count + 1) : (count == 0 ? 0 : count - 1);
+                uint count = counts[cell];
+                counts[cell] = delta > 0 ? (count == uint.MaxValue ? count : count + 1) : (count == 0 ? 0 : count - 1);
             }
         }
     }

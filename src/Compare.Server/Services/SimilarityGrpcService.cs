@@ -241,6 +241,8 @@ internal sealed class SimilarityGrpcService(IDocumentStore store, SketcherCache 
     {
         if (reference.SourceCase == DocumentRef.SourceOneofCase.Text)
         {
+            // Sketching a long text cannot stop half-way: a deadline that passed on the first text spares the second.
+            cancellationToken.ThrowIfCancellationRequested();
             return (reference.Text, sketcher.Sketch(reference.Text));
         }
 
