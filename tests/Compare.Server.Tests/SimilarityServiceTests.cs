@@ -75,6 +75,20 @@ public sealed class SimilarityServiceTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task Compare_MaxPhrases_KeepsTheLongestAndNeverChangesTheCoverage()
+    {
+        var request = new CompareRequest { Left = Text(TestData.Seed2014), Right = Text(TestData.Seed2016), MinPhraseWords = 3 };
+        CompareResponse all = await server.Similarity.CompareAsync(request);
+        CompareResponse one = await server.Similarity.CompareAsync(new CompareRequest(request) { MaxPhrases = 1 });
+
+        Assert.True(all.SharedPhrases.Count > 5);
+        Assert.Equal(all.SharedPhrases[0], Assert.Single(one.SharedPhrases));
+        Assert.Equal((all.TotalPhraseCount, all.LeftCoverage, all.RightCoverage), (one.TotalPhraseCount, one.LeftCoverage, one.RightCoverage));
+        Assert.Equal(all.LeftShared, one.LeftShared);
+        Assert.Equal(all.RightShared, one.RightShared);
+    }
+
+    [Fact]
     public async Task Compare_AstralCharactersBeforeAPhrase_CountsOffsetsInCodePoints()
     {
         CompareResponse r = await server.Similarity.CompareAsync(new CompareRequest

@@ -30,7 +30,10 @@ public static class SharedPhraseFinder
         ArgumentNullException.ThrowIfNull(right);
         options ??= new PhraseOptions();
         Validate(options);
+        // Tokenising a text of megabytes cannot stop half-way: a deadline that passed on the first spares the second.
+        cancellationToken.ThrowIfCancellationRequested();
         Token[] a = Tokenizer.Tokenize(left, options.Normalization, Seed);
+        cancellationToken.ThrowIfCancellationRequested();
         Token[] b = Tokenizer.Tokenize(right, options.Normalization, Seed);
         return Find(left, a, right, b, options, cancellationToken);
     }
