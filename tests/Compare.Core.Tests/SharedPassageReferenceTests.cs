@@ -112,6 +112,22 @@ public sealed class SharedPassageReferenceTests
         Assert.Equal([new TextSpan(0, left.Length)], result.LeftShared);
     }
 
+    [Fact]
+    public void Find_WorkBoundReachedOnRepetitiveTexts_StopsAlikeInBothOrders()
+    {
+        string left = string.Concat(Enumerable.Repeat("the cat sat on the mat. ", 300));
+        string right = string.Concat(Enumerable.Repeat("the cat sat on the mat today. ", 250));
+        var options = new PhraseOptions { MaxWork = 60_000 }; // each gram pairs 300 × 250 places: beyond the bound
+
+        SharedPhrases forward = SharedPhraseFinder.Find(left, right, options);
+        SharedPhrases backward = SharedPhraseFinder.Find(right, left, options);
+
+        Assert.False(forward.Complete);
+        Assert.Equal(1.0, forward.LeftCoverage);
+        Assert.Contains(forward.Phrases, p => p.Text == "the cat sat on the mat" && p.LeftOccurrences.Count == 250 && p.RightOccurrences.Count == 250);
+        AssertMirrored(forward, backward);
+    }
+
     /// <summary>
     /// Straight from the definition, over every pair of words: a window of MinWords equal words on a
     /// diagonal is a seed; a chain continues from equal words (p, q) to equal words (p + 1 + i, q + 1 + j)

@@ -100,10 +100,15 @@ internal sealed class PassageSearch : IDisposable
             shared.Sort(static (x, y) => x.Pairs != y.Pairs ? x.Pairs.CompareTo(y.Pairs) : x.Key.CompareTo(y.Key));
         }
 
+        // Grams are admitted by their pairs alone, so which are visited whole does not depend on the order.
         int visited = 0;
-        while (visited < shared.Length && _work + shared[visited].Pairs <= _budget && VisitPairs(shared[visited], nextA, nextB, everyPair: true))
+        for (long admitted = 0; visited < shared.Length && admitted + shared[visited].Pairs <= _budget; admitted += shared[visited++].Pairs)
         {
-            visited++;
+            if (!VisitPairs(shared[visited], nextA, nextB, everyPair: true))
+            {
+                Complete = false; // the hard limit
+                return;
+            }
         }
 
         if (visited == shared.Length)
