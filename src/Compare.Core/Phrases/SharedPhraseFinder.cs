@@ -50,9 +50,10 @@ public static class SharedPhraseFinder
         using var search = new PassageSearch(a, b, options, cancellationToken);
         search.Run();
         var kept = (A: new bool[a.Length], B: new bool[b.Length]);
-        (bool[] A, bool[] B)? boilerplate = options.Boilerplate is null ? null : (new bool[a.Length], new bool[b.Length]);
-        List<SharedPhrase> phrases = Select(PassageGroup.Collect(search, cancellationToken), left, right, options.Boilerplate, kept, boilerplate,
-            out int boilerplateCount, cancellationToken);
+        (IPhraseFrequency Frequency, bool[] A, bool[] B)? boilerplate = options.Boilerplate is { } frequency
+            ? (frequency, new bool[a.Length], new bool[b.Length])
+            : null;
+        List<SharedPhrase> phrases = Select(PassageGroup.Collect(search, cancellationToken), left, right, kept, boilerplate, out int boilerplateCount, cancellationToken);
         if (boilerplate is { } words)
         {
             // Boilerplate words are shared only where a kept passage covers them too.
@@ -65,8 +66,8 @@ public static class SharedPhraseFinder
     }
 
     /// <summary>The passages to report, in order; marks the words of the kept ones and of the boilerplate.</summary>
-    private static List<SharedPhrase> Select(List<PassageGroup> groups, string left, string right, IPhraseFrequency? frequency,
-        (bool[] A, bool[] B) kept, (bool[] A, bool[] B)? boilerplate, out int boilerplateCount, CancellationToken cancellationToken)
+    private static List<SharedPhrase> Select(List<PassageGroup> groups, string left, string right,
+        (bool[] A, bool[] B) kept, (IPhraseFrequency Frequency, bool[] A, bool[] B)? boilerplate, out int boilerplateCount, CancellationToken cancellationToken)
     {
         var phrases = new List<SharedPhrase>(groups.Count);
         boilerplateCount = 0;
@@ -81,7 +82,7 @@ public static class SharedPhraseFinder
             }
 
             SharedPhrase phrase = group.ToPhrase(left, right);
-            if (frequency is not null && boilerplate is { } words && frequency.IsBoilerplate(phrase.Text) && frequency.IsBoilerplate(phrase.RightText))
+            if (boilerplate is { } words && words.Frequency.IsBoilerplate(phrase.Text) && words.Frequency.IsBoilerplate(phrase.RightText))
             {
                 group.Mark(words.A, words.B);
                 boilerplateCount++;
