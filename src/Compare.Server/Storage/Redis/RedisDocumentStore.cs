@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
@@ -168,6 +169,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             ITransaction transaction = Db.CreateTransaction();
             transaction.AddCondition(Condition.StringEqual(keys.Config, record.Serialize()));
             var present = new HashSet<string>(StringComparer.Ordinal);
+            var frequencies = new FrequencyChanges();
             for (int i = 0; i < distinct.Length; i++)
             {
                 if (versions[i].IsNull)
@@ -178,9 +180,10 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
                 present.Add(distinct[i]);
                 transaction.AddCondition(Condition.HashEqual(keys.Versions, distinct[i], versions[i]));
-                RemoveDocument(transaction, keys, settings, distinct[i], Version.Parse(versions[i]!), sketches[i]);
+                RemoveDocument(transaction, keys, settings, distinct[i], Version.Parse(versions[i]!), sketches[i], frequencies);
             }
 
+            frequencies.WriteTo(transaction, keys.Frequencies);
             if (await transaction.ExecuteAsync().ConfigureAwait(false))
             {
                 return [.. ids.Where(id => !present.Contains(id))];
@@ -318,6 +321,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
         // Documents written earlier in this batch: later ones are checked against them too.
         using var written = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
+        var frequencies = new FrequencyChanges();
         var current = versions.ToDictionary(kv => kv.Key, kv => kv.Value.IsNull ? null : Version.Parse(kv.Value!), StringComparer.Ordinal);
         var results = new DocumentWriteResult[documents.Count];
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -337,11 +341,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             // The new version overwrites the old one's fields; only its buckets must go.
             if (written.TryGetSketch(d.Id, out DocumentSketch? earlier))
             {
-                Unindex(transaction, keys, settings, d.Id, earlier);
+                Unindex(transaction, keys, settings, d.Id, earlier, frequencies);
             }
             else if (old is not null && await Db.HashGetAsync(keys.Sketches, d.Id).ConfigureAwait(false) is { IsNull: false } stored)
             {
-                Unindex(transaction, keys, settings, d.Id, SketchCodec.Decode((byte[])stored!, settings.Parameters));
+                Unindex(transaction, keys, settings, d.Id, SketchCodec.Decode((byte[])stored!, settings.Parameters), frequencies);
             }
 
             written.Upsert(d.Id, d.Sketch);
@@ -358,7 +362,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 _ = transaction.SetAddAsync(keys.Bucket(band, LshIndex.BandKey(d.Sketch.Signature, band, settings.Lsh.Rows)), d.Id);
             }
 
-            CountFrequencies(transaction, keys, d.Sketch.Shingles, +1);
+            frequencies.Count(d.Sketch.Shingles, +1);
 
             any = true;
             results[i] = new DocumentWriteResult(old is null ? WriteOutcome.Created : WriteOutcome.Updated, near);
@@ -370,6 +374,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         }
 
         _ = transaction.StringIncrementAsync(keys.TextBytes, textBytes);
+        frequencies.WriteTo(transaction, keys.Frequencies);
         return await transaction.ExecuteAsync().ConfigureAwait(false) ? results : null;
     }
 
@@ -383,11 +388,12 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return [.. matches.OrderByDescending(m => m.Jaccard).ThenByDescending(m => m.EstimatedJaccard).ThenBy(m => m.Id, StringComparer.Ordinal).Take(check.MaxMatches)];
     }
 
-    private static void RemoveDocument(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, string id, Version old, RedisValue sketch)
+    private static void RemoveDocument(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, string id, Version old, RedisValue sketch,
+        FrequencyChanges frequencies)
     {
         if (!sketch.IsNull)
         {
-            Unindex(transaction, keys, settings, id, SketchCodec.Decode((byte[])sketch!, settings.Parameters));
+            Unindex(transaction, keys, settings, id, SketchCodec.Decode((byte[])sketch!, settings.Parameters), frequencies);
         }
 
         _ = transaction.HashDeleteAsync(keys.Versions, id);
@@ -398,42 +404,55 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <summary>A sketch leaves the index: its band buckets, and its shingles' document frequencies.</summary>
-    private static void Unindex(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, string id, DocumentSketch sketch)
+    private static void Unindex(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, string id, DocumentSketch sketch,
+        FrequencyChanges frequencies)
     {
         for (int band = 0; band < settings.Lsh.Bands; band++)
         {
             _ = transaction.SetRemoveAsync(keys.Bucket(band, LshIndex.BandKey(sketch.Signature, band, settings.Lsh.Rows)), id);
         }
 
-        CountFrequencies(transaction, keys, sketch.Shingles, -1);
+        frequencies.Count(sketch.Shingles, -1);
     }
 
     /// <summary>
-    /// Counts a document's shingles in the collection's <see cref="DocumentFrequencySketch"/>, kept as one
-    /// string of big-endian 32-bit counters that BITFIELD updates in place, saturating as the sketch does.
+    /// A transaction's changes to the collection's <see cref="DocumentFrequencySketch"/>, kept as one string of
+    /// big-endian 32-bit counters: summed per counter over the whole batch (a batch of articles touches each
+    /// counter many times), then written by one BITFIELD that saturates as the sketch does.
     /// </summary>
-    private static void CountFrequencies(IDatabaseAsync database, CollectionKeys keys, ulong[] shingles, int delta)
+    private sealed class FrequencyChanges
     {
-        if (shingles.Length == 0)
+        private readonly Dictionary<int, int> _deltas = [];
+
+        public void Count(ulong[] shingles, int delta)
         {
-            return;
+            Span<int> cells = stackalloc int[DocumentFrequencySketch.Depth];
+            foreach (ulong shingle in shingles)
+            {
+                DocumentFrequencySketch.Cells(shingle, cells);
+                foreach (int cell in cells)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(_deltas, cell, out _) += delta;
+                }
+            }
         }
 
-        var args = new List<object>(3 + (shingles.Length * DocumentFrequencySketch.Depth * 3)) { keys.Frequencies, "OVERFLOW", "SAT" };
-        Span<int> cells = stackalloc int[DocumentFrequencySketch.Depth];
-        foreach (ulong shingle in shingles)
+        public void WriteTo(ITransaction transaction, RedisKey key)
         {
-            DocumentFrequencySketch.Cells(shingle, cells);
-            foreach (int cell in cells)
+            var args = new List<object>(3 + (_deltas.Count * 4)) { key, "OVERFLOW", "SAT" };
+            foreach ((int cell, int delta) in _deltas.Where(static d => d.Value != 0).OrderBy(static d => d.Key))
             {
                 args.Add("INCRBY");
                 args.Add("u32");
                 args.Add(string.Create(CultureInfo.InvariantCulture, $"#{cell}"));
                 args.Add(delta);
             }
-        }
 
-        _ = database.ExecuteAsync("BITFIELD", args);
+            if (args.Count > 3)
+            {
+                _ = transaction.ExecuteAsync("BITFIELD", args);
+            }
+        }
     }
 
     private async Task<SimilarityIndex> LoadCandidatesAsync(CollectionKeys keys, CollectionSettings settings, DocumentSketch query, string? excludeId)
