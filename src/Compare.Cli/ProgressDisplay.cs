@@ -36,6 +36,7 @@ internal static class ProgressDisplay
         ClusteringStage.Sketching => "Reading and signing",
         ClusteringStage.Candidates => "Candidate pairs",
         ClusteringStage.Verifying => "Verifying pairs",
+        ClusteringStage.Loading => "Loading signatures",
         _ => "Clustering",
     };
 
@@ -51,7 +52,8 @@ internal static class ProgressDisplay
             {
                 foreach ((ClusteringStage stage, ProgressTask earlier) in _tasks)
                 {
-                    if (stage < value.Stage && !earlier.IsFinished)
+                    // Stages arrive in order: any other one seen so far is over.
+                    if (stage != value.Stage && !earlier.IsFinished)
                     {
                         earlier.Value = earlier.MaxValue;
                     }

@@ -1,8 +1,5 @@
-using ClusteringProgress = Compare.Core.Clustering.ClusteringProgress;
-using ClusteringStage = Compare.Core.Clustering.ClusteringStage;
+using IndexedSketch = Compare.Core.Indexing.IndexedSketch;
 using DocumentSketch = Compare.Core.Indexing.DocumentSketch;
-using IndexClusteringResult = Compare.Core.Indexing.IndexClusteringResult;
-using QueryResult = Compare.Core.Indexing.QueryResult;
 using Compare.Server.Storage;
 using Compare.Server.Storage.Local;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -171,7 +168,7 @@ public sealed class DeduplicateTests(ServerFixture server)
 
             // The job is running and has reported progress: cancel it there.
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-            Assert.Equal(DeduplicateStage.Verifying, call.ResponseStream.Current.Progress.Stage);
+            Assert.Equal(DeduplicateStage.Loading, call.ResponseStream.Current.Progress.Stage);
             await cts.CancelAsync();
 
             await RpcAssert.FailsAsync(StatusCode.Cancelled, () => call.ResponseStream.MoveNext(CancellationToken.None));
@@ -253,26 +250,13 @@ public sealed class DeduplicateTests(ServerFixture server)
         return store;
     }
 
+    /// <summary>A store whose signatures take until the call is cancelled to load.</summary>
     private sealed class JobThatWaitsForCancellation(IDocumentStore inner) : IDocumentStore
     {
-        public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) => inner.GetStatusAsync(cancellationToken);
-
-        public Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken) => inner.RebuildIndexAsync(collection, cancellationToken);
-
-        public Task<(Core.Shingling.DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken) =>
-            inner.GetDocumentFrequenciesAsync(collection, cancellationToken);
-
-        public Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken) =>
-            inner.SaveDeduplicateResultAsync(collection, result, cancellationToken);
-
-        public Task<byte[]?> GetDeduplicateResultAsync(string collection, CancellationToken cancellationToken) => inner.GetDeduplicateResultAsync(collection, cancellationToken);
-
         public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, Core.Clustering.RepresentativePolicy policy,
-            IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
         {
-            progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, 1, 1_000_000));
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -286,6 +270,18 @@ public sealed class DeduplicateTests(ServerFixture server)
             throw new InvalidOperationException("unreachable");
         }
 
+        public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) => inner.GetStatusAsync(cancellationToken);
+
+        public Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken) => inner.RebuildIndexAsync(collection, cancellationToken);
+
+        public Task<(Core.Shingling.DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken) =>
+            inner.GetDocumentFrequenciesAsync(collection, cancellationToken);
+
+        public Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken) =>
+            inner.SaveDeduplicateResultAsync(collection, result, cancellationToken);
+
+        public Task<byte[]?> GetDeduplicateResultAsync(string collection, CancellationToken cancellationToken) => inner.GetDeduplicateResultAsync(collection, cancellationToken);
+
         public Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken) =>
             inner.CreateCollectionAsync(name, settings, cancellationToken);
 
@@ -295,8 +291,8 @@ public sealed class DeduplicateTests(ServerFixture server)
 
         public Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken) => inner.DeleteCollectionAsync(name, cancellationToken);
 
-        public Task<IReadOnlyList<DocumentWriteResult>> UpsertAsync(string collection, CollectionSettings settings, IReadOnlyList<DocumentWrite> documents,
-            NearDuplicateCheck? check, CancellationToken cancellationToken) => inner.UpsertAsync(collection, settings, documents, check, cancellationToken);
+        public Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
+            inner.BeginWriteAsync(collection, settings, cancellationToken);
 
         public Task<Storage.StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
             inner.GetDocumentAsync(collection, id, includeText, cancellationToken);
@@ -304,14 +300,11 @@ public sealed class DeduplicateTests(ServerFixture server)
         public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken) =>
             inner.ListDocumentsAsync(collection, afterId, limit, includeText, cancellationToken);
 
-        public Task<IReadOnlyList<string>> DeleteDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
-            inner.DeleteDocumentsAsync(collection, ids, cancellationToken);
+        public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken) =>
+            inner.GetTextAndSketchAsync(collection, settings, id, cancellationToken);
 
-        public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, string id, CancellationToken cancellationToken) =>
-            inner.GetTextAndSketchAsync(collection, id, cancellationToken);
-
-        public Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken) =>
-            inner.FindSimilarAsync(collection, query, options, cancellationToken);
+        public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken) =>
+            inner.GetCandidatesAsync(collection, settings, signature, cancellationToken);
     }
 
     [Fact]

@@ -1,10 +1,12 @@
 using Compare.V1;
 using Grpc.Core;
 
+using Compare.Server.Tests.Contract;
+
 namespace Compare.Server.Tests;
 
-[Collection(ServerTestGroup.Name)]
-public sealed class DocumentServiceTests(ServerFixture server)
+/// <summary>compare.v1.DocumentService's contract, run against every store.</summary>
+public abstract class DocumentServiceTests(StoreReplicas server)
 {
     private static Document Doc(string id, string text, params (string Key, string Value)[] metadata)
     {
@@ -242,3 +244,9 @@ public sealed class DocumentServiceTests(ServerFixture server)
         await server.Documents.GetDocumentAsync(new GetDocumentRequest { Collection = c, Id = "a" });
     }
 }
+
+public sealed class DocumentServiceTestsOnMemory(MemoryReplicas server) : DocumentServiceTests(server), IClassFixture<MemoryReplicas>;
+
+public sealed class DocumentServiceTestsOnSqlite(SqliteReplicas server) : DocumentServiceTests(server), IClassFixture<SqliteReplicas>;
+
+public sealed class DocumentServiceTestsOnRedis(RedisReplicas server) : DocumentServiceTests(server), IClassFixture<RedisReplicas>;

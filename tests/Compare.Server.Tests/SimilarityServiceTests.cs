@@ -1,10 +1,12 @@
 using Compare.V1;
 using Grpc.Core;
 
+using Compare.Server.Tests.Contract;
+
 namespace Compare.Server.Tests;
 
-[Collection(ServerTestGroup.Name)]
-public sealed class SimilarityServiceTests(ServerFixture server)
+/// <summary>compare.v1.SimilarityService's contract, run against every store.</summary>
+public abstract class SimilarityServiceTests(StoreReplicas server)
 {
     private static DocumentRef Text(string text) => new() { Text = text };
 
@@ -257,3 +259,9 @@ public sealed class SimilarityServiceTests(ServerFixture server)
             () => server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = "nope", Query = Text("x") }).ResponseAsync);
     }
 }
+
+public sealed class SimilarityServiceTestsOnMemory(MemoryReplicas server) : SimilarityServiceTests(server), IClassFixture<MemoryReplicas>;
+
+public sealed class SimilarityServiceTestsOnSqlite(SqliteReplicas server) : SimilarityServiceTests(server), IClassFixture<SqliteReplicas>;
+
+public sealed class SimilarityServiceTestsOnRedis(RedisReplicas server) : SimilarityServiceTests(server), IClassFixture<RedisReplicas>;

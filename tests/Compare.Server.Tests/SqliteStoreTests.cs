@@ -304,9 +304,9 @@ public sealed class SqliteStoreTests
 
         public byte[]? LoadDeduplicateResult(long key) => inner.LoadDeduplicateResult(key);
 
-        public Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids) => inner.Find(key, ids);
+        public Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids) => inner.Find(key, ids);
 
-        public void Commit(CollectionRecord collection, IReadOnlyList<DocumentRecord> writes, IReadOnlyList<string> deletes) => inner.Commit(collection, writes, deletes);
+        public void Commit(CollectionRecord collection, IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes) => inner.Commit(collection, writes, deletes);
 
         public Storage.StoredDocument? GetDocument(long key, string id, bool includeText) => inner.GetDocument(key, id, includeText);
 

@@ -62,4 +62,7 @@ public enum ClusteringStage
 
     /// <summary>Merging pairs into clusters.</summary>
     Clustering = 4,
+
+    /// <summary>Reading stored signatures before the candidates (an index's Deduplicate).</summary>
+    Loading = 5,
 }

@@ -2,11 +2,10 @@ using Compare.Core.Clustering;
 using Compare.Core.Lsh;
 using Compare.Core.MinHash;
 using Compare.Core.Shingling;
-using Compare.Core.Similarity;
 
 namespace Compare.Core.Indexing;
 
-/// <summary>What an upsert did.</summary>
+/// <summary>What an upsert did: the one outcome of a write, in the engine, the stores and (mapped in one place) the API.</summary>
 public enum UpsertOutcome
 {
     /// <summary>The id was new.</summary>
@@ -15,8 +14,11 @@ public enum UpsertOutcome
     /// <summary>The id existed with other content and was replaced.</summary>
     Updated = 2,
 
-    /// <summary>The id existed with the same shingles; nothing changed.</summary>
+    /// <summary>The id existed with the same content; nothing changed.</summary>
     Unchanged = 3,
+
+    /// <summary>A near-duplicate was indexed and the caller asked to skip such documents; nothing stored.</summary>
+    SkippedDuplicate = 4,
 }
 
 /// <summary>An indexed document similar to a query, with exact and estimated scores.</summary>
@@ -209,59 +211,50 @@ public sealed class SimilarityIndex : IDisposable
     {
         ArgumentNullException.ThrowIfNull(query);
         double minimum = threshold ?? Threshold;
-        if (!(minimum is >= 0 and <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(threshold), minimum, "Threshold must be between 0 and 1.");
-        }
+        CandidateVerifier.CheckThreshold(minimum);
+        List<IndexedSketch> candidates = exhaustive ? Snapshot() : Candidates(query.Signature);
+        return CandidateVerifier.Verify(query, candidates, minimum, topK, excludeId, cancellationToken);
+    }
 
-        ArgumentOutOfRangeException.ThrowIfNegative(topK);
-        var matches = new List<SimilarityMatch>();
-        int examined;
+    /// <summary>The documents sharing at least one band bucket with <paramref name="signature"/>, each once.</summary>
+    public List<IndexedSketch> Candidates(uint[] signature)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        var found = new List<IndexedSketch>();
+        var slots = new List<int>();
         _lock.EnterReadLock();
         try
         {
-            var candidates = new List<int>();
-            if (exhaustive)
+            bool[] seen = t_seen is { } s && s.Length >= _slotCount ? s : new bool[Math.Max(64, _ids.Length)];
+            t_seen = null;
+            _lsh.Query(signature, seen, slots);
+            t_seen = seen;
+            foreach (int slot in slots)
             {
-                for (int slot = 0; slot < _slotCount; slot++)
-                {
-                    if (_ids[slot] is not null)
-                    {
-                        candidates.Add(slot);
-                    }
-                }
+                found.Add(new IndexedSketch(_ids[slot]!, _sketches[slot]!));
             }
-            else
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+
+        return found;
+    }
+
+    /// <summary>Every document, in the order it was last written (an update counts as a new insertion).</summary>
+    public List<IndexedSketch> Snapshot()
+    {
+        var live = new List<(long At, IndexedSketch Document)>();
+        _lock.EnterReadLock();
+        try
+        {
+            live.Capacity = _slotById.Count;
+            for (int slot = 0; slot < _slotCount; slot++)
             {
-                bool[] seen = t_seen is { } s && s.Length >= _slotCount ? s : new bool[Math.Max(64, _ids.Length)];
-                t_seen = null;
-                _lsh.Query(query.Signature, seen, candidates);
-                t_seen = seen;
-            }
-
-            examined = candidates.Count;
-            for (int k = 0; k < candidates.Count; k++)
-            {
-                if ((k & 4095) == 0)
+                if (_ids[slot] is { } id)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-
-                int slot = candidates[k];
-                string id = _ids[slot]!;
-                if (id == excludeId)
-                {
-                    examined--;
-                    continue;
-                }
-
-                DocumentSketch sketch = _sketches[slot]!;
-                int shared = SetSimilarity.IntersectionCount(query.Shingles, sketch.Shingles);
-                double jaccard = SetSimilarity.Jaccard(query.Shingles.Length, sketch.Shingles.Length, shared);
-                if (jaccard >= minimum && jaccard > 0)
-                {
-                    matches.Add(new SimilarityMatch(id, jaccard, MinHasher.EstimateJaccard(query.Signature, sketch.Signature),
-                        SetSimilarity.Containment(query.Shingles.Length, shared), SetSimilarity.Containment(sketch.Shingles.Length, shared)));
+                    live.Add((_insertedAt[slot], new IndexedSketch(id, _sketches[slot]!)));
                 }
             }
         }
@@ -270,95 +263,17 @@ public sealed class SimilarityIndex : IDisposable
             _lock.ExitReadLock();
         }
 
-        matches.Sort(static (a, b) =>
-        {
-            int byJaccard = b.Jaccard.CompareTo(a.Jaccard);
-            if (byJaccard != 0)
-            {
-                return byJaccard;
-            }
-
-            int byEstimate = b.EstimatedJaccard.CompareTo(a.EstimatedJaccard);
-            return byEstimate != 0 ? byEstimate : string.CompareOrdinal(a.Id, b.Id);
-        });
-        if (topK > 0 && matches.Count > topK)
-        {
-            matches.RemoveRange(topK, matches.Count - topK);
-        }
-
-        return new QueryResult(matches, examined);
+        live.Sort(static (a, b) => a.At.CompareTo(b.At));
+        return live.ConvertAll(static d => d.Document);
     }
 
     /// <summary>
-    /// Clusters every indexed document: pairs from shared LSH buckets, verified at
-    /// <paramref name="threshold"/>, merged with union-find. Ids come back in the clusters.
-    /// A snapshot is taken under the read lock; writes may continue while it is verified.
+    /// Clusters every indexed document (<see cref="SketchClustering"/>) at <paramref name="threshold"/>,
+    /// over a snapshot: writes may continue while it is verified.
     /// </summary>
     public IndexClusteringResult Deduplicate(double? threshold = null, RepresentativePolicy policy = RepresentativePolicy.FirstSeen,
-        IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        double minimum = threshold ?? Threshold;
-        if (!(minimum is >= 0 and <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(threshold), minimum, "Threshold must be between 0 and 1.");
-        }
-
-        if (policy == RepresentativePolicy.CallerOrder)
-        {
-            throw new ArgumentException("An index ranks representatives by first insertion or by length.", nameof(policy));
-        }
-
-        string[] ids;
-        DocumentSketch[] sketches;
-        long[] insertedAt;
-        ulong[] candidates;
-        _lock.EnterReadLock();
-        try
-        {
-            // Compact the live slots into positions 0..n-1.
-            var positionOfSlot = new int[_slotCount];
-            var liveIds = new List<string>(_slotById.Count);
-            var liveSketches = new List<DocumentSketch>(_slotById.Count);
-            var liveInsertedAt = new List<long>(_slotById.Count);
-            for (int slot = 0; slot < _slotCount; slot++)
-            {
-                positionOfSlot[slot] = -1;
-                if (_ids[slot] is { } id)
-                {
-                    positionOfSlot[slot] = liveIds.Count;
-                    liveIds.Add(id);
-                    liveSketches.Add(_sketches[slot]!);
-                    liveInsertedAt.Add(_insertedAt[slot]);
-                }
-            }
-
-            var pairs = new List<ulong>();
-            var positions = new List<int>();
-            _lsh.ForEachSharedBucket(bucket =>
-            {
-                positions.Clear();
-                foreach (int slot in bucket)
-                {
-                    positions.Add(positionOfSlot[slot]);
-                }
-
-                Clusterer.AddBucketPairs(positions, pairs);
-            });
-            candidates = Clusterer.SortDistinct(pairs);
-            ids = [.. liveIds];
-            sketches = [.. liveSketches];
-            insertedAt = [.. liveInsertedAt];
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-
-        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
-        Func<int, long> rank = policy == RepresentativePolicy.Longest ? i => -sketches[i].Shingles.Length : i => insertedAt[i];
-        ClusteringResult result = Clusterer.Cluster(ids.Length, candidates, i => sketches[i].Shingles, minimum, rank, progress, cancellationToken);
-        return new IndexClusteringResult(ids, result);
-    }
+        IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        SketchClustering.Cluster(Snapshot(), Lsh, threshold ?? Threshold, policy, progress, cancellationToken);
 
     /// <summary>Releases the lock.</summary>
     public void Dispose() => _lock.Dispose();
@@ -385,8 +300,3 @@ public sealed class SimilarityIndex : IDisposable
         _freeSlots.Push(slot);
     }
 }
-
-/// <summary>Clustering of an index: positions in <see cref="ClusteringResult"/> index <see cref="Ids"/>.</summary>
-/// <param name="Ids">Document ids by position.</param>
-/// <param name="Result">Pairs and clusters over positions.</param>
-public sealed record IndexClusteringResult(IReadOnlyList<string> Ids, ClusteringResult Result);

@@ -132,31 +132,6 @@ public sealed class LshIndex
         return candidates.Count - start;
     }
 
-    /// <summary>Calls <paramref name="onBucket"/> with every bucket holding two or more documents.</summary>
-    public void ForEachSharedBucket(Action<List<int>> onBucket)
-    {
-        ArgumentNullException.ThrowIfNull(onBucket);
-        var members = new List<int>();
-        foreach (Dictionary<ulong, int> band in _heads)
-        {
-            foreach (int head in band.Values)
-            {
-                if (_nodeNext[head] == None)
-                {
-                    continue;
-                }
-
-                members.Clear();
-                for (int node = head; node != None; node = _nodeNext[node])
-                {
-                    members.Add(_nodeDocument[node]);
-                }
-
-                onBucket(members);
-            }
-        }
-    }
-
     private int AllocateNode(int document)
     {
         int node;

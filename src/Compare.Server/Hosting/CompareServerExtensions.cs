@@ -1,3 +1,4 @@
+using Compare.Server.Application;
 using Compare.Server.Observability;
 using Compare.Server.Security;
 using Compare.Server.Services;
@@ -48,6 +49,8 @@ public static class CompareServerExtensions
         services.AddSingleton<CompareMetrics>();
         services.AddSingleton<CallerRateLimiter>();
         services.AddSingleton<DeduplicateJobs>();
+        services.AddSingleton<DocumentIndexService>();
+        services.AddSingleton<ComparisonService>();
         // Interceptors registered in DI are resolved from it rather than built for every call.
         services.AddSingleton<RequestLogInterceptor>();
         services.AddSingleton<ApiKeyInterceptor>();

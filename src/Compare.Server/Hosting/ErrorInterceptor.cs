@@ -1,3 +1,4 @@
+using Compare.Server.Application;
 using Compare.Server.Storage;
 using Compare.Server.Validation;
 using Grpc.Core;
@@ -33,8 +34,12 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Serve
                 return RpcErrors.NotFound("compare.v1.Collection", e.Name, e.Message);
             case CollectionExistsException e:
                 return RpcErrors.AlreadyExists("compare.v1.Collection", e.Name, e.Message);
-            case CollectionChangedException e:
-                return RpcErrors.Aborted(e.Message);
+            case CollectionChangedException or WriteConflictException:
+                return RpcErrors.Aborted(exception.Message);
+            case DocumentNotFoundException e:
+                return RpcErrors.NotFound("compare.v1.Document", e.Id, e.Message);
+            case CapacityExceededException e:
+                return new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
             case StoreUnavailableException e:
                 return new RpcException(new Status(StatusCode.Unavailable, e.Message));
             case RedisConnectionException or RedisTimeoutException:

@@ -62,4 +62,7 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Warning, "The result of the Deduplicate of collection '{Collection}' was streamed but not saved for GetLastDeduplicate: {Reason}")]
     public static partial void DeduplicateResultNotSaved(ILogger logger, string collection, string reason);
+
+    [LoggerMessage(21, LogLevel.Information, "A batch for collection '{Collection}' lost its write lock to another writer before committing (attempt {Attempt}); checking and writing it again.")]
+    public static partial void WriteRetried(ILogger logger, string collection, int attempt);
 }

@@ -2,7 +2,7 @@ using Compare.Server.Storage;
 using Compare.Server.Storage.Local;
 using Compare.Server.Storage.Redis;
 using Compare.Server.Storage.Sqlite;
-using Compare.Server.Services;
+using Compare.Server.Application;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

@@ -4,7 +4,9 @@ using Compare.Core.Diff;
 using Compare.Core.Indexing;
 using Compare.Core.Phrases;
 using Compare.Core.Similarity;
+using Compare.Server.Application;
 using Compare.Server.Storage;
+using Google.Protobuf;
 using Compare.V1;
 using Google.Protobuf.WellKnownTypes;
 using CoreDiffOperation = Compare.Core.Diff.DiffOperation;
@@ -81,15 +83,85 @@ public static class ProtoMapper
         ContainmentOfMatch = match.ContainmentOfMatch,
     };
 
-    /// <summary>An upsert outcome.</summary>
-    public static UpsertStatus ToProto(this WriteOutcome outcome) => outcome switch
+    /// <summary>An upsert outcome: the one place the engine's outcome becomes the API's.</summary>
+    public static UpsertStatus ToProto(this UpsertOutcome outcome) => outcome switch
     {
-        WriteOutcome.Created => UpsertStatus.Created,
-        WriteOutcome.Updated => UpsertStatus.Updated,
-        WriteOutcome.Unchanged => UpsertStatus.Unchanged,
-        WriteOutcome.SkippedDuplicate => UpsertStatus.SkippedDuplicate,
-        _ => UpsertStatus.Unspecified,
+        UpsertOutcome.Created => UpsertStatus.Created,
+        UpsertOutcome.Updated => UpsertStatus.Updated,
+        UpsertOutcome.Unchanged => UpsertStatus.Unchanged,
+        UpsertOutcome.SkippedDuplicate => UpsertStatus.SkippedDuplicate,
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "An outcome the API does not know."),
     };
+
+    /// <summary>A validated document reference: by id or by text.</summary>
+    public static DocumentReference ToReference(this DocumentRef reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return reference.SourceCase == DocumentRef.SourceOneofCase.Id ? DocumentReference.ById(reference.Id) : DocumentReference.ByText(reference.Text);
+    }
+
+    /// <summary>A batch's outcomes, in order, with the count of each.</summary>
+    public static UpsertDocumentsResponse ToProto(this IReadOnlyList<DocumentUpsertResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var response = new UpsertDocumentsResponse();
+        foreach (DocumentUpsertResult r in results)
+        {
+            var result = new V1.UpsertResult { Id = r.Id, Status = r.Outcome.ToProto(), ShingleCount = r.ShingleCount };
+            result.NearDuplicates.AddRange(r.NearDuplicates.Select(m => m.ToProto()));
+            response.Results.Add(result);
+            switch (r.Outcome)
+            {
+                case UpsertOutcome.Created: response.CreatedCount++; break;
+                case UpsertOutcome.Updated: response.UpdatedCount++; break;
+                case UpsertOutcome.Unchanged: response.UnchangedCount++; break;
+                case UpsertOutcome.SkippedDuplicate: response.SkippedCount++; break;
+            }
+        }
+
+        return response;
+    }
+
+    /// <summary>A representative policy of the API.</summary>
+    public static V1.RepresentativePolicy ToProto(this Core.Clustering.RepresentativePolicy policy) => policy switch
+    {
+        Core.Clustering.RepresentativePolicy.FirstSeen => V1.RepresentativePolicy.FirstSeen,
+        Core.Clustering.RepresentativePolicy.Longest => V1.RepresentativePolicy.Longest,
+        _ => throw new ArgumentOutOfRangeException(nameof(policy), policy, "The API has no such policy."),
+    };
+
+    /// <summary>The summary event of a Deduplicate.</summary>
+    public static DeduplicateSummary ToSummary(this DeduplicateReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ClusteringResult result = report.Clustering.Result;
+        return new DeduplicateSummary
+        {
+            DocumentCount = result.DocumentCount,
+            ClusterCount = result.Clusters.Count,
+            DuplicateCount = result.DuplicateCount,
+            CandidatePairCount = result.CandidatePairs,
+            VerifiedPairCount = result.Pairs.Count,
+            Elapsed = Duration.FromTimeSpan(report.Elapsed),
+            Threshold = report.Threshold,
+        };
+    }
+
+    /// <summary>A Deduplicate as the collection remembers it (GetLastDeduplicate), encoded: its first <paramref name="maxClusters"/> clusters and its summary.</summary>
+    public static byte[] ToLastDeduplicate(DeduplicateReport report, int maxClusters)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        IReadOnlyList<Core.Clustering.DuplicateCluster> clusters = report.Clustering.Result.Clusters;
+        var remembered = new GetLastDeduplicateResponse
+        {
+            Representative = report.Representative.ToProto(),
+            Truncated = clusters.Count > maxClusters,
+            Summary = report.ToSummary(),
+            FinishTime = Timestamp.FromDateTimeOffset(report.FinishTime),
+        };
+        remembered.Clusters.AddRange(clusters.Take(maxClusters).Select(c => c.ToProto(report.Clustering.Ids).Cluster));
+        return remembered.ToByteArray();
+    }
 
     /// <summary>A whole comparison; at most <paramref name="maxPhrases"/> phrases (the longest), 0 for all.</summary>
     public static CompareResponse ToProto(this Comparison comparison, int maxPhrases)
@@ -152,6 +224,7 @@ public static class ProtoMapper
                 ClusteringStage.Candidates => DeduplicateStage.Candidates,
                 ClusteringStage.Verifying => DeduplicateStage.Verifying,
                 ClusteringStage.Clustering => DeduplicateStage.Clustering,
+                ClusteringStage.Loading => DeduplicateStage.Loading,
                 _ => DeduplicateStage.Unspecified,
             },
             Done = progress.Done,

@@ -1,9 +1,8 @@
 using System.Buffers.Text;
 using System.Text;
-using Compare.Core.Indexing;
+using Compare.Server.Application;
 using Compare.Server.Hosting;
 using Compare.Server.Mapping;
-using Compare.Server.Observability;
 using Compare.Server.Storage;
 using Compare.Server.Validation;
 using Compare.V1;
@@ -13,11 +12,8 @@ using Microsoft.Extensions.Options;
 namespace Compare.Server.Services;
 
 /// <summary>compare.v1.DocumentService.</summary>
-internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sketchers, IOptions<LimitOptions> limits, CompareMetrics metrics)
-    : DocumentService.DocumentServiceBase
+internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<LimitOptions> limits) : DocumentService.DocumentServiceBase
 {
-    // Below this many documents, sketching on the calling thread beats scheduling work items.
-    private const int ParallelSketchThreshold = 8;
     private const int DefaultMaxNearDuplicates = 10;
 
     private readonly LimitOptions _limits = limits.Value;
@@ -38,7 +34,7 @@ internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sk
             summary.UpdatedCount += batch.UpdatedCount;
             summary.UnchangedCount += batch.UnchangedCount;
             summary.SkippedCount += batch.SkippedCount;
-            summary.SkippedIds.AddRange(batch.Results.Where(r => r.Status == UpsertStatus.SkippedDuplicate).Select(r => r.Id));
+            summary.SkippedIds.AddRange(batch.Results.Where(r => r.Status == V1.UpsertStatus.SkippedDuplicate).Select(r => r.Id));
         }
 
         return summary;
@@ -50,7 +46,7 @@ internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sk
         string collection = RequestValidator.Collection(request.Collection, violations);
         RequestValidator.Id(request.Id, "id", violations);
         violations.ThrowIfAny();
-        Storage.StoredDocument document = await store.GetDocumentAsync(collection, request.Id, request.IncludeText, context.CancellationToken).ConfigureAwait(false)
+        Storage.StoredDocument document = await index.GetDocumentAsync(collection, request.Id, request.IncludeText, context.CancellationToken).ConfigureAwait(false)
             ?? throw RpcErrors.NotFound("compare.v1.Document", request.Id, $"Document '{request.Id}' is not in collection '{collection}'.");
         return new GetDocumentResponse { Document = document.ToProto() };
     }
@@ -69,7 +65,7 @@ internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sk
         string? after = DecodePageToken(request.PageToken, violations);
         violations.ThrowIfAny();
 
-        DocumentPage page = await store.ListDocumentsAsync(collection, after, pageSize, request.IncludeText, context.CancellationToken).ConfigureAwait(false);
+        DocumentPage page = await index.ListDocumentsAsync(collection, after, pageSize, request.IncludeText, context.CancellationToken).ConfigureAwait(false);
         var response = new ListDocumentsResponse
         {
             TotalCount = page.TotalCount,
@@ -95,7 +91,7 @@ internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sk
 
         violations.ThrowIfAny();
         string[] ids = [.. request.Ids.Distinct(StringComparer.Ordinal)];
-        IReadOnlyList<string> missing = await store.DeleteDocumentsAsync(collection, ids, context.CancellationToken).ConfigureAwait(false);
+        IReadOnlyList<string> missing = await index.DeleteAsync(collection, ids, context.CancellationToken).ConfigureAwait(false);
         var response = new DeleteDocumentsResponse { DeletedCount = ids.Length - missing.Count };
         response.NotFoundIds.AddRange(missing);
         return response;
@@ -105,56 +101,15 @@ internal sealed class DocumentGrpcService(IDocumentStore store, SketcherCache sk
     {
         var violations = new FieldViolations();
         string collection = RequestValidator.Collection(request.Collection, violations, prefix + "collection");
-        PreparedDocument[] prepared = RequestValidator.Batch(request, _limits, violations, prefix);
+        DocumentContent[] documents = RequestValidator.Batch(request, _limits, violations, prefix);
         int maxNear = RequestValidator.Count(request.MaxNearDuplicates, DefaultMaxNearDuplicates, _limits.MaxTopK, prefix + "max_near_duplicates", "Limits:MaxTopK", violations);
+        double threshold = RequestValidator.Threshold(request.HasNearDuplicateThreshold, request.NearDuplicateThreshold, 0, prefix + "near_duplicate_threshold", violations);
         violations.ThrowIfAny();
 
-        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
-        double threshold = RequestValidator.Threshold(request.HasNearDuplicateThreshold, request.NearDuplicateThreshold, info.Settings.Threshold,
-            prefix + "near_duplicate_threshold", violations);
-        violations.ThrowIfAny();
-
-        DocumentSketcher sketcher = sketchers.For(info.Settings.Parameters);
-        var writes = new DocumentWrite[prepared.Length];
-        if (prepared.Length < ParallelSketchThreshold)
-        {
-            for (int i = 0; i < prepared.Length; i++)
-            {
-                writes[i] = Sketch(prepared[i], sketcher);
-            }
-        }
-        else
-        {
-            Parallel.For(0, prepared.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => writes[i] = Sketch(prepared[i], sketcher));
-        }
-
-        NearDuplicateCheck? check = request.IncludeNearDuplicates || request.SkipIfDuplicate
-            ? new NearDuplicateCheck(threshold, request.IncludeNearDuplicates ? maxNear : 1, request.SkipIfDuplicate)
-            : null;
-        IReadOnlyList<DocumentWriteResult> results = await store.UpsertAsync(collection, info.Settings, writes, check, cancellationToken).ConfigureAwait(false);
-
-        var response = new UpsertDocumentsResponse();
-        for (int i = 0; i < results.Count; i++)
-        {
-            DocumentWriteResult r = results[i];
-            var result = new UpsertResult { Id = writes[i].Id, Status = r.Outcome.ToProto(), ShingleCount = writes[i].Sketch.Shingles.Length };
-            result.NearDuplicates.AddRange(r.NearDuplicates.Select(m => m.ToProto()));
-            response.Results.Add(result);
-            switch (r.Outcome)
-            {
-                case WriteOutcome.Created: response.CreatedCount++; break;
-                case WriteOutcome.Updated: response.UpdatedCount++; break;
-                case WriteOutcome.Unchanged: response.UnchangedCount++; break;
-                case WriteOutcome.SkippedDuplicate: response.SkippedCount++; break;
-            }
-        }
-
-        metrics.DocumentsIndexed(response.CreatedCount, response.UpdatedCount, response.UnchangedCount, response.SkippedCount);
-        return response;
+        var options = new UpsertOptions(request.HasNearDuplicateThreshold ? threshold : null, request.IncludeNearDuplicates, maxNear, request.SkipIfDuplicate);
+        IReadOnlyList<DocumentUpsertResult> results = await index.UpsertAsync(collection, documents, options, cancellationToken).ConfigureAwait(false);
+        return results.ToProto();
     }
-
-    private static DocumentWrite Sketch(PreparedDocument d, DocumentSketcher sketcher) =>
-        new(d.Id, d.Text, d.Metadata, sketcher.Sketch(d.Text), d.ContentHash, d.Length, d.Utf8Length);
 
     private static string EncodePageToken(string lastId) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(lastId));
 

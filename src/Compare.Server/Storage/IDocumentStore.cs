@@ -5,8 +5,11 @@ using Compare.Core.Shingling;
 namespace Compare.Server.Storage;
 
 /// <summary>
-/// Collections, their documents and a similarity index over them. Implementations are
-/// thread-safe. A missing collection throws <see cref="CollectionNotFoundException"/>.
+/// Collections, their documents and an LSH candidate index over them, with no policy: what a batch
+/// writes, when a near-duplicate skips a document and how candidates are verified are decided by
+/// <see cref="Application.DocumentIndexService"/>, once for every store. Implementations are
+/// thread-safe. A missing collection throws <see cref="CollectionNotFoundException"/>; a collection
+/// whose settings are no longer <c>settings</c> throws <see cref="CollectionChangedException"/>.
 /// </summary>
 public interface IDocumentStore
 {
@@ -26,26 +29,26 @@ public interface IDocumentStore
     Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Stores a batch in order, all or nothing with respect to validation: every document was
-    /// sketched with <paramref name="settings"/>, which must still be the collection's.
+    /// Takes the collection's write lock: while the writer is open no other writer of the collection, in this
+    /// process or any replica sharing the store, commits, so what it reads (versions, candidates) is what its
+    /// commit changes. Waits for the lock; dispose the writer to release it.
     /// </summary>
-    Task<IReadOnlyList<DocumentWriteResult>> UpsertAsync(string collection, CollectionSettings settings, IReadOnlyList<DocumentWrite> documents,
-        NearDuplicateCheck? check, CancellationToken cancellationToken);
+    Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
 
     /// <summary>A stored document (its text only when asked), or null.</summary>
     Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken);
 
-    /// <summary>Up to <paramref name="limit"/> documents with ids ordinally after <paramref name="afterId"/>.</summary>
+    /// <summary>Up to <paramref name="limit"/> documents with ids ordinally after <paramref name="afterId"/>, in ordinal id order.</summary>
     Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken);
 
-    /// <summary>Deletes documents; returns the ids that were not stored.</summary>
-    Task<IReadOnlyList<string>> DeleteDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken);
-
     /// <summary>A stored document's text and sketch, or null.</summary>
-    Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, string id, CancellationToken cancellationToken);
+    Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken);
 
-    /// <summary>Indexed documents similar to a sketch made with the collection's settings.</summary>
-    Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken);
+    /// <summary>The documents that share at least one band bucket with <paramref name="signature"/>, with their sketches.</summary>
+    Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken);
+
+    /// <summary>Every document with its sketch, in the order each was last written.</summary>
+    Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
 
     /// <summary>
     /// How many of the collection's documents hold each shingle (an estimate that never undercounts), and
@@ -61,10 +64,19 @@ public interface IDocumentStore
 
     /// <summary>What the collection's last finished Deduplicate found, as saved, or null when none has been saved.</summary>
     Task<byte[]?> GetDeduplicateResultAsync(string collection, CancellationToken cancellationToken);
+}
 
-    /// <summary>Clusters the collection's near-duplicates.</summary>
-    Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
-        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken);
+/// <summary>One collection's writer, holding its write lock until disposed.</summary>
+public interface IDocumentWriter : IAsyncDisposable
+{
+    /// <summary>The stored versions of those of <paramref name="ids"/> that exist.</summary>
+    Task<IReadOnlyDictionary<string, DocumentVersion>> GetVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes and deletes documents, their band buckets and their shingle counts, all or nothing. Throws
+    /// <see cref="WriteConflictException"/> when the lock was lost before the commit (nothing was written).
+    /// </summary>
+    Task CommitAsync(IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes, CancellationToken cancellationToken);
 }
 
 /// <summary>A store with work to do when the host starts (open files, rebuild indexes, connect).</summary>
@@ -77,33 +89,18 @@ public interface IStartableStore
     Task StopAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>A document to store with its sketch, content hash, length in code points and size in UTF-8 bytes.</summary>
-public sealed record DocumentWrite(string Id, string Text, IReadOnlyDictionary<string, string> Metadata, DocumentSketch Sketch, ulong ContentHash, int Length, int Utf8Length);
+/// <summary>A document as a caller sent it, validated: its content hash, length in code points and size in UTF-8 bytes.</summary>
+public sealed record DocumentContent(string Id, string Text, IReadOnlyDictionary<string, string> Metadata, ulong ContentHash, int Length, int Utf8Length);
 
-/// <summary>Near-duplicate checks made before each document of a batch is stored.</summary>
-/// <param name="Threshold">Lowest exact Jaccard of a near-duplicate.</param>
-/// <param name="MaxMatches">Most matches reported per document.</param>
-/// <param name="SkipIfDuplicate">Do not store a document that has one.</param>
-public sealed record NearDuplicateCheck(double Threshold, int MaxMatches, bool SkipIfDuplicate);
-
-/// <summary>What happened to one document of a batch.</summary>
-public enum WriteOutcome
+/// <summary>A document to store: its content, its sketch and its times.</summary>
+public sealed record DocumentWrite(DocumentContent Content, DocumentSketch Sketch, DateTimeOffset CreateTime, DateTimeOffset UpdateTime)
 {
-    /// <summary>The id was new.</summary>
-    Created = 1,
-
-    /// <summary>The id existed with other content.</summary>
-    Updated = 2,
-
-    /// <summary>The id existed with the same text and metadata.</summary>
-    Unchanged = 3,
-
-    /// <summary>A near-duplicate was indexed; nothing stored.</summary>
-    SkippedDuplicate = 4,
+    /// <summary>The document's id.</summary>
+    public string Id => Content.Id;
 }
 
-/// <summary>The outcome for one document, with its near-duplicates when a check was asked for.</summary>
-public sealed record DocumentWriteResult(WriteOutcome Outcome, IReadOnlyList<SimilarityMatch> NearDuplicates);
+/// <summary>What a write needs to know of the version already stored.</summary>
+public sealed record DocumentVersion(ulong ContentHash, int Utf8Length, DateTimeOffset CreateTime);
 
 /// <summary>A stored document.</summary>
 public sealed record StoredDocument(string Id, string? Text, IReadOnlyDictionary<string, string> Metadata, int ShingleCount, int Length,
@@ -111,9 +108,6 @@ public sealed record StoredDocument(string Id, string? Text, IReadOnlyDictionary
 
 /// <summary>One page of documents and the collection's size.</summary>
 public sealed record DocumentPage(IReadOnlyList<StoredDocument> Documents, bool HasMore, long TotalCount);
-
-/// <summary>Options of a similarity query.</summary>
-public sealed record SimilarityQuery(double Threshold, int TopK, string? ExcludeId, bool Exhaustive);
 
 /// <summary>Whether a store serves calls, with a sentence for the health check and the log.</summary>
 public sealed record StoreStatus(bool Ready, string Description);
@@ -145,29 +139,15 @@ public sealed class CollectionChangedException(string name) : StoreException($"C
 /// <summary>The store cannot serve calls for now (loading, or its backing server is unreachable); the call can be retried.</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>Another writer took the collection's write lock before this one committed; nothing was written and the call can be retried.</summary>
+public sealed class WriteConflictException(string name) : StoreException($"Collection '{name}' was written by another replica at the same time; retry the call.")
+{
+    /// <summary>The collection.</summary>
+    public string Name { get; } = name;
+}
+
 /// <summary>The data on disk was written by an incompatible format version, or is not Compare's.</summary>
 public sealed class StoreFormatException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>The rules every store applies to a document of a batch before writing it.</summary>
-public static class WriteRules
-{
-    /// <summary>
-    /// The outcome of a document that is not to be written: UNCHANGED when the stored version has
-    /// the same content hash and size, SKIPPED_DUPLICATE when the check asks to skip and found one;
-    /// null when it is to be written.
-    /// </summary>
-    public static DocumentWriteResult? NotWritten(DocumentWrite document, ulong? storedHash, int storedUtf8Length, NearDuplicateCheck? check,
-        IReadOnlyList<SimilarityMatch> nearDuplicates)
-    {
-        ArgumentNullException.ThrowIfNull(document);
-        if (storedHash == document.ContentHash && storedUtf8Length == document.Utf8Length)
-        {
-            return new DocumentWriteResult(WriteOutcome.Unchanged, nearDuplicates);
-        }
-
-        return check is { SkipIfDuplicate: true } && nearDuplicates.Count > 0 ? new DocumentWriteResult(WriteOutcome.SkippedDuplicate, nearDuplicates) : null;
-    }
-}
 
 /// <summary>Lookups every service needs.</summary>
 public static class DocumentStoreExtensions

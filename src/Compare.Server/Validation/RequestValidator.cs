@@ -134,7 +134,7 @@ public static class RequestValidator
     }
 
     /// <summary>Validates a whole batch (nothing is stored when anything is wrong) and hashes its documents.</summary>
-    public static PreparedDocument[] Batch(UpsertDocumentsRequest request, LimitOptions limits, FieldViolations violations, string prefix = "")
+    public static DocumentContent[] Batch(UpsertDocumentsRequest request, LimitOptions limits, FieldViolations violations, string prefix = "")
     {
         if (request.Documents.Count == 0)
         {
@@ -147,7 +147,7 @@ public static class RequestValidator
         }
 
         var firstIndexOf = new Dictionary<string, int>(request.Documents.Count, StringComparer.Ordinal);
-        var prepared = new PreparedDocument[request.Documents.Count];
+        var prepared = new DocumentContent[request.Documents.Count];
         for (int i = 0; i < request.Documents.Count; i++)
         {
             Compare.V1.Document d = request.Documents[i];
@@ -171,7 +171,7 @@ public static class RequestValidator
             if (violations.IsEmpty)
             {
                 var metadata = new Dictionary<string, string>(d.Metadata, StringComparer.Ordinal);
-                prepared[i] = new PreparedDocument(d.Id, d.Text, metadata, ContentHash(d.Text, metadata),
+                prepared[i] = new DocumentContent(d.Id, d.Text, metadata, ContentHash(d.Text, metadata),
                     CodePoints(d.Text), utf8Length);
             }
         }
@@ -286,6 +286,3 @@ public static class RequestValidator
 
     private static string Shorten(string value) => value.Length <= 80 ? value : string.Concat(value.AsSpan(0, 80), "…");
 }
-
-/// <summary>A validated document with its content hash, length in code points and UTF-8 size; the sketch comes later.</summary>
-public sealed record PreparedDocument(string Id, string Text, IReadOnlyDictionary<string, string> Metadata, ulong ContentHash, int Length, int Utf8Length);

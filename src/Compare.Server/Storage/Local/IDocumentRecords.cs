@@ -42,10 +42,10 @@ public interface IDocumentRecords : IDisposable
     void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken);
 
     /// <summary>The stored versions of those of <paramref name="ids"/> that exist.</summary>
-    Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids);
+    Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids);
 
     /// <summary>Writes and deletes documents in one transaction.</summary>
-    void Commit(CollectionRecord collection, IReadOnlyList<DocumentRecord> writes, IReadOnlyList<string> deletes);
+    void Commit(CollectionRecord collection, IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes);
 
     /// <summary>A stored document, or null.</summary>
     StoredDocument? GetDocument(long key, string id, bool includeText);
@@ -59,9 +59,3 @@ public interface IDocumentRecords : IDisposable
 
 /// <summary>A stored collection.</summary>
 public sealed record CollectionRecord(long Key, string Name, CollectionSettings Settings, DateTimeOffset CreateTime);
-
-/// <summary>What an upsert needs to know of the version already stored.</summary>
-public sealed record ExistingRecord(ulong ContentHash, int Utf8Length, DateTimeOffset CreateTime);
-
-/// <summary>A document to write, with its times.</summary>
-public sealed record DocumentRecord(DocumentWrite Document, DateTimeOffset CreateTime, DateTimeOffset UpdateTime);

@@ -96,96 +96,50 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken)
+    public async Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken)
     {
         EnsureReady();
-        lock (_namesGate)
+        if (!_collections.TryGetValue(name, out LocalCollection? c))
         {
-            if (!_collections.TryGetValue(name, out LocalCollection? c))
-            {
-                return Task.FromResult<long?>(null);
-            }
+            return null;
+        }
 
-            long count;
-            lock (c.Gate)
+        // After the writer in progress: its batch is committed or not at all before the collection goes.
+        await c.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_namesGate)
             {
-                count = c.Index.Count;
+                if (c.Deleted)
+                {
+                    return null;
+                }
+
                 _records.DeleteCollection(c.Record.Key);
                 c.Deleted = true;
+                _collections.TryRemove(name, out _);
+                // Not disposed: calls that already hold it may still be reading; the collector reclaims it.
+                return c.Index.Count;
             }
-
-            _collections.TryRemove(name, out _);
-            // Not disposed: calls that already hold it may still be reading; the collector reclaims it.
-            return Task.FromResult<long?>(count);
+        }
+        finally
+        {
+            c.WriteGate.Release();
         }
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<DocumentWriteResult>> UpsertAsync(string collection, CollectionSettings settings, IReadOnlyList<DocumentWrite> documents,
-        NearDuplicateCheck? check, CancellationToken cancellationToken)
+    public async Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
     {
         LocalCollection c = Find(collection, settings);
-        var results = new DocumentWriteResult[documents.Count];
-        DateTimeOffset now = _time.GetUtcNow();
-        // Writers are serialised so that a near-duplicate check and the write after it see the same index.
-        lock (c.Gate)
+        await c.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (c.Deleted)
         {
-            ThrowIfDeleted(c);
-            Dictionary<string, ExistingRecord> existing = _records.Find(c.Record.Key, documents.Select(d => d.Id));
-            var writes = new List<DocumentRecord>(documents.Count);
-            // The index is updated document by document, so that later documents of the batch see
-            // earlier ones; if the commit fails, it is put back as it was.
-            var undo = new List<(string Id, DocumentSketch? Previous)>(documents.Count);
-            long textBytes = 0;
-            try
-            {
-                for (int i = 0; i < documents.Count; i++)
-                {
-                    DocumentWrite d = documents[i];
-                    ExistingRecord? old = existing.GetValueOrDefault(d.Id);
-                    // An LSH lookup under the write gate: a batch is applied whole or not at all, never cut short here.
-                    IReadOnlyList<SimilarityMatch> near = check is null ? [] : c.Index.Query(d.Sketch, check.Threshold, check.MaxMatches, d.Id, cancellationToken: CancellationToken.None).Matches;
-                    if (WriteRules.NotWritten(d, old?.ContentHash, old?.Utf8Length ?? 0, check, near) is { } notWritten)
-                    {
-                        results[i] = notWritten;
-                        continue;
-                    }
-
-                    undo.Add((d.Id, c.Index.TryGetSketch(d.Id, out DocumentSketch? previous) ? previous : null));
-                    c.Index.Upsert(d.Id, d.Sketch);
-                    DateTimeOffset created = old?.CreateTime ?? now;
-                    writes.Add(new DocumentRecord(d, created, now));
-                    existing[d.Id] = new ExistingRecord(d.ContentHash, d.Utf8Length, created);
-                    textBytes += d.Utf8Length - (old?.Utf8Length ?? 0);
-                    results[i] = new DocumentWriteResult(old is null ? WriteOutcome.Created : WriteOutcome.Updated, near);
-                }
-
-                if (writes.Count > 0)
-                {
-                    _records.Commit(c.Record, writes, []);
-                }
-            }
-            catch
-            {
-                for (int i = undo.Count - 1; i >= 0; i--)
-                {
-                    if (undo[i].Previous is { } previous)
-                    {
-                        c.Index.Upsert(undo[i].Id, previous);
-                    }
-                    else
-                    {
-                        c.Index.Remove(undo[i].Id);
-                    }
-                }
-
-                throw;
-            }
-
-            Interlocked.Add(ref c.TextBytes, textBytes);
+            c.WriteGate.Release();
+            throw new CollectionChangedException(collection);
         }
 
-        return Task.FromResult<IReadOnlyList<DocumentWriteResult>>(results);
+        return new Writer(this, c);
     }
 
     /// <inheritdoc/>
@@ -201,33 +155,9 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<string>> DeleteDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken)
     {
-        LocalCollection c = Find(collection);
-        lock (c.Gate)
-        {
-            ThrowIfDeleted(c);
-            Dictionary<string, ExistingRecord> existing = _records.Find(c.Record.Key, ids);
-            string[] present = [.. ids.Distinct(StringComparer.Ordinal).Where(existing.ContainsKey)];
-            if (present.Length > 0)
-            {
-                _records.Commit(c.Record, [], present);
-            }
-
-            foreach (string id in present)
-            {
-                c.Index.Remove(id);
-                Interlocked.Add(ref c.TextBytes, -existing[id].Utf8Length);
-            }
-
-            return Task.FromResult<IReadOnlyList<string>>([.. ids.Where(id => !existing.ContainsKey(id))]);
-        }
-    }
-
-    /// <inheritdoc/>
-    public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, string id, CancellationToken cancellationToken)
-    {
-        LocalCollection c = Find(collection);
+        LocalCollection c = Find(collection, settings);
         if (!c.Index.TryGetSketch(id, out DocumentSketch? sketch) || _records.GetText(c.Record.Key, id) is not { } text)
         {
             return Task.FromResult<(string, DocumentSketch)?>(null);
@@ -237,16 +167,12 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken)
-    {
-        LocalCollection c = Find(collection);
-        if (query.Signature.Length != c.Record.Settings.Parameters.NumPermutations)
-        {
-            throw new CollectionChangedException(collection);
-        }
+    public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<IndexedSketch>>(Find(collection, settings).Index.Candidates(signature));
 
-        return Task.FromResult(c.Index.Query(query, options.Threshold, options.TopK, options.ExcludeId, options.Exhaustive, cancellationToken));
-    }
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<IndexedSketch>>(Find(collection, settings).Index.Snapshot());
 
     /// <inheritdoc/>
     public Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken)
@@ -256,10 +182,11 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken)
+    public async Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken)
     {
         LocalCollection c = Find(collection);
-        lock (c.Gate)
+        await c.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
             ThrowIfDeleted(c);
             CollectionSettings settings = c.Record.Settings;
@@ -273,7 +200,11 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             // Calls already holding the old index finish on it; it is left to the collector.
             c.Index = index;
             Interlocked.Exchange(ref c.TextBytes, textBytes);
-            return Task.FromResult<long>(index.Count);
+            return index.Count;
+        }
+        finally
+        {
+            c.WriteGate.Release();
         }
     }
 
@@ -281,23 +212,15 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     public Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken)
     {
         LocalCollection c = Find(collection);
-        lock (c.Gate)
-        {
-            ThrowIfDeleted(c);
-            _records.SaveDeduplicateResult(c.Record.Key, result);
-        }
-
+        // The records keep a result only while its collection exists.
+        _records.SaveDeduplicateResult(c.Record.Key, result);
+        ThrowIfDeleted(c);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
     public Task<byte[]?> GetDeduplicateResultAsync(string collection, CancellationToken cancellationToken) =>
         Task.FromResult(_records.LoadDeduplicateResult(Find(collection).Record.Key));
-
-    /// <inheritdoc/>
-    public Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
-        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken) =>
-        Task.FromResult(Find(collection).Index.Deduplicate(threshold, policy, progress, cancellationToken));
 
     /// <inheritdoc/>
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -393,7 +316,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     private static SimilarityIndex NewIndex(CollectionSettings settings) =>
         new(settings.Parameters, settings.Threshold, settings.Lsh, countFrequencies: true);
 
-    /// <summary>A collection's record, index, text size and writer gate.</summary>
+    /// <summary>A collection's record, index, text size and write lock.</summary>
     private sealed class LocalCollection(CollectionRecord record)
     {
         public long TextBytes;
@@ -402,10 +325,54 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
 
         public SimilarityIndex Index { get; set; } = NewIndex(record.Settings);
 
-        public Lock Gate { get; } = new();
+        public SemaphoreSlim WriteGate { get; } = new(1, 1);
 
         public bool Deleted { get; set; }
 
         public CollectionInfo Info() => new(Record.Name, Record.Settings, Record.CreateTime, Index.Count, Interlocked.Read(ref TextBytes));
+    }
+
+    /// <summary>Holds the collection's write lock; a commit goes to the records first, then to the index.</summary>
+    private sealed class Writer(LocalDocumentStore store, LocalCollection collection) : IDocumentWriter
+    {
+        private int _disposed;
+
+        public Task<IReadOnlyDictionary<string, DocumentVersion>> GetVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+        {
+            ThrowIfDeleted(collection);
+            return Task.FromResult<IReadOnlyDictionary<string, DocumentVersion>>(store._records.Find(collection.Record.Key, ids));
+        }
+
+        public Task CommitAsync(IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes, CancellationToken cancellationToken)
+        {
+            ThrowIfDeleted(collection);
+            Dictionary<string, DocumentVersion> old = store._records.Find(collection.Record.Key, writes.Select(w => w.Id).Concat(deletes));
+            store._records.Commit(collection.Record, writes, deletes);
+            long textBytes = 0;
+            foreach (DocumentWrite w in writes)
+            {
+                collection.Index.Upsert(w.Id, w.Sketch);
+                textBytes += w.Content.Utf8Length - (old.GetValueOrDefault(w.Id)?.Utf8Length ?? 0);
+            }
+
+            foreach (string id in deletes)
+            {
+                collection.Index.Remove(id);
+                textBytes -= old.GetValueOrDefault(id)?.Utf8Length ?? 0;
+            }
+
+            Interlocked.Add(ref collection.TextBytes, textBytes);
+            return Task.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                collection.WriteGate.Release();
+            }
+
+            return ValueTask.CompletedTask;
+        }
     }
 }

@@ -89,18 +89,18 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
         {
             if (_collections.TryGetValue(key, out MemoryCollection? c))
             {
-                foreach (StoredEntry e in c.Documents.Values.OrderBy(e => e.UpdateTime))
+                foreach (StoredEntry e in c.Documents.Values.OrderBy(e => e.Sequence))
                 {
-                    onDocument(e.Document.Id, e.Document.Sketch, e.Document.Utf8Length);
+                    onDocument(e.Write.Id, e.Write.Sketch, e.Write.Content.Utf8Length);
                 }
             }
         }
     }
 
     /// <inheritdoc/>
-    public Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids)
+    public Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids)
     {
-        var found = new Dictionary<string, ExistingRecord>(StringComparer.Ordinal);
+        var found = new Dictionary<string, DocumentVersion>(StringComparer.Ordinal);
         lock (_gate)
         {
             if (_collections.TryGetValue(key, out MemoryCollection? c))
@@ -109,7 +109,7 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
                 {
                     if (c.Documents.TryGetValue(id, out StoredEntry? e))
                     {
-                        found[id] = new ExistingRecord(e.Document.ContentHash, e.Document.Utf8Length, e.CreateTime);
+                        found[id] = new DocumentVersion(e.Write.Content.ContentHash, e.Write.Content.Utf8Length, e.Write.CreateTime);
                     }
                 }
             }
@@ -119,7 +119,7 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public void Commit(CollectionRecord collection, IReadOnlyList<DocumentRecord> writes, IReadOnlyList<string> deletes)
+    public void Commit(CollectionRecord collection, IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes)
     {
         ArgumentNullException.ThrowIfNull(collection);
         ArgumentNullException.ThrowIfNull(writes);
@@ -131,10 +131,11 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
                 return;
             }
 
-            foreach (DocumentRecord w in writes)
+            foreach (DocumentWrite w in writes)
             {
-                c.Documents[w.Document.Id] = new StoredEntry(w.Document, w.CreateTime, w.UpdateTime);
-                c.Ids.Add(w.Document.Id);
+                // A rewrite counts as a new insertion, as SQLite's REPLACE gives it a new seq.
+                c.Documents[w.Id] = new StoredEntry(w, c.NextSequence++);
+                c.Ids.Add(w.Id);
             }
 
             foreach (string id in deletes)
@@ -185,7 +186,7 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     {
         lock (_gate)
         {
-            return _collections.TryGetValue(key, out MemoryCollection? c) && c.Documents.TryGetValue(id, out StoredEntry? e) ? e.Document.Text : null;
+            return _collections.TryGetValue(key, out MemoryCollection? c) && c.Documents.TryGetValue(id, out StoredEntry? e) ? e.Write.Content.Text : null;
         }
     }
 
@@ -198,11 +199,11 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     {
     }
 
-    private sealed record StoredEntry(DocumentWrite Document, DateTimeOffset CreateTime, DateTimeOffset UpdateTime)
+    private sealed record StoredEntry(DocumentWrite Write, long Sequence)
     {
         public StoredDocument ToStored(bool includeText) =>
-            new(Document.Id, includeText ? Document.Text : null, Document.Metadata, Document.Sketch.Shingles.Length, Document.Length,
-                Document.ContentHash, CreateTime, UpdateTime);
+            new(Write.Id, includeText ? Write.Content.Text : null, Write.Content.Metadata, Write.Sketch.Shingles.Length, Write.Content.Length,
+                Write.Content.ContentHash, Write.CreateTime, Write.UpdateTime);
     }
 
     private sealed class MemoryCollection(CollectionRecord record)
@@ -214,6 +215,8 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
         public SortedSet<string> Ids { get; } = new(CodePointComparer.Instance);
 
         public byte[]? DeduplicateResult { get; set; }
+
+        public long NextSequence { get; set; }
     }
 
     /// <summary>

@@ -19,7 +19,10 @@ namespace Compare.Server.Storage.Redis;
 /// </summary>
 public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time) : IDocumentStore
 {
-    private const int MaxAttempts = 8;
+    // A writer's lease on its collection, renewed while the writer works: a replica killed (or cut off) while
+    // holding it holds up the others for at most this long. Every commit is fenced by it.
+    private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(6);
+    private static readonly TimeSpan MaxLockWait = TimeSpan.FromSeconds(60);
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -111,19 +114,28 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<DocumentWriteResult>> UpsertAsync(string collection, CollectionSettings settings, IReadOnlyList<DocumentWrite> documents,
-        NearDuplicateCheck? check, CancellationToken cancellationToken)
+    public async Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
     {
-        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        RedisCollection record = await RequireForWriteAsync(collection, settings).ConfigureAwait(false);
+        var keys = new CollectionKeys(keyPrefix, record);
+        RedisValue lease = Guid.NewGuid().ToString("N");
+        using var waited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        waited.CancelAfter(MaxLockWait);
+        for (int attempt = 0; !await Db.LockTakeAsync(keys.WriteLock, lease, LeaseTime).ConfigureAwait(false); attempt++)
         {
-            RedisCollection record = await RequireForWriteAsync(collection, settings).ConfigureAwait(false);
-            if (await TryUpsertAsync(record, settings, documents, check).ConfigureAwait(false) is { } results)
+            try
             {
-                return results;
+                // Batches commit in milliseconds: wait a little, a little longer each time, with jitter so waiters spread out.
+                await Task.Delay(Random.Shared.Next(1, 2 + Math.Min(attempt, 20)), waited.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new StoreUnavailableException(
+                    $"Collection '{collection}' has been locked by another writer for {MaxLockWait.TotalSeconds:F0} s; retry later.");
             }
         }
 
-        throw new CollectionChangedException(collection);
+        return new Writer(this, record, keys, lease);
     }
 
     /// <inheritdoc/>
@@ -155,48 +167,10 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<string>> DeleteDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    public async Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id,
+        CancellationToken cancellationToken)
     {
-        string[] distinct = [.. ids.Distinct(StringComparer.Ordinal)];
-        for (int attempt = 0; attempt < MaxAttempts; attempt++)
-        {
-            RedisCollection record = await RequireForWriteAsync(collection).ConfigureAwait(false);
-            CollectionSettings settings = record.Settings;
-            var keys = new CollectionKeys(keyPrefix, record);
-            RedisValue[] fields = [.. distinct.Select(id => (RedisValue)id)];
-            RedisValue[] versions = fields.Length == 0 ? [] : await Db.HashGetAsync(keys.Versions, fields).ConfigureAwait(false);
-            RedisValue[] sketches = fields.Length == 0 ? [] : await Db.HashGetAsync(keys.Sketches, fields).ConfigureAwait(false);
-            ITransaction transaction = Db.CreateTransaction();
-            transaction.AddCondition(Condition.StringEqual(keys.Config, record.Serialize()));
-            var present = new HashSet<string>(StringComparer.Ordinal);
-            var frequencies = new FrequencyChanges();
-            for (int i = 0; i < distinct.Length; i++)
-            {
-                if (versions[i].IsNull)
-                {
-                    transaction.AddCondition(Condition.HashNotExists(keys.Versions, distinct[i]));
-                    continue;
-                }
-
-                present.Add(distinct[i]);
-                transaction.AddCondition(Condition.HashEqual(keys.Versions, distinct[i], versions[i]));
-                RemoveDocument(transaction, keys, settings, distinct[i], Version.Parse(versions[i]!), sketches[i], frequencies);
-            }
-
-            frequencies.WriteTo(transaction, keys.Frequencies);
-            if (await transaction.ExecuteAsync().ConfigureAwait(false))
-            {
-                return [.. ids.Where(id => !present.Contains(id))];
-            }
-        }
-
-        throw new CollectionChangedException(collection);
-    }
-
-    /// <inheritdoc/>
-    public async Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, string id, CancellationToken cancellationToken)
-    {
-        RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
+        RedisCollection record = await RequireAsync(collection, settings).ConfigureAwait(false);
         var keys = new CollectionKeys(keyPrefix, record);
         Task<RedisValue> document = Db.HashGetAsync(keys.Documents, id);
         Task<RedisValue> sketch = Db.HashGetAsync(keys.Sketches, id);
@@ -209,22 +183,60 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <inheritdoc/>
-    public async Task<QueryResult> FindSimilarAsync(string collection, DocumentSketch query, SimilarityQuery options, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken)
     {
-        RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
-        CollectionSettings settings = record.Settings;
-        if (query.Signature.Length != settings.Parameters.NumPermutations)
+        RedisCollection record = await RequireAsync(collection, settings).ConfigureAwait(false);
+        var keys = new CollectionKeys(keyPrefix, record);
+        IBatch batch = Db.CreateBatch();
+        var members = new Task<RedisValue[]>[settings.Lsh.Bands];
+        for (int band = 0; band < members.Length; band++)
         {
-            throw new CollectionChangedException(collection);
+            members[band] = batch.SetMembersAsync(keys.Bucket(band, LshIndex.BandKey(signature, band, settings.Lsh.Rows)));
         }
 
-        var keys = new CollectionKeys(keyPrefix, record);
-        using SimilarityIndex candidates = options.Exhaustive
-            ? await LoadAllAsync(keys, settings, cancellationToken).ConfigureAwait(false)
-            : await LoadCandidatesAsync(keys, settings, query, options.ExcludeId).ConfigureAwait(false);
-        // The candidates are verified exactly, as the local index verifies its own.
-        QueryResult result = candidates.Query(query, options.Threshold, options.TopK, options.ExcludeId, exhaustive: true, cancellationToken);
-        return result;
+        batch.Execute();
+        var ids = new HashSet<RedisValue>();
+        foreach (Task<RedisValue[]> band in members)
+        {
+            ids.UnionWith(await band.ConfigureAwait(false));
+        }
+
+        RedisValue[] candidates = [.. ids];
+        RedisValue[] sketches = candidates.Length == 0 ? [] : await Db.HashGetAsync(keys.Sketches, candidates).ConfigureAwait(false);
+        var found = new List<IndexedSketch>(candidates.Length);
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            if (!sketches[i].IsNull)
+            {
+                found.Add(new IndexedSketch(candidates[i]!, SketchCodec.Decode((byte[])sketches[i]!, settings.Parameters)));
+            }
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+    {
+        var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
+        var order = new Dictionary<string, Version>(StringComparer.Ordinal);
+        await foreach (HashEntry entry in Db.HashScanAsync(keys.Versions, pageSize: 1000).ConfigureAwait(false))
+        {
+            order[entry.Name!] = Version.Parse(entry.Value!);
+        }
+
+        var sketches = new List<(Version Version, IndexedSketch Document)>(order.Count);
+        await foreach (HashEntry entry in Db.HashScanAsync(keys.Sketches, pageSize: 500).ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (order.TryGetValue(entry.Name!, out Version? version))
+            {
+                sketches.Add((version, new IndexedSketch(entry.Name!, SketchCodec.Decode((byte[])entry.Value!, settings.Parameters))));
+            }
+        }
+
+        // The order of the writes: their sequence numbers (documents written before there were any by creation time).
+        return [.. sketches.OrderBy(s => s.Version.Sequence).ThenBy(s => s.Version.CreateTime).ThenBy(s => s.Document.Id, StringComparer.Ordinal).Select(s => s.Document)];
     }
 
     /// <inheritdoc/>
@@ -246,15 +258,6 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     {
         RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
         return await Db.StringGetAsync(new CollectionKeys(keyPrefix, record).DeduplicateResult).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc/>
-    public async Task<IndexClusteringResult> DeduplicateAsync(string collection, double threshold, RepresentativePolicy policy,
-        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
-    {
-        RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
-        using SimilarityIndex index = await LoadAllAsync(new CollectionKeys(keyPrefix, record), record.Settings, cancellationToken).ConfigureAwait(false);
-        return index.Deduplicate(threshold, policy, progress, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -300,107 +303,12 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return count;
     }
 
-    private async Task<IReadOnlyList<DocumentWriteResult>?> TryUpsertAsync(RedisCollection record, CollectionSettings settings,
-        IReadOnlyList<DocumentWrite> documents, NearDuplicateCheck? check)
+    private static void RemoveDocument(ITransaction transaction, CollectionKeys keys, string id)
     {
-        var keys = new CollectionKeys(keyPrefix, record);
-        RedisValue[] fields = [.. documents.Select(d => (RedisValue)d.Id).Distinct()];
-        RedisValue[] read = fields.Length == 0 ? [] : await Db.HashGetAsync(keys.Versions, fields).ConfigureAwait(false);
-        var versions = new Dictionary<string, RedisValue>(StringComparer.Ordinal);
-        for (int i = 0; i < fields.Length; i++)
-        {
-            versions[fields[i]!] = read[i];
-        }
-
-        ITransaction transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.StringEqual(keys.Config, record.Serialize()));
-        foreach ((string id, RedisValue version) in versions)
-        {
-            transaction.AddCondition(version.IsNull ? Condition.HashNotExists(keys.Versions, id) : Condition.HashEqual(keys.Versions, id, version));
-        }
-
-        // Documents written earlier in this batch: later ones are checked against them too.
-        using var written = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
-        var frequencies = new FrequencyChanges();
-        var current = versions.ToDictionary(kv => kv.Key, kv => kv.Value.IsNull ? null : Version.Parse(kv.Value!), StringComparer.Ordinal);
-        var results = new DocumentWriteResult[documents.Count];
-        long now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        long textBytes = 0;
-        bool any = false;
-        for (int i = 0; i < documents.Count; i++)
-        {
-            DocumentWrite d = documents[i];
-            Version? old = current[d.Id];
-            IReadOnlyList<SimilarityMatch> near = check is null ? [] : await NearDuplicatesAsync(keys, settings, d, check, written).ConfigureAwait(false);
-            if (WriteRules.NotWritten(d, old?.ContentHash, old?.Utf8Length ?? 0, check, near) is { } notWritten)
-            {
-                results[i] = notWritten;
-                continue;
-            }
-
-            // The new version overwrites the old one's fields; only its buckets must go.
-            if (written.TryGetSketch(d.Id, out DocumentSketch? earlier))
-            {
-                Unindex(transaction, keys, settings, d.Id, earlier, frequencies);
-            }
-            else if (old is not null && await Db.HashGetAsync(keys.Sketches, d.Id).ConfigureAwait(false) is { IsNull: false } stored)
-            {
-                Unindex(transaction, keys, settings, d.Id, SketchCodec.Decode((byte[])stored!, settings.Parameters), frequencies);
-            }
-
-            written.Upsert(d.Id, d.Sketch);
-            var version = new Version(d.ContentHash, d.Utf8Length, old?.CreateTime ?? now);
-            current[d.Id] = version;
-            textBytes += d.Utf8Length - (old?.Utf8Length ?? 0);
-            _ = transaction.HashSetAsync(keys.Versions, d.Id, version.ToString());
-            _ = transaction.HashSetAsync(keys.Documents, d.Id, new StoredRecord(d.Text, new Dictionary<string, string>(d.Metadata, StringComparer.Ordinal),
-                d.Sketch.Shingles.Length, d.Length, d.ContentHash, version.CreateTime, now).Serialize());
-            _ = transaction.HashSetAsync(keys.Sketches, d.Id, SketchCodec.Encode(d.Sketch, settings.Parameters));
-            _ = transaction.SortedSetAddAsync(keys.Ids, d.Id, 0);
-            for (int band = 0; band < settings.Lsh.Bands; band++)
-            {
-                _ = transaction.SetAddAsync(keys.Bucket(band, LshIndex.BandKey(d.Sketch.Signature, band, settings.Lsh.Rows)), d.Id);
-            }
-
-            frequencies.Count(d.Sketch.Shingles, +1);
-
-            any = true;
-            results[i] = new DocumentWriteResult(old is null ? WriteOutcome.Created : WriteOutcome.Updated, near);
-        }
-
-        if (!any)
-        {
-            return results;
-        }
-
-        _ = transaction.StringIncrementAsync(keys.TextBytes, textBytes);
-        frequencies.WriteTo(transaction, keys.Frequencies);
-        return await transaction.ExecuteAsync().ConfigureAwait(false) ? results : null;
-    }
-
-    private async Task<IReadOnlyList<SimilarityMatch>> NearDuplicatesAsync(CollectionKeys keys, CollectionSettings settings, DocumentWrite d,
-        NearDuplicateCheck check, SimilarityIndex written)
-    {
-        using SimilarityIndex stored = await LoadCandidatesAsync(keys, settings, d.Sketch, d.Id).ConfigureAwait(false);
-        // A stored version that this batch rewrote is superseded by the batch's own.
-        IEnumerable<SimilarityMatch> matches = stored.Query(d.Sketch, check.Threshold, 0, d.Id, exhaustive: true).Matches.Where(m => !written.Contains(m.Id))
-            .Concat(written.Query(d.Sketch, check.Threshold, 0, d.Id).Matches);
-        return [.. matches.OrderByDescending(m => m.Jaccard).ThenByDescending(m => m.EstimatedJaccard).ThenBy(m => m.Id, StringComparer.Ordinal).Take(check.MaxMatches)];
-    }
-
-    private static void RemoveDocument(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, string id, Version old, RedisValue sketch,
-        FrequencyChanges frequencies)
-    {
-        if (!sketch.IsNull)
-        {
-            Unindex(transaction, keys, settings, id, SketchCodec.Decode((byte[])sketch!, settings.Parameters), frequencies);
-        }
-
         _ = transaction.HashDeleteAsync(keys.Versions, id);
         _ = transaction.HashDeleteAsync(keys.Documents, id);
         _ = transaction.HashDeleteAsync(keys.Sketches, id);
         _ = transaction.SortedSetRemoveAsync(keys.Ids, id);
-        _ = transaction.StringDecrementAsync(keys.TextBytes, old.Utf8Length);
     }
 
     /// <summary>A sketch leaves the index: its band buckets, and its shingles' document frequencies.</summary>
@@ -453,66 +361,6 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 _ = transaction.ExecuteAsync("BITFIELD", args);
             }
         }
-    }
-
-    private async Task<SimilarityIndex> LoadCandidatesAsync(CollectionKeys keys, CollectionSettings settings, DocumentSketch query, string? excludeId)
-    {
-        IBatch batch = Db.CreateBatch();
-        var members = new Task<RedisValue[]>[settings.Lsh.Bands];
-        for (int band = 0; band < members.Length; band++)
-        {
-            members[band] = batch.SetMembersAsync(keys.Bucket(band, LshIndex.BandKey(query.Signature, band, settings.Lsh.Rows)));
-        }
-
-        batch.Execute();
-        var ids = new HashSet<RedisValue>();
-        foreach (Task<RedisValue[]> band in members)
-        {
-            ids.UnionWith(await band.ConfigureAwait(false));
-        }
-
-        if (excludeId is not null)
-        {
-            ids.Remove(excludeId);
-        }
-
-        RedisValue[] candidates = [.. ids];
-        RedisValue[] sketches = candidates.Length == 0 ? [] : await Db.HashGetAsync(keys.Sketches, candidates).ConfigureAwait(false);
-        var index = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
-        for (int i = 0; i < candidates.Length; i++)
-        {
-            if (!sketches[i].IsNull)
-            {
-                index.Upsert(candidates[i]!, SketchCodec.Decode((byte[])sketches[i]!, settings.Parameters));
-            }
-        }
-
-        return index;
-    }
-
-    // Every document in insertion order (by creation time, then id), for exhaustive queries and Deduplicate.
-    private async Task<SimilarityIndex> LoadAllAsync(CollectionKeys keys, CollectionSettings settings, CancellationToken cancellationToken)
-    {
-        var order = new Dictionary<string, long>(StringComparer.Ordinal);
-        await foreach (HashEntry entry in Db.HashScanAsync(keys.Versions, pageSize: 1000).ConfigureAwait(false))
-        {
-            order[entry.Name!] = Version.Parse(entry.Value!).CreateTime;
-        }
-
-        var sketches = new List<(string Id, DocumentSketch Sketch)>(order.Count);
-        await foreach (HashEntry entry in Db.HashScanAsync(keys.Sketches, pageSize: 500).ConfigureAwait(false))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            sketches.Add((entry.Name!, SketchCodec.Decode((byte[])entry.Value!, settings.Parameters)));
-        }
-
-        var index = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
-        foreach ((string id, DocumentSketch sketch) in sketches.OrderBy(s => order.GetValueOrDefault(s.Id)).ThenBy(s => s.Id, StringComparer.Ordinal))
-        {
-            index.Upsert(id, sketch);
-        }
-
-        return index;
     }
 
     private async Task<RedisCollection?> FindAsync(string name)
@@ -572,21 +420,29 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         }
     }
 
-    /// <summary>What a write checks and WATCHes: content hash, UTF-8 size, creation time.</summary>
-    private sealed record Version(ulong ContentHash, int Utf8Length, long CreateTime)
+    /// <summary>What a write needs of the stored version: content hash, UTF-8 size, creation time, and the sequence number of its write.</summary>
+    private sealed record Version(ulong ContentHash, int Utf8Length, long CreateTime, long Sequence)
     {
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{ContentHash:x16}:{Utf8Length}:{CreateTime}");
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{ContentHash:x16}:{Utf8Length}:{CreateTime}:{Sequence}");
 
+        // Versions written before sequence numbers have three parts; they sort first, by creation time.
         public static Version Parse(string value)
         {
             string[] parts = value.Split(':');
             return new Version(ulong.Parse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
-                int.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
+                int.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture),
+                parts.Length > 3 ? long.Parse(parts[3], CultureInfo.InvariantCulture) : 0);
         }
+
+        public DocumentVersion ToDocumentVersion() => new(ContentHash, Utf8Length, DateTimeOffset.FromUnixTimeMilliseconds(CreateTime));
     }
 
     private sealed record StoredRecord(string Text, Dictionary<string, string> Metadata, int ShingleCount, int Length, ulong ContentHash, long CreateTime, long UpdateTime)
     {
+        public static StoredRecord From(DocumentWrite w) =>
+            new(w.Content.Text, new Dictionary<string, string>(w.Content.Metadata, StringComparer.Ordinal), w.Sketch.Shingles.Length, w.Content.Length,
+                w.Content.ContentHash, w.CreateTime.ToUnixTimeMilliseconds(), w.UpdateTime.ToUnixTimeMilliseconds());
+
         public string Serialize() => JsonSerializer.Serialize(this);
 
         public static StoredRecord Deserialize(string json) =>
@@ -618,6 +474,149 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
         public RedisKey Frequencies => Tag + ":frequencies";
 
+        public RedisKey WriteLock => Tag + ":write-lock";
+
+        public RedisKey Sequence => Tag + ":sequence";
+
         public RedisKey Bucket(int band, ulong key) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:b{band}:{key:x16}");
+    }
+
+    /// <summary>
+    /// Holds the collection's write lease. A commit is one MULTI/EXEC that runs only while the lease is still
+    /// this writer's and the collection is still the one it opened: a writer whose lease ran out writes nothing.
+    /// </summary>
+    private sealed class Writer : IDocumentWriter
+    {
+        private readonly RedisDocumentStore _store;
+        private readonly RedisCollection _record;
+        private readonly CollectionKeys _keys;
+        private readonly RedisValue _lease;
+        private readonly CancellationTokenSource _done = new();
+        private readonly Task _renewing;
+
+        public Writer(RedisDocumentStore store, RedisCollection record, CollectionKeys keys, RedisValue lease)
+        {
+            (_store, _record, _keys, _lease) = (store, record, keys, lease);
+            _renewing = RenewAsync(_done.Token);
+        }
+
+        private IDatabase Db => _store.Db;
+
+        public async Task<IReadOnlyDictionary<string, DocumentVersion>> GetVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+        {
+            RedisValue[] fields = [.. ids.Select(id => (RedisValue)id)];
+            RedisValue[] versions = fields.Length == 0 ? [] : await Db.HashGetAsync(_keys.Versions, fields).ConfigureAwait(false);
+            var found = new Dictionary<string, DocumentVersion>(StringComparer.Ordinal);
+            for (int i = 0; i < fields.Length; i++)
+            {
+                if (!versions[i].IsNull)
+                {
+                    found[fields[i]!] = Version.Parse(versions[i]!).ToDocumentVersion();
+                }
+            }
+
+            return found;
+        }
+
+        public async Task CommitAsync(IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes, CancellationToken cancellationToken)
+        {
+            CollectionSettings settings = _record.Settings;
+            RedisValue[] fields = [.. writes.Select(w => (RedisValue)w.Id).Concat(deletes.Select(id => (RedisValue)id))];
+            if (fields.Length == 0)
+            {
+                return;
+            }
+
+            Task<RedisValue[]> versions = Db.HashGetAsync(_keys.Versions, fields);
+            Task<RedisValue[]> sketches = Db.HashGetAsync(_keys.Sketches, fields);
+            Task<RedisValue> sequence = Db.StringGetAsync(_keys.Sequence);
+            RedisValue[] oldVersions = await versions.ConfigureAwait(false);
+            RedisValue[] oldSketches = await sketches.ConfigureAwait(false);
+            long next = (long?)await sequence.ConfigureAwait(false) ?? 0;
+
+            ITransaction transaction = Db.CreateTransaction();
+            transaction.AddCondition(Condition.StringEqual(_keys.Config, _record.Serialize()));
+            transaction.AddCondition(Condition.StringEqual(_keys.WriteLock, _lease));
+            var frequencies = new FrequencyChanges();
+            long textBytes = 0;
+            for (int i = 0; i < fields.Length; i++)
+            {
+                string id = fields[i]!;
+                if (!oldSketches[i].IsNull)
+                {
+                    // A new version overwrites the old one's fields; only its buckets and counts must go.
+                    Unindex(transaction, _keys, settings, id, SketchCodec.Decode((byte[])oldSketches[i]!, settings.Parameters), frequencies);
+                }
+
+                Version? old = oldVersions[i].IsNull ? null : Version.Parse(oldVersions[i]!);
+                textBytes -= old?.Utf8Length ?? 0;
+                if (i >= writes.Count)
+                {
+                    RemoveDocument(transaction, _keys, id);
+                    continue;
+                }
+
+                DocumentWrite w = writes[i];
+                var version = new Version(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), ++next);
+                textBytes += w.Content.Utf8Length;
+                _ = transaction.HashSetAsync(_keys.Versions, id, version.ToString());
+                _ = transaction.HashSetAsync(_keys.Documents, id, StoredRecord.From(w).Serialize());
+                _ = transaction.HashSetAsync(_keys.Sketches, id, SketchCodec.Encode(w.Sketch, settings.Parameters));
+                _ = transaction.SortedSetAddAsync(_keys.Ids, id, 0);
+                for (int band = 0; band < settings.Lsh.Bands; band++)
+                {
+                    _ = transaction.SetAddAsync(_keys.Bucket(band, LshIndex.BandKey(w.Sketch.Signature, band, settings.Lsh.Rows)), id);
+                }
+
+                frequencies.Count(w.Sketch.Shingles, +1);
+            }
+
+            _ = transaction.StringSetAsync(_keys.Sequence, next);
+            _ = transaction.StringIncrementAsync(_keys.TextBytes, textBytes);
+            frequencies.WriteTo(transaction, _keys.Frequencies);
+            if (await transaction.ExecuteAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            throw await Db.StringGetAsync(_keys.Config).ConfigureAwait(false) == _record.Serialize()
+                ? new WriteConflictException(_record.Name)
+                : new CollectionChangedException(_record.Name);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _done.CancelAsync().ConfigureAwait(false);
+            await _renewing.ConfigureAwait(false);
+            _done.Dispose();
+            try
+            {
+                await Db.LockReleaseAsync(_keys.WriteLock, _lease).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                // The lease runs out by itself.
+            }
+        }
+
+        // Extends the lease every third of its time until the writer is done. A lease that could not be
+        // extended is simply lost: the commit's fence then fails and the batch is tried again.
+        private async Task RenewAsync(CancellationToken done)
+        {
+            using var timer = new PeriodicTimer(LeaseTime / 3);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(done).ConfigureAwait(false)
+                    && await Db.LockExtendAsync(_keys.WriteLock, _lease, LeaseTime).ConfigureAwait(false))
+                {
+                }
+            }
+            catch (OperationCanceledException) when (done.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+            }
+        }
     }
 }

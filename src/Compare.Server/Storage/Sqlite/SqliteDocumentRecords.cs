@@ -238,10 +238,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public Dictionary<string, ExistingRecord> Find(long key, IEnumerable<string> ids)
+    public Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        var found = new Dictionary<string, ExistingRecord>(StringComparer.Ordinal);
+        var found = new Dictionary<string, DocumentVersion>(StringComparer.Ordinal);
         using SqliteConnection connection = OpenReader();
         using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "SELECT content_hash, utf8_length, create_time FROM documents WHERE collection = $key AND id = $id";
@@ -253,7 +253,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             using SqliteDataReader reader = command.ExecuteReader();
             if (reader.Read())
             {
-                found[each] = new ExistingRecord(unchecked((ulong)reader.GetInt64(0)), reader.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+                found[each] = new DocumentVersion(unchecked((ulong)reader.GetInt64(0)), reader.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
             }
         }
 
@@ -261,7 +261,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public void Commit(CollectionRecord collection, IReadOnlyList<DocumentRecord> writes, IReadOnlyList<string> deletes)
+    public void Commit(CollectionRecord collection, IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes)
     {
         ArgumentNullException.ThrowIfNull(collection);
         long key = collection.Key;
@@ -291,18 +291,18 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 SqliteParameter metadata = insert.Parameters.Add("$metadata", SqliteType.Text);
                 SqliteParameter sketch = insert.Parameters.Add("$sketch", SqliteType.Blob);
                 SqliteParameter text = insert.Parameters.Add("$text", SqliteType.Text);
-                foreach (DocumentRecord w in writes)
+                foreach (DocumentWrite w in writes)
                 {
-                    DocumentWrite d = w.Document;
+                    DocumentContent d = w.Content;
                     id.Value = d.Id;
                     hash.Value = unchecked((long)d.ContentHash);
                     length.Value = d.Length;
                     utf8.Value = d.Utf8Length;
-                    shingles.Value = d.Sketch.Shingles.Length;
+                    shingles.Value = w.Sketch.Shingles.Length;
                     created.Value = w.CreateTime.ToUnixTimeMilliseconds();
                     updated.Value = w.UpdateTime.ToUnixTimeMilliseconds();
                     metadata.Value = JsonSerializer.Serialize(d.Metadata.ToDictionary(StringComparer.Ordinal), SettingsJson.Default.DictionaryStringString);
-                    sketch.Value = SketchCodec.Encode(d.Sketch, collection.Settings.Parameters);
+                    sketch.Value = SketchCodec.Encode(w.Sketch, collection.Settings.Parameters);
                     text.Value = d.Text;
                     insert.ExecuteNonQuery();
                 }

@@ -6,7 +6,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Options;
 
-namespace Compare.Server.Services;
+namespace Compare.Server.Application;
 
 /// <summary>
 /// Compare results in <see cref="IDistributedCache"/> (Redis when configured, memory otherwise),

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Compare.Core;
 using Compare.Core.Indexing;
 
-namespace Compare.Server.Services;
+namespace Compare.Server.Application;
 
 /// <summary>One sketcher per distinct parameter set: building one precomputes its hash functions.</summary>
 public sealed class SketcherCache

@@ -1,8 +1,7 @@
 using Compare.Server.Hosting;
-using Grpc.Core;
 using Microsoft.Extensions.Options;
 
-namespace Compare.Server.Services;
+namespace Compare.Server.Application;
 
 /// <summary>
 /// Admission of Deduplicate jobs: at most Limits:MaxConcurrentDeduplicateJobs run at once, and
@@ -15,13 +14,13 @@ internal sealed class DeduplicateJobs(IOptions<LimitOptions> limits, IHostApplic
     /// <summary>Cancelled when the server begins to shut down.</summary>
     public CancellationToken Stopping => lifetime.ApplicationStopping;
 
-    /// <summary>A slot, released when disposed; RESOURCE_EXHAUSTED when every slot is taken.</summary>
+    /// <summary>A slot, released when disposed; <see cref="CapacityExceededException"/> when every slot is taken.</summary>
     public IDisposable Enter()
     {
         if (!_slots.Wait(0))
         {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"{limits.Value.MaxConcurrentDeduplicateJobs} Deduplicate jobs are already running (Limits:MaxConcurrentDeduplicateJobs); retry when one has finished."));
+            throw new CapacityExceededException(
+                $"{limits.Value.MaxConcurrentDeduplicateJobs} Deduplicate jobs are already running (Limits:MaxConcurrentDeduplicateJobs); retry when one has finished.");
         }
 
         return new Slot(_slots);

@@ -1,0 +1,101 @@
+using Compare.Core.MinHash;
+using Compare.Core.Similarity;
+
+namespace Compare.Core.Indexing;
+
+/// <summary>A stored document's id and sketch, as an index hands it to verification.</summary>
+/// <param name="Id">The document.</param>
+/// <param name="Sketch">Its shingles and signature.</param>
+public readonly record struct IndexedSketch(string Id, DocumentSketch Sketch);
+
+/// <summary>
+/// The one place where LSH candidates become matches: exact Jaccard and containments over the
+/// shingle sets, the MinHash estimate beside them, ranked best first. Every index and store
+/// verifies through it, so a match above a threshold is truly above it wherever it was found.
+/// </summary>
+public static class CandidateVerifier
+{
+    /// <summary>The match of <paramref name="candidate"/> against <paramref name="query"/>, or null when its exact Jaccard is below <paramref name="threshold"/> or zero.</summary>
+    public static SimilarityMatch? Verify(DocumentSketch query, string id, DocumentSketch candidate, double threshold)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(candidate);
+        int shared = SetSimilarity.IntersectionCount(query.Shingles, candidate.Shingles);
+        double jaccard = SetSimilarity.Jaccard(query.Shingles.Length, candidate.Shingles.Length, shared);
+        if (!(jaccard >= threshold && jaccard > 0))
+        {
+            return null;
+        }
+
+        return new SimilarityMatch(id, jaccard, MinHasher.EstimateJaccard(query.Signature, candidate.Signature),
+            SetSimilarity.Containment(query.Shingles.Length, shared), SetSimilarity.Containment(candidate.Shingles.Length, shared));
+    }
+
+    /// <summary>
+    /// Verifies every candidate but <paramref name="excludeId"/> (each id once) and keeps the best
+    /// <paramref name="topK"/> (0 for all); checks <paramref name="cancellationToken"/> as it goes.
+    /// </summary>
+    public static QueryResult Verify(DocumentSketch query, IEnumerable<IndexedSketch> candidates, double threshold, int topK, string? excludeId,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(candidates);
+        CheckThreshold(threshold);
+        ArgumentOutOfRangeException.ThrowIfNegative(topK);
+        var matches = new List<SimilarityMatch>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        int examined = 0;
+        foreach (IndexedSketch candidate in candidates)
+        {
+            if ((examined & 4095) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (candidate.Id == excludeId || !seen.Add(candidate.Id))
+            {
+                continue;
+            }
+
+            examined++;
+            if (Verify(query, candidate.Id, candidate.Sketch, threshold) is { } match)
+            {
+                matches.Add(match);
+            }
+        }
+
+        return new QueryResult(Rank(matches, topK), examined);
+    }
+
+    /// <summary>Sorts by exact Jaccard, then estimate (both descending), then id (ordinal), and keeps the first <paramref name="topK"/> (0 for all).</summary>
+    public static List<SimilarityMatch> Rank(List<SimilarityMatch> matches, int topK)
+    {
+        ArgumentNullException.ThrowIfNull(matches);
+        matches.Sort(static (a, b) =>
+        {
+            int byJaccard = b.Jaccard.CompareTo(a.Jaccard);
+            if (byJaccard != 0)
+            {
+                return byJaccard;
+            }
+
+            int byEstimate = b.EstimatedJaccard.CompareTo(a.EstimatedJaccard);
+            return byEstimate != 0 ? byEstimate : string.CompareOrdinal(a.Id, b.Id);
+        });
+        if (topK > 0 && matches.Count > topK)
+        {
+            matches.RemoveRange(topK, matches.Count - topK);
+        }
+
+        return matches;
+    }
+
+    /// <summary>Throws unless <paramref name="threshold"/> is in [0, 1].</summary>
+    public static void CheckThreshold(double threshold)
+    {
+        if (!(threshold is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "Threshold must be between 0 and 1.");
+        }
+    }
+}

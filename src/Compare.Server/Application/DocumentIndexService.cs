@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using Compare.Core.Clustering;
+using Compare.Core.Indexing;
+using Compare.Server.Hosting;
+using Compare.Server.Observability;
+using Compare.Server.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Compare.Server.Application;
+
+/// <summary>
+/// The index's workflows, written once for every store: upsert with the near-duplicate check and skip,
+/// delete, find-similar, deduplicate with its remembered result, and resolving a document by id or text.
+/// The gRPC services validate and map; the stores keep data and band buckets; the policy lives here.
+/// </summary>
+internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache sketchers, DeduplicateJobs jobs, CompareMetrics metrics, TimeProvider clock,
+    IOptions<LimitOptions> limits, ILogger<DocumentIndexService> logger)
+{
+    // Below this many documents, sketching on the calling thread beats scheduling work items.
+    private const int ParallelSketchThreshold = 8;
+
+    // A batch whose writer lost its lease to another replica is checked and written again, from the start.
+    private const int MaxWriteAttempts = 8;
+
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The collection, or <see cref="CollectionNotFoundException"/>.</summary>
+    public Task<CollectionInfo> GetCollectionAsync(string collection, CancellationToken cancellationToken) =>
+        store.GetRequiredCollectionAsync(collection, cancellationToken);
+
+    /// <summary>
+    /// Stores a batch in order. Each document is UNCHANGED when the stored version has the same content; with a
+    /// near-duplicate check it is compared with the collection and with the batch's earlier documents, and skipped
+    /// when asked and one is found. The collection's write lock is held from the first check to the commit.
+    /// </summary>
+    public async Task<IReadOnlyList<DocumentUpsertResult>> UpsertAsync(string collection, IReadOnlyList<DocumentContent> documents, UpsertOptions options,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        ArgumentNullException.ThrowIfNull(options);
+        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
+        CollectionSettings settings = info.Settings;
+        DocumentSketch[] sketches = Sketch(documents, sketchers.For(settings.Parameters), cancellationToken);
+        NearDuplicateCheck? check = options.IncludeNearDuplicates || options.SkipIfDuplicate
+            ? new NearDuplicateCheck(options.NearDuplicateThreshold ?? settings.Threshold, options.IncludeNearDuplicates ? options.MaxNearDuplicates : 1, options.SkipIfDuplicate)
+            : null;
+        IReadOnlyList<DocumentUpsertResult> results = await WriteAsync(collection, settings,
+            writer => WriteBatchAsync(writer, collection, settings, documents, sketches, check, cancellationToken), cancellationToken).ConfigureAwait(false);
+        metrics.DocumentsIndexed(Count(UpsertOutcome.Created), Count(UpsertOutcome.Updated), Count(UpsertOutcome.Unchanged), Count(UpsertOutcome.SkippedDuplicate));
+        return results;
+
+        int Count(UpsertOutcome outcome) => results.Count(r => r.Outcome == outcome);
+    }
+
+    /// <summary>Deletes documents; returns those of <paramref name="ids"/> that were not stored.</summary>
+    public async Task<IReadOnlyList<string>> DeleteAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
+        string[] distinct = [.. ids.Distinct(StringComparer.Ordinal)];
+        return await WriteAsync<IReadOnlyList<string>>(collection, info.Settings, async writer =>
+        {
+            IReadOnlyDictionary<string, DocumentVersion> stored = await writer.GetVersionsAsync(distinct, cancellationToken).ConfigureAwait(false);
+            string[] present = [.. distinct.Where(stored.ContainsKey)];
+            if (present.Length > 0)
+            {
+                await writer.CommitAsync([], present, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            return [.. ids.Where(id => !stored.ContainsKey(id))];
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A stored document, or null.</summary>
+    public Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
+        store.GetDocumentAsync(collection, id, includeText, cancellationToken);
+
+    /// <summary>One page of documents in code point order of their ids.</summary>
+    public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken) =>
+        store.ListDocumentsAsync(collection, afterId, limit, includeText, cancellationToken);
+
+    /// <summary>
+    /// The text and sketch of a document named by id (<see cref="DocumentNotFoundException"/> when it is not stored)
+    /// or given as text, sketched with the collection's settings.
+    /// </summary>
+    public async Task<(string Text, DocumentSketch Sketch)> ResolveAsync(string collection, CollectionSettings settings, DocumentReference reference, string field,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        if (reference.Text is { } text)
+        {
+            // Sketching a long text cannot stop half-way: a deadline that passed on an earlier text spares this one.
+            cancellationToken.ThrowIfCancellationRequested();
+            return (text, sketchers.For(settings.Parameters).Sketch(text));
+        }
+
+        return await store.GetTextAndSketchAsync(collection, settings, reference.Id!, cancellationToken).ConfigureAwait(false)
+            ?? throw new DocumentNotFoundException(collection, reference.Id!, field);
+    }
+
+    /// <summary>
+    /// Indexed documents at or above the threshold (the collection's when null), best first: the LSH candidates, or every
+    /// document when <see cref="SimilarQuery.Exhaustive"/>, verified exactly. A query by id leaves the document itself out unless asked.
+    /// </summary>
+    public async Task<SimilarResult> FindSimilarAsync(string collection, DocumentReference query, SimilarQuery options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(options);
+        CollectionSettings settings = (await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
+        double threshold = options.Threshold ?? settings.Threshold;
+        (_, DocumentSketch sketch) = await ResolveAsync(collection, settings, query, "query", cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<IndexedSketch> candidates = options.Exhaustive
+            ? await store.GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false)
+            : await store.GetCandidatesAsync(collection, settings, sketch.Signature, cancellationToken).ConfigureAwait(false);
+        string? exclude = query.Id is not null && !options.IncludeSelf ? query.Id : null;
+        QueryResult result = CandidateVerifier.Verify(sketch, candidates, threshold, options.TopK, exclude, cancellationToken);
+        metrics.CandidatesExamined(result.CandidatesExamined);
+        return new SimilarResult(result, threshold);
+    }
+
+    /// <summary>
+    /// Clusters the collection's near-duplicates at the threshold (the collection's when null), reporting progress at
+    /// most every 200 ms, and keeps the result as the collection's last Deduplicate. At most
+    /// Limits:MaxConcurrentDeduplicateJobs run at once; a job is stopped when the server shuts down.
+    /// </summary>
+    public async Task<DeduplicateReport> DeduplicateAsync(string collection, double? threshold, RepresentativePolicy policy,
+        Func<ClusteringProgress, Task> onProgress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onProgress);
+        using IDisposable slot = jobs.Enter();
+        using var stopOrCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, jobs.Stopping);
+        CancellationToken token = stopOrCancel.Token;
+        try
+        {
+            CollectionInfo info = await store.GetRequiredCollectionAsync(collection, token).ConfigureAwait(false);
+            CollectionSettings settings = info.Settings;
+            double minimum = threshold ?? settings.Threshold;
+            var stopwatch = Stopwatch.StartNew();
+            var progress = new LatestProgress();
+            using IDisposable tracked = metrics.TrackDeduplicate(collection, () => progress.Latest);
+            await onProgress(new ClusteringProgress(ClusteringStage.Loading, 0, info.DocumentCount)).ConfigureAwait(false);
+            IReadOnlyList<IndexedSketch> documents = await store.GetAllSketchesAsync(collection, settings, token).ConfigureAwait(false);
+            Task<IndexClusteringResult> job = Task.Run(() => SketchClustering.Cluster(documents, settings.Lsh, minimum, policy, progress, token), token);
+            ClusteringProgress? sent = null;
+            while (!job.IsCompleted)
+            {
+                await Task.WhenAny(job, Task.Delay(ProgressInterval, token)).ConfigureAwait(false);
+                sent = await SendIfNewAsync(progress, sent, onProgress).ConfigureAwait(false);
+            }
+
+            IndexClusteringResult clustering = await job.ConfigureAwait(false);
+            // Every run reports at least its final progress, however quick it was.
+            await SendIfNewAsync(progress, sent, onProgress).ConfigureAwait(false);
+            var report = new DeduplicateReport(minimum, policy, clustering, stopwatch.Elapsed, clock.GetUtcNow());
+            await RememberAsync(collection, report).ConfigureAwait(false);
+            Log.Deduplicated(logger, collection, minimum, clustering.Result.DocumentCount, clustering.Result.Clusters.Count, clustering.Result.DuplicateCount,
+                stopwatch.ElapsedMilliseconds);
+            return report;
+        }
+        catch (OperationCanceledException) when (jobs.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new StoreUnavailableException("The server is shutting down and stopped this Deduplicate job; run it again on another replica or after the restart.");
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            Log.DeduplicateCancelled(logger, collection);
+            throw;
+        }
+    }
+
+    /// <summary>The collection's last finished Deduplicate, as saved, or null when none has finished.</summary>
+    public Task<byte[]?> GetLastDeduplicateAsync(string collection, CancellationToken cancellationToken) =>
+        store.GetDeduplicateResultAsync(collection, cancellationToken);
+
+    private async Task RememberAsync(string collection, DeduplicateReport report)
+    {
+        try
+        {
+            byte[] saved = Mapping.ProtoMapper.ToLastDeduplicate(report, limits.Value.MaxRememberedClusters);
+            await store.SaveDeduplicateResultAsync(collection, saved, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The caller gets every cluster and the summary all the same; only GetLastDeduplicate misses this run.
+            Log.DeduplicateResultNotSaved(logger, collection, e.Message);
+        }
+    }
+
+    private static async Task<ClusteringProgress?> SendIfNewAsync(LatestProgress progress, ClusteringProgress? sent, Func<ClusteringProgress, Task> onProgress)
+    {
+        if (progress.Latest is { } latest && latest != sent)
+        {
+            await onProgress(latest).ConfigureAwait(false);
+            return latest;
+        }
+
+        return sent;
+    }
+
+    private async Task<IReadOnlyList<DocumentUpsertResult>> WriteBatchAsync(IDocumentWriter writer, string collection, CollectionSettings settings,
+        IReadOnlyList<DocumentContent> documents, DocumentSketch[] sketches, NearDuplicateCheck? check, CancellationToken cancellationToken)
+    {
+        var stored = new Dictionary<string, DocumentVersion>(
+            await writer.GetVersionsAsync([.. documents.Select(d => d.Id)], cancellationToken).ConfigureAwait(false), StringComparer.Ordinal);
+        // The batch's own writes so far: later documents are checked against them, and they supersede the stored versions.
+        using var batch = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
+        var results = new DocumentUpsertResult[documents.Count];
+        var writes = new List<DocumentWrite>(documents.Count);
+        DateTimeOffset now = clock.GetUtcNow();
+        for (int i = 0; i < documents.Count; i++)
+        {
+            DocumentContent d = documents[i];
+            IReadOnlyList<SimilarityMatch> near = check is null ? []
+                : await NearDuplicatesAsync(collection, settings, d.Id, sketches[i], check, batch, cancellationToken).ConfigureAwait(false);
+            DocumentVersion? old = stored.GetValueOrDefault(d.Id);
+            UpsertOutcome outcome = old is not null && old.ContentHash == d.ContentHash && old.Utf8Length == d.Utf8Length ? UpsertOutcome.Unchanged
+                : check is { SkipIfDuplicate: true } && near.Count > 0 ? UpsertOutcome.SkippedDuplicate
+                : old is null ? UpsertOutcome.Created : UpsertOutcome.Updated;
+            results[i] = new DocumentUpsertResult(d.Id, outcome, sketches[i].Shingles.Length, near);
+            if (outcome is UpsertOutcome.Created or UpsertOutcome.Updated)
+            {
+                DateTimeOffset created = old?.CreateTime ?? now;
+                writes.Add(new DocumentWrite(d, sketches[i], created, now));
+                stored[d.Id] = new DocumentVersion(d.ContentHash, d.Utf8Length, created);
+                batch.Upsert(d.Id, sketches[i]);
+            }
+        }
+
+        if (writes.Count > 0)
+        {
+            // From here the batch is written whole or not at all, never cut short by the caller going away.
+            await writer.CommitAsync(writes, [], CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return results;
+    }
+
+    private async Task<IReadOnlyList<SimilarityMatch>> NearDuplicatesAsync(string collection, CollectionSettings settings, string id, DocumentSketch sketch,
+        NearDuplicateCheck check, SimilarityIndex batch, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<IndexedSketch> stored = await store.GetCandidatesAsync(collection, settings, sketch.Signature, cancellationToken).ConfigureAwait(false);
+        IEnumerable<IndexedSketch> candidates = stored.Where(c => !batch.Contains(c.Id)).Concat(batch.Candidates(sketch.Signature));
+        return CandidateVerifier.Verify(sketch, candidates, check.Threshold, check.MaxMatches, id, cancellationToken).Matches;
+    }
+
+    private async Task<T> WriteAsync<T>(string collection, CollectionSettings settings, Func<IDocumentWriter, Task<T>> write, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            IDocumentWriter writer = await store.BeginWriteAsync(collection, settings, cancellationToken).ConfigureAwait(false);
+            await using (writer.ConfigureAwait(false))
+            {
+                try
+                {
+                    return await write(writer).ConfigureAwait(false);
+                }
+                catch (WriteConflictException) when (attempt < MaxWriteAttempts)
+                {
+                    Log.WriteRetried(logger, collection, attempt);
+                }
+            }
+        }
+    }
+
+    private static DocumentSketch[] Sketch(IReadOnlyList<DocumentContent> documents, DocumentSketcher sketcher, CancellationToken cancellationToken)
+    {
+        var sketches = new DocumentSketch[documents.Count];
+        if (documents.Count < ParallelSketchThreshold)
+        {
+            for (int i = 0; i < documents.Count; i++)
+            {
+                sketches[i] = sketcher.Sketch(documents[i].Text);
+            }
+        }
+        else
+        {
+            Parallel.For(0, documents.Count, new ParallelOptions { CancellationToken = cancellationToken }, i => sketches[i] = sketcher.Sketch(documents[i].Text));
+        }
+
+        return sketches;
+    }
+
+    private sealed record NearDuplicateCheck(double Threshold, int MaxMatches, bool SkipIfDuplicate);
+
+    /// <summary>Keeps only the newest report: progress is sent at its own pace.</summary>
+    private sealed class LatestProgress : IProgress<ClusteringProgress>
+    {
+        private Box? _latest;
+
+        public ClusteringProgress? Latest => Volatile.Read(ref _latest)?.Value;
+
+        public void Report(ClusteringProgress value) => Volatile.Write(ref _latest, new Box(value));
+
+        private sealed record Box(ClusteringProgress Value);
+    }
+}

@@ -1,0 +1,283 @@
+using Compare.Core;
+using Compare.Core.Indexing;
+using Compare.Core.Similarity;
+using Compare.V1;
+using Grpc.Core;
+
+namespace Compare.Server.Tests.Contract;
+
+/// <summary>
+/// What every store must do alike, asked through the real server: through one way in and the other (two
+/// replicas over one Redis; two channels to a local store's one server), with writers racing each other.
+/// </summary>
+public abstract class StoreContractTests(StoreReplicas server)
+{
+    private static readonly DocumentSketcher Sketcher = new(SketchParameters.Default);
+
+    private static UpsertDocumentsRequest Batch(string collection, IEnumerable<(string Id, string Text)> documents, bool skip = false, bool near = false,
+        double? threshold = null)
+    {
+        var request = new UpsertDocumentsRequest { Collection = collection, SkipIfDuplicate = skip, IncludeNearDuplicates = near, MaxNearDuplicates = 100 };
+        if (threshold is { } t)
+        {
+            request.NearDuplicateThreshold = t;
+        }
+
+        request.Documents.AddRange(documents.Select(d => new Document { Id = d.Id, Text = d.Text }));
+        return request;
+    }
+
+    /// <summary>The article with its last sentence-ish tail replaced: a near-duplicate well above 0.8.</summary>
+    private static string Edited(string text) => text[..(text.Length * 19 / 20)] + " Edited at the end for this test.";
+
+    [Fact]
+    public async Task SkipIfDuplicate_SameTextThroughBothWaysInAtOnce_StoresExactlyOneCopy()
+    {
+        string c = await server.NewCollectionAsync();
+        var a = new DocumentService.DocumentServiceClient(server.A);
+        var b = new DocumentService.DocumentServiceClient(server.B);
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        const int Rounds = 25;
+        for (int round = 0; round < Rounds; round++)
+        {
+            string text = corpus[round * 7].Text;
+            Task<UpsertDocumentsResponse> first = a.UpsertDocumentsAsync(Batch(c, [($"r{round}-a", text)], skip: true)).ResponseAsync;
+            Task<UpsertDocumentsResponse> second = b.UpsertDocumentsAsync(Batch(c, [($"r{round}-b", text)], skip: true)).ResponseAsync;
+            UpsertResult[] results = [(await first).Results[0], (await second).Results[0]];
+
+            Assert.True(results.Count(r => r.Status == UpsertStatus.Created) == 1, $"{server.Store}, round {round}: {string.Join(", ", results.Select(r => r.Status))}");
+            UpsertResult skipped = Assert.Single(results, r => r.Status == UpsertStatus.SkippedDuplicate);
+            UpsertResult created = Assert.Single(results, r => r.Status == UpsertStatus.Created);
+            Assert.Equal(created.Id, Assert.Single(skipped.NearDuplicates).Id);
+        }
+
+        Collection stats = (await server.Collections.GetCollectionAsync(new GetCollectionRequest { Name = c })).Collection;
+        Assert.Equal(Rounds, stats.DocumentCount);
+    }
+
+    [Fact]
+    public async Task IncludeNearDuplicates_StoredAndEarlierInTheBatch_ReportsExactScoresOfEveryCloseCopy()
+    {
+        string c = await server.NewCollectionAsync();
+        List<(string Id, string Text)> originals = [.. TestData.BbcCorpus().Skip(100).Take(40)];
+        await server.Documents.UpsertDocumentsAsync(Batch(c, originals));
+
+        // Through the other way in: an edited copy of each original, and a copy of the first copy later in the same batch.
+        List<(string Id, string Text)> copies = [.. originals.Select(d => ("copy-" + d.Id, Edited(d.Text)))];
+        copies.Add(("copy-of-copy", copies[0].Text + " Again."));
+        UpsertDocumentsResponse response = await new DocumentService.DocumentServiceClient(server.B).UpsertDocumentsAsync(Batch(c, copies, near: true, threshold: 0.8));
+
+        Dictionary<string, string> texts = originals.Concat(copies).ToDictionary(d => d.Id, d => d.Text);
+        for (int i = 0; i < copies.Count; i++)
+        {
+            UpsertResult result = response.Results[i];
+            Assert.Equal(UpsertStatus.Created, result.Status);
+            // Every reported match is exact; every document stored before it (or earlier in the batch) with J ≥ 0.9 is reported.
+            IEnumerable<string> earlier = originals.Select(d => d.Id).Concat(copies.Take(i).Select(d => d.Id));
+            foreach (string other in earlier)
+            {
+                double jaccard = SetSimilarity.Jaccard(Sketcher.Sketch(copies[i].Text).Shingles, Sketcher.Sketch(texts[other]).Shingles);
+                V1.SimilarityMatch? reported = result.NearDuplicates.SingleOrDefault(m => m.Id == other);
+                if (reported is not null)
+                {
+                    Assert.Equal(jaccard, reported.Jaccard, 12);
+                }
+
+                Assert.True(reported is not null || jaccard < 0.9, $"{server.Store}: {copies[i].Id} missed {other} at {jaccard:F3}");
+                Assert.True(reported is null || jaccard >= 0.8, $"{server.Store}: {copies[i].Id} reported {other} at {jaccard:F3}");
+            }
+        }
+
+        Assert.Contains(response.Results[^1].NearDuplicates, m => m.Id == copies[0].Id);
+    }
+
+    [Fact]
+    public async Task Deduplicate_ThroughOneWayIn_IsTheLastDeduplicateOfTheOtherWithTheFirstWrittenAsRepresentative()
+    {
+        string c = await server.NewCollectionAsync();
+        List<(string Id, string Text)> articles = [.. TestData.BbcCorpus().Skip(300).Take(30)];
+        // z-copy is written first, so it represents its cluster though its id sorts last; a-copy comes after its original.
+        // "moved" is written before its original too, but rewritten after it: a rewrite counts as a new write.
+        await server.Documents.UpsertDocumentsAsync(Batch(c, [("z-copy", Edited(articles[0].Text)), ("moved", articles[2].Text + " First.")]));
+        await server.Documents.UpsertDocumentsAsync(Batch(c, articles));
+        await new DocumentService.DocumentServiceClient(server.B).UpsertDocumentsAsync(Batch(c, [("a-copy", Edited(articles[1].Text))]));
+        await server.Documents.UpsertDocumentsAsync(Batch(c, [("moved", articles[2].Text + " Rewritten.")]));
+
+        var clusters = new List<DuplicateCluster>();
+        using (AsyncServerStreamingCall<DeduplicateResponse> call = new SimilarityService.SimilarityServiceClient(server.B)
+            .Deduplicate(new DeduplicateRequest { Collection = c, Threshold = 0.8 }))
+        {
+            await foreach (DeduplicateResponse r in call.ResponseStream.ReadAllAsync())
+            {
+                if (r.Cluster is { } cluster)
+                {
+                    clusters.Add(cluster);
+                }
+            }
+        }
+
+        Assert.Equal(["z-copy", articles[1].Id, articles[2].Id], clusters.Select(k => k.RepresentativeId));
+        Assert.Equal([[articles[0].Id, "z-copy"], ["a-copy", articles[1].Id], [articles[2].Id, "moved"]],
+            clusters.Select(k => k.Members.Select(m => m.Id).Order(StringComparer.Ordinal).ToArray()));
+        GetLastDeduplicateResponse last = await server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c });
+        Assert.Equal(clusters, last.Clusters);
+        Assert.Equal(0.8, last.Summary.Threshold);
+        Assert.Equal(33, last.Summary.DocumentCount);
+    }
+
+    [Fact]
+    public async Task DeleteDocuments_ThroughOneWayIn_IsSeenByTheOthersQueriesCountsAndSizes()
+    {
+        string c = await server.NewCollectionAsync();
+        List<(string Id, string Text)> articles = [.. TestData.BbcCorpus().Skip(500).Take(10)];
+        await server.Documents.UpsertDocumentsAsync(Batch(c, articles));
+
+        DeleteDocumentsResponse deleted = await new DocumentService.DocumentServiceClient(server.B).DeleteDocumentsAsync(
+            new DeleteDocumentsRequest { Collection = c, Ids = { articles[0].Id, "never-stored", articles[1].Id } });
+
+        Assert.Equal(2, deleted.DeletedCount);
+        Assert.Equal(["never-stored"], deleted.NotFoundIds);
+        FindSimilarResponse found = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = new DocumentRef { Text = articles[0].Text } });
+        Assert.Empty(found.Matches);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await server.Documents.GetDocumentAsync(new GetDocumentRequest { Collection = c, Id = articles[1].Id }));
+        Collection stats = (await server.Collections.GetCollectionAsync(new GetCollectionRequest { Name = c })).Collection;
+        Assert.Equal(8, stats.DocumentCount);
+        Assert.Equal(articles.Skip(2).Sum(d => (long)System.Text.Encoding.UTF8.GetByteCount(d.Text)), stats.TextBytes);
+    }
+
+    [Fact]
+    public async Task FindSimilar_ThroughEitherWayIn_EqualsTheExhaustiveAnswerAndTheEngineFreeReference()
+    {
+        string c = await server.NewCollectionAsync();
+        List<(string Id, string Text)> articles = [.. TestData.BbcCorpus().Skip(700).Take(20)];
+        articles.AddRange(articles.Take(5).Select(d => ("copy-" + d.Id, Edited(d.Text))).ToList());
+        await server.Documents.UpsertDocumentsAsync(Batch(c, articles));
+
+        foreach ((string id, string text) in articles.Take(5))
+        {
+            var request = new FindSimilarRequest { Collection = c, Query = new DocumentRef { Id = id }, Threshold = 0.5, TopK = 10 };
+            FindSimilarResponse viaA = await server.Similarity.FindSimilarAsync(request);
+            FindSimilarResponse viaB = await new SimilarityService.SimilarityServiceClient(server.B).FindSimilarAsync(request);
+            FindSimilarResponse exhaustive = await server.Similarity.FindSimilarAsync(new FindSimilarRequest(request) { Exhaustive = true });
+
+            Assert.Equal(viaA.Matches, viaB.Matches);
+            Assert.Equal(exhaustive.Matches, viaA.Matches);
+            V1.SimilarityMatch match = Assert.Single(viaA.Matches);
+            Assert.Equal("copy-" + id, match.Id);
+            Assert.Equal(ReferenceJaccard.Jaccard(text, Edited(text)), match.Jaccard, 12);
+            Assert.Equal(articles.Count - 1, exhaustive.CandidatesExamined);
+        }
+    }
+
+    [Fact]
+    public async Task DeleteCollection_ThenCreateAgain_StartsEmptyWithoutTheLastDeduplicate()
+    {
+        string c = await server.NewCollectionAsync();
+        await server.Documents.UpsertDocumentsAsync(Batch(c, TestData.BbcCorpus().Take(5)));
+        await foreach (DeduplicateResponse _ in server.Similarity.Deduplicate(new DeduplicateRequest { Collection = c }).ResponseStream.ReadAllAsync())
+        {
+        }
+
+        var collectionsB = new CollectionService.CollectionServiceClient(server.B);
+        Assert.Equal(5, (await collectionsB.DeleteCollectionAsync(new DeleteCollectionRequest { Name = c })).DeletedDocumentCount);
+        await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = c });
+
+        Assert.Equal(0, (await collectionsB.GetCollectionAsync(new GetCollectionRequest { Name = c })).Collection.DocumentCount);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c }));
+        FindSimilarResponse found = await new SimilarityService.SimilarityServiceClient(server.B).FindSimilarAsync(
+            new FindSimilarRequest { Collection = c, Query = new DocumentRef { Text = TestData.BbcCorpus()[0].Text } });
+        Assert.Empty(found.Matches);
+    }
+
+    [Fact]
+    public async Task ListDocuments_IdsAboveTheBasicPlane_PageInCodePointOrder()
+    {
+        // U+1F600 sorts before U+FFFD by UTF-16 unit but after it by code point.
+        string[] ids = ["b", "a\uFFFD", "a\U0001F600", "a", "A", "a\u00E9", "a-1"];
+        string[] expected = [.. ids.OrderBy(id => id, Comparer<string>.Create((x, y) =>
+            string.CompareOrdinal(string.Join(",", x.EnumerateRunes().Select(r => r.Value.ToString("x6", null))),
+                                  string.Join(",", y.EnumerateRunes().Select(r => r.Value.ToString("x6", null))))))];
+        Assert.Equal(["A", "a", "a-1", "a\u00E9", "a\uFFFD", "a\U0001F600", "b"], expected);
+
+        string c = await server.NewCollectionAsync();
+        var documents = server.Documents;
+        var request = new UpsertDocumentsRequest { Collection = c };
+        request.Documents.AddRange(ids.Select(id => new Document { Id = id, Text = "text of " + id }));
+        await documents.UpsertDocumentsAsync(request);
+
+        var listed = new List<string>();
+        string token = string.Empty;
+        do
+        {
+            ListDocumentsResponse page = await documents.ListDocumentsAsync(new ListDocumentsRequest { Collection = c, PageSize = 2, PageToken = token });
+            listed.AddRange(page.Documents.Select(d => d.Id));
+            Assert.Equal(ids.Length, page.TotalCount);
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+
+        Assert.True(expected.SequenceEqual(listed), $"{server.Store}: {string.Join(" ", listed)}");
+    }
+
+    private const string Footer = "Copyright 2005 BBC News. All rights reserved. Reproduction of this article in any form without written permission is prohibited.";
+
+    [Fact]
+    public async Task Compare_FooterOfEveryArticle_IsBoilerplateAndStopsBeingSoWhenArticlesDropIt()
+    {
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        // The quote stands away from the footer in both texts (a passage running on into the footer is kept).
+        string source = corpus[10].Text, quote = source.Split("\n\n").SkipLast(1).OrderByDescending(p => p.Length).First();
+        string other = corpus[400].Text;
+        int middle = other.IndexOf("\n\n", other.Length / 3, StringComparison.Ordinal);
+        Assert.True(middle > 0);
+        string quoting = other[..middle] + "\n\nAs an earlier report put it: " + quote + other[middle..];
+        string store = server.Store, news = await server.NewCollectionAsync(new CollectionConfig { MaxPhraseDocumentFrequency = 0.5 });
+        // Written through one way in, compared through the other.
+        var documents = server.Documents;
+        var similarity = new SimilarityService.SimilarityServiceClient(server.B);
+        var upsert = new UpsertDocumentsRequest { Collection = news };
+        upsert.Documents.Add(new Document { Id = "source", Text = source + "\n\n" + Footer });
+        upsert.Documents.Add(new Document { Id = "quoting", Text = quoting + "\n\n" + Footer });
+        upsert.Documents.AddRange(corpus.Skip(1000).Take(10).Select(d => new Document { Id = d.Id, Text = d.Text + "\n\n" + Footer }));
+        await documents.UpsertDocumentsAsync(upsert);
+        var compare = new CompareRequest { Collection = news, Left = new DocumentRef { Id = "source" }, Right = new DocumentRef { Id = "quoting" } };
+
+        // The collection's default (0.5): the footer, in 12 of 12 documents, is left out; the quote stays.
+        CompareResponse filtered = await similarity.CompareAsync(compare);
+        CompareResponse everything = await similarity.CompareAsync(new CompareRequest(compare) { MaxPhraseDocumentFrequency = 1 });
+        CompareResponse swapped = await similarity.CompareAsync(new CompareRequest(compare) { Left = compare.Right, Right = compare.Left });
+        Assert.True(everything.SharedPhrases.Any(p => p.Text.Contains("All rights reserved", StringComparison.Ordinal)), store);
+        Assert.DoesNotContain(filtered.SharedPhrases, p => p.Text.Contains("All rights reserved", StringComparison.Ordinal));
+        Assert.Contains(filtered.SharedPhrases, p => quote.StartsWith(p.Text, StringComparison.Ordinal) && p.WordCount > 50);
+        Assert.Equal(1, filtered.BoilerplatePhraseCount);
+        Assert.Equal(0, everything.BoilerplatePhraseCount);
+        int footerWords = Core.Text.Tokenizer.Tokenize(Footer, Core.Text.NormalizationOptions.Default, 1).Length;
+        Assert.Equal(everything.LeftCoverage * everything.LeftWordCount - footerWords, filtered.LeftCoverage * filtered.LeftWordCount, 6);
+        Assert.Equal((filtered.LeftCoverage, filtered.RightCoverage, filtered.BoilerplatePhraseCount), (swapped.RightCoverage, swapped.LeftCoverage, swapped.BoilerplatePhraseCount));
+
+        // Ten articles rewritten without the footer: it is in 2 of 12 documents, telling again.
+        var rewrite = new UpsertDocumentsRequest { Collection = news };
+        rewrite.Documents.AddRange(corpus.Skip(1000).Take(10).Select(d => new Document { Id = d.Id, Text = d.Text }));
+        await documents.UpsertDocumentsAsync(rewrite);
+        CompareResponse telling = await similarity.CompareAsync(compare);
+        Assert.Equal(0, telling.BoilerplatePhraseCount);
+        Assert.Contains(telling.SharedPhrases, p => p.Text.Contains("All rights reserved", StringComparison.Ordinal));
+
+        // At 10 %, more than one document of twelve: the footer and the quote, each in two, are both boilerplate;
+        // once "quoting" is deleted each is in one document only, and telling again.
+        var inline = new CompareRequest(compare) { Right = new DocumentRef { Text = quoting + "\n\n" + Footer }, MaxPhraseDocumentFrequency = 0.1 };
+        Assert.Equal(2, (await similarity.CompareAsync(inline)).BoilerplatePhraseCount);
+        await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = news, Ids = { "quoting" } });
+        CompareResponse afterDelete = await similarity.CompareAsync(inline);
+        Assert.Equal(0, afterDelete.BoilerplatePhraseCount);
+        Assert.Equal(everything.LeftCoverage, afterDelete.LeftCoverage);
+        await RpcAssert.InvalidFieldAsync("max_phrase_document_frequency",
+            () => similarity.CompareAsync(new CompareRequest(compare) { MaxPhraseDocumentFrequency = 0 }).ResponseAsync);
+    }
+}
+
+public sealed class StoreContractOnMemory(MemoryReplicas server) : StoreContractTests(server), IClassFixture<MemoryReplicas>;
+
+public sealed class StoreContractOnSqlite(SqliteReplicas server) : StoreContractTests(server), IClassFixture<SqliteReplicas>;
+
+public sealed class StoreContractOnRedis(RedisReplicas server) : StoreContractTests(server), IClassFixture<RedisReplicas>;
