@@ -20,6 +20,29 @@ public sealed class IndelRatiosTests
         return table[a.Length, b.Length];
     }
 
+    // The token ratios as FuzzySharp computes them, with words in ordinal order (FuzzySharp sorts by the current
+    // culture): FuzzySharp's own ratio over the sorted words.
+    private static string Sorted(IEnumerable<string> words) => string.Join(" ", words.Where(w => w.Length > 0).Order(StringComparer.Ordinal));
+
+    private static string[] Words(string text) => System.Text.RegularExpressions.Regex.Split(text, @"\s+");
+
+    private static int ReferenceTokenSortRatio(string a, string b) => Fuzz.Ratio(Sorted(Words(a)), Sorted(Words(b)));
+
+    private static int ReferenceTokenSetRatio(string a, string b)
+    {
+        HashSet<string> x = [.. Words(a).Where(w => w.Length > 0)], y = [.. Words(b).Where(w => w.Length > 0)];
+        string shared = Sorted(x.Intersect(y));
+        string left = (shared + " " + Sorted(x.Except(y))).Trim(), right = (shared + " " + Sorted(y.Except(x))).Trim();
+        return Math.Max(Fuzz.Ratio(shared, left), Math.Max(Fuzz.Ratio(shared, right), Fuzz.Ratio(left, right)));
+    }
+
+    private static void AssertRatios(string a, string b)
+    {
+        Assert.Equal(Fuzz.Ratio(a, b), IndelRatios.Ratio(a, b));
+        Assert.Equal(ReferenceTokenSortRatio(a, b), IndelRatios.TokenSortRatio(a, b));
+        Assert.Equal(ReferenceTokenSetRatio(a, b), IndelRatios.TokenSetRatio(a, b));
+    }
+
     private static string RandomText(Random random, int length, string alphabet) =>
         new([.. Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)])]);
 
@@ -43,21 +66,55 @@ public sealed class IndelRatiosTests
     }
 
     [Fact]
-    public void Ratios_RandomStrings_EqualFuzzySharps()
+    public void Ratios_RandomStrings_EqualFuzzySharpsRatioOverOrdinallySortedWords()
     {
         var random = new Random(2016);
         const string Alphabet = "aaabbbcdeE  ,.-'XyZ01\t\n";
         for (int trial = 0; trial < 600; trial++)
         {
             string a = RandomText(random, random.Next(0, 200), Alphabet), b = RandomText(random, random.Next(0, 200), Alphabet);
-            Assert.Equal(Fuzz.Ratio(a, b), IndelRatios.Ratio(a, b));
+            AssertRatios(a, b);
+        }
+    }
+
+    [Fact]
+    public void TokenRatios_LowerCaseAsciiWords_EqualFuzzySharpsCultureSortedOnes()
+    {
+        // Where the culture orders the words as ordinal order does, the answers are FuzzySharp's own.
+        var random = new Random(2014);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            string a = RandomText(random, random.Next(0, 120), "abcdefg   "), b = RandomText(random, random.Next(0, 120), "abcdefg   ");
             Assert.Equal(Fuzz.TokenSortRatio(a, b), IndelRatios.TokenSortRatio(a, b));
             Assert.Equal(Fuzz.TokenSetRatio(a, b), IndelRatios.TokenSetRatio(a, b));
         }
     }
 
     [Fact]
-    public void Ratios_BbcArticlesAndEditedCopies_EqualFuzzySharps()
+    public void TokenRatios_UnderDifferentCultures_GiveTheSameAnswers()
+    {
+        // Turkish dotted and dotless i, Swedish å after z, and case: orders that differ between cultures and from ordinal.
+        const string A = "Istanbul ıi İstanbul zebra Åsa apple Apple éclair eclair b-side b_side", B = "apple İstanbul Åsa zebra eclair Istanbul b_side";
+        System.Globalization.CultureInfo original = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            var answers = new HashSet<(int, int)>();
+            foreach (string culture in new[] { "", "en-US", "tr-TR", "sv-SE", "lt-LT" })
+            {
+                System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo(culture);
+                answers.Add((IndelRatios.TokenSortRatio(A, B), IndelRatios.TokenSetRatio(A, B)));
+            }
+
+            Assert.Equal([(ReferenceTokenSortRatio(A, B), ReferenceTokenSetRatio(A, B))], answers);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = original;
+        }
+    }
+
+    [Fact]
+    public void Ratios_BbcArticlesAndEditedCopies_EqualFuzzySharpsRatioOverOrdinallySortedWords()
     {
         IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
         for (int i = 0; i < 40; i++)
@@ -67,21 +124,17 @@ public sealed class IndelRatiosTests
             string edited = a.Replace(" the ", " a ", StringComparison.Ordinal).Insert(a.Length / 2, " (an added aside) ");
             foreach (string b in new[] { other, edited })
             {
-                Assert.Equal(Fuzz.Ratio(a, b), IndelRatios.Ratio(a, b));
-                Assert.Equal(Fuzz.TokenSortRatio(a, b), IndelRatios.TokenSortRatio(a, b));
-                Assert.Equal(Fuzz.TokenSetRatio(a, b), IndelRatios.TokenSetRatio(a, b));
+                AssertRatios(a, b);
             }
         }
     }
 
     [Fact]
-    public void Ratio_EdgeCases_EqualFuzzySharps()
+    public void Ratio_EdgeCases_EqualFuzzySharpsRatioOverOrdinallySortedWords()
     {
         foreach ((string a, string b) in new[] { ("", ""), ("", "abc"), ("abc", ""), ("a", "a"), ("a", "b"), ("  ", " "), ("!!", "??"), ("The Cat", "the cat") })
         {
-            Assert.Equal(Fuzz.Ratio(a, b), IndelRatios.Ratio(a, b));
-            Assert.Equal(Fuzz.TokenSortRatio(a, b), IndelRatios.TokenSortRatio(a, b));
-            Assert.Equal(Fuzz.TokenSetRatio(a, b), IndelRatios.TokenSetRatio(a, b));
+            AssertRatios(a, b);
         }
     }
 }

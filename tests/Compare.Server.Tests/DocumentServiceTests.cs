@@ -19,6 +19,21 @@ public abstract class DocumentServiceTests(StoreReplicas server)
         return d;
     }
 
+    /// <summary>The documented content hash, built byte by byte: XXH3 of the UTF-8 text, then per entry (ordinal key order) both UTF-8 lengths as little-endian int32 and the UTF-8 key and value.</summary>
+    private static string ExpectedContentHash(string text, params (string Key, string Value)[] metadata)
+    {
+        var bytes = new List<byte>(System.Text.Encoding.UTF8.GetBytes(text));
+        foreach ((string key, string value) in metadata.OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            byte[] k = System.Text.Encoding.UTF8.GetBytes(key), v = System.Text.Encoding.UTF8.GetBytes(value);
+            bytes.AddRange([(byte)k.Length, 0, 0, 0, (byte)v.Length, 0, 0, 0]);
+            bytes.AddRange(k);
+            bytes.AddRange(v);
+        }
+
+        return System.IO.Hashing.XxHash3.HashToUInt64([.. bytes]).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static UpsertDocumentsRequest Batch(string collection, params Document[] documents)
     {
         var request = new UpsertDocumentsRequest { Collection = collection };
@@ -64,7 +79,7 @@ public abstract class DocumentServiceTests(StoreReplicas server)
         Assert.Equal("en", withText.Metadata["lang"]);
         Assert.Equal(2, without.Metadata.Count);
         Assert.Equal(withText.ContentHash, without.ContentHash);
-        Assert.Equal(16, withText.ContentHash.Length);
+        Assert.Equal(ExpectedContentHash(Text, ("lang", "en"), ("source", "test")), withText.ContentHash);
         Assert.Equal(withText.CreateTime, withText.UpdateTime);
     }
 

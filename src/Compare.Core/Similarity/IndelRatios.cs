@@ -10,8 +10,11 @@ namespace Compare.Core.Similarity;
 /// rounded, where d is the edit distance with insertions and deletions costing 1 and a substitution 2
 /// (python-Levenshtein's ratio): d = |a| + |b| − 2·LCS(a, b), and the longest common subsequence
 /// has a bit-parallel form (Allison and Dix; Hyyrö) that handles 64 characters of a per machine word.
-/// The token ratios split and order words exactly as FuzzySharp 2 does by default (white space,
-/// no other preprocessing, the current culture's order) and then take this ratio.
+/// The token ratios split words as FuzzySharp 2 does by default (white space, no other preprocessing)
+/// but order them ordinally (by UTF-16 code unit), not by the current culture as FuzzySharp does, so
+/// that an answer does not depend on the host's locale. They equal FuzzySharp's wherever the culture
+/// orders the words as ordinal order does (lower-case ASCII words, for one); where it does not (mixed
+/// case, punctuation, accents) a token ratio may differ from FuzzySharp's by a few points.
 /// </summary>
 public static partial class IndelRatios
 {
@@ -31,7 +34,7 @@ public static partial class IndelRatios
         return (int)Math.Round(100 * ratio);
     }
 
-    /// <summary>FuzzySharp's <c>Fuzz.TokenSortRatio</c>: words (split at white space, as they are) sorted, then <see cref="Ratio"/>.</summary>
+    /// <summary>FuzzySharp's <c>Fuzz.TokenSortRatio</c>: words (split at white space, as they are) sorted ordinally, then <see cref="Ratio"/>.</summary>
     public static int TokenSortRatio(string left, string right) => Ratio(SortedTokens(left), SortedTokens(right));
 
     /// <summary>FuzzySharp's <c>Fuzz.TokenSetRatio</c>: the best ratio among the shared words and each side's remainder.</summary>
@@ -166,7 +169,7 @@ public static partial class IndelRatios
     // FuzzySharp sorts words with the current culture: the same comparer gives the same order.
     private static string SortedTokens(string text) => JoinSorted(Whitespace().Split(text)).Trim();
 
-    private static string JoinSorted(IEnumerable<string> tokens) => string.Join(" ", tokens.OrderBy(t => t, StringComparer.CurrentCulture));
+    private static string JoinSorted(IEnumerable<string> tokens) => string.Join(" ", tokens.Order(StringComparer.Ordinal));
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
