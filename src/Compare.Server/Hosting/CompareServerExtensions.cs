@@ -89,7 +89,7 @@ public static class CompareServerExtensions
             kestrel.ConfigureEndpointDefaults(endpoint =>
             {
                 endpoint.Protocols = HttpProtocols.Http1AndHttp2;
-                endpoint.Use(PriorKnowledgeHttp2.Middleware(endpoint));
+                endpoint.Use(PriorKnowledgeHttp2.Middleware(endpoint.ApplicationServices));
             });
             kestrel.AllowAlternateSchemes = true;
             // Batch ingest sends messages of many megabytes: the default 768 KB stream window and
@@ -100,14 +100,16 @@ public static class CompareServerExtensions
             kestrel.Limits.MaxRequestBodySize = null;
         });
         // grpc-dotnet's binder, replaced by one whose deserializers refuse malformed requests as INVALID_ARGUMENT
-        // (JSON transcoding's own binder stays: it reads JSON, not protobuf bytes). Last, because AddGrpcSwagger
-        // and the like call AddGrpc again, which adds the binder back.
-        foreach (Microsoft.Extensions.DependencyInjection.ServiceDescriptor binder in services.Where(d => d.ServiceType == typeof(IServiceMethodProvider<>)
-            && d.ImplementationType?.Name.StartsWith("BinderServiceMethodProvider", StringComparison.Ordinal) == true).ToList())
+        // (JSON transcoding's own provider stays: it reads JSON, not protobuf bytes). The binder is whatever AddGrpc
+        // registers as a method provider, found by asking AddGrpc itself. Last, because AddGrpcSwagger and the like
+        // call AddGrpc again, which adds the binder back.
+        Type[] grpcBinders = [.. new ServiceCollection().AddGrpc().Services
+            .Where(d => d.ServiceType == typeof(IServiceMethodProvider<>)).Select(d => d.ImplementationType!)];
+        foreach (Microsoft.Extensions.DependencyInjection.ServiceDescriptor binder in services
+            .Where(d => d.ServiceType == typeof(IServiceMethodProvider<>) && grpcBinders.Contains(d.ImplementationType)).ToList())
         {
             services.Remove(binder);
         }
-
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ValidatingServiceMethodProvider<>));
         return builder;
     }

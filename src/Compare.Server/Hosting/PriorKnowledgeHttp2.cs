@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Reflection;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace Compare.Server.Hosting;
@@ -15,8 +16,11 @@ namespace Compare.Server.Hosting;
 /// HTTP/1.1 (browsers, curl, the JSON routes). Kestrel picks HTTP/1.1 for every cleartext connection of an
 /// endpoint with both protocols, because there is no TLS handshake to negotiate in; a connection that opens
 /// with the HTTP/2 client preface (RFC 9113 §3.4) is HTTP/2 all the same. This middleware reads that
-/// preface without consuming it and, when it is there, tells Kestrel "h2" through the same feature ALPN
-/// would have set. Requests keep the scheme they send (KestrelServerOptions.AllowAlternateSchemes).
+/// preface without consuming it and, when it is there, tells Kestrel "h2" through the public features TLS
+/// with ALPN would have set. It does so only on a port the server lists as http:// in its addresses
+/// (<see cref="IServerAddressesFeature"/>, public): marking a connection as negotiated on a TLS endpoint
+/// would make Kestrel skip the handshake. A port it cannot find yet, or that also serves https, gets no
+/// help (fail closed). Requests keep the scheme they send (KestrelServerOptions.AllowAlternateSchemes).
 /// </summary>
 internal static class PriorKnowledgeHttp2
 {
@@ -31,27 +35,46 @@ internal static class PriorKnowledgeHttp2
         Other,
     }
 
-    // Kestrel marks an endpoint that has TLS only internally; UseHttps sets it after the endpoint defaults ran.
-    private static readonly PropertyInfo? IsTls = typeof(ListenOptions).GetProperty("IsTls", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public);
-
-    /// <summary>
-    /// The connection middleware for <paramref name="endpoint"/>. It stays out of TLS endpoints: there ALPN decides,
-    /// and a connection it marked as negotiated would skip the TLS handshake. Where Kestrel no longer says which
-    /// endpoints have TLS, it stays out of every endpoint (fail closed: cleartext gRPC then needs an HTTP/2-only endpoint).
-    /// </summary>
-    public static Func<ConnectionDelegate, ConnectionDelegate> Middleware(ListenOptions endpoint) => next => async connection =>
+    /// <summary>The connection middleware of every endpoint of the server that <paramref name="services"/> belong to.</summary>
+    public static Func<ConnectionDelegate, ConnectionDelegate> Middleware(IServiceProvider services) => next => async connection =>
     {
-        if (IsTls?.GetValue(endpoint) is false
-            && connection.Features.Get<ITlsConnectionFeature>() is null
+        if (connection.Features.Get<ITlsConnectionFeature>() is null
+            && IsCleartextPort(services, connection.LocalEndPoint)
             && await ReadOpeningAsync(connection.Transport.Input, connection.ConnectionClosed).ConfigureAwait(false) == Opening.Http2Preface)
         {
-            var negotiated = new NegotiatedHttp2();
-            connection.Features.Set<ITlsConnectionFeature>(negotiated);
-            connection.Features.Set<ITlsApplicationProtocolFeature>(negotiated);
+            connection.Features.Set<ITlsConnectionFeature>(PriorKnowledge.Instance);
+            connection.Features.Set<ITlsApplicationProtocolFeature>(PriorKnowledge.Instance);
         }
 
         await next(connection).ConfigureAwait(false);
     };
+
+    /// <summary>True when the server's addresses list <paramref name="local"/>'s port as http:// and never as https://.</summary>
+    internal static bool IsCleartextPort(IServiceProvider services, EndPoint? local)
+    {
+        if (local is not IPEndPoint { Port: var port }
+            || services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses is not { } addresses)
+        {
+            return false;
+        }
+
+        bool http = false;
+        // Kestrel adds addresses while it binds: copy what is there now.
+        foreach (string address in addresses.ToArray())
+        {
+            if (Uri.TryCreate(address, UriKind.Absolute, out Uri? uri) && uri.Port == port)
+            {
+                if (uri.Scheme != Uri.UriSchemeHttp)
+                {
+                    return false;
+                }
+
+                http = true;
+            }
+        }
+
+        return http;
+    }
 
     /// <summary>Classifies the connection's first bytes, leaving every byte unread for HTTP itself.</summary>
     internal static Opening Classify(ReadOnlySequence<byte> start)
@@ -98,14 +121,18 @@ internal static class PriorKnowledgeHttp2
     }
 
     /// <summary>What TLS with ALPN "h2" would have told Kestrel; there is no certificate.</summary>
-    private sealed class NegotiatedHttp2 : ITlsConnectionFeature, ITlsApplicationProtocolFeature
+    private sealed class PriorKnowledge : ITlsConnectionFeature, ITlsApplicationProtocolFeature
     {
-        private static readonly byte[] H2 = "h2"u8.ToArray();
+        public static readonly PriorKnowledge Instance = new();
 
-        public X509Certificate2? ClientCertificate { get; set; }
+        public X509Certificate2? ClientCertificate
+        {
+            get => null;
+            set => throw new NotSupportedException("A cleartext connection has no client certificate.");
+        }
 
-        public ReadOnlyMemory<byte> ApplicationProtocol => H2;
+        public ReadOnlyMemory<byte> ApplicationProtocol { get; } = "h2"u8.ToArray();
 
-        public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult(ClientCertificate);
+        public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult<X509Certificate2?>(null);
     }
 }
