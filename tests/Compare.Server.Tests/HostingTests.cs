@@ -10,6 +10,23 @@ public sealed class HostingTests(ServerFixture server)
 {
     private static readonly string[] CompareServices = ["compare.v1.CollectionService", "compare.v1.DocumentService", "compare.v1.SimilarityService"];
 
+    [Theory]
+    [InlineData("Limits:MaxPhrases", "0", "must be positive; it was 0")]
+    [InlineData("Limits:DefaultPageSize", "5000", "must not exceed Limits:MaxPageSize (1000)")]
+    [InlineData("Metrics:Port", "70000", "0 to 65535")]
+    [InlineData("Storage:Provider", "Cassandra", "one of Sqlite, Memory, Redis")]
+    [InlineData("Security:RateLimit:Burst", "-1", "at least 0")]
+    [InlineData("Cache:Timeout", "00:05:00", "between 00:00:00.0010000 and 00:01:00")]
+    public async Task Start_BadSetting_FailsWithOneMessageNamingTheKey(string key, string value, string expected)
+    {
+        Microsoft.Extensions.Options.OptionsValidationException e = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => ServerFixture.StartAsync(settings: new() { [key] = value }));
+
+        string message = Assert.Single(e.Failures);
+        Assert.Contains(key, message, StringComparison.Ordinal);
+        Assert.Contains(expected, message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Health_OverallAndPerService_AnswersServing()
     {

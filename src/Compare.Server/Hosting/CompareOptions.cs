@@ -1,59 +1,89 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
 namespace Compare.Server.Hosting;
 
 /// <summary>Request limits, bound from the "Limits" configuration section.</summary>
-public sealed class LimitOptions
+public sealed class LimitOptions : IValidatableObject
 {
     /// <summary>Configuration section.</summary>
     public const string Section = "Limits";
 
     /// <summary>Largest document text, in UTF-8 bytes. Default 10 MB.</summary>
+    [SettingRange("Limits:MaxDocumentBytes", 1, long.MaxValue)]
     public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
 
     /// <summary>Most documents in one UpsertDocuments message.</summary>
+    [SettingRange("Limits:MaxBatchDocuments", 1, long.MaxValue)]
     public int MaxBatchDocuments { get; set; } = 10_000;
 
     /// <summary>Largest request message; gRPC's default of 4 MB is too small for batch ingest.</summary>
+    [SettingRange("Limits:MaxReceiveMessageBytes", 1, long.MaxValue)]
     public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>Largest top_k of FindSimilar.</summary>
+    [SettingRange("Limits:MaxTopK", 1, long.MaxValue)]
     public int MaxTopK { get; set; } = 1000;
 
     /// <summary>top_k when a request leaves it 0.</summary>
+    [SettingRange("Limits:DefaultTopK", 1, long.MaxValue)]
     public int DefaultTopK { get; set; } = 10;
 
     /// <summary>
     /// Characters of each text that the ratio, token-sort and token-set ratios see. Computed bit-parallel
     /// (FuzzySharp's answers at |a|·|b|/64 word operations): two 10,000-character texts take a few milliseconds.
     /// </summary>
+    [SettingRange("Limits:MaxFuzzyCharacters", 1, long.MaxValue)]
     public int MaxFuzzyCharacters { get; set; } = 10_000;
 
     /// <summary>
     /// Characters of each text that the partial and weighted ratios see: FuzzySharp's partial ratio
     /// is cubic (about 60 ms at 500 characters), so the service default is 200.
     /// </summary>
+    [SettingRange("Limits:MaxPartialFuzzyCharacters", 1, long.MaxValue)]
     public int MaxPartialFuzzyCharacters { get; set; } = 200;
 
     /// <summary>Largest page_size of ListDocuments.</summary>
+    [SettingRange("Limits:MaxPageSize", 1, long.MaxValue)]
     public int MaxPageSize { get; set; } = 1000;
 
     /// <summary>page_size when a request leaves it 0.</summary>
+    [SettingRange("Limits:DefaultPageSize", 1, long.MaxValue)]
     public int DefaultPageSize { get; set; } = 100;
 
     /// <summary>Most phrases one Compare returns; a request's max_phrases may ask for fewer (0 means this).</summary>
+    [SettingRange("Limits:MaxPhrases", 1, long.MaxValue)]
     public int MaxPhrases { get; set; } = 10_000;
 
     /// <summary>Deduplicate jobs that may run at once; one more is refused with RESOURCE_EXHAUSTED.</summary>
+    [SettingRange("Limits:MaxConcurrentDeduplicateJobs", 1, long.MaxValue)]
     public int MaxConcurrentDeduplicateJobs { get; set; } = 2;
 
     /// <summary>Most clusters of a collection's last Deduplicate that the server keeps for GetLastDeduplicate.</summary>
+    [SettingRange("Limits:MaxRememberedClusters", 0, long.MaxValue)]
     public int MaxRememberedClusters { get; set; } = 10_000;
 
     /// <summary>How long calls in flight get to finish when the server stops.</summary>
+    [SettingRange("Limits:ShutdownTimeout", "00:00:00.001", "1.00:00:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Each default at most its maximum.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (DefaultTopK > MaxTopK)
+        {
+            yield return new ValidationResult($"Limits:DefaultTopK ({DefaultTopK}) must not exceed Limits:MaxTopK ({MaxTopK}).", [nameof(DefaultTopK)]);
+        }
+
+        if (DefaultPageSize > MaxPageSize)
+        {
+            yield return new ValidationResult($"Limits:DefaultPageSize ({DefaultPageSize}) must not exceed Limits:MaxPageSize ({MaxPageSize}).", [nameof(DefaultPageSize)]);
+        }
+    }
 }
 
 /// <summary>Where documents live, bound from the "Storage" configuration section.</summary>
-public sealed class StorageOptions
+public sealed class StorageOptions : IValidatableObject
 {
     /// <summary>Configuration section.</summary>
     public const string Section = "Storage";
@@ -70,11 +100,21 @@ public sealed class StorageOptions
     /// <summary>A Redis shared by every replica (see <see cref="RedisOptions"/>).</summary>
     public const string Redis = "Redis";
 
-    /// <summary>The store implementation, one of <see cref="Providers"/>.</summary>
+    /// <summary>The store implementation, one of <see cref="Providers"/> (any case).</summary>
     public string Provider { get; set; } = Sqlite;
 
     /// <summary>Data directory of on-disk stores.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Storage:Path must name the data directory.")]
     public string Path { get; set; } = "./data";
+
+    /// <summary>The provider is one of <see cref="Providers"/>.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!Providers.Contains(Provider, StringComparer.OrdinalIgnoreCase))
+        {
+            yield return new ValidationResult($"Storage:Provider must be one of {string.Join(", ", Providers)}; it was '{Provider}'.", [nameof(Provider)]);
+        }
+    }
 }
 
 /// <summary>The shared Redis, bound from the "Redis" configuration section.</summary>
@@ -87,6 +127,7 @@ public sealed class RedisOptions
     public string? Configuration { get; set; }
 
     /// <summary>Prefix of every key, so that several deployments can share one Redis.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Redis:KeyPrefix must not be empty.")]
     public string KeyPrefix { get; set; } = "compare";
 }
 
@@ -100,11 +141,30 @@ public sealed class CacheOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>How long a result is kept.</summary>
+    [SettingRange("Cache:TimeToLive", "00:00:01", "365.00:00:00")]
     public TimeSpan TimeToLive { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Longest wait for the cache before computing instead.</summary>
+    [SettingRange("Cache:Timeout", "00:00:00.001", "00:01:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Bytes of results the in-process cache keeps (used without Redis); older entries are evicted. Default 64 MB.</summary>
+    [SettingRange("Cache:MemoryLimitBytes", 1, long.MaxValue)]
     public long MemoryLimitBytes { get; set; } = 64 * 1024 * 1024;
 }
+
+/// <summary>Validates <see cref="LimitOptions"/> with code generated at build time (no reflection), one message per key.</summary>
+[OptionsValidator]
+public sealed partial class LimitOptionsValidator : IValidateOptions<LimitOptions>;
+
+/// <summary>Validates <see cref="StorageOptions"/>.</summary>
+[OptionsValidator]
+public sealed partial class StorageOptionsValidator : IValidateOptions<StorageOptions>;
+
+/// <summary>Validates <see cref="RedisOptions"/>.</summary>
+[OptionsValidator]
+public sealed partial class RedisOptionsValidator : IValidateOptions<RedisOptions>;
+
+/// <summary>Validates <see cref="CacheOptions"/>.</summary>
+[OptionsValidator]
+public sealed partial class CacheOptionsValidator : IValidateOptions<CacheOptions>;

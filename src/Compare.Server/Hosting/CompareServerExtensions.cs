@@ -6,6 +6,7 @@ using Compare.Server.Storage;
 using Compare.Server.Web;
 using Google.Protobuf.Reflection;
 using Google.Rpc;
+using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -23,25 +24,14 @@ public static class CompareServerExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         IServiceCollection services = builder.Services;
-        services.AddOptions<LimitOptions>().BindConfiguration(LimitOptions.Section)
-            .Validate(l => l.MaxDocumentBytes > 0 && l.MaxBatchDocuments > 0 && l.MaxReceiveMessageBytes > 0 && l.MaxTopK > 0
-                && l.DefaultTopK is > 0 && l.DefaultTopK <= l.MaxTopK && l.MaxPageSize > 0 && l.MaxFuzzyCharacters > 0 && l.MaxPartialFuzzyCharacters > 0 && l.DefaultPageSize > 0 && l.DefaultPageSize <= l.MaxPageSize
-                && l.MaxPhrases > 0 && l.MaxConcurrentDeduplicateJobs > 0 && l.MaxRememberedClusters >= 0 && l.ShutdownTimeout > TimeSpan.Zero,
-                "Limits must be positive, and each default at most its maximum.")
-            .ValidateOnStart();
-        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section)
-            .Validate(s => s.ApiKeys.All(k => k.Trim().Length >= SecurityOptions.MinKeyLength && k == k.Trim()),
-                $"Security:ApiKeys: every key must be at least {SecurityOptions.MinKeyLength} characters, without surrounding white space.")
-            .Validate(s => s.RateLimit.PermitsPerSecond >= 0 && s.RateLimit.Burst >= 0, "Security:RateLimit values must not be negative.")
-            .ValidateOnStart();
-        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section)
-            .Validate(m => m.Port is >= 0 and <= 65535 && !string.IsNullOrWhiteSpace(m.Host), "Metrics:Port must be 0 (off) to 65535, with a Metrics:Host.")
-            .ValidateOnStart();
+        // Every section bound once, checked at start by validators generated at build time: one message per key.
+        services.AddValidatedOptions<LimitOptions, LimitOptionsValidator>(LimitOptions.Section);
+        services.AddValidatedOptions<SecurityOptions, SecurityOptionsValidator>(SecurityOptions.Section);
+        services.AddValidatedOptions<MetricsOptions, MetricsOptionsValidator>(MetricsOptions.Section);
+        services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(StorageOptions.Section);
+        services.AddValidatedOptions<RedisOptions, RedisOptionsValidator>(RedisOptions.Section);
+        services.AddValidatedOptions<CacheOptions, CacheOptionsValidator>(CacheOptions.Section);
         services.AddOptions<HostOptions>().Configure<IOptions<LimitOptions>>((host, limits) => host.ShutdownTimeout = limits.Value.ShutdownTimeout);
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
-            .Validate(s => StorageOptions.Providers.Contains(s.Provider, StringComparer.OrdinalIgnoreCase),
-                $"Storage:Provider must be one of {string.Join(", ", StorageOptions.Providers)}.")
-            .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
         services.AddCompareStorage(builder.Configuration);
@@ -56,7 +46,9 @@ public static class CompareServerExtensions
         services.AddSingleton<ApiKeyInterceptor>();
         services.AddSingleton<RateLimitInterceptor>();
         services.AddSingleton<ErrorInterceptor>();
-        if (builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() is { Port: > 0 } scrape)
+        // The exporter's listener is registered now or never, so the section is read here too; a port out of range
+        // registers none and is reported by the validator when the host starts.
+        if (builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() is { Port: > 0 and <= 65535 } scrape)
         {
             services.AddOpenTelemetry().WithMetrics(metrics => metrics
                 .AddMeter(CompareMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
@@ -67,18 +59,20 @@ public static class CompareServerExtensions
                 }));
         }
 
-        int maxMessage = builder.Configuration.GetSection(LimitOptions.Section).Get<LimitOptions>()?.MaxReceiveMessageBytes ?? new LimitOptions().MaxReceiveMessageBytes;
         services.AddGrpc(options =>
         {
-            options.MaxReceiveMessageSize = maxMessage;
             options.MaxSendMessageSize = null;
-            options.CompressionProviders = [new CappedGzipCompressionProvider(maxMessage)];
             // Outermost first: every call is logged and measured, including those refused for a key or a rate.
             options.Interceptors.Add<RequestLogInterceptor>();
             options.Interceptors.Add<ApiKeyInterceptor>();
             options.Interceptors.Add<RateLimitInterceptor>();
             options.Interceptors.Add<ErrorInterceptor>();
         }).AddJsonTranscoding(options => options.TypeRegistry = TypeRegistry.FromMessages(BadRequest.Descriptor, ResourceInfo.Descriptor, ErrorInfo.Descriptor));
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<LimitOptions>>((grpc, limits) =>
+        {
+            grpc.MaxReceiveMessageSize = limits.Value.MaxReceiveMessageBytes;
+            grpc.CompressionProviders = [new CappedGzipCompressionProvider(limits.Value.MaxReceiveMessageBytes)];
+        });
         services.AddGrpcReflection();
         services.AddOpenApiDescription();
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
@@ -112,6 +106,14 @@ public static class CompareServerExtensions
         }
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ValidatingServiceMethodProvider<>));
         return builder;
+    }
+
+    /// <summary>Binds <typeparamref name="TOptions"/> to <paramref name="section"/> and validates it with <typeparamref name="TValidator"/> when the host starts.</summary>
+    private static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)
+        where TOptions : class where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddOptions<TOptions>().BindConfiguration(section).ValidateOnStart();
+        services.TryAddEnumerable(Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
     }
 
     /// <summary>Maps the compare.v1 services, grpc.health.v1 and reflection (v1 and v1alpha).</summary>

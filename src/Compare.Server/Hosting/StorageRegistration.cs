@@ -3,6 +3,7 @@ using Compare.Server.Storage.Local;
 using Compare.Server.Storage.Redis;
 using Compare.Server.Storage.Sqlite;
 using Compare.Server.Application;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -14,57 +15,66 @@ internal static class StorageRegistration
 {
     public static IServiceCollection AddCompareStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        StorageOptions storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-        RedisOptions redis = configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
-        if (!string.IsNullOrWhiteSpace(redis.Configuration))
+        // Whether Redis is configured decides which cache implementation is registered, so it is read here; the
+        // values themselves come from the validated options.
+        if (!string.IsNullOrWhiteSpace(configuration[$"{RedisOptions.Section}:{nameof(RedisOptions.Configuration)}"]))
         {
             // One multiplexer per process, shared by the store and the result cache. It connects in the
             // background and reconnects by itself: a Redis that is down makes calls UNAVAILABLE, not the host fail.
-            ConfigurationOptions options = ConfigurationOptions.Parse(redis.Configuration);
-            options.AbortOnConnectFail = false;
-            options.ConnectTimeout = 2000;
-            options.SyncTimeout = 5000;
-            options.AsyncTimeout = 5000;
-            options.BacklogPolicy = BacklogPolicy.FailFast;
-            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
-            services.AddStackExchangeRedisCache(cache => cache.InstanceName = redis.KeyPrefix + ":cache:");
+            services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(MultiplexerOptions(sp.GetRequiredService<IOptions<RedisOptions>>().Value)));
+            services.AddStackExchangeRedisCache(_ => { });
             services.AddOptions<RedisCacheOptions>().Configure<IServiceProvider>((cache, sp) =>
-                cache.ConnectionMultiplexerFactory = () => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>()));
+            {
+                cache.InstanceName = sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix + ":cache:";
+                cache.ConnectionMultiplexerFactory = () => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>());
+            });
         }
         else
         {
+            services.AddDistributedMemoryCache();
             // Every distinct pair is a new entry: without a bound the cache would grow for its whole time to live.
-            long limit = configuration.GetSection(CacheOptions.Section).Get<CacheOptions>()?.MemoryLimitBytes ?? new CacheOptions().MemoryLimitBytes;
-            services.AddDistributedMemoryCache(cache => cache.SizeLimit = limit);
+            services.AddOptions<MemoryDistributedCacheOptions>().Configure<IOptions<CacheOptions>>((cache, options) => cache.SizeLimit = options.Value.MemoryLimitBytes);
         }
 
-        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section);
         services.AddSingleton<CompareResultCache>();
-
-        if (string.Equals(storage.Provider, StorageOptions.Redis, StringComparison.OrdinalIgnoreCase))
+        services.AddSingleton<SqliteDocumentRecords>(sp => new SqliteDocumentRecords(sp.GetRequiredService<IOptions<StorageOptions>>().Value.Path));
+        services.AddSingleton<MemoryDocumentRecords>();
+        services.AddSingleton<IDocumentRecords>(sp => IsProvider(sp, StorageOptions.Memory)
+            ? sp.GetRequiredService<MemoryDocumentRecords>()
+            : sp.GetRequiredService<SqliteDocumentRecords>());
+        services.AddSingleton<LocalDocumentStore>();
+        services.AddSingleton<IDocumentStore>(sp =>
         {
+            if (!IsProvider(sp, StorageOptions.Redis))
+            {
+                return sp.GetRequiredService<LocalDocumentStore>();
+            }
+
+            RedisOptions redis = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
             if (string.IsNullOrWhiteSpace(redis.Configuration))
             {
                 throw new OptionsValidationException(StorageOptions.Section, typeof(StorageOptions),
                     ["Storage:Provider is Redis but Redis:Configuration (host:port[,options]) is not set."]);
             }
 
-            services.AddSingleton<IDocumentStore>(sp =>
-                new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>()));
-        }
-        else if (string.Equals(storage.Provider, StorageOptions.Memory, StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddSingleton<IDocumentRecords, MemoryDocumentRecords>();
-            services.AddSingleton<IDocumentStore, LocalDocumentStore>();
-        }
-        else
-        {
-            services.AddSingleton<IDocumentRecords>(_ => new SqliteDocumentRecords(storage.Path));
-            services.AddSingleton<IDocumentStore, LocalDocumentStore>();
-        }
-
+            return new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>());
+        });
         services.AddHostedService<StoreStartup>();
         return services;
+    }
+
+    private static bool IsProvider(IServiceProvider services, string provider) =>
+        string.Equals(services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider, provider, StringComparison.OrdinalIgnoreCase);
+
+    private static ConfigurationOptions MultiplexerOptions(RedisOptions redis)
+    {
+        ConfigurationOptions options = ConfigurationOptions.Parse(redis.Configuration!);
+        options.AbortOnConnectFail = false;
+        options.ConnectTimeout = 2000;
+        options.SyncTimeout = 5000;
+        options.AsyncTimeout = 5000;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        return options;
     }
 }
 

@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Compare.Core.Clustering;
-using System.Diagnostics;
+using Compare.Server.Hosting;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 
 namespace Compare.Server.Observability;
 
@@ -12,12 +15,18 @@ public sealed class MetricsOptions
     /// <summary>Configuration section.</summary>
     public const string Section = "Metrics";
 
-    /// <summary>Port of the Prometheus scrape endpoint, http://HOST:PORT/metrics, apart from gRPC's; 0 turns it off.</summary>
-    public int Port { get; set; }
+    /// <summary>Port of the Prometheus scrape endpoint, http://HOST:PORT/metrics, apart from gRPC's; 0 turns it off. Default 9464.</summary>
+    [SettingRange("Metrics:Port", 0, 65535)]
+    public int Port { get; set; } = 9464;
 
     /// <summary>Host name the scrape endpoint answers to: "localhost" (the default), or "+" for every interface.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Metrics:Host must name a host, or + for every interface.")]
     public string Host { get; set; } = "localhost";
 }
+
+/// <summary>Validates <see cref="MetricsOptions"/> with code generated at build time.</summary>
+[OptionsValidator]
+public sealed partial class MetricsOptionsValidator : IValidateOptions<MetricsOptions>;
 
 /// <summary>
 /// The server's instruments, on the "Compare.Server" meter: calls by method and status, their

@@ -1,7 +1,11 @@
+using System.ComponentModel.DataAnnotations;
+using Compare.Server.Hosting;
+using Microsoft.Extensions.Options;
+
 namespace Compare.Server.Security;
 
 /// <summary>Who may call, bound from the "Security" configuration section.</summary>
-public sealed class SecurityOptions
+public sealed class SecurityOptions : IValidatableObject
 {
     /// <summary>Configuration section.</summary>
     public const string Section = "Security";
@@ -22,15 +26,36 @@ public sealed class SecurityOptions
     public bool RequireKeyForReflection { get; set; }
 
     /// <summary>Per-caller rate limit of compare.v1 calls.</summary>
+    [ValidateObjectMembers]
     public RateLimitOptions RateLimit { get; set; } = new();
+
+    /// <summary>Every key long enough, without surrounding white space.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (int i = 0; i < ApiKeys.Count; i++)
+        {
+            string key = ApiKeys[i];
+            if (key.Trim().Length < MinKeyLength || key != key.Trim())
+            {
+                yield return new ValidationResult(
+                    $"Security:ApiKeys:{i} must be at least {MinKeyLength} characters, without surrounding white space.", [nameof(ApiKeys)]);
+            }
+        }
+    }
 }
+
+/// <summary>Validates <see cref="SecurityOptions"/> with code generated at build time.</summary>
+[OptionsValidator]
+public sealed partial class SecurityOptionsValidator : IValidateOptions<SecurityOptions>;
 
 /// <summary>A token bucket per caller: per API key, or per client address when no keys are configured.</summary>
 public sealed class RateLimitOptions
 {
     /// <summary>Calls per second each caller may sustain; 0 turns rate limiting off (the default).</summary>
+    [SettingRange("Security:RateLimit:PermitsPerSecond", 0, long.MaxValue)]
     public int PermitsPerSecond { get; set; }
 
     /// <summary>Calls a caller may make at once after being idle; 0 means <see cref="PermitsPerSecond"/>.</summary>
+    [SettingRange("Security:RateLimit:Burst", 0, long.MaxValue)]
     public int Burst { get; set; }
 }
