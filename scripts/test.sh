@@ -32,6 +32,15 @@ trap 'rm -f "$log"' EXIT
 # work, and another assembly's tests on the second core would skew them.
 dotnet build Compare.sln -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The code style of .editorconfig: any file dotnet format would change fails the run (after the tests), naming the file.
+style_status=0
+if [ "$status" -eq 0 ]; then
+  echo "Checking the code style (dotnet format --verify-no-changes)..."
+  if ! dotnet format Compare.sln --verify-no-changes --no-restore -v q; then
+    echo "Code style: the files above differ from what dotnet format would write; run 'dotnet format Compare.sln'." >&2
+    style_status=1
+  fi
+fi
 if [ "$status" -eq 0 ]; then
   for project in tests/*.Tests/*.Tests.csproj; do
     dotnet test "$project" -c Release --no-build 2>&1 | tee -a "$log"
@@ -48,4 +57,8 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the build or the test host failed before any test could report
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ "$status" -eq 0 ] && [ "$style_status" -ne 0 ]; then
+  echo "code style: differs from .editorconfig (see above)"
+  status=$style_status
+fi
 exit "$status"

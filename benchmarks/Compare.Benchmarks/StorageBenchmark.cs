@@ -28,7 +28,7 @@ internal static class StorageBenchmark
         int redisPort = FreePort();
         using Process redis = Process.Start(new ProcessStartInfo("redis-server",
             ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--dir", root, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
-            { RedirectStandardOutput = true })!;
+        { RedirectStandardOutput = true })!;
         try
         {
             Console.WriteLine("| store | ingest docs/s | FindSimilar p50 µs | empty RPC p50 µs | FindSimilar vs empty | notes |");

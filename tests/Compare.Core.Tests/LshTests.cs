@@ -1,4 +1,3 @@
-using Compare.Core.Indexing;
 using Compare.Core.Lsh;
 using Compare.Core.MinHash;
 

@@ -1,14 +1,14 @@
-using IndexedSketch = Compare.Core.Indexing.IndexedSketch;
-using DocumentSketch = Compare.Core.Indexing.DocumentSketch;
 using Compare.Server.Storage;
 using Compare.Server.Storage.Local;
-using Microsoft.Extensions.Logging.Abstractions;
 using Compare.V1;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using DocumentSketch = Compare.Core.Indexing.DocumentSketch;
+using IndexedSketch = Compare.Core.Indexing.IndexedSketch;
 
 namespace Compare.Server.Tests;
 
@@ -340,7 +340,9 @@ public sealed class DeduplicateTests(ServerFixture server)
         DateTime before = DateTime.UtcNow;
         List<DeduplicateResponse> events = await ReadAllAsync(server.Similarity.Deduplicate(new DeduplicateRequest
         {
-            Collection = c, Threshold = 0.5, Representative = RepresentativePolicy.Longest,
+            Collection = c,
+            Threshold = 0.5,
+            Representative = RepresentativePolicy.Longest,
         }));
         GetLastDeduplicateResponse last = await server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c });
 

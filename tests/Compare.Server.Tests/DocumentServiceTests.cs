@@ -1,7 +1,6 @@
+using Compare.Server.Tests.Contract;
 using Compare.V1;
 using Grpc.Core;
-
-using Compare.Server.Tests.Contract;
 
 namespace Compare.Server.Tests;
 

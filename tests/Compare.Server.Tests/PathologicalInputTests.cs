@@ -1,5 +1,4 @@
 using Compare.V1;
-using Grpc.Core;
 using Grpc.Health.V1;
 
 namespace Compare.Server.Tests;

@@ -4,13 +4,13 @@ using Compare.Server.Storage;
 using Compare.Server.Storage.Local;
 using Compare.Server.Storage.Sqlite;
 using Compare.V1;
-using StoredDocument = Compare.V1.StoredDocument;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using StoredDocument = Compare.V1.StoredDocument;
 
 namespace Compare.Server.Tests;
 

@@ -1,6 +1,5 @@
 using Compare.Core.Clustering;
 using Compare.Core.Lsh;
-using Compare.Core.MinHash;
 using Compare.Core.Shingling;
 
 namespace Compare.Core.Indexing;

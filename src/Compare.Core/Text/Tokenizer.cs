@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using Compare.Core.Hashing;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
+using Compare.Core.Hashing;
 
 namespace Compare.Core.Text;
 

@@ -1,8 +1,8 @@
+using Compare.Server.Application;
 using Compare.Server.Storage;
 using Compare.Server.Storage.Local;
 using Compare.Server.Storage.Redis;
 using Compare.Server.Storage.Sqlite;
-using Compare.Server.Application;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.Options;

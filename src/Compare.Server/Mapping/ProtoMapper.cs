@@ -1,13 +1,12 @@
 using System.Globalization;
 using Compare.Core.Clustering;
-using Compare.Core.Diff;
 using Compare.Core.Indexing;
 using Compare.Core.Phrases;
 using Compare.Core.Similarity;
 using Compare.Server.Application;
 using Compare.Server.Storage;
-using Google.Protobuf;
 using Compare.V1;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using CoreDiffOperation = Compare.Core.Diff.DiffOperation;
 using CoreDiffSegment = Compare.Core.Diff.DiffSegment;

@@ -1,4 +1,3 @@
-using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Shingling;
 

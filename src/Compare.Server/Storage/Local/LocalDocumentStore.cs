@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Shingling;
 using Compare.Server.Hosting;

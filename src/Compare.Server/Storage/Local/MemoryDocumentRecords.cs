@@ -1,5 +1,5 @@
-using Compare.Core;
 using System.Text;
+using Compare.Core;
 using Compare.Core.Indexing;
 
 namespace Compare.Server.Storage.Local;

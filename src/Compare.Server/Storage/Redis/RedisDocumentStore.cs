@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
 using Compare.Core.Shingling;
