@@ -250,12 +250,12 @@ public sealed class DeduplicateTests(ServerFixture server)
         return store;
     }
 
-    /// <summary>A store whose signatures take until the call is cancelled to load.</summary>
+    /// <summary>A store whose candidate pairs take until the call is cancelled to load.</summary>
     private sealed class JobThatWaitsForCancellation(IDocumentStore inner) : IDocumentStore
     {
         public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+        public async Task<Core.Clustering.IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
         {
             try
             {
@@ -302,6 +302,12 @@ public sealed class DeduplicateTests(ServerFixture server)
 
         public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken) =>
             inner.GetTextAndSketchAsync(collection, settings, id, cancellationToken);
+
+        public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
+            inner.GetAllSketchesAsync(collection, settings, cancellationToken);
+
+        public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
+            CancellationToken cancellationToken) => inner.GetSketchesAsync(collection, settings, ids, cancellationToken);
 
         public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken) =>
             inner.GetCandidatesAsync(collection, settings, signature, cancellationToken);

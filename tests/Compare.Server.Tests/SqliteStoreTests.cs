@@ -290,6 +290,11 @@ public sealed class SqliteStoreTests
         public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken) =>
             Release.Task.Wait(cancellationToken);
 
+        public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int> onDocument, CancellationToken cancellationToken) =>
+            Release.Task.Wait(cancellationToken);
+
+        public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids) => inner.GetSketches(key, parameters, ids);
+
         public void Open() => inner.Open();
 
         public IReadOnlyList<CollectionRecord> ListCollections() => inner.ListCollections();

@@ -8,6 +8,11 @@ namespace Compare.Core.Clustering;
 /// <param name="Result">Pairs and clusters over positions.</param>
 public sealed record IndexClusteringResult(IReadOnlyList<string> Ids, ClusteringResult Result);
 
+/// <summary>An index's documents in the order of writes and the candidate pairs of its band buckets over those positions.</summary>
+/// <param name="Ids">Document ids by position: the order in which they were last written.</param>
+/// <param name="Pairs">Candidate pairs, packed by <see cref="Clusterer.Pack"/>, distinct and ascending.</param>
+public sealed record IndexCandidatePairs(IReadOnlyList<string> Ids, ulong[] Pairs);
+
 /// <summary>Deduplicates indexed documents: the same banding as every LSH index here, verified exactly, merged with union-find.</summary>
 public static class SketchClustering
 {
@@ -20,24 +25,27 @@ public static class SketchClustering
         IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(documents);
+        ulong[] pairs = Clusterer.CandidatePairs([.. documents.Select(d => d.Sketch.Signature)], lsh, cancellationToken);
+        return Cluster(new IndexCandidatePairs([.. documents.Select(d => d.Id)], pairs), i => documents[i].Sketch.Shingles, threshold, policy, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="candidates"/> with exact Jaccard over <paramref name="shingles"/> (asked only for
+    /// documents of a pair) and clusters those at or above <paramref name="threshold"/>.
+    /// </summary>
+    public static IndexClusteringResult Cluster(IndexCandidatePairs candidates, Func<int, ulong[]> shingles, double threshold, RepresentativePolicy policy,
+        IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
         CandidateVerifier.CheckThreshold(threshold);
         if (policy == RepresentativePolicy.CallerOrder)
         {
             throw new ArgumentException("An index ranks representatives by first insertion or by length.", nameof(policy));
         }
 
-        var signatures = new uint[documents.Count][];
-        var ids = new string[documents.Count];
-        for (int i = 0; i < documents.Count; i++)
-        {
-            signatures[i] = documents[i].Sketch.Signature;
-            ids[i] = documents[i].Id;
-        }
-
-        ulong[] candidates = Clusterer.CandidatePairs(signatures, lsh, cancellationToken);
-        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
-        Func<int, long> rank = policy == RepresentativePolicy.Longest ? i => -documents[i].Sketch.Shingles.Length : i => i;
-        ClusteringResult result = Clusterer.Cluster(documents.Count, candidates, i => documents[i].Sketch.Shingles, threshold, rank, progress, cancellationToken);
-        return new IndexClusteringResult(ids, result);
+        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Pairs.Length, candidates.Pairs.Length));
+        Func<int, long> rank = policy == RepresentativePolicy.Longest ? i => -shingles(i).Length : i => i;
+        ClusteringResult result = Clusterer.Cluster(candidates.Ids.Count, candidates.Pairs, shingles, threshold, rank, progress, cancellationToken);
+        return new IndexClusteringResult(candidates.Ids, result);
     }
 }

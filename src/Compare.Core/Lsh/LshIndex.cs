@@ -6,7 +6,7 @@ namespace Compare.Core.Lsh;
 /// <summary>
 /// Band buckets over integer document handles. Buckets are singly linked lists threaded through
 /// two flat arrays, so inserting a document allocates nothing per band once the arrays have grown.
-/// Not thread-safe: callers synchronise (see <see cref="Indexing.SimilarityIndex"/>).
+/// Not thread-safe: callers synchronise (see <see cref="BandIndex"/> and <see cref="Indexing.SimilarityIndex"/>).
 /// </summary>
 public sealed class LshIndex
 {
@@ -130,6 +130,31 @@ public sealed class LshIndex
         }
 
         return candidates.Count - start;
+    }
+
+    /// <summary>Calls <paramref name="onBucket"/> with the members of every bucket holding two or more documents.</summary>
+    public void ForEachSharedBucket(Action<List<int>> onBucket)
+    {
+        ArgumentNullException.ThrowIfNull(onBucket);
+        var members = new List<int>();
+        foreach (Dictionary<ulong, int> band in _heads)
+        {
+            foreach (int head in band.Values)
+            {
+                if (_nodeNext[head] == None)
+                {
+                    continue;
+                }
+
+                members.Clear();
+                for (int node = head; node != None; node = _nodeNext[node])
+                {
+                    members.Add(_nodeDocument[node]);
+                }
+
+                onBucket(members);
+            }
+        }
     }
 
     private int AllocateNode(int document)

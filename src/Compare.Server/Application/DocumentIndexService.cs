@@ -138,8 +138,14 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             var progress = new LatestProgress();
             using IDisposable tracked = metrics.TrackDeduplicate(collection, () => progress.Latest);
             await onProgress(new ClusteringProgress(ClusteringStage.Loading, 0, info.DocumentCount)).ConfigureAwait(false);
-            IReadOnlyList<IndexedSketch> documents = await store.GetAllSketchesAsync(collection, settings, token).ConfigureAwait(false);
-            Task<IndexClusteringResult> job = Task.Run(() => SketchClustering.Cluster(documents, settings.Lsh, minimum, policy, progress, token), token);
+            IndexCandidatePairs candidates = await store.GetCandidatePairsAsync(collection, settings, token).ConfigureAwait(false);
+            // Only the documents of a candidate pair are read for verification.
+            HashSet<int> paired = [.. candidates.Pairs.SelectMany(p => new[] { Clusterer.Unpack(p).Left, Clusterer.Unpack(p).Right })];
+            IReadOnlyDictionary<string, DocumentSketch> sketches = await store.GetSketchesAsync(collection, settings,
+                [.. paired.Select(i => candidates.Ids[i])], token).ConfigureAwait(false);
+            // A document deleted since the pairs were taken shares nothing.
+            Func<int, ulong[]> shingles = i => sketches.TryGetValue(candidates.Ids[i], out DocumentSketch? s) ? s.Shingles : [];
+            Task<IndexClusteringResult> job = Task.Run(() => SketchClustering.Cluster(candidates, shingles, minimum, policy, progress, token), token);
             ClusteringProgress? sent = null;
             while (!job.IsCompleted)
             {

@@ -1,3 +1,4 @@
+using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Shingling;
 
@@ -46,8 +47,15 @@ public interface IDocumentStore
     /// <summary>The documents that share at least one band bucket with <paramref name="signature"/>, with their sketches.</summary>
     Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken);
 
-    /// <summary>Every document with its sketch, in the order each was last written.</summary>
+    /// <summary>The stored sketches of those of <paramref name="ids"/> that exist.</summary>
+    Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
+        CancellationToken cancellationToken);
+
+    /// <summary>Every document with its sketch, in the order each was last written: what an exhaustive query reads.</summary>
     Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
+
+    /// <summary>Every document in the order each was last written, and the candidate pairs of the collection's band buckets.</summary>
+    Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
 
     /// <summary>
     /// How many of the collection's documents hold each shingle (an estimate that never undercounts), and

@@ -38,8 +38,17 @@ public interface IDocumentRecords : IDisposable
     /// <summary>How many documents a collection holds.</summary>
     long CountDocuments(long key);
 
-    /// <summary>Calls <paramref name="onDocument"/> with every document's id, sketch and UTF-8 size, in insertion order.</summary>
+    /// <summary>Calls <paramref name="onDocument"/> with every document's id, sketch and UTF-8 size, in the order of writes.</summary>
     void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Calls <paramref name="onDocument"/> with every document's id, signature and UTF-8 size, in the order of writes:
+    /// what rebuilding the band index needs, read without the shingle sets.
+    /// </summary>
+    void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int> onDocument, CancellationToken cancellationToken);
+
+    /// <summary>The sketches of those of <paramref name="ids"/> that are stored.</summary>
+    Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids);
 
     /// <summary>The stored versions of those of <paramref name="ids"/> that exist.</summary>
     Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids);

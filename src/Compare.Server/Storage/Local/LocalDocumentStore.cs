@@ -1,15 +1,19 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Compare.Core.Clustering;
 using Compare.Core.Indexing;
+using Compare.Core.Lsh;
 using Compare.Core.Shingling;
 using Compare.Server.Hosting;
 
 namespace Compare.Server.Storage.Local;
 
 /// <summary>
-/// One process's store: each collection's LSH index and sketches in memory, documents in
-/// <see cref="IDocumentRecords"/> (memory, or SQLite on disk). A batch is committed to the records
-/// before the call returns; the index follows the records and is rebuilt from them on start.
+/// One process's store: documents, sketches and signatures in <see cref="IDocumentRecords"/> (memory, or SQLite on
+/// disk), and in memory only what a query must have there: each collection's band buckets (<see cref="BandIndex"/>).
+/// Candidates' sketches are read from the records. A batch is committed to the records before the call returns; the
+/// buckets follow the records and are rebuilt from the stored signatures on start. A collection's shingle document
+/// frequencies (for boilerplate) are counted the first time they are asked for, then kept up to date.
 /// </summary>
 public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDisposable
 {
@@ -118,7 +122,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
                 c.Deleted = true;
                 _collections.TryRemove(name, out _);
                 // Not disposed: calls that already hold it may still be reading; the collector reclaims it.
-                return c.Index.Count;
+                return c.Bands.Count;
             }
         }
         finally
@@ -150,14 +154,14 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     {
         LocalCollection c = Find(collection);
         (IReadOnlyList<StoredDocument> documents, bool hasMore) = _records.ListDocuments(c.Record.Key, afterId, limit, includeText);
-        return Task.FromResult(new DocumentPage(documents, hasMore, c.Index.Count));
+        return Task.FromResult(new DocumentPage(documents, hasMore, c.Bands.Count));
     }
 
     /// <inheritdoc/>
     public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken)
     {
         LocalCollection c = Find(collection, settings);
-        if (!c.Index.TryGetSketch(id, out DocumentSketch? sketch) || _records.GetText(c.Record.Key, id) is not { } text)
+        if (!_records.GetSketches(c.Record.Key, settings.Parameters, [id]).TryGetValue(id, out DocumentSketch? sketch) || _records.GetText(c.Record.Key, id) is not { } text)
         {
             return Task.FromResult<(string, DocumentSketch)?>(null);
         }
@@ -166,18 +170,63 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<IndexedSketch>>(Find(collection, settings).Index.Candidates(signature));
-
-    /// <inheritdoc/>
-    public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<IndexedSketch>>(Find(collection, settings).Index.Snapshot());
-
-    /// <inheritdoc/>
-    public Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken)
     {
-        SimilarityIndex index = Find(collection).Index;
-        return Task.FromResult((index.Frequencies!, (long)index.Count));
+        LocalCollection c = Find(collection, settings);
+        List<string> ids = c.Bands.Candidates(signature);
+        Dictionary<string, DocumentSketch> sketches = _records.GetSketches(c.Record.Key, settings.Parameters, ids);
+        // A candidate deleted between the two reads is simply gone.
+        return Task.FromResult<IReadOnlyList<IndexedSketch>>([.. ids.Where(sketches.ContainsKey).Select(id => new IndexedSketch(id, sketches[id]))]);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
+        CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection, settings);
+        return Task.FromResult<IReadOnlyDictionary<string, DocumentSketch>>(_records.GetSketches(c.Record.Key, settings.Parameters, ids));
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection, settings);
+        var all = new List<IndexedSketch>();
+        _records.LoadSketches(c.Record.Key, settings.Parameters, (id, sketch, _) => all.Add(new IndexedSketch(id, sketch)), cancellationToken);
+        return Task.FromResult<IReadOnlyList<IndexedSketch>>(all);
+    }
+
+    /// <inheritdoc/>
+    public Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+    {
+        (string[] ids, ulong[] pairs) = Find(collection, settings).Bands.CandidatePairs();
+        return Task.FromResult(new IndexCandidatePairs(ids, pairs));
+    }
+
+    /// <inheritdoc/>
+    public async Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken)
+    {
+        LocalCollection c = Find(collection);
+        if (c.Frequencies is null)
+        {
+            // Counted once, under the write lock so that no commit slips between the count and the first update.
+            await c.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (c.Frequencies is null)
+                {
+                    var frequencies = new DocumentFrequencySketch();
+                    _records.LoadSketches(c.Record.Key, c.Record.Settings.Parameters, (_, sketch, _) => frequencies.Add(sketch.Shingles), cancellationToken);
+                    c.Frequencies = frequencies;
+                }
+            }
+            finally
+            {
+                c.WriteGate.Release();
+            }
+        }
+
+        return (c.Frequencies, c.Bands.Count);
     }
 
     /// <inheritdoc/>
@@ -188,18 +237,18 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         try
         {
             ThrowIfDeleted(c);
-            CollectionSettings settings = c.Record.Settings;
-            SimilarityIndex index = NewIndex(settings);
+            var bands = new BandIndex(c.Record.Settings.Lsh);
             long textBytes = 0;
-            _records.LoadSketches(c.Record.Key, settings.Parameters, (id, sketch, utf8Length) =>
+            _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, (id, signature, utf8Length) =>
             {
-                index.Upsert(id, sketch);
+                bands.Add(id, signature);
                 textBytes += utf8Length;
             }, cancellationToken);
-            // Calls already holding the old index finish on it; it is left to the collector.
-            c.Index = index;
+            // Calls already holding the old buckets finish on them; they are left to the collector. The frequencies are counted again when asked for.
+            c.Bands = bands;
+            c.Frequencies = null;
             Interlocked.Exchange(ref c.TextBytes, textBytes);
-            return index.Count;
+            return bands.Count;
         }
         finally
         {
@@ -235,7 +284,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     {
         foreach (LocalCollection c in _collections.Values)
         {
-            c.Index.Dispose();
+            c.Bands.Dispose();
         }
 
         _records.Dispose();
@@ -254,9 +303,9 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             TimeSpan nextReport = TimeSpan.FromSeconds(2);
             foreach (LocalCollection c in collections)
             {
-                _records.LoadSketches(c.Record.Key, c.Record.Settings.Parameters, (id, sketch, utf8Length) =>
+                _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, (id, signature, utf8Length) =>
                 {
-                    c.Index.Upsert(id, sketch);
+                    c.Bands.Add(id, signature);
                     c.TextBytes += utf8Length;
                     if (++loaded % 4096 == 0)
                     {
@@ -312,9 +361,6 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         }
     }
 
-    private static SimilarityIndex NewIndex(CollectionSettings settings) =>
-        new(settings.Parameters, settings.Threshold, settings.Lsh, countFrequencies: true);
-
     /// <summary>A collection's record, index, text size and write lock.</summary>
     private sealed class LocalCollection(CollectionRecord record)
     {
@@ -322,13 +368,16 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
 
         public CollectionRecord Record { get; } = record;
 
-        public SimilarityIndex Index { get; set; } = NewIndex(record.Settings);
+        public BandIndex Bands { get; set; } = new(record.Settings.Lsh);
+
+        /// <summary>Null until first asked for; kept up to date by every commit after that.</summary>
+        public DocumentFrequencySketch? Frequencies { get; set; }
 
         public SemaphoreSlim WriteGate { get; } = new(1, 1);
 
         public bool Deleted { get; set; }
 
-        public CollectionInfo Info() => new(Record.Name, Record.Settings, Record.CreateTime, Index.Count, Interlocked.Read(ref TextBytes));
+        public CollectionInfo Info() => new(Record.Name, Record.Settings, Record.CreateTime, Bands.Count, Interlocked.Read(ref TextBytes));
     }
 
     /// <summary>Holds the collection's write lock; a commit goes to the records first, then to the index.</summary>
@@ -345,19 +394,24 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         public Task CommitAsync(IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes, CancellationToken cancellationToken)
         {
             ThrowIfDeleted(collection);
-            Dictionary<string, DocumentVersion> old = store._records.Find(collection.Record.Key, writes.Select(w => w.Id).Concat(deletes));
+            long key = collection.Record.Key;
+            // The versions these writes replace: their buckets and shingle counts go, by the signature they were added with.
+            Dictionary<string, DocumentSketch> old = store._records.GetSketches(key, collection.Record.Settings.Parameters, writes.Select(w => w.Id).Concat(deletes));
+            Dictionary<string, DocumentVersion> oldVersions = store._records.Find(key, old.Keys);
             store._records.Commit(collection.Record, writes, deletes);
             long textBytes = 0;
-            foreach (DocumentWrite w in writes)
+            foreach ((string id, DocumentSketch sketch) in old)
             {
-                collection.Index.Upsert(w.Id, w.Sketch);
-                textBytes += w.Content.Utf8Length - (old.GetValueOrDefault(w.Id)?.Utf8Length ?? 0);
+                collection.Bands.Remove(id, sketch.Signature);
+                collection.Frequencies?.Remove(sketch.Shingles);
+                textBytes -= oldVersions[id].Utf8Length;
             }
 
-            foreach (string id in deletes)
+            foreach (DocumentWrite w in writes)
             {
-                collection.Index.Remove(id);
-                textBytes -= old.GetValueOrDefault(id)?.Utf8Length ?? 0;
+                collection.Bands.Add(w.Id, w.Sketch.Signature);
+                collection.Frequencies?.Add(w.Sketch.Shingles);
+                textBytes += w.Content.Utf8Length;
             }
 
             Interlocked.Add(ref collection.TextBytes, textBytes);

@@ -98,6 +98,31 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
+    public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int> onDocument, CancellationToken cancellationToken) =>
+        LoadSketches(key, parameters, (id, sketch, utf8Length) => onDocument(id, sketch.Signature, utf8Length), cancellationToken);
+
+    /// <inheritdoc/>
+    public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids)
+    {
+        var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            if (_collections.TryGetValue(key, out MemoryCollection? c))
+            {
+                foreach (string id in ids)
+                {
+                    if (c.Documents.TryGetValue(id, out StoredEntry? e))
+                    {
+                        found[id] = e.Write.Sketch;
+                    }
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc/>
     public Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids)
     {
         var found = new Dictionary<string, DocumentVersion>(StringComparer.Ordinal);

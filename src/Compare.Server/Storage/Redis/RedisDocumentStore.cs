@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
 using Compare.Core.Shingling;
@@ -212,6 +213,37 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         }
 
         return found;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
+        CancellationToken cancellationToken)
+    {
+        var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
+        var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
+        foreach (string[] chunk in ids.Chunk(1000))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            RedisValue[] sketches = await Db.HashGetAsync(keys.Sketches, [.. chunk.Select(id => (RedisValue)id)]).ConfigureAwait(false);
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                if (!sketches[i].IsNull)
+                {
+                    found[chunk[i]] = SketchCodec.Decode((byte[])sketches[i]!, settings.Parameters);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+    {
+        // The buckets live as sets keyed by band and key: banding the stored signatures again finds the same pairs in one pass.
+        IReadOnlyList<IndexedSketch> all = await GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false);
+        ulong[] pairs = Clusterer.CandidatePairs([.. all.Select(d => d.Sketch.Signature)], settings.Lsh, cancellationToken);
+        return new IndexCandidatePairs([.. all.Select(d => d.Id)], pairs);
     }
 
     /// <inheritdoc/>

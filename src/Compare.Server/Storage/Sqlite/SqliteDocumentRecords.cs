@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Text.Json;
 using Compare.Core;
 using Compare.Core.Indexing;
@@ -50,6 +51,11 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     // server that predates it never reads it.
     private const string DeduplicateResultsTable = "CREATE TABLE IF NOT EXISTS deduplicate_results(collection INTEGER PRIMARY KEY, result BLOB NOT NULL);";
 
+    // Each document's MinHash signature (little-endian uint32s) by the document's seq, apart from its sketch: a
+    // start reads these few hundred bytes per document, never the shingle sets. Additive like the table above:
+    // a file written before it has its signatures copied out of the sketches when it is opened.
+    private const string SignaturesTable = "CREATE TABLE IF NOT EXISTS signatures(seq INTEGER PRIMARY KEY, signature BLOB NOT NULL);";
+
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
     private readonly string _path;
@@ -91,6 +97,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
             Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
             Execute(writer, DeduplicateResultsTable);
+            Execute(writer, SignaturesTable);
             if (empty)
             {
                 using SqliteTransaction transaction = writer.BeginTransaction();
@@ -110,6 +117,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         }
 
         _writer = writer;
+        CopySignaturesOutOfSketches();
     }
 
     /// <inheritdoc/>
@@ -153,7 +161,8 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             using SqliteTransaction transaction = Writer.BeginTransaction();
             using SqliteCommand command = Writer.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
+            command.CommandText = "DELETE FROM signatures WHERE seq IN (SELECT seq FROM documents WHERE collection = $key); " +
+                "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
             command.Parameters.AddWithValue("$key", key);
             command.ExecuteNonQuery();
             transaction.Commit();
@@ -218,23 +227,61 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
                 reader.GetBytes(2, 0, buffer, 0, length);
                 string id = reader.GetString(0);
-                DocumentSketch sketch;
-                try
-                {
-                    sketch = SketchCodec.Decode(buffer.AsSpan(0, length), parameters);
-                }
-                catch (FormatException e)
-                {
-                    throw new StoreFormatException($"The sketch of document '{id}' in {_path} is unreadable: {e.Message}", e);
-                }
-
-                onDocument(id, sketch, reader.GetInt32(1));
+                onDocument(id, Decode(id, buffer.AsSpan(0, length), parameters), reader.GetInt32(1));
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <inheritdoc/>
+    public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int> onDocument, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(onDocument);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        // id and utf8_length lie at the front of a document's row: the scan never reads its sketch or text.
+        command.CommandText = "SELECT d.id, d.utf8_length, s.signature FROM documents d JOIN signatures s ON s.seq = d.seq WHERE d.collection = $key ORDER BY d.seq";
+        command.Parameters.AddWithValue("$key", key);
+        using SqliteDataReader reader = command.ExecuteReader();
+        byte[] bytes = new byte[parameters.NumPermutations * sizeof(uint)];
+        while (reader.Read())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string id = reader.GetString(0);
+            if (reader.GetBytes(2, 0, null, 0, 0) != bytes.Length)
+            {
+                throw new StoreFormatException($"The signature of document '{id}' in {_path} has the wrong length for {parameters.NumPermutations} values.");
+            }
+
+            reader.GetBytes(2, 0, bytes, 0, bytes.Length);
+            onDocument(id, DecodeSignature(bytes), reader.GetInt32(1));
+        }
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT sketch FROM documents WHERE collection = $key AND id = $id";
+        command.Parameters.AddWithValue("$key", key);
+        SqliteParameter id = command.Parameters.Add("$id", SqliteType.Text);
+        foreach (string each in ids)
+        {
+            id.Value = each;
+            if (command.ExecuteScalar() is byte[] sketch)
+            {
+                found[each] = Decode(each, sketch, parameters);
+            }
+        }
+
+        return found;
     }
 
     /// <inheritdoc/>
@@ -291,9 +338,13 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 SqliteParameter metadata = insert.Parameters.Add("$metadata", SqliteType.Text);
                 SqliteParameter sketch = insert.Parameters.Add("$sketch", SqliteType.Blob);
                 SqliteParameter text = insert.Parameters.Add("$text", SqliteType.Text);
+                using SqliteCommand signature = SignatureWriter(transaction, out SqliteParameter signatureSeq, out SqliteParameter signatureBytes);
+                using SqliteCommand forget = SignatureForgetter(transaction, key, out SqliteParameter forgottenId);
                 foreach (DocumentWrite w in writes)
                 {
                     DocumentContent d = w.Content;
+                    forgottenId.Value = d.Id;
+                    forget.ExecuteNonQuery();
                     id.Value = d.Id;
                     hash.Value = unchecked((long)d.ContentHash);
                     length.Value = d.Length;
@@ -305,6 +356,9 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     sketch.Value = SketchCodec.Encode(w.Sketch, collection.Settings.Parameters);
                     text.Value = d.Text;
                     insert.ExecuteNonQuery();
+                    signatureSeq.Value = LastInsertRowId(transaction);
+                    signatureBytes.Value = EncodeSignature(w.Sketch.Signature);
+                    signature.ExecuteNonQuery();
                 }
             }
 
@@ -312,7 +366,8 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             {
                 using SqliteCommand delete = Writer.CreateCommand();
                 delete.Transaction = transaction;
-                delete.CommandText = "DELETE FROM documents WHERE collection = $key AND id = $id";
+                delete.CommandText = "DELETE FROM signatures WHERE seq = (SELECT seq FROM documents WHERE collection = $key AND id = $id); " +
+                    "DELETE FROM documents WHERE collection = $key AND id = $id";
                 delete.Parameters.AddWithValue("$key", key);
                 SqliteParameter id = delete.Parameters.Add("$id", SqliteType.Text);
                 foreach (string each in deletes)
@@ -406,6 +461,94 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The records are not open.");
+
+    private SqliteCommand SignatureWriter(SqliteTransaction transaction, out SqliteParameter seq, out SqliteParameter signature)
+    {
+        SqliteCommand command = Writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT OR REPLACE INTO signatures(seq, signature) VALUES($seq, $signature)";
+        seq = command.Parameters.Add("$seq", SqliteType.Integer);
+        signature = command.Parameters.Add("$signature", SqliteType.Blob);
+        return command;
+    }
+
+    // REPLACE gives a rewritten document a new seq: the signature under its old one goes first.
+    private SqliteCommand SignatureForgetter(SqliteTransaction transaction, long key, out SqliteParameter id)
+    {
+        SqliteCommand command = Writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM signatures WHERE seq = (SELECT seq FROM documents WHERE collection = $key AND id = $id)";
+        command.Parameters.AddWithValue("$key", key);
+        id = command.Parameters.Add("$id", SqliteType.Text);
+        return command;
+    }
+
+    private long LastInsertRowId(SqliteTransaction transaction)
+    {
+        using SqliteCommand command = Writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT last_insert_rowid()";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>Gives every document written before the signatures table its signature, from its sketch; once per file.</summary>
+    private void CopySignaturesOutOfSketches()
+    {
+        var settings = ListCollections().ToDictionary(c => c.Key, c => c.Settings.Parameters);
+        lock (_writeGate)
+        {
+            using SqliteTransaction transaction = Writer.BeginTransaction();
+            using SqliteCommand missing = Writer.CreateCommand();
+            missing.Transaction = transaction;
+            missing.CommandText = "SELECT d.seq, d.collection, d.id, d.sketch FROM documents d WHERE NOT EXISTS (SELECT 1 FROM signatures s WHERE s.seq = d.seq)";
+            using SqliteCommand write = SignatureWriter(transaction, out SqliteParameter seq, out SqliteParameter signature);
+            using (SqliteDataReader reader = missing.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    seq.Value = reader.GetInt64(0);
+                    signature.Value = EncodeSignature(Decode(reader.GetString(2), (byte[])reader.GetValue(3), settings[reader.GetInt64(1)]).Signature);
+                    write.ExecuteNonQuery();
+                }
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    private DocumentSketch Decode(string id, ReadOnlySpan<byte> sketch, SketchParameters parameters)
+    {
+        try
+        {
+            return SketchCodec.Decode(sketch, parameters);
+        }
+        catch (FormatException e)
+        {
+            throw new StoreFormatException($"The sketch of document '{id}' in {_path} is unreadable: {e.Message}", e);
+        }
+    }
+
+    private static byte[] EncodeSignature(uint[] signature)
+    {
+        var bytes = new byte[signature.Length * sizeof(uint)];
+        for (int i = 0; i < signature.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * sizeof(uint)), signature[i]);
+        }
+
+        return bytes;
+    }
+
+    private static uint[] DecodeSignature(ReadOnlySpan<byte> bytes)
+    {
+        var signature = new uint[bytes.Length / sizeof(uint)];
+        for (int i = 0; i < signature.Length; i++)
+        {
+            signature[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(i * sizeof(uint))..]);
+        }
+
+        return signature;
+    }
 
     private SqliteConnection OpenReader()
     {

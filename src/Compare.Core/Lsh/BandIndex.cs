@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using Compare.Core.Clustering;
+
+namespace Compare.Core.Lsh;
+
+/// <summary>
+/// What a query must have in memory, and nothing more: each document's id, its place in the order of
+/// writes, and its band buckets. Signatures and shingle sets stay with the caller's storage, read for
+/// candidates only; so a removal is told the signature the document was added with. About 0.6-0.8 KB
+/// per document with the default banding (18 bands). Thread-safe: queries run concurrently, writes are exclusive.
+/// </summary>
+public sealed class BandIndex : IDisposable
+{
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly Dictionary<string, int> _slotById = new(StringComparer.Ordinal);
+    private readonly Stack<int> _freeSlots = new();
+    private readonly LshIndex _lsh;
+    private string?[] _ids = new string?[64];
+    private long[] _writtenAt = new long[64];
+    private int _slotCount;
+    private long _writes;
+
+    [ThreadStatic]
+    private static bool[]? t_seen;
+
+    /// <summary>An empty index with the given banding.</summary>
+    public BandIndex(LshParameters parameters) => _lsh = new LshIndex(parameters);
+
+    /// <summary>The banding in use.</summary>
+    public LshParameters Parameters => _lsh.Parameters;
+
+    /// <summary>How many documents are indexed.</summary>
+    public int Count
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try
+            {
+                return _slotById.Count;
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+        }
+    }
+
+    /// <summary>Adds <paramref name="id"/> (not yet indexed) to the buckets of <paramref name="signature"/>, as the latest write.</summary>
+    public void Add(string id, ReadOnlySpan<uint> signature)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        _lock.EnterWriteLock();
+        try
+        {
+            if (_slotById.ContainsKey(id))
+            {
+                throw new InvalidOperationException($"'{id}' is indexed already; remove it first.");
+            }
+
+            int slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : NewSlot();
+            _lsh.Insert(slot, signature);
+            _ids[slot] = id;
+            _writtenAt[slot] = _writes++;
+            _slotById[id] = slot;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Removes <paramref name="id"/>, added with <paramref name="signature"/>; false when it was not indexed.</summary>
+    public bool Remove(string id, ReadOnlySpan<uint> signature)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        _lock.EnterWriteLock();
+        try
+        {
+            if (!_slotById.Remove(id, out int slot))
+            {
+                return false;
+            }
+
+            _lsh.Remove(slot, signature);
+            _ids[slot] = null;
+            _freeSlots.Push(slot);
+            return true;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>The documents that share at least one band bucket with <paramref name="signature"/>, each once.</summary>
+    public List<string> Candidates(ReadOnlySpan<uint> signature)
+    {
+        var slots = new List<int>();
+        var found = new List<string>();
+        _lock.EnterReadLock();
+        try
+        {
+            bool[] seen = t_seen is { } s && s.Length >= _slotCount ? s : new bool[Math.Max(64, _ids.Length)];
+            t_seen = null;
+            _lsh.Query(signature, seen, slots);
+            t_seen = seen;
+            foreach (int slot in slots)
+            {
+                found.Add(_ids[slot]!);
+            }
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Every document in the order of writes (an update is a new write), and the candidate pairs of the
+    /// shared buckets over those positions (packed by <see cref="Clusterer.Pack"/>, distinct, ascending).
+    /// </summary>
+    public (string[] Ids, ulong[] Pairs) CandidatePairs()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            // Positions in the order of writes.
+            int[] live = [.. Enumerable.Range(0, _slotCount).Where(slot => _ids[slot] is not null)];
+            Array.Sort([.. live.Select(slot => _writtenAt[slot])], live);
+            var positionOfSlot = new int[_slotCount];
+            var ids = new string[live.Length];
+            for (int position = 0; position < live.Length; position++)
+            {
+                positionOfSlot[live[position]] = position;
+                ids[position] = _ids[live[position]]!;
+            }
+
+            var pairs = new List<ulong>();
+            var positions = new List<int>();
+            _lsh.ForEachSharedBucket(bucket =>
+            {
+                positions.Clear();
+                foreach (int slot in bucket)
+                {
+                    positions.Add(positionOfSlot[slot]);
+                }
+
+                Clusterer.AddBucketPairs(positions, pairs);
+            });
+            Debug.Assert(ids.Length == _slotById.Count);
+            return (ids, Clusterer.SortDistinct(pairs));
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Releases the lock.</summary>
+    public void Dispose() => _lock.Dispose();
+
+    private int NewSlot()
+    {
+        if (_slotCount == _ids.Length)
+        {
+            Array.Resize(ref _ids, _slotCount * 2);
+            Array.Resize(ref _writtenAt, _slotCount * 2);
+        }
+
+        return _slotCount++;
+    }
+}
