@@ -112,6 +112,60 @@ public sealed class SqliteStoreTests
     }
 
     [Fact]
+    public async Task Restart_FileWrittenBeforeTheSignaturesTable_CopiesThemOutOfTheSketchesAndAnswersAlike()
+    {
+        using var data = new TempDirectory();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(120)];
+        corpus.Add(("copy", corpus[5].Text + " Copied."));
+        List<(string, double)> before;
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, corpus));
+            before = await SimilarAsync(new SimilarityService.SimilarityServiceClient(channel), string.Empty, corpus[5].Text);
+            await app.StopAsync();
+        }
+
+        Assert.Equal(corpus.Count, SqliteCount(data.Path, "signatures"));
+        SqliteExecute(data.Path, "DROP TABLE signatures");
+
+        (app, channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            Assert.Equal(before, await SimilarAsync(new SimilarityService.SimilarityServiceClient(channel), string.Empty, corpus[5].Text));
+            Assert.Contains(before, m => m.Item1 == "copy");
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, [(corpus[0].Id, corpus[0].Text + " Updated.")]));
+            await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Ids = { corpus[1].Id } });
+            await app.StopAsync();
+        }
+
+        // One signature per document, before and after an update and a delete.
+        Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "signatures"));
+        Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "documents"));
+    }
+
+    private static long SqliteCount(string directory, string table)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(directory, SqliteDocumentRecords.FileName)};Pooling=false");
+        connection.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM {table}";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static void SqliteExecute(string directory, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(directory, SqliteDocumentRecords.FileName)};Pooling=false");
+        connection.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    [Fact]
     public async Task KillDashNine_DuringAStreamOfUpserts_LosesNoAcknowledgedDocument()
     {
         using var data = new TempDirectory();
