@@ -75,8 +75,67 @@ internal static class StorageBenchmark
         await app.StopAsync();
         await app.DisposeAsync();
         channel.Dispose();
+
+        // The server executable as deployed, restarted on the same file, against the same executable on an empty directory.
+        string empty = Directory.CreateTempSubdirectory("compare-bench-empty-").FullName;
+        (double _, long emptyResident) = await ExecutableRestartAsync(empty);
+        (double seconds, long resident) = await ExecutableRestartAsync(settings["Storage:Path"]!);
+        Directory.Delete(empty, recursive: true);
         return string.Create(CultureInfo.InvariantCulture,
-            $"restart to SERVING {restart.Elapsed.TotalSeconds:F1} s; {fileBytes / (double)count:N0} B/doc on disk; {(heapAfter - heapBefore) / (double)count:N0} B/doc of managed heap after load");
+            $"restart to SERVING {restart.Elapsed.TotalSeconds:F1} s in process, {seconds:F1} s as the executable; {fileBytes / (double)count:N0} B/doc on disk; " +
+            $"{(heapAfter - heapBefore) / (double)count:N0} B/doc of managed heap after load; the executable's resident memory {resident / 1e6:N0} MB, " +
+            $"{(resident - emptyResident) / (double)count:N0} B/doc above its {emptyResident / 1e6:N0} MB on an empty directory");
+    }
+
+    /// <summary>Starts Compare.Server on <paramref name="data"/>, times it to SERVING, reads its resident set (VmRSS) after a settle, and stops it.</summary>
+    private static async Task<(double Seconds, long ResidentBytes)> ExecutableRestartAsync(string data)
+    {
+        int port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Compare.Server.dll"), "--urls", $"http://127.0.0.1:{port}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["Storage__Path"] = data, ["Metrics__Port"] = "0" },
+        };
+        var clock = Stopwatch.StartNew();
+        using Process server = Process.Start(start)!;
+        server.OutputDataReceived += (_, _) => { };
+        server.ErrorDataReceived += (_, _) => { };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        try
+        {
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            var health = new Health.HealthClient(channel);
+            while (true)
+            {
+                try
+                {
+                    if ((await health.CheckAsync(new HealthCheckRequest())).Status == HealthCheckResponse.Types.ServingStatus.Serving)
+                    {
+                        break;
+                    }
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                }
+
+                await Task.Delay(20);
+            }
+
+            double seconds = clock.Elapsed.TotalSeconds;
+            // What a loaded server holds once the load's garbage is collected: the runtime trims after a full GC.
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            string status = await File.ReadAllTextAsync($"/proc/{server.Id}/status");
+            long kilobytes = long.Parse(status.Split('\n').First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            return (seconds, kilobytes * 1024);
+        }
+        finally
+        {
+            server.Kill();
+            await server.WaitForExitAsync();
+        }
     }
 
     private static async Task<string> RedisNotesAsync(int port, int count)

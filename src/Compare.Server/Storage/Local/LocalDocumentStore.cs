@@ -385,26 +385,34 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     {
         private int _disposed;
 
+        // The stored version of every id this writer has looked up (null: none). Under the write lock nothing else
+        // changes them, so a commit knows which of its ids replace a stored version without asking again.
+        private readonly Dictionary<string, DocumentVersion?> _known = new(StringComparer.Ordinal);
+
         public Task<IReadOnlyDictionary<string, DocumentVersion>> GetVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
         {
             ThrowIfDeleted(collection);
-            return Task.FromResult<IReadOnlyDictionary<string, DocumentVersion>>(store._records.Find(collection.Record.Key, ids));
+            LookUp(ids);
+            return Task.FromResult<IReadOnlyDictionary<string, DocumentVersion>>(
+                ids.Where(id => _known[id] is not null).Distinct(StringComparer.Ordinal).ToDictionary(id => id, id => _known[id]!, StringComparer.Ordinal));
         }
 
         public Task CommitAsync(IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes, CancellationToken cancellationToken)
         {
             ThrowIfDeleted(collection);
             long key = collection.Record.Key;
+            string[] ids = [.. writes.Select(w => w.Id).Concat(deletes)];
+            LookUp(ids);
             // The versions these writes replace: their buckets and shingle counts go, by the signature they were added with.
-            Dictionary<string, DocumentSketch> old = store._records.GetSketches(key, collection.Record.Settings.Parameters, writes.Select(w => w.Id).Concat(deletes));
-            Dictionary<string, DocumentVersion> oldVersions = store._records.Find(key, old.Keys);
+            Dictionary<string, DocumentSketch> old = store._records.GetSketches(key, collection.Record.Settings.Parameters, ids.Where(id => _known[id] is not null));
             store._records.Commit(collection.Record, writes, deletes);
             long textBytes = 0;
             foreach ((string id, DocumentSketch sketch) in old)
             {
                 collection.Bands.Remove(id, sketch.Signature);
                 collection.Frequencies?.Remove(sketch.Shingles);
-                textBytes -= oldVersions[id].Utf8Length;
+                textBytes -= _known[id]!.Utf8Length;
+                _known[id] = null;
             }
 
             foreach (DocumentWrite w in writes)
@@ -412,10 +420,21 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
                 collection.Bands.Add(w.Id, w.Sketch.Signature);
                 collection.Frequencies?.Add(w.Sketch.Shingles);
                 textBytes += w.Content.Utf8Length;
+                _known[w.Id] = new DocumentVersion(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime);
             }
 
             Interlocked.Add(ref collection.TextBytes, textBytes);
             return Task.CompletedTask;
+        }
+
+        private void LookUp(IEnumerable<string> ids)
+        {
+            string[] unknown = [.. ids.Where(id => !_known.ContainsKey(id)).Distinct(StringComparer.Ordinal)];
+            Dictionary<string, DocumentVersion> found = store._records.Find(collection.Record.Key, unknown);
+            foreach (string id in unknown)
+            {
+                _known[id] = found.GetValueOrDefault(id);
+            }
         }
 
         public ValueTask DisposeAsync()

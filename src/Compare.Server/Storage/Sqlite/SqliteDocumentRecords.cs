@@ -51,10 +51,11 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     // server that predates it never reads it.
     private const string DeduplicateResultsTable = "CREATE TABLE IF NOT EXISTS deduplicate_results(collection INTEGER PRIMARY KEY, result BLOB NOT NULL);";
 
-    // Each document's MinHash signature (little-endian uint32s) by the document's seq, apart from its sketch: a
-    // start reads these few hundred bytes per document, never the shingle sets. Additive like the table above:
-    // a file written before it has its signatures copied out of the sketches when it is opened.
-    private const string SignaturesTable = "CREATE TABLE IF NOT EXISTS signatures(seq INTEGER PRIMARY KEY, signature BLOB NOT NULL);";
+    // Each document's MinHash signature (little-endian uint32s), apart from its sketch: a start reads these few
+    // hundred bytes per document, never the shingle sets. Additive like the table above: a file written before it
+    // has its signatures copied out of the sketches when it is opened.
+    private const string SignaturesTable =
+        "CREATE TABLE IF NOT EXISTS signatures(collection INTEGER NOT NULL, id TEXT NOT NULL, signature BLOB NOT NULL, PRIMARY KEY(collection, id)) WITHOUT ROWID;";
 
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
@@ -161,7 +162,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             using SqliteTransaction transaction = Writer.BeginTransaction();
             using SqliteCommand command = Writer.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "DELETE FROM signatures WHERE seq IN (SELECT seq FROM documents WHERE collection = $key); " +
+            command.CommandText = "DELETE FROM signatures WHERE collection = $key; " +
                 "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
             command.Parameters.AddWithValue("$key", key);
             command.ExecuteNonQuery();
@@ -244,7 +245,8 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         using SqliteConnection connection = OpenReader();
         using SqliteCommand command = connection.CreateCommand();
         // id and utf8_length lie at the front of a document's row: the scan never reads its sketch or text.
-        command.CommandText = "SELECT d.id, d.utf8_length, s.signature FROM documents d JOIN signatures s ON s.seq = d.seq WHERE d.collection = $key ORDER BY d.seq";
+        command.CommandText = "SELECT d.id, d.utf8_length, s.signature FROM documents d JOIN signatures s ON s.collection = d.collection AND s.id = d.id " +
+            "WHERE d.collection = $key ORDER BY d.seq";
         command.Parameters.AddWithValue("$key", key);
         using SqliteDataReader reader = command.ExecuteReader();
         byte[] bytes = new byte[parameters.NumPermutations * sizeof(uint)];
@@ -267,18 +269,23 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     {
         ArgumentNullException.ThrowIfNull(ids);
         var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
+        string[] wanted = [.. ids];
+        if (wanted.Length == 0)
+        {
+            return found;
+        }
+
         using SqliteConnection connection = OpenReader();
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT sketch FROM documents WHERE collection = $key AND id = $id";
+        // One statement for every id: the ids travel as one JSON array.
+        command.CommandText = "SELECT id, sketch FROM documents WHERE collection = $key AND id IN (SELECT value FROM json_each($ids))";
         command.Parameters.AddWithValue("$key", key);
-        SqliteParameter id = command.Parameters.Add("$id", SqliteType.Text);
-        foreach (string each in ids)
+        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(wanted, SettingsJson.Default.StringArray));
+        using SqliteDataReader reader = command.ExecuteReader();
+        while (reader.Read())
         {
-            id.Value = each;
-            if (command.ExecuteScalar() is byte[] sketch)
-            {
-                found[each] = Decode(each, sketch, parameters);
-            }
+            string id = reader.GetString(0);
+            found[id] = Decode(id, (byte[])reader.GetValue(1), parameters);
         }
 
         return found;
@@ -338,13 +345,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 SqliteParameter metadata = insert.Parameters.Add("$metadata", SqliteType.Text);
                 SqliteParameter sketch = insert.Parameters.Add("$sketch", SqliteType.Blob);
                 SqliteParameter text = insert.Parameters.Add("$text", SqliteType.Text);
-                using SqliteCommand signature = SignatureWriter(transaction, out SqliteParameter signatureSeq, out SqliteParameter signatureBytes);
-                using SqliteCommand forget = SignatureForgetter(transaction, key, out SqliteParameter forgottenId);
+                using SqliteCommand signature = SignatureWriter(transaction, key, out SqliteParameter signatureId, out SqliteParameter signatureBytes);
                 foreach (DocumentWrite w in writes)
                 {
                     DocumentContent d = w.Content;
-                    forgottenId.Value = d.Id;
-                    forget.ExecuteNonQuery();
                     id.Value = d.Id;
                     hash.Value = unchecked((long)d.ContentHash);
                     length.Value = d.Length;
@@ -356,7 +360,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     sketch.Value = SketchCodec.Encode(w.Sketch, collection.Settings.Parameters);
                     text.Value = d.Text;
                     insert.ExecuteNonQuery();
-                    signatureSeq.Value = LastInsertRowId(transaction);
+                    signatureId.Value = d.Id;
                     signatureBytes.Value = EncodeSignature(w.Sketch.Signature);
                     signature.ExecuteNonQuery();
                 }
@@ -366,8 +370,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             {
                 using SqliteCommand delete = Writer.CreateCommand();
                 delete.Transaction = transaction;
-                delete.CommandText = "DELETE FROM signatures WHERE seq = (SELECT seq FROM documents WHERE collection = $key AND id = $id); " +
-                    "DELETE FROM documents WHERE collection = $key AND id = $id";
+                delete.CommandText = "DELETE FROM signatures WHERE collection = $key AND id = $id; DELETE FROM documents WHERE collection = $key AND id = $id";
                 delete.Parameters.AddWithValue("$key", key);
                 SqliteParameter id = delete.Parameters.Add("$id", SqliteType.Text);
                 foreach (string each in deletes)
@@ -462,33 +465,20 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The records are not open.");
 
-    private SqliteCommand SignatureWriter(SqliteTransaction transaction, out SqliteParameter seq, out SqliteParameter signature)
+    private SqliteCommand SignatureWriter(SqliteTransaction transaction, long? key, out SqliteParameter id, out SqliteParameter signature)
     {
         SqliteCommand command = Writer.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT OR REPLACE INTO signatures(seq, signature) VALUES($seq, $signature)";
-        seq = command.Parameters.Add("$seq", SqliteType.Integer);
+        command.CommandText = "INSERT OR REPLACE INTO signatures(collection, id, signature) VALUES($key, $id, $signature)";
+        SqliteParameter collection = command.Parameters.Add("$key", SqliteType.Integer);
+        if (key is not null)
+        {
+            collection.Value = key;
+        }
+
+        id = command.Parameters.Add("$id", SqliteType.Text);
         signature = command.Parameters.Add("$signature", SqliteType.Blob);
         return command;
-    }
-
-    // REPLACE gives a rewritten document a new seq: the signature under its old one goes first.
-    private SqliteCommand SignatureForgetter(SqliteTransaction transaction, long key, out SqliteParameter id)
-    {
-        SqliteCommand command = Writer.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "DELETE FROM signatures WHERE seq = (SELECT seq FROM documents WHERE collection = $key AND id = $id)";
-        command.Parameters.AddWithValue("$key", key);
-        id = command.Parameters.Add("$id", SqliteType.Text);
-        return command;
-    }
-
-    private long LastInsertRowId(SqliteTransaction transaction)
-    {
-        using SqliteCommand command = Writer.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT last_insert_rowid()";
-        return (long)command.ExecuteScalar()!;
     }
 
     /// <summary>Gives every document written before the signatures table its signature, from its sketch; once per file.</summary>
@@ -500,14 +490,15 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             using SqliteTransaction transaction = Writer.BeginTransaction();
             using SqliteCommand missing = Writer.CreateCommand();
             missing.Transaction = transaction;
-            missing.CommandText = "SELECT d.seq, d.collection, d.id, d.sketch FROM documents d WHERE NOT EXISTS (SELECT 1 FROM signatures s WHERE s.seq = d.seq)";
-            using SqliteCommand write = SignatureWriter(transaction, out SqliteParameter seq, out SqliteParameter signature);
+            missing.CommandText = "SELECT d.collection, d.id, d.sketch FROM documents d WHERE NOT EXISTS (SELECT 1 FROM signatures s WHERE s.collection = d.collection AND s.id = d.id)";
+            using SqliteCommand write = SignatureWriter(transaction, key: null, out SqliteParameter id, out SqliteParameter signature);
             using (SqliteDataReader reader = missing.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    seq.Value = reader.GetInt64(0);
-                    signature.Value = EncodeSignature(Decode(reader.GetString(2), (byte[])reader.GetValue(3), settings[reader.GetInt64(1)]).Signature);
+                    write.Parameters["$key"].Value = reader.GetInt64(0);
+                    id.Value = reader.GetString(1);
+                    signature.Value = EncodeSignature(Decode(reader.GetString(1), (byte[])reader.GetValue(2), settings[reader.GetInt64(0)]).Signature);
                     write.ExecuteNonQuery();
                 }
             }
