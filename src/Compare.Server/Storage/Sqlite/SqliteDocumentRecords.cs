@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Buffers.Binary;
 using System.Text.Json;
 using Compare.Core;
@@ -59,8 +60,11 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
+    private const int MaxPooledSketchReaders = 16;
+
     private readonly string _path;
     private readonly string _connectionString;
+    private readonly ConcurrentBag<SketchReader> _sketchReaders = [];
     private readonly Lock _writeGate = new();
     private SqliteConnection? _writer;
 
@@ -269,23 +273,28 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     {
         ArgumentNullException.ThrowIfNull(ids);
         var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
-        string[] wanted = [.. ids];
-        if (wanted.Length == 0)
+        SketchReader reader = _sketchReaders.TryTake(out SketchReader? pooled) ? pooled : new SketchReader(_connectionString);
+        try
         {
-            return found;
+            foreach (string id in ids)
+            {
+                if (reader.Read(key, id) is { } sketch)
+                {
+                    found[id] = Decode(id, sketch, parameters);
+                }
+            }
         }
-
-        using SqliteConnection connection = OpenReader();
-        using SqliteCommand command = connection.CreateCommand();
-        // One statement for every id: the ids travel as one JSON array.
-        command.CommandText = "SELECT id, sketch FROM documents WHERE collection = $key AND id IN (SELECT value FROM json_each($ids))";
-        command.Parameters.AddWithValue("$key", key);
-        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(wanted, SettingsJson.Default.StringArray));
-        using SqliteDataReader reader = command.ExecuteReader();
-        while (reader.Read())
+        finally
         {
-            string id = reader.GetString(0);
-            found[id] = Decode(id, (byte[])reader.GetValue(1), parameters);
+            // A handful of readers serve every query: each keeps its connection and its prepared statement.
+            if (_sketchReaders.Count < MaxPooledSketchReaders)
+            {
+                _sketchReaders.Add(reader);
+            }
+            else
+            {
+                reader.Dispose();
+            }
         }
 
         return found;
@@ -460,6 +469,11 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             _writer = null;
         }
 
+        while (_sketchReaders.TryTake(out SketchReader? reader))
+        {
+            reader.Dispose();
+        }
+
         SqliteConnection.ClearAllPools();
     }
 
@@ -567,5 +581,38 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         command.Transaction = transaction;
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>A reader connection with its prepared "sketch by id" statement, reused across queries.</summary>
+    private sealed class SketchReader : IDisposable
+    {
+        private readonly SqliteConnection _connection;
+        private readonly SqliteCommand _command;
+        private readonly SqliteParameter _key;
+        private readonly SqliteParameter _id;
+
+        public SketchReader(string connectionString)
+        {
+            _connection = new SqliteConnection(connectionString);
+            _connection.Open();
+            _command = _connection.CreateCommand();
+            _command.CommandText = "SELECT sketch FROM documents WHERE collection = $key AND id = $id";
+            _key = _command.Parameters.Add("$key", SqliteType.Integer);
+            _id = _command.Parameters.Add("$id", SqliteType.Text);
+            _command.Prepare();
+        }
+
+        public byte[]? Read(long key, string id)
+        {
+            _key.Value = key;
+            _id.Value = id;
+            return _command.ExecuteScalar() as byte[];
+        }
+
+        public void Dispose()
+        {
+            _command.Dispose();
+            _connection.Dispose();
+        }
     }
 }
