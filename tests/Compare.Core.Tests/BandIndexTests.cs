@@ -51,4 +51,18 @@ public sealed class BandIndexTests
         Assert.Equal(2, bands.Count);
         Assert.Throws<InvalidOperationException>(() => bands.Add("first", a.Signature));
     }
+
+    [Fact]
+    public void Add_LoadedInAnyOrderWithTheirWriteNumbers_KeepsTheOrderOfWritesAndLaterWritesComeAfter()
+    {
+        DocumentSketch[] sketches = [.. TestData.BbcCorpus().Take(4).Select(d => Sketcher.Sketch(d.Text))];
+        using var bands = new BandIndex(Bands, expectedDocuments: 2);
+        bands.Add("c", sketches[2].Signature, writtenAt: 30);
+        bands.Add("a", sketches[0].Signature, writtenAt: 7);
+        bands.Add("b", sketches[1].Signature, writtenAt: 12);
+        bands.Add("d", sketches[3].Signature);
+
+        Assert.Equal(["a", "b", "c", "d"], bands.CandidatePairs().Ids);
+        Assert.Equal(4, bands.Count);
+    }
 }

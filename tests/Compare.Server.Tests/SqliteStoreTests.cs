@@ -127,8 +127,8 @@ public sealed class SqliteStoreTests
             await app.StopAsync();
         }
 
-        Assert.Equal(corpus.Count, SqliteCount(data.Path, "signatures"));
-        SqliteExecute(data.Path, "DROP TABLE signatures");
+        Assert.Equal(corpus.Count, SqliteCount(data.Path, "document_signatures"));
+        SqliteExecute(data.Path, "DROP TABLE document_signatures");
 
         (app, channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
         await using (app)
@@ -143,7 +143,7 @@ public sealed class SqliteStoreTests
         }
 
         // One signature per document, before and after an update and a delete.
-        Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "signatures"));
+        Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "document_signatures"));
         Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "documents"));
     }
 
@@ -344,7 +344,7 @@ public sealed class SqliteStoreTests
         public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken) =>
             Release.Task.Wait(cancellationToken);
 
-        public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int> onDocument, CancellationToken cancellationToken) =>
+        public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int, long> onDocument, CancellationToken cancellationToken) =>
             Release.Task.Wait(cancellationToken);
 
         public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids) => inner.GetSketches(key, parameters, ids);

@@ -15,16 +15,24 @@ public sealed class BandIndex : IDisposable
     private readonly Dictionary<string, int> _slotById = new(StringComparer.Ordinal);
     private readonly Stack<int> _freeSlots = new();
     private readonly LshIndex _lsh;
-    private string?[] _ids = new string?[64];
-    private long[] _writtenAt = new long[64];
+    private string?[] _ids;
+    private long[] _writtenAt;
     private int _slotCount;
     private long _writes;
 
     [ThreadStatic]
     private static bool[]? t_seen;
 
-    /// <summary>An empty index with the given banding.</summary>
-    public BandIndex(LshParameters parameters) => _lsh = new LshIndex(parameters);
+    /// <summary>An empty index with the given banding, sized for <paramref name="expectedDocuments"/> (it grows past that as needed).</summary>
+    public BandIndex(LshParameters parameters, int expectedDocuments = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedDocuments);
+        _lsh = new LshIndex(parameters, expectedDocuments);
+        int slots = Math.Max(64, expectedDocuments);
+        _ids = new string?[slots];
+        _writtenAt = new long[slots];
+        _slotById.EnsureCapacity(expectedDocuments);
+    }
 
     /// <summary>The banding in use.</summary>
     public LshParameters Parameters => _lsh.Parameters;
@@ -46,8 +54,11 @@ public sealed class BandIndex : IDisposable
         }
     }
 
-    /// <summary>Adds <paramref name="id"/> (not yet indexed) to the buckets of <paramref name="signature"/>, as the latest write.</summary>
-    public void Add(string id, ReadOnlySpan<uint> signature)
+    /// <summary>
+    /// Adds <paramref name="id"/> (not yet indexed) to the buckets of <paramref name="signature"/>: as the latest write,
+    /// or at <paramref name="writtenAt"/>, its place in the order of writes as storage recorded it (loading, in any order).
+    /// </summary>
+    public void Add(string id, ReadOnlySpan<uint> signature, long? writtenAt = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         _lock.EnterWriteLock();
@@ -61,7 +72,9 @@ public sealed class BandIndex : IDisposable
             int slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : NewSlot();
             _lsh.Insert(slot, signature);
             _ids[slot] = id;
-            _writtenAt[slot] = _writes++;
+            long at = writtenAt ?? _writes;
+            _writtenAt[slot] = at;
+            _writes = Math.Max(_writes, at + 1);
             _slotById[id] = slot;
         }
         finally

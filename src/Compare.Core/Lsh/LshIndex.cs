@@ -12,14 +12,15 @@ public sealed class LshIndex
 {
     private const int None = -1;
     private readonly Dictionary<ulong, int>[] _heads;
-    private int[] _nodeDocument = new int[1024];
-    private int[] _nodeNext = new int[1024];
+    private int[] _nodeDocument;
+    private int[] _nodeNext;
     private int _nodeCount;
     private int _freeNode = None;
 
-    /// <summary>Creates an empty index with the given banding.</summary>
-    public LshIndex(LshParameters parameters)
+    /// <summary>Creates an empty index with the given banding, sized for <paramref name="expectedDocuments"/>.</summary>
+    public LshIndex(LshParameters parameters, int expectedDocuments = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedDocuments);
         if (parameters.Bands < 1 || parameters.Rows < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(parameters), "Bands and rows must be positive.");
@@ -29,8 +30,12 @@ public sealed class LshIndex
         _heads = new Dictionary<ulong, int>[parameters.Bands];
         for (int band = 0; band < _heads.Length; band++)
         {
-            _heads[band] = [];
+            _heads[band] = new Dictionary<ulong, int>(expectedDocuments);
         }
+
+        int nodes = Math.Max(1024, checked(expectedDocuments * parameters.Bands));
+        _nodeDocument = new int[nodes];
+        _nodeNext = new int[nodes];
     }
 
     /// <summary>The banding in use.</summary>

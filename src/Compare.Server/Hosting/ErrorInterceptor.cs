@@ -2,7 +2,6 @@ using Compare.Server.Application;
 using Compare.Server.Storage;
 using Compare.Server.Validation;
 using Grpc.Core;
-using StackExchange.Redis;
 
 namespace Compare.Server.Hosting;
 
@@ -41,10 +40,8 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Serve
             case CapacityExceededException e:
                 return new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
             case StoreUnavailableException e:
+                Log.StoreUnavailable(logger, context.Method, e.Message);
                 return new RpcException(new Status(StatusCode.Unavailable, e.Message));
-            case RedisConnectionException or RedisTimeoutException:
-                Log.RedisUnavailable(logger, context.Method, exception.Message);
-                return new RpcException(new Status(StatusCode.Unavailable, $"Redis is unreachable; retry later. ({exception.Message})"));
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled or its deadline passed."));
             default:

@@ -33,8 +33,8 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Critical, "The store failed to load; every call will answer UNAVAILABLE.")]
     public static partial void LoadFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(11, LogLevel.Warning, "{Method} failed: Redis is unreachable ({Reason}).")]
-    public static partial void RedisUnavailable(ILogger logger, string method, string reason);
+    [LoggerMessage(11, LogLevel.Warning, "{Method} answered UNAVAILABLE: {Reason}")]
+    public static partial void StoreUnavailable(ILogger logger, string method, string reason);
 
     [LoggerMessage(12, LogLevel.Warning, "The result cache failed ({Reason}); computing instead.")]
     public static partial void CacheFailed(ILogger logger, string reason);

@@ -57,7 +57,7 @@ internal static class StorageRegistration
                     ["Storage:Provider is Redis but Redis:Configuration (host:port[,options]) is not set."]);
             }
 
-            return new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>());
+            return new RedisFaultTranslation(new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>()));
         });
         services.AddHostedService<StoreStartup>();
         return services;

@@ -42,10 +42,11 @@ public interface IDocumentRecords : IDisposable
     void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Calls <paramref name="onDocument"/> with every document's id, signature and UTF-8 size, in the order of writes:
-    /// what rebuilding the band index needs, read without the shingle sets.
+    /// Calls <paramref name="onDocument"/> with every document's id, signature, UTF-8 size and place in the order of
+    /// writes (a number that grows with each write), in any order: what rebuilding the band index needs, read
+    /// without the shingle sets.
     /// </summary>
-    void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int> onDocument, CancellationToken cancellationToken);
+    void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int, long> onDocument, CancellationToken cancellationToken);
 
     /// <summary>The sketches of those of <paramref name="ids"/> that are stored.</summary>
     Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids);

@@ -237,11 +237,11 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         try
         {
             ThrowIfDeleted(c);
-            var bands = new BandIndex(c.Record.Settings.Lsh);
+            var bands = new BandIndex(c.Record.Settings.Lsh, checked((int)_records.CountDocuments(c.Record.Key)));
             long textBytes = 0;
-            _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, (id, signature, utf8Length) =>
+            _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, (id, signature, utf8Length, writtenAt) =>
             {
-                bands.Add(id, signature);
+                bands.Add(id, signature, writtenAt);
                 textBytes += utf8Length;
             }, cancellationToken);
             // Calls already holding the old buckets finish on them; they are left to the collector. The frequencies are counted again when asked for.
@@ -303,9 +303,11 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             TimeSpan nextReport = TimeSpan.FromSeconds(2);
             foreach (LocalCollection c in collections)
             {
-                _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, (id, signature, utf8Length) =>
+                // Sized for what is stored, so the buckets never grow (and copy) while they load.
+                c.Bands = new BandIndex(c.Record.Settings.Lsh, checked((int)_records.CountDocuments(c.Record.Key)));
+                _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, (id, signature, utf8Length, writtenAt) =>
                 {
-                    c.Bands.Add(id, signature);
+                    c.Bands.Add(id, signature, writtenAt);
                     c.TextBytes += utf8Length;
                     if (++loaded % 4096 == 0)
                     {

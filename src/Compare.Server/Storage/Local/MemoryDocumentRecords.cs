@@ -98,8 +98,20 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int> onDocument, CancellationToken cancellationToken) =>
-        LoadSketches(key, parameters, (id, sketch, utf8Length) => onDocument(id, sketch.Signature, utf8Length), cancellationToken);
+    public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int, long> onDocument, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onDocument);
+        lock (_gate)
+        {
+            if (_collections.TryGetValue(key, out MemoryCollection? c))
+            {
+                foreach (StoredEntry e in c.Documents.Values)
+                {
+                    onDocument(e.Write.Id, e.Write.Sketch.Signature, e.Write.Content.Utf8Length, e.Sequence);
+                }
+            }
+        }
+    }
 
     /// <inheritdoc/>
     public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids)

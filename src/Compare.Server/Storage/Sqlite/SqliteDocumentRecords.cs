@@ -52,11 +52,13 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     // server that predates it never reads it.
     private const string DeduplicateResultsTable = "CREATE TABLE IF NOT EXISTS deduplicate_results(collection INTEGER PRIMARY KEY, result BLOB NOT NULL);";
 
-    // Each document's MinHash signature (little-endian uint32s), apart from its sketch: a start reads these few
-    // hundred bytes per document, never the shingle sets. Additive like the table above: a file written before it
-    // has its signatures copied out of the sketches when it is opened.
+    // Each document's MinHash signature (little-endian uint32s), its seq and its UTF-8 size, apart from the
+    // documents' wide rows: a start scans this table alone, a few hundred bytes per document, and never the rows
+    // that hold sketches and texts. Additive like the table above: a file written before it has its signatures
+    // copied out of the sketches when it is opened.
     private const string SignaturesTable =
-        "CREATE TABLE IF NOT EXISTS signatures(collection INTEGER NOT NULL, id TEXT NOT NULL, signature BLOB NOT NULL, PRIMARY KEY(collection, id)) WITHOUT ROWID;";
+        "CREATE TABLE IF NOT EXISTS document_signatures(collection INTEGER NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, utf8_length INTEGER NOT NULL, " +
+        "signature BLOB NOT NULL, PRIMARY KEY(collection, id)) WITHOUT ROWID;";
 
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
@@ -166,7 +168,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             using SqliteTransaction transaction = Writer.BeginTransaction();
             using SqliteCommand command = Writer.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "DELETE FROM signatures WHERE collection = $key; " +
+            command.CommandText = "DELETE FROM document_signatures WHERE collection = $key; " +
                 "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
             command.Parameters.AddWithValue("$key", key);
             command.ExecuteNonQuery();
@@ -242,15 +244,13 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int> onDocument, CancellationToken cancellationToken)
+    public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int, long> onDocument, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(onDocument);
         using SqliteConnection connection = OpenReader();
         using SqliteCommand command = connection.CreateCommand();
-        // id and utf8_length lie at the front of a document's row: the scan never reads its sketch or text.
-        command.CommandText = "SELECT d.id, d.utf8_length, s.signature FROM documents d JOIN signatures s ON s.collection = d.collection AND s.id = d.id " +
-            "WHERE d.collection = $key ORDER BY d.seq";
+        command.CommandText = "SELECT id, seq, utf8_length, signature FROM document_signatures WHERE collection = $key";
         command.Parameters.AddWithValue("$key", key);
         using SqliteDataReader reader = command.ExecuteReader();
         byte[] bytes = new byte[parameters.NumPermutations * sizeof(uint)];
@@ -258,13 +258,13 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         {
             cancellationToken.ThrowIfCancellationRequested();
             string id = reader.GetString(0);
-            if (reader.GetBytes(2, 0, null, 0, 0) != bytes.Length)
+            if (reader.GetBytes(3, 0, null, 0, 0) != bytes.Length)
             {
                 throw new StoreFormatException($"The signature of document '{id}' in {_path} has the wrong length for {parameters.NumPermutations} values.");
             }
 
-            reader.GetBytes(2, 0, bytes, 0, bytes.Length);
-            onDocument(id, DecodeSignature(bytes), reader.GetInt32(1));
+            reader.GetBytes(3, 0, bytes, 0, bytes.Length);
+            onDocument(id, DecodeSignature(bytes), reader.GetInt32(2), reader.GetInt64(1));
         }
     }
 
@@ -341,7 +341,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 insert.Transaction = transaction;
                 insert.CommandText = """
                     INSERT OR REPLACE INTO documents(collection, id, content_hash, length, utf8_length, shingle_count, create_time, update_time, metadata, sketch, text)
-                    VALUES($key, $id, $hash, $length, $utf8, $shingles, $created, $updated, $metadata, $sketch, $text)
+                    VALUES($key, $id, $hash, $length, $utf8, $shingles, $created, $updated, $metadata, $sketch, $text) RETURNING seq
                     """;
                 insert.Parameters.AddWithValue("$key", key);
                 SqliteParameter id = insert.Parameters.Add("$id", SqliteType.Text);
@@ -354,7 +354,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 SqliteParameter metadata = insert.Parameters.Add("$metadata", SqliteType.Text);
                 SqliteParameter sketch = insert.Parameters.Add("$sketch", SqliteType.Blob);
                 SqliteParameter text = insert.Parameters.Add("$text", SqliteType.Text);
-                using SqliteCommand signature = SignatureWriter(transaction, key, out SqliteParameter signatureId, out SqliteParameter signatureBytes);
+                using SqliteCommand signature = SignatureWriter(transaction, key, out SignatureRow row);
                 foreach (DocumentWrite w in writes)
                 {
                     DocumentContent d = w.Content;
@@ -368,9 +368,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     metadata.Value = JsonSerializer.Serialize(d.Metadata.ToDictionary(StringComparer.Ordinal), SettingsJson.Default.DictionaryStringString);
                     sketch.Value = SketchCodec.Encode(w.Sketch, collection.Settings.Parameters);
                     text.Value = d.Text;
-                    insert.ExecuteNonQuery();
-                    signatureId.Value = d.Id;
-                    signatureBytes.Value = EncodeSignature(w.Sketch.Signature);
+                    row.Seq.Value = (long)insert.ExecuteScalar()!;
+                    row.Id.Value = d.Id;
+                    row.Utf8Length.Value = d.Utf8Length;
+                    row.Signature.Value = EncodeSignature(w.Sketch.Signature);
                     signature.ExecuteNonQuery();
                 }
             }
@@ -379,7 +380,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             {
                 using SqliteCommand delete = Writer.CreateCommand();
                 delete.Transaction = transaction;
-                delete.CommandText = "DELETE FROM signatures WHERE collection = $key AND id = $id; DELETE FROM documents WHERE collection = $key AND id = $id";
+                delete.CommandText = "DELETE FROM document_signatures WHERE collection = $key AND id = $id; DELETE FROM documents WHERE collection = $key AND id = $id";
                 delete.Parameters.AddWithValue("$key", key);
                 SqliteParameter id = delete.Parameters.Add("$id", SqliteType.Text);
                 foreach (string each in deletes)
@@ -479,23 +480,22 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The records are not open.");
 
-    private SqliteCommand SignatureWriter(SqliteTransaction transaction, long? key, out SqliteParameter id, out SqliteParameter signature)
+    private SqliteCommand SignatureWriter(SqliteTransaction transaction, long? key, out SignatureRow row)
     {
         SqliteCommand command = Writer.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT OR REPLACE INTO signatures(collection, id, signature) VALUES($key, $id, $signature)";
-        SqliteParameter collection = command.Parameters.Add("$key", SqliteType.Integer);
+        command.CommandText = "INSERT OR REPLACE INTO document_signatures(collection, id, seq, utf8_length, signature) VALUES($key, $id, $seq, $utf8, $signature)";
+        row = new SignatureRow(command.Parameters.Add("$key", SqliteType.Integer), command.Parameters.Add("$id", SqliteType.Text),
+            command.Parameters.Add("$seq", SqliteType.Integer), command.Parameters.Add("$utf8", SqliteType.Integer), command.Parameters.Add("$signature", SqliteType.Blob));
         if (key is not null)
         {
-            collection.Value = key;
+            row.Collection.Value = key;
         }
 
-        id = command.Parameters.Add("$id", SqliteType.Text);
-        signature = command.Parameters.Add("$signature", SqliteType.Blob);
         return command;
     }
 
-    /// <summary>Gives every document written before the signatures table its signature, from its sketch; once per file.</summary>
+    /// <summary>Gives every document written before the signatures table its row there, from its sketch; once per file.</summary>
     private void CopySignaturesOutOfSketches()
     {
         var settings = ListCollections().ToDictionary(c => c.Key, c => c.Settings.Parameters);
@@ -504,15 +504,18 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             using SqliteTransaction transaction = Writer.BeginTransaction();
             using SqliteCommand missing = Writer.CreateCommand();
             missing.Transaction = transaction;
-            missing.CommandText = "SELECT d.collection, d.id, d.sketch FROM documents d WHERE NOT EXISTS (SELECT 1 FROM signatures s WHERE s.collection = d.collection AND s.id = d.id)";
-            using SqliteCommand write = SignatureWriter(transaction, key: null, out SqliteParameter id, out SqliteParameter signature);
+            missing.CommandText = "SELECT d.collection, d.id, d.seq, d.utf8_length, d.sketch FROM documents d " +
+                "WHERE NOT EXISTS (SELECT 1 FROM document_signatures s WHERE s.collection = d.collection AND s.id = d.id)";
+            using SqliteCommand write = SignatureWriter(transaction, key: null, out SignatureRow row);
             using (SqliteDataReader reader = missing.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    write.Parameters["$key"].Value = reader.GetInt64(0);
-                    id.Value = reader.GetString(1);
-                    signature.Value = EncodeSignature(Decode(reader.GetString(1), (byte[])reader.GetValue(2), settings[reader.GetInt64(0)]).Signature);
+                    row.Collection.Value = reader.GetInt64(0);
+                    row.Id.Value = reader.GetString(1);
+                    row.Seq.Value = reader.GetInt64(2);
+                    row.Utf8Length.Value = reader.GetInt32(3);
+                    row.Signature.Value = EncodeSignature(Decode(reader.GetString(1), (byte[])reader.GetValue(4), settings[reader.GetInt64(0)]).Signature);
                     write.ExecuteNonQuery();
                 }
             }
@@ -615,4 +618,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             _connection.Dispose();
         }
     }
+
+    /// <summary>The parameters of one row of document_signatures.</summary>
+    private sealed record SignatureRow(SqliteParameter Collection, SqliteParameter Id, SqliteParameter Seq, SqliteParameter Utf8Length, SqliteParameter Signature);
 }

@@ -1,0 +1,33 @@
+using Compare.Server.Storage;
+using Compare.Server.Storage.Redis;
+using StackExchange.Redis;
+
+namespace Compare.Server.Tests;
+
+// The exceptions as StackExchange.Redis raises them; their short constructors are marked obsolete for callers that know the command.
+#pragma warning disable CS0618
+
+public sealed class RedisFaultTranslationTests
+{
+    [Theory]
+    [InlineData("LOADING Redis is loading the dataset in memory")]
+    [InlineData("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")]
+    [InlineData("TRYAGAIN Multiple keys request during rehashing of slot")]
+    [InlineData("CLUSTERDOWN The cluster is down")]
+    public void Translate_AServerThatCannotServeYet_IsUnavailable(string reply)
+    {
+        StoreUnavailableException? unavailable = RedisFaultTranslation.Translate(new RedisServerException(reply));
+
+        Assert.NotNull(unavailable);
+        Assert.Contains(reply, unavailable.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Translate_LostConnectionOrTimeout_IsUnavailable_AndAnythingElseIsLeftAlone()
+    {
+        Assert.NotNull(RedisFaultTranslation.Translate(new RedisConnectionException(ConnectionFailureType.SocketFailure, "socket closed")));
+        Assert.NotNull(RedisFaultTranslation.Translate(new RedisTimeoutException("timed out", CommandStatus.Sent)));
+        Assert.Null(RedisFaultTranslation.Translate(new RedisServerException("WRONGTYPE Operation against a key holding the wrong kind of value")));
+        Assert.Null(RedisFaultTranslation.Translate(new InvalidOperationException("a bug")));
+    }
+}
