@@ -498,6 +498,12 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     /// <summary>Gives every document written before the signatures table its row there, from its sketch; once per file.</summary>
     private void CopySignaturesOutOfSketches()
     {
+        // Counting both tables reads their narrow indexes; only a file with documents lacking a signature pays the scan of the wide rows.
+        if (Scalar(Writer, "SELECT count(*) FROM documents") == Scalar(Writer, "SELECT count(*) FROM document_signatures"))
+        {
+            return;
+        }
+
         var settings = ListCollections().ToDictionary(c => c.Key, c => c.Settings.Parameters);
         lock (_writeGate)
         {
