@@ -168,7 +168,7 @@ public sealed class CliTests : IDisposable
     public async Task Dedup_GeneratedCorpus_FindsThePlantedDuplicatesAboveTheThresholdAndNoFalsePairs()
     {
         string path = Path.Combine(_dir, "synthetic.jsonl"), pairsPath = Path.Combine(_dir, "pairs.jsonl");
-        Benchmarks.SyntheticCorpus.WriteJsonLines(path, 10_000, seed: 7);
+        SyntheticCorpus.WriteJsonLines(path, 10_000, seed: 7);
         var texts = new Dictionary<string, string>();
         var planted = new List<(string Copy, string Original)>();
         foreach (string line in File.ReadLines(path))

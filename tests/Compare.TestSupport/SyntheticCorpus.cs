@@ -1,16 +1,16 @@
 using System.Text.Json;
 
-namespace Compare.Benchmarks;
+namespace Compare.TestSupport;
 
 /// <summary>A generated document; a planted near-duplicate names the document it was edited from.</summary>
-internal sealed record SyntheticDocument(string Id, string Text, string? DuplicateOf, int Edits);
+public sealed record SyntheticDocument(string Id, string Text, string? DuplicateOf, int Edits);
 
 /// <summary>
 /// Seeded synthetic news: documents of 8 to 24 BBC sentences drawn at random, and a known fraction of
 /// planted near-duplicates: an earlier document with 1 to 4 word edits (a word replaced, deleted or
 /// inserted). Recall can be measured at every size against the planted pairs.
 /// </summary>
-internal static class SyntheticCorpus
+public static class SyntheticCorpus
 {
     public static IEnumerable<SyntheticDocument> Generate(int count, int seed, double duplicateFraction = 0.1)
     {

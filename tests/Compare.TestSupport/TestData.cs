@@ -1,9 +1,9 @@
 using System.Text.Json;
 
-namespace Compare.Core.Tests;
+namespace Compare.TestSupport;
 
 /// <summary>Locates the project's seeds and the shared corpora from the test output folder.</summary>
-internal static class TestData
+public static class TestData
 {
     public static string RepositoryRoot { get; } = FindUp("Compare.sln");
 

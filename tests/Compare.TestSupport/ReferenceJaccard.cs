@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Compare.Core.Tests;
+namespace Compare.TestSupport;
 
 /// <summary>Exact Jaccard of word 5-shingles computed without the engine, to check it against.</summary>
-internal static partial class ReferenceJaccard
+public static partial class ReferenceJaccard
 {
     [GeneratedRegex(@"\w+")]
     private static partial Regex Word();

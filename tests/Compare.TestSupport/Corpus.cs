@@ -1,9 +1,9 @@
 using System.Text.Json;
 
-namespace Compare.Benchmarks;
+namespace Compare.TestSupport;
 
 /// <summary>The BBC corpus from ../shared/corpora, found by walking up from the working directory.</summary>
-internal static class Corpus
+public static class Corpus
 {
     public static string[] Bbc() => Lazy.Value;
 
