@@ -2,6 +2,7 @@ using Compare.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Compare.Cli.Tests;
@@ -92,6 +93,13 @@ public sealed class ServerModeTests
         WebApplication app = builder.Build();
         app.MapCompareServer();
         await app.StartAsync();
+        // Calls are UNAVAILABLE until the store has loaded (as a client would see); the tests start once it has.
+        var store = app.Services.GetRequiredService<Compare.Server.Storage.IDocumentStore>();
+        while (!(await store.GetStatusAsync(CancellationToken.None)).Ready)
+        {
+            await Task.Delay(10);
+        }
+
         return app;
     }
 

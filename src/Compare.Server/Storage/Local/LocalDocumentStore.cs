@@ -319,7 +319,11 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
 
             // The load leaves a signature's worth of garbage per document behind it: collect it once, compacting and
             // giving the memory back, so a loaded server holds what it keeps (under 1 KB a document), not what it read.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            if (loaded > 0)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
+
             _status = new StoreStatus(true, $"Serving from {_records.Description}.");
             Log.LoadFinished(_logger, loaded, collections.Count, clock.ElapsedMilliseconds);
         }
