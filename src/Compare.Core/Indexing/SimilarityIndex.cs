@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Compare.Core.Clustering;
 using Compare.Core.Lsh;
 using Compare.Core.Shingling;
@@ -32,24 +33,15 @@ public sealed record SimilarityMatch(string Id, double Jaccard, double Estimated
 public sealed record QueryResult(IReadOnlyList<SimilarityMatch> Matches, int CandidatesExamined);
 
 /// <summary>
-/// Documents by id with their sketches, an LSH index over the signatures, and exact verification
-/// of every candidate: a match reported above a threshold is truly above it. Thread-safe: queries
-/// run concurrently, writes are exclusive.
+/// Documents by id with their sketches, a <see cref="BandIndex"/> over the signatures, and exact verification
+/// of every candidate (<see cref="CandidateVerifier"/>): a match reported above a threshold is truly above it.
+/// Thread-safe: queries run concurrently with writes; writes take turns.
 /// </summary>
 public sealed class SimilarityIndex : IDisposable
 {
-    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
-    private readonly Dictionary<string, int> _slotById = new(StringComparer.Ordinal);
-    private readonly LshIndex _lsh;
-    private string?[] _ids = new string?[64];
-    private DocumentSketch?[] _sketches = new DocumentSketch?[64];
-    private long[] _insertedAt = new long[64];
-    private readonly Stack<int> _freeSlots = new();
-    private int _slotCount;
-    private long _insertions;
-
-    [ThreadStatic]
-    private static bool[]? t_seen;
+    private readonly ConcurrentDictionary<string, DocumentSketch> _sketches = new(StringComparer.Ordinal);
+    private readonly BandIndex _bands;
+    private readonly Lock _writeGate = new();
 
     /// <summary>Creates an empty index. Bands and rows come from <paramref name="threshold"/> unless given.</summary>
     /// <param name="parameters">Sketch parameters of every stored sketch.</param>
@@ -59,16 +51,12 @@ public sealed class SimilarityIndex : IDisposable
     public SimilarityIndex(SketchParameters parameters, double threshold = 0.8, LshParameters? lsh = null, bool countFrequencies = false)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (!(threshold is >= 0 and <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "Threshold must be between 0 and 1.");
-        }
-
+        CandidateVerifier.CheckThreshold(threshold);
         Sketcher = new DocumentSketcher(parameters);
         Threshold = threshold;
         Lsh = lsh ?? LshParameters.Optimal(threshold, parameters.NumPermutations);
         Lsh.Validate(parameters.NumPermutations);
-        _lsh = new LshIndex(Lsh);
+        _bands = new BandIndex(Lsh);
         Frequencies = countFrequencies ? new DocumentFrequencySketch() : null;
     }
 
@@ -88,21 +76,7 @@ public sealed class SimilarityIndex : IDisposable
     public LshParameters Lsh { get; }
 
     /// <summary>Number of documents.</summary>
-    public int Count
-    {
-        get
-        {
-            _lock.EnterReadLock();
-            try
-            {
-                return _slotById.Count;
-            }
-            finally
-            {
-                _lock.ExitReadLock();
-            }
-        }
-    }
+    public int Count => _bands.Count;
 
     /// <summary>Sketches <paramref name="text"/> and stores it under <paramref name="id"/>.</summary>
     public UpsertOutcome Upsert(string id, string text)
@@ -121,34 +95,25 @@ public sealed class SimilarityIndex : IDisposable
             throw new ArgumentException($"Signature has {sketch.Signature.Length} values; this index uses {Parameters.NumPermutations}.", nameof(sketch));
         }
 
-        _lock.EnterWriteLock();
-        try
+        lock (_writeGate)
         {
             UpsertOutcome outcome = UpsertOutcome.Created;
-            if (_slotById.TryGetValue(id, out int existing))
+            if (_sketches.TryGetValue(id, out DocumentSketch? old))
             {
-                DocumentSketch old = _sketches[existing]!;
                 if (old.Shingles.AsSpan().SequenceEqual(sketch.Shingles) && old.Signature.AsSpan().SequenceEqual(sketch.Signature))
                 {
                     return UpsertOutcome.Unchanged;
                 }
 
-                RemoveSlot(id, existing);
+                RemoveLocked(id, old);
                 outcome = UpsertOutcome.Updated;
             }
 
-            int slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : NewSlot();
-            _ids[slot] = id;
-            _sketches[slot] = sketch;
-            _insertedAt[slot] = _insertions++;
-            _slotById[id] = slot;
-            _lsh.Insert(slot, sketch.Signature);
+            // The sketch is visible before its buckets: a query that finds the id always finds its sketch.
+            _sketches[id] = sketch;
+            _bands.Add(id, sketch.Signature);
             Frequencies?.Add(sketch.Shingles);
             return outcome;
-        }
-        finally
-        {
-            _lock.ExitWriteLock();
         }
     }
 
@@ -156,47 +121,23 @@ public sealed class SimilarityIndex : IDisposable
     public bool Remove(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
-        _lock.EnterWriteLock();
-        try
+        lock (_writeGate)
         {
-            if (!_slotById.TryGetValue(id, out int slot))
+            if (!_sketches.TryGetValue(id, out DocumentSketch? old))
             {
                 return false;
             }
 
-            RemoveSlot(id, slot);
+            RemoveLocked(id, old);
             return true;
-        }
-        finally
-        {
-            _lock.ExitWriteLock();
         }
     }
 
     /// <summary>True when <paramref name="id"/> is indexed.</summary>
-    public bool Contains(string id) => TryGetSketch(id, out _);
+    public bool Contains(string id) => _sketches.ContainsKey(id);
 
     /// <summary>The stored sketch of <paramref name="id"/>.</summary>
-    public bool TryGetSketch(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DocumentSketch? sketch)
-    {
-        ArgumentNullException.ThrowIfNull(id);
-        _lock.EnterReadLock();
-        try
-        {
-            if (_slotById.TryGetValue(id, out int slot))
-            {
-                sketch = _sketches[slot]!;
-                return true;
-            }
-
-            sketch = null;
-            return false;
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-    }
+    public bool TryGetSketch(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DocumentSketch? sketch) => _sketches.TryGetValue(id, out sketch);
 
     /// <summary>
     /// Finds indexed documents with exact Jaccard ≥ <paramref name="threshold"/> (the index
@@ -216,86 +157,45 @@ public sealed class SimilarityIndex : IDisposable
     }
 
     /// <summary>The documents sharing at least one band bucket with <paramref name="signature"/>, each once.</summary>
-    public List<IndexedSketch> Candidates(uint[] signature)
+    public List<IndexedSketch> Candidates(uint[] signature) => WithSketches(_bands.Candidates(signature));
+
+    /// <summary>Every document, in the order it was last written (an update counts as a new insertion).</summary>
+    public List<IndexedSketch> Snapshot() => WithSketches(_bands.IdsInWriteOrder());
+
+    /// <summary>
+    /// Clusters every indexed document (<see cref="SketchClustering"/>) at <paramref name="threshold"/>: the pairs of
+    /// the band buckets, verified over a snapshot of the sketches, so writes may continue meanwhile.
+    /// </summary>
+    public IndexClusteringResult Deduplicate(double? threshold = null, RepresentativePolicy policy = RepresentativePolicy.FirstSeen,
+        IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(signature);
+        (string[] ids, ulong[] pairs) = _bands.CandidatePairs();
+        DocumentSketch?[] sketches = [.. ids.Select(id => _sketches.GetValueOrDefault(id))];
+        return SketchClustering.Cluster(new IndexCandidatePairs(ids, pairs), i => sketches[i]?.Shingles ?? [], threshold ?? Threshold, policy, progress, cancellationToken);
+    }
+
+    /// <summary>Releases the band index's lock.</summary>
+    public void Dispose() => _bands.Dispose();
+
+    private void RemoveLocked(string id, DocumentSketch old)
+    {
+        _bands.Remove(id, old.Signature);
+        _sketches.TryRemove(id, out _);
+        Frequencies?.Remove(old.Shingles);
+    }
+
+    // A document removed between the bucket lookup and here is simply gone.
+    private List<IndexedSketch> WithSketches(IEnumerable<string> ids)
+    {
         var found = new List<IndexedSketch>();
-        var slots = new List<int>();
-        _lock.EnterReadLock();
-        try
+        foreach (string id in ids)
         {
-            bool[] seen = t_seen is { } s && s.Length >= _slotCount ? s : new bool[Math.Max(64, _ids.Length)];
-            t_seen = null;
-            _lsh.Query(signature, seen, slots);
-            t_seen = seen;
-            foreach (int slot in slots)
+            if (_sketches.TryGetValue(id, out DocumentSketch? sketch))
             {
-                found.Add(new IndexedSketch(_ids[slot]!, _sketches[slot]!));
+                found.Add(new IndexedSketch(id, sketch));
             }
-        }
-        finally
-        {
-            _lock.ExitReadLock();
         }
 
         return found;
-    }
-
-    /// <summary>Every document, in the order it was last written (an update counts as a new insertion).</summary>
-    public List<IndexedSketch> Snapshot()
-    {
-        var live = new List<(long At, IndexedSketch Document)>();
-        _lock.EnterReadLock();
-        try
-        {
-            live.Capacity = _slotById.Count;
-            for (int slot = 0; slot < _slotCount; slot++)
-            {
-                if (_ids[slot] is { } id)
-                {
-                    live.Add((_insertedAt[slot], new IndexedSketch(id, _sketches[slot]!)));
-                }
-            }
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-
-        live.Sort(static (a, b) => a.At.CompareTo(b.At));
-        return live.ConvertAll(static d => d.Document);
-    }
-
-    /// <summary>
-    /// Clusters every indexed document (<see cref="SketchClustering"/>) at <paramref name="threshold"/>,
-    /// over a snapshot: writes may continue while it is verified.
-    /// </summary>
-    public IndexClusteringResult Deduplicate(double? threshold = null, RepresentativePolicy policy = RepresentativePolicy.FirstSeen,
-        IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        SketchClustering.Cluster(Snapshot(), Lsh, threshold ?? Threshold, policy, progress, cancellationToken);
-
-    /// <summary>Releases the lock.</summary>
-    public void Dispose() => _lock.Dispose();
-
-    private int NewSlot()
-    {
-        if (_slotCount == _ids.Length)
-        {
-            Array.Resize(ref _ids, _slotCount * 2);
-            Array.Resize(ref _sketches, _slotCount * 2);
-            Array.Resize(ref _insertedAt, _slotCount * 2);
-        }
-
-        return _slotCount++;
-    }
-
-    private void RemoveSlot(string id, int slot)
-    {
-        _lsh.Remove(slot, _sketches[slot]!.Signature);
-        Frequencies?.Remove(_sketches[slot]!.Shingles);
-        _slotById.Remove(id);
-        _ids[slot] = null;
-        _sketches[slot] = null;
-        _freeSlots.Push(slot);
     }
 }

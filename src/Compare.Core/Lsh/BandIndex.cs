@@ -140,17 +140,7 @@ public sealed class BandIndex : IDisposable
         _lock.EnterReadLock();
         try
         {
-            // Positions in the order of writes.
-            int[] live = [.. Enumerable.Range(0, _slotCount).Where(slot => _ids[slot] is not null)];
-            Array.Sort([.. live.Select(slot => _writtenAt[slot])], live);
-            var positionOfSlot = new int[_slotCount];
-            var ids = new string[live.Length];
-            for (int position = 0; position < live.Length; position++)
-            {
-                positionOfSlot[live[position]] = position;
-                ids[position] = _ids[live[position]]!;
-            }
-
+            (string[] ids, int[] positionOfSlot) = InWriteOrder();
             var pairs = new List<ulong>();
             var positions = new List<int>();
             _lsh.ForEachSharedBucket(bucket =>
@@ -163,13 +153,43 @@ public sealed class BandIndex : IDisposable
 
                 Clusterer.AddBucketPairs(positions, pairs);
             });
-            Debug.Assert(ids.Length == _slotById.Count);
             return (ids, Clusterer.SortDistinct(pairs));
         }
         finally
         {
             _lock.ExitReadLock();
         }
+    }
+
+    /// <summary>Every document's id, in the order of writes (an update is a new write).</summary>
+    public string[] IdsInWriteOrder()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return InWriteOrder().Ids;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    // Under the read lock: the live ids by their place in the order of writes, and each slot's position there.
+    private (string[] Ids, int[] PositionOfSlot) InWriteOrder()
+    {
+        int[] live = [.. Enumerable.Range(0, _slotCount).Where(slot => _ids[slot] is not null)];
+        Array.Sort([.. live.Select(slot => _writtenAt[slot])], live);
+        var positionOfSlot = new int[_slotCount];
+        var ids = new string[live.Length];
+        for (int position = 0; position < live.Length; position++)
+        {
+            positionOfSlot[live[position]] = position;
+            ids[position] = _ids[live[position]]!;
+        }
+
+        Debug.Assert(ids.Length == _slotById.Count);
+        return (ids, positionOfSlot);
     }
 
     /// <summary>Releases the lock.</summary>
