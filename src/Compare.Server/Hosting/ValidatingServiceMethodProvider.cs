@@ -22,7 +22,7 @@ internal sealed class ValidatingServiceMethodProvider<TService> : IServiceMethod
             return;
         }
 
-        MethodInfo bind = attribute.BindType.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
+        MethodInfo bind = attribute.BindType.GetMethods(BindingFlags.Public | BindingFlags.Static)
             .Single(m => m.Name == attribute.BindMethodName && m.GetParameters() is [var binder, var service]
                 && binder.ParameterType == typeof(ServiceBinderBase) && service.ParameterType.IsAssignableFrom(typeof(TService)));
         bind.Invoke(null, [new Binder(context), null]);
