@@ -32,8 +32,8 @@ public static class CandidateVerifier
     }
 
     /// <summary>
-    /// Verifies every candidate but <paramref name="excludeId"/> (each id once) and keeps the best
-    /// <paramref name="topK"/> (0 for all); checks <paramref name="cancellationToken"/> as it goes.
+    /// Verifies every candidate but <paramref name="excludeId"/> and keeps the best <paramref name="topK"/> (0 for all);
+    /// checks <paramref name="cancellationToken"/> as it goes. Candidates name each id once, as every index gives them.
     /// </summary>
     public static QueryResult Verify(DocumentSketch query, IEnumerable<IndexedSketch> candidates, double threshold, int topK, string? excludeId,
         CancellationToken cancellationToken = default)
@@ -43,7 +43,6 @@ public static class CandidateVerifier
         CheckThreshold(threshold);
         ArgumentOutOfRangeException.ThrowIfNegative(topK);
         var matches = new List<SimilarityMatch>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         int examined = 0;
         foreach (IndexedSketch candidate in candidates)
         {
@@ -52,7 +51,7 @@ public static class CandidateVerifier
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            if (candidate.Id == excludeId || !seen.Add(candidate.Id))
+            if (candidate.Id == excludeId)
             {
                 continue;
             }
