@@ -300,13 +300,15 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         try
         {
             var clock = Stopwatch.StartNew();
-            long total = collections.Sum(c => _records.CountDocuments(c.Record.Key));
+            // Counted once: the total for the log, and each collection's count to size its buckets.
+            Dictionary<long, int> counts = collections.ToDictionary(c => c.Record.Key, c => checked((int)_records.CountDocuments(c.Record.Key)));
+            long total = counts.Values.Sum(n => (long)n);
             Log.LoadStarted(_logger, _records.Description, collections.Count, total);
             long loaded = 0;
             TimeSpan nextReport = TimeSpan.FromSeconds(2);
             foreach (LocalCollection c in collections)
             {
-                loaded += LoadBands(c, added =>
+                loaded += LoadBands(c, counts[c.Record.Key], added =>
                 {
                     _status = new StoreStatus(false, $"The store is loading its index: {loaded + added:N0} of {total:N0} documents.");
                     if (clock.Elapsed >= nextReport)
@@ -342,10 +344,10 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     /// Fills a collection's band buckets from its stored signatures and returns how many it holds. Reading (SQLite) and
     /// bucketing (hashing into 18 tables) each take about half the time, so they run on two threads, in batches.
     /// </summary>
-    private int LoadBands(LocalCollection c, Action<int> onProgress, CancellationToken cancellationToken)
+    private int LoadBands(LocalCollection c, int expected, Action<int> onProgress, CancellationToken cancellationToken)
     {
         // Sized for what is stored, so the buckets never grow (and copy) while they load.
-        c.Bands = new BandIndex(c.Record.Settings.Lsh, checked((int)_records.CountDocuments(c.Record.Key)));
+        c.Bands = new BandIndex(c.Record.Settings.Lsh, expected);
         using var batches = new BlockingCollection<List<(string Id, uint[] Signature, long WrittenAt)>>(boundedCapacity: 8);
         // Stops the reader too when bucketing fails, so it never waits on a full queue that nobody empties.
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
