@@ -3,7 +3,7 @@ using Compare.Benchmarks;
 
 // "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
 // service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side,
-// "load [seconds] [workers]" a mixed load on the server executable,
+// "restart DIR [times]" the server executable's restart on kept SQLite files, "load [seconds] [workers]" a mixed load on the server executable,
 // "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
 // corpus as JSONL for the CLI; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "scale")
@@ -21,6 +21,12 @@ if (args.Length > 0 && args[0] == "generate")
 if (args.Length > 0 && args[0] == "storage")
 {
     await StorageBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000, args.Length > 2 ? args[2..] : []);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "restart")
+{
+    await StorageBenchmark.RestartAsync(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
     return;
 }
 

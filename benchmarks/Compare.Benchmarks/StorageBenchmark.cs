@@ -24,7 +24,9 @@ internal static class StorageBenchmark
         string[] documents = ServiceBenchmark.SyntheticNews(documentCount, seed: 2016);
         double megabytes = Corpus.Utf8Bytes(documents) / 1e6;
         Console.WriteLine($"Synthetic corpus: {documents.Length:N0} documents built from BBC sentences, {megabytes:F1} MB");
-        string root = Directory.CreateTempSubdirectory("compare-bench-").FullName;
+        // COMPARE_BENCH_DATA keeps the stores' files there after the run, to time restarts on them again ("restart DIR").
+        string? kept = Environment.GetEnvironmentVariable("COMPARE_BENCH_DATA");
+        string root = kept is { Length: > 0 } ? Directory.CreateDirectory(kept).FullName : Directory.CreateTempSubdirectory("compare-bench-").FullName;
         int redisPort = FreePort();
         using Process redis = Process.Start(new ProcessStartInfo("redis-server",
             ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--dir", root, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
@@ -60,7 +62,20 @@ internal static class StorageBenchmark
         {
             redis.Kill();
             await redis.WaitForExitAsync();
-            Directory.Delete(root, recursive: true);
+            if (kept is not { Length: > 0 })
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Times the server executable to SERVING on the SQLite files under <paramref name="data"/>, <paramref name="times"/> times, with its resident memory.</summary>
+    public static async Task RestartAsync(string data, int times)
+    {
+        for (int i = 0; i < times; i++)
+        {
+            (double seconds, long resident) = await ExecutableRestartAsync(data);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"restart to SERVING {seconds:F2} s, resident {resident / 1e6:N0} MB"));
         }
     }
 

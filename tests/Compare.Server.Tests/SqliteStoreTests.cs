@@ -111,8 +111,10 @@ public sealed class SqliteStoreTests
         }
     }
 
-    [Fact]
-    public async Task Restart_FileWrittenBeforeTheSignaturesTable_CopiesThemOutOfTheSketchesAndAnswersAlike()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Restart_FileOfFormatVersion1_IsUpgradedWithSignaturesFromTheSketchesAndAnswersAlike(bool withPartialTable)
     {
         using var data = new TempDirectory();
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(120)];
@@ -128,7 +130,10 @@ public sealed class SqliteStoreTests
         }
 
         Assert.Equal(corpus.Count, SqliteCount(data.Path, "document_signatures"));
-        SqliteExecute(data.Path, "DROP TABLE document_signatures");
+        Assert.Equal(SqliteDocumentRecords.FormatVersion, SqliteScalar(data.Path, "PRAGMA user_version"));
+        // Version 1 had no signatures table; a pre-release build kept one alongside, possibly missing rows.
+        SqliteExecute(data.Path, (withPartialTable ? "DELETE FROM document_signatures WHERE id IN (SELECT id FROM document_signatures LIMIT 7);" : "DROP TABLE document_signatures;") +
+            "PRAGMA user_version = 1;");
 
         (app, channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
         await using (app)
@@ -143,16 +148,19 @@ public sealed class SqliteStoreTests
         }
 
         // One signature per document, before and after an update and a delete.
+        Assert.Equal(SqliteDocumentRecords.FormatVersion, SqliteScalar(data.Path, "PRAGMA user_version"));
         Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "document_signatures"));
         Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "documents"));
     }
 
-    private static long SqliteCount(string directory, string table)
+    private static long SqliteCount(string directory, string table) => SqliteScalar(directory, $"SELECT count(*) FROM {table}");
+
+    private static long SqliteScalar(string directory, string sql)
     {
         using var connection = new SqliteConnection($"Data Source={Path.Combine(directory, SqliteDocumentRecords.FileName)};Pooling=false");
         connection.Open();
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = $"SELECT count(*) FROM {table}";
+        command.CommandText = sql;
         return (long)command.ExecuteScalar()!;
     }
 
@@ -344,7 +352,7 @@ public sealed class SqliteStoreTests
         public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken) =>
             Release.Task.Wait(cancellationToken);
 
-        public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int, long> onDocument, CancellationToken cancellationToken) =>
+        public void LoadSignatures(long key, SketchParameters parameters, StoredSignatureAction onDocument, CancellationToken cancellationToken) =>
             Release.Task.Wait(cancellationToken);
 
         public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids) => inner.GetSketches(key, parameters, ids);

@@ -34,6 +34,28 @@ public sealed class BandIndex : IDisposable
         _slotById.EnsureCapacity(expectedDocuments);
     }
 
+    // What BandIndexLoader read: document i in slot i, its buckets built in bulk.
+    internal BandIndex(LshParameters parameters, string[] ids, long[] writtenAt, int count, ulong[] bandKeys, int bandStride)
+    {
+        Debug.Assert(ids.Length >= count && writtenAt.Length >= count);
+        Task<LshIndex> buckets = Task.Run(() => new LshIndex(parameters, bandKeys, bandStride, count));
+        _slotById.EnsureCapacity(count);
+        for (int slot = 0; slot < count; slot++)
+        {
+            if (!_slotById.TryAdd(ids[slot], slot))
+            {
+                throw new InvalidOperationException($"'{ids[slot]}' was loaded twice.");
+            }
+
+            _writes = Math.Max(_writes, writtenAt[slot] + 1);
+        }
+
+        _ids = ids;
+        _writtenAt = writtenAt;
+        _slotCount = count;
+        _lsh = buckets.GetAwaiter().GetResult();
+    }
+
     /// <summary>The banding in use.</summary>
     public LshParameters Parameters => _lsh.Parameters;
 

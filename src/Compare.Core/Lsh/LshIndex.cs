@@ -1,21 +1,25 @@
+using System.Diagnostics;
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Compare.Core.Lsh;
 
 /// <summary>
-/// Band buckets over integer document handles. Buckets are singly linked lists threaded through
-/// two flat arrays, so inserting a document allocates nothing per band once the arrays have grown.
+/// Band buckets over document handles: small non-negative integers, dense (arrays are sized by the largest),
+/// each inserted at most once until it is removed. Buckets are singly linked lists threaded through one array of
+/// nodes, one node per document and band at a place computed from both, so a document costs 4 bytes a band besides
+/// its buckets and inserting allocates nothing once the arrays have grown.
 /// Not thread-safe: callers synchronise (see <see cref="BandIndex"/> and <see cref="Indexing.SimilarityIndex"/>).
 /// </summary>
 public sealed class LshIndex
 {
     private const int None = -1;
-    private readonly Dictionary<ulong, int>[] _heads;
-    private int[] _nodeDocument;
+    private readonly BucketHeads[] _heads;
+    // Nodes come in two runs. Documents below _bulkDocuments (a bulk load) have theirs band by band: band × _bulkDocuments + document,
+    // so each band's build writes one stretch. Later documents have theirs document by document after that run.
+    private readonly int _bulkDocuments;
     private int[] _nodeNext;
-    private int _nodeCount;
-    private int _freeNode = None;
 
     /// <summary>Creates an empty index with the given banding, sized for <paramref name="expectedDocuments"/>.</summary>
     public LshIndex(LshParameters parameters, int expectedDocuments = 0)
@@ -27,15 +31,33 @@ public sealed class LshIndex
         }
 
         Parameters = parameters;
-        _heads = new Dictionary<ulong, int>[parameters.Bands];
+        _heads = new BucketHeads[parameters.Bands];
         for (int band = 0; band < _heads.Length; band++)
         {
-            _heads[band] = new Dictionary<ulong, int>(expectedDocuments);
+            _heads[band] = new BucketHeads(expectedDocuments);
         }
 
-        int nodes = Math.Max(1024, checked(expectedDocuments * parameters.Bands));
-        _nodeDocument = new int[nodes];
-        _nodeNext = new int[nodes];
+        _nodeNext = new int[Math.Max(1024, checked(expectedDocuments * parameters.Bands))];
+    }
+
+    /// <summary>
+    /// An index of documents 0 to <paramref name="documents"/> - 1 whose band keys are given band by band: document
+    /// d's key in band b at <paramref name="bandKeys"/>[b × <paramref name="bandStride"/> + d]. What inserting each
+    /// would give, built band by band on every core (a restart's bulk load).
+    /// </summary>
+    internal LshIndex(LshParameters parameters, ulong[] bandKeys, int bandStride, int documents)
+    {
+        Parameters = parameters;
+        int bands = parameters.Bands;
+        Debug.Assert(documents <= bandStride && bandKeys.Length >= (long)bandStride * bands);
+        _bulkDocuments = documents;
+        _nodeNext = new int[Math.Max(1024, checked(documents * bands))];
+        _heads = new BucketHeads[bands];
+        Parallel.For(0, bands, () => new BucketHeads.SortBuffers(documents), (band, _, buffers) =>
+        {
+            _heads[band] = BucketHeads.Build(bandKeys.AsSpan(band * bandStride, documents), band * documents, _nodeNext, None, buffers);
+            return buffers;
+        }, static _ => { });
     }
 
     /// <summary>The banding in use.</summary>
@@ -45,15 +67,31 @@ public sealed class LshIndex
     public static ulong BandKey(ReadOnlySpan<uint> signature, int band, int rows) =>
         XxHash3.HashToUInt64(MemoryMarshal.AsBytes(signature.Slice(band * rows, rows)), band);
 
-    /// <summary>Adds <paramref name="document"/> to the bucket of each band of <paramref name="signature"/>.</summary>
+    /// <summary>Writes the bucket key of each band of <paramref name="signature"/> to <paramref name="keys"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BandKeys(ReadOnlySpan<uint> signature, LshParameters parameters, Span<ulong> keys)
+    {
+        if (signature.Length < parameters.Bands * parameters.Rows || keys.Length < parameters.Bands)
+        {
+            throw new ArgumentException($"Signature has {signature.Length} values; bands × rows needs {parameters.Bands * parameters.Rows}.", nameof(signature));
+        }
+
+        for (int band = 0; band < parameters.Bands; band++)
+        {
+            keys[band] = BandKey(signature, band, parameters.Rows);
+        }
+    }
+
+    /// <summary>Adds <paramref name="document"/>, not yet indexed, to the bucket of each band of <paramref name="signature"/>.</summary>
     public void Insert(int document, ReadOnlySpan<uint> signature)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(document);
         CheckLength(signature);
+        EnsureNodes(document);
         for (int band = 0; band < _heads.Length; band++)
         {
-            ulong key = BandKey(signature, band, Parameters.Rows);
-            int node = AllocateNode(document);
-            ref int head = ref CollectionsMarshal.GetValueRefOrAddDefault(_heads[band], key, out bool exists);
+            int node = Node(document, band);
+            ref int head = ref _heads[band].GetOrAdd(BandKey(signature, band, Parameters.Rows), out bool exists);
             _nodeNext[node] = exists ? head : None;
             head = node;
         }
@@ -62,19 +100,21 @@ public sealed class LshIndex
     /// <summary>Removes <paramref name="document"/>, which must have been inserted with the same signature.</summary>
     public void Remove(int document, ReadOnlySpan<uint> signature)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(document);
         CheckLength(signature);
         for (int band = 0; band < _heads.Length; band++)
         {
             ulong key = BandKey(signature, band, Parameters.Rows);
-            if (!_heads[band].TryGetValue(key, out int head))
+            if (!_heads[band].TryGet(key, out int head) || document >= DocumentCapacity)
             {
                 continue;
             }
 
+            int target = Node(document, band);
             int previous = None;
             for (int node = head; node != None; previous = node, node = _nodeNext[node])
             {
-                if (_nodeDocument[node] != document)
+                if (node != target)
                 {
                     continue;
                 }
@@ -90,11 +130,9 @@ public sealed class LshIndex
                 }
                 else
                 {
-                    _heads[band][key] = next;
+                    _heads[band].Set(key, next);
                 }
 
-                _nodeNext[node] = _freeNode;
-                _freeNode = node;
                 break;
             }
         }
@@ -113,14 +151,14 @@ public sealed class LshIndex
         int start = candidates.Count;
         for (int band = 0; band < _heads.Length; band++)
         {
-            if (!_heads[band].TryGetValue(BandKey(signature, band, Parameters.Rows), out int node))
+            if (!_heads[band].TryGet(BandKey(signature, band, Parameters.Rows), out int node))
             {
                 continue;
             }
 
             for (; node != None; node = _nodeNext[node])
             {
-                int document = _nodeDocument[node];
+                int document = DocumentOf(node);
                 if (!seen[document])
                 {
                     seen[document] = true;
@@ -142,9 +180,9 @@ public sealed class LshIndex
     {
         ArgumentNullException.ThrowIfNull(onBucket);
         var members = new List<int>();
-        foreach (Dictionary<ulong, int> band in _heads)
+        foreach (BucketHeads band in _heads)
         {
-            foreach (int head in band.Values)
+            foreach (int head in band.Heads)
             {
                 if (_nodeNext[head] == None)
                 {
@@ -154,7 +192,7 @@ public sealed class LshIndex
                 members.Clear();
                 for (int node = head; node != None; node = _nodeNext[node])
                 {
-                    members.Add(_nodeDocument[node]);
+                    members.Add(DocumentOf(node));
                 }
 
                 onBucket(members);
@@ -162,27 +200,28 @@ public sealed class LshIndex
         }
     }
 
-    private int AllocateNode(int document)
+    private int BulkNodes => _bulkDocuments * _heads.Length;
+
+    // How many documents the node array has room for.
+    private int DocumentCapacity => _bulkDocuments + ((_nodeNext.Length - BulkNodes) / _heads.Length);
+
+    private int Node(int document, int band) => document < _bulkDocuments
+        ? (band * _bulkDocuments) + document
+        : BulkNodes + ((document - _bulkDocuments) * _heads.Length) + band;
+
+    private int DocumentOf(int node) => node < BulkNodes
+        ? node % _bulkDocuments
+        : _bulkDocuments + ((node - BulkNodes) / _heads.Length);
+
+    private void EnsureNodes(int document)
     {
-        int node;
-        if (_freeNode != None)
+        if (document < DocumentCapacity)
         {
-            node = _freeNode;
-            _freeNode = _nodeNext[node];
-        }
-        else
-        {
-            if (_nodeCount == _nodeDocument.Length)
-            {
-                Array.Resize(ref _nodeDocument, _nodeCount * 2);
-                Array.Resize(ref _nodeNext, _nodeCount * 2);
-            }
-
-            node = _nodeCount++;
+            return;
         }
 
-        _nodeDocument[node] = document;
-        return node;
+        int nodes = checked(BulkNodes + ((document + 1 - _bulkDocuments) * _heads.Length));
+        Array.Resize(ref _nodeNext, Math.Max(nodes, checked(_nodeNext.Length * 2)));
     }
 
     private void CheckLength(ReadOnlySpan<uint> signature)

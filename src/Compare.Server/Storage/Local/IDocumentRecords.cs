@@ -46,7 +46,7 @@ public interface IDocumentRecords : IDisposable
     /// writes (a number that grows with each write), in any order: what rebuilding the band index needs, read
     /// without the shingle sets.
     /// </summary>
-    void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int, long> onDocument, CancellationToken cancellationToken);
+    void LoadSignatures(long key, SketchParameters parameters, StoredSignatureAction onDocument, CancellationToken cancellationToken);
 
     /// <summary>The sketches of those of <paramref name="ids"/> that are stored.</summary>
     Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids);
@@ -66,6 +66,9 @@ public interface IDocumentRecords : IDisposable
     /// <summary>A stored document's text, or null.</summary>
     string? GetText(long key, string id);
 }
+
+/// <summary>One document as <see cref="IDocumentRecords.LoadSignatures"/> reads it; <paramref name="signature"/> is valid during the call only.</summary>
+public delegate void StoredSignatureAction(string id, ReadOnlySpan<uint> signature, int utf8Length, long writtenAt);
 
 /// <summary>A stored collection.</summary>
 public sealed record CollectionRecord(long Key, string Name, CollectionSettings Settings, DateTimeOffset CreateTime);

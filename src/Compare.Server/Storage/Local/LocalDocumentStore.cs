@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
@@ -22,8 +23,6 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     private readonly ILogger<LocalDocumentStore> _logger;
     private readonly ConcurrentDictionary<string, LocalCollection> _collections = new(StringComparer.Ordinal);
     // Signatures handed from the reading thread to the bucketing thread at a time.
-    private const int LoadBatch = 4096;
-
     private readonly Lock _namesGate = new();
     private volatile StoreStatus _status = new(false, "The store has not been opened.");
     private readonly CancellationTokenSource _stopping = new();
@@ -240,13 +239,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         try
         {
             ThrowIfDeleted(c);
-            var bands = new BandIndex(c.Record.Settings.Lsh, checked((int)_records.CountDocuments(c.Record.Key)));
-            long textBytes = 0;
-            _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, (id, signature, utf8Length, writtenAt) =>
-            {
-                bands.Add(id, signature, writtenAt);
-                textBytes += utf8Length;
-            }, cancellationToken);
+            (BandIndex bands, long textBytes) = ReadBands(c, checked((int)_records.CountDocuments(c.Record.Key)), static _ => { }, cancellationToken);
             // Calls already holding the old buckets finish on them; they are left to the collector. The frequencies are counted again when asked for.
             c.Bands = bands;
             c.Frequencies = null;
@@ -308,7 +301,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             TimeSpan nextReport = TimeSpan.FromSeconds(2);
             foreach (LocalCollection c in collections)
             {
-                loaded += LoadBands(c, counts[c.Record.Key], added =>
+                (c.Bands, long textBytes) = ReadBands(c, counts[c.Record.Key], added =>
                 {
                     _status = new StoreStatus(false, $"The store is loading its index: {loaded + added:N0} of {total:N0} documents.");
                     if (clock.Elapsed >= nextReport)
@@ -317,10 +310,12 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
                         nextReport = clock.Elapsed + TimeSpan.FromSeconds(2);
                     }
                 }, cancellationToken);
+                c.TextBytes = textBytes;
+                loaded += c.Bands.Count;
             }
 
-            // The load leaves a signature's worth of garbage per document behind it: collect it once, compacting and
-            // giving the memory back, so a loaded server holds what it keeps (under 1 KB a document), not what it read.
+            // The load leaves its band keys (144 bytes a document) behind it: collect them once, compacting and giving
+            // the memory back, so a loaded server holds what it keeps (under 1 KB a document), not what it read.
             if (loaded > 0)
             {
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
@@ -341,63 +336,60 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <summary>
-    /// Fills a collection's band buckets from its stored signatures and returns how many it holds. Reading (SQLite) and
-    /// bucketing (hashing into 18 tables) each take about half the time, so they run on two threads, in batches.
+    /// Reads a collection's stored signatures into a new band index, with the size of its texts. Reading rows (SQLite)
+    /// and computing their band keys take about the same time, so they run on two threads, a chunk of rows at a time;
+    /// the buckets are then built on every core (see <see cref="BandIndexLoader"/>).
     /// </summary>
-    private int LoadBands(LocalCollection c, int expected, Action<int> onProgress, CancellationToken cancellationToken)
+    private (BandIndex Bands, long TextBytes) ReadBands(LocalCollection c, int expected, Action<int> onProgress, CancellationToken cancellationToken)
     {
-        // Sized for what is stored, so the buckets never grow (and copy) while they load.
-        c.Bands = new BandIndex(c.Record.Settings.Lsh, expected);
-        using var batches = new BlockingCollection<List<(string Id, uint[] Signature, long WrittenAt)>>(boundedCapacity: 8);
-        // Stops the reader too when bucketing fails, so it never waits on a full queue that nobody empties.
+        var loader = new BandIndexLoader(c.Record.Settings.Lsh, expected);
+        int length = c.Record.Settings.Parameters.NumPermutations;
+        using var full = new BlockingCollection<SignatureChunk>(boundedCapacity: 4);
+        var spare = new ConcurrentBag<SignatureChunk>();
+        // Stops the reader too when hashing fails, so it never waits on a full queue that nobody empties.
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        CancellationToken reader = failed.Token;
-        Task reading = Task.Run(() =>
+        Task hashing = Task.Run(() =>
         {
             try
             {
-                var batch = new List<(string, uint[], long)>(LoadBatch);
-                _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, (id, signature, utf8Length, writtenAt) =>
+                foreach (SignatureChunk chunk in full.GetConsumingEnumerable(failed.Token))
                 {
-                    c.TextBytes += utf8Length;
-                    batch.Add((id, signature, writtenAt));
-                    if (batch.Count == LoadBatch)
-                    {
-                        batches.Add(batch, reader);
-                        batch = new List<(string, uint[], long)>(LoadBatch);
-                    }
-                }, reader);
-                batches.Add(batch, reader);
+                    chunk.MoveTo(loader);
+                    onProgress(loader.Count);
+                    spare.Add(chunk);
+                }
             }
-            finally
+            catch
             {
-                batches.CompleteAdding();
+                failed.Cancel();
+                throw;
             }
         }, CancellationToken.None);
 
-        int added = 0;
+        long textBytes = 0;
         try
         {
-            foreach (List<(string Id, uint[] Signature, long WrittenAt)> batch in batches.GetConsumingEnumerable(cancellationToken))
+            SignatureChunk current = new(length);
+            _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (id, signature, utf8Length, writtenAt) =>
             {
-                foreach ((string id, uint[] signature, long writtenAt) in batch)
+                textBytes += utf8Length;
+                if (current.Add(id, signature, writtenAt))
                 {
-                    c.Bands.Add(id, signature, writtenAt);
+                    full.Add(current, failed.Token);
+                    current = spare.TryTake(out SignatureChunk? reused) ? reused : new SignatureChunk(length);
                 }
-
-                added += batch.Count;
-                onProgress(added);
-            }
+            }, failed.Token);
+            full.Add(current, failed.Token);
         }
-        catch
+        finally
         {
-            failed.Cancel();
-            reading.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
-            throw;
+            full.CompleteAdding();
+            // A failed hashing thread fails the load with its own exception, not the reader's cancellation.
+            hashing.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
         }
 
-        reading.GetAwaiter().GetResult(); // a failed read fails the load with its own exception
-        return added;
+        hashing.GetAwaiter().GetResult();
+        return (loader.Build(), textBytes);
     }
 
     private void EnsureReady()
@@ -429,6 +421,39 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <summary>A collection's record, index, text size and write lock.</summary>
+    /// <summary>Rows read and not yet hashed: their ids, places in the order of writes and signatures, end to end.</summary>
+    private sealed class SignatureChunk(int signatureLength)
+    {
+        private const int Capacity = 4096;
+        private readonly uint[] _signatures = new uint[Capacity * signatureLength];
+
+        private readonly string[] _ids = new string[Capacity];
+        private readonly long[] _writtenAt = new long[Capacity];
+        private int _count;
+
+        // Copies a row in; true when the chunk is full. Optimised from the first call, as the load is over before tiering would.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public bool Add(string id, ReadOnlySpan<uint> signature, long writtenAt)
+        {
+            signature.CopyTo(_signatures.AsSpan(_count * signatureLength, signatureLength));
+            _ids[_count] = id;
+            _writtenAt[_count] = writtenAt;
+            return ++_count == Capacity;
+        }
+
+        // Hands every row to the loader and empties the chunk.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void MoveTo(BandIndexLoader loader)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                loader.Add(_ids[i], _signatures.AsSpan(i * signatureLength, signatureLength), _writtenAt[i]);
+            }
+
+            _count = 0;
+        }
+    }
+
     private sealed class LocalCollection(CollectionRecord record)
     {
         public long TextBytes;

@@ -98,7 +98,7 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public void LoadSignatures(long key, SketchParameters parameters, Action<string, uint[], int, long> onDocument, CancellationToken cancellationToken)
+    public void LoadSignatures(long key, SketchParameters parameters, StoredSignatureAction onDocument, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(onDocument);
         lock (_gate)
