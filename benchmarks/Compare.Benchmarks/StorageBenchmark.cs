@@ -51,7 +51,7 @@ internal static class StorageBenchmark
                 string notes = name switch
                 {
                     "SQLite" => await SqliteNotesAsync(settings, documents.Length),
-                    "Redis" => await RedisNotesAsync(redisPort, documents.Length),
+                    "Redis" => await RedisNotesAsync(redisPort, documents),
                     _ => "baseline: nothing durable",
                 };
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -153,12 +153,15 @@ internal static class StorageBenchmark
         }
     }
 
-    private static async Task<string> RedisNotesAsync(int port, int count)
+    private static async Task<string> RedisNotesAsync(int port, string[] documents)
     {
+        int count = documents.Length;
+        long textBytes = Corpus.Utf8Bytes(documents);
         await using StackExchange.Redis.ConnectionMultiplexer direct = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},allowAdmin=true");
         string info = (await direct.GetDatabase().ExecuteAsync("INFO", "memory")).ToString();
         long used = long.Parse(info.Split('\n').First(l => l.StartsWith("used_memory:", StringComparison.Ordinal)).Split(':')[1].Trim(), CultureInfo.InvariantCulture);
-        return string.Create(CultureInfo.InvariantCulture, $"{used / (double)count:N0} B/doc of Redis memory (text, sketch, buckets)");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{used / (double)count:N0} B/doc of Redis memory, {(used - textBytes) / (double)count:N0} B/doc besides the texts' {textBytes / (double)count:N0} B");
     }
 
     /// <summary>The real server in-process on a loopback port with <paramref name="settings"/>, once it serves.</summary>

@@ -30,6 +30,7 @@ public sealed class BandIndexTests
         (string[] ids, ulong[] pairs) = bands.CandidatePairs();
         Assert.Equal(documents.Select(d => d.Id), ids);
         Assert.Equal(Clusterer.CandidatePairs([.. documents.Select(d => d.Sketch.Signature)], Bands), pairs);
+        Assert.Equal(pairs, Clusterer.CandidatePairs([.. documents.Select(d => BandKeys(d.Sketch.Signature))], Bands.Bands));
         Assert.True(pairs.Length >= 20);
     }
 
@@ -132,5 +133,13 @@ public sealed class BandIndexTests
         loader.Add("a", signature, 2);
 
         Assert.Throws<InvalidOperationException>(loader.Build);
+    }
+
+    private static ulong[] BandKeys(uint[] signature)
+    {
+        var keys = new ulong[Bands.Bands];
+        LshIndex.BandKeys(signature, Bands, keys);
+        Assert.Equal(LshIndex.BandKey(signature, Bands.Bands - 1, Bands.Rows), keys[^1]);
+        return keys;
     }
 }

@@ -1,3 +1,4 @@
+using Compare.Server.Storage;
 using Compare.V1;
 using Grpc.Core;
 using Grpc.Health.V1;
@@ -124,8 +125,9 @@ public sealed class RedisStoreTests
             await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, corpus));
             await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
             {
-                RedisKey[] buckets = [.. direct.GetServer(redis.Configuration).Keys(pattern: "*:b*:*")];
-                Assert.NotEmpty(buckets);
+                // The grouped band buckets and the handles they hold: what a failover may lose while documents survive.
+                RedisKey[] buckets = [.. direct.GetServer(redis.Configuration).Keys(pattern: "*:g*:*"), .. direct.GetServer(redis.Configuration).Keys(pattern: "*:handles")];
+                Assert.True(buckets.Length > 18);
                 await direct.GetDatabase().KeyDeleteAsync(buckets);
             }
 
@@ -286,5 +288,93 @@ public sealed class RedisStoreTests
         using AsyncUnaryCall<CompareResponse> call = client.CompareAsync(request);
         CompareResponse response = await call;
         return (response, call.GetTrailers().GetValue("compare-cache") ?? "none");
+    }
+
+    [Fact]
+    public async Task CollectionOfLayout1_IsUpgradedInPlaceOnFirstUse_AndAnswersAsOneWrittenNow()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(80)];
+        corpus.Add(("copy", corpus[5].Text + " Copied."));
+        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration))
+        {
+            await WriteLayout1Async(direct.GetDatabase(), "upgrade", "legacy", corpus);
+        }
+
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "upgrade"));
+        await using (app)
+        using (channel)
+        {
+            var collections = new CollectionService.CollectionServiceClient(channel);
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "fresh" });
+            await documents.UpsertDocumentsAsync(Batch("fresh", corpus));
+
+            foreach (int probe in new[] { 5, 17, 80 })
+            {
+                FindSimilarResponse upgraded = await similarity.FindSimilarAsync(Similar("legacy", corpus[probe].Text));
+                FindSimilarResponse fresh = await similarity.FindSimilarAsync(Similar("fresh", corpus[probe].Text));
+                Assert.Equal(fresh.Matches.Select(m => (m.Id, m.Jaccard)), upgraded.Matches.Select(m => (m.Id, m.Jaccard)));
+            }
+
+            Assert.Contains((await similarity.FindSimilarAsync(Similar("legacy", corpus[80].Text))).Matches, m => m.Id == corpus[5].Id);
+            List<DuplicateCluster> legacyClusters = await ClustersAsync(similarity, "legacy"), freshClusters = await ClustersAsync(similarity, "fresh");
+            Assert.Equal(freshClusters.Single().Members.Select(m => m.Id).Order(StringComparer.Ordinal), legacyClusters.Single().Members.Select(m => m.Id).Order(StringComparer.Ordinal));
+            // The order of writes survives the upgrade: versions from before sequence numbers come first, so the copy was seen first.
+            Assert.Equal("copy", legacyClusters.Single().RepresentativeId);
+            Assert.Equal(corpus[5].Id, freshClusters.Single().RepresentativeId);
+
+            // Writes after the upgrade: a deleted original leaves the copy's answers, a new document joins them.
+            await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "legacy", Ids = { corpus[5].Id } });
+            await documents.UpsertDocumentsAsync(Batch("legacy", [("later", corpus[5].Text)]));
+            Assert.Equal(["later"], (await similarity.FindSimilarAsync(Similar("legacy", corpus[80].Text))).Matches.Select(m => m.Id).Where(id => id != "copy"));
+        }
+
+        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+        {
+            IServer server = direct.GetServer(redis.Configuration);
+            Assert.Equal(["{upgrade:c:legacy:g1}:bands"], server.Keys(pattern: "{upgrade:c:legacy:g1}:b*").Select(k => (string)k!));
+            Assert.False(await direct.GetDatabase().KeyExistsAsync("{upgrade:c:legacy:g1}:sketches"));
+            Assert.EndsWith(",\"2\"]", (string?)await direct.GetDatabase().HashGetAsync("upgrade:collections", "legacy"), StringComparison.Ordinal);
+            Assert.Equal(corpus.Count, await direct.GetDatabase().HashLengthAsync("{upgrade:c:legacy:g1}:handles"));
+        }
+    }
+
+    private static async Task<List<DuplicateCluster>> ClustersAsync(SimilarityService.SimilarityServiceClient similarity, string collection)
+    {
+        using AsyncServerStreamingCall<DeduplicateResponse> call = similarity.Deduplicate(new DeduplicateRequest { Collection = collection });
+        return [.. (await call.ResponseStream.ReadAllAsync().ToListAsync()).Where(e => e.Cluster is not null).Select(e => e.Cluster)];
+    }
+
+    /// <summary>A collection as the Redis store of layout 1 wrote it: a shingle set per document and a set per band bucket; half the versions from before sequence numbers.</summary>
+    private static async Task WriteLayout1Async(IDatabase db, string prefix, string name, List<(string Id, string Text)> corpus)
+    {
+        CollectionSettings settings = CollectionSettings.Default;
+        var sketcher = new Core.Indexing.DocumentSketcher(settings.Parameters);
+        string tag = $"{{{prefix}:c:{name}:g1}}";
+        await db.HashSetAsync($"{prefix}:collections", name, System.Text.Json.JsonSerializer.Serialize(new[] { name, CollectionSettingsCodec.Encode(settings), "1700000000000", "g1" }));
+        long sequence = 0;
+        for (int i = 0; i < corpus.Count; i++)
+        {
+            (string id, string text) = corpus[i];
+            Core.Indexing.DocumentSketch sketch = sketcher.Sketch(text);
+            int utf8 = System.Text.Encoding.UTF8.GetByteCount(text);
+            string version = i % 2 == 0 ? $"{i:x16}:{utf8}:{1700000000000 + i}" : $"{i:x16}:{utf8}:{1700000000000 + i}:{++sequence}";
+            await db.HashSetAsync(tag + ":versions", id, version);
+            await db.HashSetAsync(tag + ":docs", id, System.Text.Json.JsonSerializer.Serialize(new
+            {
+                Text = text, Metadata = new Dictionary<string, string>(), ShingleCount = sketch.Shingles.Length, Length = text.Length, ContentHash = (ulong)i,
+                CreateTime = 1700000000000 + i, UpdateTime = 1700000000000 + i,
+            }));
+            await db.HashSetAsync(tag + ":sketches", id, Core.Indexing.SketchCodec.Encode(sketch, settings.Parameters));
+            await db.SortedSetAddAsync(tag + ":ids", id, 0);
+            for (int band = 0; band < settings.Lsh.Bands; band++)
+            {
+                await db.SetAddAsync($"{tag}:b{band}:{Core.Lsh.LshIndex.BandKey(sketch.Signature, band, settings.Lsh.Rows):x16}", id);
+            }
+        }
+
+        await db.StringSetAsync(tag + ":sequence", sequence);
     }
 }

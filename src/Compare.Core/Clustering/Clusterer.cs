@@ -20,15 +20,26 @@ public static class Clusterer
     public static ulong[] CandidatePairs(IReadOnlyList<uint[]> signatures, LshParameters lsh, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signatures);
-        int n = signatures.Count;
+        return CandidatePairs(signatures.Count, lsh.Bands, (d, band) => LshIndex.BandKey(signatures[d], band, lsh.Rows), cancellationToken);
+    }
+
+    /// <summary>The same pairs from band keys already computed: <paramref name="bandKeys"/>[d][band], as <see cref="LshIndex.BandKeys"/> gives them.</summary>
+    public static ulong[] CandidatePairs(IReadOnlyList<ulong[]> bandKeys, int bands, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bandKeys);
+        return CandidatePairs(bandKeys.Count, bands, (d, band) => bandKeys[d][band], cancellationToken);
+    }
+
+    private static ulong[] CandidatePairs(int n, int bands, Func<int, int, ulong> bandKey, CancellationToken cancellationToken)
+    {
         var pairs = new ConcurrentBag<ulong[]>();
-        Parallel.For(0, lsh.Bands, new ParallelOptions { CancellationToken = cancellationToken }, band =>
+        Parallel.For(0, bands, new ParallelOptions { CancellationToken = cancellationToken }, band =>
         {
             var keys = new ulong[n];
             var order = new int[n];
             for (int d = 0; d < n; d++)
             {
-                keys[d] = LshIndex.BandKey(signatures[d], band, lsh.Rows);
+                keys[d] = bandKey(d, band);
                 order[d] = d;
             }
 
@@ -113,7 +124,7 @@ public static class Clusterer
     /// Jaccard over <paramref name="shingles"/> and merges the survivors into clusters.
     /// </summary>
     /// <param name="documentCount">Number of documents (positions 0..n-1).</param>
-    /// <param name="candidatePairs">Packed candidate pairs from <see cref="CandidatePairs"/>.</param>
+    /// <param name="candidatePairs">Packed candidate pairs from <see cref="CandidatePairs(IReadOnlyList{uint[]}, LshParameters, CancellationToken)"/>.</param>
     /// <param name="shingles">Sorted distinct shingle hashes of a document.</param>
     /// <param name="threshold">Minimum exact Jaccard of a duplicate pair.</param>
     /// <param name="rank">Representative preference: the member with the lowest rank wins, ties to the lowest position.</param>

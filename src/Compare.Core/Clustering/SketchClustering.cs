@@ -18,7 +18,7 @@ public static class SketchClustering
 {
     /// <summary>
     /// Clusters <paramref name="documents"/>, given in the order they were written (the first-seen
-    /// representative is the earliest). Candidate pairs come from <see cref="Clusterer.CandidatePairs"/>
+    /// representative is the earliest). Candidate pairs come from <see cref="Clusterer.CandidatePairs(IReadOnlyList{uint[]}, Lsh.LshParameters, CancellationToken)"/>
     /// over <paramref name="lsh"/>; pairs below <paramref name="threshold"/> are dropped.
     /// </summary>
     public static IndexClusteringResult Cluster(IReadOnlyList<IndexedSketch> documents, LshParameters lsh, double threshold, RepresentativePolicy policy,

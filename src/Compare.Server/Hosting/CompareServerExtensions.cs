@@ -1,3 +1,4 @@
+using Compare.Core.Indexing;
 using Compare.Server.Application;
 using Compare.Server.Observability;
 using Compare.Server.Security;

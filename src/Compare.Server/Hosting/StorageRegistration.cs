@@ -1,3 +1,4 @@
+using Compare.Core.Indexing;
 using Compare.Server.Application;
 using Compare.Server.Storage;
 using Compare.Server.Storage.Local;
@@ -57,7 +58,8 @@ internal static class StorageRegistration
                     ["Storage:Provider is Redis but Redis:Configuration (host:port[,options]) is not set."]);
             }
 
-            return new RedisFaultTranslation(new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>()));
+            return new RedisFaultTranslation(new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<SketcherCache>()));
         });
         services.AddHostedService<StoreStartup>();
         return services;

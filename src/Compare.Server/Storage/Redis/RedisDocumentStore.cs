@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -10,21 +12,31 @@ using StackExchange.Redis;
 namespace Compare.Server.Storage.Redis;
 
 /// <summary>
-/// Everything in one Redis shared by every replica: collection configurations, documents,
-/// sketches and LSH band buckets. A collection's keys share the hash tag {prefix:c:name:generation},
-/// so a Redis Cluster keeps them on one node and a batch is one MULTI/EXEC there. Each batch is
-/// guarded by WATCH on the versions it read: a concurrent writer makes it retry, never interleave.
-/// Queries read the buckets and sketches straight from Redis, so a write through one replica is
-/// seen by the next query through any other.
+/// Everything in one Redis shared by every replica: collection configurations, documents, signatures and LSH band
+/// buckets. A collection's keys share the hash tag {prefix:c:name:generation}, so a Redis Cluster keeps them on one
+/// node and a batch is one MULTI/EXEC there, fenced by the writer's lease on the collection. Queries read the buckets
+/// straight from Redis, so a write through one replica is seen by the next query through any other.
+/// Per document Redis holds its text and record, its signature, its version and its handle, and 8 bytes per band:
+/// no shingle set. Sketches for verification are made again from the candidates' texts (a few tens of microseconds
+/// each), which keeps a document at about 1.3 KB besides its text where storing shingle sets took about 10 KB.
 /// </summary>
-public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time) : IDocumentStore
+public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, SketcherCache sketchers) : IDocumentStore
 {
+    /// <summary>
+    /// How a collection's keys are laid out. 1: a shingle set per document and a Redis set per band bucket;
+    /// 2: signatures only, and band buckets grouped into sets of integers. A collection of layout 1 is upgraded
+    /// in place the first time it is used.
+    /// </summary>
+    public const int Layout = 2;
+
     // A writer's lease on its collection, renewed while the writer works: a replica killed (or cut off) while
     // holding it holds up the others for at most this long. Every commit is fenced by it.
     private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(6);
     private static readonly TimeSpan MaxLockWait = TimeSpan.FromSeconds(60);
 
     private IDatabase Db => redis.GetDatabase();
+
+    private SketcherCache Sketchers => sketchers;
 
     private RedisKey CollectionsKey => $"{keyPrefix}:collections";
 
@@ -45,7 +57,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// <inheritdoc/>
     public async Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken)
     {
-        var record = new RedisCollection(name, CollectionSettingsCodec.Encode(settings), time.GetUtcNow().ToUnixTimeMilliseconds(), Guid.NewGuid().ToString("N"));
+        var record = new RedisCollection(name, CollectionSettingsCodec.Encode(settings), time.GetUtcNow().ToUnixTimeMilliseconds(), Guid.NewGuid().ToString("N"), Layout);
         if (!await Db.HashSetAsync(CollectionsKey, name, record.Serialize(), When.NotExists).ConfigureAwait(false))
         {
             throw new CollectionExistsException(name);
@@ -91,32 +103,18 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         }
 
         // The record is gone, so no call can reach these keys any more; they are removed at leisure.
-        foreach (IServer server in redis.GetServers().Where(s => !s.IsReplica && s.IsConnected))
-        {
-            var batch = new List<RedisKey>();
-            await foreach (RedisKey key in server.KeysAsync(pattern: keys.Tag + "*", pageSize: 1000).ConfigureAwait(false))
-            {
-                batch.Add(key);
-                if (batch.Count == 1000)
-                {
-                    await Db.KeyDeleteAsync([.. batch]).ConfigureAwait(false);
-                    batch.Clear();
-                }
-            }
-
-            if (batch.Count > 0)
-            {
-                await Db.KeyDeleteAsync([.. batch]).ConfigureAwait(false);
-            }
-        }
-
+        await DeleteKeysAsync(GlobEscape(keys.Tag) + "*").ConfigureAwait(false);
         return count;
     }
 
     /// <inheritdoc/>
-    public async Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+    public async Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
+        await OpenWriterAsync(await RequireForWriteAsync(collection, settings).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Takes the collection's write lease, waiting for the writer holding it, and holds it until the writer is disposed.</summary>
+    private async Task<Writer> OpenWriterAsync(RedisCollection record, CancellationToken cancellationToken)
     {
-        RedisCollection record = await RequireForWriteAsync(collection, settings).ConfigureAwait(false);
+        string collection = record.Name;
         var keys = new CollectionKeys(keyPrefix, record);
         RedisValue lease = Guid.NewGuid().ToString("N");
         using var waited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -170,49 +168,44 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     public async Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id,
         CancellationToken cancellationToken)
     {
-        RedisCollection record = await RequireAsync(collection, settings).ConfigureAwait(false);
-        var keys = new CollectionKeys(keyPrefix, record);
-        Task<RedisValue> document = Db.HashGetAsync(keys.Documents, id);
-        Task<RedisValue> sketch = Db.HashGetAsync(keys.Sketches, id);
-        if ((await document.ConfigureAwait(false)).IsNull || (await sketch.ConfigureAwait(false)).IsNull)
+        var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
+        RedisValue document = await Db.HashGetAsync(keys.Documents, id).ConfigureAwait(false);
+        if (document.IsNull)
         {
             return null;
         }
 
-        return (StoredRecord.Deserialize(document.Result!).Text, SketchCodec.Decode((byte[])sketch.Result!, record.Settings.Parameters));
+        string text = StoredRecord.Deserialize(document!).Text;
+        return (text, sketchers.For(settings.Parameters).Sketch(text));
     }
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken)
     {
-        RedisCollection record = await RequireAsync(collection, settings).ConfigureAwait(false);
-        var keys = new CollectionKeys(keyPrefix, record);
+        var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         IBatch batch = Db.CreateBatch();
-        var members = new Task<RedisValue[]>[settings.Lsh.Bands];
-        for (int band = 0; band < members.Length; band++)
+        var groups = new (Task<RedisValue[]> Members, long Tag)[settings.Lsh.Bands];
+        for (int band = 0; band < groups.Length; band++)
         {
-            members[band] = batch.SetMembersAsync(keys.Bucket(band, LshIndex.BandKey(signature, band, settings.Lsh.Rows)));
+            BucketEntry entry = BucketEntry.Of(band, LshIndex.BandKey(signature, band, settings.Lsh.Rows), handle: 0);
+            groups[band] = (batch.SetMembersAsync(keys.BucketGroup(entry)), entry.Tag);
         }
 
         batch.Execute();
-        var ids = new HashSet<RedisValue>();
-        foreach (Task<RedisValue[]> band in members)
+        var handles = new HashSet<long>();
+        foreach ((Task<RedisValue[]> members, long tag) in groups)
         {
-            ids.UnionWith(await band.ConfigureAwait(false));
-        }
-
-        RedisValue[] candidates = [.. ids];
-        RedisValue[] sketches = candidates.Length == 0 ? [] : await Db.HashGetAsync(keys.Sketches, candidates).ConfigureAwait(false);
-        var found = new List<IndexedSketch>(candidates.Length);
-        for (int i = 0; i < candidates.Length; i++)
-        {
-            if (!sketches[i].IsNull)
+            foreach (RedisValue member in await members.ConfigureAwait(false))
             {
-                found.Add(new IndexedSketch(candidates[i]!, SketchCodec.Decode((byte[])sketches[i]!, settings.Parameters)));
+                if (BucketEntry.TryMatch((long)member, tag, out long handle))
+                {
+                    handles.Add(handle);
+                }
             }
         }
 
-        return found;
+        RedisValue[] ids = handles.Count == 0 ? [] : await Db.HashGetAsync(keys.Handles, [.. handles.Select(h => (RedisValue)h)]).ConfigureAwait(false);
+        return await SketchesAsync(keys, settings, [.. ids.Where(id => !id.IsNull).Select(id => (string)id!)]).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -224,13 +217,9 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         foreach (string[] chunk in ids.Chunk(1000))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            RedisValue[] sketches = await Db.HashGetAsync(keys.Sketches, [.. chunk.Select(id => (RedisValue)id)]).ConfigureAwait(false);
-            for (int i = 0; i < chunk.Length; i++)
+            foreach (IndexedSketch sketch in await SketchesAsync(keys, settings, chunk).ConfigureAwait(false))
             {
-                if (!sketches[i].IsNull)
-                {
-                    found[chunk[i]] = SketchCodec.Decode((byte[])sketches[i]!, settings.Parameters);
-                }
+                found[sketch.Id] = sketch.Sketch;
             }
         }
 
@@ -240,34 +229,42 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// <inheritdoc/>
     public async Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
     {
-        // The buckets live as sets keyed by band and key: banding the stored signatures again finds the same pairs in one pass.
-        IReadOnlyList<IndexedSketch> all = await GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false);
-        ulong[] pairs = Clusterer.CandidatePairs([.. all.Select(d => d.Sketch.Signature)], settings.Lsh, cancellationToken);
-        return new IndexCandidatePairs([.. all.Select(d => d.Id)], pairs);
+        // Sorting the stored band keys finds the pairs of the buckets in one pass, without reading a text.
+        var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
+        Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
+        var documents = new List<(Version Version, string Id, ulong[] BandKeys)>(versions.Count);
+        await foreach (HashEntry entry in Db.HashScanAsync(keys.BandKeys, pageSize: 1000).ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (versions.TryGetValue(entry.Name!, out Version? version))
+            {
+                documents.Add((version, entry.Name!, DecodeBandKeys(entry.Value, settings.Lsh)));
+            }
+        }
+
+        documents.Sort((a, b) => a.Version.CompareTo(b.Version, a.Id, b.Id));
+        ulong[] pairs = Clusterer.CandidatePairs([.. documents.Select(d => d.BandKeys)], settings.Lsh.Bands, cancellationToken);
+        return new IndexCandidatePairs([.. documents.Select(d => d.Id)], pairs);
     }
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
-        var order = new Dictionary<string, Version>(StringComparer.Ordinal);
-        await foreach (HashEntry entry in Db.HashScanAsync(keys.Versions, pageSize: 1000).ConfigureAwait(false))
-        {
-            order[entry.Name!] = Version.Parse(entry.Value!);
-        }
-
-        var sketches = new List<(Version Version, IndexedSketch Document)>(order.Count);
-        await foreach (HashEntry entry in Db.HashScanAsync(keys.Sketches, pageSize: 500).ConfigureAwait(false))
+        Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
+        DocumentSketcher sketcher = sketchers.For(settings.Parameters);
+        var sketches = new List<(Version Version, IndexedSketch Document)>(versions.Count);
+        await foreach (HashEntry entry in Db.HashScanAsync(keys.Documents, pageSize: 500).ConfigureAwait(false))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (order.TryGetValue(entry.Name!, out Version? version))
+            if (versions.TryGetValue(entry.Name!, out Version? version))
             {
-                sketches.Add((version, new IndexedSketch(entry.Name!, SketchCodec.Decode((byte[])entry.Value!, settings.Parameters))));
+                sketches.Add((version, new IndexedSketch(entry.Name!, sketcher.Sketch(StoredRecord.Deserialize(entry.Value!).Text))));
             }
         }
 
-        // The order of the writes: their sequence numbers (documents written before there were any by creation time).
-        return [.. sketches.OrderBy(s => s.Version.Sequence).ThenBy(s => s.Version.CreateTime).ThenBy(s => s.Document.Id, StringComparer.Ordinal).Select(s => s.Document)];
+        sketches.Sort((a, b) => a.Version.CompareTo(b.Version, a.Document.Id, b.Document.Id));
+        return [.. sketches.Select(s => s.Document)];
     }
 
     /// <inheritdoc/>
@@ -302,26 +299,38 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <summary>
-    /// Re-adds every stored sketch to its band buckets and recounts the shingles' document frequencies:
-    /// after a failover lost some writes that the documents kept. Returns how many documents were re-bucketed.
+    /// Sketches every stored text again into its band keys, handle and band buckets, and recounts the shingles' document
+    /// frequencies: after a failover lost some writes that the documents kept. Returns how many documents were re-bucketed.
     /// </summary>
     public async Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken)
     {
         RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
         var keys = new CollectionKeys(keyPrefix, record);
-        LshParameters lsh = record.Settings.Lsh;
+        CollectionSettings settings = record.Settings;
+        DocumentSketcher sketcher = sketchers.For(settings.Parameters);
+        Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
         long count = 0;
         var frequencies = new DocumentFrequencySketch();
-        await foreach (HashEntry entry in Db.HashScanAsync(keys.Sketches, pageSize: 500).ConfigureAwait(false))
+        await foreach (HashEntry entry in Db.HashScanAsync(keys.Documents, pageSize: 500).ConfigureAwait(false))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            DocumentSketch sketch = SketchCodec.Decode((byte[])entry.Value!, record.Settings.Parameters);
-            frequencies.Add(sketch.Shingles);
-            IBatch batch = Db.CreateBatch();
-            var adds = new List<Task>(lsh.Bands);
-            for (int band = 0; band < lsh.Bands; band++)
+            if (!versions.TryGetValue(entry.Name!, out Version? version))
             {
-                adds.Add(batch.SetAddAsync(keys.Bucket(band, LshIndex.BandKey(sketch.Signature, band, lsh.Rows)), entry.Name));
+                continue;
+            }
+
+            DocumentSketch sketch = sketcher.Sketch(StoredRecord.Deserialize(entry.Value!).Text);
+            frequencies.Add(sketch.Shingles);
+            ulong[] bandKeys = BandKeysOf(sketch.Signature, settings.Lsh);
+            IBatch batch = Db.CreateBatch();
+            var adds = new List<Task>(settings.Lsh.Bands + 2)
+            {
+                batch.HashSetAsync(keys.BandKeys, entry.Name, EncodeBandKeys(bandKeys)),
+                batch.HashSetAsync(keys.Handles, version.Handle, entry.Name),
+            };
+            foreach (BucketEntry bucket in BucketEntry.All(bandKeys, version.Handle))
+            {
+                adds.Add(batch.SetAddAsync(keys.BucketGroup(bucket), bucket.Member));
             }
 
             batch.Execute();
@@ -334,24 +343,87 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return count;
     }
 
-    private static void RemoveDocument(ITransaction transaction, CollectionKeys keys, string id)
+    /// <summary>Every document's version, read in pages.</summary>
+    private async Task<Dictionary<string, Version>> VersionsAsync(CollectionKeys keys, CancellationToken cancellationToken)
     {
-        _ = transaction.HashDeleteAsync(keys.Versions, id);
-        _ = transaction.HashDeleteAsync(keys.Documents, id);
-        _ = transaction.HashDeleteAsync(keys.Sketches, id);
-        _ = transaction.SortedSetRemoveAsync(keys.Ids, id);
-    }
-
-    /// <summary>A sketch leaves the index: its band buckets, and its shingles' document frequencies.</summary>
-    private static void Unindex(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, string id, DocumentSketch sketch,
-        FrequencyChanges frequencies)
-    {
-        for (int band = 0; band < settings.Lsh.Bands; band++)
+        var versions = new Dictionary<string, Version>(StringComparer.Ordinal);
+        await foreach (HashEntry entry in Db.HashScanAsync(keys.Versions, pageSize: 1000).ConfigureAwait(false))
         {
-            _ = transaction.SetRemoveAsync(keys.Bucket(band, LshIndex.BandKey(sketch.Signature, band, settings.Lsh.Rows)), id);
+            cancellationToken.ThrowIfCancellationRequested();
+            versions[entry.Name!] = Version.Parse(entry.Value!);
         }
 
-        frequencies.Count(sketch.Shingles, -1);
+        return versions;
+    }
+
+    /// <summary>The sketches of those of <paramref name="ids"/> that are stored, made again from their texts.</summary>
+    private async Task<IReadOnlyList<IndexedSketch>> SketchesAsync(CollectionKeys keys, CollectionSettings settings, string[] ids)
+    {
+        RedisValue[] documents = ids.Length == 0 ? [] : await Db.HashGetAsync(keys.Documents, [.. ids.Select(id => (RedisValue)id)]).ConfigureAwait(false);
+        DocumentSketcher sketcher = sketchers.For(settings.Parameters);
+        var found = new List<IndexedSketch>(ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (!documents[i].IsNull)
+            {
+                found.Add(new IndexedSketch(ids[i], sketcher.Sketch(StoredRecord.Deserialize(documents[i]!).Text)));
+            }
+        }
+
+        return found;
+    }
+
+    private static ulong[] BandKeysOf(uint[] signature, LshParameters lsh)
+    {
+        var keys = new ulong[lsh.Bands];
+        LshIndex.BandKeys(signature, lsh, keys);
+        return keys;
+    }
+
+    private static byte[] EncodeBandKeys(ulong[] keys)
+    {
+        var bytes = new byte[keys.Length * sizeof(ulong)];
+        for (int band = 0; band < keys.Length; band++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(band * sizeof(ulong)), keys[band]);
+        }
+
+        return bytes;
+    }
+
+    private static ulong[] DecodeBandKeys(RedisValue value, LshParameters lsh)
+    {
+        ReadOnlySpan<byte> bytes = ((ReadOnlyMemory<byte>)value).Span;
+        if (bytes.Length != lsh.Bands * sizeof(ulong))
+        {
+            throw new StoreFormatException($"A document's stored band keys have {bytes.Length} bytes; {lsh.Bands} bands need {lsh.Bands * sizeof(ulong)}.");
+        }
+
+        var keys = new ulong[lsh.Bands];
+        for (int band = 0; band < keys.Length; band++)
+        {
+            keys[band] = BinaryPrimitives.ReadUInt64LittleEndian(bytes[(band * sizeof(ulong))..]);
+        }
+
+        return keys;
+    }
+
+    /// <summary>A document leaves the index: its handle, its band buckets, and its shingles' document frequencies.</summary>
+    private static void Unindex(ITransaction transaction, CollectionKeys keys, Version version, ulong[]? bandKeys, ulong[]? shingles, FrequencyChanges frequencies)
+    {
+        _ = transaction.HashDeleteAsync(keys.Handles, version.Handle);
+        if (bandKeys is not null)
+        {
+            foreach (BucketEntry bucket in BucketEntry.All(bandKeys, version.Handle))
+            {
+                _ = transaction.SetRemoveAsync(keys.BucketGroup(bucket), bucket.Member);
+            }
+        }
+
+        if (shingles is not null)
+        {
+            frequencies.Count(shingles, -1);
+        }
     }
 
     /// <summary>
@@ -408,7 +480,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         }
 
         // The default collection always exists: the first replica to look creates it.
-        var record = new RedisCollection(name, CollectionSettingsCodec.Encode(CollectionSettings.Default), time.GetUtcNow().ToUnixTimeMilliseconds(), "default");
+        var record = new RedisCollection(name, CollectionSettingsCodec.Encode(CollectionSettings.Default), time.GetUtcNow().ToUnixTimeMilliseconds(), "default", Layout);
         await Db.HashSetAsync(CollectionsKey, name, record.Serialize(), When.NotExists).ConfigureAwait(false);
         return await FindAsync(name).ConfigureAwait(false);
     }
@@ -416,7 +488,121 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     private async Task<RedisCollection> RequireAsync(string name, CollectionSettings? expected = null)
     {
         RedisCollection record = await FindAsync(name).ConfigureAwait(false) ?? throw new CollectionNotFoundException(name);
+        if (record.Layout < Layout)
+        {
+            await UpgradeAsync(record).ConfigureAwait(false);
+            record = await FindAsync(name).ConfigureAwait(false) ?? throw new CollectionNotFoundException(name);
+        }
+
+        if (record.Layout != Layout)
+        {
+            throw new StoreFormatException($"Collection '{name}' is stored in Redis layout {record.Layout}; this server reads layout {Layout}. Run the version that wrote it.");
+        }
+
         return expected is null || record.Settings == expected ? record : throw new CollectionChangedException(name);
+    }
+
+    /// <summary>
+    /// Layout 1 to 2, in place, under the collection's write lease (writers wait; reads go on in layout 1 until the
+    /// record switches). Each document gets a handle, its place in the order of writes (so a run resumed after a crash
+    /// gives the same ones), its band keys and grouped buckets from its layout 1 sketch; then the record switches to
+    /// layout 2 and layout 1's keys are deleted. Stop replicas of an older version first: they would write layout 1.
+    /// </summary>
+    private async Task UpgradeAsync(RedisCollection record)
+    {
+        var keys = new CollectionKeys(keyPrefix, record);
+        await Db.StringSetAsync(keys.Config, record.Serialize(), when: When.NotExists).ConfigureAwait(false);
+        await using Writer writer = await OpenWriterAsync(record, CancellationToken.None).ConfigureAwait(false);
+        if ((await FindAsync(record.Name).ConfigureAwait(false))?.Serialize() != record.Serialize())
+        {
+            return; // upgraded, or deleted, while this call waited for the lease
+        }
+
+        Dictionary<string, Version> versions = await VersionsAsync(keys, CancellationToken.None).ConfigureAwait(false);
+        List<string> order = [.. versions.Keys];
+        order.Sort((a, b) => versions[a].CompareTo(versions[b], a, b));
+        long handle = 0;
+        foreach (string[] chunk in order.Chunk(256))
+        {
+            RedisValue[] sketches = await Db.HashGetAsync(keys.Layout1Sketches, [.. chunk.Select(id => (RedisValue)id)]).ConfigureAwait(false);
+            ITransaction transaction = writer.FencedTransaction();
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                handle++;
+                _ = transaction.HashSetAsync(keys.Versions, chunk[i], (versions[chunk[i]] with { Handle = handle }).ToString());
+                _ = transaction.HashSetAsync(keys.Handles, handle, chunk[i]);
+                if (sketches[i].IsNull)
+                {
+                    continue;
+                }
+
+                ulong[] bandKeys = BandKeysOf(SketchCodec.Decode((byte[])sketches[i]!, record.Settings.Parameters).Signature, record.Settings.Lsh);
+                _ = transaction.HashSetAsync(keys.BandKeys, chunk[i], EncodeBandKeys(bandKeys));
+                foreach (BucketEntry bucket in BucketEntry.All(bandKeys, handle))
+                {
+                    _ = transaction.SetAddAsync(keys.BucketGroup(bucket), bucket.Member);
+                }
+            }
+
+            if (!await transaction.ExecuteAsync().ConfigureAwait(false))
+            {
+                throw new StoreUnavailableException($"Upgrading collection '{record.Name}' to Redis layout {Layout} lost its lease; the next call resumes it.");
+            }
+        }
+
+        // Later writes take their sequence numbers as handles: they must come after every handle given here.
+        long sequence = (long?)await Db.StringGetAsync(keys.Sequence).ConfigureAwait(false) ?? 0;
+        RedisCollection upgraded = record with { Layout = Layout };
+        ITransaction switching = writer.FencedTransaction();
+        switching.AddCondition(Condition.HashEqual(CollectionsKey, record.Name, record.Serialize()));
+        _ = switching.HashSetAsync(CollectionsKey, record.Name, upgraded.Serialize());
+        _ = switching.StringSetAsync(keys.Config, upgraded.Serialize());
+        _ = switching.StringSetAsync(keys.Sequence, Math.Max(sequence, handle));
+        if (await switching.ExecuteAsync().ConfigureAwait(false))
+        {
+            await DeleteKeysAsync(keys.Layout1BucketPattern).ConfigureAwait(false);
+            await Db.KeyDeleteAsync(keys.Layout1Sketches).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes every key matching <paramref name="pattern"/> on every primary, a thousand at a time.</summary>
+    private async Task DeleteKeysAsync(string pattern)
+    {
+        foreach (IServer server in redis.GetServers().Where(s => !s.IsReplica && s.IsConnected))
+        {
+            var batch = new List<RedisKey>();
+            await foreach (RedisKey key in server.KeysAsync(pattern: pattern, pageSize: 1000).ConfigureAwait(false))
+            {
+                batch.Add(key);
+                if (batch.Count == 1000)
+                {
+                    await Db.KeyDeleteAsync([.. batch]).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                await Db.KeyDeleteAsync([.. batch]).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>A key or tag as a SCAN pattern that matches it literally.</summary>
+    private static string GlobEscape(string text)
+    {
+        var escaped = new System.Text.StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
     }
 
     // The collection's own copy of its record, which write transactions WATCH: it lives in the collection's
@@ -437,35 +623,87 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             await count.ConfigureAwait(false), (long?)await bytes.ConfigureAwait(false) ?? 0);
     }
 
-    /// <summary>A collection as stored in the collections hash; the generation keeps a recreated collection's keys apart from its predecessor's.</summary>
-    private sealed record RedisCollection(string Name, string SettingsJson, long CreateTime, string Generation)
+    /// <summary>
+    /// A collection as stored in the collections hash; the generation keeps a recreated collection's keys apart from its
+    /// predecessor's, and the layout says how its keys are laid out (records written before layouts are of layout 1).
+    /// </summary>
+    private sealed record RedisCollection(string Name, string SettingsJson, long CreateTime, string Generation, int Layout)
     {
         public CollectionSettings Settings { get; } = CollectionSettingsCodec.Decode(SettingsJson);
 
-        public string Serialize() => JsonSerializer.Serialize(new[] { Name, SettingsJson, CreateTime.ToString(CultureInfo.InvariantCulture), Generation });
+        // Exactly as stored, since transactions compare it: layout 1 records have four parts.
+        public string Serialize() => JsonSerializer.Serialize(Layout == 1
+            ? new[] { Name, SettingsJson, CreateTime.ToString(CultureInfo.InvariantCulture), Generation }
+            : [Name, SettingsJson, CreateTime.ToString(CultureInfo.InvariantCulture), Generation, Layout.ToString(CultureInfo.InvariantCulture)]);
 
         public static RedisCollection Deserialize(string json)
         {
             string[] parts = JsonSerializer.Deserialize<string[]>(json) ?? throw new StoreFormatException("A stored collection record is empty.");
-            return new RedisCollection(parts[0], parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture), parts[3]);
+            return new RedisCollection(parts[0], parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture), parts[3],
+                parts.Length > 4 ? int.Parse(parts[4], CultureInfo.InvariantCulture) : 1);
         }
     }
 
-    /// <summary>What a write needs of the stored version: content hash, UTF-8 size, creation time, and the sequence number of its write.</summary>
-    private sealed record Version(ulong ContentHash, int Utf8Length, long CreateTime, long Sequence)
+    /// <summary>
+    /// What a write needs of the stored version: content hash, UTF-8 size, creation time, the sequence number of its
+    /// write (the order of writes) and its handle in the band buckets (the sequence number, unless upgraded from layout 1).
+    /// </summary>
+    private sealed record Version(ulong ContentHash, int Utf8Length, long CreateTime, long Sequence, long Handle)
     {
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{ContentHash:x16}:{Utf8Length}:{CreateTime}:{Sequence}");
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{ContentHash:x16}:{Utf8Length}:{CreateTime}:{Sequence}:{Handle}");
 
-        // Versions written before sequence numbers have three parts; they sort first, by creation time.
+        // Versions written before sequence numbers have three parts and sort first, by creation time; before handles, four.
         public static Version Parse(string value)
         {
             string[] parts = value.Split(':');
+            long sequence = parts.Length > 3 ? long.Parse(parts[3], CultureInfo.InvariantCulture) : 0;
             return new Version(ulong.Parse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
                 int.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture),
-                parts.Length > 3 ? long.Parse(parts[3], CultureInfo.InvariantCulture) : 0);
+                sequence, parts.Length > 4 ? long.Parse(parts[4], CultureInfo.InvariantCulture) : sequence);
+        }
+
+        /// <summary>The order of writes: by sequence number, then creation time, then id.</summary>
+        public int CompareTo(Version other, string id, string otherId)
+        {
+            int bySequence = Sequence.CompareTo(other.Sequence);
+            int byCreation = CreateTime.CompareTo(other.CreateTime);
+            return bySequence != 0 ? bySequence : byCreation != 0 ? byCreation : string.CompareOrdinal(id, otherId);
         }
 
         public DocumentVersion ToDocumentVersion() => new(ContentHash, Utf8Length, DateTimeOffset.FromUnixTimeMilliseconds(CreateTime));
+    }
+
+    /// <summary>
+    /// A document's place in one band bucket. Buckets are grouped so that Redis keeps them as sets of integers (intsets,
+    /// 8 bytes a member) rather than a key each: the group is the band and the bucket key's top 16 bits, and the member
+    /// is the key's next 23 bits above the document's 40-bit handle. A member of the group with other key bits belongs to
+    /// another bucket; two buckets alike in all 39 bits only add a candidate, which verification drops.
+    /// </summary>
+    private readonly record struct BucketEntry(int Band, int Group, long Tag, long Member)
+    {
+        public const long MaxHandle = (1L << HandleBits) - 1;
+        private const int HandleBits = 40;
+
+        public static BucketEntry Of(int band, ulong key, long handle)
+        {
+            Debug.Assert(handle is >= 0 and <= MaxHandle);
+            long tag = (long)((key >> 25) & 0x7F_FFFF);
+            return new BucketEntry(band, (int)(key >> 48), tag, (tag << HandleBits) | handle);
+        }
+
+        public static IEnumerable<BucketEntry> All(ulong[] bandKeys, long handle)
+        {
+            for (int band = 0; band < bandKeys.Length; band++)
+            {
+                yield return Of(band, bandKeys[band], handle);
+            }
+        }
+
+        public static bool TryMatch(long member, long tag, out long handle)
+        {
+            handle = member & MaxHandle;
+            return member >> HandleBits == tag;
+        }
     }
 
     private sealed record StoredRecord(string Text, Dictionary<string, string> Metadata, int ShingleCount, int Length, ulong ContentHash, long CreateTime, long UpdateTime)
@@ -474,7 +712,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             new(w.Content.Text, new Dictionary<string, string>(w.Content.Metadata, StringComparer.Ordinal), w.Sketch.Shingles.Length, w.Content.Length,
                 w.Content.ContentHash, w.CreateTime.ToUnixTimeMilliseconds(), w.UpdateTime.ToUnixTimeMilliseconds());
 
-        public string Serialize() => JsonSerializer.Serialize(this);
+        // The text is most of a record: escaped only where JSON requires (quotes, backslashes, controls), so a quote costs two
+        // bytes and a non-ASCII letter its UTF-8 bytes, not the six of a \uXXXX escape. Read back by any JSON reader alike.
+        private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+        public string Serialize() => JsonSerializer.Serialize(this, Compact);
 
         public static StoredRecord Deserialize(string json) =>
             JsonSerializer.Deserialize<StoredRecord>(json) ?? throw new StoreFormatException("A stored document record is empty.");
@@ -495,7 +737,15 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
         public RedisKey Documents => Tag + ":docs";
 
-        public RedisKey Sketches => Tag + ":sketches";
+        public RedisKey BandKeys => Tag + ":bands";
+
+        public RedisKey Handles => Tag + ":handles";
+
+        /// <summary>Layout 1's shingle sets and signatures, removed by the upgrade.</summary>
+        public RedisKey Layout1Sketches => Tag + ":sketches";
+
+        /// <summary>Layout 1's band buckets, a set each, as a SCAN pattern.</summary>
+        public string Layout1BucketPattern => GlobEscape(Tag) + ":b[0-9]*:*";
 
         public RedisKey Ids => Tag + ":ids";
 
@@ -509,7 +759,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
         public RedisKey Sequence => Tag + ":sequence";
 
-        public RedisKey Bucket(int band, ulong key) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:b{band}:{key:x16}");
+        public RedisKey BucketGroup(BucketEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:g{entry.Band}:{entry.Group:x4}");
     }
 
     /// <summary>
@@ -532,6 +782,14 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         }
 
         private IDatabase Db => _store.Db;
+
+        /// <summary>A transaction that runs only while this writer holds the lease.</summary>
+        public ITransaction FencedTransaction()
+        {
+            ITransaction transaction = Db.CreateTransaction();
+            transaction.AddCondition(Condition.StringEqual(_keys.WriteLock, _lease));
+            return transaction;
+        }
 
         public async Task<IReadOnlyDictionary<string, DocumentVersion>> GetVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
         {
@@ -558,45 +816,58 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 return;
             }
 
+            // What leaves the index with a replaced or deleted version: its handle and buckets (from its band keys) and its
+            // shingles' counts (from its text, sketched again).
             Task<RedisValue[]> versions = Db.HashGetAsync(_keys.Versions, fields);
-            Task<RedisValue[]> sketches = Db.HashGetAsync(_keys.Sketches, fields);
+            Task<RedisValue[]> bandKeys = Db.HashGetAsync(_keys.BandKeys, fields);
+            Task<RedisValue[]> documents = Db.HashGetAsync(_keys.Documents, fields);
             Task<RedisValue> sequence = Db.StringGetAsync(_keys.Sequence);
             RedisValue[] oldVersions = await versions.ConfigureAwait(false);
-            RedisValue[] oldSketches = await sketches.ConfigureAwait(false);
+            RedisValue[] oldBandKeys = await bandKeys.ConfigureAwait(false);
+            RedisValue[] oldDocuments = await documents.ConfigureAwait(false);
             long next = (long?)await sequence.ConfigureAwait(false) ?? 0;
+            if (next + writes.Count > BucketEntry.MaxHandle)
+            {
+                throw new StoreFormatException($"Collection '{_record.Name}' has used all {BucketEntry.MaxHandle:N0} sequence numbers; rebuild it under a new name.");
+            }
 
-            ITransaction transaction = Db.CreateTransaction();
+            ITransaction transaction = FencedTransaction();
             transaction.AddCondition(Condition.StringEqual(_keys.Config, _record.Serialize()));
-            transaction.AddCondition(Condition.StringEqual(_keys.WriteLock, _lease));
+            DocumentSketcher sketcher = _store.Sketchers.For(settings.Parameters);
             var frequencies = new FrequencyChanges();
             long textBytes = 0;
             for (int i = 0; i < fields.Length; i++)
             {
                 string id = fields[i]!;
-                if (!oldSketches[i].IsNull)
+                if (!oldVersions[i].IsNull)
                 {
-                    // A new version overwrites the old one's fields; only its buckets and counts must go.
-                    Unindex(transaction, _keys, settings, id, SketchCodec.Decode((byte[])oldSketches[i]!, settings.Parameters), frequencies);
+                    Version old = Version.Parse(oldVersions[i]!);
+                    textBytes -= old.Utf8Length;
+                    Unindex(transaction, _keys, old, oldBandKeys[i].IsNull ? null : DecodeBandKeys(oldBandKeys[i], settings.Lsh),
+                        oldDocuments[i].IsNull ? null : sketcher.Sketch(StoredRecord.Deserialize(oldDocuments[i]!).Text).Shingles, frequencies);
                 }
 
-                Version? old = oldVersions[i].IsNull ? null : Version.Parse(oldVersions[i]!);
-                textBytes -= old?.Utf8Length ?? 0;
                 if (i >= writes.Count)
                 {
-                    RemoveDocument(transaction, _keys, id);
+                    _ = transaction.HashDeleteAsync(_keys.Versions, id);
+                    _ = transaction.HashDeleteAsync(_keys.Documents, id);
+                    _ = transaction.HashDeleteAsync(_keys.BandKeys, id);
+                    _ = transaction.SortedSetRemoveAsync(_keys.Ids, id);
                     continue;
                 }
 
                 DocumentWrite w = writes[i];
-                var version = new Version(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), ++next);
+                next++;
                 textBytes += w.Content.Utf8Length;
-                _ = transaction.HashSetAsync(_keys.Versions, id, version.ToString());
+                _ = transaction.HashSetAsync(_keys.Versions, id, new Version(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), next, next).ToString());
                 _ = transaction.HashSetAsync(_keys.Documents, id, StoredRecord.From(w).Serialize());
-                _ = transaction.HashSetAsync(_keys.Sketches, id, SketchCodec.Encode(w.Sketch, settings.Parameters));
+                ulong[] keys = BandKeysOf(w.Sketch.Signature, settings.Lsh);
+                _ = transaction.HashSetAsync(_keys.BandKeys, id, EncodeBandKeys(keys));
+                _ = transaction.HashSetAsync(_keys.Handles, next, id);
                 _ = transaction.SortedSetAddAsync(_keys.Ids, id, 0);
-                for (int band = 0; band < settings.Lsh.Bands; band++)
+                foreach (BucketEntry bucket in BucketEntry.All(keys, next))
                 {
-                    _ = transaction.SetAddAsync(_keys.Bucket(band, LshIndex.BandKey(w.Sketch.Signature, band, settings.Lsh.Rows)), id);
+                    _ = transaction.SetAddAsync(_keys.BucketGroup(bucket), bucket.Member);
                 }
 
                 frequencies.Count(w.Sketch.Shingles, +1);

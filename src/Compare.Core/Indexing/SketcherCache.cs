@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
-using Compare.Core;
-using Compare.Core.Indexing;
-
-namespace Compare.Server.Application;
+namespace Compare.Core.Indexing;
 
 /// <summary>One sketcher per distinct parameter set: building one precomputes its hash functions.</summary>
 public sealed class SketcherCache
