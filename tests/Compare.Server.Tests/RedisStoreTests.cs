@@ -341,6 +341,39 @@ public sealed class RedisStoreTests
         }
     }
 
+    [Fact]
+    public async Task DocumentFrequencies_ALargeBatchThenSmallWritesAndDeletes_EqualTheSketchCountedLocally()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(260)];
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "frequencies"));
+        await using (app)
+        using (channel)
+        {
+            // 250 articles touch well over 32,768 counters (the sketch is written back whole); the writes after touch a few thousand (BITFIELD).
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, corpus.Take(250)));
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, corpus.Skip(250)));
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, [(corpus[0].Id, corpus[1].Text)]));
+            await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Ids = { corpus[2].Id, corpus[3].Id } });
+            var many = new DeleteDocumentsRequest();
+            many.Ids.AddRange(corpus.Skip(10).Take(200).Select(d => d.Id));
+            await documents.DeleteDocumentsAsync(many);
+
+            var sketcher = new Core.Indexing.DocumentSketcher(CollectionSettings.Default.Parameters);
+            var expected = new Core.Shingling.DocumentFrequencySketch();
+            foreach (string text in corpus.Skip(4).Take(6).Concat(corpus.Skip(210)).Select(d => d.Text).Append(corpus[1].Text).Append(corpus[1].Text))
+            {
+                expected.Add(sketcher.Sketch(text).Shingles);
+            }
+
+            await using ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+            RedisKey key = direct.GetServer(redis.Configuration).Keys(pattern: "*:frequencies").Single();
+            byte[] stored = (byte[])(await direct.GetDatabase().StringGetAsync(key))!;
+            Assert.Equal(expected.ToBigEndian(), Core.Shingling.DocumentFrequencySketch.FromBigEndian(stored).ToBigEndian());
+        }
+    }
+
     private static async Task<List<DuplicateCluster>> ClustersAsync(SimilarityService.SimilarityServiceClient similarity, string collection)
     {
         using AsyncServerStreamingCall<DeduplicateResponse> call = similarity.Deduplicate(new DeduplicateRequest { Collection = collection });

@@ -111,6 +111,53 @@ public sealed class SqliteStoreTests
         }
     }
 
+    [Fact]
+    public async Task Restart_OfMoreRowsThanOneLoadChunk_BuildsTheSameCandidatesAndOrderOfWrites()
+    {
+        using var data = new TempDirectory();
+        // 10,000 documents: the load reads them in chunks of 4,096 rows, hashed on another thread, then builds in bulk.
+        List<SyntheticDocument> corpus = [.. SyntheticCorpus.Generate(10_000, seed: 15)];
+        SyntheticDocument[] planted = [.. corpus.Where(d => d.DuplicateOf is not null).Take(25)];
+        List<List<(string, double)>> before = [];
+        List<DeduplicateResponse> clustersBefore;
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            foreach (SyntheticDocument[] batch in corpus.Chunk(1_000))
+            {
+                await documents.UpsertDocumentsAsync(Batch(string.Empty, batch.Select(d => (d.Id, d.Text))));
+            }
+
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            foreach (SyntheticDocument d in planted)
+            {
+                before.Add(await SimilarAsync(similarity, string.Empty, d.Text));
+            }
+
+            clustersBefore = await similarity.Deduplicate(new DeduplicateRequest()).ResponseStream.ReadAllAsync().Where(e => e.Cluster is not null).ToListAsync();
+            await app.StopAsync();
+        }
+
+        (app, channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            for (int i = 0; i < planted.Length; i++)
+            {
+                List<(string, double)> after = await SimilarAsync(similarity, string.Empty, planted[i].Text);
+                Assert.Equal(before[i], after);
+                Assert.Contains(after, m => m.Item1 == planted[i].DuplicateOf);
+            }
+
+            // Clusters and their representatives (the first written) depend on the buckets and on the order of writes.
+            Assert.True(clustersBefore.Count > 100);
+            Assert.Equal(clustersBefore, await similarity.Deduplicate(new DeduplicateRequest()).ResponseStream.ReadAllAsync().Where(e => e.Cluster is not null).ToListAsync());
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -381,10 +381,13 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             }, failed.Token);
             full.Add(current, failed.Token);
         }
+        catch (OperationCanceledException) when (failed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The hashing thread failed and stopped the reader: its exception, thrown below, is the reason.
+        }
         finally
         {
             full.CompleteAdding();
-            // A failed hashing thread fails the load with its own exception, not the reader's cancellation.
             hashing.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
         }
 

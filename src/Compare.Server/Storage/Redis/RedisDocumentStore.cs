@@ -429,10 +429,12 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// <summary>
     /// A transaction's changes to the collection's <see cref="DocumentFrequencySketch"/>, kept as one string of
     /// big-endian 32-bit counters: summed per counter over the whole batch (a batch of articles touches each
-    /// counter many times), then written by one BITFIELD that saturates as the sketch does.
+    /// counter many times), then written in one command that saturates as the sketch does.
     /// </summary>
     private sealed class FrequencyChanges
     {
+        // Above this many cells, rewriting the whole sketch (2 MB both ways) sends less than a BITFIELD (about 60 bytes a cell).
+        private const int MaxIncrements = 32_768;
         private readonly Dictionary<int, int> _deltas = [];
 
         public void Count(ulong[] shingles, int delta)
@@ -448,10 +450,30 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             }
         }
 
-        public void WriteTo(ITransaction transaction, RedisKey key)
+        /// <summary>
+        /// Queues the changes on <paramref name="transaction"/>: one BITFIELD of saturating increments for a few cells, or,
+        /// when a large batch touches many (a BITFIELD of 200,000 cells is a 15 MB command that stalls Redis), the whole
+        /// sketch read now and written back, 1 MB each way. Only the writer holding the lease writes it meanwhile.
+        /// </summary>
+        public async Task WriteToAsync(IDatabase db, ITransaction transaction, RedisKey key)
         {
-            var args = new List<object>(3 + (_deltas.Count * 4)) { key, "OVERFLOW", "SAT" };
-            foreach ((int cell, int delta) in _deltas.Where(static d => d.Value != 0).OrderBy(static d => d.Key))
+            List<KeyValuePair<int, int>> changes = [.. _deltas.Where(static d => d.Value != 0).OrderBy(static d => d.Key)];
+            if (changes.Count > MaxIncrements)
+            {
+                byte[] counters = (byte[]?)await db.StringGetAsync(key).ConfigureAwait(false) ?? [];
+                Array.Resize(ref counters, Math.Max(counters.Length, DocumentFrequencySketch.Bytes));
+                foreach ((int cell, int delta) in changes)
+                {
+                    Span<byte> counter = counters.AsSpan(cell * sizeof(uint), sizeof(uint));
+                    BinaryPrimitives.WriteUInt32BigEndian(counter, (uint)Math.Clamp(BinaryPrimitives.ReadUInt32BigEndian(counter) + (long)delta, 0, uint.MaxValue));
+                }
+
+                _ = transaction.StringSetAsync(key, counters);
+                return;
+            }
+
+            var args = new List<object>(3 + (changes.Count * 4)) { key, "OVERFLOW", "SAT" };
+            foreach ((int cell, int delta) in changes)
             {
                 args.Add("INCRBY");
                 args.Add("u32");
@@ -875,7 +897,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
             _ = transaction.StringSetAsync(_keys.Sequence, next);
             _ = transaction.StringIncrementAsync(_keys.TextBytes, textBytes);
-            frequencies.WriteTo(transaction, _keys.Frequencies);
+            await frequencies.WriteToAsync(Db, transaction, _keys.Frequencies).ConfigureAwait(false);
             if (await transaction.ExecuteAsync().ConfigureAwait(false))
             {
                 return;
