@@ -397,8 +397,13 @@ public sealed class RedisStoreTests
             await db.HashSetAsync(tag + ":versions", id, version);
             await db.HashSetAsync(tag + ":docs", id, System.Text.Json.JsonSerializer.Serialize(new
             {
-                Text = text, Metadata = new Dictionary<string, string>(), ShingleCount = sketch.Shingles.Length, Length = text.Length, ContentHash = (ulong)i,
-                CreateTime = 1700000000000 + i, UpdateTime = 1700000000000 + i,
+                Text = text,
+                Metadata = new Dictionary<string, string>(),
+                ShingleCount = sketch.Shingles.Length,
+                Length = text.Length,
+                ContentHash = (ulong)i,
+                CreateTime = 1700000000000 + i,
+                UpdateTime = 1700000000000 + i,
             }));
             await db.HashSetAsync(tag + ":sketches", id, Core.Indexing.SketchCodec.Encode(sketch, settings.Parameters));
             await db.SortedSetAddAsync(tag + ":ids", id, 0);
