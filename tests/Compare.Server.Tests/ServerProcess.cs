@@ -41,18 +41,21 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Port of the Prometheus scrape endpoint.</summary>
     public int MetricsPort { get; private init; }
 
-    /// <summary>Starts the server with <paramref name="environment"/> (e.g. Storage__Path) and waits until it serves.</summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitUntilServing = true)
+    /// <summary>
+    /// Starts the server with <paramref name="environment"/> (e.g. Storage__Path) and waits until it serves; under a
+    /// limit of <paramref name="openFiles"/> open files when given (soft and hard: the shell's ulimit -n, then exec).
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitUntilServing = true, int? openFiles = null)
     {
         string dll = Path.Combine(TestData.RepositoryRoot, "src", "Compare.Server", "bin", BuildConfiguration(), "net10.0", "Compare.Server.dll");
         Assert.True(File.Exists(dll), $"{dll} was not built");
         string address = $"http://127.0.0.1:{FreePort()}";
-        var start = new ProcessStartInfo("dotnet", [dll, "--urls", address])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
+        var start = openFiles is { } limit
+            ? new ProcessStartInfo("bash", ["-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "bash", dll, "--urls", address])
+            : new ProcessStartInfo("dotnet", [dll, "--urls", address]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.WorkingDirectory = Path.GetDirectoryName(dll)!;
         // Each server scrapes on a port of its own, so that several can run at once.
         int metricsPort = FreePort();
         start.Environment["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture);

@@ -63,6 +63,21 @@ public sealed class LimitOptions : IValidatableObject
     [SettingRange("Limits:MaxRememberedClusters", 0, long.MaxValue)]
     public int MaxRememberedClusters { get; set; } = 10_000;
 
+    /// <summary>
+    /// Most connections open at once; over it Kestrel closes new ones at once. 0 (the default) derives it from the
+    /// process's open-file limit, leaving 512 files (half of a small limit) to the runtime and the store: a flood of
+    /// connections then meets a closed door instead of exhausting file descriptors.
+    /// </summary>
+    [SettingRange("Limits:MaxConnections", 0, long.MaxValue)]
+    public int MaxConnections { get; set; }
+
+    /// <summary>
+    /// How long a cleartext connection may take to send its first bytes (what tells gRPC from HTTP/1.1 on the shared
+    /// port) before it is closed; Kestrel's own timeouts take over from there.
+    /// </summary>
+    [SettingRange("Limits:FirstBytesTimeout", "00:00:00.001", "01:00:00")]
+    public TimeSpan FirstBytesTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long calls in flight get to finish when the server stops.</summary>
     [SettingRange("Limits:ShutdownTimeout", "00:00:00.001", "1.00:00:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);

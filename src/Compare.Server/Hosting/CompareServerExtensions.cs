@@ -77,8 +77,13 @@ public static class CompareServerExtensions
         services.AddGrpcReflection();
         services.AddOpenApiDescription();
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
-        services.Configure<KestrelServerOptions>(kestrel =>
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitOptions>>((kestrel, limits) =>
         {
+            kestrel.Limits.MaxConcurrentConnections = limits.Value.MaxConnections > 0 ? limits.Value.MaxConnections : ConnectionBudget.FromOpenFileLimit();
+            kestrel.Limits.MaxConcurrentUpgradedConnections = kestrel.Limits.MaxConcurrentConnections;
+            // A peer that vanished without closing is found by a ping and let go, rather than holding its slot for ever.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(60);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
             // One port for gRPC (HTTP/2, with prior knowledge when cleartext: grpcurl -plaintext) and for the
             // browser view and JSON routes (HTTP/1.1); TLS endpoints negotiate with ALPN as usual.
             kestrel.ConfigureEndpointDefaults(endpoint =>
@@ -131,7 +136,8 @@ public static class CompareServerExtensions
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             StorageOptions storage = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
-            Log.Started(logger, string.Join(", ", app.Urls), storage.Provider);
+            Log.Started(logger, string.Join(", ", app.Urls), storage.Provider,
+                app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections);
             SecurityOptions security = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value;
             if (security.ApiKeys.Count == 0)
             {

@@ -3,8 +3,8 @@ namespace Compare.Server.Hosting;
 /// <summary>Compiled log messages: no formatting cost when the level is off.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "Compare is serving compare.v1 on {Urls} (store: {Provider}): gRPC, the JSON routes under /v1 and the browser view at /.")]
-    public static partial void Started(ILogger logger, string urls, string provider);
+    [LoggerMessage(1, LogLevel.Information, "Compare is serving compare.v1 on {Urls} (store: {Provider}; at most {MaxConnections} connections): gRPC, the JSON routes under /v1 and the browser view at /.")]
+    public static partial void Started(ILogger logger, string urls, string provider, long? maxConnections);
 
     [LoggerMessage(2, LogLevel.Error, "{Method} failed unexpectedly.")]
     public static partial void Unexpected(ILogger logger, string method, Exception exception);

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Options;
 
 namespace Compare.Server.Hosting;
 
@@ -34,15 +35,29 @@ internal static class PriorKnowledgeHttp2
         Other,
     }
 
-    /// <summary>The connection middleware of every endpoint of the server that <paramref name="services"/> belong to.</summary>
+    /// <summary>
+    /// The connection middleware of every endpoint of the server that <paramref name="services"/> belong to.
+    /// A connection that sends too few bytes to tell within Limits:FirstBytesTimeout is closed: this wait is outside
+    /// Kestrel's own timeouts, so without a bound a silent connection would hold its descriptor for ever.
+    /// </summary>
     public static Func<ConnectionDelegate, ConnectionDelegate> Middleware(IServiceProvider services) => next => async connection =>
     {
-        if (connection.Features.Get<ITlsConnectionFeature>() is null
-            && IsCleartextPort(services, connection.LocalEndPoint)
-            && await ReadOpeningAsync(connection.Transport.Input, connection.ConnectionClosed).ConfigureAwait(false) == Opening.Http2Preface)
+        if (connection.Features.Get<ITlsConnectionFeature>() is null && IsCleartextPort(services, connection.LocalEndPoint))
         {
-            connection.Features.Set<ITlsConnectionFeature>(PriorKnowledge.Instance);
-            connection.Features.Set<ITlsApplicationProtocolFeature>(PriorKnowledge.Instance);
+            using var firstBytes = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+            firstBytes.CancelAfter(services.GetRequiredService<IOptions<LimitOptions>>().Value.FirstBytesTimeout);
+            Opening opening = await ReadOpeningAsync(connection.Transport.Input, firstBytes.Token).ConfigureAwait(false);
+            if (opening == Opening.Undecided)
+            {
+                connection.Abort(new ConnectionAbortedException("No request within Limits:FirstBytesTimeout."));
+                return;
+            }
+
+            if (opening == Opening.Http2Preface)
+            {
+                connection.Features.Set<ITlsConnectionFeature>(PriorKnowledge.Instance);
+                connection.Features.Set<ITlsApplicationProtocolFeature>(PriorKnowledge.Instance);
+            }
         }
 
         await next(connection).ConfigureAwait(false);
@@ -101,7 +116,8 @@ internal static class PriorKnowledgeHttp2
             }
             catch (OperationCanceledException)
             {
-                return Opening.Other;
+                // Closed by the peer (HTTP then sees the end) or out of time (the caller closes it).
+                return Opening.Undecided;
             }
 
             ReadOnlySequence<byte> buffer = read.Buffer;
