@@ -1,5 +1,6 @@
 using System.Globalization;
 using Compare.V1;
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -35,6 +36,38 @@ public sealed class SecurityTests
                 services.Configure<LoggerFilterOptions>(o => o.MinLevel = LogLevel.Information);
             }
         }, settings);
+
+    [Fact]
+    public async Task KeylessGzipBombs_AreTurnedAwayBeforeAnythingInflatesThem()
+    {
+        using var data = new TempDirectory();
+        await using ServerProcess server = await ServerProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Storage__Path"] = data.Path,
+            ["Security__ApiKeys__0"] = FirstKey,
+        });
+        // 60 MB of text in a message that gzip sends as a few tens of kilobytes: 16 keyless calls at once.
+        var bomb = new UpsertDocumentsRequest();
+        bomb.Documents.Add(new Document { Id = "bomb", Text = string.Concat(Enumerable.Repeat("word ", 12 * 1024 * 1024)) });
+        byte[] payload = bomb.ToByteArray();
+        var method = new Method<byte[], byte[]>(MethodType.Unary, "compare.v1.DocumentService", "UpsertDocuments",
+            Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
+        long peakBefore = PeakResidentBytes(server);
+        var gzip = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
+
+        RpcException[] refused = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
+            RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => server.Channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(gzip), payload).ResponseAsync)));
+
+        Assert.All(refused, e => Assert.Contains("requires an API key", e.Status.Detail, StringComparison.Ordinal));
+        // Inflating them would have taken 16 × 60 MB at the least (3.6 GB was measured before the gate).
+        Assert.InRange(PeakResidentBytes(server) - peakBefore, 0, 200L * 1024 * 1024);
+        var keyed = new DocumentService.DocumentServiceClient(server.Channel);
+        Assert.Equal(1, (await keyed.UpsertDocumentsAsync(new UpsertDocumentsRequest { Documents = { new Document { Id = "fine", Text = "a small text" } } }, Bearer(FirstKey))).CreatedCount);
+    }
+
+    private static long PeakResidentBytes(ServerProcess server) =>
+        long.Parse(File.ReadAllLines($"/proc/{server.ProcessId}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
 
     [Fact]
     public async Task ApiKeys_Configured_EveryCompareCallNeedsOneWhileHealthAndReflectionStayOpen()

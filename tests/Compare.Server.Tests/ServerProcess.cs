@@ -38,6 +38,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The server's process id (for /proc).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Port of the Prometheus scrape endpoint.</summary>
     public int MetricsPort { get; private init; }
 

@@ -44,6 +44,7 @@ public static class CompareServerExtensions
         services.AddSingleton<ComparisonService>();
         // Interceptors registered in DI are resolved from it rather than built for every call.
         services.AddSingleton<RequestLogInterceptor>();
+        services.AddSingleton<ApiKeys>();
         services.AddSingleton<ApiKeyInterceptor>();
         services.AddSingleton<RateLimitInterceptor>();
         services.AddSingleton<ErrorInterceptor>();
@@ -126,6 +127,7 @@ public static class CompareServerExtensions
     public static WebApplication MapCompareServer(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.Use(ApiKeyGate.InvokeAsync);
         app.MapGrpcService<CollectionGrpcService>();
         app.MapGrpcService<DocumentGrpcService>();
         app.MapGrpcService<SimilarityGrpcService>();

@@ -16,6 +16,17 @@ internal sealed class RequestLogInterceptor(ILoggerFactory loggers, CompareMetri
 
     private readonly ILogger _logger = loggers.CreateLogger(Category);
 
+    /// <summary>The same line and samples for a call turned away before the gRPC pipeline saw it (see <see cref="ApiKeyGate"/>).</summary>
+    public static void TurnedAway(HttpContext http, StatusCode status, TimeSpan elapsed)
+    {
+        var metrics = http.RequestServices.GetRequiredService<CompareMetrics>();
+        ILogger logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(Category);
+        string method = http.Request.Path;
+        metrics.CallStarted();
+        metrics.CallFinished(method, status, elapsed);
+        Log.Call(logger, method, status, elapsed.TotalMilliseconds, Caller.OfAddress(http.Connection.RemoteIpAddress));
+    }
+
     protected override async Task<T> InterceptAsync<T>(ServerCallContext context, Func<Task<T>> call)
     {
         long started = Stopwatch.GetTimestamp();
