@@ -37,8 +37,8 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Serve
                 return RpcErrors.Aborted(exception.Message);
             case DocumentNotFoundException e:
                 return RpcErrors.NotFound("compare.v1.Document", e.Id, e.Message);
-            case CapacityExceededException e:
-                return new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
+            case CapacityExceededException or StoreFullException:
+                return new RpcException(new Status(StatusCode.ResourceExhausted, exception.Message));
             case StoreUnavailableException e:
                 Log.StoreUnavailable(logger, context.Method, e.Message);
                 return new RpcException(new Status(StatusCode.Unavailable, e.Message));

@@ -143,6 +143,9 @@ public sealed class CollectionChangedException(string name) : StoreException($"C
     public string Name { get; } = name;
 }
 
+/// <summary>The store's disk is full: nothing of the write was stored, and writes can succeed again once space is freed.</summary>
+public sealed class StoreFullException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>The store cannot serve calls for now (loading, or its backing server is unreachable); the call can be retried.</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 

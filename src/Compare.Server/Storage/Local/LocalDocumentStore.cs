@@ -25,6 +25,9 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     // Signatures handed from the reading thread to the bucketing thread at a time.
     private readonly Lock _namesGate = new();
     private volatile StoreStatus _status = new(false, "The store has not been opened.");
+    // Set by a commit the disk had no room for, cleared by the next that succeeds: health says NOT_SERVING meanwhile,
+    // while reads go on and writes keep being tried.
+    private volatile string? _diskFull;
     private readonly CancellationTokenSource _stopping = new();
     private CancellationTokenSource? _loadingCancellation;
     private Task _loading = Task.CompletedTask;
@@ -67,7 +70,8 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) => Task.FromResult(_status);
+    public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(_status.Ready && _diskFull is { } full ? new StoreStatus(false, full) : _status);
 
     /// <inheritdoc/>
     public Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken)
@@ -500,7 +504,17 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             LookUp(ids);
             // The versions these writes replace: their buckets and shingle counts go, by the signature they were added with.
             Dictionary<string, DocumentSketch> old = store._records.GetSketches(key, collection.Record.Settings.Parameters, ids.Where(id => _known[id] is not null));
-            store._records.Commit(collection.Record, writes, deletes);
+            try
+            {
+                store._records.Commit(collection.Record, writes, deletes);
+                store._diskFull = null;
+            }
+            catch (StoreFullException e)
+            {
+                store._diskFull = e.Message;
+                throw;
+            }
+
             long textBytes = 0;
             foreach ((string id, DocumentSketch sketch) in old)
             {

@@ -156,50 +156,41 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public CollectionRecord CreateCollection(string name, CollectionSettings settings, DateTimeOffset createTime)
+    public CollectionRecord CreateCollection(string name, CollectionSettings settings, DateTimeOffset createTime) => Write(() =>
     {
-        lock (_writeGate)
-        {
-            using SqliteCommand command = Writer.CreateCommand();
-            command.CommandText = "INSERT INTO collections(name, settings, create_time) VALUES($name, $settings, $time) RETURNING key";
-            command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$settings", CollectionSettingsCodec.Encode(settings));
-            command.Parameters.AddWithValue("$time", createTime.ToUnixTimeMilliseconds());
-            long key = (long)command.ExecuteScalar()!;
-            // Stored to the millisecond, so answer what a reload would.
-            return new CollectionRecord(key, name, settings, DateTimeOffset.FromUnixTimeMilliseconds(createTime.ToUnixTimeMilliseconds()));
-        }
-    }
+        using SqliteCommand command = Writer.CreateCommand();
+        command.CommandText = "INSERT INTO collections(name, settings, create_time) VALUES($name, $settings, $time) RETURNING key";
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$settings", CollectionSettingsCodec.Encode(settings));
+        command.Parameters.AddWithValue("$time", createTime.ToUnixTimeMilliseconds());
+        long key = (long)command.ExecuteScalar()!;
+        // Stored to the millisecond, so answer what a reload would.
+        return new CollectionRecord(key, name, settings, DateTimeOffset.FromUnixTimeMilliseconds(createTime.ToUnixTimeMilliseconds()));
+    });
 
     /// <inheritdoc/>
-    public void DeleteCollection(long key)
+    public void DeleteCollection(long key) => Write(() =>
     {
-        lock (_writeGate)
-        {
-            using SqliteTransaction transaction = Writer.BeginTransaction();
-            using SqliteCommand command = Writer.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "DELETE FROM document_signatures WHERE collection = $key; " +
-                "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
-            command.Parameters.AddWithValue("$key", key);
-            command.ExecuteNonQuery();
-            transaction.Commit();
-        }
-    }
+        using SqliteTransaction transaction = Writer.BeginTransaction();
+        using SqliteCommand command = Writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM document_signatures WHERE collection = $key; " +
+            "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
+        command.Parameters.AddWithValue("$key", key);
+        command.ExecuteNonQuery();
+        transaction.Commit();
+    });
 
     /// <inheritdoc/>
-    public void SaveDeduplicateResult(long key, byte[] result)
+    public void SaveDeduplicateResult(long key, byte[] result) => Write(() =>
     {
-        lock (_writeGate)
-        {
-            using SqliteCommand command = Writer.CreateCommand();
-            // Only for a collection that still exists: a result must not outlive its collection's key.
-            command.CommandText = "INSERT OR REPLACE INTO deduplicate_results(collection, result) SELECT key, $result FROM collections WHERE key = $key";
-            command.Parameters.AddWithValue("$key", key);
-            command.Parameters.AddWithValue("$result", result);
-            command.ExecuteNonQuery();
-        }
-    }
+        using SqliteCommand command = Writer.CreateCommand();
+        // Only for a collection that still exists: a result must not outlive its collection's key.
+        command.CommandText = "INSERT OR REPLACE INTO deduplicate_results(collection, result) SELECT key, $result FROM collections WHERE key = $key";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$result", result);
+        command.ExecuteNonQuery();
+    });
 
     /// <inheritdoc/>
     public byte[]? LoadDeduplicateResult(long key)
@@ -356,7 +347,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         long key = collection.Key;
         ArgumentNullException.ThrowIfNull(writes);
         ArgumentNullException.ThrowIfNull(deletes);
-        lock (_writeGate)
+        Write(() =>
         {
             using SqliteTransaction transaction = Writer.BeginTransaction();
             if (writes.Count > 0)
@@ -417,7 +408,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             }
 
             transaction.Commit();
-        }
+        });
     }
 
     /// <inheritdoc/>
@@ -586,6 +577,31 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
         return signature;
     }
+
+    // SQLITE_FULL: the disk (or a quota) had no room for the journal or the file, and nothing of the transaction stayed.
+    private const int SqliteFull = 13;
+
+    /// <summary>Runs a write under the writer's lock; a full disk is the store's <see cref="StoreFullException"/>, naming no path.</summary>
+    private T Write<T>(Func<T> write)
+    {
+        lock (_writeGate)
+        {
+            try
+            {
+                return write();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
+            {
+                throw new StoreFullException("The disk under the store is full: nothing of this write was stored. Free space, then retry.", e);
+            }
+        }
+    }
+
+    private void Write(Action write) => Write(() =>
+    {
+        write();
+        return 0;
+    });
 
     private static void Check(int result, sqlite3 db) => SqliteException.ThrowExceptionForRC(result, db);
 
