@@ -45,6 +45,27 @@ public sealed class DeduplicateTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task Deduplicate_MoreCandidatePairsThanTheBudget_IsResourceExhaustedBeforeVerifyingAndSaysHowToNarrow()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxDeduplicatePairs"] = "3" });
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            // Three copies of one article: three candidate pairs, at the budget; a fourth copy makes six.
+            string text = TestData.BbcCorpus()[0].Text;
+            await documents.UpsertDocumentsAsync(new UpsertDocumentsRequest { Documents = { Enumerable.Range(0, 3).Select(i => new Document { Id = $"copy-{i}", Text = text + $" Copy {i}." }) } });
+            Assert.Single(await ReadAllAsync(similarity.Deduplicate(new DeduplicateRequest())), e => e.Cluster is not null);
+
+            await documents.UpsertDocumentsAsync(new UpsertDocumentsRequest { Documents = { new Document { Id = "copy-3", Text = text + " Copy 3." } } });
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, () => ReadAllAsync(similarity.Deduplicate(new DeduplicateRequest())));
+            Assert.Contains("6 candidate pairs, over Limits:MaxDeduplicatePairs (3)", e.Status.Detail, StringComparison.Ordinal);
+            Assert.Contains("higher threshold", e.Status.Detail, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Deduplicate_BbcCorpus_FindsEveryKnownPairAndStreamsProgressClustersThenSummary()
     {
         (string c, IReadOnlyList<(string Id, string Text)> corpus) = await BbcCollectionAsync();

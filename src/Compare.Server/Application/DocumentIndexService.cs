@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
@@ -139,6 +140,12 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             using IDisposable tracked = metrics.TrackDeduplicate(collection, () => progress.Latest);
             await onProgress(new ClusteringProgress(ClusteringStage.Loading, 0, info.DocumentCount)).ConfigureAwait(false);
             IndexCandidatePairs candidates = await store.GetCandidatePairsAsync(collection, settings, token).ConfigureAwait(false);
+            if (candidates.Pairs.Length > limits.Value.MaxDeduplicatePairs)
+            {
+                throw new CapacityExceededException(string.Create(CultureInfo.InvariantCulture,
+                    $"Collection '{collection}' has {candidates.Pairs.Length:N0} candidate pairs, over Limits:MaxDeduplicatePairs ({limits.Value.MaxDeduplicatePairs:N0}): its banding, tuned for threshold {settings.Threshold}, pairs too many documents. Deduplicate a collection created with a higher threshold, or split the documents into several collections."));
+            }
+
             // Only the documents of a candidate pair are read for verification.
             HashSet<int> paired = [.. candidates.Pairs.SelectMany(p => new[] { Clusterer.Unpack(p).Left, Clusterer.Unpack(p).Right })];
             IReadOnlyDictionary<string, DocumentSketch> sketches = await store.GetSketchesAsync(collection, settings,

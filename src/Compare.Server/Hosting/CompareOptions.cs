@@ -59,6 +59,13 @@ public sealed class LimitOptions : IValidatableObject
     [SettingRange("Limits:MaxConcurrentDeduplicateJobs", 1, long.MaxValue)]
     public int MaxConcurrentDeduplicateJobs { get; set; } = 2;
 
+    /// <summary>
+    /// Most candidate pairs one Deduplicate verifies. A collection whose banding pairs far more documents (one tuned for
+    /// a very low threshold) is refused with RESOURCE_EXHAUSTED before the work starts, rather than running for hours.
+    /// </summary>
+    [SettingRange("Limits:MaxDeduplicatePairs", 1, long.MaxValue)]
+    public int MaxDeduplicatePairs { get; set; } = 5_000_000;
+
     /// <summary>Most clusters of a collection's last Deduplicate that the server keeps for GetLastDeduplicate.</summary>
     [SettingRange("Limits:MaxRememberedClusters", 0, long.MaxValue)]
     public int MaxRememberedClusters { get; set; } = 10_000;
