@@ -99,6 +99,33 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task StreamUpsert_SkippingMoreIdsThanTheByteBudget_ListsUpToItAndCountsThemAll()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxListedIdBytes"] = "1000" });
+        await using (app)
+        using (channel)
+        {
+            // 60 copies of one article under 100-character ids: the first is stored, 59 are skipped, about 5,900 bytes of ids.
+            string text = TestData.BbcCorpus()[3].Text;
+            using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = new DocumentService.DocumentServiceClient(channel).StreamUpsertDocuments();
+            for (int message = 0; message < 3; message++)
+            {
+                var request = new UpsertDocumentsRequest { SkipIfDuplicate = true };
+                request.Documents.AddRange(Enumerable.Range(0, 20).Select(i => new Document { Id = $"{message * 20 + i:D3}".PadLeft(100, 'x'), Text = text }));
+                await call.RequestStream.WriteAsync(request);
+            }
+
+            await call.RequestStream.CompleteAsync();
+            StreamUpsertDocumentsResponse summary = await call;
+
+            Assert.Equal(59, summary.SkippedCount);
+            Assert.True(summary.SkippedIdsTruncated);
+            Assert.Equal(9, summary.SkippedIds.Count); // 9 × 103 bytes fit in 1,000, 10 do not
+            Assert.Equal(Enumerable.Range(1, 9).Select(i => $"{i:D3}".PadLeft(100, 'x')), summary.SkippedIds);
+        }
+    }
+
+    [Fact]
     public async Task Upsert_InvalidUtf8OnTheWire_IsInvalidArgumentAndStoresNothing()
     {
         (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync();

@@ -60,6 +60,13 @@ public sealed class LimitOptions : IValidatableObject
     public int MaxConcurrentDeduplicateJobs { get; set; } = 2;
 
     /// <summary>
+    /// Most bytes of ids an answer lists where it could list without bound (StreamUpsertDocuments' skipped ids); past
+    /// it the answer counts them and says it stopped listing. Default 1 MB, well inside a default client's 4 MB.
+    /// </summary>
+    [SettingRange("Limits:MaxListedIdBytes", 0, long.MaxValue)]
+    public int MaxListedIdBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
     /// Most candidate pairs one Deduplicate verifies. A collection whose banding pairs far more documents (one tuned for
     /// a very low threshold) is refused with RESOURCE_EXHAUSTED before the work starts, rather than running for hours.
     /// </summary>

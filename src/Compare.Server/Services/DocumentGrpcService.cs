@@ -24,6 +24,7 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
     public override async Task<StreamUpsertDocumentsResponse> StreamUpsertDocuments(IAsyncStreamReader<UpsertDocumentsRequest> requestStream, ServerCallContext context)
     {
         var summary = new StreamUpsertDocumentsResponse();
+        long listedBytes = 0;
         await foreach (UpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
         {
             // Field names carry the message number, so a caller knows which batch to fix and that the ones before it are stored.
@@ -34,7 +35,16 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
             summary.UpdatedCount += batch.UpdatedCount;
             summary.UnchangedCount += batch.UnchangedCount;
             summary.SkippedCount += batch.SkippedCount;
-            summary.SkippedIds.AddRange(batch.Results.Where(r => r.Status == V1.UpsertStatus.SkippedDuplicate).Select(r => r.Id));
+            foreach (UpsertResult skipped in batch.Results.Where(r => r.Status == V1.UpsertStatus.SkippedDuplicate))
+            {
+                // The summary comes after all the work is committed: it must never be too big for the client to read.
+                listedBytes += Encoding.UTF8.GetByteCount(skipped.Id) + 3;
+                summary.SkippedIdsTruncated |= listedBytes > _limits.MaxListedIdBytes;
+                if (!summary.SkippedIdsTruncated)
+                {
+                    summary.SkippedIds.Add(skipped.Id);
+                }
+            }
         }
 
         return summary;
