@@ -99,6 +99,27 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task Upsert_MetadataOverTheByteLimit_IsInvalidArgumentNamingTheFieldAndStoresNothing()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxMetadataBytes"] = "1000" });
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            var request = new UpsertDocumentsRequest { Documents = { new Document { Id = "small", Text = "a short text" }, new Document { Id = "heavy", Text = "nine byte" } } };
+            request.Documents[1].Metadata.Add("source", new string('é', 500)); // 6 + 1,000 bytes of UTF-8
+
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => documents.UpsertDocumentsAsync(request).ResponseAsync);
+            Assert.StartsWith("documents[1].metadata: is 1006 bytes", e.Status.Detail, StringComparison.Ordinal);
+            Assert.Contains("Limits:MaxMetadataBytes", e.Status.Detail, StringComparison.Ordinal);
+            await RpcAssert.FailsAsync(StatusCode.NotFound, () => documents.GetDocumentAsync(new GetDocumentRequest { Id = "small" }).ResponseAsync);
+
+            request.Documents[1].Metadata["source"] = new string('é', 497); // 6 + 994 bytes: at the limit
+            Assert.Equal(2, (await documents.UpsertDocumentsAsync(request)).CreatedCount);
+        }
+    }
+
+    [Fact]
     public async Task StreamUpsert_SkippingMoreIdsThanTheByteBudget_ListsUpToItAndCountsThemAll()
     {
         (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxListedIdBytes"] = "1000" });

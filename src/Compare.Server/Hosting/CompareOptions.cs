@@ -13,6 +13,10 @@ public sealed class LimitOptions : IValidatableObject
     [SettingRange("Limits:MaxDocumentBytes", 1, long.MaxValue)]
     public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>Most UTF-8 bytes of one document's metadata, keys and values together. Default 64 KB.</summary>
+    [SettingRange("Limits:MaxMetadataBytes", 0, long.MaxValue)]
+    public int MaxMetadataBytes { get; set; } = 64 * 1024;
+
     /// <summary>Most documents in one UpsertDocuments message.</summary>
     [SettingRange("Limits:MaxBatchDocuments", 1, long.MaxValue)]
     public int MaxBatchDocuments { get; set; } = 10_000;

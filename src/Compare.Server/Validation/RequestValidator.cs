@@ -160,14 +160,7 @@ public static class RequestValidator
             }
 
             int utf8Length = Text(d.Text, field + ".text", limits, violations);
-            foreach (string key in d.Metadata.Keys)
-            {
-                if (key.Length is 0 or > MaxMetadataKeyLength)
-                {
-                    violations.Add(field + ".metadata", $"keys must be 1 to {MaxMetadataKeyLength} characters long.");
-                    break;
-                }
-            }
+            Metadata(d.Metadata, field + ".metadata", limits, violations);
 
             if (violations.IsEmpty)
             {
@@ -250,6 +243,27 @@ public static class RequestValidator
             }
 
             return value == 0 ? fallback : value;
+        }
+    }
+
+    /// <summary>Metadata keys of 1 to <see cref="MaxMetadataKeyLength"/> characters, and at most Limits:MaxMetadataBytes of keys and values.</summary>
+    private static void Metadata(IDictionary<string, string> metadata, string field, LimitOptions limits, FieldViolations violations)
+    {
+        long bytes = 0;
+        foreach ((string key, string value) in metadata)
+        {
+            if (key.Length is 0 or > MaxMetadataKeyLength)
+            {
+                violations.Add(field, $"keys must be 1 to {MaxMetadataKeyLength} characters long.");
+                return;
+            }
+
+            bytes += Encoding.UTF8.GetByteCount(key) + Encoding.UTF8.GetByteCount(value);
+        }
+
+        if (bytes > limits.MaxMetadataBytes)
+        {
+            violations.Add(field, $"is {bytes} bytes of UTF-8 keys and values; the metadata size limit (Limits:MaxMetadataBytes) is {limits.MaxMetadataBytes}.");
         }
     }
 
