@@ -120,6 +120,40 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task ListDocuments_WithTextsOverTheByteBudget_EndsEachPageAtItAndPagesThroughEveryDocumentOnce()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxResponseBytes"] = "10000" });
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(40)];
+            var request = new UpsertDocumentsRequest();
+            request.Documents.AddRange(corpus.Select(d => new Document { Id = d.Id, Text = d.Text }));
+            await documents.UpsertDocumentsAsync(request);
+
+            var seen = new List<string>();
+            string token = string.Empty;
+            int pages = 0;
+            do
+            {
+                ListDocumentsResponse page = await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 100, PageToken = token, IncludeText = true });
+                long textBytes = page.Documents.Sum(d => (long)System.Text.Encoding.UTF8.GetByteCount(d.Text));
+                Assert.True(page.Documents.Count == 1 || textBytes <= 10_000, $"a page of {page.Documents.Count} documents holds {textBytes} bytes of text");
+                Assert.All(page.Documents, d => Assert.Equal(corpus.Single(c => c.Id == d.Id).Text, d.Text));
+                seen.AddRange(page.Documents.Select(d => d.Id));
+                token = page.NextPageToken;
+                pages++;
+            }
+            while (token.Length > 0);
+
+            Assert.Equal(corpus.Select(d => d.Id).Order(StringComparer.Ordinal), seen);
+            Assert.True(pages >= 8, $"{pages} pages");
+            Assert.Equal(40, (await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 100 })).Documents.Count);
+        }
+    }
+
+    [Fact]
     public async Task StreamUpsert_SkippingMoreIdsThanTheByteBudget_ListsUpToItAndCountsThemAll()
     {
         (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxListedIdBytes"] = "1000" });

@@ -1,5 +1,6 @@
-using System.Globalization;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Server.Hosting;
@@ -22,6 +23,9 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
 
     // A batch whose writer lost its lease to another replica is checked and written again, from the start.
     private const int MaxWriteAttempts = 8;
+
+    // ListDocuments with texts reads this many at a time, checking its byte budget between reads.
+    private const int TextsPerRead = 16;
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
@@ -76,8 +80,38 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         store.GetDocumentAsync(collection, id, includeText, cancellationToken);
 
     /// <summary>One page of documents in code point order of their ids.</summary>
-    public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken) =>
-        store.ListDocumentsAsync(collection, afterId, limit, includeText, cancellationToken);
+    public async Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken)
+    {
+        if (!includeText)
+        {
+            return await store.ListDocumentsAsync(collection, afterId, limit, includeText: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Texts run to megabytes: read a few at a time and end the page at Limits:MaxResponseBytes (after one document at
+        // least), so that neither the answer nor the server's memory grows with page_size × the largest text.
+        var documents = new List<StoredDocument>();
+        long bytes = 0;
+        while (true)
+        {
+            DocumentPage chunk = await store.ListDocumentsAsync(collection, documents.Count > 0 ? documents[^1].Id : afterId,
+                Math.Min(TextsPerRead, limit - documents.Count), includeText: true, cancellationToken).ConfigureAwait(false);
+            foreach (StoredDocument d in chunk.Documents)
+            {
+                bytes += Encoding.UTF8.GetByteCount(d.Text ?? string.Empty) + d.Id.Length + d.Metadata.Sum(m => m.Key.Length + m.Value.Length);
+                if (documents.Count > 0 && bytes > limits.Value.MaxResponseBytes)
+                {
+                    return new DocumentPage(documents, HasMore: true, chunk.TotalCount);
+                }
+
+                documents.Add(d);
+            }
+
+            if (!chunk.HasMore || documents.Count >= limit)
+            {
+                return new DocumentPage(documents, chunk.HasMore, chunk.TotalCount);
+            }
+        }
+    }
 
     /// <summary>
     /// The text and sketch of a document named by id (<see cref="DocumentNotFoundException"/> when it is not stored)

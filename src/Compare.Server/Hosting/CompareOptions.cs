@@ -51,6 +51,13 @@ public sealed class LimitOptions : IValidatableObject
     [SettingRange("Limits:MaxPageSize", 1, long.MaxValue)]
     public int MaxPageSize { get; set; } = 1000;
 
+    /// <summary>
+    /// Most bytes of texts and metadata in one ListDocuments page with include_text; the page ends there (after one
+    /// document at least) and its next_page_token goes on. Default 3 MB: a default client reads 4 MB.
+    /// </summary>
+    [SettingRange("Limits:MaxResponseBytes", 1, long.MaxValue)]
+    public int MaxResponseBytes { get; set; } = 3 * 1024 * 1024;
+
     /// <summary>page_size when a request leaves it 0.</summary>
     [SettingRange("Limits:DefaultPageSize", 1, long.MaxValue)]
     public int DefaultPageSize { get; set; } = 100;
