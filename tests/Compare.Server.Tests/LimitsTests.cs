@@ -153,6 +153,32 @@ public sealed class LimitsTests
         }
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("news/../sport")]
+    [InlineData("news/./001")]
+    [InlineData("news/..")]
+    public async Task Upsert_AnIdWithADotSegment_IsInvalidArgumentBecauseUrlsWouldAliasIt(string id)
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync();
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => documents.UpsertDocumentsAsync(OneDocument(id, "some text")).ResponseAsync);
+            Assert.StartsWith("documents[0].id:", e.Status.Detail, StringComparison.Ordinal);
+            Assert.Contains("path segment", e.Status.Detail, StringComparison.Ordinal);
+
+            // Dots inside a segment are fine, and so are names that only look like dot segments.
+            var fine = new UpsertDocumentsRequest { Documents = { new Document { Id = "a.b", Text = "one" }, new Document { Id = "..a/b..", Text = "two" }, new Document { Id = "x/...", Text = "three" } } };
+            Assert.Equal(3, (await documents.UpsertDocumentsAsync(fine)).CreatedCount);
+            var collections = new CollectionService.CollectionServiceClient(channel);
+            await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => collections.CreateCollectionAsync(new CreateCollectionRequest { Name = id.Contains('/', StringComparison.Ordinal) ? ".." : id }).ResponseAsync);
+            Assert.Equal("news.v2", (await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "news.v2" })).Collection.Name);
+        }
+    }
+
     [Fact]
     public async Task StreamUpsert_SkippingMoreIdsThanTheByteBudget_ListsUpToItAndCountsThemAll()
     {

@@ -19,6 +19,7 @@ internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<Collec
         }
 
         string name = RequestValidator.Collection(request.Name, violations, "name");
+        RequestValidator.NoDotSegments(name, "name", violations);
         CollectionSettings settings = RequestValidator.Settings(request.Config, violations);
         violations.ThrowIfAny();
         CollectionInfo created = await store.CreateCollectionAsync(name, settings, context.CancellationToken).ConfigureAwait(false);

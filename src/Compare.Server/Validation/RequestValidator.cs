@@ -57,6 +57,19 @@ public static class RequestValidator
         }
     }
 
+    /// <summary>
+    /// A new collection name or document id has no "." or ".." path segment: URLs (the JSON routes, the browser view)
+    /// resolve those away, so the name would alias another or be out of reach. Checked when a name is created only, so
+    /// a document stored before this rule can still be read and deleted.
+    /// </summary>
+    public static void NoDotSegments(string name, string field, FieldViolations violations)
+    {
+        if (name.Split('/').Any(static segment => segment is "." or ".."))
+        {
+            violations.Add(field, $"'{Shorten(name)}' has a '.' or '..' path segment, which URLs would resolve away; choose another.");
+        }
+    }
+
     /// <summary>A document text: non-empty and within the size limit. Returns its UTF-8 size.</summary>
     public static int Text(string text, string field, LimitOptions limits, FieldViolations violations)
     {
@@ -154,6 +167,7 @@ public static class RequestValidator
             Compare.V1.Document d = request.Documents[i];
             string field = $"{prefix}documents[{i}]";
             Id(d.Id, field + ".id", violations);
+            NoDotSegments(d.Id, field + ".id", violations);
             if (d.Id.Length > 0 && !firstIndexOf.TryAdd(d.Id, i))
             {
                 violations.Add(field + ".id", $"'{Shorten(d.Id)}' repeats documents[{firstIndexOf[d.Id]}].id; ids in a batch must be unique.");
