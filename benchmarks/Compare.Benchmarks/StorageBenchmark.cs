@@ -28,9 +28,12 @@ internal static class StorageBenchmark
         string? kept = Environment.GetEnvironmentVariable("COMPARE_BENCH_DATA");
         string root = kept is { Length: > 0 } ? Directory.CreateDirectory(kept).FullName : Directory.CreateTempSubdirectory("compare-bench-").FullName;
         int redisPort = FreePort();
-        using Process redis = Process.Start(new ProcessStartInfo("redis-server",
-            ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--dir", root, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
-        { RedirectStandardOutput = true })!;
+        // A redis-server only when Redis is measured: the SQLite and Memory rows need nothing installed.
+        using Process? redis = stores.Length == 0 || stores.Contains("Redis", StringComparer.OrdinalIgnoreCase)
+            ? Process.Start(new ProcessStartInfo("redis-server",
+                ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--dir", root, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
+            { RedirectStandardOutput = true })
+            : null;
         try
         {
             Console.WriteLine("| store | ingest docs/s | FindSimilar p50 µs | empty RPC p50 µs | FindSimilar vs empty | notes |");
@@ -60,8 +63,12 @@ internal static class StorageBenchmark
         }
         finally
         {
-            redis.Kill();
-            await redis.WaitForExitAsync();
+            if (redis is not null)
+            {
+                redis.Kill();
+                await redis.WaitForExitAsync();
+            }
+
             if (kept is not { Length: > 0 })
             {
                 Directory.Delete(root, recursive: true);
