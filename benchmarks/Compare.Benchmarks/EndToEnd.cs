@@ -59,10 +59,38 @@ internal static class EndToEnd
         Row($"whole dedup at 0.8 (sketch, LSH, verify, cluster), {Environment.ProcessorCount} cores", dedup);
         Console.WriteLine();
         Console.WriteLine($"dedup: {result!.CandidatePairs} candidate pairs, {result.Pairs.Count} verified pairs, {result.Clusters.Count} clusters, {result.DuplicateCount} duplicates");
-        Console.WriteLine($"reference (issue #3, same machine type, not this run): datasketch 1.10 signs this corpus at about 1.1 MB/s -> {megabytes / 1.1 * 1000:F0} ms; its dedup takes about 5,500 ms");
-        Console.WriteLine($"OPH signatures vs that reference: {megabytes / 1.1 * 1000 / allCores:F0}x; dedup vs 5.5 s: {5500 / dedup:F0}x");
+        if (Environment.GetEnvironmentVariable("DATASKETCH") is { Length: > 0 } checkout)
+        {
+            // The peer in this same run, after Compare's stages: signatures only, one core, as datasketch users sign.
+            double peer = DatasketchSignMilliseconds(checkout, Math.Min(repetitions, 3));
+            Console.WriteLine($"datasketch (this run, 1 core): signatures {peer:F0} ms; Compare's OPH signatures on {Environment.ProcessorCount} cores {peer / allCores:F0}x faster, on 1 core {peer / oneCore:F0}x; whole dedup {peer / dedup:F1}x datasketch's signatures alone");
+        }
+        else
+        {
+            Console.WriteLine("datasketch not measured: set DATASKETCH to a datasketch checkout (outside the repository) to time it in this run");
+        }
 
         void Row(string name, double ms) => Console.WriteLine($"| {name} | {ms:F1} | {megabytes / (ms / 1000):F1} | {naive / ms:F1} |");
+    }
+
+    // Runs benchmarks/datasketch/sign_corpus.py with Debian's python3 (numpy, scipy) over the same corpus file.
+    private static double DatasketchSignMilliseconds(string checkout, int repetitions)
+    {
+        string script = Corpus.FindUp(Path.Combine("benchmarks", "datasketch", "sign_corpus.py"));
+        var start = new ProcessStartInfo("/usr/bin/python3", [script, Corpus.BbcPath, repetitions.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+            Environment = { ["PYTHONPATH"] = checkout },
+        };
+        using Process python = Process.Start(start)!;
+        string output = python.StandardOutput.ReadToEnd();
+        python.WaitForExit();
+        if (python.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"datasketch runner exited with {python.ExitCode}");
+        }
+
+        return System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("sign_ms").GetDouble();
     }
 
     private static double Best(int repetitions, Action action)

@@ -9,13 +9,14 @@ public static class Corpus
 
     public static long Utf8Bytes(string[] texts) => texts.Sum(t => (long)System.Text.Encoding.UTF8.GetByteCount(t));
 
-    private static readonly Lazy<string[]> Lazy = new(() =>
-    {
-        string path = Find(Path.Combine("shared", "corpora", "bbc-news-2004-2005.jsonl"));
-        return [.. File.ReadLines(path).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!)];
-    });
+    /// <summary>The corpus file itself, for runners in other processes.</summary>
+    public static string BbcPath => FindUp(Path.Combine("shared", "corpora", "bbc-news-2004-2005.jsonl"));
 
-    private static string Find(string relative)
+    private static readonly Lazy<string[]> Lazy = new(() =>
+        [.. File.ReadLines(BbcPath).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!)]);
+
+    /// <summary>A file at <paramref name="relative"/> from the working directory or one of its parents.</summary>
+    public static string FindUp(string relative)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
