@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Compare.Core.Clustering;
@@ -251,16 +252,10 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     public async Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
-        Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
-        DocumentSketcher sketcher = sketchers.For(settings.Parameters);
-        var sketches = new List<(Version Version, IndexedSketch Document)>(versions.Count);
-        await foreach (HashEntry entry in Db.HashScanAsync(keys.Documents, pageSize: 500).ConfigureAwait(false))
+        var sketches = new List<(Version Version, IndexedSketch Document)>();
+        await foreach ((string id, Version version, DocumentSketch sketch) in SketchEveryTextAsync(keys, settings, cancellationToken).ConfigureAwait(false))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (versions.TryGetValue(entry.Name!, out Version? version))
-            {
-                sketches.Add((version, new IndexedSketch(entry.Name!, sketcher.Sketch(StoredRecord.Deserialize(entry.Value!).Text))));
-            }
+            sketches.Add((version, new IndexedSketch(id, sketch)));
         }
 
         sketches.Sort((a, b) => a.Version.CompareTo(b.Version, a.Document.Id, b.Document.Id));
@@ -307,26 +302,17 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
         var keys = new CollectionKeys(keyPrefix, record);
         CollectionSettings settings = record.Settings;
-        DocumentSketcher sketcher = sketchers.For(settings.Parameters);
-        Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
         long count = 0;
         var frequencies = new DocumentFrequencySketch();
-        await foreach (HashEntry entry in Db.HashScanAsync(keys.Documents, pageSize: 500).ConfigureAwait(false))
+        await foreach ((string id, Version version, DocumentSketch sketch) in SketchEveryTextAsync(keys, settings, cancellationToken).ConfigureAwait(false))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!versions.TryGetValue(entry.Name!, out Version? version))
-            {
-                continue;
-            }
-
-            DocumentSketch sketch = sketcher.Sketch(StoredRecord.Deserialize(entry.Value!).Text);
             frequencies.Add(sketch.Shingles);
             ulong[] bandKeys = BandKeysOf(sketch.Signature, settings.Lsh);
             IBatch batch = Db.CreateBatch();
             var adds = new List<Task>(settings.Lsh.Bands + 2)
             {
-                batch.HashSetAsync(keys.BandKeys, entry.Name, EncodeBandKeys(bandKeys)),
-                batch.HashSetAsync(keys.Handles, version.Handle, entry.Name),
+                batch.HashSetAsync(keys.BandKeys, id, EncodeBandKeys(bandKeys)),
+                batch.HashSetAsync(keys.Handles, version.Handle, id),
             };
             foreach (BucketEntry bucket in BucketEntry.All(bandKeys, version.Handle))
             {
@@ -341,6 +327,22 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         // Writes that land during the scan are counted twice or not at all: an estimate either way.
         await Db.StringSetAsync(keys.Frequencies, frequencies.ToBigEndian()).ConfigureAwait(false);
         return count;
+    }
+
+    /// <summary>Every stored document that has a version, with its sketch made again from its text, in pages.</summary>
+    private async IAsyncEnumerable<(string Id, Version Version, DocumentSketch Sketch)> SketchEveryTextAsync(CollectionKeys keys, CollectionSettings settings,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
+        DocumentSketcher sketcher = sketchers.For(settings.Parameters);
+        await foreach (HashEntry entry in Db.HashScanAsync(keys.Documents, pageSize: 500).ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (versions.TryGetValue(entry.Name!, out Version? version))
+            {
+                yield return (entry.Name!, version, sketcher.Sketch(StoredRecord.Deserialize(entry.Value!).Text));
+            }
+        }
     }
 
     /// <summary>Every document's version, read in pages.</summary>
