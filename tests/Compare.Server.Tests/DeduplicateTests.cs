@@ -321,8 +321,8 @@ public sealed class DeduplicateTests(ServerFixture server)
         public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken) =>
             inner.ListDocumentsAsync(collection, afterId, limit, includeText, cancellationToken);
 
-        public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken) =>
-            inner.GetTextAndSketchAsync(collection, settings, id, cancellationToken);
+        public Task<(Storage.StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id,
+            CancellationToken cancellationToken) => inner.GetDocumentAndSketchAsync(collection, settings, id, cancellationToken);
 
         public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
             inner.GetAllSketchesAsync(collection, settings, cancellationToken);

@@ -404,6 +404,9 @@ public sealed class SqliteStoreTests
 
         public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids) => inner.GetSketches(key, parameters, ids);
 
+        public Dictionary<string, uint[]> GetIndexedSignatures(long key, SketchParameters parameters, IEnumerable<string> ids) =>
+            inner.GetIndexedSignatures(key, parameters, ids);
+
         public void Open() => inner.Open();
 
         public IReadOnlyList<CollectionRecord> ListCollections() => inner.ListCollections();
@@ -427,7 +430,6 @@ public sealed class SqliteStoreTests
         public (IReadOnlyList<Storage.StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText) =>
             inner.ListDocuments(key, afterId, limit, includeText);
 
-        public string? GetText(long key, string id) => inner.GetText(key, id);
 
         public void Dispose() => inner.Dispose();
     }

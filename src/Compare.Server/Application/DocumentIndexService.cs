@@ -75,9 +75,11 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A stored document, or null.</summary>
-    public Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
-        store.GetDocumentAsync(collection, id, includeText, cancellationToken);
+    /// <summary>A stored document, or null; its text is read and checked against its hash even when it is not returned.</summary>
+    public async Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
+        await store.GetDocumentAsync(collection, id, includeText: true, cancellationToken).ConfigureAwait(false) is { } stored
+            ? DocumentHash.Verified(stored) with { Text = includeText ? stored.Text : null }
+            : null;
 
     /// <summary>One page of documents in code point order of their ids.</summary>
     public async Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken)
@@ -95,7 +97,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         {
             DocumentPage chunk = await store.ListDocumentsAsync(collection, documents.Count > 0 ? documents[^1].Id : afterId,
                 Math.Min(TextsPerRead, limit - documents.Count), includeText: true, cancellationToken).ConfigureAwait(false);
-            foreach (StoredDocument d in chunk.Documents)
+            foreach (StoredDocument d in chunk.Documents.Select(DocumentHash.Verified))
             {
                 bytes += Encoding.UTF8.GetByteCount(d.Text ?? string.Empty) + d.Id.Length + d.Metadata.Sum(m => m.Key.Length + m.Value.Length);
                 if (documents.Count > 0 && bytes > limits.Value.MaxResponseBytes)
@@ -128,8 +130,9 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             return (text, sketchers.For(settings.Parameters).Sketch(text));
         }
 
-        return await store.GetTextAndSketchAsync(collection, settings, reference.Id!, cancellationToken).ConfigureAwait(false)
+        (StoredDocument document, DocumentSketch sketch) = await store.GetDocumentAndSketchAsync(collection, settings, reference.Id!, cancellationToken).ConfigureAwait(false)
             ?? throw new DocumentNotFoundException(collection, reference.Id!, field);
+        return (DocumentHash.Verified(document).Text!, sketch);
     }
 
     /// <summary>
@@ -248,6 +251,8 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     {
         var stored = new Dictionary<string, DocumentVersion>(
             await writer.GetVersionsAsync([.. documents.Select(d => d.Id)], cancellationToken).ConfigureAwait(false), StringComparer.Ordinal);
+        HashSet<string> damaged = await DamagedAsync(collection, settings, documents.Where(d => IsSame(stored.GetValueOrDefault(d.Id), d)), cancellationToken)
+            .ConfigureAwait(false);
         // The batch's own writes so far: later documents are checked against them, and they supersede the stored versions.
         using var batch = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
         var results = new DocumentUpsertResult[documents.Count];
@@ -259,7 +264,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             IReadOnlyList<SimilarityMatch> near = check is null ? []
                 : await NearDuplicatesAsync(collection, settings, d.Id, sketches[i], check, batch, cancellationToken).ConfigureAwait(false);
             DocumentVersion? old = stored.GetValueOrDefault(d.Id);
-            UpsertOutcome outcome = old is not null && old.ContentHash == d.ContentHash && old.Utf8Length == d.Utf8Length ? UpsertOutcome.Unchanged
+            UpsertOutcome outcome = IsSame(old, d) && !damaged.Contains(d.Id) ? UpsertOutcome.Unchanged
                 : check is { SkipIfDuplicate: true } && near.Count > 0 ? UpsertOutcome.SkippedDuplicate
                 : old is null ? UpsertOutcome.Created : UpsertOutcome.Updated;
             results[i] = new DocumentUpsertResult(d.Id, outcome, sketches[i].Shingles.Length, near);
@@ -279,6 +284,43 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         }
 
         return results;
+    }
+
+    private static bool IsSame(DocumentVersion? stored, DocumentContent sent) =>
+        stored is not null && stored.ContentHash == sent.ContentHash && stored.Utf8Length == sent.Utf8Length;
+
+    /// <summary>
+    /// Those of <paramref name="unchanged"/> (stored with the same content hash) whose stored copy is damaged: a text that
+    /// fails its hash or a sketch that cannot be read. They are written again, which is how a client repairs a document.
+    /// </summary>
+    private async Task<HashSet<string>> DamagedAsync(string collection, CollectionSettings settings, IEnumerable<DocumentContent> unchanged,
+        CancellationToken cancellationToken)
+    {
+        string[] ids = [.. unchanged.Select(d => d.Id).Distinct(StringComparer.Ordinal)];
+        var damaged = new HashSet<string>(StringComparer.Ordinal);
+        if (ids.Length == 0)
+        {
+            return damaged;
+        }
+
+        IReadOnlyDictionary<string, DocumentSketch> sketches = await store.GetSketchesAsync(collection, settings, ids, cancellationToken).ConfigureAwait(false);
+        foreach (string id in ids)
+        {
+            try
+            {
+                if (!sketches.ContainsKey(id) || await store.GetDocumentAsync(collection, id, includeText: true, cancellationToken).ConfigureAwait(false) is not { } d
+                    || DocumentHash.Of(d.Text!, d.Metadata) != d.ContentHash)
+                {
+                    damaged.Add(id);
+                }
+            }
+            catch (DocumentDamagedException)
+            {
+                damaged.Add(id);
+            }
+        }
+
+        return damaged;
     }
 
     private async Task<IReadOnlyList<SimilarityMatch>> NearDuplicatesAsync(string collection, CollectionSettings settings, string id, DocumentSketch sketch,

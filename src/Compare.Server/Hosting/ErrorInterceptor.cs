@@ -37,6 +37,9 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Serve
                 return RpcErrors.Aborted(exception.Message);
             case DocumentNotFoundException e:
                 return RpcErrors.NotFound("compare.v1.Document", e.Id, e.Message);
+            case DocumentDamagedException:
+                Log.DataLoss(logger, context.Method, exception.Message);
+                return new RpcException(new Status(StatusCode.DataLoss, exception.Message));
             case CapacityExceededException or StoreFullException:
                 return new RpcException(new Status(StatusCode.ResourceExhausted, exception.Message));
             case StoreUnavailableException e:

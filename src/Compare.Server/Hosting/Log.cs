@@ -65,4 +65,10 @@ internal static partial class Log
 
     [LoggerMessage(21, LogLevel.Information, "A batch for collection '{Collection}' lost its write lock to another writer before committing (attempt {Attempt}); checking and writing it again.")]
     public static partial void WriteRetried(ILogger logger, string collection, int attempt);
+
+    [LoggerMessage(22, LogLevel.Warning, "Document '{Id}' of collection key {CollectionKey} in {Store} is damaged: {Reason}. Calls that read it alone answer DATA_LOSS; an upsert of its text repairs it.")]
+    public static partial void DocumentDamaged(ILogger logger, string id, long collectionKey, string store, string reason);
+
+    [LoggerMessage(23, LogLevel.Error, "{Method} answered DATA_LOSS: {Reason}")]
+    public static partial void DataLoss(ILogger logger, string method, string reason);
 }

@@ -38,7 +38,8 @@ internal static class StorageRegistration
         }
 
         services.AddSingleton<CompareResultCache>();
-        services.AddSingleton<SqliteDocumentRecords>(sp => new SqliteDocumentRecords(sp.GetRequiredService<IOptions<StorageOptions>>().Value.Path));
+        services.AddSingleton<SqliteDocumentRecords>(sp => new SqliteDocumentRecords(sp.GetRequiredService<IOptions<StorageOptions>>().Value.Path,
+            sp.GetRequiredService<ILogger<SqliteDocumentRecords>>()));
         services.AddSingleton<MemoryDocumentRecords>();
         services.AddSingleton<IDocumentRecords>(sp => IsProvider(sp, StorageOptions.Memory)
             ? sp.GetRequiredService<MemoryDocumentRecords>()
@@ -59,7 +60,7 @@ internal static class StorageRegistration
             }
 
             return new RedisFaultTranslation(new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<SketcherCache>()));
+                sp.GetRequiredService<SketcherCache>(), sp.GetRequiredService<ILogger<RedisDocumentStore>>()));
         });
         services.AddHostedService<StoreStartup>();
         return services;

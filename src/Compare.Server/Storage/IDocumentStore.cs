@@ -41,13 +41,16 @@ public interface IDocumentStore
     /// <summary>Up to <paramref name="limit"/> documents with ids ordinally after <paramref name="afterId"/>, in ordinal id order.</summary>
     Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken);
 
-    /// <summary>A stored document's text and sketch, or null.</summary>
-    Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken);
+    /// <summary>
+    /// A stored document with its text, and its sketch, or null. <see cref="DocumentDamagedException"/> when its sketch
+    /// cannot be read; the text is checked against its hash by the caller.
+    /// </summary>
+    Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken);
 
     /// <summary>The documents that share at least one band bucket with <paramref name="signature"/>, with their sketches.</summary>
     Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken);
 
-    /// <summary>The stored sketches of those of <paramref name="ids"/> that exist.</summary>
+    /// <summary>The stored sketches of those of <paramref name="ids"/> that exist and can be read (a damaged one is logged and left out).</summary>
     Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
         CancellationToken cancellationToken);
 
@@ -141,6 +144,17 @@ public sealed class CollectionChangedException(string name) : StoreException($"C
 {
     /// <summary>The collection.</summary>
     public string Name { get; } = name;
+}
+
+/// <summary>
+/// A stored document that cannot be served as it was written: its text fails its content hash, or its sketch cannot be
+/// read. Only that document is affected; an upsert of its text rewrites it.
+/// </summary>
+public sealed class DocumentDamagedException(string id, string reason)
+    : StoreException($"Document '{id}' is damaged in the store: {reason}. Upsert its text again to repair it, or delete it.")
+{
+    /// <summary>The damaged document.</summary>
+    public string Id { get; } = id;
 }
 
 /// <summary>The store's disk is full: nothing of the write was stored, and writes can succeed again once space is freed.</summary>

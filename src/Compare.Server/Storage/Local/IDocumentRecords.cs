@@ -38,18 +38,27 @@ public interface IDocumentRecords : IDisposable
     /// <summary>How many documents a collection holds.</summary>
     long CountDocuments(long key);
 
-    /// <summary>Calls <paramref name="onDocument"/> with every document's id, sketch and UTF-8 size, in the order of writes.</summary>
+    /// <summary>
+    /// Calls <paramref name="onDocument"/> with every document's id, sketch and UTF-8 size, in the order of writes. A document
+    /// whose sketch cannot be read is logged and left out, here and in every read of many documents.
+    /// </summary>
     void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken);
 
     /// <summary>
     /// Calls <paramref name="onDocument"/> with every document's id, signature, UTF-8 size and place in the order of
     /// writes (a number that grows with each write), in any order: what rebuilding the band index needs, read
-    /// without the shingle sets.
+    /// without the shingle sets. A damaged signature is taken from the document's sketch, as <see cref="GetIndexedSignatures"/> does.
     /// </summary>
     void LoadSignatures(long key, SketchParameters parameters, StoredSignatureAction onDocument, CancellationToken cancellationToken);
 
     /// <summary>The sketches of those of <paramref name="ids"/> that are stored.</summary>
     Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids);
+
+    /// <summary>
+    /// The signatures that those of <paramref name="ids"/> that are stored were indexed with, by the rule
+    /// <see cref="LoadSignatures"/> follows: what removing them from the band index needs.
+    /// </summary>
+    Dictionary<string, uint[]> GetIndexedSignatures(long key, SketchParameters parameters, IEnumerable<string> ids);
 
     /// <summary>The stored versions of those of <paramref name="ids"/> that exist.</summary>
     Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids);
@@ -57,14 +66,11 @@ public interface IDocumentRecords : IDisposable
     /// <summary>Writes and deletes documents in one transaction.</summary>
     void Commit(CollectionRecord collection, IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes);
 
-    /// <summary>A stored document, or null.</summary>
+    /// <summary>A stored document, or null; <see cref="DocumentDamagedException"/> when its metadata cannot be read.</summary>
     StoredDocument? GetDocument(long key, string id, bool includeText);
 
     /// <summary>Up to <paramref name="limit"/> documents with ids after <paramref name="afterId"/>, in the records' id order.</summary>
     (IReadOnlyList<StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText);
-
-    /// <summary>A stored document's text, or null.</summary>
-    string? GetText(long key, string id);
 }
 
 /// <summary>One document as <see cref="IDocumentRecords.LoadSignatures"/> reads it; <paramref name="signature"/> is valid during the call only.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Compare.Core;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
@@ -164,15 +165,18 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken)
+    public Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id,
+        CancellationToken cancellationToken)
     {
         LocalCollection c = Find(collection, settings);
-        if (!_records.GetSketches(c.Record.Key, settings.Parameters, [id]).TryGetValue(id, out DocumentSketch? sketch) || _records.GetText(c.Record.Key, id) is not { } text)
+        if (_records.GetDocument(c.Record.Key, id, includeText: true) is not { } document)
         {
-            return Task.FromResult<(string, DocumentSketch)?>(null);
+            return Task.FromResult<(StoredDocument, DocumentSketch)?>(null);
         }
 
-        return Task.FromResult<(string, DocumentSketch)?>((text, sketch));
+        return _records.GetSketches(c.Record.Key, settings.Parameters, [id]).TryGetValue(id, out DocumentSketch? sketch)
+            ? Task.FromResult<(StoredDocument, DocumentSketch)?>((document, sketch))
+            : throw new DocumentDamagedException(id, "its sketch cannot be read");
     }
 
     /// <inheritdoc/>
@@ -502,8 +506,12 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             long key = collection.Record.Key;
             string[] ids = [.. writes.Select(w => w.Id).Concat(deletes)];
             LookUp(ids);
-            // The versions these writes replace: their buckets and shingle counts go, by the signature they were added with.
-            Dictionary<string, DocumentSketch> old = store._records.GetSketches(key, collection.Record.Settings.Parameters, ids.Where(id => _known[id] is not null));
+            // The versions these writes replace: their buckets go, by the signature they were indexed with, and their shingle
+            // counts when those are kept (a damaged sketch's stay: the counts may overcount, never undercount).
+            string[] replaced = [.. ids.Where(id => _known[id] is not null).Distinct(StringComparer.Ordinal)];
+            SketchParameters parameters = collection.Record.Settings.Parameters;
+            Dictionary<string, uint[]> indexed = store._records.GetIndexedSignatures(key, parameters, replaced);
+            Dictionary<string, DocumentSketch> old = collection.Frequencies is null ? [] : store._records.GetSketches(key, parameters, replaced);
             try
             {
                 store._records.Commit(collection.Record, writes, deletes);
@@ -516,10 +524,18 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             }
 
             long textBytes = 0;
-            foreach ((string id, DocumentSketch sketch) in old)
+            foreach (string id in replaced)
             {
-                collection.Bands.Remove(id, sketch.Signature);
-                collection.Frequencies?.Remove(sketch.Shingles);
+                if (indexed.TryGetValue(id, out uint[]? signature))
+                {
+                    collection.Bands.Remove(id, signature);
+                }
+
+                if (old.TryGetValue(id, out DocumentSketch? sketch))
+                {
+                    collection.Frequencies?.Remove(sketch.Shingles);
+                }
+
                 textBytes -= _known[id]!.Utf8Length;
                 _known[id] = null;
             }

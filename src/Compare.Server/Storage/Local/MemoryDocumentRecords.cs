@@ -135,6 +135,10 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
+    public Dictionary<string, uint[]> GetIndexedSignatures(long key, SketchParameters parameters, IEnumerable<string> ids) =>
+        GetSketches(key, parameters, ids).ToDictionary(e => e.Key, e => e.Value.Signature, StringComparer.Ordinal);
+
+    /// <inheritdoc/>
     public Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids)
     {
         var found = new Dictionary<string, DocumentVersion>(StringComparer.Ordinal);
@@ -215,15 +219,6 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
             }
 
             return (page, false);
-        }
-    }
-
-    /// <inheritdoc/>
-    public string? GetText(long key, string id)
-    {
-        lock (_gate)
-        {
-            return _collections.TryGetValue(key, out MemoryCollection? c) && c.Documents.TryGetValue(id, out StoredEntry? e) ? e.Write.Content.Text : null;
         }
     }
 

@@ -8,6 +8,7 @@ using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
 using Compare.Core.Shingling;
+using Compare.Server.Hosting;
 using StackExchange.Redis;
 
 namespace Compare.Server.Storage.Redis;
@@ -21,7 +22,8 @@ namespace Compare.Server.Storage.Redis;
 /// no shingle set. Sketches for verification are made again from the candidates' texts (a few tens of microseconds
 /// each), which keeps a document at about 1.7 KB besides its text (300,000 documents) where shingle sets took 10 KB.
 /// </summary>
-public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, SketcherCache sketchers) : IDocumentStore
+public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, SketcherCache sketchers, ILogger<RedisDocumentStore> logger)
+    : IDocumentStore
 {
     /// <summary>
     /// How a collection's keys are laid out. 1: a shingle set per document and a Redis set per band bucket;
@@ -142,7 +144,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection).ConfigureAwait(false));
         RedisValue value = await Db.HashGetAsync(keys.Documents, id).ConfigureAwait(false);
-        return value.IsNull ? null : StoredRecord.Deserialize(value!).ToStored(id, includeText);
+        return value.IsNull ? null : StoredRecord.Deserialize(value!, id).ToStored(id, includeText);
     }
 
     /// <inheritdoc/>
@@ -158,7 +160,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         {
             if (!values[i].IsNull)
             {
-                documents.Add(StoredRecord.Deserialize(values[i]!).ToStored(page[i]!, includeText));
+                documents.Add(StoredRecord.Deserialize(values[i]!, page[i]!).ToStored(page[i]!, includeText));
             }
         }
 
@@ -166,18 +168,18 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <inheritdoc/>
-    public async Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id,
+    public async Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id,
         CancellationToken cancellationToken)
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
-        RedisValue document = await Db.HashGetAsync(keys.Documents, id).ConfigureAwait(false);
-        if (document.IsNull)
+        RedisValue value = await Db.HashGetAsync(keys.Documents, id).ConfigureAwait(false);
+        if (value.IsNull)
         {
             return null;
         }
 
-        string text = StoredRecord.Deserialize(document!).Text;
-        return (text, sketchers.For(settings.Parameters).Sketch(text));
+        StoredDocument document = StoredRecord.Deserialize(value!, id).ToStored(id, includeText: true);
+        return (document, sketchers.For(settings.Parameters).Sketch(document.Text!));
     }
 
     /// <inheritdoc/>
@@ -239,7 +241,14 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             cancellationToken.ThrowIfCancellationRequested();
             if (versions.TryGetValue(entry.Name!, out Version? version))
             {
-                documents.Add((version, entry.Name!, DecodeBandKeys(entry.Value, settings.Lsh)));
+                if (DecodeBandKeys(entry.Value, settings.Lsh) is { } bandKeys)
+                {
+                    documents.Add((version, entry.Name!, bandKeys));
+                }
+                else
+                {
+                    Log.DocumentDamaged(logger, entry.Name!, 0, $"Redis {keys.Tag}", "its band keys have the wrong length; it is left out of Deduplicate");
+                }
             }
         }
 
@@ -338,9 +347,9 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         await foreach (HashEntry entry in Db.HashScanAsync(keys.Documents, pageSize: 500).ConfigureAwait(false))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (versions.TryGetValue(entry.Name!, out Version? version))
+            if (versions.TryGetValue(entry.Name!, out Version? version) && Readable(keys, entry.Name!, entry.Value) is { } record)
             {
-                yield return (entry.Name!, version, sketcher.Sketch(StoredRecord.Deserialize(entry.Value!).Text));
+                yield return (entry.Name!, version, sketcher.Sketch(record.Text));
             }
         }
     }
@@ -366,13 +375,27 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         var found = new List<IndexedSketch>(ids.Length);
         for (int i = 0; i < ids.Length; i++)
         {
-            if (!documents[i].IsNull)
+            if (Readable(keys, ids[i], documents[i]) is { } record)
             {
-                found.Add(new IndexedSketch(ids[i], sketcher.Sketch(StoredRecord.Deserialize(documents[i]!).Text)));
+                found.Add(new IndexedSketch(ids[i], sketcher.Sketch(record.Text)));
             }
         }
 
         return found;
+    }
+
+    /// <summary>A stored record, or null when there is none or (logged) when it cannot be read: one damaged record never fails a read of many.</summary>
+    private StoredRecord? Readable(CollectionKeys keys, string id, RedisValue value)
+    {
+        try
+        {
+            return value.IsNull ? null : StoredRecord.Deserialize(value!, id);
+        }
+        catch (DocumentDamagedException e)
+        {
+            Log.DocumentDamaged(logger, id, 0, $"Redis {keys.Tag}", e.Message);
+            return null;
+        }
     }
 
     private static ulong[] BandKeysOf(uint[] signature, LshParameters lsh)
@@ -393,12 +416,13 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return bytes;
     }
 
-    private static ulong[] DecodeBandKeys(RedisValue value, LshParameters lsh)
+    /// <summary>A document's band keys, or null when their bytes are damaged.</summary>
+    private static ulong[]? DecodeBandKeys(RedisValue value, LshParameters lsh)
     {
         ReadOnlySpan<byte> bytes = ((ReadOnlyMemory<byte>)value).Span;
         if (bytes.Length != lsh.Bands * sizeof(ulong))
         {
-            throw new StoreFormatException($"A document's stored band keys have {bytes.Length} bytes; {lsh.Bands} bands need {lsh.Bands * sizeof(ulong)}.");
+            return null;
         }
 
         var keys = new ulong[lsh.Bands];
@@ -742,8 +766,17 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
         public string Serialize() => JsonSerializer.Serialize(this, Compact);
 
-        public static StoredRecord Deserialize(string json) =>
-            JsonSerializer.Deserialize<StoredRecord>(json) ?? throw new StoreFormatException("A stored document record is empty.");
+        public static StoredRecord Deserialize(string json, string id)
+        {
+            try
+            {
+                return JsonSerializer.Deserialize<StoredRecord>(json) ?? throw new JsonException("The record is empty.");
+            }
+            catch (JsonException)
+            {
+                throw new DocumentDamagedException(id, "its record cannot be read");
+            }
+        }
 
         public StoredDocument ToStored(string id, bool includeText) =>
             new(id, includeText ? Text : null, Metadata, ShingleCount, Length, ContentHash,
@@ -868,7 +901,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                     Version old = Version.Parse(oldVersions[i]!);
                     textBytes -= old.Utf8Length;
                     Unindex(transaction, _keys, old, oldBandKeys[i].IsNull ? null : DecodeBandKeys(oldBandKeys[i], settings.Lsh),
-                        oldDocuments[i].IsNull ? null : sketcher.Sketch(StoredRecord.Deserialize(oldDocuments[i]!).Text).Shingles, frequencies);
+                        _store.Readable(_keys, id, oldDocuments[i]) is { } record ? sketcher.Sketch(record.Text).Shingles : null, frequencies);
                 }
 
                 if (i >= writes.Count)

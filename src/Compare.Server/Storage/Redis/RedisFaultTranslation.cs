@@ -42,8 +42,8 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
     public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken) =>
         Run(() => redis.ListDocumentsAsync(collection, afterId, limit, includeText, cancellationToken));
 
-    public Task<(string Text, DocumentSketch Sketch)?> GetTextAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken) =>
-        Run(() => redis.GetTextAndSketchAsync(collection, settings, id, cancellationToken));
+    public Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id,
+        CancellationToken cancellationToken) => Run(() => redis.GetDocumentAndSketchAsync(collection, settings, id, cancellationToken));
 
     public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken) =>
         Run(() => redis.GetCandidatesAsync(collection, settings, signature, cancellationToken));

@@ -7,8 +7,10 @@ using System.Text;
 using System.Text.Json;
 using Compare.Core;
 using Compare.Core.Indexing;
+using Compare.Server.Hosting;
 using Compare.Server.Storage.Local;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
 using SQLitePCL;
 
 namespace Compare.Server.Storage.Sqlite;
@@ -73,13 +75,18 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private readonly string _path;
     private readonly string _connectionString;
+    private readonly ILogger _logger;
     private readonly ConcurrentBag<SketchReader> _sketchReaders = [];
     private readonly Lock _writeGate = new();
     private SqliteConnection? _writer;
 
-    /// <summary>Records in <paramref name="directory"/>/compare.db, created on <see cref="Open"/> when missing.</summary>
-    public SqliteDocumentRecords(string directory)
+    /// <summary>
+    /// Records in <paramref name="directory"/>/compare.db, created on <see cref="Open"/> when missing. A row that cannot be
+    /// read is logged to <paramref name="logger"/> and left out of reads over many documents.
+    /// </summary>
+    public SqliteDocumentRecords(string directory, ILogger<SqliteDocumentRecords>? logger = null)
     {
+        _logger = logger ?? NullLogger<SqliteDocumentRecords>.Instance;
         _path = Path.GetFullPath(Path.Combine(directory, FileName));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = _path, Pooling = true }.ToString();
     }
@@ -236,7 +243,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
                 reader.GetBytes(2, 0, buffer, 0, length);
                 string id = reader.GetString(0);
-                onDocument(id, Decode(id, buffer.AsSpan(0, length), parameters), reader.GetInt32(1));
+                if (TryDecode(key, id, buffer.AsSpan(0, length), parameters) is { } sketch)
+                {
+                    onDocument(id, sketch, reader.GetInt32(1));
+                }
             }
         }
         finally
@@ -274,7 +284,13 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 ReadOnlySpan<byte> bytes = raw.sqlite3_column_blob(statement, 3);
                 if (bytes.Length != signatureBytes)
                 {
-                    throw new StoreFormatException($"The signature of document '{id}' in {_path} has the wrong length for {parameters.NumPermutations} values.");
+                    // The same rule as GetIndexedSignatures: a damaged row is indexed from the document's sketch, or not at all.
+                    if (SignatureFromSketch(key, id, parameters) is { } recovered)
+                    {
+                        onDocument(id, recovered, raw.sqlite3_column_int(statement, 2), raw.sqlite3_column_int64(statement, 1));
+                    }
+
+                    continue;
                 }
 
                 ReadOnlySpan<uint> signature = bigEndianCopy is null ? MemoryMarshal.Cast<byte, uint>(bytes) : DecodeSignature(bytes, bigEndianCopy);
@@ -295,9 +311,9 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         {
             foreach (string id in ids)
             {
-                if (reader.Read(key, id) is { } sketch)
+                if (reader.Read(key, id) is { } bytes && TryDecode(key, id, bytes, parameters) is { } sketch)
                 {
-                    found[id] = Decode(id, sketch, parameters);
+                    found[id] = sketch;
                 }
             }
         }
@@ -311,6 +327,36 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             else
             {
                 reader.Dispose();
+            }
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, uint[]> GetIndexedSignatures(long key, SketchParameters parameters, IEnumerable<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new Dictionary<string, uint[]>(StringComparer.Ordinal);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT signature FROM document_signatures WHERE collection = $key AND id = $id";
+        command.Parameters.AddWithValue("$key", key);
+        SqliteParameter id = command.Parameters.Add("$id", SqliteType.Text);
+        foreach (string each in ids)
+        {
+            id.Value = each;
+            if (command.ExecuteScalar() is not byte[] bytes)
+            {
+                continue;
+            }
+
+            uint[]? signature = bytes.Length == parameters.NumPermutations * sizeof(uint) ? DecodeSignature(bytes, new uint[parameters.NumPermutations])
+                : SignatureFromSketch(key, each, parameters);
+            if (signature is not null)
+            {
+                found[each] = signature;
             }
         }
 
@@ -453,17 +499,6 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         return (page, false);
     }
 
-    /// <inheritdoc/>
-    public string? GetText(long key, string id)
-    {
-        using SqliteConnection connection = OpenReader();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT text FROM documents WHERE collection = $key AND id = $id";
-        command.Parameters.AddWithValue("$key", key);
-        command.Parameters.AddWithValue("$id", id);
-        return command.ExecuteScalar() as string;
-    }
-
     /// <summary>Copies the write-ahead log into the database file and truncates it.</summary>
     public void Flush()
     {
@@ -535,8 +570,12 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     row.Id.Value = reader.GetString(1);
                     row.Seq.Value = reader.GetInt64(2);
                     row.Utf8Length.Value = reader.GetInt32(3);
-                    row.Signature.Value = EncodeSignature(Decode(reader.GetString(1), (byte[])reader.GetValue(4), settings[reader.GetInt64(0)]).Signature);
-                    write.ExecuteNonQuery();
+                    // A sketch that cannot be read gets no signature row: its document is left out of the index until it is upserted again.
+                    if (TryDecode(reader.GetInt64(0), reader.GetString(1), (byte[])reader.GetValue(4), settings[reader.GetInt64(0)]) is { } sketch)
+                    {
+                        row.Signature.Value = EncodeSignature(sketch.Signature);
+                        write.ExecuteNonQuery();
+                    }
                 }
             }
 
@@ -545,7 +584,8 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         }
     }
 
-    private DocumentSketch Decode(string id, ReadOnlySpan<byte> sketch, SketchParameters parameters)
+    /// <summary>The sketch, or null (logged) when its bytes cannot be read: one damaged row never fails a read of many.</summary>
+    private DocumentSketch? TryDecode(long key, string id, ReadOnlySpan<byte> sketch, SketchParameters parameters)
     {
         try
         {
@@ -553,8 +593,21 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         }
         catch (FormatException e)
         {
-            throw new StoreFormatException($"The sketch of document '{id}' in {_path} is unreadable: {e.Message}", e);
+            Log.DocumentDamaged(_logger, id, key, Description, $"its sketch cannot be read ({e.Message})");
+            return null;
         }
+    }
+
+    /// <summary>For a document whose signature row is damaged: the signature of its sketch, or null when that is damaged too.</summary>
+    private uint[]? SignatureFromSketch(long key, string id, SketchParameters parameters)
+    {
+        Log.DocumentDamaged(_logger, id, key, Description, "its signature row has the wrong length; it is indexed from its sketch when that can be read");
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT sketch FROM documents WHERE collection = $key AND id = $id";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteScalar() is byte[] bytes ? TryDecode(key, id, bytes, parameters)?.Signature : null;
     }
 
     private static byte[] EncodeSignature(uint[] signature)
@@ -612,11 +665,22 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         return connection;
     }
 
-    private static StoredDocument ReadDocument(SqliteDataReader reader, bool includeText) =>
-        new(reader.GetString(0), includeText ? reader.GetString(7) : null,
-            JsonSerializer.Deserialize(reader.GetString(1), SettingsJson.Default.DictionaryStringString) ?? [],
-            reader.GetInt32(2), reader.GetInt32(3), unchecked((ulong)reader.GetInt64(4)),
+    private static StoredDocument ReadDocument(SqliteDataReader reader, bool includeText)
+    {
+        string id = reader.GetString(0);
+        Dictionary<string, string> metadata;
+        try
+        {
+            metadata = JsonSerializer.Deserialize(reader.GetString(1), SettingsJson.Default.DictionaryStringString) ?? [];
+        }
+        catch (JsonException)
+        {
+            throw new DocumentDamagedException(id, "its metadata cannot be read");
+        }
+
+        return new(id, includeText ? reader.GetString(7) : null, metadata, reader.GetInt32(2), reader.GetInt32(3), unchecked((ulong)reader.GetInt64(4)),
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+    }
 
     private static long Scalar(SqliteConnection connection, string sql)
     {
