@@ -32,7 +32,8 @@ public sealed class RedisServer : IAsyncDisposable
             ?? throw new InvalidOperationException("redis-server is not installed: run scripts/test.sh, which installs it with apt-get.");
         var start = new ProcessStartInfo(executable,
             ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _data.Path,
-             "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--protected-mode", "yes"])
+             "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+             "--enable-debug-command", "local"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -57,6 +58,26 @@ public sealed class RedisServer : IAsyncDisposable
         }
 
         throw new TimeoutException($"redis-server did not listen on {Port}.");
+    }
+
+    /// <summary>
+    /// Adds <paramref name="keys"/> filler keys of 100 bytes and rewrites the AOF around them, so that a restart spends a
+    /// second or more loading (answering LOADING to every command meanwhile).
+    /// </summary>
+    public async Task FillAsync(int keys)
+    {
+        await using StackExchange.Redis.ConnectionMultiplexer admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{Configuration},allowAdmin=true");
+        StackExchange.Redis.IDatabase db = admin.GetDatabase();
+        await db.ExecuteAsync("DEBUG", "POPULATE", keys, "filler", 100);
+        await db.ExecuteAsync("BGREWRITEAOF");
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ((string)(await db.ExecuteAsync("INFO", "persistence"))!).Contains("aof_rewrite_in_progress:1", StringComparison.Ordinal)
+            || ((string)(await db.ExecuteAsync("INFO", "persistence"))!).Contains("aof_rewrite_scheduled:1", StringComparison.Ordinal); await Task.Delay(100))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The AOF rewrite did not finish.");
+            }
+        }
     }
 
     /// <summary>Kills redis-server: clients see connections drop.</summary>

@@ -226,6 +226,99 @@ public sealed class RedisStoreTests
         }
     }
 
+    [Fact]
+    public async Task RedisRestartingAndLoadingItsData_CallsAreOkOrUnavailableNeverInternalOrAborted()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "loading"));
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "news" });
+            List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(200)];
+            await documents.UpsertDocumentsAsync(Batch("news", corpus.Take(50)));
+            await redis.FillAsync(1_500_000);
+
+            var acknowledged = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var answers = new System.Collections.Concurrent.ConcurrentDictionary<(string Call, StatusCode Status), int>();
+            var details = new System.Collections.Concurrent.ConcurrentBag<string>();
+            using var stop = new CancellationTokenSource();
+            Task[] workers = [.. Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+            {
+                for (int n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    (string Id, string Text) document = corpus[(w * 53 + n) % corpus.Count];
+                    (string call, Func<Task> run) = (n % 4) switch
+                    {
+                        0 => ("upsert", (Func<Task>)(async () =>
+                        {
+                            await documents.UpsertDocumentsAsync(Batch("news", [($"w{w}-{n}", document.Text)]), deadline: DateTime.UtcNow.AddSeconds(10));
+                            acknowledged.Enqueue($"w{w}-{n}");
+                        })),
+                        1 => ("find", async () => await similarity.FindSimilarAsync(Similar("news", document.Text), deadline: DateTime.UtcNow.AddSeconds(10))),
+                        2 => ("get", async () => await documents.GetDocumentAsync(new GetDocumentRequest { Collection = "news", Id = corpus[n % 50].Id }, deadline: DateTime.UtcNow.AddSeconds(10))),
+                        _ => ("compare", async () => await similarity.CompareAsync(new CompareRequest
+                        {
+                            Collection = "news", Left = new DocumentRef { Id = corpus[n % 50].Id }, Right = new DocumentRef { Text = document.Text },
+                        }, deadline: DateTime.UtcNow.AddSeconds(10))),
+                    };
+                    try
+                    {
+                        await run();
+                        answers.AddOrUpdate((call, StatusCode.OK), 1, (_, c) => c + 1);
+                    }
+                    catch (RpcException e)
+                    {
+                        answers.AddOrUpdate((call, e.StatusCode), 1, (_, c) => c + 1);
+                        details.Add($"{call} {e.StatusCode}: {e.Status.Detail}");
+                        await Task.Delay(10);
+                    }
+                }
+            }))];
+
+            await WaitForAsync(() => acknowledged.Count >= 20);
+            await redis.StopAsync();
+            await redis.StartAgainAsync();
+            await ServerFixture.WaitUntilServingAsync(channel);
+            int recovered = acknowledged.Count;
+            await WaitForAsync(() => acknowledged.Count >= recovered + 40);
+            await stop.CancelAsync();
+            await Task.WhenAll(workers);
+
+            Assert.True(answers.Keys.All(k => k.Status is StatusCode.OK or StatusCode.Unavailable),
+                string.Join(Environment.NewLine, answers.Select(a => $"{a.Key}: {a.Value}").Concat(details.Distinct().Take(20))));
+            Assert.Contains(details, d => d.Contains("LOADING", StringComparison.Ordinal));
+            var stored = (await documents.ListDocumentsAsync(new ListDocumentsRequest { Collection = "news", PageSize = 1000 })).Documents.Select(d => d.Id).ToHashSet();
+            Assert.Subset(stored, acknowledged.ToHashSet());
+        }
+    }
+
+    [Fact]
+    public async Task ACollectionOfANewerRedisLayout_IsFailedPreconditionNamingTheLayout()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "future"));
+        await using (app)
+        using (channel)
+        {
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "news" });
+            await using (StackExchange.Redis.ConnectionMultiplexer direct = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration))
+            {
+                // The record's last part is its layout: as a later version of Compare would have written it.
+                StackExchange.Redis.IDatabase db = direct.GetDatabase();
+                string[] record = System.Text.Json.JsonSerializer.Deserialize<string[]>((string)(await db.HashGetAsync("future:collections", "news"))!)!;
+                record[^1] = (Storage.Redis.RedisDocumentStore.Layout + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await db.HashSetAsync("future:collections", "news", System.Text.Json.JsonSerializer.Serialize(record));
+            }
+
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () =>
+                await new SimilarityService.SimilarityServiceClient(channel).FindSimilarAsync(Similar("news", TestData.Seed2014)));
+            Assert.Contains($"layout {Storage.Redis.RedisDocumentStore.Layout + 1}", e.Status.Detail, StringComparison.Ordinal);
+        }
+    }
+
     private static async Task WaitForAsync(Func<bool> condition)
     {
         for (var deadline = DateTime.UtcNow.AddSeconds(60); !condition(); await Task.Delay(20))

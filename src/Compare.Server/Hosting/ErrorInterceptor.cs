@@ -40,6 +40,10 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Serve
             case DocumentDamagedException:
                 Log.DataLoss(logger, context.Method, exception.Message);
                 return new RpcException(new Status(StatusCode.DataLoss, exception.Message));
+            case StoreFormatException:
+                // Data written by another version of Compare (a newer Redis layout): retrying will not help, running that version will.
+                Log.StoreUnavailable(logger, context.Method, exception.Message);
+                return new RpcException(new Status(StatusCode.FailedPrecondition, exception.Message));
             case CapacityExceededException or StoreFullException:
                 return new RpcException(new Status(StatusCode.ResourceExhausted, exception.Message));
             case StoreUnavailableException e:

@@ -938,7 +938,9 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 return;
             }
 
-            throw await Db.StringGetAsync(_keys.Config).ConfigureAwait(false) == _record.Serialize()
+            // Told apart by the collection's record, not its config copy: a copy lost with a Redis restart is written again by
+            // the retry's BeginWrite, and must not be reported as a collection deleted and recreated.
+            throw (await _store.FindAsync(_record.Name).ConfigureAwait(false))?.Generation == _record.Generation
                 ? new WriteConflictException(_record.Name)
                 : new CollectionChangedException(_record.Name);
         }
