@@ -89,8 +89,12 @@ internal static class ServerClient
                 case DeduplicateResponse.EventOneofCase.Progress:
                     progress.Report(new ClusteringProgress((ClusteringStage)((int)response.Progress.Stage + 1), response.Progress.Done, response.Progress.Total));
                     break;
+                case DeduplicateResponse.EventOneofCase.Cluster when response.Cluster.Part > 0 && clusters.Count > 0:
+                    // A very large cluster comes in parts: the next members of the one before.
+                    ((List<(string, double)>)clusters[^1].Item2).AddRange(response.Cluster.Members.Select(m => (m.Id, m.Jaccard)));
+                    break;
                 case DeduplicateResponse.EventOneofCase.Cluster:
-                    clusters.Add((response.Cluster.RepresentativeId, [.. response.Cluster.Members.Select(m => (m.Id, m.Jaccard))]));
+                    clusters.Add((response.Cluster.RepresentativeId, new List<(string, double)>(response.Cluster.Members.Select(m => (m.Id, m.Jaccard)))));
                     break;
                 case DeduplicateResponse.EventOneofCase.Pair:
                     pairs.Add((response.Pair.LeftId, response.Pair.RightId, response.Pair.Jaccard));

@@ -120,6 +120,76 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task Deduplicate_AClusterLargerThanTheByteBudget_ComesInPartsThatEachFitAndTogetherHoldEveryMember()
+    {
+        const int budget = 4000;
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxResponseBytes"] = "4000" });
+        await using (app)
+        using (channel)
+        {
+            // 300 copies of one story under long ids: one cluster of about 17 KB of members.
+            var request = new UpsertDocumentsRequest();
+            string[] ids = [.. Enumerable.Range(0, 300).Select(i => $"syndicated/copy-of-the-same-story-{i:D4}")];
+            request.Documents.AddRange(ids.Select(id => new Document { Id = id, Text = TestData.Seed2014 }));
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(request);
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+
+            List<DeduplicateResponse> events = await similarity.Deduplicate(new DeduplicateRequest()).ResponseStream.ReadAllAsync().ToListAsync();
+            DuplicateCluster[] parts = [.. events.Where(e => e.Cluster is not null).Select(e => e.Cluster)];
+            Assert.True(parts.Length >= 4, $"{parts.Length} parts");
+            Assert.All(parts, p => Assert.True(new DeduplicateResponse { Cluster = p }.CalculateSize() <= budget, $"a part of {p.CalculateSize()} bytes"));
+            Assert.Equal(Enumerable.Range(0, parts.Length), parts.Select(p => p.Part));
+            Assert.All(parts, p => Assert.Equal((parts.Length, parts[0].RepresentativeId), (p.PartCount, p.RepresentativeId)));
+            Assert.Equal(ids.Order(StringComparer.Ordinal), parts.SelectMany(p => p.Members).Select(m => m.Id).Order(StringComparer.Ordinal));
+            Assert.Equal(parts[0].RepresentativeId, parts[0].Members[0].Id);
+            Assert.Equal(1, events.Single(e => e.Summary is not null).Summary.ClusterCount);
+
+            // What the collection remembers fits the same budget: the cluster's first members, in parts as streamed.
+            GetLastDeduplicateResponse last = await similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest());
+            Assert.True(last.CalculateSize() <= budget, $"{last.CalculateSize()} bytes");
+            Assert.True(last.Truncated);
+            Assert.NotEmpty(last.Clusters);
+            Assert.Equal(Enumerable.Range(0, last.Clusters.Count), last.Clusters.Select(p => p.Part));
+            ClusterMember[] streamed = [.. parts.SelectMany(p => p.Members)];
+            Assert.Equal(streamed.Take(last.Clusters.Sum(p => p.Members.Count)), last.Clusters.SelectMany(p => p.Members));
+        }
+    }
+
+    [Fact]
+    public async Task Compare_AnAnswerOverTheByteBudget_IsCutToItWithWholeScoresAndSaysSo()
+    {
+        const int budget = 6000;
+        // Each sentence of the story repeated, against the story: many passages and many occurrences, and a long diff.
+        string left = string.Join(" ", Enumerable.Repeat(TestData.Seed2014, 4));
+        var request = new CompareRequest { Left = new DocumentRef { Text = left }, Right = new DocumentRef { Text = TestData.Seed2016 + " " + TestData.Seed2014 }, IncludeDiff = true, IncludeSimilarSentences = true };
+        CompareResponse whole;
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync();
+        await using (app)
+        using (channel)
+        {
+            whole = await new SimilarityService.SimilarityServiceClient(channel).CompareAsync(request);
+        }
+
+        Assert.False(whole.Truncated);
+        Assert.True(whole.CalculateSize() > 4 * budget, $"the whole answer is {whole.CalculateSize()} bytes");
+        (app, channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxResponseBytes"] = "6000" });
+        await using (app)
+        using (channel)
+        {
+            CompareResponse cut = await new SimilarityService.SimilarityServiceClient(channel).CompareAsync(request);
+            Assert.True(cut.Truncated);
+            Assert.True(cut.CalculateSize() <= budget, $"{cut.CalculateSize()} bytes");
+            Assert.Equal((whole.Jaccard, whole.LeftCoverage, whole.RightCoverage, whole.TotalPhraseCount, whole.Fuzzy),
+                (cut.Jaccard, cut.LeftCoverage, cut.RightCoverage, cut.TotalPhraseCount, cut.Fuzzy));
+            // Kept in order of priority, each list a prefix of the whole one.
+            Assert.Equal(whole.LeftShared.Take(cut.LeftShared.Count), cut.LeftShared);
+            Assert.Equal(whole.SharedPhrases.Take(cut.SharedPhrases.Count), cut.SharedPhrases);
+            Assert.Equal(whole.Diff.Take(cut.Diff.Count), cut.Diff);
+            Assert.True(cut.Diff.Count < whole.Diff.Count || cut.SimilarSentences.Count < whole.SimilarSentences.Count);
+        }
+    }
+
+    [Fact]
     public async Task ListDocuments_WithTextsOverTheByteBudget_EndsEachPageAtItAndPagesThroughEveryDocumentOnce()
     {
         (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxResponseBytes"] = "10000" });

@@ -2,9 +2,11 @@ using Compare.Core.Indexing;
 using Compare.Core.Phrases;
 using Compare.Core.Shingling;
 using Compare.Core.Similarity;
+using Compare.Server.Hosting;
 using Compare.Server.Mapping;
 using Compare.Server.Storage;
 using Compare.V1;
+using Microsoft.Extensions.Options;
 
 namespace Compare.Server.Application;
 
@@ -15,7 +17,8 @@ public sealed record ComparisonAnswer(CompareResponse Response, bool? CacheHit);
 /// Compare of two documents of a collection, each by id or text: the collection's normalisation, its boilerplate
 /// judge when one is asked for, and the result cache. The cache keeps the wire answer, so that is what this returns.
 /// </summary>
-internal sealed class ComparisonService(DocumentIndexService index, IDocumentStore store, SketcherCache sketchers, CompareResultCache cache)
+internal sealed class ComparisonService(DocumentIndexService index, IDocumentStore store, SketcherCache sketchers, CompareResultCache cache,
+    IOptions<LimitOptions> limits)
 {
     /// <summary>
     /// Compares <paramref name="left"/> with <paramref name="right"/>. <paramref name="options"/> gives everything but the
@@ -36,14 +39,14 @@ internal sealed class ComparisonService(DocumentIndexService index, IDocumentSto
         string? key = null;
         if (cache.Enabled && judge is null) // boilerplate moves with every write: its answers are not kept
         {
-            key = CompareResultCache.Key(leftText, rightText, $"{settings.Parameters}|{options}|{maxPhrases}");
+            key = CompareResultCache.Key(leftText, rightText, $"{settings.Parameters}|{options}|{maxPhrases}|{limits.Value.MaxResponseBytes}");
             if (await cache.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } cached)
             {
                 return new ComparisonAnswer(cached, CacheHit: true);
             }
         }
 
-        CompareResponse response = DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options, cancellationToken).ToProto(maxPhrases);
+        CompareResponse response = DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options, cancellationToken).ToProto(maxPhrases, limits.Value.MaxResponseBytes);
         if (response.Fuzzy is { } fuzzy)
         {
             fuzzy.MaxCharacters = options.MaxFuzzyCharacters;

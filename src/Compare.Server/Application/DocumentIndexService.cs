@@ -225,7 +225,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     {
         try
         {
-            byte[] saved = Mapping.ProtoMapper.ToLastDeduplicate(report, limits.Value.MaxRememberedClusters);
+            byte[] saved = Mapping.ProtoMapper.ToLastDeduplicate(report, limits.Value.MaxRememberedClusters, limits.Value.MaxResponseBytes);
             await store.SaveDeduplicateResultAsync(collection, saved, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)

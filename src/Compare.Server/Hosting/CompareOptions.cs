@@ -52,8 +52,9 @@ public sealed class LimitOptions : IValidatableObject
     public int MaxPageSize { get; set; } = 1000;
 
     /// <summary>
-    /// Most bytes of texts and metadata in one ListDocuments page with include_text; the page ends there (after one
-    /// document at least) and its next_page_token goes on. Default 3 MB: a default client reads 4 MB.
+    /// Most bytes of one answer or streamed message: a ListDocuments page with include_text ends there (after one document
+    /// at least), a Compare answer keeps its lists while they fit, a Deduplicate cluster larger than this comes in parts.
+    /// Default 3 MB: a default client reads 4 MB.
     /// </summary>
     [SettingRange("Limits:MaxResponseBytes", 1, long.MaxValue)]
     public int MaxResponseBytes { get; set; } = 3 * 1024 * 1024;

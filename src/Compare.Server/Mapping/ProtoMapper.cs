@@ -146,24 +146,45 @@ public static class ProtoMapper
         };
     }
 
-    /// <summary>A Deduplicate as the collection remembers it (GetLastDeduplicate), encoded: its first <paramref name="maxClusters"/> clusters and its summary.</summary>
-    public static byte[] ToLastDeduplicate(DeduplicateReport report, int maxClusters)
+    /// <summary>
+    /// A Deduplicate as the collection remembers it (GetLastDeduplicate), encoded: its summary and its clusters in the order
+    /// streamed, while they number at most <paramref name="maxClusters"/> and fit <paramref name="maxBytes"/> (a very large
+    /// cluster in parts, as streamed).
+    /// </summary>
+    public static byte[] ToLastDeduplicate(DeduplicateReport report, int maxClusters, int maxBytes)
     {
         ArgumentNullException.ThrowIfNull(report);
-        IReadOnlyList<Core.Clustering.DuplicateCluster> clusters = report.Clustering.Result.Clusters;
         var remembered = new GetLastDeduplicateResponse
         {
             Representative = report.Representative.ToProto(),
-            Truncated = clusters.Count > maxClusters,
             Summary = report.ToSummary(),
             FinishTime = Timestamp.FromDateTimeOffset(report.FinishTime),
         };
-        remembered.Clusters.AddRange(clusters.Take(maxClusters).Select(c => c.ToProto(report.Clustering.Ids).Cluster));
+        // Parts sized to what is left beside the summary, so that even one very large cluster shows its first members.
+        int budget = maxBytes - remembered.CalculateSize() - 16;
+        int clusters = 0;
+        foreach (V1.DuplicateCluster part in report.Clustering.Result.Clusters.SelectMany(c => c.ToMessages(report.Clustering.Ids, budget)))
+        {
+            clusters += part.Part == 0 ? 1 : 0;
+            budget -= CodedOutputStream.ComputeMessageSize(part) + 1;
+            if (clusters > maxClusters || budget < 0)
+            {
+                remembered.Truncated = true;
+                break;
+            }
+
+            remembered.Clusters.Add(part);
+        }
+
         return remembered.ToByteArray();
     }
 
-    /// <summary>A whole comparison; at most <paramref name="maxPhrases"/> phrases (the longest), 0 for all.</summary>
-    public static CompareResponse ToProto(this Comparison comparison, int maxPhrases)
+    /// <summary>
+    /// A whole comparison; at most <paramref name="maxPhrases"/> phrases (the longest), 0 for all. Its lists are kept
+    /// while the answer fits <paramref name="maxBytes"/> (shared ranges, phrases, diff, sentences, in that order); an
+    /// answer cut short says so in <see cref="CompareResponse.Truncated"/>.
+    /// </summary>
+    public static CompareResponse ToProto(this Comparison comparison, int maxPhrases, int maxBytes)
     {
         SetScores s = comparison.Scores;
         SharedPhrases phrases = comparison.Phrases;
@@ -196,21 +217,35 @@ public static class ProtoMapper
             };
         }
 
-        // The passages come longest first: max_phrases keeps the first, and the coverage stays whole.
-        response.SharedPhrases.AddRange((maxPhrases > 0 ? phrases.Phrases.Take(maxPhrases) : phrases.Phrases).Select(ToProto));
-        response.LeftShared.AddRange(phrases.LeftShared.Select(ToProto));
-        response.RightShared.AddRange(phrases.RightShared.Select(ToProto));
-        if (comparison.Diff is { } diff)
-        {
-            response.Diff.AddRange(diff.Select(ToProto));
-        }
-
-        if (comparison.SimilarSentences is { } sentences)
-        {
-            response.SimilarSentences.AddRange(sentences.Select(ToProto));
-        }
-
+        // The passages come longest first: max_phrases keeps the first, and the coverage stays whole. Each list is
+        // mapped lazily, so a list cut at the budget is never built whole.
+        long budget = maxBytes - response.CalculateSize();
+        bool whole = AddWithin(response.LeftShared, phrases.LeftShared.Select(ToProto), ref budget)
+            && AddWithin(response.RightShared, phrases.RightShared.Select(ToProto), ref budget)
+            && AddWithin(response.SharedPhrases, (maxPhrases > 0 ? phrases.Phrases.Take(maxPhrases) : phrases.Phrases).Select(ToProto), ref budget)
+            && AddWithin(response.Diff, (comparison.Diff ?? []).Select(ToProto), ref budget)
+            && AddWithin(response.SimilarSentences, (comparison.SimilarSentences ?? []).Select(ToProto), ref budget);
+        response.Truncated = !whole;
         return response;
+    }
+
+    /// <summary>Adds items while their encoded size fits the budget; false when one did not fit (and the rest were left out).</summary>
+    private static bool AddWithin<T>(Google.Protobuf.Collections.RepeatedField<T> field, IEnumerable<T> items, ref long budget)
+        where T : IMessage
+    {
+        foreach (T item in items)
+        {
+            // Two bytes of tag (fields up to 2047) and the length prefix.
+            budget -= CodedOutputStream.ComputeMessageSize(item) + 2;
+            if (budget < 0)
+            {
+                return false;
+            }
+
+            field.Add(item);
+        }
+
+        return true;
     }
 
     /// <summary>A Deduplicate progress event.</summary>
@@ -231,12 +266,40 @@ public static class ProtoMapper
         },
     };
 
-    /// <summary>A cluster with ids in place of positions.</summary>
-    public static DeduplicateResponse ToProto(this Core.Clustering.DuplicateCluster cluster, IReadOnlyList<string> ids)
+    /// <summary>
+    /// A cluster with ids in place of positions, as the messages that carry it: one, or for a cluster larger than
+    /// <paramref name="maxBytes"/> as many parts as it takes, each with the representative and the next members.
+    /// </summary>
+    public static IEnumerable<V1.DuplicateCluster> ToMessages(this Core.Clustering.DuplicateCluster cluster, IReadOnlyList<string> ids, int maxBytes)
     {
-        var proto = new V1.DuplicateCluster { RepresentativeId = ids[cluster.Representative] };
-        proto.Members.AddRange(cluster.Members.Select(m => new V1.ClusterMember { Id = ids[m.Document], Jaccard = m.Jaccard }));
-        return new DeduplicateResponse { Cluster = proto };
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(ids);
+        var parts = new List<V1.DuplicateCluster>();
+        V1.DuplicateCluster part = new() { RepresentativeId = ids[cluster.Representative] };
+        // Room for the representative, the part numbers and the message's own framing.
+        int empty = part.CalculateSize() + 16;
+        long size = empty;
+        foreach (V1.ClusterMember member in cluster.Members.Select(m => new V1.ClusterMember { Id = ids[m.Document], Jaccard = m.Jaccard }))
+        {
+            int memberSize = CodedOutputStream.ComputeMessageSize(member) + 1;
+            if (size + memberSize > maxBytes && part.Members.Count > 0)
+            {
+                parts.Add(part);
+                part = new() { RepresentativeId = part.RepresentativeId };
+                size = empty;
+            }
+
+            part.Members.Add(member);
+            size += memberSize;
+        }
+
+        parts.Add(part);
+        for (int i = 0; i < parts.Count; i++)
+        {
+            (parts[i].Part, parts[i].PartCount) = (i, parts.Count);
+        }
+
+        return parts;
     }
 
     /// <summary>A verified pair with ids in place of positions.</summary>

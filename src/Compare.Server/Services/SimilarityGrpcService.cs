@@ -89,9 +89,9 @@ internal sealed class SimilarityGrpcService(DocumentIndexService index, Comparis
         DeduplicateReport report = await index.DeduplicateAsync(collection, request.HasThreshold ? threshold : null, policy,
             progress => responseStream.WriteAsync(progress.ToProto(), cancellationToken), cancellationToken).ConfigureAwait(false);
         IndexClusteringResult clustering = report.Clustering;
-        foreach (Core.Clustering.DuplicateCluster cluster in clustering.Result.Clusters)
+        foreach (V1.DuplicateCluster part in clustering.Result.Clusters.SelectMany(c => c.ToMessages(clustering.Ids, _limits.MaxResponseBytes)))
         {
-            await responseStream.WriteAsync(cluster.ToProto(clustering.Ids), cancellationToken).ConfigureAwait(false);
+            await responseStream.WriteAsync(new DeduplicateResponse { Cluster = part }, cancellationToken).ConfigureAwait(false);
         }
 
         if (request.IncludePairs)

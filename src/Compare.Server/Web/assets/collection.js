@@ -61,7 +61,12 @@ document.getElementById('pick-form').addEventListener('submit', event => {
 /** Shows a Deduplicate's result: { clusters, summary, finishTime, truncated }, as GetLastDeduplicate answers it. */
 function showClusters(result) {
   const summary = result.summary ?? {};
-  const found = result.clusters ?? [];
+  // A very large cluster arrives in parts (part > 0 continues the one before): shown as one.
+  const found = [];
+  for (const cluster of result.clusters ?? []) {
+    if ((cluster.part ?? 0) > 0 && found.length) found[found.length - 1].members.push(...(cluster.members ?? []));
+    else found.push({ ...cluster, members: [...(cluster.members ?? [])] });
+  }
   const list = found.map((cluster, i) => {
     const representative = cluster.representativeId;
     const members = (cluster.members ?? []).filter(m => m.id !== representative);
