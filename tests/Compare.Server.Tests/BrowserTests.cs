@@ -312,6 +312,18 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
     }
 
     [Fact]
+    public async Task SwaggerUi_UnderItsContentSecurityPolicy_RendersEveryOperationWithoutAViolation()
+    {
+        IPage page = await OpenAsync("/swagger/index.html");
+        IResponse? html = await page.ReloadAsync();
+        Assert.Contains("default-src 'self'", (await html!.AllHeadersAsync())["content-security-policy"], StringComparison.Ordinal);
+        await page.Locator(".opblock").First.WaitForAsync();
+        Assert.True(await page.Locator(".opblock").CountAsync() >= 10);
+        Assert.Contains("/v1/compare", await page.Locator(".opblock-summary-path").AllInnerTextsAsync());
+        await CloseAsync(page);
+    }
+
+    [Fact]
     public async Task CollectionPage_OpenedAfterAnotherClientsDeduplicate_ShowsItsClusters()
     {
         string edited = TestData.Seed2014.Replace("Xi Jinping", "Xi", StringComparison.Ordinal);

@@ -297,8 +297,10 @@ public sealed class HttpJsonSecurityTests
             chunked.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             chunked.Headers.TransferEncodingChunked = true;
             using HttpResponseMessage streamed = await http.SendAsync(chunked);
-            Assert.Equal(HttpStatusCode.BadRequest, streamed.StatusCode);
-            Assert.Contains("too large", await streamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, streamed.StatusCode);
+            JsonNode streamedStatus = JsonNode.Parse(await streamed.Content.ReadAsStringAsync())!;
+            Assert.Equal(8, (int)streamedStatus["code"]!);
+            Assert.Contains("Limits:MaxReceiveMessageBytes", (string)streamedStatus["message"]!, StringComparison.Ordinal);
 
             using HttpResponseMessage stored = await http.GetAsync("/v1/collections/default/documents/big");
             Assert.Equal(HttpStatusCode.NotFound, stored.StatusCode);
@@ -330,13 +332,16 @@ public sealed class HttpJsonSecurityTests
 
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
             HttpStatusCode status = HttpStatusCode.OK;
+            TimeSpan? retryAfter = null;
             for (int call = 0; call < 50 && status == HttpStatusCode.OK; call++)
             {
                 using HttpResponseMessage response = await http.GetAsync("/v1/collections");
-                status = response.StatusCode;
+                (status, retryAfter) = (response.StatusCode, response.Headers.RetryAfter?.Delta);
             }
 
             Assert.Equal(HttpStatusCode.TooManyRequests, status);
+            // HTTP's own header, in whole seconds: at one call per second the next token is at most a second away.
+            Assert.Equal(TimeSpan.FromSeconds(1), retryAfter);
         }
     }
 }

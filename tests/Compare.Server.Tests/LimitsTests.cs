@@ -63,6 +63,39 @@ public sealed class LimitsTests
         }
     }
 
+    [Fact]
+    public async Task StreamUpsert_TheClientResetsTheStream_IsLoggedAsCancelledNotAsAnUnexpectedFailure()
+    {
+        var logs = new CapturedLogs();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services =>
+        {
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+            services.Configure<Microsoft.Extensions.Logging.LoggerFilterOptions>(o => o.MinLevel = Microsoft.Extensions.Logging.LogLevel.Information);
+        });
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            using (var cancel = new CancellationTokenSource())
+            {
+                // One batch sent, then the client goes away mid-stream: HTTP/2 resets the stream.
+                using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = documents.StreamUpsertDocuments(cancellationToken: cancel.Token);
+                await call.RequestStream.WriteAsync(OneDocument("first", TestData.Seed2014));
+                for (int attempt = 0; attempt < 100 && (await documents.ListDocumentsAsync(new ListDocumentsRequest())).Documents.Count == 0; attempt++)
+                {
+                    await Task.Delay(50);
+                }
+
+                await cancel.CancelAsync();
+            }
+
+            (string _, string line) = await EventuallyAsync(() => logs.Lines.FirstOrDefault(l => l.Message.StartsWith("/compare.v1.DocumentService/StreamUpsertDocuments ", StringComparison.Ordinal)));
+            Assert.True(line.StartsWith("/compare.v1.DocumentService/StreamUpsertDocuments Cancelled", StringComparison.Ordinal), logs.All);
+            Assert.DoesNotContain(logs.Lines, l => l.Message.Contains("unexpected", StringComparison.OrdinalIgnoreCase));
+            Assert.Equal("first", (await documents.GetDocumentAsync(new GetDocumentRequest { Id = "first" })).Document.Id);
+        }
+    }
+
     private static async Task<(string, string)> EventuallyAsync(Func<(string Category, string Message)> find)
     {
         for (int attempt = 0; attempt < 300; attempt++, await Task.Delay(100))

@@ -49,7 +49,8 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Serve
             case StoreUnavailableException e:
                 Log.StoreUnavailable(logger, context.Method, e.Message);
                 return new RpcException(new Status(StatusCode.Unavailable, e.Message));
-            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+            // A client that resets its stream or goes away aborts the call's reads and writes: its doing, not a failure of ours.
+            case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled or its deadline passed."));
             default:
                 Log.Unexpected(logger, context.Method, exception);

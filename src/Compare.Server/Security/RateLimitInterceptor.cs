@@ -27,6 +27,12 @@ internal sealed class RateLimitInterceptor(CallerRateLimiter limiter) : ServerCa
         {
             TimeSpan retry = lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan after) ? after : TimeSpan.FromSeconds(1);
             context.ResponseTrailers.Add(RetryAfterTrailer, ((long)Math.Ceiling(retry.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
+            // The JSON routes answer 429, whose clients read HTTP's Retry-After (whole seconds) rather than a gRPC trailer.
+            if (context.GetHttpContext().Response is { HasStarted: false } http)
+            {
+                http.Headers.RetryAfter = ((long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
             throw new RpcException(new Status(StatusCode.ResourceExhausted, string.Create(CultureInfo.InvariantCulture,
                 $"Rate limit exceeded: each caller may make {limiter.PermitsPerSecond} calls per second, {limiter.Burst} at once (Security:RateLimit). Retry in {retry.TotalMilliseconds:F0} ms.")));
         }

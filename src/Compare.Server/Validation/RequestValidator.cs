@@ -41,18 +41,22 @@ public static class RequestValidator
         return resolved;
     }
 
-    /// <summary>A document id: non-empty and at most <see cref="MaxIdLength"/> characters.</summary>
+    /// <summary>A document id: non-empty and at most <see cref="MaxIdLength"/> characters (code points: an emoji is one).</summary>
     public static void Id(string id, string field, FieldViolations violations)
     {
         if (id.Length == 0)
         {
             violations.Add(field, "must not be empty.");
         }
-        else if (id.Length > MaxIdLength)
+        else if (CodePoints(id, MaxIdLength) is var length && length > MaxIdLength)
         {
-            violations.Add(field, $"is {id.Length} characters long; the limit is {MaxIdLength}.");
+            violations.Add(field, $"is {length} characters long; the limit is {MaxIdLength}.");
         }
     }
+
+    // Characters as a reader counts them, not UTF-16 units: an emoji is one, not two. Counted only past the limit in units,
+    // since there are never more code points than units.
+    private static int CodePoints(string value, int limit) => value.Length <= limit ? value.Length : value.EnumerateRunes().Count();
 
     /// <summary>
     /// A new collection name or document id has no "." or ".." path segment: URLs (the JSON routes, the browser view)
@@ -263,7 +267,7 @@ public static class RequestValidator
         long bytes = 0;
         foreach ((string key, string value) in metadata)
         {
-            if (key.Length is 0 or > MaxMetadataKeyLength)
+            if (key.Length == 0 || CodePoints(key, MaxMetadataKeyLength) > MaxMetadataKeyLength)
             {
                 violations.Add(field, $"keys must be 1 to {MaxMetadataKeyLength} characters long.");
                 return;

@@ -1,5 +1,5 @@
+using System.Buffers;
 using Compare.Server.Hosting;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
@@ -22,7 +22,7 @@ internal static class WebView
     /// <summary>
     /// Lets <c>curl -d '{...}'</c> reach the JSON routes (curl labels a body form data unless told otherwise), and
     /// holds their bodies to the message limit that gRPC applies to its own (Kestrel's is lifted for gRPC batches):
-    /// a larger declared body is refused at once with 413 and a google.rpc.Status naming the limit.
+    /// a larger body, declared or sent in chunks, is refused with 413 and a google.rpc.Status naming the limit.
     /// </summary>
     private static IApplicationBuilder UseJsonBodiesForApiRoutes(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -37,26 +37,62 @@ internal static class WebView
             int limit = context.RequestServices.GetRequiredService<IOptions<LimitOptions>>().Value.MaxReceiveMessageBytes;
             if (request.ContentLength > limit)
             {
-                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                context.Response.ContentType = "application/json; charset=utf-8";
-                var status = new Google.Rpc.Status
-                {
-                    Code = (int)Google.Rpc.Code.ResourceExhausted,
-                    Message = $"The request body is {request.ContentLength} bytes; the message limit (Limits:MaxReceiveMessageBytes) is {limit}.",
-                };
-                await context.Response.WriteAsync(Google.Protobuf.JsonFormatter.Default.Format(status), context.RequestAborted).ConfigureAwait(false);
+                await TooLargeAsync(context.Response, $"The request body is {request.ContentLength} bytes; the message limit (Limits:MaxReceiveMessageBytes) is {limit}.")
+                    .ConfigureAwait(false);
                 return;
             }
 
-            // A body sent without its length is stopped by Kestrel as it passes the limit.
-            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+            // A body sent without its length is read here, up to the limit, so that one over it is answered as above
+            // (JSON transcoding would report Kestrel's limit as a 400). A body within the limit is what it buffers anyway.
+            if (request.ContentLength is null && !await BufferWithinAsync(request, limit, context.RequestAborted).ConfigureAwait(false))
             {
-                bodySize.MaxRequestBodySize = limit;
+                await TooLargeAsync(context.Response, $"The request body is over the message limit (Limits:MaxReceiveMessageBytes) of {limit} bytes.").ConfigureAwait(false);
+                return;
             }
         }
 
         await next(context).ConfigureAwait(false);
     });
+
+    /// <summary>413 with a google.rpc.Status naming the limit, as every JSON error is.</summary>
+    private static Task TooLargeAsync(HttpResponse response, string message)
+    {
+        response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+        response.ContentType = "application/json; charset=utf-8";
+        var status = new Google.Rpc.Status { Code = (int)Google.Rpc.Code.ResourceExhausted, Message = message };
+        return response.WriteAsync(Google.Protobuf.JsonFormatter.Default.Format(status), response.HttpContext.RequestAborted);
+    }
+
+    /// <summary>Replaces the request's body with a copy of it when it has at most <paramref name="limit"/> bytes; false when it has more.</summary>
+    private static async Task<bool> BufferWithinAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        var copy = new MemoryStream();
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (copy.Length + read > limit)
+                {
+                    await copy.DisposeAsync().ConfigureAwait(false);
+                    return false;
+                }
+
+                copy.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        copy.Position = 0;
+        request.Body = copy;
+        request.ContentLength = copy.Length;
+        request.HttpContext.Response.RegisterForDispose(copy);
+        return true;
+    }
 
     /// <summary>The OpenAPI description of the JSON routes, with the protos' comments as its descriptions.</summary>
     public static IServiceCollection AddOpenApiDescription(this IServiceCollection services)
@@ -84,6 +120,18 @@ internal static class WebView
     public static WebApplication MapWebView(this WebApplication endpoints)
     {
         endpoints.UseJsonBodiesForApiRoutes();
+        endpoints.Use((context, next) =>
+        {
+            // Swagger UI is its own scripts and styles, with inline style attributes from its components: nothing else may load or frame it.
+            if (context.Request.Path.StartsWithSegments("/swagger", StringComparison.Ordinal))
+            {
+                context.Response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
+                context.Response.Headers[HeaderNames.ContentSecurityPolicy] =
+                    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'";
+            }
+
+            return next(context);
+        });
         endpoints.UseSwagger();
         endpoints.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Compare v1"));
         endpoints.MapGet("/", (HttpResponse response) => Serve("index.html", response));
