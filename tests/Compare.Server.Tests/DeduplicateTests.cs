@@ -222,6 +222,50 @@ public sealed class DeduplicateTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task Deduplicate_AClientThatNeverReads_IsAbortedAfterTheStallTimeoutAndHoldsNoJobSlot()
+    {
+        var logs = new CapturedLogs();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services =>
+        {
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+            services.Configure<Microsoft.Extensions.Logging.LoggerFilterOptions>(o => o.MinLevel = Microsoft.Extensions.Logging.LogLevel.Information);
+        }, new() { ["Limits:MaxConcurrentDeduplicateJobs"] = "1", ["Limits:StalledStreamTimeout"] = "00:00:02" });
+        await using (app)
+        using (channel)
+        {
+            // 600 stories stored twice under long ids: 600 clusters and pairs, over a megabyte of stream, where the client's
+            // HTTP/2 window holds 64 KB until it reads.
+            List<(string Id, string Text)> stories = [.. TestData.BbcCorpus().Take(600)];
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            foreach (int copy in new[] { 1, 2 })
+            {
+                var request = new UpsertDocumentsRequest();
+                request.Documents.AddRange(stories.Select(d => new Document { Id = $"{d.Id}/copy-{copy}/{new string('x', 400)}", Text = d.Text }));
+                await documents.UpsertDocumentsAsync(request);
+            }
+
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+
+            using AsyncServerStreamingCall<DeduplicateResponse> neverRead = similarity.Deduplicate(new DeduplicateRequest { IncludePairs = true });
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            string? ended = null;
+            while (ended is null && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(100);
+                ended = logs.Lines.Select(l => l.Message).FirstOrDefault(m => m.StartsWith("/compare.v1.SimilarityService/Deduplicate ", StringComparison.Ordinal));
+            }
+
+            Assert.NotNull(ended);
+            Assert.True(ended.StartsWith("/compare.v1.SimilarityService/Deduplicate Cancelled", StringComparison.Ordinal), logs.All);
+            Assert.DoesNotContain(logs.Lines, l => l.Message.Contains("unexpected", StringComparison.OrdinalIgnoreCase));
+
+            // The only job slot is free, and a client that reads gets the whole answer.
+            List<DeduplicateResponse> events = await similarity.Deduplicate(new DeduplicateRequest { IncludePairs = true }).ResponseStream.ReadAllAsync().ToListAsync();
+            Assert.True(events.Single(e => e.Summary is not null).Summary.DuplicateCount >= 600);
+        }
+    }
+
+    [Fact]
     public async Task Deduplicate_ServerStopping_TellsTheStreamUnavailableAndStopsWithinTheTimeout()
     {
         var store = new JobThatWaitsForCancellation(await StartedMemoryStoreAsync());

@@ -256,6 +256,23 @@ public sealed class LimitsTests
         }
     }
 
+    [Fact]
+    public async Task Upsert_IdLength_IsCountedInCharactersNotUtf16Units()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync();
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            // 300 emoji are 600 UTF-16 units and 300 characters: within the 512 limit.
+            string emoji = string.Concat(Enumerable.Repeat("\U0001F600", 300));
+            Assert.Equal(1, (await documents.UpsertDocumentsAsync(OneDocument(emoji, "some text"))).CreatedCount);
+            RpcException e = await RpcAssert.FailsAsync(StatusCode.InvalidArgument,
+                () => documents.UpsertDocumentsAsync(OneDocument(string.Concat(Enumerable.Repeat("\U0001F600", 513)), "some text")).ResponseAsync);
+            Assert.Contains("is 513 characters long; the limit is 512", e.Status.Detail, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData(".")]
     [InlineData("..")]

@@ -175,7 +175,9 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             var stopwatch = Stopwatch.StartNew();
             var progress = new LatestProgress();
             using IDisposable tracked = metrics.TrackDeduplicate(collection, () => progress.Latest);
-            await onProgress(new ClusteringProgress(ClusteringStage.Loading, 0, info.DocumentCount)).ConfigureAwait(false);
+            // Progress is sent beside the work, one message at a time and never awaited by it: a client that does not read
+            // holds up its own call, not a job slot.
+            Task sending = onProgress(new ClusteringProgress(ClusteringStage.Loading, 0, info.DocumentCount));
             IndexCandidatePairs candidates = await store.GetCandidatePairsAsync(collection, settings, token).ConfigureAwait(false);
             if (candidates.Pairs.Length > limits.Value.MaxDeduplicatePairs)
             {
@@ -194,10 +196,16 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             while (!job.IsCompleted)
             {
                 await Task.WhenAny(job, Task.Delay(ProgressInterval, token)).ConfigureAwait(false);
-                sent = await SendIfNewAsync(progress, sent, onProgress).ConfigureAwait(false);
+                if (sending.IsCompleted && progress.Latest is { } latest && latest != sent)
+                {
+                    await sending.ConfigureAwait(false); // a failed send ends the job
+                    (sent, sending) = (latest, onProgress(latest));
+                }
             }
 
             IndexClusteringResult clustering = await job.ConfigureAwait(false);
+            slot.Dispose();
+            await sending.ConfigureAwait(false);
             // Every run reports at least its final progress, however quick it was.
             await SendIfNewAsync(progress, sent, onProgress).ConfigureAwait(false);
             var report = new DeduplicateReport(minimum, policy, clustering, stopwatch.Elapsed, clock.GetUtcNow());

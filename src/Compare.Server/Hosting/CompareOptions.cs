@@ -104,6 +104,13 @@ public sealed class LimitOptions : IValidatableObject
     [SettingRange("Limits:FirstBytesTimeout", "00:00:00.001", "01:00:00")]
     public TimeSpan FirstBytesTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long one message of a server stream (Deduplicate) may wait for the client to read before the call is
+    /// aborted: a client that stops reading must not hold the job's result in memory, or its connection, for ever.
+    /// </summary>
+    [SettingRange("Limits:StalledStreamTimeout", "00:00:00.001", "01:00:00")]
+    public TimeSpan StalledStreamTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long calls in flight get to finish when the server stops.</summary>
     [SettingRange("Limits:ShutdownTimeout", "00:00:00.001", "1.00:00:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);

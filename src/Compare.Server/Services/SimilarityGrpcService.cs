@@ -85,24 +85,24 @@ internal sealed class SimilarityGrpcService(DocumentIndexService index, Comparis
         };
         violations.ThrowIfAny();
 
-        CancellationToken cancellationToken = context.CancellationToken;
+        var stream = new StallGuardedStream<DeduplicateResponse>(responseStream, context, _limits.StalledStreamTimeout);
         DeduplicateReport report = await index.DeduplicateAsync(collection, request.HasThreshold ? threshold : null, policy,
-            progress => responseStream.WriteAsync(progress.ToProto(), cancellationToken), cancellationToken).ConfigureAwait(false);
+            progress => stream.WriteAsync(progress.ToProto()), context.CancellationToken).ConfigureAwait(false);
         IndexClusteringResult clustering = report.Clustering;
         foreach (V1.DuplicateCluster part in clustering.Result.Clusters.SelectMany(c => c.ToMessages(clustering.Ids, _limits.MaxResponseBytes)))
         {
-            await responseStream.WriteAsync(new DeduplicateResponse { Cluster = part }, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(new DeduplicateResponse { Cluster = part }).ConfigureAwait(false);
         }
 
         if (request.IncludePairs)
         {
             foreach (Core.Clustering.DuplicatePair pair in clustering.Result.Pairs)
             {
-                await responseStream.WriteAsync(pair.ToProto(clustering.Ids), cancellationToken).ConfigureAwait(false);
+                await stream.WriteAsync(pair.ToProto(clustering.Ids)).ConfigureAwait(false);
             }
         }
 
-        await responseStream.WriteAsync(new DeduplicateResponse { Summary = report.ToSummary() }, cancellationToken).ConfigureAwait(false);
+        await stream.WriteAsync(new DeduplicateResponse { Summary = report.ToSummary() }).ConfigureAwait(false);
 
         Core.Clustering.RepresentativePolicy Invalid()
         {
