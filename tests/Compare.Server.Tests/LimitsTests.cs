@@ -257,6 +257,29 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task Upsert_NearDuplicateListsOverTheByteBudget_AreCutWithEveryResultKept()
+    {
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Limits:MaxResponseBytes"] = "3000" });
+        await using (app)
+        using (channel)
+        {
+            // 60 copies of one story: each later copy has every earlier one as a near-duplicate, about 60 KB of lists.
+            var request = new UpsertDocumentsRequest { IncludeNearDuplicates = true, MaxNearDuplicates = 100 };
+            request.Documents.AddRange(Enumerable.Range(0, 60).Select(i => new Document { Id = $"copy-{i:D2}", Text = TestData.Seed2014 }));
+            UpsertDocumentsResponse response = await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(request);
+
+            Assert.True(response.CalculateSize() <= 3000, $"{response.CalculateSize()} bytes");
+            Assert.True(response.NearDuplicatesTruncated);
+            Assert.Equal(60, response.CreatedCount);
+            Assert.Equal(request.Documents.Select(d => d.Id), response.Results.Select(r => r.Id));
+            // The lists kept are whole, in order, up to the first cut one.
+            int listed = response.Results.TakeWhile(r => r.NearDuplicates.Count == int.Parse(r.Id[5..], System.Globalization.CultureInfo.InvariantCulture)).Count();
+            Assert.InRange(listed, 2, 59);
+            Assert.All(response.Results.Skip(listed + 1), r => Assert.Empty(r.NearDuplicates));
+        }
+    }
+
+    [Fact]
     public async Task Upsert_IdLength_IsCountedInCharactersNotUtf16Units()
     {
         (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync();

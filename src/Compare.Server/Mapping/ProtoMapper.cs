@@ -99,16 +99,24 @@ public static class ProtoMapper
         return reference.SourceCase == DocumentRef.SourceOneofCase.Id ? DocumentReference.ById(reference.Id) : DocumentReference.ByText(reference.Text);
     }
 
-    /// <summary>A batch's outcomes, in order, with the count of each.</summary>
-    public static UpsertDocumentsResponse ToProto(this IReadOnlyList<DocumentUpsertResult> results)
+    /// <summary>
+    /// A batch's outcomes, in order, with the count of each. Near-duplicate lists are kept while the answer fits
+    /// <paramref name="maxBytes"/> (every outcome is kept); a cut says so in near_duplicates_truncated.
+    /// </summary>
+    public static UpsertDocumentsResponse ToProto(this IReadOnlyList<DocumentUpsertResult> results, int maxBytes)
     {
         ArgumentNullException.ThrowIfNull(results);
         var response = new UpsertDocumentsResponse();
+        response.Results.AddRange(results.Select(r => new V1.UpsertResult { Id = r.Id, Status = r.Outcome.ToProto(), ShingleCount = r.ShingleCount }));
+        // Less room for each result's length prefix, which grows with its list.
+        long budget = maxBytes - response.CalculateSize() - (2L * results.Count) - 64;
+        for (int i = 0; i < results.Count && !response.NearDuplicatesTruncated; i++)
+        {
+            response.NearDuplicatesTruncated = !AddWithin(response.Results[i].NearDuplicates, results[i].NearDuplicates.Select(m => m.ToProto()), ref budget);
+        }
+
         foreach (DocumentUpsertResult r in results)
         {
-            var result = new V1.UpsertResult { Id = r.Id, Status = r.Outcome.ToProto(), ShingleCount = r.ShingleCount };
-            result.NearDuplicates.AddRange(r.NearDuplicates.Select(m => m.ToProto()));
-            response.Results.Add(result);
             switch (r.Outcome)
             {
                 case UpsertOutcome.Created: response.CreatedCount++; break;

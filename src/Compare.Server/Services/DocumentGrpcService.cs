@@ -118,7 +118,7 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
 
         var options = new UpsertOptions(request.HasNearDuplicateThreshold ? threshold : null, request.IncludeNearDuplicates, maxNear, request.SkipIfDuplicate);
         IReadOnlyList<DocumentUpsertResult> results = await index.UpsertAsync(collection, documents, options, cancellationToken).ConfigureAwait(false);
-        return results.ToProto();
+        return results.ToProto(_limits.MaxResponseBytes);
     }
 
     private static string EncodePageToken(string lastId) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(lastId));
