@@ -13,6 +13,7 @@ public sealed class HostingTests(ServerFixture server)
     [InlineData("Limits:MaxPhrases", "0", "must be positive; it was 0")]
     [InlineData("Limits:DefaultPageSize", "5000", "must not exceed Limits:MaxPageSize (1000)")]
     [InlineData("Metrics:Port", "70000", "0 to 65535")]
+    [InlineData("Limits:MaxStreamsPerConnection", "0", "1 to 1000000")]
     [InlineData("Storage:Provider", "Cassandra", "one of Sqlite, Memory, Redis")]
     [InlineData("Security:RateLimit:Burst", "-1", "at least 0")]
     [InlineData("Cache:Timeout", "00:05:00", "between 00:00:00.0010000 and 00:01:00")]

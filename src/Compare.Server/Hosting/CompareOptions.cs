@@ -98,6 +98,13 @@ public sealed class LimitOptions : IValidatableObject
     public int MaxConnections { get; set; }
 
     /// <summary>
+    /// Most calls one HTTP/2 connection may have open at once; a client that opens more waits for one to end. With
+    /// 16 MB stream windows, a connection's unread request bodies are bounded by its 32 MB connection window either way.
+    /// </summary>
+    [SettingRange("Limits:MaxStreamsPerConnection", 1, 1_000_000)]
+    public int MaxStreamsPerConnection { get; set; } = 1024;
+
+    /// <summary>
     /// How long a cleartext connection may take to send its first bytes (what tells gRPC from HTTP/1.1 on the shared
     /// port) before it is closed; Kestrel's own timeouts take over from there.
     /// </summary>

@@ -97,7 +97,7 @@ public static class CompareServerExtensions
             // 1 MB connection window would stall each one on round trips.
             kestrel.Limits.Http2.InitialStreamWindowSize = 16 * 1024 * 1024;
             kestrel.Limits.Http2.InitialConnectionWindowSize = 32 * 1024 * 1024;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.Value.MaxStreamsPerConnection;
             kestrel.Limits.MaxRequestBodySize = null;
         });
         // grpc-dotnet's binder, replaced by one whose deserializers refuse malformed requests as INVALID_ARGUMENT
