@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Compare.Server.Tests;
 
 /// <summary>Every log line a server writes, with its category, for tests that check what is (and is not) logged.</summary>
-internal sealed class CapturedLogs : ILoggerProvider
+public sealed class CapturedLogs : ILoggerProvider
 {
     private readonly ConcurrentQueue<(string Category, string Message)> _lines = new();
 

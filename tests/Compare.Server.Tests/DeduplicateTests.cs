@@ -225,11 +225,7 @@ public sealed class DeduplicateTests(ServerFixture server)
     public async Task Deduplicate_AClientThatNeverReads_IsAbortedAfterTheStallTimeoutAndHoldsNoJobSlot()
     {
         var logs = new CapturedLogs();
-        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services =>
-        {
-            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
-            services.Configure<Microsoft.Extensions.Logging.LoggerFilterOptions>(o => o.MinLevel = Microsoft.Extensions.Logging.LogLevel.Information);
-        }, new() { ["Limits:MaxConcurrentDeduplicateJobs"] = "1", ["Limits:StalledStreamTimeout"] = "00:00:02" });
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(logs, new() { ["Limits:MaxConcurrentDeduplicateJobs"] = "1", ["Limits:StalledStreamTimeout"] = "00:00:02" });
         await using (app)
         using (channel)
         {

@@ -4,7 +4,6 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Compare.Server.Tests;
 
@@ -39,11 +38,7 @@ public sealed class LimitsTests
     public async Task Compare_DeadlinePassesDuringALongComparison_TheServerStopsTheWork()
     {
         var logs = new CapturedLogs();
-        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services =>
-        {
-            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
-            services.Configure<Microsoft.Extensions.Logging.LoggerFilterOptions>(o => o.MinLevel = Microsoft.Extensions.Logging.LogLevel.Information);
-        });
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(logs);
         await using (app)
         using (channel)
         {
@@ -67,11 +62,7 @@ public sealed class LimitsTests
     public async Task StreamUpsert_TheClientResetsTheStream_IsLoggedAsCancelledNotAsAnUnexpectedFailure()
     {
         var logs = new CapturedLogs();
-        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services =>
-        {
-            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
-            services.Configure<Microsoft.Extensions.Logging.LoggerFilterOptions>(o => o.MinLevel = Microsoft.Extensions.Logging.LogLevel.Information);
-        });
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(logs);
         await using (app)
         using (channel)
         {

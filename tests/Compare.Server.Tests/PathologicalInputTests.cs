@@ -31,7 +31,12 @@ public sealed class PathologicalInputTests(ServerFixture server)
 
         // One shingle ("buffalo" five times) against two: the left's and "buffalo buffalo buffalo buffalo bison".
         Assert.Equal(0.5, compared.Jaccard);
-        Assert.Single(compared.SharedPhrases);
+        // The one passage is the whole 10 MB text: it is counted and covered, but its text does not fit the 3 MB answer.
+        Assert.Equal(1, compared.TotalPhraseCount);
+        Assert.True(compared.Truncated);
+        Assert.Empty(compared.SharedPhrases);
+        Assert.Equal(1.0, compared.LeftCoverage);
+        Assert.True(compared.CalculateSize() <= 3 * 1024 * 1024);
         Assert.Equal("buffalo", Assert.Single(found.Matches).Id);
         await AssertHealthyAsync();
     }

@@ -6,8 +6,6 @@ using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Compare.Server.Tests;
@@ -28,14 +26,7 @@ public sealed class SecurityTests
     };
 
     private static Task<(WebApplication App, GrpcChannel Channel)> StartAsync(CapturedLogs? logs, Dictionary<string, string?> settings) =>
-        ServerFixture.StartAsync(services =>
-        {
-            if (logs is not null)
-            {
-                services.AddSingleton<ILoggerProvider>(logs);
-                services.Configure<LoggerFilterOptions>(o => o.MinLevel = LogLevel.Information);
-            }
-        }, settings);
+        logs is null ? ServerFixture.StartAsync(settings: settings) : ServerFixture.StartAsync(logs, settings);
 
     [Fact]
     public async Task KeylessGzipBombs_AreTurnedAwayBeforeAnythingInflatesThem()

@@ -59,6 +59,14 @@ public sealed class ServerFixture : IAsyncLifetime
         return (app, channel);
     }
 
+    /// <summary>A server as the other StartAsync starts it, whose every log line from Information up goes to <paramref name="logs"/>.</summary>
+    public static Task<(WebApplication App, GrpcChannel Channel)> StartAsync(CapturedLogs logs, Dictionary<string, string?>? settings = null) =>
+        StartAsync(services =>
+        {
+            services.AddSingleton<ILoggerProvider>(logs);
+            services.Configure<LoggerFilterOptions>(o => o.MinLevel = LogLevel.Information);
+        }, settings);
+
     /// <summary>Polls grpc.health.v1 until the server answers SERVING (its index loaded), for at most a minute.</summary>
     public static async Task WaitUntilServingAsync(GrpcChannel channel, Metadata? headers = null)
     {
