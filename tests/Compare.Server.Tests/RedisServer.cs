@@ -66,11 +66,11 @@ public sealed class RedisServer : IAsyncDisposable
     /// </summary>
     public async Task FillAsync(int keys)
     {
-        await using StackExchange.Redis.ConnectionMultiplexer admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{Configuration},allowAdmin=true");
+        await using StackExchange.Redis.ConnectionMultiplexer admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{Configuration},allowAdmin=true,asyncTimeout=120000,syncTimeout=120000");
         StackExchange.Redis.IDatabase db = admin.GetDatabase();
         await db.ExecuteAsync("DEBUG", "POPULATE", keys, "filler", 100);
         await db.ExecuteAsync("BGREWRITEAOF");
-        for (var deadline = DateTime.UtcNow.AddSeconds(60); ((string)(await db.ExecuteAsync("INFO", "persistence"))!).Contains("aof_rewrite_in_progress:1", StringComparison.Ordinal)
+        for (var deadline = DateTime.UtcNow.AddSeconds(120); ((string)(await db.ExecuteAsync("INFO", "persistence"))!).Contains("aof_rewrite_in_progress:1", StringComparison.Ordinal)
             || ((string)(await db.ExecuteAsync("INFO", "persistence"))!).Contains("aof_rewrite_scheduled:1", StringComparison.Ordinal); await Task.Delay(100))
         {
             if (DateTime.UtcNow > deadline)
