@@ -316,10 +316,13 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         {
             try
             {
-                if (!sketches.ContainsKey(id) || await store.GetDocumentAsync(collection, id, includeText: true, cancellationToken).ConfigureAwait(false) is not { } d
-                    || DocumentHash.Of(d.Text!, d.Metadata) != d.ContentHash)
+                if (!sketches.ContainsKey(id) || await store.GetDocumentAsync(collection, id, includeText: true, cancellationToken).ConfigureAwait(false) is not { } d)
                 {
                     damaged.Add(id);
+                }
+                else
+                {
+                    DocumentHash.Verified(d);
                 }
             }
             catch (DocumentDamagedException)

@@ -602,12 +602,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     private uint[]? SignatureFromSketch(long key, string id, SketchParameters parameters)
     {
         Log.DocumentDamaged(_logger, id, key, Description, "its signature row has the wrong length; it is indexed from its sketch when that can be read");
-        using SqliteConnection connection = OpenReader();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT sketch FROM documents WHERE collection = $key AND id = $id";
-        command.Parameters.AddWithValue("$key", key);
-        command.Parameters.AddWithValue("$id", id);
-        return command.ExecuteScalar() is byte[] bytes ? TryDecode(key, id, bytes, parameters)?.Signature : null;
+        return GetSketches(key, parameters, [id]).GetValueOrDefault(id)?.Signature;
     }
 
     private static byte[] EncodeSignature(uint[] signature)
