@@ -26,14 +26,20 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>Starts redis-server on the same port and data directory, and waits until it answers.</summary>
-    public async Task StartAgainAsync()
+    /// <param name="slowLoading">
+    /// Loading sleeps on one key in ten (Redis's debug setting key-load-delay, which its own test suite uses) and answers
+    /// commands every 4 KB, so that loading what <see cref="FillAsync"/> wrote takes seconds on any machine and every
+    /// command meanwhile sees LOADING. Without it, a fast machine loads before any client notices.
+    /// </param>
+    public async Task StartAgainAsync(bool slowLoading = false)
     {
         string executable = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("redis-server is not installed: run scripts/test.sh, which installs it with apt-get.");
         var start = new ProcessStartInfo(executable,
             ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _data.Path,
              "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
-             "--enable-debug-command", "local"])
+             "--enable-debug-command", "local",
+             .. slowLoading ? (string[])["--key-load-delay", "-10", "--loading-process-events-interval-bytes", "4096"] : []])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -61,8 +67,8 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Adds <paramref name="keys"/> filler keys of 100 bytes and rewrites the AOF around them, so that a restart spends a
-    /// second or more loading (answering LOADING to every command meanwhile).
+    /// Adds <paramref name="keys"/> filler keys of 100 bytes and rewrites the AOF around them, so that a restart has
+    /// something to load (see <see cref="StartAgainAsync"/>'s slowLoading).
     /// </summary>
     public async Task FillAsync(int keys)
     {

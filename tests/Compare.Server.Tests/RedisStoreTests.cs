@@ -239,7 +239,7 @@ public sealed class RedisStoreTests
             await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "news" });
             List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(200)];
             await documents.UpsertDocumentsAsync(Batch("news", corpus.Take(50)));
-            await redis.FillAsync(1_000_000);
+            await redis.FillAsync(200_000);
 
             var acknowledged = new System.Collections.Concurrent.ConcurrentQueue<string>();
             var answers = new System.Collections.Concurrent.ConcurrentDictionary<(string Call, StatusCode Status), int>();
@@ -280,7 +280,7 @@ public sealed class RedisStoreTests
 
             await WaitForAsync(() => acknowledged.Count >= 20);
             await redis.StopAsync();
-            await redis.StartAgainAsync();
+            await redis.StartAgainAsync(slowLoading: true);
             await ServerFixture.WaitUntilServingAsync(channel);
             int recovered = acknowledged.Count;
             await WaitForAsync(() => acknowledged.Count >= recovered + 40);
