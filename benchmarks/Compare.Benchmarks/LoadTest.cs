@@ -22,7 +22,7 @@ internal static partial class LoadTest
     {
         string[] corpus = ServiceBenchmark.SyntheticNews(preload * 2, seed: 7);
         string data = Directory.CreateTempSubdirectory("compare-load-").FullName;
-        int port = StorageBenchmark.FreePort(), metricsPort = StorageBenchmark.FreePort();
+        int port = StorageBenchmark.FreePort();
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Compare.Server.dll"), "--urls", $"http://127.0.0.1:{port}"])
         {
             RedirectStandardOutput = true,
@@ -30,7 +30,6 @@ internal static partial class LoadTest
             Environment =
             {
                 ["Storage__Path"] = data,
-                ["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture),
                 // One console line per call would measure the console; the lines stay on for errors.
                 ["Logging__LogLevel__Compare.Server.Requests"] = "Warning",
             },
@@ -112,7 +111,7 @@ internal static partial class LoadTest
             {
                 await Task.WhenAny(Task.Delay(Window), Task.WhenAll(loops));
                 TimeSpan now = clock.Elapsed;
-                (double workingSet, double heapAfterGc) = await MemoryMegabytesAsync(http, metricsPort);
+                (double workingSet, double heapAfterGc) = await MemoryMegabytesAsync(http, port);
                 memory.Add(workingSet);
                 heap.Add(heapAfterGc);
                 long total = Interlocked.Read(ref calls);
@@ -165,9 +164,9 @@ internal static partial class LoadTest
             : "-";
 
     /// <summary>The server's working set, and its managed heap as the last garbage collection left it (every generation).</summary>
-    private static async Task<(double WorkingSet, double HeapAfterGc)> MemoryMegabytesAsync(HttpClient http, int metricsPort)
+    private static async Task<(double WorkingSet, double HeapAfterGc)> MemoryMegabytesAsync(HttpClient http, int port)
     {
-        string scrape = await http.GetStringAsync(new Uri($"http://localhost:{metricsPort}/metrics"));
+        string scrape = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
         Match workingSet = WorkingSet().Match(scrape);
         double heap = HeapAfterGc().Matches(scrape).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
         return (workingSet.Success ? double.Parse(workingSet.Groups[1].Value, CultureInfo.InvariantCulture) / 1e6 : double.NaN, heap / 1e6);

@@ -117,7 +117,7 @@ internal static class StorageBenchmark
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["Storage__Path"] = data, ["Metrics__Port"] = "0" },
+            Environment = { ["Storage__Path"] = data },
         };
         var clock = Stopwatch.StartNew();
         using Process server = Process.Start(start)!;
@@ -178,7 +178,6 @@ internal static class StorageBenchmark
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Metrics:Port"] = "0" });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddCompareServer();
         WebApplication app = builder.Build();

@@ -88,7 +88,7 @@ public sealed class ServerModeTests
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory", ["Metrics:Port"] = "0" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" });
         builder.AddCompareServer();
         WebApplication app = builder.Build();
         app.MapCompareServer();

@@ -12,7 +12,7 @@ public sealed class HostingTests(ServerFixture server)
     [Theory]
     [InlineData("Limits:MaxPhrases", "0", "must be positive; it was 0")]
     [InlineData("Limits:DefaultPageSize", "5000", "must not exceed Limits:MaxPageSize (1000)")]
-    [InlineData("Metrics:Port", "70000", "0 to 65535")]
+    [InlineData("Metrics:CollectionsInterval", "00:00:00", "between 00:00:00.0100000 and 1.00:00:00")]
     [InlineData("Limits:MaxStreamsPerConnection", "0", "1 to 1000000")]
     [InlineData("Storage:Provider", "Cassandra", "one of Sqlite, Memory, Redis")]
     [InlineData("Security:RateLimit:Burst", "-1", "at least 0")]
@@ -35,6 +35,12 @@ public sealed class HostingTests(ServerFixture server)
         HealthCheckResponse overall = await health.CheckAsync(new HealthCheckRequest());
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, overall.Status);
+        foreach (string service in CompareServices)
+        {
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = service })).Status);
+        }
+
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => health.CheckAsync(new HealthCheckRequest { Service = "compare.v1.NoSuchService" }).ResponseAsync);
     }
 
     [Fact]

@@ -11,27 +11,28 @@ namespace Compare.Server.Tests;
 public sealed class ObservabilityTests
 {
     [Fact]
-    public async Task Metrics_AfterCalls_ArePublishedForPrometheusOnTheirOwnPort()
+    public async Task Metrics_AfterCalls_ArePublishedForPrometheusOnTheServersOwnPort()
     {
-        int port = ServerProcess.FreePort();
-        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Metrics:Port"] = port.ToString(CultureInfo.InvariantCulture) });
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new() { ["Metrics:CollectionsInterval"] = "00:00:00.050" });
         await using (app)
         using (channel)
         {
+            string collection = $"observed-{Guid.NewGuid():N}";
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = collection });
             var documents = new DocumentService.DocumentServiceClient(channel);
             var request = new UpsertDocumentsRequest
             {
-                Collection = "default",
+                Collection = collection,
                 Documents = { new Document { Id = "2014", Text = TestData.Seed2014 }, new Document { Id = "2016", Text = TestData.Seed2016 } },
             };
             await documents.UpsertDocumentsAsync(request);
             await documents.UpsertDocumentsAsync(request);
             var similarity = new SimilarityService.SimilarityServiceClient(channel);
-            await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Id = "2014" }, Exhaustive = true, Threshold = 0.01 });
-            await RpcAssert.FailsAsync(StatusCode.NotFound, () => documents.GetDocumentAsync(new GetDocumentRequest { Id = "missing" }).ResponseAsync);
+            await similarity.FindSimilarAsync(new FindSimilarRequest { Collection = collection, Query = new DocumentRef { Id = "2014" }, Exhaustive = true, Threshold = 0.01 });
+            await RpcAssert.FailsAsync(StatusCode.NotFound, () => documents.GetDocumentAsync(new GetDocumentRequest { Collection = collection, Id = "missing" }).ResponseAsync);
 
-            using var http = new HttpClient();
-            string scrape = await http.GetStringAsync(new Uri($"http://localhost:{port}/metrics"));
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+            string scrape = await ScrapeUntilAsync(http, s => s.Contains($"collection=\"{collection}\"", StringComparison.Ordinal));
 
             Assert.Equal(2, Sample(scrape, "compare_rpc_calls_total", "method=\"/compare.v1.DocumentService/UpsertDocuments\"", "status=\"OK\""));
             Assert.Equal(1, Sample(scrape, "compare_rpc_calls_total", "method=\"/compare.v1.DocumentService/GetDocument\"", "status=\"NotFound\""));
@@ -39,8 +40,74 @@ public sealed class ObservabilityTests
             Assert.Equal(2, Sample(scrape, "compare_documents_indexed_total", "result=\"created\""));
             Assert.Equal(2, Sample(scrape, "compare_documents_indexed_total", "result=\"unchanged\""));
             Assert.Equal(1, Sample(scrape, "compare_lsh_candidates_count"));
+            Assert.Equal(2, Sample(scrape, "compare_collection_documents", $"collection=\"{collection}\""));
+            Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(TestData.Seed2014) + System.Text.Encoding.UTF8.GetByteCount(TestData.Seed2016),
+                Sample(scrape, "compare_collection_text_bytes", $"collection=\"{collection}\""));
+            string version = typeof(Hosting.CompareServerExtensions).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion.Split('+')[0];
+            Assert.Equal(1, Sample(scrape, "compare_build_info", $"version=\"{version}\""));
+            Assert.Equal(1, Sample(scrape, "target_info", "service_name=\"compare\"", $"service_version=\"{version}\""));
             Assert.Contains("\ndotnet_gc_heap_total_allocated_bytes_total", "\n" + scrape, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("false")]
+    public async Task MetricsAndProbes_WithApiKeys_MetricsNeedAKeyUnlessOpenedAndProbesStayOpen(string? requireKeyForMetrics)
+    {
+        const string Key = "observability-key-0123456789";
+        var settings = new Dictionary<string, string?> { ["Security:ApiKeys:0"] = Key };
+        if (requireKeyForMetrics is not null)
+        {
+            settings["Security:RequireKeyForMetrics"] = requireKeyForMetrics;
+        }
+
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: settings);
+        await using (app)
+        using (channel)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+            using HttpResponseMessage keyless = await http.GetAsync(new Uri("/metrics", UriKind.Relative));
+            using var withKey = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { { "authorization", $"Bearer {Key}" } } };
+            using HttpResponseMessage keyed = await http.SendAsync(withKey);
+            using var wrongKey = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { { "x-api-key", "not-the-key-0123456789" } } };
+            using HttpResponseMessage wrong = await http.SendAsync(wrongKey);
+
+            Assert.Equal(System.Net.HttpStatusCode.OK, keyed.StatusCode);
+            Assert.Contains("compare_build_info", await keyed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            if (requireKeyForMetrics == "false")
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, keyless.StatusCode);
+            }
+            else
+            {
+                Assert.Equal(System.Net.HttpStatusCode.Unauthorized, keyless.StatusCode);
+                Assert.Equal("Bearer", keyless.Headers.WwwAuthenticate.Single().Scheme);
+                Assert.Contains("requires an API key", await keyless.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+                Assert.Equal(System.Net.HttpStatusCode.Unauthorized, wrong.StatusCode);
+            }
+
+            Assert.Equal("ok\n", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
+            Assert.Equal("ok\n", await http.GetStringAsync(new Uri("/readyz", UriKind.Relative)));
+        }
+    }
+
+    private static async Task<string> ScrapeUntilAsync(HttpClient http, Func<string, bool> done)
+    {
+        string scrape = string.Empty;
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline; await Task.Delay(50))
+        {
+            scrape = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            if (done(scrape))
+            {
+                return scrape;
+            }
+        }
+
+        Assert.Fail($"The scrape never showed what was awaited:\n{scrape}");
+        return scrape;
     }
 
     /// <summary>The value of the one sample of <paramref name="name"/> whose labels include every one of <paramref name="labels"/>.</summary>

@@ -18,9 +18,10 @@ public sealed class RedisServer : IAsyncDisposable
 
     public string Configuration => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts a redis-server on <paramref name="port"/> (default: a free one).</summary>
+    public static async Task<RedisServer> StartAsync(int? port = null)
     {
-        var server = new RedisServer(ServerProcess.FreePort());
+        var server = new RedisServer(port ?? ServerProcess.FreePort());
         await server.StartAgainAsync();
         return server;
     }

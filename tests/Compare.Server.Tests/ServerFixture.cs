@@ -41,7 +41,7 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory", ["Metrics:Port"] = "0" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" });
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

@@ -41,33 +41,43 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>The server's process id (for /proc).</summary>
     public int ProcessId => _process.Id;
 
-    /// <summary>Port of the Prometheus scrape endpoint.</summary>
-    public int MetricsPort { get; private init; }
+    /// <summary>The server as built: Compare.Server.dll, run with dotnet.</summary>
+    public static string BuiltServer
+    {
+        get
+        {
+            string dll = Path.Combine(TestData.RepositoryRoot, "src", "Compare.Server", "bin", BuildConfiguration(), "net10.0", "Compare.Server.dll");
+            Assert.True(File.Exists(dll), $"{dll} was not built");
+            return dll;
+        }
+    }
 
     /// <summary>
     /// Starts the server with <paramref name="environment"/> (e.g. Storage__Path) and waits until it serves; under a
     /// limit of <paramref name="openFiles"/> open files when given (soft and hard: the shell's ulimit -n, then exec).
+    /// <paramref name="executable"/> is a published server's own executable (default: the built dll, run with dotnet in
+    /// its own directory); <paramref name="workingDirectory"/> where it is started from.
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitUntilServing = true, int? openFiles = null)
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitUntilServing = true, int? openFiles = null,
+        string? executable = null, string? workingDirectory = null)
     {
-        string dll = Path.Combine(TestData.RepositoryRoot, "src", "Compare.Server", "bin", BuildConfiguration(), "net10.0", "Compare.Server.dll");
-        Assert.True(File.Exists(dll), $"{dll} was not built");
+        string dll = BuiltServer;
         string address = $"http://127.0.0.1:{FreePort()}";
-        var start = openFiles is { } limit
-            ? new ProcessStartInfo("bash", ["-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "bash", dll, "--urls", address])
-            : new ProcessStartInfo("dotnet", [dll, "--urls", address]);
+        var start = (openFiles, executable) switch
+        {
+            ({ } limit, _) => new ProcessStartInfo("bash", ["-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "bash", dll, "--urls", address]),
+            (null, { } own) => new ProcessStartInfo(own, ["--urls", address]),
+            _ => new ProcessStartInfo("dotnet", [dll, "--urls", address]),
+        };
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
-        start.WorkingDirectory = Path.GetDirectoryName(dll)!;
-        // Each server scrapes on a port of its own, so that several can run at once.
-        int metricsPort = FreePort();
-        start.Environment["Metrics__Port"] = metricsPort.ToString(CultureInfo.InvariantCulture);
+        start.WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!;
         foreach ((string key, string value) in environment)
         {
             start.Environment[key] = value;
         }
 
-        var server = new ServerProcess(Process.Start(start)!, address) { MetricsPort = metricsPort };
+        var server = new ServerProcess(Process.Start(start)!, address);
         if (waitUntilServing)
         {
             try
@@ -131,6 +141,25 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+    }
+
+    /// <summary>Runs <paramref name="executable"/> with <paramref name="args"/> to its end (at most a minute): its exit code and what it printed.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunToEndAsync(string executable, IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo(executable, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.WorkingDirectory = workingDirectory ?? start.WorkingDirectory;
+        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
     }
 
     public static int FreePort()

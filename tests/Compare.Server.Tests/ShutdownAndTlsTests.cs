@@ -53,7 +53,6 @@ public sealed class ShutdownAndTlsTests
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Storage:Provider"] = "Memory",
-            ["Metrics:Port"] = "0",
             ["Kestrel:Endpoints:Https:Url"] = "https://127.0.0.1:0",
             ["Kestrel:Endpoints:Https:Certificate:Path"] = pfx,
             ["Kestrel:Endpoints:Https:Certificate:Password"] = "secret",

@@ -377,8 +377,6 @@ public sealed class SqliteStoreTests
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, "http://127.0.0.1:0");
-        Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(builder.Configuration,
-            new Dictionary<string, string?> { ["Metrics:Port"] = "0" });
         Hosting.CompareServerExtensions.AddCompareServer(builder);
         builder.Services.AddSingleton(records);
         WebApplication app = builder.Build();

@@ -158,9 +158,16 @@ public sealed class StorageOptions : IValidatableObject
     /// <summary>The store implementation, one of <see cref="Providers"/> (any case).</summary>
     public string Provider { get; set; } = Sqlite;
 
-    /// <summary>Data directory of on-disk stores.</summary>
+    /// <summary>
+    /// Data directory of on-disk stores. A relative path is taken from the working directory. The default does not depend
+    /// on where the server is started: $XDG_DATA_HOME/compare, else ~/.local/share/compare.
+    /// </summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Storage:Path must name the data directory.")]
-    public string Path { get; set; } = "./data";
+    public string Path { get; set; } = DefaultPath;
+
+    /// <summary>The user's data directory for Compare (XDG base directories; LocalApplicationData follows them on Linux).</summary>
+    public static string DefaultPath =>
+        System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "compare");
 
     /// <summary>The provider is one of <see cref="Providers"/>.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

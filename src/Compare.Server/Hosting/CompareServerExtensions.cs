@@ -4,9 +4,11 @@ using Compare.Server.Observability;
 using Compare.Server.Security;
 using Compare.Server.Services;
 using Compare.Server.Storage;
+using Compare.Server.Storage.Local;
 using Compare.Server.Web;
 using Google.Protobuf.Reflection;
 using Google.Rpc;
+using Grpc.AspNetCore.HealthChecks;
 using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -14,6 +16,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Compare.Server.Hosting;
 
@@ -48,18 +51,15 @@ public static class CompareServerExtensions
         services.AddSingleton<ApiKeyInterceptor>();
         services.AddSingleton<RateLimitInterceptor>();
         services.AddSingleton<ErrorInterceptor>();
-        // The exporter's listener is registered now or never, so the section is read here too; a port out of range
-        // registers none and is reported by the validator when the host starts.
-        if (builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() is { Port: > 0 and <= 65535 } scrape)
-        {
-            services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddHostedService<CollectionFigures>();
+        // Registered whether or not Metrics:Enabled: the endpoint is what the setting turns off.
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("compare", serviceVersion: ServerCommandLine.Release, autoGenerateServiceInstanceId: false))
+            .WithMetrics(metrics => metrics
                 .AddMeter(CompareMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
-                .AddPrometheusHttpListener(listener =>
-                {
-                    listener.Host = scrape.Host;
-                    listener.Port = scrape.Port;
-                }));
-        }
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        // A failed start is reported once, in one line, by Program; the host would log it again with its stack.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         services.AddGrpc(options =>
         {
@@ -78,6 +78,14 @@ public static class CompareServerExtensions
         services.AddGrpcReflection();
         services.AddOpenApiDescription();
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
+        // grpc.health.v1 answers for the server ("") and for each compare.v1 service by name: all stand on the store.
+        services.Configure<GrpcHealthChecksOptions>(health =>
+        {
+            foreach (string service in CompareServiceNames)
+            {
+                health.Services.Map(service, _ => true);
+            }
+        });
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitOptions>>((kestrel, limits) =>
         {
             kestrel.Limits.MaxConcurrentConnections = limits.Value.MaxConnections > 0 ? limits.Value.MaxConnections : ConnectionBudget.FromOpenFileLimit();
@@ -115,6 +123,19 @@ public static class CompareServerExtensions
         return builder;
     }
 
+    /// <summary>The compare.v1 services, each answered by name by grpc.health.v1.</summary>
+    public static readonly string[] CompareServiceNames =
+        [V1.CollectionService.Descriptor.FullName, V1.DocumentService.Descriptor.FullName, V1.SimilarityService.Descriptor.FullName];
+
+    /// <summary>Where documents are kept, for the startup log (a Redis configuration may hold a password, so it is not shown).</summary>
+    private static string StoreDescription(IServiceProvider services)
+    {
+        StorageOptions storage = services.GetRequiredService<IOptions<StorageOptions>>().Value;
+        return string.Equals(storage.Provider, StorageOptions.Redis, StringComparison.OrdinalIgnoreCase)
+            ? $"Redis, keys under {services.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix}:"
+            : services.GetRequiredService<IDocumentRecords>().Description;
+    }
+
     /// <summary>Binds <typeparamref name="TOptions"/> to <paramref name="section"/> and validates it with <typeparamref name="TValidator"/> when the host starts.</summary>
     private static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)
         where TOptions : class where TValidator : class, IValidateOptions<TOptions>
@@ -133,30 +154,33 @@ public static class CompareServerExtensions
         app.MapGrpcService<SimilarityGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapProbes();
+        if (app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value.Enabled)
+        {
+            app.MapPrometheusScrapingEndpoint(Probes.MetricsPath);
+        }
+
         app.MapWebView();
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Compare.Server");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            StorageOptions storage = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
-            Log.Started(logger, string.Join(", ", app.Urls), storage.Provider,
-                app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections);
-            SecurityOptions security = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value;
+            IServiceProvider services = app.Services;
+            Log.Started(logger, ServerCommandLine.Version, string.Join(", ", app.Urls), StoreDescription(services),
+                services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections);
+            SecurityOptions security = services.GetRequiredService<IOptions<SecurityOptions>>().Value;
             if (security.ApiKeys.Count == 0)
             {
                 Log.NoApiKeys(logger);
             }
             else
             {
-                Log.ApiKeysRequired(logger, security.ApiKeys.Count, !security.RequireKeyForHealth, !security.RequireKeyForReflection);
-            }
-
-            if (app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value is { Port: > 0 } scrape)
-            {
-                Log.MetricsServing(logger, $"http://{scrape.Host}:{scrape.Port}/");
+                Log.ApiKeysRequired(logger, security.ApiKeys.Count, !security.RequireKeyForHealth, !security.RequireKeyForReflection, !security.RequireKeyForMetrics);
             }
         });
-        app.Lifetime.ApplicationStopping.Register(() => Log.Stopping(logger, app.Services.GetRequiredService<CompareMetrics>().InFlight,
-            app.Services.GetRequiredService<IOptions<LimitOptions>>().Value.ShutdownTimeout.TotalSeconds));
+        // Resolved now: a start that fails stops the host after its services are disposed.
+        CompareMetrics metrics = app.Services.GetRequiredService<CompareMetrics>();
+        double shutdownSeconds = app.Services.GetRequiredService<IOptions<LimitOptions>>().Value.ShutdownTimeout.TotalSeconds;
+        app.Lifetime.ApplicationStopping.Register(() => Log.Stopping(logger, metrics.InFlight, shutdownSeconds));
         return app;
     }
 }

@@ -3,8 +3,8 @@ namespace Compare.Server.Hosting;
 /// <summary>Compiled log messages: no formatting cost when the level is off.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "Compare is serving compare.v1 on {Urls} (store: {Provider}; at most {MaxConnections} connections): gRPC, the JSON routes under /v1 and the browser view at /.")]
-    public static partial void Started(ILogger logger, string urls, string provider, long? maxConnections);
+    [LoggerMessage(1, LogLevel.Information, "Compare {Version} is serving compare.v1 on {Urls} (store: {Store}; at most {MaxConnections} connections): gRPC, the JSON routes under /v1, the browser view at /, probes at /healthz and /readyz, metrics at /metrics.")]
+    public static partial void Started(ILogger logger, string version, string urls, string store, long? maxConnections);
 
     [LoggerMessage(2, LogLevel.Error, "{Method} failed unexpectedly.")]
     public static partial void Unexpected(ILogger logger, string method, Exception exception);
@@ -48,11 +48,8 @@ internal static partial class Log
     [LoggerMessage(15, LogLevel.Warning, "No API key is configured: any caller may use compare.v1. Set Security__ApiKeys__0 (and __1, ...) to require one.")]
     public static partial void NoApiKeys(ILogger logger);
 
-    [LoggerMessage(16, LogLevel.Information, "API keys required on compare.v1 ({Count} configured); health open: {HealthOpen}, reflection open: {ReflectionOpen}.")]
-    public static partial void ApiKeysRequired(ILogger logger, int count, bool healthOpen, bool reflectionOpen);
-
-    [LoggerMessage(17, LogLevel.Information, "Prometheus metrics on {Url}metrics.")]
-    public static partial void MetricsServing(ILogger logger, string url);
+    [LoggerMessage(16, LogLevel.Information, "API keys required on compare.v1 ({Count} configured); health open: {HealthOpen}, reflection open: {ReflectionOpen}, metrics open: {MetricsOpen}.")]
+    public static partial void ApiKeysRequired(ILogger logger, int count, bool healthOpen, bool reflectionOpen, bool metricsOpen);
 
     [LoggerMessage(18, LogLevel.Information, "Stopping: {InFlight} calls in flight get up to {TimeoutSeconds} s to finish; running Deduplicate jobs are stopped.")]
     public static partial void Stopping(ILogger logger, long inFlight, double timeoutSeconds);

@@ -1,27 +1,26 @@
 using System.Collections.Concurrent;
-using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Compare.Core.Clustering;
 using Compare.Server.Hosting;
+using Compare.Server.Storage;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace Compare.Server.Observability;
 
-/// <summary>Prometheus scraping, bound from the "Metrics" configuration section.</summary>
+/// <summary>Prometheus scraping on the server's own port, bound from the "Metrics" configuration section.</summary>
 public sealed class MetricsOptions
 {
     /// <summary>Configuration section.</summary>
     public const string Section = "Metrics";
 
-    /// <summary>Port of the Prometheus scrape endpoint, http://HOST:PORT/metrics, apart from gRPC's; 0 turns it off. Default 9464.</summary>
-    [SettingRange("Metrics:Port", 0, 65535)]
-    public int Port { get; set; } = 9464;
+    /// <summary>Serve Prometheus text at /metrics (behind the API key when keys are set, see Security:RequireKeyForMetrics). Default on.</summary>
+    public bool Enabled { get; set; } = true;
 
-    /// <summary>Host name the scrape endpoint answers to: "localhost" (the default), or "+" for every interface.</summary>
-    [Required(AllowEmptyStrings = false, ErrorMessage = "Metrics:Host must name a host, or + for every interface.")]
-    public string Host { get; set; } = "localhost";
+    /// <summary>How often the per-collection figures (documents, text bytes) are read from the store. Default 15 s.</summary>
+    [SettingRange("Metrics:CollectionsInterval", "00:00:00.010", "1.00:00:00")]
+    public TimeSpan CollectionsInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>Validates <see cref="MetricsOptions"/> with code generated at build time.</summary>
@@ -29,8 +28,8 @@ public sealed class MetricsOptions
 public sealed partial class MetricsOptionsValidator : IValidateOptions<MetricsOptions>;
 
 /// <summary>
-/// The server's instruments, on the "Compare.Server" meter: calls by method and status, their
-/// latency, documents indexed, LSH candidates per query, and running Deduplicate jobs' progress.
+/// The server's instruments, on the "Compare.Server" meter: calls by method and status, their latency, documents
+/// indexed, LSH candidates per query, running Deduplicate jobs' progress, each collection's size, and the version.
 /// </summary>
 internal sealed class CompareMetrics
 {
@@ -42,6 +41,7 @@ internal sealed class CompareMetrics
     private readonly Counter<long> _documents;
     private readonly Histogram<long> _candidates;
     private readonly ConcurrentDictionary<object, (string Collection, Func<ClusteringProgress?> Progress)> _jobs = new();
+    private IReadOnlyList<CollectionInfo> _collections = [];
     private long _inFlight;
 
     public CompareMetrics(IMeterFactory meters)
@@ -55,6 +55,10 @@ internal sealed class CompareMetrics
         _candidates = meter.CreateHistogram<long>("compare.lsh.candidates", "{document}", "Documents an LSH query examined before exact verification.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10_000, 100_000] });
         meter.CreateObservableGauge("compare.deduplicate.progress", ObserveJobs, "1", "Share of the current stage done, per running Deduplicate job (stage and collection as tags).");
+        meter.CreateObservableGauge("compare.collection.documents", () => ObserveCollections(c => c.DocumentCount), "{document}", "Documents in each collection.");
+        meter.CreateObservableGauge("compare.collection.text", () => ObserveCollections(c => c.TextBytes), "By", "UTF-8 bytes of the texts in each collection.");
+        meter.CreateObservableGauge("compare.build.info", () => new Measurement<long>(1, new KeyValuePair<string, object?>("version", ServerCommandLine.Release)),
+            description: "1, with the server's version as a tag.");
     }
 
     /// <summary>Calls in flight now (for the shutdown log).</summary>
@@ -92,6 +96,12 @@ internal sealed class CompareMetrics
     }
 
     public void CandidatesExamined(long count) => _candidates.Record(count);
+
+    /// <summary>The collections as last read from the store, reported until the next reading.</summary>
+    public void CollectionsRead(IReadOnlyList<CollectionInfo> collections) => Volatile.Write(ref _collections, collections);
+
+    private IEnumerable<Measurement<long>> ObserveCollections(Func<CollectionInfo, long> figure) =>
+        Volatile.Read(ref _collections).Select(c => new Measurement<long>(figure(c), new KeyValuePair<string, object?>("collection", c.Name)));
 
     /// <summary>Reports a running job's progress until the returned handle is disposed.</summary>
     public IDisposable TrackDeduplicate(string collection, Func<ClusteringProgress?> progress)

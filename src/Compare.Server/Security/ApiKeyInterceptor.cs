@@ -28,10 +28,12 @@ internal sealed class ApiKeys
         _digests = [.. _options.ApiKeys.Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))];
     }
 
-    /// <summary>Whether <paramref name="method"/> ("/package.Service/Method") needs a key.</summary>
-    public bool Protects(string method) =>
-        _digests.Length > 0 && (method.StartsWith("/grpc.health.", StringComparison.Ordinal) ? _options.RequireKeyForHealth
-            : method.StartsWith("/grpc.reflection.", StringComparison.Ordinal) ? _options.RequireKeyForReflection
+    /// <summary>Whether <paramref name="path"/> (a gRPC method "/package.Service/Method", or a probe's path) needs a key.</summary>
+    public bool Protects(string path) =>
+        _digests.Length > 0 && (path.StartsWith("/grpc.health.", StringComparison.Ordinal) || path is Probes.AlivePath or Probes.ReadyPath
+            ? _options.RequireKeyForHealth
+            : path.StartsWith("/grpc.reflection.", StringComparison.Ordinal) ? _options.RequireKeyForReflection
+            : path is Probes.MetricsPath ? _options.RequireKeyForMetrics
             : true);
 
     /// <summary>The key a request presents through <paramref name="header"/>, or null.</summary>
@@ -88,7 +90,8 @@ internal sealed class ApiKeyInterceptor(ApiKeys keys) : ServerCallInterceptor
 /// <summary>
 /// Turns a gRPC call without a valid key away before anything reads its body: grpc-dotnet inflates and parses a
 /// request before interceptors run, so a keyless stranger could otherwise make the server inflate a compressed
-/// request (a 59 KB gzip message inflating to 60 MB) for free. Answers UNAUTHENTICATED as trailers only.
+/// request (a 59 KB gzip message inflating to 60 MB) for free. Answers UNAUTHENTICATED as trailers only. The HTTP
+/// probes and /metrics, which no interceptor sees, are guarded here too: 401 with the same message.
 /// </summary>
 internal static class ApiKeyGate
 {
@@ -96,11 +99,12 @@ internal static class ApiKeyGate
     {
         long started = Stopwatch.GetTimestamp();
         ApiKeys keys = context.RequestServices.GetRequiredService<ApiKeys>();
-        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true && keys.Protects(context.Request.Path))
+        bool grpc = context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+        if ((grpc || Probes.IsProbe(context.Request.Path)) && keys.Protects(context.Request.Path))
         {
             string? presented = ApiKeys.Presented(name => context.Request.Headers.TryGetValue(name, out StringValues value) ? value.ToString() : null);
             string? refusal = presented is null ? ApiKeys.Missing : keys.Match(presented) == 0 ? ApiKeys.Invalid : null;
-            if (refusal is not null)
+            if (refusal is not null && grpc)
             {
                 context.Response.StatusCode = StatusCodes.Status200OK;
                 context.Response.ContentType = "application/grpc";
@@ -108,6 +112,14 @@ internal static class ApiKeyGate
                 context.Response.Headers["grpc-message"] = Uri.EscapeDataString(refusal);
                 await context.Response.CompleteAsync().ConfigureAwait(false);
                 RequestLogInterceptor.TurnedAway(context, StatusCode.Unauthenticated, Stopwatch.GetElapsedTime(started));
+                return;
+            }
+
+            if (refusal is not null)
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await context.Response.WriteAsync(refusal + "\n").ConfigureAwait(false);
                 return;
             }
         }

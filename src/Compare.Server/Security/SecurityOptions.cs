@@ -25,6 +25,9 @@ public sealed class SecurityOptions : IValidatableObject
     /// <summary>Also require a key for server reflection (open by default, for grpcurl).</summary>
     public bool RequireKeyForReflection { get; set; }
 
+    /// <summary>Require a key for /metrics when keys are set (the default: metrics name collections and callers); false opens it to scrapers.</summary>
+    public bool RequireKeyForMetrics { get; set; } = true;
+
     /// <summary>Per-caller rate limit of compare.v1 calls.</summary>
     [ValidateObjectMembers]
     public RateLimitOptions RateLimit { get; set; } = new();

@@ -173,6 +173,9 @@ public sealed class WriteConflictException(string name) : StoreException($"Colle
 /// <summary>The data on disk was written by an incompatible format version, or is not Compare's.</summary>
 public sealed class StoreFormatException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>Another server holds the data directory.</summary>
+public sealed class DataDirectoryInUseException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>Lookups every service needs.</summary>
 public static class DocumentStoreExtensions
 {

@@ -15,7 +15,7 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     private long _nextKey = 1;
 
     /// <inheritdoc/>
-    public string Description => "process memory";
+    public string Description => "process memory, not durable";
 
     /// <inheritdoc/>
     public void Open()

@@ -79,6 +79,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     private readonly ConcurrentBag<SketchReader> _sketchReaders = [];
     private readonly Lock _writeGate = new();
     private SqliteConnection? _writer;
+    private FileStream? _directoryLock;
 
     /// <summary>
     /// Records in <paramref name="directory"/>/compare.db, created on <see cref="Open"/> when missing. A row that cannot be
@@ -98,6 +99,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     public void Open()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        _directoryLock = LockDirectory(_path);
         var writer = new SqliteConnection(_connectionString);
         bool upgrade;
         try
@@ -130,11 +132,13 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         catch (SqliteException e)
         {
             writer.Dispose();
+            Unlock();
             throw new StoreFormatException($"{_path} cannot be opened as a Compare data file: {e.Message}", e);
         }
         catch
         {
             writer.Dispose();
+            Unlock();
             throw;
         }
 
@@ -528,6 +532,31 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         }
 
         SqliteConnection.ClearAllPools();
+        Unlock();
+    }
+
+    /// <summary>
+    /// Holds compare.db.lock exclusively (flock on Linux) while the records are open. Two servers over one file would
+    /// each index only their own writes in memory and answer differently; the second is refused at its start instead.
+    /// The lock goes with the process, so a killed server leaves nothing to clean up.
+    /// </summary>
+    private static FileStream LockDirectory(string path)
+    {
+        try
+        {
+            return new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new DataDirectoryInUseException(
+                $"{path} is in use by another Compare server. Stop it, or point Storage__Path (--Storage:Path=DIR) at another directory.", e);
+        }
+    }
+
+    private void Unlock()
+    {
+        _directoryLock?.Dispose();
+        _directoryLock = null;
     }
 
     private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The records are not open.");

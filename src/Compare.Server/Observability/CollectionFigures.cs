@@ -1,0 +1,44 @@
+using Compare.Server.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Compare.Server.Observability;
+
+/// <summary>
+/// Reads every collection's size from the store at Metrics:CollectionsInterval for /metrics. A scrape must not wait on
+/// the store (and a gauge's callback cannot), so it reports the last reading; a store that is down or loading keeps
+/// the previous one.
+/// </summary>
+internal sealed class CollectionFigures(IDocumentStore store, CompareMetrics metrics, IOptions<MetricsOptions> options) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        TimeSpan interval = options.Value.CollectionsInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            bool read = await TryReadAsync(stoppingToken).ConfigureAwait(false);
+            // Until a first reading (the index still loading), ask again soon rather than a whole interval later.
+            await Task.Delay(read ? interval : TimeSpan.FromTicks(Math.Min(interval.Ticks, TimeSpan.TicksPerSecond)), stoppingToken)
+                .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task<bool> TryReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!(await store.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Ready)
+            {
+                return false;
+            }
+
+            metrics.CollectionsRead(await store.ListCollectionsAsync(cancellationToken).ConfigureAwait(false));
+            return true;
+        }
+        catch (Exception e) when (e is StoreUnavailableException or StoreException or TimeoutException
+            || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // Kept: the figures of the last good reading. Calls report the store's state; metrics need not.
+            return false;
+        }
+    }
+}
