@@ -1,20 +1,21 @@
 using System.CommandLine;
+using Compare.Cli.Input;
 using Compare.Core.Clustering;
 using Compare.Core.Phrases;
 
 namespace Compare.Cli;
 
-/// <summary>The commands and their options; <see cref="RunAsync"/> is the whole program, so tests run it in-process.</summary>
+/// <summary>The commands and their options; RunAsync is the whole program, so tests run it in-process.</summary>
 internal static class CompareCli
 {
     /// <summary>Success.</summary>
     public const int Ok = 0;
 
-    /// <summary>The command line is wrong (System.CommandLine's own code for parse errors).</summary>
-    public const int UsageError = 1;
+    /// <summary>The input is missing or unreadable, every record of it was skipped, a record is malformed under --strict, or an output cannot be written.</summary>
+    public const int InputError = 1;
 
-    /// <summary>The input is missing or unreadable, or malformed under --strict.</summary>
-    public const int InputError = 2;
+    /// <summary>The command line is wrong: an unknown option, a missing argument, a bad value (as getopt and argparse exit).</summary>
+    public const int UsageError = 2;
 
     /// <summary>The server of --server refused the work or could not be reached.</summary>
     public const int ServerError = 3;
@@ -22,68 +23,125 @@ internal static class CompareCli
     /// <summary>Interrupted with Ctrl-C.</summary>
     public const int Cancelled = 130;
 
-    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    /// <summary>Runs the command line <paramref name="args"/>.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
+        RunAsync(args, output, error, null, cancellationToken);
+
+    /// <summary>Runs the command line <paramref name="args"/>; <paramref name="standardInput"/> stands for the console's (input "-").</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Stream>? standardInput, CancellationToken cancellationToken = default)
     {
+        standardInput ??= Console.OpenStandardInput;
         // Progress and skipped-record reports come from the reading and the working threads at once.
         error = TextWriter.Synchronized(error);
         var root = new RootCommand("Compare: find near-duplicate documents and the wording they share.")
         {
-            DedupCommand(output, error),
+            DedupCommand(output, error, standardInput),
             DiffCommand(output, error),
-            IndexCommand(error),
+            IndexCommand(error, standardInput),
             SimilarCommand(output, error),
         };
         ParseResult parsed = root.Parse(args);
-        return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellationToken);
+        if (parsed.Errors.Count > 0)
+        {
+            return Usage(error, parsed.CommandResult.Command is RootCommand ? null : parsed.CommandResult.Command.Name, parsed.Errors[0].Message);
+        }
+
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellationToken)
+            .ConfigureAwait(false);
     }
 
-    private static Command DedupCommand(TextWriter output, TextWriter error)
+    /// <summary>A wrong command line: one line, the problem and where the options are listed, rather than the whole help text.</summary>
+    private static int Usage(TextWriter error, string? command, string problem)
     {
-        var input = new Argument<string>("input") { Description = "A .jsonl file (one object per line), a .csv file with a header, or a folder of .txt files." };
-        var threshold = new Option<double>("--threshold") { Description = "Lowest Jaccard similarity of two duplicates.", DefaultValueFactory = _ => 0.8 };
+        error.WriteLine($"compare: {problem.TrimEnd('.')}. See 'compare{(command is null ? "" : " " + command)} --help'.");
+        return UsageError;
+    }
+
+    private static InputSpec Input(ParseResult result, Argument<string> input, Option<string> idField, Option<string> textField, Option<InputFormat?> format,
+        Func<Stream> standardInput) =>
+        new(result.GetValue(input)!, new InputFields(result.GetValue(idField)!, result.GetValue(textField)!), result.GetValue(format))
+        {
+            OpenStandardInput = standardInput,
+        };
+
+    private static Command DedupCommand(TextWriter output, TextWriter error, Func<Stream> standardInput)
+    {
+        Argument<string> input = InputArgument();
+        Option<double> threshold = CliOptions.Threshold("Lowest Jaccard similarity of two duplicates, above 0 and at most 1.", 0.8);
         var outputFile = new Option<string?>("--output", "-o") { Description = "Clusters as JSON lines (default: standard output)." };
         var pairs = new Option<string?>("--pairs") { Description = "Also write every verified pair as JSON lines to this file." };
         var keep = new Option<string?>("--keep") { Description = "Write the ids to keep (one per line) to this file." };
         var drop = new Option<string?>("--drop") { Description = "Write the ids to drop (one per line) to this file." };
-        var idField = new Option<string>("--id-field") { Description = "Field (JSONL) or column (CSV) of the id.", DefaultValueFactory = _ => "id" };
-        var textField = new Option<string>("--text-field") { Description = "Field (JSONL) or column (CSV) of the text.", DefaultValueFactory = _ => "text" };
-        var representative = new Option<RepresentativePolicy>("--representative")
+        var outputCorpus = new Option<string?>("--output-corpus")
         {
-            Description = "Which member represents a cluster: FirstSeen (input order) or Longest.",
-            DefaultValueFactory = _ => RepresentativePolicy.FirstSeen,
+            Description = "Write the kept records, duplicates dropped, in the input's own format: JSON lines as they were, a CSV with its header, or a folder of the kept .txt files.",
         };
-        var strict = new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." };
+        (Option<string> idField, Option<string> textField, Option<InputFormat?> format, Option<bool> strict) = InputOptions();
+        Option<RepresentativePolicy> representative = CliOptions.Representative();
+        var sketching = new CliOptions.Sketching();
         Option<string?> server = ServerOption("Upload to a running Compare server (http://host:port) and deduplicate there instead of in-process.", required: false);
         Option<string> collection = CollectionOption();
-        threshold.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<double>() is not (> 0 and <= 1))
-            {
-                result.AddError("--threshold must be greater than 0 and at most 1.");
-            }
-        });
+        Option<bool> create = CreateOption();
         var command = new Command("dedup", "Cluster the near-duplicates of a corpus and say what to drop.")
         {
-            input, threshold, outputFile, pairs, keep, drop, idField, textField, representative, strict, server, collection,
+            input, threshold, outputFile, pairs, keep, drop, outputCorpus, idField, textField, format, representative, strict, server, collection, create,
         };
-        command.SetAction((result, cancellationToken) => new DedupRun(output, error, new DedupSettings(
-            result.GetValue(input)!, result.GetValue(threshold), result.GetValue(outputFile), result.GetValue(pairs), result.GetValue(keep),
-            result.GetValue(drop), new Input.InputFields(result.GetValue(idField)!, result.GetValue(textField)!), result.GetValue(representative),
-            result.GetValue(strict), result.GetValue(server) is { } address ? ServerAddress(address) : null, result.GetValue(collection)!)).RunAsync(cancellationToken));
+        foreach (Option option in sketching.All)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((result, cancellationToken) =>
+        {
+            Uri? address = result.GetValue(server) is { } given ? ServerAddress(given) : null;
+            string? problem = sketching.Problem(result) ?? (address is not null && sketching.AnyGiven(result) && !result.GetValue(create)
+                ? "with --server, --ngram, --char-shingles, --num-perm, --bands and --rows describe a new collection: add --create and a new --collection"
+                : null);
+            if (problem is not null)
+            {
+                return Task.FromResult(Usage(error, "dedup", problem));
+            }
+
+            return new DedupRun(output, error, new DedupSettings(
+                Input(result, input, idField, textField, format, standardInput),
+                result.GetValue(threshold), result.GetValue(outputFile), result.GetValue(pairs), result.GetValue(keep), result.GetValue(drop),
+                result.GetValue(outputCorpus), result.GetValue(representative), result.GetValue(strict), sketching.Parameters(result), sketching.Lsh(result),
+                address, result.GetValue(collection)!, result.GetValue(create))).RunAsync(cancellationToken);
+        });
         return command;
     }
 
-    private static Command IndexCommand(TextWriter error)
+    private static Command IndexCommand(TextWriter error, Func<Stream> standardInput)
     {
-        var input = new Argument<string>("input") { Description = "A .jsonl file, a .csv file with a header, or a folder of .txt files." };
+        Argument<string> input = InputArgument();
         Option<string?> server = ServerOption("The Compare server (http://host:port).", required: true);
         Option<string> collection = CollectionOption();
-        var idField = new Option<string>("--id-field") { Description = "Field (JSONL) or column (CSV) of the id.", DefaultValueFactory = _ => "id" };
-        var textField = new Option<string>("--text-field") { Description = "Field (JSONL) or column (CSV) of the text.", DefaultValueFactory = _ => "text" };
-        var strict = new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." };
-        var command = new Command("index", "Upload a corpus into a collection of a running server.") { input, server, collection, idField, textField, strict };
-        command.SetAction((result, cancellationToken) => ServerCommands.IndexAsync(error, ServerAddress(result.GetValue(server)!)!, result.GetValue(collection)!,
-            result.GetValue(input)!, new Input.InputFields(result.GetValue(idField)!, result.GetValue(textField)!), result.GetValue(strict), cancellationToken));
+        Option<bool> create = CreateOption();
+        Option<double?> threshold = CliOptions.OptionalThreshold("With --create: the collection's threshold (default 0.8).");
+        (Option<string> idField, Option<string> textField, Option<InputFormat?> format, Option<bool> strict) = InputOptions();
+        var sketching = new CliOptions.Sketching();
+        var command = new Command("index", "Upload a corpus into a collection of a running server.") { input, server, collection, create, threshold, idField, textField, format, strict };
+        foreach (Option option in sketching.All)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((result, cancellationToken) =>
+        {
+            string? problem = sketching.Problem(result) ?? ((sketching.AnyGiven(result) || result.GetValue(threshold) is not null) && !result.GetValue(create)
+                ? "--threshold, --ngram, --char-shingles, --num-perm, --bands and --rows describe a new collection: add --create"
+                : null);
+            if (problem is not null)
+            {
+                return Task.FromResult(Usage(error, "index", problem));
+            }
+
+            NewCollection? newCollection = result.GetValue(create)
+                ? new NewCollection(sketching.Parameters(result), sketching.Lsh(result), result.GetValue(threshold))
+                : null;
+            return ServerCommands.IndexAsync(error, ServerAddress(result.GetValue(server)!)!, result.GetValue(collection)!, newCollection,
+                Input(result, input, idField, textField, format, standardInput), result.GetValue(strict), cancellationToken);
+        });
         return command;
     }
 
@@ -92,8 +150,8 @@ internal static class CompareCli
         var file = new Argument<string>("file") { Description = "A text file to look up." };
         Option<string?> server = ServerOption("The Compare server (http://host:port).", required: true);
         Option<string> collection = CollectionOption();
-        var threshold = new Option<double?>("--threshold") { Description = "Lowest Jaccard of a match (default: the collection's)." };
-        var topK = new Option<int>("--top-k") { Description = "Most matches.", DefaultValueFactory = _ => 10 };
+        Option<double?> threshold = CliOptions.OptionalThreshold("Lowest Jaccard of a match (default: the collection's).");
+        Option<int> topK = CliOptions.Integer("--top-k", "Most matches, 1 to 1000.", 10, 1, 1000);
         var exhaustive = new Option<bool>("--exhaustive") { Description = "Verify every indexed document, for thresholds far below the collection's." };
         var command = new Command("similar", "List the indexed near-duplicates of a file, best first.") { file, server, collection, threshold, topK, exhaustive };
         command.SetAction((result, cancellationToken) => ServerCommands.SimilarAsync(output, error, ServerAddress(result.GetValue(server)!)!,
@@ -101,14 +159,30 @@ internal static class CompareCli
         return command;
     }
 
+    private static Argument<string> InputArgument() => new("input")
+    {
+        Description = "A .jsonl file (one object per line), a .csv file with a header, either gzipped (.jsonl.gz, .csv.gz), a folder of .txt files, or - for standard input.",
+    };
+
+    private static (Option<string> IdField, Option<string> TextField, Option<InputFormat?> Format, Option<bool> Strict) InputOptions() =>
+    (
+        new Option<string>("--id-field") { Description = "Field (JSONL) or column (CSV) of the id.", DefaultValueFactory = _ => "id" },
+        new Option<string>("--text-field") { Description = "Field (JSONL) or column (CSV) of the text.", DefaultValueFactory = _ => "text" },
+        new Option<InputFormat?>("--format") { Description = "Jsonl or Csv: how to read standard input or a file whose name does not say (default: from the name; Jsonl for -)." },
+        new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." }
+    );
+
+    private static Option<bool> CreateOption() =>
+        new("--create") { Description = "Create the collection when the server has none of that name (a name already taken is used as it is)." };
+
     private static Option<string?> ServerOption(string description, bool required)
     {
         var server = new Option<string?>("--server") { Description = description, Required = required };
         server.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<string?>() is { } value && ServerAddress(value) is null)
+            if (result.Tokens.Count > 0 && ServerAddress(result.Tokens[0].Value) is null)
             {
-                result.AddError($"--server must be an http:// or https:// address, was '{value}'.");
+                result.AddError($"--server must be an http:// or https:// address, was '{result.Tokens[0].Value}'.");
             }
         });
         return server;
@@ -124,26 +198,13 @@ internal static class CompareCli
     {
         var left = new Argument<string>("left") { Description = "A text file." };
         var right = new Argument<string>("right") { Description = "Another text file." };
-        var minWords = new Option<int>("--min-words") { Description = "Shortest shared passage, in words.", DefaultValueFactory = _ => PhraseOptions.DefaultMinWords };
-        var bridge = new Option<int>("--bridge") { Description = "Differing words a passage may bridge on each side (0 to 10).", DefaultValueFactory = _ => 0 };
+        Option<int> minWords = CliOptions.Integer("--min-words", "Shortest shared passage, in words, 1 to 1000.", PhraseOptions.DefaultMinWords, 1, 1000);
+        Option<int> bridge = CliOptions.Integer("--bridge", "Differing words a passage may bridge on each side, 0 to 10.", 0, 0, 10);
+        var json = new Option<bool>("--json") { Description = "Print the passages and coverage as one JSON object, named as the service's Compare answer names them." };
         var color = new Option<bool?>("--color") { Description = "Highlight with ANSI colours (default: when the output is a terminal and NO_COLOR is unset)." };
-        minWords.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 1 or > 1000)
-            {
-                result.AddError("--min-words must be between 1 and 1000.");
-            }
-        });
-        bridge.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 0 or > 10)
-            {
-                result.AddError("--bridge must be between 0 and 10.");
-            }
-        });
-        var command = new Command("diff", "Print the passages two files share, highlighted in both.") { left, right, minWords, bridge, color };
+        var command = new Command("diff", "Print the passages two files share, highlighted in both.") { left, right, minWords, bridge, json, color };
         command.SetAction(result => DiffRun.Run(output, error, result.GetValue(left)!, result.GetValue(right)!,
-            new PhraseOptions { MinWords = result.GetValue(minWords), MaxBridgeWords = result.GetValue(bridge) }, result.GetValue(color)));
+            new PhraseOptions { MinWords = result.GetValue(minWords), MaxBridgeWords = result.GetValue(bridge) }, result.GetValue(json), result.GetValue(color)));
         return command;
     }
 }

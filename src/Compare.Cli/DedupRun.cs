@@ -1,54 +1,70 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Compare.Cli.Input;
 using Compare.Core;
 using Compare.Core.Clustering;
+using Compare.Core.Lsh;
+using Google.Protobuf;
 
 namespace Compare.Cli;
 
-internal sealed record DedupSettings(string Input, double Threshold, string? Output, string? Pairs, string? Keep, string? Drop, InputFields Fields,
-    RepresentativePolicy Representative, bool Strict, Uri? Server = null, string Collection = "");
+internal sealed record DedupSettings(InputSpec Input, double Threshold, string? Output, string? Pairs, string? Keep, string? Drop, string? OutputCorpus,
+    RepresentativePolicy Representative, bool Strict, SketchParameters Sketch, LshParameters? Lsh, Uri? Server = null, string Collection = "", bool Create = false);
 
 /// <summary>Clusters and pairs by id, however they were computed.</summary>
 internal sealed record DedupOutcome(IReadOnlyList<(string Representative, IReadOnlyList<(string Id, double Jaccard)> Members)> Clusters,
     IReadOnlyList<(string Left, string Right, double Jaccard)> Pairs);
 
-/// <summary>One dedup run: read, cluster in-process with the engine, write clusters, pairs, keep and drop lists, summarise.</summary>
+/// <summary>
+/// One dedup run: read, cluster in-process with the engine (or on a server), write clusters, pairs, keep and drop lists
+/// and the kept corpus, summarise. Clusters and pairs are written as the service's JSON writes its DuplicateCluster and
+/// DuplicatePair messages (the same formatter), so one parser reads both.
+/// </summary>
 internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSettings settings)
 {
+    private static readonly JsonFormatter Json = JsonFormatter.Default;
+
     public Task<int> RunAsync(CancellationToken cancellationToken) =>
         ServerCommands.CallAsync(error, settings.Server, () => RunCoreAsync(cancellationToken));
 
     private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        CorpusFile corpus;
-        DedupOutcome outcome;
         try
         {
-            corpus = new CorpusFile(settings.Input, settings.Fields, settings.Strict, error, withMetadata: settings.Server is not null);
-            outcome = await ProgressDisplay.RunAsync(error, corpus.Position, progress => settings.Server is { } server
+            using var corpus = new CorpusFile(settings.Input, settings.Strict, error, withMetadata: settings.Server is not null);
+            DedupOutcome outcome = await ProgressDisplay.RunAsync(error, corpus.Position, progress => settings.Server is { } server
                 ? ServerClient.DeduplicateAsync(server, settings, corpus, progress, cancellationToken)
                 : Task.Run(() => Local(corpus, progress, cancellationToken), CancellationToken.None)).ConfigureAwait(false);
+            corpus.EnsureSomethingRead();
+            int dropped = Write(corpus, outcome);
+            double seconds = clock.Elapsed.TotalSeconds;
+            using var process = Process.GetCurrentProcess();
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"compare: {corpus.Ids.Count:N0} documents, {outcome.Clusters.Count:N0} clusters, {dropped:N0} duplicates to drop, {corpus.Skipped:N0} records skipped, {seconds:F1} s ({corpus.Ids.Count / seconds:N0} documents/s), peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
+            return CompareCli.Ok;
         }
-        catch (InputException e)
+        catch (Exception e) when (e is InputException or IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"compare: {e.Message}");
             return CompareCli.InputError;
         }
+    }
 
+    /// <summary>Writes every requested output; returns how many documents are duplicates to drop.</summary>
+    private int Write(CorpusFile corpus, DedupOutcome outcome)
+    {
         List<string> ids = corpus.Ids;
-        WriteClusters(outcome);
+        Emit(settings.Output, outcome.Clusters.Select(c =>
+        {
+            var cluster = new V1.DuplicateCluster { RepresentativeId = c.Representative };
+            cluster.Members.AddRange(c.Members.Select(m => new V1.ClusterMember { Id = m.Id, Jaccard = Math.Round(m.Jaccard, 6) }));
+            return Json.Format(cluster);
+        }));
         if (settings.Pairs is { } pairsPath)
         {
-            WriteLines(pairsPath, outcome.Pairs.Select(p => Json(w =>
-            {
-                w.WriteString("left_id", p.Left);
-                w.WriteString("right_id", p.Right);
-                w.WriteNumber("jaccard", Math.Round(p.Jaccard, 6));
-            })));
+            WriteLines(pairsPath, outcome.Pairs.Select(p => Json.Format(new V1.DuplicatePair { LeftId = p.Left, RightId = p.Right, Jaccard = Math.Round(p.Jaccard, 6) })));
         }
 
         HashSet<string> dropped = [.. outcome.Clusters.SelectMany(c => c.Members.Skip(1).Select(m => m.Id))];
@@ -62,16 +78,22 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             WriteLines(keepPath, ids.Where(id => !dropped.Contains(id)));
         }
 
-        double seconds = clock.Elapsed.TotalSeconds;
-        using var process = Process.GetCurrentProcess();
-        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"compare: {ids.Count:N0} documents, {outcome.Clusters.Count:N0} clusters, {dropped.Count:N0} duplicates to drop, {corpus.Skipped:N0} records skipped, {seconds:F1} s ({ids.Count / seconds:N0} documents/s), peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
-        return CompareCli.Ok;
+        if (settings.OutputCorpus is { } corpusPath)
+        {
+            corpus.WriteKept(corpusPath, Enumerable.Range(0, ids.Count).Where(i => !dropped.Contains(ids[i])));
+        }
+
+        return dropped.Count;
     }
 
     private DedupOutcome Local(CorpusFile corpus, IProgress<ClusteringProgress> progress, CancellationToken cancellationToken)
     {
-        var deduplicator = new Deduplicator(SketchParameters.Default, new DeduplicationOptions { Threshold = settings.Threshold, Representative = settings.Representative });
+        var deduplicator = new Deduplicator(settings.Sketch, new DeduplicationOptions
+        {
+            Threshold = settings.Threshold,
+            Representative = settings.Representative,
+            Lsh = settings.Lsh,
+        });
         ClusteringResult result = deduplicator.Run(corpus, progress: progress, cancellationToken: cancellationToken);
         List<string> ids = corpus.Ids;
         return new DedupOutcome(
@@ -79,46 +101,19 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             [.. result.Pairs.Select(p => (ids[p.Left], ids[p.Right], p.Jaccard))]);
     }
 
-    private void WriteClusters(DedupOutcome outcome)
+    // To the file given, or to standard output.
+    private void Emit(string? path, IEnumerable<string> lines)
     {
-        IEnumerable<string> lines = outcome.Clusters.Select(c => Json(w =>
-        {
-            w.WriteString("representative_id", c.Representative);
-            w.WriteStartArray("members");
-            foreach ((string id, double jaccard) in c.Members)
-            {
-                w.WriteStartObject();
-                w.WriteString("id", id);
-                w.WriteNumber("jaccard", Math.Round(jaccard, 6));
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-        }));
-        if (settings.Output is { } path)
+        if (path is not null)
         {
             WriteLines(path, lines);
-        }
-        else
-        {
-            foreach (string line in lines)
-            {
-                output.WriteLine(line);
-            }
-        }
-    }
-
-    private static string Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            writer.WriteStartObject();
-            write(writer);
-            writer.WriteEndObject();
+            return;
         }
 
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        foreach (string line in lines)
+        {
+            output.WriteLine(line);
+        }
     }
 
     private static void WriteLines(string path, IEnumerable<string> lines) => File.WriteAllLines(path, lines, new UTF8Encoding(false));

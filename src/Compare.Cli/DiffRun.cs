@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Compare.Core.Phrases;
+using Google.Protobuf;
 
 namespace Compare.Cli;
 
@@ -10,7 +11,7 @@ internal static class DiffRun
     private const string Highlight = "\u001b[30;43m"; // black on yellow: readable on dark and light terminals
     private const string Reset = "\u001b[0m";
 
-    public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, PhraseOptions options, bool? color)
+    public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, PhraseOptions options, bool json, bool? color)
     {
         string left, right;
         try
@@ -27,6 +28,17 @@ internal static class DiffRun
         bool useColor = color ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected
             && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")));
         SharedPhrases shared = SharedPhraseFinder.Find(left, right, options);
+        if (!shared.Complete)
+        {
+            error.WriteLine("compare: the texts repeat the same wording so often that the passage search stopped at its work bound; some passages are not listed.");
+        }
+
+        if (json)
+        {
+            output.WriteLine(JsonFormatter.Default.Format(ToProto(shared)));
+            return CompareCli.Ok;
+        }
+
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{shared.Phrases.Count} shared passage{(shared.Phrases.Count == 1 ? "" : "s")}; they cover {shared.LeftCoverage:P1} of {leftPath} and {shared.RightCoverage:P1} of {rightPath}."));
         output.WriteLine();
@@ -43,13 +55,41 @@ internal static class DiffRun
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Spans(p.LeftOccurrences)}; {Spans(p.RightOccurrences)} {words}: {p.Text}"));
         }
 
-        if (!shared.Complete)
-        {
-            error.WriteLine("compare: the texts repeat the same wording so often that the passage search stopped at its work bound; some passages are not listed.");
-        }
-
         return CompareCli.Ok;
     }
+
+    /// <summary>The passages as the service's Compare answer carries them, so that --json reads like its JSON, field names included.</summary>
+    private static V1.CompareResponse ToProto(SharedPhrases shared)
+    {
+        var answer = new V1.CompareResponse
+        {
+            LeftCoverage = shared.LeftCoverage,
+            RightCoverage = shared.RightCoverage,
+            TotalPhraseCount = shared.Phrases.Count,
+            PhrasesTruncated = !shared.Complete,
+        };
+        answer.LeftShared.AddRange(shared.LeftShared.Select(ToProto));
+        answer.RightShared.AddRange(shared.RightShared.Select(ToProto));
+        answer.SharedPhrases.AddRange(shared.Phrases.Select(p =>
+        {
+            var phrase = new V1.SharedPhrase
+            {
+                Text = p.Text,
+                RightText = p.RightText,
+                WordCount = p.WordCount,
+                RightWordCount = p.RightWordCount,
+                Left = ToProto(p.Left),
+                Right = ToProto(p.Right),
+            };
+            phrase.LeftOccurrences.AddRange(p.LeftOccurrences.Select(ToProto));
+            phrase.RightOccurrences.AddRange(p.RightOccurrences.Select(ToProto));
+            phrase.Differences.AddRange(p.Differences.Select(d => new V1.PhraseDifference { LeftText = d.Left, RightText = d.Right, Left = ToProto(d.LeftSpan), Right = ToProto(d.RightSpan) }));
+            return phrase;
+        }));
+        return answer;
+    }
+
+    private static V1.Span ToProto(TextSpan span) => new() { Start = span.Start, End = span.End };
 
     private static string Spans(IEnumerable<TextSpan> spans) =>
         string.Join(' ', spans.Select(s => string.Create(CultureInfo.InvariantCulture, $"[{s.Start}..{s.End})")));

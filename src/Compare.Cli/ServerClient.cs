@@ -1,10 +1,15 @@
 using Compare.Cli.Input;
+using Compare.Core;
 using Compare.Core.Clustering;
+using Compare.Core.Lsh;
 using Compare.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace Compare.Cli;
+
+/// <summary>A collection for --create to make: its shingling, signature, banding and threshold.</summary>
+internal sealed record NewCollection(SketchParameters Sketch, LshParameters? Lsh, double? Threshold);
 
 /// <summary>The CLI's calls to a running server: upload a corpus (index, dedup --server), Deduplicate, FindSimilar.</summary>
 internal static class ServerClient
@@ -63,12 +68,48 @@ internal static class ServerClient
         return await upload;
     }
 
-    /// <summary>dedup --server: upload, then the server's Deduplicate.</summary>
+    /// <summary>Creates <paramref name="name"/> as <paramref name="collection"/> describes; a name already taken is used as it is, and said so.</summary>
+    public static async Task EnsureCollectionAsync(GrpcChannel channel, string name, NewCollection collection, TextWriter error, CancellationToken cancellationToken)
+    {
+        var config = new CollectionConfig
+        {
+            ShingleKind = collection.Sketch.Kind == Core.ShingleKind.Character ? V1.ShingleKind.Character : V1.ShingleKind.Word,
+            ShingleSize = collection.Sketch.ShingleSize,
+            NumPerm = collection.Sketch.NumPermutations,
+            LshBands = collection.Lsh?.Bands ?? 0,
+            LshRows = collection.Lsh?.Rows ?? 0,
+        };
+        if (collection.Threshold is { } threshold)
+        {
+            config.Threshold = threshold;
+        }
+
+        try
+        {
+            await new CollectionService.CollectionServiceClient(channel)
+                .CreateCollectionAsync(new CreateCollectionRequest { Name = name, Config = config }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            error.WriteLine($"compare: collection \"{name}\" created.");
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
+        {
+            error.WriteLine($"compare: collection \"{name}\" exists; adding to it with its own settings.");
+        }
+    }
+
+    /// <summary>dedup --server: upload (into a collection created first with --create), then the server's Deduplicate.</summary>
     public static async Task<DedupOutcome> DeduplicateAsync(Uri server, DedupSettings settings, CorpusFile corpus,
         IProgress<ClusteringProgress> progress, CancellationToken cancellationToken)
     {
         using GrpcChannel channel = Channel(server);
+        if (settings.Create)
+        {
+            await EnsureCollectionAsync(channel, settings.Collection, new NewCollection(settings.Sketch, settings.Lsh, settings.Threshold), TextWriter.Null, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         await UploadAsync(channel, settings.Collection, corpus, settings.Strict, progress, cancellationToken).ConfigureAwait(false);
+        // Deduplicating the collection as it was, when nothing of the input reached it, would answer a question nobody asked.
+        corpus.EnsureSomethingRead();
 
         var request = new DeduplicateRequest
         {

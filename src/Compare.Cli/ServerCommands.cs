@@ -9,15 +9,21 @@ namespace Compare.Cli;
 /// <summary>compare index and compare similar: a corpus into a server's collection, and a file's near-duplicates from it.</summary>
 internal static class ServerCommands
 {
-    public static Task<int> IndexAsync(TextWriter error, Uri server, string collection, string input, InputFields fields, bool strict,
+    public static Task<int> IndexAsync(TextWriter error, Uri server, string collection, NewCollection? create, InputSpec input, bool strict,
         CancellationToken cancellationToken) => CallAsync(error, server, async () =>
         {
             try
             {
-                var corpus = new CorpusFile(input, fields, strict, error, withMetadata: true);
+                using var corpus = new CorpusFile(input, strict, error, withMetadata: true);
                 using GrpcChannel channel = ServerClient.Channel(server);
+                if (create is not null)
+                {
+                    await ServerClient.EnsureCollectionAsync(channel, collection, create, error, cancellationToken).ConfigureAwait(false);
+                }
+
                 StreamUpsertDocumentsResponse done = await ProgressDisplay.RunAsync(error, corpus.Position,
                     progress => ServerClient.UploadAsync(channel, collection, corpus, strict, progress, cancellationToken)).ConfigureAwait(false);
+                corpus.EnsureSomethingRead();
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"compare: {done.DocumentCount:N0} documents sent: {done.CreatedCount:N0} created, {done.UpdatedCount:N0} updated, {done.UnchangedCount:N0} unchanged; {corpus.Skipped:N0} records skipped."));
                 return CompareCli.Ok;
@@ -66,7 +72,7 @@ internal static class ServerCommands
         }).ConfigureAwait(false);
     }
 
-    /// <summary>Runs a command: Ctrl-C exits 130, a refusal or an unreachable server exits 3 with the status.</summary>
+    /// <summary>Runs a command: Ctrl-C exits 130, a refusal or an unreachable server exits 3 with the status in plain words.</summary>
     internal static async Task<int> CallAsync(TextWriter error, Uri? server, Func<Task<int>> call)
     {
         try
@@ -78,9 +84,18 @@ internal static class ServerCommands
             error.WriteLine("compare: cancelled.");
             return CompareCli.Cancelled;
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && e.Status.DebugException is { } unreachable)
+        {
+            // The connection failed (refused, no route, name unknown): the innermost exception says how.
+            string why = unreachable.GetBaseException().Message.TrimEnd('.');
+            error.WriteLine($"compare: cannot reach a Compare server at {server} ({why}). Is it running, and is that its address? Start one with: dotnet run -c Release --project src/Compare.Server");
+            return CompareCli.ServerError;
+        }
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
         {
-            error.WriteLine($"compare: the server at {server} answered {e.StatusCode}: {e.Status.Detail}");
+            string hint = e.StatusCode == StatusCode.NotFound && e.Status.Detail.Contains("collection", StringComparison.OrdinalIgnoreCase)
+                ? " (--create creates it)" : "";
+            error.WriteLine($"compare: the server at {server} answered {e.StatusCode}: {e.Status.Detail}{hint}");
             return CompareCli.ServerError;
         }
     }

@@ -23,7 +23,7 @@ public sealed class CliTests : IDisposable
         [.. jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
         {
             using JsonDocument json = JsonDocument.Parse(line);
-            return (json.RootElement.GetProperty("representative_id").GetString()!,
+            return (json.RootElement.GetProperty("representativeId").GetString()!,
                 json.RootElement.GetProperty("members").EnumerateArray().Select(m => (m.GetProperty("id").GetString()!, m.GetProperty("jaccard").GetDouble())).ToList());
         })];
 
@@ -199,7 +199,7 @@ public sealed class CliTests : IDisposable
         foreach (string line in File.ReadLines(pairsPath))
         {
             using JsonDocument json = JsonDocument.Parse(line);
-            string left = json.RootElement.GetProperty("left_id").GetString()!, right = json.RootElement.GetProperty("right_id").GetString()!;
+            string left = json.RootElement.GetProperty("leftId").GetString()!, right = json.RootElement.GetProperty("rightId").GetString()!;
             double reference = ReferenceJaccard.Jaccard(texts[left], texts[right]);
             Assert.True(reference >= 0.79, $"{left} and {right} reported at J = {reference:F3}");
             Assert.Equal(reference, json.RootElement.GetProperty("jaccard").GetDouble(), 2);
@@ -332,6 +332,6 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("2 shared passages", exactOutput, StringComparison.Ordinal);
         Assert.StartsWith("1 shared passage; they cover 100.0 %", bridgedOutput, StringComparison.Ordinal);
         Assert.NotEqual(0, bad);
-        Assert.Contains("--bridge must be between 0 and 10", error, StringComparison.Ordinal);
+        Assert.Contains("--bridge must be a whole number 0 to 10", error, StringComparison.Ordinal);
     }
 }

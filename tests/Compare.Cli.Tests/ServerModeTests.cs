@@ -83,7 +83,7 @@ public sealed class ServerModeTests
         Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["tags"] = "[\"a\", \"b\"]" }, stored.Document.Metadata);
     }
 
-    private static async Task<WebApplication> StartServerAsync()
+    internal static async Task<WebApplication> StartServerAsync()
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");

@@ -16,6 +16,22 @@ internal sealed record InputProblem(string Source, string Reason);
 /// <summary>Field names of JSONL and CSV input.</summary>
 internal sealed record InputFields(string Id = "id", string Text = "text");
 
+/// <summary>How a file or standard input is read when its name does not say.</summary>
+internal enum InputFormat
+{
+    Jsonl,
+    Csv,
+}
+
+/// <summary>What the command line named: a path (or "-" for standard input), its fields, and a format that overrides the name's.</summary>
+internal sealed record InputSpec(string Path, InputFields Fields, InputFormat? Format = null)
+{
+    public const string StandardInput = "-";
+
+    /// <summary>Opens standard input (tests give their own).</summary>
+    public Func<Stream> OpenStandardInput { get; init; } = Console.OpenStandardInput;
+}
+
 /// <summary>How far a reader has got: bytes for files, files for folders.</summary>
 internal sealed class ReadPosition
 {
@@ -37,19 +53,20 @@ internal sealed class DocumentReader
     private readonly byte[] _idName;
     private readonly byte[] _textName;
 
-    /// <summary>Checks that <paramref name="path"/> is a readable kind of input.</summary>
-    public DocumentReader(string path, InputFields fields, bool withMetadata = false)
+    /// <summary>Checks that <paramref name="path"/> is a readable kind of input; <paramref name="format"/> overrides its extension.</summary>
+    public DocumentReader(string path, InputFields fields, bool withMetadata = false, InputFormat? format = null)
     {
         if (!Directory.Exists(path) && !File.Exists(path))
         {
             throw new FileNotFoundException($"{path}: no such file or folder.", path);
         }
 
-        Kind = Directory.Exists(path) ? InputKind.Folder : Path.GetExtension(path).ToUpperInvariant() switch
+        Kind = Directory.Exists(path) ? InputKind.Folder : format switch
         {
-            ".CSV" => InputKind.Csv,
-            ".JSONL" or ".NDJSON" or ".JSON" => InputKind.JsonLines,
-            _ => throw new NotSupportedException($"{path}: the input must be a .jsonl, a .csv or a folder of .txt files."),
+            InputFormat.Csv => InputKind.Csv,
+            InputFormat.Jsonl => InputKind.JsonLines,
+            _ => KindOf(path) ?? throw new NotSupportedException(
+                $"{path}: the input must be a .jsonl or .csv file (gzipped or not), a folder of .txt files, or - for standard input; --format names the format of another file."),
         };
         _path = path;
         _fields = fields;
@@ -57,6 +74,18 @@ internal sealed class DocumentReader
         _idName = Encoding.UTF8.GetBytes(fields.Id);
         _textName = Encoding.UTF8.GetBytes(fields.Text);
     }
+
+    /// <summary>The kind a file's name says (a .gz file's inner name), or null.</summary>
+    public static InputKind? KindOf(string path) => Path.GetExtension(path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path)
+        .ToUpperInvariant() switch
+    {
+        ".CSV" => InputKind.Csv,
+        ".JSONL" or ".NDJSON" or ".JSON" => InputKind.JsonLines,
+        _ => null,
+    };
+
+    /// <summary>Field names of the first JSON object read, for a hint when no record had the fields asked for; null before one.</summary>
+    public IReadOnlyList<string>? FirstRecordFields { get; private set; }
 
     internal enum InputKind
     {
@@ -198,6 +227,16 @@ internal sealed class DocumentReader
 
     private IEnumerable<string> ReadJsonLinesAt(IEnumerable<long> locators)
     {
+        foreach ((long offset, ArraySegment<byte> line) in RawLinesAt(locators))
+        {
+            yield return Parse(line, offset, 0, out string? reason)?.Text
+                ?? throw new InvalidDataException($"{_path}: the record at byte {offset} changed while it was read ({reason}).");
+        }
+    }
+
+    /// <summary>The bytes of the JSON lines at <paramref name="locators"/>, without their line ends; each valid until the next is read.</summary>
+    public IEnumerable<(long Offset, ArraySegment<byte> Line)> RawLinesAt(IEnumerable<long> locators)
+    {
         using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(_path);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
@@ -231,14 +270,56 @@ internal sealed class DocumentReader
                     }
                 }
 
-                yield return Parse(buffer.AsSpan(0, newline), offset, 0, out string? reason)?.Text
-                    ?? throw new InvalidDataException($"{_path}: the record at byte {offset} changed while it was read ({reason}).");
+                yield return (offset, new ArraySegment<byte>(buffer, 0, newline > 0 && buffer[newline - 1] == '\r' ? newline - 1 : newline));
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>The CSV's header and the records at the ordinals in <paramref name="locators"/> (ascending), each as its fields.</summary>
+    public IEnumerable<IReadOnlyList<string>> CsvRecordsAt(IEnumerable<long> locators)
+    {
+        using IEnumerator<long> wanted = locators.GetEnumerator();
+        using var reader = new StreamReader(_path, Encoding.UTF8);
+        int line = 1;
+        List<string>? header = ReadCsvRecord(reader, ref line, out _);
+        if (header is null)
+        {
+            yield break;
+        }
+
+        yield return header;
+        bool more = wanted.MoveNext();
+        // Ordinals count the well-formed records only, as the first read numbered them.
+        for (long ordinal = 0; more;)
+        {
+            List<string>? record = ReadCsvRecord(reader, ref line, out string? error);
+            if (record is null)
+            {
+                yield break;
+            }
+
+            if (error is not null || record.Count != header.Count)
+            {
+                continue;
+            }
+
+            if (ordinal++ == wanted.Current)
+            {
+                yield return record;
+                more = wanted.MoveNext();
+            }
+        }
+    }
+
+    /// <summary>The folder's .txt files at <paramref name="locators"/>, by path relative to the folder (their ids).</summary>
+    public IEnumerable<(string Id, string File)> FilesAt(IEnumerable<long> locators)
+    {
+        string[] files = FolderFiles();
+        return locators.Select(l => (Path.GetRelativePath(_path, files[l]).Replace('\\', '/'), files[l]));
     }
 
     /// <summary>One JSON line as a document; null with a reason when malformed, null without one when blank.</summary>
@@ -257,6 +338,7 @@ internal sealed class DocumentReader
 
         string? id = null, text = null;
         Dictionary<string, string>? metadata = _withMetadata ? [] : null;
+        List<string>? names = FirstRecordFields is null ? [] : null;
         try
         {
             var json = new Utf8JsonReader(line);
@@ -268,6 +350,7 @@ internal sealed class DocumentReader
 
             while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
             {
+                names?.Add(json.GetString()!);
                 bool isId = json.ValueTextEquals(_idName), isText = !isId && json.ValueTextEquals(_textName);
                 string? name = metadata is not null && !isId && !isText ? json.GetString() : null;
                 json.Read();
@@ -295,6 +378,7 @@ internal sealed class DocumentReader
 
             // Reading past the object rejects anything after it on the line.
             json.Read();
+            FirstRecordFields ??= names;
         }
         catch (JsonException e)
         {
@@ -329,6 +413,7 @@ internal sealed class DocumentReader
             yield break;
         }
 
+        FirstRecordFields = header;
         int idColumn = header.IndexOf(_fields.Id), textColumn = header.IndexOf(_fields.Text);
         if (idColumn < 0 || textColumn < 0)
         {

@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using Compare.Core;
+using Compare.Core.Clustering;
+using Compare.Core.Lsh;
+using Compare.Core.Phrases;
+using Microsoft.AspNetCore.Builder;
+
+namespace Compare.Cli.Tests;
+
+/// <summary>The command line as a new user scripts it: bad values, wrong fields, other inputs, the sketch options, other outputs.</summary>
+public sealed class CliMisuseTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("compare-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(Func<Stream>? standardInput, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exit = await CompareCli.RunAsync(args, output, error, standardInput);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    private static Task<(int Exit, string Output, string Error)> RunAsync(params string[] args) => RunAsync(null, args);
+
+    [Theory]
+    [InlineData("--threshold must be a number greater than 0 and at most 1; it was 'abc'", "dedup", "x.jsonl", "--threshold", "abc")]
+    [InlineData("--threshold must be a number greater than 0 and at most 1; it was '1.5'", "dedup", "x.jsonl", "--threshold", "1.5")]
+    [InlineData("--threshold must be a number greater than 0 and at most 1; it was '0,8'", "dedup", "x.jsonl", "--threshold", "0,8")]
+    [InlineData("--representative must be FirstSeen or Longest; it was 'CallerOrder'", "dedup", "x.jsonl", "--representative", "CallerOrder")]
+    [InlineData("--bands and --rows go together", "dedup", "x.jsonl", "--bands", "5")]
+    [InlineData("--bands × --rows (20 × 7) must not exceed --num-perm (128)", "dedup", "x.jsonl", "--bands", "20", "--rows", "7")]
+    [InlineData("--num-perm must be a whole number 1 to 1024; it was '0'", "dedup", "x.jsonl", "--num-perm", "0")]
+    [InlineData("--ngram must be a whole number 1 to 32; it was 'five'", "dedup", "x.jsonl", "--ngram", "five")]
+    [InlineData("--bridge must be a whole number 0 to 10; it was '11'", "diff", "a.txt", "b.txt", "--bridge", "11")]
+    [InlineData("--top-k must be a whole number 1 to 1000; it was '0'", "similar", "a.txt", "--server", "http://localhost:1", "--top-k", "0")]
+    [InlineData("--server must be an http:// or https:// address", "index", "x.jsonl", "--server", "localhost:5000")]
+    [InlineData("Unrecognized command or argument '--nope'", "dedup", "x.jsonl", "--nope")]
+    [InlineData("Required command was not provided", "compare")]
+    public async Task BadCommandLine_ExitsTwoWithOneLineNamingTheOption(string expected, params string[] args)
+    {
+        (int exit, string output, string error) = await RunAsync(args[0] == "compare" ? [] : args);
+
+        Assert.Equal(CompareCli.UsageError, exit);
+        Assert.Empty(output);
+        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("compare: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.Contains("--help'", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dedup_EveryRecordSkipped_ExitsOneNamingTheFieldsOfTheFirstRecord()
+    {
+        (int exit, string output, string error) = await RunAsync("dedup", TestData.BbcPath, "--text-field", "body");
+
+        Assert.Equal(CompareCli.InputError, exit);
+        Assert.Empty(output);
+        string[] lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(CorpusFileListed, lines.Count(l => l.EndsWith("; skipped.", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l.Contains("more records are skipped", StringComparison.Ordinal));
+        Assert.Contains("all 2,225 records of", error, StringComparison.Ordinal);
+        Assert.Contains("the first record has the fields \"id\", \"category\", \"title\", \"text\"", error, StringComparison.Ordinal);
+
+        string binary = Path.Combine(_dir, "binary.jsonl");
+        await File.WriteAllBytesAsync(binary, [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 7919 % 251))]);
+        (exit, _, error) = await RunAsync("dedup", binary);
+        Assert.Equal(CompareCli.InputError, exit);
+        Assert.Contains("Is it JSON lines?", error, StringComparison.Ordinal);
+    }
+
+    private const int CorpusFileListed = Input.CorpusFile.ListedProblems;
+
+    [Fact]
+    public async Task Dedup_UnderACommaDecimalCulture_ReadsTheThresholdAsWrittenAndAnswersAlike()
+    {
+        (int _, string invariant, _) = await RunAsync("dedup", TestData.BbcPath, "--threshold", "0.7");
+        CultureInfo culture = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+            (int exit, string german, string error) = await RunAsync("dedup", TestData.BbcPath, "--threshold", "0.7");
+            Assert.True(exit == 0, error);
+            Assert.Equal(invariant, german);
+            Assert.Contains("\"jaccard\": 0.", german, StringComparison.Ordinal);
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
+    public async Task Dedup_SketchOptions_AnswerAsTheEngineWithThoseParameters()
+    {
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        foreach ((string[] options, SketchParameters parameters, LshParameters? lsh) in new (string[], SketchParameters, LshParameters?)[]
+        {
+            (["--ngram", "3", "--num-perm", "64"], new SketchParameters { ShingleSize = 3, NumPermutations = 64 }, null),
+            (["--char-shingles", "--ngram", "9"], new SketchParameters { Kind = ShingleKind.Character, ShingleSize = 9 }, null),
+            (["--bands", "32", "--rows", "4"], SketchParameters.Default, new LshParameters(32, 4)),
+        })
+        {
+            (int exit, string output, string error) = await RunAsync(["dedup", TestData.BbcPath, "--threshold", "0.6", .. options]);
+            Assert.True(exit == 0, error);
+
+            ClusteringResult expected = new Deduplicator(parameters, new DeduplicationOptions { Threshold = 0.6, Lsh = lsh }).Run([.. corpus.Select(d => d.Text)]);
+            Assert.Equal(
+                expected.Clusters.Select(c => string.Join(' ', c.Members.Select(m => corpus[m.Document].Id))).Order(StringComparer.Ordinal),
+                Clusters(output).Select(c => string.Join(' ', c)).Order(StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Dedup_StandardInputAndGzip_GiveTheSameClustersAsTheFile()
+    {
+        (_, string fromFile, _) = await RunAsync("dedup", TestData.BbcPath);
+        string gzipped = Path.Combine(_dir, "bbc.jsonl.gz");
+        await using (FileStream source = File.OpenRead(TestData.BbcPath))
+        await using (var target = new GZipStream(File.Create(gzipped), CompressionLevel.Fastest))
+        {
+            await source.CopyToAsync(target);
+        }
+
+        (int gzipExit, string fromGzip, string gzipError) = await RunAsync("dedup", gzipped);
+        (int stdinExit, string fromStdin, string stdinError) = await RunAsync(() => File.OpenRead(TestData.BbcPath), "dedup", "-");
+
+        Assert.True(gzipExit == 0, gzipError);
+        Assert.True(stdinExit == 0, stdinError);
+        Assert.NotEmpty(Clusters(fromFile));
+        Assert.Equal(fromFile, fromGzip);
+        Assert.Equal(fromFile, fromStdin);
+        Assert.Empty(Directory.EnumerateFiles(Path.GetTempPath(), "compare-input-*"));
+    }
+
+    [Fact]
+    public async Task Dedup_OutputCorpus_WritesTheKeptRecordsInTheInputsFormatAndThoseHaveNoDuplicatesLeft()
+    {
+        string kept = Path.Combine(_dir, "kept.jsonl"), keep = Path.Combine(_dir, "keep.txt");
+        (int exit, _, string error) = await RunAsync("dedup", TestData.BbcPath, "--output-corpus", kept, "--keep", keep);
+        Assert.True(exit == 0, error);
+
+        // The kept JSON lines are the input's own lines, byte for byte, in input order.
+        string[] inputLines = await File.ReadAllLinesAsync(TestData.BbcPath);
+        string[] keptIds = await File.ReadAllLinesAsync(keep);
+        Dictionary<string, string> lineOf = inputLines.ToDictionary(l => JsonDocument.Parse(l).RootElement.GetProperty("id").ToString());
+        Assert.Equal(keptIds.Select(id => lineOf[id]), await File.ReadAllLinesAsync(kept));
+        Assert.True(keptIds.Length < inputLines.Length);
+        (_, string again, _) = await RunAsync("dedup", kept);
+        Assert.Empty(Clusters(again));
+
+        // A CSV gives a CSV with its header; a folder gives a folder of the kept files.
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        string csv = Path.Combine(_dir, "bbc.csv"), keptCsv = Path.Combine(_dir, "kept.csv");
+        await File.WriteAllTextAsync(csv, "id,text\r\n" + string.Concat(corpus.Select(d => $"{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n")));
+        Assert.Equal(0, (await RunAsync("dedup", csv, "--output-corpus", keptCsv)).Exit);
+        Assert.Equal(0, (await RunAsync("dedup", keptCsv, "--keep", Path.Combine(_dir, "keep-csv.txt"))).Exit);
+        Assert.Equal(keptIds, await File.ReadAllLinesAsync(Path.Combine(_dir, "keep-csv.txt")));
+
+        string folder = Path.Combine(_dir, "seeds"), keptFolder = Path.Combine(_dir, "kept-seeds");
+        Directory.CreateDirectory(Path.Combine(folder, "2014"));
+        await File.WriteAllTextAsync(Path.Combine(folder, "2014", "a.txt"), TestData.Seed2014);
+        await File.WriteAllTextAsync(Path.Combine(folder, "2014", "b.txt"), TestData.Seed2014 + " One more line.");
+        await File.WriteAllTextAsync(Path.Combine(folder, "c.txt"), TestData.Seed2016);
+        Assert.Equal(0, (await RunAsync("dedup", folder, "--output-corpus", keptFolder)).Exit);
+        Assert.Equal(["2014/a.txt", "c.txt"], Directory.EnumerateFiles(keptFolder, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(keptFolder, f)).Order(StringComparer.Ordinal));
+        Assert.Equal(TestData.Seed2016, await File.ReadAllTextAsync(Path.Combine(keptFolder, "c.txt")));
+    }
+
+    [Fact]
+    public async Task Diff_Json_CarriesThePassagesAndCoverageUnderTheServicesNames()
+    {
+        string left = Path.Combine(TestData.RepositoryRoot, "seeds", "003_2f03ddab81289ed0.txt"), right = Path.Combine(TestData.RepositoryRoot, "seeds", "000_964e81d81ffb6499.txt");
+
+        (int exit, string output, string error) = await RunAsync("diff", left, right, "--json", "--bridge", "1");
+
+        Assert.True(exit == 0, error);
+        SharedPhrases expected = SharedPhraseFinder.Find(TestData.Seed2014, TestData.Seed2016, new PhraseOptions { MaxBridgeWords = 1 });
+        using JsonDocument json = JsonDocument.Parse(output);
+        JsonElement[] phrases = [.. json.RootElement.GetProperty("sharedPhrases").EnumerateArray()];
+        Assert.Equal(expected.Phrases.Select(p => p.Text), phrases.Select(p => p.GetProperty("text").GetString()));
+        Assert.Equal(expected.Phrases.Select(p => p.LeftOccurrences.Count), phrases.Select(p => p.GetProperty("leftOccurrences").GetArrayLength()));
+        Assert.Contains(phrases, p => p.GetProperty("text").GetString() == "construction of the Silk Road Economic Belt");
+        Assert.Equal(expected.LeftCoverage, json.RootElement.GetProperty("leftCoverage").GetDouble(), 12);
+        Assert.Equal(expected.RightCoverage, json.RootElement.GetProperty("rightCoverage").GetDouble(), 12);
+    }
+
+    [Fact]
+    public async Task Index_Create_MakesTheCollectionWithTheGivenSettingsAndAMissingOneIsNamedWithTheFix()
+    {
+        await using WebApplication app = await ServerModeTests.StartServerAsync();
+        string server = app.Urls.Single();
+
+        (int missing, _, string missingError) = await RunAsync("index", TestData.BbcPath, "--server", server, "--collection", "news");
+        (int created, _, string createdError) = await RunAsync("index", TestData.BbcPath, "--server", server, "--collection", "news", "--create",
+            "--threshold", "0.6", "--ngram", "3", "--num-perm", "64");
+        (int again, _, string againError) = await RunAsync("index", TestData.BbcPath, "--server", server, "--collection", "news", "--create");
+
+        Assert.Equal(CompareCli.ServerError, missing);
+        Assert.Contains("--create creates it", missingError, StringComparison.Ordinal);
+        Assert.True(created == 0, createdError);
+        Assert.Contains("collection \"news\" created", createdError, StringComparison.Ordinal);
+        Assert.True(again == 0, againError);
+        Assert.Contains("2,225 unchanged", againError, StringComparison.Ordinal);
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(server);
+        V1.Collection news = (await new V1.CollectionService.CollectionServiceClient(channel).GetCollectionAsync(new V1.GetCollectionRequest { Name = "news" })).Collection;
+        Assert.Equal(2225, news.DocumentCount);
+        Assert.Equal((3, 64, 0.6), (news.Config.ShingleSize, news.Config.NumPerm, news.Config.Threshold));
+    }
+
+    [Fact]
+    public async Task ServerCommands_ServerNotRunning_SayItCannotBeReachedInPlainWords()
+    {
+        string address = $"http://127.0.0.1:{FreePort()}";
+        string file = Path.Combine(_dir, "query.txt");
+        await File.WriteAllTextAsync(file, TestData.Seed2014);
+
+        (int exit, _, string error) = await RunAsync("similar", file, "--server", address);
+
+        Assert.Equal(CompareCli.ServerError, exit);
+        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"cannot reach a Compare server at {address}/ (Connection refused", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("subchannel", line, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static List<List<string>> Clusters(string jsonLines) =>
+        [.. jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+        {
+            using JsonDocument json = JsonDocument.Parse(line);
+            return json.RootElement.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToList();
+        })];
+}
