@@ -14,9 +14,11 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 # What the tests need and a fresh Debian machine lacks: redis-server (the Redis store's tests start their
-# own instances; no service is started) and Chromium with a font (the browser view's tests drive it).
+# own instances; no service is started), Chromium with a font (the browser view's tests drive it), and npm
+# (the API contract check installs the buf CLI with it).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
 if ((${#missing[@]})); then
   echo "Installing ${missing[*]} with apt-get..."
@@ -41,6 +43,11 @@ if [ "$status" -eq 0 ]; then
     style_status=1
   fi
 fi
+# The API contract: buf lint, buf format and buf breaking against the last release.
+contract_status=0
+if [ "$status" -eq 0 ]; then
+  bash scripts/check-protos.sh || contract_status=1
+fi
 if [ "$status" -eq 0 ]; then
   for project in tests/*.Tests/*.Tests.csproj; do
     dotnet test "$project" -c Release --no-build 2>&1 | tee -a "$log"
@@ -60,5 +67,9 @@ echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$style_status" -ne 0 ]; then
   echo "code style: differs from .editorconfig (see above)"
   status=$style_status
+fi
+if [ "$status" -eq 0 ] && [ "$contract_status" -ne 0 ]; then
+  echo "API contract: buf reports the findings above"
+  status=$contract_status
 fi
 exit "$status"

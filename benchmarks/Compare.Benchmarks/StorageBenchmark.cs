@@ -201,7 +201,7 @@ internal static class StorageBenchmark
         {
             foreach (int[] chunk in Enumerable.Range(0, documents.Length).Chunk(1_000))
             {
-                var message = new UpsertDocumentsRequest();
+                var message = new StreamUpsertDocumentsRequest();
                 message.Documents.AddRange(chunk.Select(i => new Document { Id = $"doc-{i:D7}", Text = documents[i] }));
                 await call.RequestStream.WriteAsync(message);
             }

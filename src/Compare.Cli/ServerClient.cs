@@ -34,14 +34,14 @@ internal static class ServerClient
             }
         }
 
-        using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> upload =
+        using AsyncClientStreamingCall<StreamUpsertDocumentsRequest, StreamUpsertDocumentsResponse> upload =
             new DocumentService.DocumentServiceClient(channel).StreamUpsertDocuments(cancellationToken: cancellationToken);
         try
         {
             int sent = 0;
             foreach (InputDocument[] batch in corpus.Documents(cancellationToken).Chunk(BatchDocuments))
             {
-                var message = new UpsertDocumentsRequest { Collection = collection };
+                var message = new StreamUpsertDocumentsRequest { Collection = collection };
                 foreach (InputDocument d in batch)
                 {
                     var document = new Document { Id = d.Id, Text = d.Text };

@@ -19,10 +19,10 @@ public sealed class DeduplicateTests(ServerFixture server)
     {
         IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
         string c = await server.NewCollectionAsync();
-        using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = server.Documents.StreamUpsertDocuments();
+        using AsyncClientStreamingCall<StreamUpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = server.Documents.StreamUpsertDocuments();
         foreach ((string Id, string Text)[] chunk in corpus.Chunk(250))
         {
-            var message = new UpsertDocumentsRequest { Collection = c };
+            var message = new StreamUpsertDocumentsRequest { Collection = c };
             message.Documents.AddRange(chunk.Select(d => new Document { Id = d.Id, Text = d.Text }));
             await call.RequestStream.WriteAsync(message);
         }

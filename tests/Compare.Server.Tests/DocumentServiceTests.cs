@@ -1,5 +1,6 @@
 using Compare.Server.Tests.Contract;
 using Compare.V1;
+using Google.Protobuf;
 using Grpc.Core;
 
 namespace Compare.Server.Tests;
@@ -36,6 +37,13 @@ public abstract class DocumentServiceTests(StoreReplicas server)
     private static UpsertDocumentsRequest Batch(string collection, params Document[] documents)
     {
         var request = new UpsertDocumentsRequest { Collection = collection };
+        request.Documents.AddRange(documents);
+        return request;
+    }
+
+    private static StreamUpsertDocumentsRequest StreamBatch(string collection, params Document[] documents)
+    {
+        var request = new StreamUpsertDocumentsRequest { Collection = collection };
         request.Documents.AddRange(documents);
         return request;
     }
@@ -230,13 +238,13 @@ public abstract class DocumentServiceTests(StoreReplicas server)
     public async Task StreamUpsertDocuments_ManyMessages_StoresEveryDocumentAndSummarises()
     {
         string c = await server.NewCollectionAsync();
-        using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = server.Documents.StreamUpsertDocuments();
+        using AsyncClientStreamingCall<StreamUpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = server.Documents.StreamUpsertDocuments();
         for (int m = 0; m < 5; m++)
         {
-            await call.RequestStream.WriteAsync(Batch(c, [.. Enumerable.Range(0, 20).Select(i => Doc($"m{m}-d{i}", $"message {m} document {i} with some words"))]));
+            await call.RequestStream.WriteAsync(StreamBatch(c, [.. Enumerable.Range(0, 20).Select(i => Doc($"m{m}-d{i}", $"message {m} document {i} with some words"))]));
         }
 
-        await call.RequestStream.WriteAsync(Batch(c, Doc("m0-d0", "message 0 document 0 with some words")));
+        await call.RequestStream.WriteAsync(StreamBatch(c, Doc("m0-d0", "message 0 document 0 with some words")));
         await call.RequestStream.CompleteAsync();
         StreamUpsertDocumentsResponse summary = await call;
 
@@ -245,12 +253,37 @@ public abstract class DocumentServiceTests(StoreReplicas server)
     }
 
     [Fact]
+    public async Task StreamUpsertDocuments_FromAClientBuiltBeforeItsOwnRequestMessage_IsUnderstood()
+    {
+        // Until StreamUpsertDocumentsRequest existed, the stream carried UpsertDocumentsRequest: such a
+        // client still works, because the two messages have the same fields under the same numbers.
+        var olderMethod = new Method<UpsertDocumentsRequest, StreamUpsertDocumentsResponse>(
+            MethodType.ClientStreaming, DocumentService.Descriptor.FullName, "StreamUpsertDocuments",
+            Marshallers.Create(m => m.ToByteArray(), UpsertDocumentsRequest.Parser.ParseFrom),
+            Marshallers.Create(m => m.ToByteArray(), StreamUpsertDocumentsResponse.Parser.ParseFrom));
+        string c = await server.NewCollectionAsync();
+        using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call =
+            server.A.CreateCallInvoker().AsyncClientStreamingCall(olderMethod, null, new CallOptions());
+        await call.RequestStream.WriteAsync(Batch(c, Doc("a", TestData.Seed2014), Doc("b", "a second, unrelated text")));
+        UpsertDocumentsRequest duplicate = Batch(c, Doc("copy", TestData.Seed2014));
+        duplicate.SkipIfDuplicate = true;
+        duplicate.NearDuplicateThreshold = 0.9;
+        await call.RequestStream.WriteAsync(duplicate);
+        await call.RequestStream.CompleteAsync();
+        StreamUpsertDocumentsResponse summary = await call;
+
+        Assert.Equal((2, 3, 2, 1), (summary.MessageCount, summary.DocumentCount, summary.CreatedCount, summary.SkippedCount));
+        Assert.Equal(["copy"], summary.SkippedIds);
+        Assert.Equal(2, (await server.Collections.GetCollectionAsync(new GetCollectionRequest { Name = c })).Collection.DocumentCount);
+    }
+
+    [Fact]
     public async Task StreamUpsertDocuments_BadMessage_FailsNamingItAndKeepsEarlierMessages()
     {
         string c = await server.NewCollectionAsync();
-        using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = server.Documents.StreamUpsertDocuments();
-        await call.RequestStream.WriteAsync(Batch(c, Doc("a", "first message text")));
-        await call.RequestStream.WriteAsync(Batch(c, Doc("b", "second message"), Doc("c", "")));
+        using AsyncClientStreamingCall<StreamUpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = server.Documents.StreamUpsertDocuments();
+        await call.RequestStream.WriteAsync(StreamBatch(c, Doc("a", "first message text")));
+        await call.RequestStream.WriteAsync(StreamBatch(c, Doc("b", "second message"), Doc("c", "")));
 
         await RpcAssert.InvalidFieldAsync("messages[1].documents[1].text", () => call.ResponseAsync);
 

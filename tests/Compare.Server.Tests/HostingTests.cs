@@ -89,6 +89,63 @@ public sealed class HostingTests(ServerFixture server)
         Assert.NotNull(built.Single(f => f.Name == "compare/v1/similarity.proto").FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("SimilarityService"));
     }
 
+    [Theory]
+    [InlineData("compare.v1.CollectionService", "collection.proto")]
+    [InlineData("compare.v1.DocumentService", "document.proto")]
+    [InlineData("compare.v1.SimilarityService", "similarity.proto")]
+    public async Task Reflection_ServesTheProtosComments_SoADescribeShowsWhatEachServiceAndMethodDoes(string service, string fileName)
+    {
+        var client = new ServerReflection.ServerReflectionClient(server.Channel);
+        using AsyncDuplexStreamingCall<ServerReflectionRequest, ServerReflectionResponse> call = client.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = service });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        await call.RequestStream.CompleteAsync();
+        Google.Protobuf.Reflection.FileDescriptorProto file = call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto
+            .Select(b => Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(b))
+            .Single(f => f.Name == $"compare/v1/{fileName}");
+        string source = await File.ReadAllTextAsync(Path.Combine(TestData.RepositoryRoot, "protos", "compare", "v1", fileName));
+
+        // Paths into the descriptor: 6 = services, 2 = a service's methods, 4 = messages, 2 = a message's fields.
+        string Comment(params int[] path) =>
+            file.SourceCodeInfo.Location.SingleOrDefault(l => l.Path.SequenceEqual(path))?.LeadingComments ?? string.Empty;
+        Google.Protobuf.Reflection.ServiceDescriptorProto described = file.Service.Single();
+        Assert.Equal(CommentAbove($"service {described.Name} {{"), Comment(6, 0));
+        for (int m = 0; m < described.Method.Count; m++)
+        {
+            Assert.Equal(CommentAbove($"rpc {described.Method[m].Name}("), Comment(6, 0, 2, m));
+        }
+
+        for (int t = 0; t < file.MessageType.Count; t++)
+        {
+            for (int f = 0; f < file.MessageType[t].Field.Count; f++)
+            {
+                Google.Protobuf.Reflection.FieldDescriptorProto field = file.MessageType[t].Field[f];
+                string written = CommentAbove($"message {file.MessageType[t].Name} {{", $" {field.Name} = {field.Number};");
+                Assert.Equal(written, Comment(4, t, 2, f));
+            }
+        }
+
+        // The comment lines right above a declaration, read from the .proto file itself, as protoc keeps them.
+        string CommentAbove(string declaration, string? within = null)
+        {
+            string[] lines = source.Split('\n');
+            int at = Array.FindIndex(lines, l => l.TrimStart().StartsWith(declaration, StringComparison.Ordinal));
+            if (within is not null)
+            {
+                at = Array.FindIndex(lines, at, l => l.Contains(within, StringComparison.Ordinal) && !l.TrimStart().StartsWith("//", StringComparison.Ordinal));
+            }
+
+            Assert.True(at >= 0, declaration + within);
+            var comment = new List<string>();
+            for (int i = at - 1; i >= 0 && lines[i].TrimStart().StartsWith("//", StringComparison.Ordinal); i--)
+            {
+                comment.Insert(0, lines[i].TrimStart()[2..] + "\n");
+            }
+
+            return string.Concat(comment);
+        }
+    }
+
     /// <summary>Files ordered so that each comes after its imports, as BuildFromByteStrings needs.</summary>
     private static List<Google.Protobuf.ByteString> Order(Dictionary<string, Google.Protobuf.ByteString> files)
     {

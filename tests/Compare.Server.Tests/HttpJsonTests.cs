@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -70,6 +71,31 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
             TestData.SliceCodePoints(TestData.Seed2016, (int)o!["start"]!, (int)o["end"]!)));
         Assert.NotEmpty(r["leftShared"]!.AsArray());
         Assert.Equal("construction of the Silk Road Economic Belt", (string)phrases[0]!["text"]!);
+    }
+
+    [Fact]
+    public async Task Collections_SixtyFourBitFields_AreJsonStrings_SoACopiedConfigurationKeepsItsSeed()
+    {
+        // 6840335469299245076 is not a double: as a bare JSON number JavaScript and jq read 6840335469299245000.
+        const ulong seed = 6_840_335_469_299_245_076;
+        Assert.NotEqual(seed, (ulong)(double)seed);
+        string name = "http-" + Guid.NewGuid().ToString("N")[..10];
+        (HttpStatusCode created, JsonNode sent) = await SendAsync(HttpMethod.Post, "/v1/collections", new { name, config = new { seed = seed.ToString(CultureInfo.InvariantCulture) } });
+        Assert.Equal(HttpStatusCode.OK, created);
+        Assert.Equal(JsonValueKind.String, sent["collection"]!["config"]!["seed"]!.GetValueKind());
+
+        // A client copies the configuration it read into a new collection.
+        (_, JsonNode read) = await SendAsync(HttpMethod.Get, $"/v1/collections/{name}");
+        JsonNode config = read["collection"]!["config"]!.DeepClone();
+        (HttpStatusCode copied, JsonNode copy) = await SendAsync(HttpMethod.Post, "/v1/collections", new { name = name + "-copy", config });
+        Assert.Equal(HttpStatusCode.OK, copied);
+        Assert.Equal(seed.ToString(CultureInfo.InvariantCulture), (string)copy["collection"]!["config"]!["seed"]!);
+        Assert.Equal(seed, (await server.Collections.GetCollectionAsync(new V1.GetCollectionRequest { Name = name + "-copy" })).Collection.Config.Seed);
+        Assert.Equal("0", (string)copy["collection"]!["documentCount"]!);
+
+        // A bare number that fits a double exactly is still read.
+        (HttpStatusCode numeric, JsonNode small) = await SendAsync(HttpMethod.Post, "/v1/collections", new { name = name + "-small", config = new { seed = 42 } });
+        Assert.Equal((HttpStatusCode.OK, "42"), (numeric, (string)small["collection"]!["config"]!["seed"]!));
     }
 
     [Fact]
@@ -156,7 +182,7 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal("2016", (string)cluster["representativeId"]!);
         Assert.Equal(["2016", "2016-edited"], cluster["members"]!.AsArray().Select(m => (string)m!["id"]!));
         JsonNode summary = events[^1]["summary"]!;
-        Assert.Equal((3, 1, 1), ((int)summary["documentCount"]!, (int)summary["clusterCount"]!, (int)summary["duplicateCount"]!));
+        Assert.Equal(("3", "1", "1"), ((string)summary["documentCount"]!, (string)summary["clusterCount"]!, (string)summary["duplicateCount"]!));
 
         (HttpStatusCode after, JsonNode last) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/duplicates");
         Assert.Equal(HttpStatusCode.OK, after);

@@ -70,8 +70,8 @@ public sealed class LimitsTests
             using (var cancel = new CancellationTokenSource())
             {
                 // One batch sent, then the client goes away mid-stream: HTTP/2 resets the stream.
-                using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = documents.StreamUpsertDocuments(cancellationToken: cancel.Token);
-                await call.RequestStream.WriteAsync(OneDocument("first", TestData.Seed2014));
+                using AsyncClientStreamingCall<StreamUpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = documents.StreamUpsertDocuments(cancellationToken: cancel.Token);
+                await call.RequestStream.WriteAsync(new StreamUpsertDocumentsRequest { Documents = { new Document { Id = "first", Text = TestData.Seed2014 } } });
                 for (int attempt = 0; attempt < 100 && (await documents.ListDocumentsAsync(new ListDocumentsRequest())).Documents.Count == 0; attempt++)
                 {
                     await Task.Delay(50);
@@ -322,10 +322,10 @@ public sealed class LimitsTests
         {
             // 60 copies of one article under 100-character ids: the first is stored, 59 are skipped, about 5,900 bytes of ids.
             string text = TestData.BbcCorpus()[3].Text;
-            using AsyncClientStreamingCall<UpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = new DocumentService.DocumentServiceClient(channel).StreamUpsertDocuments();
+            using AsyncClientStreamingCall<StreamUpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = new DocumentService.DocumentServiceClient(channel).StreamUpsertDocuments();
             for (int message = 0; message < 3; message++)
             {
-                var request = new UpsertDocumentsRequest { SkipIfDuplicate = true };
+                var request = new StreamUpsertDocumentsRequest { SkipIfDuplicate = true };
                 request.Documents.AddRange(Enumerable.Range(0, 20).Select(i => new Document { Id = $"{message * 20 + i:D3}".PadLeft(100, 'x'), Text = text }));
                 await call.RequestStream.WriteAsync(request);
             }

@@ -11,6 +11,8 @@ using Google.Rpc;
 using Grpc.AspNetCore.HealthChecks;
 using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
+using Grpc.Health.V1;
+using Grpc.Reflection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -69,12 +71,23 @@ public static class CompareServerExtensions
             options.Interceptors.Add<ApiKeyInterceptor>();
             options.Interceptors.Add<RateLimitInterceptor>();
             options.Interceptors.Add<ErrorInterceptor>();
-        }).AddJsonTranscoding(options => options.TypeRegistry = TypeRegistry.FromMessages(BadRequest.Descriptor, ResourceInfo.Descriptor, ErrorInfo.Descriptor));
+        }).AddJsonTranscoding(options =>
+        {
+            options.TypeRegistry = TypeRegistry.FromMessages(BadRequest.Descriptor, ResourceInfo.Descriptor, ErrorInfo.Descriptor);
+            // Proto3's JSON mapping: 64-bit integers as strings, which JavaScript and jq cannot round (a seed
+            // copied through them would change). Requests may send either form.
+            options.JsonSettings.WriteInt64sAsStrings = true;
+        });
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<LimitOptions>>((grpc, limits) =>
         {
             grpc.MaxReceiveMessageSize = limits.Value.MaxReceiveMessageBytes;
             grpc.CompressionProviders = [new CappedGzipCompressionProvider(limits.Value.MaxReceiveMessageBytes)];
         });
+        // Registered before AddGrpcReflection, which adds its own only where none is: the documented descriptors.
+        Google.Protobuf.Reflection.ServiceDescriptor[] described = [.. V1.DocumentedDescriptors.Services, Health.Descriptor,
+            Grpc.Reflection.V1.ServerReflection.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor];
+        services.AddSingleton(_ => new ReflectionV1ServiceImpl(described));
+        services.AddSingleton(_ => new ReflectionServiceImpl(described));
         services.AddGrpcReflection();
         services.AddOpenApiDescription();
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");

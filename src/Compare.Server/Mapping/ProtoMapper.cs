@@ -19,6 +19,25 @@ namespace Compare.Server.Mapping;
 /// <summary>Engine and store results to compare.v1 messages.</summary>
 public static class ProtoMapper
 {
+    /// <summary>A streamed batch as the unary call's request: the two messages have the same fields.</summary>
+    public static UpsertDocumentsRequest ToBatch(this StreamUpsertDocumentsRequest message)
+    {
+        var batch = new UpsertDocumentsRequest
+        {
+            Collection = message.Collection,
+            IncludeNearDuplicates = message.IncludeNearDuplicates,
+            SkipIfDuplicate = message.SkipIfDuplicate,
+            MaxNearDuplicates = message.MaxNearDuplicates,
+        };
+        if (message.HasNearDuplicateThreshold)
+        {
+            batch.NearDuplicateThreshold = message.NearDuplicateThreshold;
+        }
+
+        batch.Documents.AddRange(message.Documents);
+        return batch;
+    }
+
     /// <summary>A collection with its effective configuration and statistics.</summary>
     public static Collection ToProto(this CollectionInfo info)
     {

@@ -21,14 +21,14 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
     public override Task<UpsertDocumentsResponse> UpsertDocuments(UpsertDocumentsRequest request, ServerCallContext context) =>
         UpsertAsync(request, string.Empty, context.CancellationToken);
 
-    public override async Task<StreamUpsertDocumentsResponse> StreamUpsertDocuments(IAsyncStreamReader<UpsertDocumentsRequest> requestStream, ServerCallContext context)
+    public override async Task<StreamUpsertDocumentsResponse> StreamUpsertDocuments(IAsyncStreamReader<StreamUpsertDocumentsRequest> requestStream, ServerCallContext context)
     {
         var summary = new StreamUpsertDocumentsResponse();
         long listedBytes = 0;
-        await foreach (UpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+        await foreach (StreamUpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
         {
             // Field names carry the message number, so a caller knows which batch to fix and that the ones before it are stored.
-            UpsertDocumentsResponse batch = await UpsertAsync(message, $"messages[{summary.MessageCount}].", context.CancellationToken).ConfigureAwait(false);
+            UpsertDocumentsResponse batch = await UpsertAsync(message.ToBatch(), $"messages[{summary.MessageCount}].", context.CancellationToken).ConfigureAwait(false);
             summary.MessageCount++;
             summary.DocumentCount += batch.Results.Count;
             summary.CreatedCount += batch.CreatedCount;
