@@ -1,30 +1,26 @@
 using Compare.Cli.Input;
+using Compare.Client;
 using Compare.Core;
 using Compare.Core.Clustering;
 using Compare.Core.Lsh;
 using Compare.V1;
-using Grpc.Core;
-using Grpc.Net.Client;
 
 namespace Compare.Cli;
 
 /// <summary>A collection for --create to make: its shingling, signature, banding and threshold.</summary>
 internal sealed record NewCollection(SketchParameters Sketch, LshParameters? Lsh, double? Threshold);
 
-/// <summary>The CLI's calls to a running server: upload a corpus (index, dedup --server), Deduplicate, FindSimilar.</summary>
+/// <summary>The CLI's calls to a running server, through Compare.Client: upload a corpus (index, dedup --server), Deduplicate.</summary>
 internal static class ServerClient
 {
-    private const int BatchDocuments = 500;
-
-    public static GrpcChannel Channel(Uri server) =>
-        GrpcChannel.ForAddress(server, new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
+    public static CompareClient Connect(Uri server) => new(new CompareClientOptions { Address = server });
 
     /// <summary>
-    /// Streams the corpus into <paramref name="collection"/> as it is read, in messages of 500 documents
-    /// with their other fields as metadata. Under --strict the input is checked in full first, so a
-    /// malformed record fails the run before anything is sent.
+    /// Streams the corpus into <paramref name="collection"/> as it is read, with the records' other fields as
+    /// metadata. Under --strict the input is checked in full first, so a malformed record fails the run before
+    /// anything is sent.
     /// </summary>
-    public static async Task<StreamUpsertDocumentsResponse> UploadAsync(GrpcChannel channel, string collection, CorpusFile corpus, bool strict,
+    public static Task<StreamUpsertDocumentsResponse> UploadAsync(CompareClient client, string collection, CorpusFile corpus, bool strict,
         IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
         if (strict)
@@ -34,42 +30,23 @@ internal static class ServerClient
             }
         }
 
-        using AsyncClientStreamingCall<StreamUpsertDocumentsRequest, StreamUpsertDocumentsResponse> upload =
-            new DocumentService.DocumentServiceClient(channel).StreamUpsertDocuments(cancellationToken: cancellationToken);
-        try
+        IEnumerable<Document> documents = corpus.Documents(cancellationToken).Select(d =>
         {
-            int sent = 0;
-            foreach (InputDocument[] batch in corpus.Documents(cancellationToken).Chunk(BatchDocuments))
+            var document = new Document { Id = d.Id, Text = d.Text };
+            if (d.Metadata is not null)
             {
-                var message = new StreamUpsertDocumentsRequest { Collection = collection };
-                foreach (InputDocument d in batch)
-                {
-                    var document = new Document { Id = d.Id, Text = d.Text };
-                    if (d.Metadata is not null)
-                    {
-                        document.Metadata.Add(d.Metadata);
-                    }
-
-                    message.Documents.Add(document);
-                }
-
-                await upload.RequestStream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
-                sent += batch.Length;
-                progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, sent, 0));
+                document.Metadata.Add(d.Metadata);
             }
 
-            await upload.RequestStream.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is RpcException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
-        {
-            // The server ended the call early (a wrong collection, a bad document): its status, awaited below, says why.
-        }
-
-        return await upload;
+            return document;
+        });
+        IProgress<long>? sent = progress is null ? null
+            : new SynchronousProgress<long>(count => progress.Report(new ClusteringProgress(ClusteringStage.Sketching, count, 0)));
+        return client.UpsertManyAsync(collection, documents, sent, cancellationToken);
     }
 
     /// <summary>Creates <paramref name="name"/> as <paramref name="collection"/> describes; a name already taken is used as it is, and said so.</summary>
-    public static async Task EnsureCollectionAsync(GrpcChannel channel, string name, NewCollection collection, TextWriter error, CancellationToken cancellationToken)
+    public static async Task EnsureCollectionAsync(CompareClient client, string name, NewCollection collection, TextWriter error, CancellationToken cancellationToken)
     {
         var config = new CollectionConfig
         {
@@ -84,30 +61,24 @@ internal static class ServerClient
             config.Threshold = threshold;
         }
 
-        try
-        {
-            await new CollectionService.CollectionServiceClient(channel)
-                .CreateCollectionAsync(new CreateCollectionRequest { Name = name, Config = config }, cancellationToken: cancellationToken).ConfigureAwait(false);
-            error.WriteLine($"compare: collection \"{name}\" created.");
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
-        {
-            error.WriteLine($"compare: collection \"{name}\" exists; adding to it with its own settings.");
-        }
+        (_, bool created) = await client.EnsureCollectionAsync(name, config, cancellationToken).ConfigureAwait(false);
+        error.WriteLine(created
+            ? $"compare: collection \"{name}\" created."
+            : $"compare: collection \"{name}\" exists; adding to it with its own settings.");
     }
 
     /// <summary>dedup --server: upload (into a collection created first with --create), then the server's Deduplicate.</summary>
     public static async Task<DedupOutcome> DeduplicateAsync(Uri server, DedupSettings settings, CorpusFile corpus,
         IProgress<ClusteringProgress> progress, CancellationToken cancellationToken)
     {
-        using GrpcChannel channel = Channel(server);
+        using CompareClient client = Connect(server);
         if (settings.Create)
         {
-            await EnsureCollectionAsync(channel, settings.Collection, new NewCollection(settings.Sketch, settings.Lsh, settings.Threshold), TextWriter.Null, cancellationToken)
+            await EnsureCollectionAsync(client, settings.Collection, new NewCollection(settings.Sketch, settings.Lsh, settings.Threshold), TextWriter.Null, cancellationToken)
                 .ConfigureAwait(false);
         }
 
-        await UploadAsync(channel, settings.Collection, corpus, settings.Strict, progress, cancellationToken).ConfigureAwait(false);
+        await UploadAsync(client, settings.Collection, corpus, settings.Strict, progress, cancellationToken).ConfigureAwait(false);
         // Deduplicating the collection as it was, when nothing of the input reached it, would answer a question nobody asked.
         corpus.EnsureSomethingRead();
 
@@ -119,30 +90,16 @@ internal static class ServerClient
             Representative = settings.Representative == Core.Clustering.RepresentativePolicy.Longest
                 ? V1.RepresentativePolicy.Longest : V1.RepresentativePolicy.FirstSeen,
         };
-        var clusters = new List<(string, IReadOnlyList<(string, double)>)>();
-        var pairs = new List<(string, string, double)>();
-        using AsyncServerStreamingCall<DeduplicateResponse> call = new SimilarityService.SimilarityServiceClient(channel)
-            .Deduplicate(request, cancellationToken: cancellationToken);
-        await foreach (DeduplicateResponse response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            switch (response.EventCase)
-            {
-                case DeduplicateResponse.EventOneofCase.Progress:
-                    progress.Report(new ClusteringProgress((ClusteringStage)((int)response.Progress.Stage + 1), response.Progress.Done, response.Progress.Total));
-                    break;
-                case DeduplicateResponse.EventOneofCase.Cluster when response.Cluster.Part > 0 && clusters.Count > 0:
-                    // A very large cluster comes in parts: the next members of the one before.
-                    ((List<(string, double)>)clusters[^1].Item2).AddRange(response.Cluster.Members.Select(m => (m.Id, m.Jaccard)));
-                    break;
-                case DeduplicateResponse.EventOneofCase.Cluster:
-                    clusters.Add((response.Cluster.RepresentativeId, new List<(string, double)>(response.Cluster.Members.Select(m => (m.Id, m.Jaccard)))));
-                    break;
-                case DeduplicateResponse.EventOneofCase.Pair:
-                    pairs.Add((response.Pair.LeftId, response.Pair.RightId, response.Pair.Jaccard));
-                    break;
-            }
-        }
-
-        return new DedupOutcome(clusters, pairs);
+        DeduplicateResult result = await client.DeduplicateAsync(request, new SynchronousProgress<DeduplicateProgress>(p =>
+            progress.Report(new ClusteringProgress((ClusteringStage)((int)p.Stage + 1), p.Done, p.Total))), cancellationToken).ConfigureAwait(false);
+        return new DedupOutcome(
+            [.. result.Clusters.Select(c => (c.RepresentativeId, (IReadOnlyList<(string, double)>)[.. c.Members.Select(m => (m.Id, m.Jaccard))]))],
+            [.. result.Pairs.Select(p => (p.LeftId, p.RightId, p.Jaccard))]);
     }
+}
+
+/// <summary>Reports on the caller's thread, in order (Progress&lt;T&gt; posts each report to the thread pool).</summary>
+internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Compare.Cli.Input;
+using Compare.Client;
 using Compare.V1;
 using Grpc.Core;
-using Grpc.Net.Client;
 
 namespace Compare.Cli;
 
@@ -15,14 +15,14 @@ internal static class ServerCommands
             try
             {
                 using var corpus = new CorpusFile(input, strict, error, withMetadata: true);
-                using GrpcChannel channel = ServerClient.Channel(server);
+                using CompareClient client = ServerClient.Connect(server);
                 if (create is not null)
                 {
-                    await ServerClient.EnsureCollectionAsync(channel, collection, create, error, cancellationToken).ConfigureAwait(false);
+                    await ServerClient.EnsureCollectionAsync(client, collection, create, error, cancellationToken).ConfigureAwait(false);
                 }
 
                 StreamUpsertDocumentsResponse done = await ProgressDisplay.RunAsync(error, corpus.Position,
-                    progress => ServerClient.UploadAsync(channel, collection, corpus, strict, progress, cancellationToken)).ConfigureAwait(false);
+                    progress => ServerClient.UploadAsync(client, collection, corpus, strict, progress, cancellationToken)).ConfigureAwait(false);
                 corpus.EnsureSomethingRead();
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"compare: {done.DocumentCount:N0} documents sent: {done.CreatedCount:N0} created, {done.UpdatedCount:N0} updated, {done.UnchangedCount:N0} unchanged; {corpus.Skipped:N0} records skipped."));
@@ -51,15 +51,14 @@ internal static class ServerCommands
 
         return await CallAsync(error, server, async () =>
         {
-            using GrpcChannel channel = ServerClient.Channel(server);
+            using CompareClient client = ServerClient.Connect(server);
             var request = new FindSimilarRequest { Collection = collection, Query = new DocumentRef { Text = text }, TopK = topK, Exhaustive = exhaustive };
             if (threshold is { } t)
             {
                 request.Threshold = t;
             }
 
-            FindSimilarResponse found = await new SimilarityService.SimilarityServiceClient(channel)
-                .FindSimilarAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            FindSimilarResponse found = await client.Similarity.FindSimilarAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
             foreach (SimilarityMatch m in found.Matches)
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
