@@ -116,31 +116,78 @@ public sealed class ClientLibraryTests
     }
 
     [Fact]
-    public async Task Pack_MakesAClientPackageThatDependsOnTheProtosPackage()
+    public async Task Package_InstalledInANewProject_RunsTheReadmeExampleAgainstTheServer()
     {
-        string directory = Directory.CreateTempSubdirectory("compare-packages-").FullName;
+        string packages = Directory.CreateTempSubdirectory("compare-packages-").FullName;
+        string example = Directory.CreateTempSubdirectory("compare-client-example-").FullName;
         try
         {
+            // The README's packing: Compare.Protos and Compare.Client, from the build these tests run against.
             string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
             foreach (string project in new[] { "Compare.Protos", "Compare.Client" })
             {
-                (int exit, string output, string error) = await ServerProcess.RunToEndAsync("dotnet",
-                    ["pack", Path.Combine(TestData.RepositoryRoot, "src", project), "-c", configuration, "--no-build", "-o", directory]);
-                Assert.True(exit == 0, output + error);
+                await RunAsync("pack", Path.Combine(TestData.RepositoryRoot, "src", project), "-c", configuration, "--no-build", "-o", packages);
             }
 
-            using ZipArchive package = ZipFile.OpenRead(Path.Combine(directory, "Compare.Client.1.0.0.nupkg"));
-            Assert.Contains(package.Entries, e => e.FullName == "lib/net10.0/Compare.Client.dll");
-            using Stream nuspec = package.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
-            string[] dependencies = [.. XDocument.Load(nuspec).Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => $"{e.Attribute("id")!.Value} {e.Attribute("version")!.Value}")];
-            Assert.Contains("Compare.Protos 1.0.0", dependencies);
-            Assert.Contains(dependencies, d => d.StartsWith("Grpc.Net.ClientFactory ", StringComparison.Ordinal));
-            Assert.True(File.Exists(Path.Combine(directory, "Compare.Protos.1.0.0.nupkg")));
+            using (ZipArchive package = ZipFile.OpenRead(Path.Combine(packages, "Compare.Client.1.0.0.nupkg")))
+            {
+                Assert.Contains(package.Entries, e => e.FullName == "lib/net10.0/Compare.Client.dll");
+                using Stream nuspec = package.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+                string[] dependencies = [.. XDocument.Load(nuspec).Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => $"{e.Attribute("id")!.Value} {e.Attribute("version")!.Value}")];
+                Assert.Contains("Compare.Protos 1.0.0", dependencies);
+                Assert.Contains(dependencies, d => d.StartsWith("Grpc.Net.ClientFactory ", StringComparison.Ordinal));
+            }
+
+            // A new console project that installs the package and whose Program.cs is the README's example. Its own
+            // package folder, so no earlier run's Compare.Client is reused; the machine's folder serves the rest offline.
+            string globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            await File.WriteAllTextAsync(Path.Combine(example, "Example.csproj"), """
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><Nullable>enable</Nullable></PropertyGroup>
+                  <ItemGroup><PackageReference Include="Compare.Client" Version="1.0.0" /></ItemGroup>
+                </Project>
+                """);
+            await File.WriteAllTextAsync(Path.Combine(example, "nuget.config"), $"""
+                <configuration><packageSources><clear /><add key="built" value="{packages}" /><add key="machine" value="{globalPackages}" /></packageSources></configuration>
+                """);
+            await File.WriteAllTextAsync(Path.Combine(example, "Program.cs"), ReadmeClientExample());
+            await RunAsync("build", example, "-c", "Release", "-p:RestorePackagesPath=" + Path.Combine(example, "packages"));
+
+            (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync();
+            await using (app)
+            using (channel)
+            {
+                string output = await RunAsync("run", "--no-build", "-c", "Release", "--project", example, "--", app.Urls.Single());
+                string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                string jaccard = ReferenceJaccard.Jaccard(TestData.Seed2014, TestData.Seed2016).ToString("F3", System.Globalization.CultureInfo.CurrentCulture);
+                Assert.Equal([
+                    $"Jaccard {jaccard}; longest shared passage: construction of the Silk Road Economic Belt",
+                    $"near-duplicate: 2014 (Jaccard {ReferenceJaccard.Jaccard(TestData.Seed2014, TestData.Seed2014 + " An extra closing line."):F3})",
+                    "0 clusters, 0 documents to drop"], lines);
+            }
         }
         finally
         {
-            Directory.Delete(directory, recursive: true);
+            Directory.Delete(packages, recursive: true);
+            Directory.Delete(example, recursive: true);
         }
+    }
+
+    /// <summary>The first C# block of the README's client section.</summary>
+    private static string ReadmeClientExample()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "README.md"));
+        int section = readme.IndexOf("## From .NET: Compare.Client", StringComparison.Ordinal);
+        int start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+    }
+
+    /// <summary>Runs dotnet from the repository's root (the example reads the seeds from there); its output, or the test fails showing it.</summary>
+    private static async Task<string> RunAsync(params string[] args)
+    {
+        (int exit, string output, string error) = await ServerProcess.RunToEndAsync("dotnet", args, workingDirectory: TestData.RepositoryRoot);
+        Assert.True(exit == 0, $"dotnet {string.Join(' ', args)}: {output}{error}");
+        return output;
     }
 
     private static async IAsyncEnumerable<Document> ToAsync(IEnumerable<Document> documents)
