@@ -34,4 +34,28 @@ public sealed partial class ReadmeTests
             Assert.NotNull(request);
         }
     }
+
+    // Section headings (## and ###) and the contents' links: - [Title](#anchor)
+    [GeneratedRegex(@"^(?<level>#{2,3}) (?<title>.+)$", RegexOptions.Multiline)]
+    private static partial Regex Heading();
+
+    [GeneratedRegex(@"^ *- \[(?<text>[^\]]+)\]\(#(?<anchor>[^)]+)\)$", RegexOptions.Multiline)]
+    private static partial Regex ContentsLink();
+
+    [Fact]
+    public void Readme_Contents_LinkEverySectionInOrder_ByTheAnchorsGitHubMakes()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "README.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
+        // Headings outside code blocks (a shell comment starts with # too).
+        string prose = string.Concat(readme.Split("```").Where((_, i) => i % 2 == 0));
+        string[] anchors = [.. Heading().Matches(prose).Select(m => GitHubAnchor(m.Groups["title"].Value))];
+        string[] links = [.. ContentsLink().Matches(readme[..readme.IndexOf("\n## ", StringComparison.Ordinal)]).Select(m => m.Groups["anchor"].Value)];
+
+        Assert.True(anchors.Length >= 15, $"{anchors.Length} headings");
+        Assert.Equal(anchors, links);
+    }
+
+    /// <summary>GitHub's anchor for a heading: lower case, punctuation other than hyphens dropped, spaces as hyphens.</summary>
+    private static string GitHubAnchor(string title) =>
+        string.Concat(title.ToLowerInvariant().Where(c => char.IsLetterOrDigit(c) || c is '-' or ' ' or '_')).Replace(' ', '-');
 }
