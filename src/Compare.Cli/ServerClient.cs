@@ -13,7 +13,11 @@ internal sealed record NewCollection(SketchParameters Sketch, LshParameters? Lsh
 /// <summary>The CLI's calls to a running server, through Compare.Client: upload a corpus (index, dedup --server), Deduplicate.</summary>
 internal static class ServerClient
 {
-    public static CompareClient Connect(Uri server) => new(new CompareClientOptions { Address = server });
+    /// <summary>The environment variable that holds the API key for a server that requires one (kept off the command line, where ps shows it).</summary>
+    public const string ApiKeyVariable = "COMPARE_API_KEY";
+
+    public static CompareClient Connect(Uri server) =>
+        new(new CompareClientOptions { Address = server, ApiKey = Environment.GetEnvironmentVariable(ApiKeyVariable) });
 
     /// <summary>
     /// Streams the corpus into <paramref name="collection"/> as it is read, with the records' other fields as

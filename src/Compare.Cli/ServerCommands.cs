@@ -92,8 +92,12 @@ internal static class ServerCommands
         }
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
         {
-            string hint = e.StatusCode == StatusCode.NotFound && e.Status.Detail.Contains("collection", StringComparison.OrdinalIgnoreCase)
-                ? " (--create creates it)" : "";
+            string hint = e.StatusCode switch
+            {
+                StatusCode.NotFound when e.Status.Detail.Contains("collection", StringComparison.OrdinalIgnoreCase) => " (--create creates it)",
+                StatusCode.Unauthenticated => $" (set {ServerClient.ApiKeyVariable} to the key)",
+                _ => "",
+            };
             error.WriteLine($"compare: the server at {server} answered {e.StatusCode}: {e.Status.Detail}{hint}");
             return CompareCli.ServerError;
         }

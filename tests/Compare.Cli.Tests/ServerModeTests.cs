@@ -83,12 +83,13 @@ public sealed class ServerModeTests
         Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["tags"] = "[\"a\", \"b\"]" }, stored.Document.Metadata);
     }
 
-    internal static async Task<WebApplication> StartServerAsync()
+    internal static async Task<WebApplication> StartServerAsync(Dictionary<string, string?>? settings = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:Provider"] = "Memory" });
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.AddCompareServer();
         WebApplication app = builder.Build();
         app.MapCompareServer();
@@ -105,4 +106,42 @@ public sealed class ServerModeTests
 
     // Clusters as sorted lines: the server streams them in its own order.
     private static string[] Normalised(string jsonLines) => [.. jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
+}
+
+/// <summary>Tests that set the process's environment, which every other CLI test would see: run alone.</summary>
+[CollectionDefinition(nameof(ProcessEnvironment), DisableParallelization = true)]
+public sealed class ProcessEnvironment;
+
+[Collection(nameof(ProcessEnvironment))]
+public sealed class ServerModeApiKeyTests
+{
+    [Fact]
+    public async Task Index_AgainstAServerWithKeys_NeedsCompareApiKey_AndSaysSoWithoutIt()
+    {
+        const string key = "cli-test-key-0123456789abcdef";
+        await using WebApplication app = await ServerModeTests.StartServerAsync(new() { ["Security:ApiKeys:0"] = key });
+        string server = app.Urls.Single();
+        string seeds = Path.Combine(TestData.RepositoryRoot, "seeds");
+
+        using var refusedError = new StringWriter();
+        int refused = await CompareCli.RunAsync(["index", seeds, "--server", server], new StringWriter(), refusedError);
+        Assert.Equal(CompareCli.ServerError, refused);
+        Assert.Contains("answered Unauthenticated", refusedError.ToString(), StringComparison.Ordinal);
+        Assert.Contains("(set COMPARE_API_KEY to the key)", refusedError.ToString(), StringComparison.Ordinal);
+
+        Environment.SetEnvironmentVariable("COMPARE_API_KEY", key);
+        try
+        {
+            using var error = new StringWriter();
+            using var output = new StringWriter();
+            int indexed = await CompareCli.RunAsync(["index", seeds, "--server", server], new StringWriter(), error);
+            int similar = await CompareCli.RunAsync(["similar", Path.Combine(seeds, "003_2f03ddab81289ed0.txt"), "--server", server], output, error);
+            Assert.True(indexed == 0 && similar == 0, error.ToString());
+            Assert.StartsWith("1.0000\t1.0000\t1.0000\t003_2f03ddab81289ed0.txt", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("COMPARE_API_KEY", null);
+        }
+    }
 }
