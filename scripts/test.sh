@@ -15,10 +15,12 @@ fi
 
 # What the tests need and a fresh Debian machine lacks: redis-server (the Redis store's tests start their
 # own instances; no service is started), Chromium with a font (the browser view's tests drive it), and npm
-# (the API contract check installs the buf CLI with it).
+# (the API contract check installs the buf CLI with it), and a C linker (clang, or gcc: Native AOT links the
+# native compare that a test publishes).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(clang)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
 if ((${#missing[@]})); then
   echo "Installing ${missing[*]} with apt-get..."

@@ -4,6 +4,7 @@ using Compare.Benchmarks;
 // "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
 // service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side,
 // "restart DIR [times]" the server executable's restart on kept SQLite files, "load [seconds] [workers]" a mixed load on the server executable,
+// "process NATIVE_COMPARE [repetitions]" whole dedup processes (native, JIT, datasketch with DATASKETCH=<checkout>),
 // "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
 // corpus as JSONL for the CLI; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "scale")
@@ -40,6 +41,12 @@ if (args.Length > 0 && args[0] == "load")
 {
     await LoadTest.RunAsync(TimeSpan.FromSeconds(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 600),
         workers: args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 8, preload: 20_000);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "process")
+{
+    ProcessBenchmark.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
     return;
 }
 

@@ -8,7 +8,6 @@ namespace Compare.Client;
 public sealed class CompareClientOptions
 {
     /// <summary>The server's address, <c>http://localhost:5000</c> by default (cleartext HTTP/2, as the server's default port speaks it).</summary>
-    [Required]
     public Uri Address { get; set; } = new("http://localhost:5000");
 
     /// <summary>Sent as <c>authorization: Bearer KEY</c> when the server requires API keys.</summary>
@@ -18,7 +17,6 @@ public sealed class CompareClientOptions
     /// Attempts per call, the first included, while the server answers UNAVAILABLE (starting, its store
     /// loading or unreachable, a replica going away). 1 turns retries off; gRPC allows at most 5.
     /// </summary>
-    [Range(1, 5)]
     public int MaxAttempts { get; set; } = 5;
 
     /// <summary>The longest first wait before a retry; each later one may be twice the one before, up to <see cref="MaxBackoff"/>.</summary>
@@ -28,7 +26,6 @@ public sealed class CompareClientOptions
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Documents per message of <see cref="CompareClient.UpsertManyAsync(string, IAsyncEnumerable{V1.Document}, IProgress{long}?, CancellationToken)"/>.</summary>
-    [Range(1, 10_000)]
     public int UpsertBatchSize { get; set; } = 500;
 
     /// <summary>
@@ -53,14 +50,20 @@ public sealed class CompareClientOptions
         return new ServiceConfig { MethodConfigs = { retry } };
     }
 
-    /// <summary>Throws when a setting is out of range, naming it.</summary>
+    /// <summary>Throws a <see cref="ValidationException"/> naming the first setting out of range and its value.</summary>
     public void Validate()
     {
-        ArgumentNullException.ThrowIfNull(Address, nameof(Address));
-        Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
-        if (InitialBackoff <= TimeSpan.Zero || MaxBackoff < InitialBackoff)
+        // Written out rather than with DataAnnotations' Validator, which reflects over the type (not trim- or AOT-safe).
+        string? problem =
+            Address is null || !Address.IsAbsoluteUri ? $"{nameof(Address)} must be an absolute http:// or https:// address (was '{Address}')."
+            : MaxAttempts is < 1 or > 5 ? $"{nameof(MaxAttempts)} must be between 1 and 5 (was {MaxAttempts})."
+            : InitialBackoff <= TimeSpan.Zero || MaxBackoff < InitialBackoff
+                ? $"{nameof(InitialBackoff)} must be positive and at most {nameof(MaxBackoff)} (were {InitialBackoff} and {MaxBackoff})."
+            : UpsertBatchSize is < 1 or > 10_000 ? $"{nameof(UpsertBatchSize)} must be between 1 and 10,000 (was {UpsertBatchSize})."
+            : null;
+        if (problem is not null)
         {
-            throw new ValidationException($"{nameof(InitialBackoff)} must be positive and at most {nameof(MaxBackoff)} (were {InitialBackoff} and {MaxBackoff}).");
+            throw new ValidationException(problem);
         }
     }
 }

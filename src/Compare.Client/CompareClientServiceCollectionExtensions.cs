@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Compare.Client;
 using Compare.V1;
 using Grpc.Core;
@@ -36,7 +37,7 @@ public static class CompareClientServiceCollectionExtensions
         return services;
     }
 
-    private static void AddTyped<TClient>(IServiceCollection services)
+    private static void AddTyped<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(IServiceCollection services)
         where TClient : ClientBase
     {
         services.AddGrpcClient<TClient>((provider, factory) =>

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+
+namespace Compare.Cli.Tests;
+
+/// <summary>
+/// The README's install of the CLI: <c>dotnet publish src/Compare.Cli -c Release -o DIR</c> gives one native
+/// executable (Native AOT, with no trimming or AOT warning, which the build treats as errors). It must answer as the
+/// in-process CLI does, its gRPC client included.
+/// </summary>
+public sealed class NativeExecutableTests
+{
+    [Fact]
+    public async Task PublishedNativeCompare_AnswersAsTheInProcessCli_AgainstFilesAndAServer()
+    {
+        DirectoryInfo work = Directory.CreateTempSubdirectory("compare-native-");
+        try
+        {
+            // Its own artifacts folder, so the publish does not rewrite the build these tests run against.
+            string directory = Path.Combine(work.FullName, "bin");
+            (int published, string log, string errors) = await RunAsync("dotnet",
+                ["publish", Path.Combine(TestData.RepositoryRoot, "src", "Compare.Cli"), "-c", "Release", "-o", directory, "--artifacts-path", Path.Combine(work.FullName, "artifacts")]);
+            Assert.True(published == 0, log + errors);
+            string compare = Path.Combine(directory, "compare");
+            Assert.DoesNotContain(Directory.GetFiles(directory), f => f.EndsWith(".dll", StringComparison.Ordinal));
+
+            (int versionExit, string version, _) = await RunAsync(compare, ["--version"]);
+            Assert.Equal(0, versionExit);
+            Assert.StartsWith("1.0.0", version, StringComparison.Ordinal);
+
+            await SameAsInProcessAsync(compare, ["dedup", TestData.BbcPath, "--threshold", "0.8"]);
+            await SameAsInProcessAsync(compare, ["diff", Seed("003_2f03ddab81289ed0.txt"), Seed("000_964e81d81ffb6499.txt"), "--json"]);
+            (int misuse, _, string misuseError) = await RunAsync(compare, ["dedup", TestData.BbcPath, "--threshold", "abc"]);
+            Assert.Equal((CompareCli.UsageError, 1), (misuse, misuseError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length));
+
+            await using WebApplication server = await ServerModeTests.StartServerAsync();
+            string address = server.Urls.Single();
+            (int indexed, _, string indexError) = await RunAsync(compare, ["index", Path.Combine(TestData.RepositoryRoot, "seeds"), "--server", address]);
+            Assert.True(indexed == 0, indexError);
+            await SameAsInProcessAsync(compare, ["similar", Seed("003_2f03ddab81289ed0.txt"), "--server", address, "--threshold", "0.001", "--exhaustive"]);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    private static string Seed(string name) => Path.Combine(TestData.RepositoryRoot, "seeds", name);
+
+    private static async Task SameAsInProcessAsync(string compare, string[] args)
+    {
+        using var expected = new StringWriter();
+        int expectedExit = await CompareCli.RunAsync(args, expected, new StringWriter());
+        (int exit, string output, string error) = await RunAsync(compare, args);
+        Assert.True(exit == expectedExit, error);
+        Assert.Equal(expected.ToString(), output);
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(string executable, string[] args)
+    {
+        var start = new ProcessStartInfo(executable, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+}
