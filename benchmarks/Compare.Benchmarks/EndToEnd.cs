@@ -37,6 +37,17 @@ internal static class EndToEnd
         });
         double naive = Best(Math.Min(repetitions, 2), () => Array.ForEach(texts, t => NaiveMinHash.Sign(t)));
         double tokenize = Best(repetitions, () => Array.ForEach(texts, t => Tokenizer.Tokenize(t, NormalizationOptions.Default, 1)));
+        // The tokenizer's character loop alone (its ASCII blocks off): the path every word took before them.
+        double characterLoop = Best(repetitions, () => Array.ForEach(texts, t =>
+        {
+            var count = new TokenCount();
+            Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, asciiBlocks: false);
+        }));
+        double asciiBlocks = Best(repetitions, () => Array.ForEach(texts, t =>
+        {
+            var count = new TokenCount();
+            Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, asciiBlocks: true);
+        }));
         double oneCore = Best(repetitions, () => Array.ForEach(texts, t => oph.Sign(t, signature)));
         double allCores = Best(repetitions, () => Parallel.ForEach(texts, () => new uint[128], (t, _, s) => { oph.Sign(t, s); return s; }, _ => { }));
         double classicOneCore = Best(repetitions, () => Array.ForEach(texts, t => classic.Sign(t, signature)));
@@ -51,6 +62,8 @@ internal static class EndToEnd
         Row("scan of every char (memory-speed baseline)", scan);
         Row("naive datasketch-style MinHash, 1 core (baseline)", naive);
         Row("tokenise with offsets, 1 core", tokenize);
+        Row("words and hashes, character loop only (before the ASCII blocks), 1 core", characterLoop);
+        Row("words and hashes, ASCII blocks, 1 core", asciiBlocks);
         Row("signature OPH, 1 core", oneCore);
         Row($"signature OPH, {Environment.ProcessorCount} cores", allCores);
         Row("signature classic MinHash, 1 core", classicOneCore);
@@ -105,5 +118,13 @@ internal static class EndToEnd
         }
 
         return best;
+    }
+
+    /// <summary>A sink that only counts: the cost of finding, normalising and hashing words, nothing after.</summary>
+    private struct TokenCount : ITokenSink
+    {
+        public int Count;
+
+        public void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd) => Count++;
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
@@ -40,14 +41,38 @@ internal struct WordHash
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly ulong Finish() => Mix.Finalize(_state ^ (_lane * Prime3) ^ ((ulong)_length * Prime1));
 
+    /// <summary>The hash of a whole word at once: the same value as appending its bytes one by one, eight bytes a round.</summary>
     public static ulong Hash(ReadOnlySpan<byte> bytes, ulong seed)
     {
-        var hash = new WordHash(seed);
-        foreach (byte b in bytes)
+        Span<byte> last = stackalloc byte[8];
+        last.Clear();
+        int full = bytes.Length & ~7;
+        bytes[full..].CopyTo(last);
+        return Hash(bytes, full, BinaryPrimitives.ReadUInt64LittleEndian(last), bytes.Length, seed);
+    }
+
+    /// <summary>
+    /// The same hash of the first <paramref name="length"/> bytes of a buffer that has at least eight more readable
+    /// bytes after them: the last lane is read whole and masked, where <see cref="Hash(ReadOnlySpan{byte}, ulong)"/> copies it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong HashWithSlack(ReadOnlySpan<byte> bytes, int length, ulong seed)
+    {
+        System.Diagnostics.Debug.Assert(bytes.Length >= length + 8);
+        int full = length & ~7;
+        ulong lane = BinaryPrimitives.ReadUInt64LittleEndian(bytes[full..]) & ((1UL << ((length & 7) << 3)) - 1);
+        return Hash(bytes, full, lane, length, seed);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Hash(ReadOnlySpan<byte> bytes, int full, ulong lastLane, int length, ulong seed)
+    {
+        ulong state = seed;
+        for (int k = 0; k < full; k += 8)
         {
-            hash.Append(b);
+            state = BitOperations.RotateLeft(state ^ (BinaryPrimitives.ReadUInt64LittleEndian(bytes[k..]) * Prime1), 31) * Prime2;
         }
 
-        return hash.Finish();
+        return Mix.Finalize(state ^ (lastLane * Prime3) ^ ((ulong)length * Prime1));
     }
 }

@@ -1,7 +1,10 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using Compare.Core.Hashing;
 
@@ -33,8 +36,8 @@ internal interface ITokenSink
 /// </summary>
 public static class Tokenizer
 {
-    private const int FastWordBytes = 128;
     private const byte Separator = 0;
+    private const int AsciiBlockLength = 64;
 
     // For each ASCII char: 0 for a separator, otherwise the byte the normalised word holds.
     private static readonly byte[] AsciiMap = BuildAsciiMap(foldDigits: false);
@@ -66,46 +69,46 @@ public static class Tokenizer
     }
 
     internal static void Run<TSink>(ReadOnlySpan<char> text, NormalizationOptions options, ulong seed, ref TSink sink)
+        where TSink : struct, ITokenSink => Run(text, options, seed, ref sink, asciiBlocks: true);
+
+    /// <summary>
+    /// The tokenizer's loop. Each ASCII letter or digit of a word leaves its normalised byte at its own index of one
+    /// buffer, so a word's bytes are contiguous whichever way they were found and are hashed whole at its end. With
+    /// <paramref name="asciiBlocks"/>, 64 characters that are all ASCII are taken at once: classified and folded with
+    /// vectors, their words' starts and ends read off two bit masks. Any other block goes through the character loop,
+    /// which is also the reference the tests hold the blocks to (<paramref name="asciiBlocks"/> false).
+    /// </summary>
+    internal static void Run<TSink>(ReadOnlySpan<char> text, NormalizationOptions options, ulong seed, ref TSink sink, bool asciiBlocks)
         where TSink : struct, ITokenSink
     {
         ref byte map = ref MemoryMarshal.GetArrayDataReference(options.FoldDigits ? AsciiMapFoldedDigits : AsciiMap);
-        Span<byte> word = stackalloc byte[FastWordBytes];
-        ref byte wordStart = ref word[0];
-        var hash = new WordHash(seed);
-        int start = -1, startCodePoint = 0;
-        bool slow = false;
+        // Eight bytes of slack: a word's last lane is read whole and masked.
+        byte[] rented = ArrayPool<byte>.Shared.Rent(text.Length + 8);
+        Span<byte> bytes = rented;
+        var word = new WordState();
         int surrogatePairs = 0; // pairs before i: code point index = i - surrogatePairs
         int i = 0;
         while (i < text.Length)
         {
+            if (asciiBlocks && i + AsciiBlockLength <= text.Length && TryFoldAsciiBlock(text.Slice(i, AsciiBlockLength), bytes.Slice(i, AsciiBlockLength), options.FoldDigits, out ulong words))
+            {
+                RunAsciiBlock(text, bytes, i, words, surrogatePairs, ref word, options, seed, ref sink);
+                i += AsciiBlockLength;
+                continue;
+            }
+
             char c = text[i];
             if (c < 128)
             {
                 byte mapped = Unsafe.Add(ref map, c);
                 if (mapped != Separator)
                 {
-                    if (start < 0)
-                    {
-                        start = i;
-                        startCodePoint = i - surrogatePairs;
-                        hash = new WordHash(seed);
-                        slow = false;
-                    }
-
-                    if (hash.Length < FastWordBytes)
-                    {
-                        Unsafe.Add(ref wordStart, hash.Length) = mapped;
-                        hash.Append(mapped);
-                    }
-                    else
-                    {
-                        slow = true;
-                    }
+                    word.Begin(i, surrogatePairs);
+                    bytes[i] = mapped;
                 }
-                else if (start >= 0)
+                else if (word.Start >= 0)
                 {
-                    Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, seed, ref sink);
-                    start = -1;
+                    word.End(text, bytes, i, i - surrogatePairs, options, seed, ref sink);
                 }
 
                 i++;
@@ -114,21 +117,14 @@ public static class Tokenizer
 
             int codePoint = ReadCodePoint(text, i, out int width);
             CharClass kind = Classify(codePoint);
-            if ((kind is CharClass.Word) || (kind is CharClass.Ignorable && start >= 0))
+            if ((kind is CharClass.Word) || (kind is CharClass.Ignorable && word.Start >= 0))
             {
-                if (start < 0)
-                {
-                    start = i;
-                    startCodePoint = i - surrogatePairs;
-                    hash = new WordHash(seed);
-                }
-
-                slow = true;
+                word.Begin(i, surrogatePairs);
+                word.Slow = true;
             }
-            else if (start >= 0)
+            else if (word.Start >= 0)
             {
-                Emit(text, start, i, startCodePoint, i - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, seed, ref sink);
-                start = -1;
+                word.End(text, bytes, i, i - surrogatePairs, options, seed, ref sink);
             }
 
             if (kind == CharClass.Cjk)
@@ -141,24 +137,140 @@ public static class Tokenizer
             surrogatePairs += width - 1;
         }
 
-        if (start >= 0)
+        if (word.Start >= 0)
         {
-            Emit(text, start, text.Length, startCodePoint, text.Length - surrogatePairs, word[..hash.Length], slow ? 0 : hash.Finish(), slow, options, seed, ref sink);
+            word.End(text, bytes, text.Length, text.Length - surrogatePairs, options, seed, ref sink);
+        }
+
+        ArrayPool<byte>.Shared.Return(rented);
+    }
+
+    /// <summary>
+    /// When all 64 <paramref name="chars"/> are ASCII: writes each one's folded byte (lower case; a digit as '0' when
+    /// folding digits) to <paramref name="bytes"/> and sets bit k of <paramref name="words"/> for each letter or digit.
+    /// Separators get a byte too, which no word reads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryFoldAsciiBlock(ReadOnlySpan<char> chars, Span<byte> bytes, bool foldDigits, out ulong words)
+    {
+        Debug.Assert(chars.Length == AsciiBlockLength && bytes.Length >= AsciiBlockLength);
+        ref ushort source = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(chars));
+        ref byte target = ref MemoryMarshal.GetReference(bytes);
+        words = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (int k = 0; k < AsciiBlockLength; k += 2 * Vector256<ushort>.Count)
+            {
+                Vector256<ushort> low = Vector256.LoadUnsafe(ref source, (nuint)k);
+                Vector256<ushort> high = Vector256.LoadUnsafe(ref source, (nuint)(k + Vector256<ushort>.Count));
+                if (((low | high) & Vector256.Create((ushort)0xFF80)) != Vector256<ushort>.Zero)
+                {
+                    return false;
+                }
+
+                // c | 0x20 lowers ASCII letters and leaves digits as they are; the range checks are unsigned.
+                Vector256<byte> narrow = Vector256.Narrow(low, high);
+                Vector256<byte> lower = narrow | Vector256.Create((byte)0x20);
+                Vector256<byte> digit = Vector256.LessThan(narrow - Vector256.Create((byte)'0'), Vector256.Create((byte)10));
+                Vector256<byte> letterOrDigit = Vector256.LessThan(lower - Vector256.Create((byte)'a'), Vector256.Create((byte)26)) | digit;
+                (foldDigits ? Vector256.ConditionalSelect(digit, Vector256.Create((byte)'0'), lower) : lower).StoreUnsafe(ref target, (nuint)k);
+                words |= (ulong)letterOrDigit.ExtractMostSignificantBits() << k;
+            }
+
+            return true;
+        }
+
+        ref byte map = ref MemoryMarshal.GetArrayDataReference(foldDigits ? AsciiMapFoldedDigits : AsciiMap);
+        for (int k = 0; k < AsciiBlockLength; k++)
+        {
+            char c = chars[k];
+            if (c >= 128)
+            {
+                return false;
+            }
+
+            byte mapped = Unsafe.Add(ref map, c);
+            Unsafe.Add(ref target, k) = mapped;
+            words |= (mapped != Separator ? 1UL : 0) << k;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The words of 64 ASCII characters at <paramref name="at"/>, whose folded bytes are already in place: bit k of
+    /// <paramref name="words"/> is set when character k is a letter or digit. A word open before the block continues
+    /// into it; one still open at its end continues after it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RunAsciiBlock<TSink>(ReadOnlySpan<char> text, Span<byte> bytes, int at, ulong words, int surrogatePairs, ref WordState word,
+        NormalizationOptions options, ulong seed, ref TSink sink)
+        where TSink : struct, ITokenSink
+    {
+        ulong before = (words << 1) | (word.Start >= 0 ? 1UL : 0);
+        ulong starts = words & ~before;
+        ulong ends = ~words & before;
+        while (true)
+        {
+            if (word.Start >= 0)
+            {
+                if (ends == 0)
+                {
+                    return;
+                }
+
+                int end = at + BitOperations.TrailingZeroCount(ends);
+                ends &= ends - 1;
+                word.End(text, bytes, end, end - surrogatePairs, options, seed, ref sink);
+            }
+            else
+            {
+                if (starts == 0)
+                {
+                    return;
+                }
+
+                word.Begin(at + BitOperations.TrailingZeroCount(starts), surrogatePairs);
+                starts &= starts - 1;
+            }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Emit<TSink>(ReadOnlySpan<char> text, int start, int end, int codePointStart, int codePointEnd,
-        ReadOnlySpan<byte> asciiWord, ulong asciiHash, bool slow, NormalizationOptions options, ulong hashSeed, ref TSink sink)
-        where TSink : struct, ITokenSink
+    /// <summary>The word being read: where it starts, and whether it holds anything but ASCII letters and digits.</summary>
+    private struct WordState()
     {
-        if (!slow)
+        public int Start = -1;
+        public int StartCodePoint;
+        public bool Slow;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Begin(int at, int surrogatePairs)
         {
-            sink.OnToken(asciiHash, asciiWord, start, end, codePointStart, codePointEnd);
-            return;
+            if (Start < 0)
+            {
+                Start = at;
+                StartCodePoint = at - surrogatePairs;
+                Slow = false;
+            }
         }
 
-        EmitNormalized(text[start..end], start, end, codePointStart, codePointEnd, options, hashSeed, ref sink);
+        /// <summary>Emits the word ending at <paramref name="end"/>: its bytes hashed whole, or normalised from the text when slow.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void End<TSink>(ReadOnlySpan<char> text, Span<byte> bytes, int end, int endCodePoint, NormalizationOptions options, ulong seed, ref TSink sink)
+            where TSink : struct, ITokenSink
+        {
+            if (Slow)
+            {
+                EmitNormalized(text[Start..end], Start, end, StartCodePoint, endCodePoint, options, seed, ref sink);
+            }
+            else
+            {
+                // The buffer holds eight bytes past the text's end, so the word's last lane can be read whole.
+                sink.OnToken(WordHash.HashWithSlack(bytes[Start..], end - Start, seed), bytes[Start..end], Start, end, StartCodePoint, endCodePoint);
+            }
+
+            Start = -1;
+        }
     }
 
     /// <summary>
