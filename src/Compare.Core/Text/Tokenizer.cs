@@ -22,6 +22,15 @@ namespace Compare.Core.Text;
 /// <param name="CodePointEnd">Code point index after the word.</param>
 public readonly record struct Token(ulong Hash, int Start, int End, int CodePointStart, int CodePointEnd);
 
+/// <summary>How the tokenizer takes runs of ASCII: one character at a time (the reference), or 64 at a time with or without vectors.</summary>
+internal enum AsciiBlocks
+{
+    None,
+    Scalar,
+    Vector256,
+    Vector512,
+}
+
 /// <summary>Receives the words of a text in order; implemented by structs so the tokenizer loop is specialised per sink.</summary>
 internal interface ITokenSink
 {
@@ -69,16 +78,20 @@ public static class Tokenizer
     }
 
     internal static void Run<TSink>(ReadOnlySpan<char> text, NormalizationOptions options, ulong seed, ref TSink sink)
-        where TSink : struct, ITokenSink => Run(text, options, seed, ref sink, asciiBlocks: true);
+        where TSink : struct, ITokenSink => Run(text, options, seed, ref sink, BestBlocks);
+
+    /// <summary>The widest vectors this machine runs fast.</summary>
+    internal static AsciiBlocks BestBlocks { get; } =
+        Vector512.IsHardwareAccelerated ? AsciiBlocks.Vector512 : Vector256.IsHardwareAccelerated ? AsciiBlocks.Vector256 : AsciiBlocks.Scalar;
 
     /// <summary>
     /// The tokenizer's loop. Each ASCII letter or digit of a word leaves its normalised byte at its own index of one
     /// buffer, so a word's bytes are contiguous whichever way they were found and are hashed whole at its end. With
-    /// <paramref name="asciiBlocks"/>, 64 characters that are all ASCII are taken at once: classified and folded with
-    /// vectors, their words' starts and ends read off two bit masks. Any other block goes through the character loop,
-    /// which is also the reference the tests hold the blocks to (<paramref name="asciiBlocks"/> false).
+    /// <paramref name="blocks"/>, 64 characters that are all ASCII are taken at once: classified and folded (with
+    /// vectors where the hardware has them), their words' starts and ends read off two bit masks. Any other block goes
+    /// through the character loop, which is also the reference the tests hold the blocks to (<see cref="AsciiBlocks.None"/>).
     /// </summary>
-    internal static void Run<TSink>(ReadOnlySpan<char> text, NormalizationOptions options, ulong seed, ref TSink sink, bool asciiBlocks)
+    internal static void Run<TSink>(ReadOnlySpan<char> text, NormalizationOptions options, ulong seed, ref TSink sink, AsciiBlocks blocks)
         where TSink : struct, ITokenSink
     {
         ref byte map = ref MemoryMarshal.GetArrayDataReference(options.FoldDigits ? AsciiMapFoldedDigits : AsciiMap);
@@ -90,7 +103,8 @@ public static class Tokenizer
         int i = 0;
         while (i < text.Length)
         {
-            if (asciiBlocks && i + AsciiBlockLength <= text.Length && TryFoldAsciiBlock(text.Slice(i, AsciiBlockLength), bytes.Slice(i, AsciiBlockLength), options.FoldDigits, out ulong words))
+            if (blocks != AsciiBlocks.None && i + AsciiBlockLength <= text.Length
+                && TryFoldAsciiBlock(text.Slice(i, AsciiBlockLength), bytes.Slice(i, AsciiBlockLength), options.FoldDigits, blocks, out ulong words))
             {
                 RunAsciiBlock(text, bytes, i, words, surrogatePairs, ref word, options, seed, ref sink);
                 i += AsciiBlockLength;
@@ -151,13 +165,31 @@ public static class Tokenizer
     /// Separators get a byte too, which no word reads.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool TryFoldAsciiBlock(ReadOnlySpan<char> chars, Span<byte> bytes, bool foldDigits, out ulong words)
+    private static bool TryFoldAsciiBlock(ReadOnlySpan<char> chars, Span<byte> bytes, bool foldDigits, AsciiBlocks blocks, out ulong words)
     {
         Debug.Assert(chars.Length == AsciiBlockLength && bytes.Length >= AsciiBlockLength);
         ref ushort source = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(chars));
         ref byte target = ref MemoryMarshal.GetReference(bytes);
         words = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (blocks == AsciiBlocks.Vector512 && Vector512.IsHardwareAccelerated)
+        {
+            Vector512<ushort> low = Vector512.LoadUnsafe(ref source);
+            Vector512<ushort> high = Vector512.LoadUnsafe(ref source, (nuint)Vector512<ushort>.Count);
+            if (((low | high) & Vector512.Create((ushort)0xFF80)) != Vector512<ushort>.Zero)
+            {
+                return false;
+            }
+
+            Vector512<byte> narrow = Vector512.Narrow(low, high);
+            Vector512<byte> lower = narrow | Vector512.Create((byte)0x20);
+            Vector512<byte> digit = Vector512.LessThan(narrow - Vector512.Create((byte)'0'), Vector512.Create((byte)10));
+            Vector512<byte> letterOrDigit = Vector512.LessThan(lower - Vector512.Create((byte)'a'), Vector512.Create((byte)26)) | digit;
+            (foldDigits ? Vector512.ConditionalSelect(digit, Vector512.Create((byte)'0'), lower) : lower).StoreUnsafe(ref target);
+            words = letterOrDigit.ExtractMostSignificantBits();
+            return true;
+        }
+
+        if (blocks >= AsciiBlocks.Vector256 && Vector256.IsHardwareAccelerated)
         {
             for (int k = 0; k < AsciiBlockLength; k += 2 * Vector256<ushort>.Count)
             {
