@@ -7,17 +7,11 @@ union-find clusters. Prints one JSON line with the counts, so the runner can che
 Run with Debian's python3 (numpy, scipy) and PYTHONPATH pointing at a datasketch checkout outside the repository.
 """
 import json
-import re
 import sys
 
 from datasketch import MinHash, MinHashLSH
 
-WORD = re.compile(r"\w+")
-
-
-def shingles(text, size=5):
-    words = WORD.findall(text.lower())
-    return {" ".join(words[i:i + size]).encode("utf-8") for i in range(max(1, len(words) - size + 1))}
+from sign_corpus import shingles  # the same shingles the signing peer makes
 
 
 def main():
