@@ -10,7 +10,7 @@ namespace Compare.Benchmarks;
 
 /// <summary>
 /// The tokenizer on one ~5 KB article: its character loop (the path every word took before the ASCII blocks) as
-/// the baseline, the blocks without vectors, with Vector256 and with Vector512. Allocations must stay at 0 B.
+/// the baseline, the blocks without vectors and with Vector256. Allocations must stay at 0 B.
 /// </summary>
 [MemoryDiagnoser]
 public class TokenizerBenchmarks
@@ -28,9 +28,6 @@ public class TokenizerBenchmarks
 
     [Benchmark]
     public int AsciiBlocksVector256() => Words(Compare.Core.Text.AsciiBlocks.Vector256);
-
-    [Benchmark]
-    public int AsciiBlocksVector512() => Words(Compare.Core.Text.AsciiBlocks.Vector512);
 
     private int Words(Compare.Core.Text.AsciiBlocks blocks)
     {
