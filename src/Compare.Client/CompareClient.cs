@@ -28,14 +28,14 @@ public sealed class CompareClient : IDisposable
         SimilarityService.SimilarityServiceClient similarity, int upsertBatchSize = 500)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(upsertBatchSize, 1);
-        Collections = collections;
-        Documents = documents;
-        Similarity = similarity;
+        Collections = collections ?? throw new ArgumentNullException(nameof(collections));
+        Documents = documents ?? throw new ArgumentNullException(nameof(documents));
+        Similarity = similarity ?? throw new ArgumentNullException(nameof(similarity));
         _upsertBatchSize = upsertBatchSize;
     }
 
     private CompareClient(GrpcChannel channel, CompareClientOptions options)
-        : this(Intercepted(channel, options.ApiKey), options.UpsertBatchSize) => _ownedChannel = channel;
+        : this(WithApiKey(channel, options.ApiKey), options.UpsertBatchSize) => _ownedChannel = channel;
 
     private CompareClient(CallInvoker invoker, int upsertBatchSize)
         : this(new(invoker), new(invoker), new(invoker), upsertBatchSize)
@@ -52,30 +52,29 @@ public sealed class CompareClient : IDisposable
     public SimilarityService.SimilarityServiceClient Similarity { get; }
 
     /// <summary>
-    /// A channel to the server under the options' retry policy, with no message size limit of its own (the server
-    /// bounds every answer). Callers that make their own clients from it add the API key with <see cref="WithApiKey"/>.
+    /// A channel to the server under the options' retry policy and receive limit. Callers that make their own clients
+    /// from it add the API key with <see cref="WithApiKey"/>.
     /// </summary>
     public static GrpcChannel CreateChannel(CompareClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions
-        {
-            ServiceConfig = options.ToServiceConfig(),
-            MaxReceiveMessageSize = null,
-            MaxSendMessageSize = null,
-        });
+        var channel = new GrpcChannelOptions();
+        options.ConfigureChannel(channel);
+        return GrpcChannel.ForAddress(options.Address, channel);
     }
 
     /// <summary>Calls through <paramref name="channel"/> that carry <paramref name="apiKey"/> as a bearer token (none when null).</summary>
-    public static CallInvoker WithApiKey(ChannelBase channel, string? apiKey) => Intercepted(channel, apiKey);
-
-    private static CallInvoker Intercepted(ChannelBase channel, string? apiKey) => string.IsNullOrEmpty(apiKey)
-        ? channel.CreateCallInvoker()
-        : channel.Intercept(headers =>
-        {
-            headers.Add("authorization", "Bearer " + apiKey);
-            return headers;
-        });
+    public static CallInvoker WithApiKey(ChannelBase channel, string? apiKey)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        return string.IsNullOrEmpty(apiKey)
+            ? channel.CreateCallInvoker()
+            : channel.Intercept(headers =>
+            {
+                headers.Add("authorization", "Bearer " + apiKey);
+                return headers;
+            });
+    }
 
     /// <summary>Creates a collection, or returns it as it is when the name is taken (its settings, not <paramref name="config"/>'s).</summary>
     /// <returns>The collection, and whether this call created it.</returns>

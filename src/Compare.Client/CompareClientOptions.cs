@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Grpc.Core;
+using Grpc.Net.Client;
 using Grpc.Net.Client.Configuration;
 
 namespace Compare.Client;
@@ -25,8 +26,23 @@ public sealed class CompareClientOptions
     /// <summary>The longest wait between two attempts.</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The largest message the client reads: 64 MB by default, well above the server's own answer budget
+    /// (Limits:MaxResponseBytes, 3 MB unless configured otherwise), so a raised budget still fits.
+    /// </summary>
+    public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
+
     /// <summary>Documents per message of <see cref="CompareClient.UpsertManyAsync(string, IAsyncEnumerable{V1.Document}, IProgress{long}?, CancellationToken)"/>.</summary>
     public int UpsertBatchSize { get; set; } = 500;
+
+    /// <summary>Applies the retry policy and the receive limit to a channel's options (what AddCompareClient does too).</summary>
+    public void ConfigureChannel(GrpcChannelOptions channel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        channel.ServiceConfig = ToServiceConfig();
+        channel.MaxReceiveMessageSize = MaxReceiveMessageBytes;
+        channel.MaxSendMessageSize = null; // the server refuses what it will not take, naming its limit
+    }
 
     /// <summary>
     /// The gRPC service config every call runs under: retry on UNAVAILABLE, with jittered exponential backoff.
@@ -60,6 +76,7 @@ public sealed class CompareClientOptions
             : InitialBackoff <= TimeSpan.Zero || MaxBackoff < InitialBackoff
                 ? $"{nameof(InitialBackoff)} must be positive and at most {nameof(MaxBackoff)} (were {InitialBackoff} and {MaxBackoff})."
             : UpsertBatchSize is < 1 or > 10_000 ? $"{nameof(UpsertBatchSize)} must be between 1 and 10,000 (was {UpsertBatchSize})."
+            : MaxReceiveMessageBytes < 1024 ? $"{nameof(MaxReceiveMessageBytes)} must be at least 1,024 (was {MaxReceiveMessageBytes})."
             : null;
         if (problem is not null)
         {

@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using Compare.Client;
 using Compare.V1;
 using Grpc.Core;
-using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -44,7 +43,7 @@ public static class CompareClientServiceCollectionExtensions
             {
                 CompareClientOptions options = provider.GetRequiredService<IOptions<CompareClientOptions>>().Value;
                 factory.Address = options.Address;
-                ServiceConfigFrom(options, factory);
+                factory.ChannelOptionsActions.Add(options.ConfigureChannel);
             })
             .AddCallCredentials((_, headers, provider) =>
             {
@@ -58,12 +57,4 @@ public static class CompareClientServiceCollectionExtensions
             // The server's default port is cleartext HTTP/2; the key is sent there too, as the server expects.
             .ConfigureChannel(channel => channel.UnsafeUseInsecureChannelCallCredentials = true);
     }
-
-    private static void ServiceConfigFrom(CompareClientOptions options, GrpcClientFactoryOptions factory) =>
-        factory.ChannelOptionsActions.Add(channel =>
-        {
-            channel.ServiceConfig = options.ToServiceConfig();
-            channel.MaxReceiveMessageSize = null;
-            channel.MaxSendMessageSize = null;
-        });
 }

@@ -113,6 +113,8 @@ public sealed class ClientLibraryTests
         Assert.Contains("MaxAttempts", Assert.ThrowsAny<System.ComponentModel.DataAnnotations.ValidationException>(() => new CompareClient(tooMany)).Message, StringComparison.Ordinal);
         var backwards = new CompareClientOptions { InitialBackoff = TimeSpan.FromSeconds(10), MaxBackoff = TimeSpan.FromSeconds(1) };
         Assert.Contains("InitialBackoff", Assert.ThrowsAny<System.ComponentModel.DataAnnotations.ValidationException>(() => new CompareClient(backwards)).Message, StringComparison.Ordinal);
+        var tiny = new CompareClientOptions { MaxReceiveMessageBytes = 10 };
+        Assert.Contains("MaxReceiveMessageBytes", Assert.ThrowsAny<System.ComponentModel.DataAnnotations.ValidationException>(() => new CompareClient(tiny)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
