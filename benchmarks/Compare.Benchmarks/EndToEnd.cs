@@ -48,6 +48,25 @@ internal static class EndToEnd
             var count = new TokenCount();
             Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, Tokenizer.BestBlocks);
         }));
+        // Text that is not all ASCII: every 40th character of the corpus replaced by 'é', so most blocks of 64 hold one.
+        string[] accented = [.. texts.Select(t => string.Create(t.Length, t, (chars, source) =>
+        {
+            source.CopyTo(chars);
+            for (int k = 39; k < chars.Length; k += 40)
+            {
+                chars[k] = 'é';
+            }
+        }))];
+        double accentedLoop = Best(repetitions, () => Array.ForEach(accented, t =>
+        {
+            var count = new TokenCount();
+            Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, AsciiBlocks.None);
+        }));
+        double accentedBlocks = Best(repetitions, () => Array.ForEach(accented, t =>
+        {
+            var count = new TokenCount();
+            Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, Tokenizer.BestBlocks);
+        }));
         double oneCore = Best(repetitions, () => Array.ForEach(texts, t => oph.Sign(t, signature)));
         double allCores = Best(repetitions, () => Parallel.ForEach(texts, () => new uint[128], (t, _, s) => { oph.Sign(t, s); return s; }, _ => { }));
         double classicOneCore = Best(repetitions, () => Array.ForEach(texts, t => classic.Sign(t, signature)));
@@ -64,6 +83,8 @@ internal static class EndToEnd
         Row("tokenise with offsets, 1 core", tokenize);
         Row("words and hashes, character loop only (before the ASCII blocks), 1 core", characterLoop);
         Row($"words and hashes, ASCII blocks ({Tokenizer.BestBlocks}), 1 core", asciiBlocks);
+        Row("words and hashes, an 'é' every 40 characters: character loop, 1 core", accentedLoop);
+        Row($"words and hashes, an 'é' every 40 characters: ASCII blocks ({Tokenizer.BestBlocks}), 1 core", accentedBlocks);
         Row("signature OPH, 1 core", oneCore);
         Row($"signature OPH, {Environment.ProcessorCount} cores", allCores);
         Row("signature classic MinHash, 1 core", classicOneCore);

@@ -102,14 +102,22 @@ public static class Tokenizer
         var word = new WordState();
         int surrogatePairs = 0; // pairs before i: code point index = i - surrogatePairs
         int i = 0;
+        int nextBlock = blocks == AsciiBlocks.None ? int.MaxValue : 0; // where a block may be tried again
         while (i < text.Length)
         {
-            if (blocks != AsciiBlocks.None && i + AsciiBlockLength <= text.Length
-                && TryFoldAsciiBlock(text.Slice(i, AsciiBlockLength), bytes.Slice(i, AsciiBlockLength), options.FoldDigits, blocks, out ulong words))
+            if (i >= nextBlock && i + AsciiBlockLength <= text.Length)
             {
-                RunAsciiBlock(text, bytes, i, words, surrogatePairs, ref word, options, seed, ref sink);
-                i += AsciiBlockLength;
-                continue;
+                ReadOnlySpan<char> block = text.Slice(i, AsciiBlockLength);
+                if (TryFoldAsciiBlock(block, bytes.Slice(i, AsciiBlockLength), options.FoldDigits, blocks, out ulong words))
+                {
+                    RunAsciiBlock(text, bytes, i, words, surrogatePairs, ref word, options, seed, ref sink);
+                    i += AsciiBlockLength;
+                    continue;
+                }
+
+                // Every block that starts before the first non-ASCII character holds it too: the character loop takes
+                // the text up to and past it before another block is tried, rather than trying one at each character.
+                nextBlock = i + block.IndexOfAnyExceptInRange('\0', '\u007F') + 1;
             }
 
             char c = text[i];
