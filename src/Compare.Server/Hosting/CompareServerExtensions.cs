@@ -83,11 +83,12 @@ public static class CompareServerExtensions
             grpc.MaxReceiveMessageSize = limits.Value.MaxReceiveMessageBytes;
             grpc.CompressionProviders = [new CappedGzipCompressionProvider(limits.Value.MaxReceiveMessageBytes)];
         });
-        // Registered before AddGrpcReflection, which adds its own only where none is: the documented descriptors.
-        Google.Protobuf.Reflection.ServiceDescriptor[] described = [.. V1.DocumentedDescriptors.Services, Health.Descriptor,
-            Grpc.Reflection.V1.ServerReflection.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor];
-        services.AddSingleton(_ => new ReflectionV1ServiceImpl(described));
-        services.AddSingleton(_ => new ReflectionServiceImpl(described));
+        // Registered before AddGrpcReflection, which adds its own only where none is: the documented descriptors,
+        // read from Compare.Protos when a client first asks for reflection, not at every start.
+        var described = new Lazy<Google.Protobuf.Reflection.ServiceDescriptor[]>(() => [.. V1.DocumentedDescriptors.Services, Health.Descriptor,
+            Grpc.Reflection.V1.ServerReflection.Descriptor, Grpc.Reflection.V1Alpha.ServerReflection.Descriptor]);
+        services.AddSingleton(_ => new ReflectionV1ServiceImpl(described.Value));
+        services.AddSingleton(_ => new ReflectionServiceImpl(described.Value));
         services.AddGrpcReflection();
         services.AddOpenApiDescription();
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
