@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Compare.V1;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -71,9 +70,18 @@ public sealed class CompareClient : IDisposable
             ? channel.CreateCallInvoker()
             : channel.Intercept(headers =>
             {
-                headers.Add("authorization", "Bearer " + apiKey);
+                AddApiKey(headers, apiKey);
                 return headers;
             });
+    }
+
+    /// <summary>How the server takes a key: <c>authorization: Bearer KEY</c>. Nothing is added without a key.</summary>
+    internal static void AddApiKey(Metadata headers, string? apiKey)
+    {
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            headers.Add("authorization", "Bearer " + apiKey);
+        }
     }
 
     /// <summary>Creates a collection, or returns it as it is when the name is taken (its settings, not <paramref name="config"/>'s).</summary>
@@ -135,7 +143,7 @@ public sealed class CompareClient : IDisposable
     /// <summary>Stores a sequence of any length as one StreamUpsertDocuments call, in messages of the configured batch size.</summary>
     public Task<StreamUpsertDocumentsResponse> UpsertManyAsync(string collection, IEnumerable<Document> documents, IProgress<long>? sent = null,
         CancellationToken cancellationToken = default) =>
-        UpsertManyAsync(collection, AsAsync(documents, cancellationToken), sent, cancellationToken);
+        UpsertManyAsync(collection, documents.ToAsyncEnumerable(), sent, cancellationToken);
 
     /// <summary>
     /// Stores a sequence of any length as one StreamUpsertDocuments call, in messages of the configured batch size,
@@ -221,18 +229,6 @@ public sealed class CompareClient : IDisposable
 
     /// <summary>Closes the channel this client made, if it made one.</summary>
     public void Dispose() => _ownedChannel?.Dispose();
-
-    private static async IAsyncEnumerable<Document> AsAsync(IEnumerable<Document> documents, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(documents);
-        foreach (Document document in documents)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            yield return document;
-        }
-
-        await Task.CompletedTask.ConfigureAwait(false);
-    }
 }
 
 /// <summary>What a Deduplicate run found: clusters whole, representative first; pairs if asked for; the summary.</summary>

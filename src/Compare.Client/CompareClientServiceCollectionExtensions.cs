@@ -47,11 +47,7 @@ public static class CompareClientServiceCollectionExtensions
             })
             .AddCallCredentials((_, headers, provider) =>
             {
-                if (provider.GetRequiredService<IOptions<CompareClientOptions>>().Value.ApiKey is { Length: > 0 } key)
-                {
-                    headers.Add("authorization", "Bearer " + key);
-                }
-
+                CompareClient.AddApiKey(headers, provider.GetRequiredService<IOptions<CompareClientOptions>>().Value.ApiKey);
                 return Task.CompletedTask;
             })
             // The server's default port is cleartext HTTP/2; the key is sent there too, as the server expects.
