@@ -38,16 +38,8 @@ internal static class EndToEnd
         double naive = Best(Math.Min(repetitions, 2), () => Array.ForEach(texts, t => NaiveMinHash.Sign(t)));
         double tokenize = Best(repetitions, () => Array.ForEach(texts, t => Tokenizer.Tokenize(t, NormalizationOptions.Default, 1)));
         // The tokenizer's character loop alone (its ASCII blocks off): the path every word took before them.
-        double characterLoop = Best(repetitions, () => Array.ForEach(texts, t =>
-        {
-            var count = new TokenCount();
-            Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, AsciiBlocks.None);
-        }));
-        double asciiBlocks = Best(repetitions, () => Array.ForEach(texts, t =>
-        {
-            var count = new TokenCount();
-            Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, Tokenizer.BestBlocks);
-        }));
+        double characterLoop = Best(repetitions, () => Array.ForEach(texts, t => TokenCount.Words(t, AsciiBlocks.None)));
+        double asciiBlocks = Best(repetitions, () => Array.ForEach(texts, t => TokenCount.Words(t, Tokenizer.BestBlocks)));
         // Text that is not all ASCII: every 40th character of the corpus replaced by 'é', so most blocks of 64 hold one.
         string[] accented = [.. texts.Select(t => string.Create(t.Length, t, (chars, source) =>
         {
@@ -57,16 +49,8 @@ internal static class EndToEnd
                 chars[k] = 'é';
             }
         }))];
-        double accentedLoop = Best(repetitions, () => Array.ForEach(accented, t =>
-        {
-            var count = new TokenCount();
-            Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, AsciiBlocks.None);
-        }));
-        double accentedBlocks = Best(repetitions, () => Array.ForEach(accented, t =>
-        {
-            var count = new TokenCount();
-            Tokenizer.Run(t, NormalizationOptions.Default, 1, ref count, Tokenizer.BestBlocks);
-        }));
+        double accentedLoop = Best(repetitions, () => Array.ForEach(accented, t => TokenCount.Words(t, AsciiBlocks.None)));
+        double accentedBlocks = Best(repetitions, () => Array.ForEach(accented, t => TokenCount.Words(t, Tokenizer.BestBlocks)));
         double oneCore = Best(repetitions, () => Array.ForEach(texts, t => oph.Sign(t, signature)));
         double allCores = Best(repetitions, () => Parallel.ForEach(texts, () => new uint[128], (t, _, s) => { oph.Sign(t, s); return s; }, _ => { }));
         double classicOneCore = Best(repetitions, () => Array.ForEach(texts, t => classic.Sign(t, signature)));
@@ -139,13 +123,5 @@ internal static class EndToEnd
         }
 
         return best;
-    }
-
-    /// <summary>A sink that only counts: the cost of finding, normalising and hashing words, nothing after.</summary>
-    private struct TokenCount : ITokenSink
-    {
-        public int Count;
-
-        public void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd) => Count++;
     }
 }
