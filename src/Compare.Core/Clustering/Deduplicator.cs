@@ -44,7 +44,7 @@ public sealed class Deduplicator
 
         _sketcher = new DocumentSketcher(parameters);
         _options = options;
-        _lsh = options.Lsh ?? LshParameters.Optimal(options.Threshold, parameters.NumPermutations);
+        _lsh = options.Lsh ?? LshParameters.ForThreshold(options.Threshold, parameters.NumPermutations);
         _lsh.Validate(parameters.NumPermutations);
     }
 

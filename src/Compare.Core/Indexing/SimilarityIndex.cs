@@ -54,7 +54,7 @@ public sealed class SimilarityIndex : IDisposable
         CandidateVerifier.CheckThreshold(threshold);
         Sketcher = new DocumentSketcher(parameters);
         Threshold = threshold;
-        Lsh = lsh ?? LshParameters.Optimal(threshold, parameters.NumPermutations);
+        Lsh = lsh ?? LshParameters.ForThreshold(threshold, parameters.NumPermutations);
         Lsh.Validate(parameters.NumPermutations);
         _bands = new BandIndex(Lsh);
         Frequencies = countFrequencies ? new DocumentFrequencySketch() : null;

@@ -15,6 +15,8 @@ public sealed class BandIndex : IDisposable
     private readonly Dictionary<string, int> _slotById = new(StringComparer.Ordinal);
     private readonly Stack<int> _freeSlots = new();
     private readonly LshIndex _lsh;
+    // Built when first asked for (a query below the banding's threshold), then kept up to date by every write.
+    private PrefixForest? _forest;
     private string?[] _ids;
     private long[] _writtenAt;
     private int _slotCount;
@@ -93,6 +95,7 @@ public sealed class BandIndex : IDisposable
 
             int slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : NewSlot();
             _lsh.Insert(slot, signature);
+            _forest?.Insert(slot, signature);
             _ids[slot] = id;
             long at = writtenAt ?? _writes;
             _writtenAt[slot] = at;
@@ -118,6 +121,7 @@ public sealed class BandIndex : IDisposable
             }
 
             _lsh.Remove(slot, signature);
+            _forest?.Remove(slot, signature);
             _ids[slot] = null;
             _freeSlots.Push(slot);
             return true;
@@ -128,8 +132,76 @@ public sealed class BandIndex : IDisposable
         }
     }
 
+    /// <summary>Whether <see cref="BuildPrefixForest"/> has run: probes shallower than the bands' rows need it.</summary>
+    public bool HasPrefixForest => Volatile.Read(ref _forest) is not null;
+
+    /// <summary>
+    /// Builds the prefix forest over every indexed document: <paramref name="readSignatures"/> calls its argument with each
+    /// document's id and the signature it was added with (ids not indexed are ignored). The caller keeps writes out
+    /// meanwhile (a collection's write lock); queries go on.
+    /// </summary>
+    public void BuildPrefixForest(Action<SignatureVisitor> readSignatures)
+    {
+        ArgumentNullException.ThrowIfNull(readSignatures);
+        LshParameters parameters = _lsh.Parameters;
+        int capacity = Count;
+        var handles = new List<int>(capacity);
+        var keysByDocument = new List<ulong>(capacity * parameters.Bands);
+        readSignatures((id, signature) =>
+        {
+            int slot;
+            _lock.EnterReadLock();
+            try
+            {
+                if (!_slotById.TryGetValue(id, out slot))
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+
+            handles.Add(slot);
+            for (int band = 0; band < parameters.Bands; band++)
+            {
+                keysByDocument.Add(PrefixForest.PrefixKey(signature, band, parameters.Rows));
+            }
+        });
+
+        // Band by band for the build: the key of handles[i] in band b at b × n + i.
+        int n = handles.Count;
+        var keys = new ulong[n * parameters.Bands];
+        for (int i = 0; i < n; i++)
+        {
+            for (int band = 0; band < parameters.Bands; band++)
+            {
+                keys[(band * n) + i] = keysByDocument[(i * parameters.Bands) + band];
+            }
+        }
+
+        PrefixForest forest = PrefixForest.Build(parameters, [.. handles], keys);
+        _lock.EnterWriteLock();
+        try
+        {
+            _forest = forest;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
     /// <summary>The documents that share at least one band bucket with <paramref name="signature"/>, each once.</summary>
-    public List<string> Candidates(ReadOnlySpan<uint> signature)
+    public List<string> Candidates(ReadOnlySpan<uint> signature) => Candidates(signature, _lsh.Parameters.Rows);
+
+    /// <summary>
+    /// The documents that agree with <paramref name="signature"/> on the first <paramref name="depth"/> values of at least
+    /// one band (<see cref="LshParameters.ProbeDepth"/>), each once: the band buckets at the bands' rows, else the prefix
+    /// forest, which must have been built.
+    /// </summary>
+    public List<string> Candidates(ReadOnlySpan<uint> signature, int depth)
     {
         var slots = new List<int>();
         var found = new List<string>();
@@ -138,7 +210,15 @@ public sealed class BandIndex : IDisposable
         {
             bool[] seen = t_seen is { } s && s.Length >= _slotCount ? s : new bool[Math.Max(64, _ids.Length)];
             t_seen = null;
-            _lsh.Query(signature, seen, slots);
+            if (depth >= _lsh.Parameters.Rows)
+            {
+                _lsh.Query(signature, seen, slots);
+            }
+            else
+            {
+                RequiredForest().Query(signature, depth, seen, slots);
+            }
+
             t_seen = seen;
             foreach (int slot in slots)
             {
@@ -157,7 +237,13 @@ public sealed class BandIndex : IDisposable
     /// Every document in the order of writes (an update is a new write), and the candidate pairs of the
     /// shared buckets over those positions (packed by <see cref="Clusterer.Pack"/>, distinct, ascending).
     /// </summary>
-    public (string[] Ids, ulong[] Pairs) CandidatePairs()
+    public (string[] Ids, ulong[] Pairs) CandidatePairs() => CandidatePairs(_lsh.Parameters.Rows);
+
+    /// <summary>
+    /// Every document in the order of writes, and the pairs that agree on the first <paramref name="depth"/> values of a
+    /// band (the shared buckets at the bands' rows), over those positions, as <see cref="CandidatePairs()"/> gives them.
+    /// </summary>
+    public (string[] Ids, ulong[] Pairs) CandidatePairs(int depth)
     {
         _lock.EnterReadLock();
         try
@@ -165,16 +251,25 @@ public sealed class BandIndex : IDisposable
             (string[] ids, int[] positionOfSlot) = InWriteOrder();
             var pairs = new List<ulong>();
             var positions = new List<int>();
-            _lsh.ForEachSharedBucket(bucket =>
+            Action<List<int>> onGroup = group =>
             {
                 positions.Clear();
-                foreach (int slot in bucket)
+                foreach (int slot in group)
                 {
                     positions.Add(positionOfSlot[slot]);
                 }
 
                 Clusterer.AddBucketPairs(positions, pairs);
-            });
+            };
+            if (depth >= _lsh.Parameters.Rows)
+            {
+                _lsh.ForEachSharedBucket(onGroup);
+            }
+            else
+            {
+                RequiredForest().ForEachSharedPrefix(depth, onGroup);
+            }
+
             return (ids, Clusterer.SortDistinct(pairs));
         }
         finally
@@ -217,6 +312,9 @@ public sealed class BandIndex : IDisposable
     /// <summary>Releases the lock.</summary>
     public void Dispose() => _lock.Dispose();
 
+    private PrefixForest RequiredForest() =>
+        _forest ?? throw new InvalidOperationException("Probes shallower than the bands' rows need the prefix forest: call BuildPrefixForest first.");
+
     private int NewSlot()
     {
         if (_slotCount == _ids.Length)
@@ -228,3 +326,6 @@ public sealed class BandIndex : IDisposable
         return _slotCount++;
     }
 }
+
+/// <summary>One document as <see cref="BandIndex.BuildPrefixForest"/> reads it; <paramref name="signature"/> is valid during the call only.</summary>
+public delegate void SignatureVisitor(string id, ReadOnlySpan<uint> signature);

@@ -26,6 +26,64 @@ public readonly record struct LshParameters(int Bands, int Rows)
     /// <summary>Probability that two documents with Jaccard similarity <paramref name="jaccard"/> become candidates.</summary>
     public double CandidateProbability(double jaccard) => 1 - Power(1 - Power(jaccard, Rows), Bands);
 
+    /// <summary>Recall asked of every query: pairs at least <see cref="RecallMargin"/> above its threshold are found with this probability.</summary>
+    public const double TargetRecall = 0.99;
+
+    /// <summary>How far above a query's threshold <see cref="TargetRecall"/> is promised (issue #18: recall ≥ 0.99 for pairs 0.05 above it).</summary>
+    public const double RecallMargin = 0.05;
+
+    /// <summary>
+    /// Probability that two documents with Jaccard similarity <paramref name="jaccard"/> agree on the first
+    /// <paramref name="depth"/> values of at least one band: 1 − (1 − J^depth)^bands.
+    /// </summary>
+    public double PrefixCandidateProbability(double jaccard, int depth) => 1 - Power(1 - Power(jaccard, depth), Bands);
+
+    /// <summary>
+    /// How many leading values of a band a query at <paramref name="threshold"/> must match so that pairs
+    /// <see cref="RecallMargin"/> above it are found with probability <see cref="TargetRecall"/>: <see cref="Rows"/> when
+    /// the buckets themselves reach it, else the deepest prefix that does (at most <see cref="PrefixForest.MaxDepth"/>),
+    /// and 1 when nothing does (thresholds below about 0.2 with 18 bands: the closest this banding comes).
+    /// </summary>
+    public int ProbeDepth(double threshold)
+    {
+        double jaccard = Math.Min(1, threshold + RecallMargin);
+        for (int depth = Rows; depth > 1; depth--)
+        {
+            if (PrefixCandidateProbability(jaccard, depth) >= TargetRecall)
+            {
+                return depth == Rows ? depth : Math.Min(depth, PrefixForest.MaxDepth);
+            }
+        }
+
+        return 1;
+    }
+
+    /// <summary>
+    /// The banding a one-off index (a batch dedup) uses at <paramref name="threshold"/>: <see cref="Optimal"/> when it finds
+    /// pairs <see cref="RecallMargin"/> above the threshold with probability <see cref="TargetRecall"/>, else the most rows
+    /// (fewest chance candidates) whose bands, as many as the permutations allow, do.
+    /// </summary>
+    public static LshParameters ForThreshold(double threshold, int numPermutations)
+    {
+        LshParameters optimal = Optimal(threshold, numPermutations);
+        double jaccard = Math.Min(1, threshold + RecallMargin);
+        if (optimal.CandidateProbability(jaccard) >= TargetRecall)
+        {
+            return optimal;
+        }
+
+        for (int rows = numPermutations; rows > 1; rows--)
+        {
+            var candidate = new LshParameters(numPermutations / rows, rows);
+            if (candidate.CandidateProbability(jaccard) >= TargetRecall)
+            {
+                return candidate;
+            }
+        }
+
+        return new LshParameters(numPermutations, 1);
+    }
+
     /// <summary>
     /// x to a positive integer power by squaring: choosing the bands evaluates this about 300,000 times (every
     /// bands × rows, two integrals of 129 points), which Math.Pow made a tenth of a small CLI run.
