@@ -316,7 +316,7 @@ public sealed class DeduplicateTests(ServerFixture server)
     {
         public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async Task<Core.Clustering.IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+        public async Task<Core.Clustering.IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, int depth, CancellationToken cancellationToken)
         {
             try
             {
@@ -370,8 +370,8 @@ public sealed class DeduplicateTests(ServerFixture server)
         public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
             CancellationToken cancellationToken) => inner.GetSketchesAsync(collection, settings, ids, cancellationToken);
 
-        public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken) =>
-            inner.GetCandidatesAsync(collection, settings, signature, cancellationToken);
+        public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, int depth,
+            CancellationToken cancellationToken) => inner.GetCandidatesAsync(collection, settings, signature, depth, cancellationToken);
     }
 
     [Fact]

@@ -429,8 +429,64 @@ public sealed class RedisStoreTests
             IServer server = direct.GetServer(redis.Configuration);
             Assert.Equal(["{upgrade:c:legacy:g1}:bands"], server.Keys(pattern: "{upgrade:c:legacy:g1}:b*").Select(k => (string)k!));
             Assert.False(await direct.GetDatabase().KeyExistsAsync("{upgrade:c:legacy:g1}:sketches"));
-            Assert.EndsWith(",\"2\"]", (string?)await direct.GetDatabase().HashGetAsync("upgrade:collections", "legacy"), StringComparison.Ordinal);
+            Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", (string?)await direct.GetDatabase().HashGetAsync("upgrade:collections", "legacy"), StringComparison.Ordinal);
             Assert.Equal(corpus.Count, await direct.GetDatabase().HashLengthAsync("{upgrade:c:legacy:g1}:handles"));
+        }
+    }
+
+    [Fact]
+    public async Task CollectionOfLayout2_GetsItsPrefixForestOnFirstUse_AndAnswersBelowItsThresholdAsOneWrittenNow()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(60)];
+        // Copies with every twelfth word replaced: Jaccard about 0.4, found only below the banding's threshold.
+        corpus.AddRange(corpus.Take(10).Select(d => ("edit-" + d.Id, string.Join(' ', d.Text.Split(' ').Select((w, i) => i % 12 == 0 ? "x" + i : w)))).ToList());
+        Dictionary<string, string?> settings = RedisAt(redis, "two");
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: settings);
+        await using (app)
+        using (channel)
+        {
+            var collections = new CollectionService.CollectionServiceClient(channel);
+            foreach (string name in new[] { "old", "fresh" })
+            {
+                await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = name });
+                await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(name, corpus));
+            }
+        }
+
+        // What a server of layout 2 left: no forest groups, and the record's layout 2.
+        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+        {
+            IDatabase db = direct.GetDatabase();
+            RedisKey[] forest = [.. direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:f[0-9]*")];
+            Assert.NotEmpty(forest);
+            await db.KeyDeleteAsync(forest);
+            string record = (string)(await db.HashGetAsync("two:collections", "old"))!;
+            string layout2 = record.Replace($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", ",\"2\"]", StringComparison.Ordinal);
+            Assert.NotEqual(record, layout2);
+            await db.HashSetAsync("two:collections", "old", layout2);
+            await db.StringSetAsync(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:config").Single(), layout2);
+        }
+
+        (app, channel) = await ServerFixture.StartAsync(settings: settings);
+        await using (app)
+        using (channel)
+        {
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            foreach ((string id, string text) in corpus.Skip(60))
+            {
+                var query = new FindSimilarRequest { Query = new DocumentRef { Text = text }, Threshold = 0.2, TopK = 50 };
+                FindSimilarResponse upgraded = await similarity.FindSimilarAsync(new FindSimilarRequest(query) { Collection = "old" });
+                FindSimilarResponse fresh = await similarity.FindSimilarAsync(new FindSimilarRequest(query) { Collection = "fresh" });
+                Assert.Equal(fresh.Matches.Select(m => (m.Id, m.Jaccard)), upgraded.Matches.Select(m => (m.Id, m.Jaccard)));
+                Assert.Contains(upgraded.Matches, m => m.Id == id["edit-".Length..] && m.Jaccard < 0.5);
+            }
+        }
+
+        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+        {
+            Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", (string?)await direct.GetDatabase().HashGetAsync("two:collections", "old"), StringComparison.Ordinal);
+            Assert.NotEmpty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:f[0-9]*"));
         }
     }
 

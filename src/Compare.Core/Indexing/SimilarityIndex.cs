@@ -142,9 +142,9 @@ public sealed class SimilarityIndex : IDisposable
     /// <summary>
     /// Finds indexed documents with exact Jaccard ≥ <paramref name="threshold"/> (the index
     /// threshold when null), best first, at most <paramref name="topK"/> (0 for all).
-    /// LSH proposes candidates; <paramref name="exhaustive"/> verifies every document instead,
-    /// for thresholds well below the one the banding was tuned for; it checks
-    /// <paramref name="cancellationToken"/> as it goes, since it reads every document.
+    /// LSH proposes candidates, at any threshold (below the banding's, from the prefix forest:
+    /// <see cref="LshParameters.ProbeDepth"/>); <paramref name="exhaustive"/> verifies every document
+    /// instead; it checks <paramref name="cancellationToken"/> as it goes, since it reads every document.
     /// </summary>
     public QueryResult Query(DocumentSketch query, double? threshold = null, int topK = 0, string? excludeId = null, bool exhaustive = false,
         CancellationToken cancellationToken = default)
@@ -152,7 +152,8 @@ public sealed class SimilarityIndex : IDisposable
         ArgumentNullException.ThrowIfNull(query);
         double minimum = threshold ?? Threshold;
         CandidateVerifier.CheckThreshold(minimum);
-        List<IndexedSketch> candidates = exhaustive ? Snapshot() : Candidates(query.Signature);
+        int depth = Lsh.ProbeDepth(minimum);
+        List<IndexedSketch> candidates = exhaustive ? Snapshot() : WithSketches(Probed(depth).Candidates(query.Signature, depth));
         return CandidateVerifier.Verify(query, candidates, minimum, topK, excludeId, cancellationToken);
     }
 
@@ -164,18 +165,44 @@ public sealed class SimilarityIndex : IDisposable
 
     /// <summary>
     /// Clusters every indexed document (<see cref="SketchClustering"/>) at <paramref name="threshold"/>: the pairs of
-    /// the band buckets, verified over a snapshot of the sketches, so writes may continue meanwhile.
+    /// the band buckets (of the prefix forest below the banding's threshold), verified over a snapshot of the sketches,
+    /// so writes may continue meanwhile.
     /// </summary>
     public IndexClusteringResult Deduplicate(double? threshold = null, RepresentativePolicy policy = RepresentativePolicy.FirstSeen,
         IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        (string[] ids, ulong[] pairs) = _bands.CandidatePairs();
+        double minimum = threshold ?? Threshold;
+        int depth = Lsh.ProbeDepth(minimum);
+        (string[] ids, ulong[] pairs) = Probed(depth).CandidatePairs(depth);
         DocumentSketch?[] sketches = [.. ids.Select(id => _sketches.GetValueOrDefault(id))];
-        return SketchClustering.Cluster(new IndexCandidatePairs(ids, pairs), i => sketches[i]?.Shingles ?? [], threshold ?? Threshold, policy, progress, cancellationToken);
+        return SketchClustering.Cluster(new IndexCandidatePairs(ids, pairs), i => sketches[i]?.Shingles ?? [], minimum, policy, progress, cancellationToken);
     }
 
     /// <summary>Releases the band index's lock.</summary>
     public void Dispose() => _bands.Dispose();
+
+    // The band index, with its prefix forest built (once, from the sketches, with writes held off) when depth needs it.
+    private BandIndex Probed(int depth)
+    {
+        if (depth < Lsh.Rows && !_bands.HasPrefixForest)
+        {
+            lock (_writeGate)
+            {
+                if (!_bands.HasPrefixForest)
+                {
+                    _bands.BuildPrefixForest(visit =>
+                    {
+                        foreach ((string id, DocumentSketch sketch) in _sketches)
+                        {
+                            visit(id, sketch.Signature);
+                        }
+                    });
+                }
+            }
+        }
+
+        return _bands;
+    }
 
     private void RemoveLocked(string id, DocumentSketch old)
     {

@@ -148,7 +148,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         (_, DocumentSketch sketch) = await ResolveAsync(collection, settings, query, "query", cancellationToken).ConfigureAwait(false);
         IReadOnlyList<IndexedSketch> candidates = options.Exhaustive
             ? await store.GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false)
-            : await store.GetCandidatesAsync(collection, settings, sketch.Signature, cancellationToken).ConfigureAwait(false);
+            : await store.GetCandidatesAsync(collection, settings, sketch.Signature, settings.Lsh.ProbeDepth(threshold), cancellationToken).ConfigureAwait(false);
         string? exclude = query.Id is not null && !options.IncludeSelf ? query.Id : null;
         QueryResult result = CandidateVerifier.Verify(sketch, candidates, threshold, options.TopK, exclude, cancellationToken);
         metrics.CandidatesExamined(result.CandidatesExamined);
@@ -178,11 +178,11 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             // Progress is sent beside the work, one message at a time and never awaited by it: a client that does not read
             // holds up its own call, not a job slot.
             Task sending = onProgress(new ClusteringProgress(ClusteringStage.Loading, 0, info.DocumentCount));
-            IndexCandidatePairs candidates = await store.GetCandidatePairsAsync(collection, settings, token).ConfigureAwait(false);
+            IndexCandidatePairs candidates = await store.GetCandidatePairsAsync(collection, settings, settings.Lsh.ProbeDepth(minimum), token).ConfigureAwait(false);
             if (candidates.Pairs.Length > limits.Value.MaxDeduplicatePairs)
             {
                 throw new CapacityExceededException(string.Create(CultureInfo.InvariantCulture,
-                    $"Collection '{collection}' has {candidates.Pairs.Length:N0} candidate pairs, over Limits:MaxDeduplicatePairs ({limits.Value.MaxDeduplicatePairs:N0}): its banding, tuned for threshold {settings.Threshold}, pairs too many documents. Deduplicate a collection created with a higher threshold, or split the documents into several collections."));
+                    $"Collection '{collection}' has {candidates.Pairs.Length:N0} candidate pairs, over Limits:MaxDeduplicatePairs ({limits.Value.MaxDeduplicatePairs:N0}), at threshold {minimum}: too many documents look alike at that threshold. Deduplicate at a higher threshold, or split the documents into several collections."));
             }
 
             // Only the documents of a candidate pair are read for verification.
@@ -337,8 +337,11 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     private async Task<IReadOnlyList<SimilarityMatch>> NearDuplicatesAsync(string collection, CollectionSettings settings, string id, DocumentSketch sketch,
         NearDuplicateCheck check, SimilarityIndex batch, CancellationToken cancellationToken)
     {
-        IReadOnlyList<IndexedSketch> stored = await store.GetCandidatesAsync(collection, settings, sketch.Signature, cancellationToken).ConfigureAwait(false);
-        IEnumerable<IndexedSketch> candidates = stored.Where(c => !batch.Contains(c.Id)).Concat(batch.Candidates(sketch.Signature));
+        int depth = settings.Lsh.ProbeDepth(check.Threshold);
+        IReadOnlyList<IndexedSketch> stored = await store.GetCandidatesAsync(collection, settings, sketch.Signature, depth, cancellationToken).ConfigureAwait(false);
+        // The batch's own documents are few: below the banding's threshold each is verified rather than banded.
+        IEnumerable<IndexedSketch> candidates = stored.Where(c => !batch.Contains(c.Id))
+            .Concat(depth >= settings.Lsh.Rows ? batch.Candidates(sketch.Signature) : batch.Snapshot());
         return CandidateVerifier.Verify(sketch, candidates, check.Threshold, check.MaxMatches, id, cancellationToken).Matches;
     }
 

@@ -47,8 +47,13 @@ public interface IDocumentStore
     /// </summary>
     Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken);
 
-    /// <summary>The documents that share at least one band bucket with <paramref name="signature"/>, with their sketches.</summary>
-    Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken);
+    /// <summary>
+    /// The documents that agree with <paramref name="signature"/> on the first <paramref name="depth"/> values of at least
+    /// one band, with their sketches: at the bands' rows, those sharing a band bucket; shallower (a query below the
+    /// banding's threshold, <see cref="Core.Lsh.LshParameters.ProbeDepth"/>), a prefix of at most
+    /// <see cref="Core.Lsh.PrefixForest.MaxDepth"/> values.
+    /// </summary>
+    Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, int depth, CancellationToken cancellationToken);
 
     /// <summary>The stored sketches of those of <paramref name="ids"/> that exist and can be read (a damaged one is logged and left out).</summary>
     Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
@@ -57,8 +62,11 @@ public interface IDocumentStore
     /// <summary>Every document with its sketch, in the order each was last written: what an exhaustive query reads.</summary>
     Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
 
-    /// <summary>Every document in the order each was last written, and the candidate pairs of the collection's band buckets.</summary>
-    Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
+    /// <summary>
+    /// Every document in the order each was last written, and the pairs that agree on the first <paramref name="depth"/>
+    /// values of a band (<see cref="GetCandidatesAsync"/>): the pairs of the band buckets at the bands' rows.
+    /// </summary>
+    Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, int depth, CancellationToken cancellationToken);
 
     /// <summary>
     /// How many of the collection's documents hold each shingle (an estimate that never undercounts), and

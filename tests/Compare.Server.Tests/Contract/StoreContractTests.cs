@@ -170,6 +170,83 @@ public abstract class StoreContractTests(StoreReplicas server)
     }
 
     [Fact]
+    public async Task FindSimilarAndDeduplicate_AtAnyThreshold_FindPairsAboveItLikeExactJaccardOverEveryPair()
+    {
+        string c = await server.NewCollectionAsync();
+        List<(string Id, string Text)> documents = [.. TestData.BbcCorpus().Take(1200)];
+        // Copies with a growing share of their words replaced, so that pairs fall at every Jaccard from about 0.1 to 1.
+        var random = new Random(18);
+        documents.AddRange(documents.Take(400).Select((d, i) => ("edit-" + d.Id, ReplaceWords(d.Text, Math.Pow(i % 100 / 100.0, 2) * 0.4, random))).ToList());
+        foreach ((string Id, string Text)[] chunk in documents.Chunk(200))
+        {
+            await server.Documents.UpsertDocumentsAsync(Batch(c, chunk));
+        }
+
+        Dictionary<(int, int), double> reference = ReferenceJaccard.Pairs([.. documents.Select(d => d.Text)], 0.15);
+        var similarity = new SimilarityService.SimilarityServiceClient(server.B);
+        foreach (double threshold in new[] { 0.2, 0.3, 0.5, 0.8 })
+        {
+            int due = 0, found = 0;
+            long examined = 0;
+            var missed = new List<string>();
+            for (int q = 1200; q < documents.Count; q++)
+            {
+                FindSimilarResponse answer = await similarity.FindSimilarAsync(new FindSimilarRequest { Collection = c, Query = new DocumentRef { Id = documents[q].Id }, Threshold = threshold });
+                examined += answer.CandidatesExamined;
+                Dictionary<string, double> expected = reference.Where(p => p.Key.Item1 == q || p.Key.Item2 == q)
+                    .ToDictionary(p => documents[p.Key.Item1 == q ? p.Key.Item2 : p.Key.Item1].Id, p => p.Value);
+                foreach (V1.SimilarityMatch match in answer.Matches)
+                {
+                    Assert.True(match.Jaccard >= threshold, $"{match.Id} at {match.Jaccard} below {threshold}");
+                    Assert.Equal(expected[match.Id], match.Jaccard, 9);
+                }
+
+                HashSet<string> matched = [.. answer.Matches.Select(m => m.Id)];
+                foreach ((string id, double _) in expected.Where(e => e.Value >= threshold + 0.05))
+                {
+                    due++;
+                    found += matched.Contains(id) ? 1 : 0;
+                    if (!matched.Contains(id))
+                    {
+                        missed.Add($"{documents[q].Id}~{id}");
+                    }
+                }
+            }
+
+            Assert.True(due >= 20, $"{server.Store}: only {due} pairs above {threshold + 0.05}");
+            Assert.True(found >= 0.99 * due, $"{server.Store}, FindSimilar at {threshold}: {found} of {due} pairs found; missed {string.Join(", ", missed)}");
+            // A small fraction of the collection is examined, not all of it.
+            Assert.True(examined < 400L * documents.Count / 4, $"{server.Store}, FindSimilar at {threshold}: {examined / 400.0:F0} candidates a query of {documents.Count}");
+
+            Dictionary<string, int> clusterOf = [];
+            int clusters = 0;
+            await foreach (DeduplicateResponse r in similarity.Deduplicate(new DeduplicateRequest { Collection = c, Threshold = threshold }).ResponseStream.ReadAllAsync())
+            {
+                if (r.Cluster is { } cluster)
+                {
+                    clusters++;
+                    foreach (var member in cluster.Members)
+                    {
+                        clusterOf[member.Id] = clusters;
+                    }
+                }
+            }
+
+            (int Due, int Together) pairs = (0, 0);
+            foreach (((int a, int b), double _) in reference.Where(p => p.Value >= threshold + 0.05))
+            {
+                pairs.Due++;
+                pairs.Together += clusterOf.TryGetValue(documents[a].Id, out int x) && clusterOf.TryGetValue(documents[b].Id, out int y) && x == y ? 1 : 0;
+            }
+
+            Assert.True(pairs.Together >= 0.99 * pairs.Due, $"{server.Store}, Deduplicate at {threshold}: {pairs.Together} of {pairs.Due} pairs clustered");
+        }
+    }
+
+    private static string ReplaceWords(string text, double share, Random random) =>
+        string.Join(' ', text.Split(' ').Select(w => random.NextDouble() < share ? "w" + random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture) : w));
+
+    [Fact]
     public async Task DeleteCollection_ThenCreateAgain_StartsEmptyWithoutTheLastDeduplicate()
     {
         string c = await server.NewCollectionAsync();

@@ -180,13 +180,15 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, int depth,
+        CancellationToken cancellationToken)
     {
         LocalCollection c = Find(collection, settings);
-        List<string> ids = c.Bands.Candidates(signature);
+        BandIndex bands = await ProbedAsync(c, depth, cancellationToken).ConfigureAwait(false);
+        List<string> ids = bands.Candidates(signature, depth);
         Dictionary<string, DocumentSketch> sketches = _records.GetSketches(c.Record.Key, settings.Parameters, ids);
         // A candidate deleted between the two reads is simply gone.
-        return Task.FromResult<IReadOnlyList<IndexedSketch>>([.. ids.Where(sketches.ContainsKey).Select(id => new IndexedSketch(id, sketches[id]))]);
+        return [.. ids.Where(sketches.ContainsKey).Select(id => new IndexedSketch(id, sketches[id]))];
     }
 
     /// <inheritdoc/>
@@ -207,10 +209,42 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+    public async Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, int depth, CancellationToken cancellationToken)
     {
-        (string[] ids, ulong[] pairs) = Find(collection, settings).Bands.CandidatePairs();
-        return Task.FromResult(new IndexCandidatePairs(ids, pairs));
+        BandIndex bands = await ProbedAsync(Find(collection, settings), depth, cancellationToken).ConfigureAwait(false);
+        (string[] ids, ulong[] pairs) = bands.CandidatePairs(depth);
+        return new IndexCandidatePairs(ids, pairs);
+    }
+
+    /// <summary>
+    /// The collection's band index, with its prefix forest when <paramref name="depth"/> needs it. The forest is built the
+    /// first time a probe needs it, from the stored signatures, under the write lock (a second pass over what a start read;
+    /// about 2 s at a million documents), so that starts and collections only ever asked at their threshold do not pay for it.
+    /// </summary>
+    private async Task<BandIndex> ProbedAsync(LocalCollection c, int depth, CancellationToken cancellationToken)
+    {
+        if (depth >= c.Record.Settings.Lsh.Rows || c.Bands.HasPrefixForest)
+        {
+            return c.Bands;
+        }
+
+        await c.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDeleted(c);
+            BandIndex bands = c.Bands;
+            if (!bands.HasPrefixForest)
+            {
+                bands.BuildPrefixForest(visit => _records.LoadSignatures(c.Record.Key, c.Record.Settings.Parameters,
+                    (id, signature, _, _) => visit(id, signature), cancellationToken));
+            }
+
+            return bands;
+        }
+        finally
+        {
+            c.WriteGate.Release();
+        }
     }
 
     /// <inheritdoc/>

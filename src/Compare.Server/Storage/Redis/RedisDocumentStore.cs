@@ -27,10 +27,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 {
     /// <summary>
     /// How a collection's keys are laid out. 1: a shingle set per document and a Redis set per band bucket;
-    /// 2: signatures only, and band buckets grouped into sets of integers. A collection of layout 1 is upgraded
-    /// in place the first time it is used.
+    /// 2: band keys only, and band buckets grouped into sets of integers; 3: and the prefix forest's entries, grouped
+    /// the same way (<see cref="PrefixForest"/>: queries below the banding's threshold). A collection of an earlier
+    /// layout is upgraded in place the first time it is used.
     /// </summary>
-    public const int Layout = 2;
+    public const int Layout = 3;
 
     // A writer's lease on its collection, renewed while the writer works: a replica killed (or cut off) while
     // holding it holds up the others for at most this long. Every commit is fenced by it.
@@ -183,24 +184,27 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, int depth,
+        CancellationToken cancellationToken)
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
+        bool buckets = depth >= settings.Lsh.Rows;
         IBatch batch = Db.CreateBatch();
-        var groups = new (Task<RedisValue[]> Members, long Tag)[settings.Lsh.Bands];
+        var groups = new (Task<RedisValue[]> Members, BucketEntry Entry)[settings.Lsh.Bands];
         for (int band = 0; band < groups.Length; band++)
         {
-            BucketEntry entry = BucketEntry.Of(band, LshIndex.BandKey(signature, band, settings.Lsh.Rows), handle: 0);
-            groups[band] = (batch.SetMembersAsync(keys.BucketGroup(entry)), entry.Tag);
+            BucketEntry entry = buckets ? BucketEntry.Of(band, LshIndex.BandKey(signature, band, settings.Lsh.Rows), handle: 0)
+                : BucketEntry.OfPrefix(band, PrefixForest.PrefixKey(signature, band, settings.Lsh.Rows), handle: 0);
+            groups[band] = (batch.SetMembersAsync(buckets ? keys.BucketGroup(entry) : keys.ForestGroup(entry)), entry);
         }
 
         batch.Execute();
         var handles = new HashSet<long>();
-        foreach ((Task<RedisValue[]> members, long tag) in groups)
+        foreach ((Task<RedisValue[]> members, BucketEntry entry) in groups)
         {
             foreach (RedisValue member in await members.ConfigureAwait(false))
             {
-                if (BucketEntry.TryMatch((long)member, tag, out long handle))
+                if (buckets ? BucketEntry.TryMatch((long)member, entry.Tag, out long handle) : BucketEntry.TryMatchPrefix((long)member, entry.Tag, depth, out handle))
                 {
                     handles.Add(handle);
                 }
@@ -230,11 +234,16 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <inheritdoc/>
-    public async Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)
+    public async Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, int depth, CancellationToken cancellationToken)
     {
         // Sorting the stored band keys finds the pairs of the buckets in one pass, without reading a text.
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
+        if (depth < settings.Lsh.Rows)
+        {
+            return await PrefixPairsAsync(keys, versions, depth, cancellationToken).ConfigureAwait(false);
+        }
+
         var documents = new List<(Version Version, string Id, ulong[] BandKeys)>(versions.Count);
         await foreach (HashEntry entry in Db.HashScanAsync(keys.BandKeys, pageSize: 1000).ConfigureAwait(false))
         {
@@ -255,6 +264,57 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         documents.Sort((a, b) => a.Version.CompareTo(b.Version, a.Id, b.Id));
         ulong[] pairs = Clusterer.CandidatePairs([.. documents.Select(d => d.BandKeys)], settings.Lsh.Bands, cancellationToken);
         return new IndexCandidatePairs([.. documents.Select(d => d.Id)], pairs);
+    }
+
+    /// <summary>
+    /// The pairs that share a band's <paramref name="depth"/>-value prefix, from the forest's groups themselves (a document
+    /// keeps no prefix keys of its own): every group is read once, its members sorted by prefix within each band.
+    /// </summary>
+    private async Task<IndexCandidatePairs> PrefixPairsAsync(CollectionKeys keys, Dictionary<string, Version> versions, int depth, CancellationToken cancellationToken)
+    {
+        List<string> ids = [.. versions.Keys];
+        ids.Sort((a, b) => versions[a].CompareTo(versions[b], a, b));
+        Dictionary<long, int> positionOfHandle = [];
+        for (int position = 0; position < ids.Count; position++)
+        {
+            positionOfHandle[versions[ids[position]].Handle] = position;
+        }
+
+        var entries = new List<(int Band, long Prefix, int Position)>();
+        foreach (IServer server in redis.GetServers().Where(s => !s.IsReplica && s.IsConnected))
+        {
+            await foreach (RedisKey forestGroup in server.KeysAsync(pattern: keys.ForestPattern, pageSize: 1000).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                (int band, int number) = CollectionKeys.ParseForestGroup(forestGroup!);
+                foreach (RedisValue member in await Db.SetMembersAsync(forestGroup).ConfigureAwait(false))
+                {
+                    if (positionOfHandle.TryGetValue((long)member & BucketEntry.MaxHandle, out int position))
+                    {
+                        entries.Add((band, ((long)number << 24) | BucketEntry.PrefixTag((long)member, depth), position));
+                    }
+                }
+            }
+        }
+
+        entries.Sort();
+        var pairs = new List<ulong>();
+        var group = new List<int>();
+        for (int start = 0, end; start < entries.Count; start = end)
+        {
+            for (end = start + 1; end < entries.Count && entries[end].Band == entries[start].Band && entries[end].Prefix == entries[start].Prefix; end++)
+            {
+            }
+
+            if (end - start > 1)
+            {
+                group.Clear();
+                group.AddRange(entries.Skip(start).Take(end - start).Select(e => e.Position));
+                Clusterer.AddBucketPairs(group, pairs);
+            }
+        }
+
+        return new IndexCandidatePairs([.. ids], Clusterer.SortDistinct(pairs));
     }
 
     /// <inheritdoc/>
@@ -326,6 +386,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             foreach (BucketEntry bucket in BucketEntry.All(bandKeys, version.Handle))
             {
                 adds.Add(batch.SetAddAsync(keys.BucketGroup(bucket), bucket.Member));
+            }
+
+            foreach (BucketEntry prefix in BucketEntry.Prefixes(sketch.Signature, settings.Lsh, version.Handle))
+            {
+                adds.Add(batch.SetAddAsync(keys.ForestGroup(prefix), prefix.Member));
             }
 
             batch.Execute();
@@ -435,7 +500,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <summary>A document leaves the index: its handle, its band buckets, and its shingles' document frequencies.</summary>
-    private static void Unindex(ITransaction transaction, CollectionKeys keys, Version version, ulong[]? bandKeys, ulong[]? shingles, FrequencyChanges frequencies)
+    private static void Unindex(ITransaction transaction, CollectionKeys keys, LshParameters lsh, Version version, ulong[]? bandKeys, DocumentSketch? sketch,
+        FrequencyChanges frequencies)
     {
         _ = transaction.HashDeleteAsync(keys.Handles, version.Handle);
         if (bandKeys is not null)
@@ -446,9 +512,15 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             }
         }
 
-        if (shingles is not null)
+        // A document whose text cannot be read keeps its forest entries: without its handle they lead nowhere.
+        if (sketch is not null)
         {
-            frequencies.Count(shingles, -1);
+            foreach (BucketEntry prefix in BucketEntry.Prefixes(sketch.Signature, lsh, version.Handle))
+            {
+                _ = transaction.SetRemoveAsync(keys.ForestGroup(prefix), prefix.Member);
+            }
+
+            frequencies.Count(sketch.Shingles, -1);
         }
     }
 
@@ -551,10 +623,12 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <summary>
-    /// Layout 1 to 2, in place, under the collection's write lease (writers wait; reads go on in layout 1 until the
-    /// record switches). Each document gets a handle, its place in the order of writes (so a run resumed after a crash
-    /// gives the same ones), its band keys and grouped buckets from its layout 1 sketch; then the record switches to
-    /// layout 2 and layout 1's keys are deleted. Stop replicas of an older version first: they would write layout 1.
+    /// An earlier layout to this one, in place, under the collection's write lease (writers wait; reads go on in the old
+    /// layout until the record switches). From layout 1, each document gets a handle, its place in the order of writes (so
+    /// a run resumed after a crash gives the same ones), its band keys and grouped buckets from its layout 1 sketch, and
+    /// layout 1's keys are deleted at the end. From layout 1 or 2, each document gets its prefix forest entries (layout 2
+    /// keeps no signature: its text is sketched again). Then the record switches. Stop replicas of an older version first:
+    /// they would write the old layout.
     /// </summary>
     private async Task UpgradeAsync(RedisCollection record)
     {
@@ -566,29 +640,43 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             return; // upgraded, or deleted, while this call waited for the lease
         }
 
+        LshParameters lsh = record.Settings.Lsh;
         Dictionary<string, Version> versions = await VersionsAsync(keys, CancellationToken.None).ConfigureAwait(false);
         List<string> order = [.. versions.Keys];
         order.Sort((a, b) => versions[a].CompareTo(versions[b], a, b));
         long handle = 0;
         foreach (string[] chunk in order.Chunk(256))
         {
-            RedisValue[] sketches = await Db.HashGetAsync(keys.Layout1Sketches, [.. chunk.Select(id => (RedisValue)id)]).ConfigureAwait(false);
+            uint[]?[] signatures = await UpgradedSignaturesAsync(keys, record, chunk).ConfigureAwait(false);
             ITransaction transaction = writer.FencedTransaction();
             for (int i = 0; i < chunk.Length; i++)
             {
-                handle++;
-                _ = transaction.HashSetAsync(keys.Versions, chunk[i], (versions[chunk[i]] with { Handle = handle }).ToString());
-                _ = transaction.HashSetAsync(keys.Handles, handle, chunk[i]);
-                if (sketches[i].IsNull)
+                long documentHandle = versions[chunk[i]].Handle;
+                if (record.Layout == 1)
+                {
+                    documentHandle = ++handle;
+                    _ = transaction.HashSetAsync(keys.Versions, chunk[i], (versions[chunk[i]] with { Handle = handle }).ToString());
+                    _ = transaction.HashSetAsync(keys.Handles, handle, chunk[i]);
+                }
+
+                if (signatures[i] is not { } signature)
                 {
                     continue;
                 }
 
-                ulong[] bandKeys = BandKeysOf(SketchCodec.Decode((byte[])sketches[i]!, record.Settings.Parameters).Signature, record.Settings.Lsh);
-                _ = transaction.HashSetAsync(keys.BandKeys, chunk[i], EncodeBandKeys(bandKeys));
-                foreach (BucketEntry bucket in BucketEntry.All(bandKeys, handle))
+                if (record.Layout == 1)
                 {
-                    _ = transaction.SetAddAsync(keys.BucketGroup(bucket), bucket.Member);
+                    ulong[] bandKeys = BandKeysOf(signature, lsh);
+                    _ = transaction.HashSetAsync(keys.BandKeys, chunk[i], EncodeBandKeys(bandKeys));
+                    foreach (BucketEntry bucket in BucketEntry.All(bandKeys, documentHandle))
+                    {
+                        _ = transaction.SetAddAsync(keys.BucketGroup(bucket), bucket.Member);
+                    }
+                }
+
+                foreach (BucketEntry prefix in BucketEntry.Prefixes(signature, lsh, documentHandle))
+                {
+                    _ = transaction.SetAddAsync(keys.ForestGroup(prefix), prefix.Member);
                 }
             }
 
@@ -606,11 +694,26 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         _ = switching.HashSetAsync(CollectionsKey, record.Name, upgraded.Serialize());
         _ = switching.StringSetAsync(keys.Config, upgraded.Serialize());
         _ = switching.StringSetAsync(keys.Sequence, Math.Max(sequence, handle));
-        if (await switching.ExecuteAsync().ConfigureAwait(false))
+        if (await switching.ExecuteAsync().ConfigureAwait(false) && record.Layout == 1)
         {
             await DeleteKeysAsync(keys.Layout1BucketPattern).ConfigureAwait(false);
             await Db.KeyDeleteAsync(keys.Layout1Sketches).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The signatures of <paramref name="ids"/> for an upgrade: layout 1's stored sketches, or the texts sketched again; null where there is none.</summary>
+    private async Task<uint[]?[]> UpgradedSignaturesAsync(CollectionKeys keys, RedisCollection record, string[] ids)
+    {
+        RedisValue[] fields = [.. ids.Select(id => (RedisValue)id)];
+        if (record.Layout == 1)
+        {
+            RedisValue[] sketches = await Db.HashGetAsync(keys.Layout1Sketches, fields).ConfigureAwait(false);
+            return [.. sketches.Select(s => s.IsNull ? null : SketchCodec.Decode((byte[])s!, record.Settings.Parameters).Signature)];
+        }
+
+        RedisValue[] documents = await Db.HashGetAsync(keys.Documents, fields).ConfigureAwait(false);
+        DocumentSketcher sketcher = sketchers.For(record.Settings.Parameters);
+        return [.. ids.Select((id, i) => Readable(keys, id, documents[i]) is { } stored ? sketcher.Sketch(stored.Text).Signature : null)];
     }
 
     /// <summary>Deletes every key matching <paramref name="pattern"/> on every primary, a thousand at a time.</summary>
@@ -752,6 +855,36 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             handle = member & MaxHandle;
             return member >> HandleBits == tag;
         }
+
+        /// <summary>
+        /// A document's place in one band of the prefix forest, grouped as buckets are: the group is the band and the prefix
+        /// key's top 16 bits, the member its next 23 bits above the handle (so that members stay positive). So the first
+        /// value's prefix (24 bits) is compared whole, and deeper probes compare 39 bits; verification drops the rest.
+        /// </summary>
+        public static BucketEntry OfPrefix(int band, ulong prefixKey, long handle)
+        {
+            Debug.Assert(handle is >= 0 and <= MaxHandle);
+            long tag = (long)((prefixKey >> 25) & 0x7F_FFFF);
+            return new BucketEntry(band, (int)(prefixKey >> 48), tag, (tag << HandleBits) | handle);
+        }
+
+        public static IEnumerable<BucketEntry> Prefixes(uint[] signature, LshParameters lsh, long handle)
+        {
+            for (int band = 0; band < lsh.Bands; band++)
+            {
+                yield return OfPrefix(band, PrefixForest.PrefixKey(signature, band, lsh.Rows), handle);
+            }
+        }
+
+        /// <summary>The bits of a forest member's tag that a probe of <paramref name="depth"/> values compares (the first value's 8 below the group's 16, or all 23).</summary>
+        public static long PrefixTag(long member, int depth) => (member >> HandleBits) >> (depth == 1 ? 15 : 0);
+
+        public static bool TryMatchPrefix(long member, long tag, int depth, out long handle)
+        {
+            Debug.Assert(member >= 0);
+            handle = member & MaxHandle;
+            return PrefixTag(member, depth) == (depth == 1 ? tag >> 15 : tag);
+        }
     }
 
     private sealed record StoredRecord(string Text, Dictionary<string, string> Metadata, int ShingleCount, int Length, ulong ContentHash, long CreateTime, long UpdateTime)
@@ -817,6 +950,20 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         public RedisKey Sequence => Tag + ":sequence";
 
         public RedisKey BucketGroup(BucketEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:g{entry.Band}:{entry.Group:x4}");
+
+        public RedisKey ForestGroup(BucketEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:f{entry.Band}:{entry.Group:x4}");
+
+        /// <summary>Every forest group of the collection, as a SCAN pattern.</summary>
+        public string ForestPattern => GlobEscape(Tag) + ":f[0-9]*:*";
+
+        /// <summary>The band and group number of a key made by <see cref="ForestGroup"/>.</summary>
+        public static (int Band, int Group) ParseForestGroup(string key)
+        {
+            int colon = key.LastIndexOf(':');
+            int band = key.LastIndexOf(":f", colon - 1, StringComparison.Ordinal);
+            return (int.Parse(key.AsSpan(band + 2, colon - band - 2), CultureInfo.InvariantCulture),
+                int.Parse(key.AsSpan(colon + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+        }
     }
 
     /// <summary>
@@ -900,8 +1047,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 {
                     Version old = Version.Parse(oldVersions[i]!);
                     textBytes -= old.Utf8Length;
-                    Unindex(transaction, _keys, old, oldBandKeys[i].IsNull ? null : DecodeBandKeys(oldBandKeys[i], settings.Lsh),
-                        _store.Readable(_keys, id, oldDocuments[i]) is { } record ? sketcher.Sketch(record.Text).Shingles : null, frequencies);
+                    Unindex(transaction, _keys, settings.Lsh, old, oldBandKeys[i].IsNull ? null : DecodeBandKeys(oldBandKeys[i], settings.Lsh),
+                        _store.Readable(_keys, id, oldDocuments[i]) is { } record ? sketcher.Sketch(record.Text) : null, frequencies);
                 }
 
                 if (i >= writes.Count)
@@ -925,6 +1072,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 foreach (BucketEntry bucket in BucketEntry.All(keys, next))
                 {
                     _ = transaction.SetAddAsync(_keys.BucketGroup(bucket), bucket.Member);
+                }
+
+                foreach (BucketEntry prefix in BucketEntry.Prefixes(w.Sketch.Signature, settings.Lsh, next))
+                {
+                    _ = transaction.SetAddAsync(_keys.ForestGroup(prefix), prefix.Member);
                 }
 
                 frequencies.Count(w.Sketch.Shingles, +1);

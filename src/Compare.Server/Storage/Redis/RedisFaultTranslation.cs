@@ -45,8 +45,8 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
     public Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id,
         CancellationToken cancellationToken) => Run(() => redis.GetDocumentAndSketchAsync(collection, settings, id, cancellationToken));
 
-    public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, CancellationToken cancellationToken) =>
-        Run(() => redis.GetCandidatesAsync(collection, settings, signature, cancellationToken));
+    public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, int depth,
+        CancellationToken cancellationToken) => Run(() => redis.GetCandidatesAsync(collection, settings, signature, depth, cancellationToken));
 
     public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
         CancellationToken cancellationToken) => Run(() => redis.GetSketchesAsync(collection, settings, ids, cancellationToken));
@@ -54,8 +54,8 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
     public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
         Run(() => redis.GetAllSketchesAsync(collection, settings, cancellationToken));
 
-    public Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
-        Run(() => redis.GetCandidatePairsAsync(collection, settings, cancellationToken));
+    public Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, int depth, CancellationToken cancellationToken) =>
+        Run(() => redis.GetCandidatePairsAsync(collection, settings, depth, cancellationToken));
 
     public Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken) =>
         Run(() => redis.GetDocumentFrequenciesAsync(collection, cancellationToken));
