@@ -72,6 +72,31 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"{corpus.Count:N0} documents, {clusters.Count:N0} clusters, {dropped.Length:N0} duplicates", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0.2)]
+    [InlineData(0.3)]
+    [InlineData(0.5)]
+    public async Task Dedup_BbcCorpusBelowTheDefaultThreshold_ClustersThePairsTheReferenceFindsAboveIt(double threshold)
+    {
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        string value = threshold.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        (int exit, string output, _) = await RunAsync("dedup", TestData.BbcPath, "--threshold", value);
+
+        Assert.Equal(0, exit);
+        var clusterOf = new Dictionary<string, int>();
+        var clusters = Clusters(output);
+        for (int c = 0; c < clusters.Count; c++)
+        {
+            clusters[c].Members.ForEach(m => clusterOf.Add(m.Id, c));
+        }
+
+        Dictionary<(int, int), double> reference = ReferenceJaccard.Pairs([.. corpus.Select(d => d.Text)], threshold + 0.05);
+        Assert.True(reference.Count >= 150, $"{reference.Count} pairs");
+        int together = reference.Keys.Count(p => clusterOf.TryGetValue(corpus[p.Item1].Id, out int a) && clusterOf.TryGetValue(corpus[p.Item2].Id, out int b) && a == b);
+        Assert.True(together >= 0.99 * reference.Count, $"{together} of {reference.Count} pairs above {threshold + 0.05} clustered");
+    }
+
     [Fact]
     public async Task Dedup_JsonlCsvAndFolder_GiveTheSameClusters()
     {

@@ -9,8 +9,10 @@ namespace Compare.Cli.Tests;
 
 public sealed class ServerModeTests
 {
-    [Fact]
-    public async Task Dedup_WithServer_UploadsThenAnswersAsTheInProcessRunDoes()
+    [Theory]
+    [InlineData("0.8")]
+    [InlineData("0.3")] // below the collection's threshold: the server probes its prefix forest
+    public async Task Dedup_WithServer_UploadsThenAnswersAsTheInProcessRunDoes(string threshold)
     {
         await using WebApplication app = await StartServerAsync();
         string server = app.Urls.Single();
@@ -19,8 +21,8 @@ public sealed class ServerModeTests
         using var serverOut = new StringWriter();
         using var localErr = new StringWriter();
         using var serverErr = new StringWriter();
-        int local = await CompareCli.RunAsync(["dedup", TestData.BbcPath, "--threshold", "0.8"], localOut, localErr);
-        int remote = await CompareCli.RunAsync(["dedup", TestData.BbcPath, "--threshold", "0.8", "--server", server], serverOut, serverErr);
+        int local = await CompareCli.RunAsync(["dedup", TestData.BbcPath, "--threshold", threshold], localOut, localErr);
+        int remote = await CompareCli.RunAsync(["dedup", TestData.BbcPath, "--threshold", threshold, "--server", server], serverOut, serverErr);
 
         Assert.Equal(0, local);
         Assert.True(remote == 0, serverErr.ToString());
