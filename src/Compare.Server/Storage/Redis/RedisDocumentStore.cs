@@ -18,9 +18,10 @@ namespace Compare.Server.Storage.Redis;
 /// buckets. A collection's keys share the hash tag {prefix:c:name:generation}, so a Redis Cluster keeps them on one
 /// node and a batch is one MULTI/EXEC there, fenced by the writer's lease on the collection. Queries read the buckets
 /// straight from Redis, so a write through one replica is seen by the next query through any other.
-/// Per document Redis holds its text and record, its band keys, its version and its handle, and 8 bytes per band in the buckets:
-/// no shingle set. Sketches for verification are made again from the candidates' texts (a few tens of microseconds
-/// each), which keeps a document at about 1.7 KB besides its text (300,000 documents) where shingle sets took 10 KB.
+/// Per document Redis holds its text and record, its band keys, its version and its handle, and 8 bytes per band in the buckets
+/// and as many in the prefix forest's groups: no shingle set. Sketches for verification are made again from the candidates'
+/// texts (a few tens of microseconds each), which kept a document at about 1.7 KB besides its text (300,000 documents,
+/// layout 2, before the forest) where shingle sets took 10 KB.
 /// </summary>
 public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, SketcherCache sketchers, ILogger<RedisDocumentStore> logger)
     : IDocumentStore
