@@ -4,6 +4,7 @@ using Compare.Benchmarks;
 // "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
 // service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side,
 // "thresholds [documents] [queries] [store]" FindSimilar's recall, candidates and latency against threshold,
+// "passages [sizes,...] [queries] [store]" FindSharedPassages against the empty RPC and exhaustive FindSimilar,
 // "restart DIR [times]" the server executable's restart on kept SQLite files, "load [seconds] [workers]" a mixed load on the server executable,
 // "process NATIVE_COMPARE [repetitions]" whole dedup processes (native, JIT, datasketch with DATASKETCH=<checkout>),
 // "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
@@ -30,6 +31,18 @@ if (args.Length > 0 && args[0] == "thresholds")
 {
     await ThresholdBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 40, args.Length > 3 ? args[3] : "Sqlite");
+    return;
+}
+
+if (args.Length > 0 && args[0] == "passages")
+{
+    PassageBenchmark.PrintHeader();
+    foreach (string size in args.Length > 1 ? args[1].Split(',') : ["20000"])
+    {
+        await PassageBenchmark.RunAsync(int.Parse(size, System.Globalization.CultureInfo.InvariantCulture),
+            args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 100, args.Length > 3 ? args[3] : "Sqlite");
+    }
+
     return;
 }
 

@@ -37,6 +37,7 @@ internal static class CompareCli
         {
             DedupCommand(output, error, standardInput),
             DiffCommand(output, error),
+            ReuseCommand(output, error, standardInput),
             IndexCommand(error, standardInput),
             SimilarCommand(output, error),
         };
@@ -108,6 +109,26 @@ internal static class CompareCli
                 result.GetValue(outputCorpus), result.GetValue(representative), result.GetValue(strict), sketching.Parameters(result), sketching.Lsh(result),
                 address, result.GetValue(collection)!, result.GetValue(create))).RunAsync(cancellationToken);
         });
+        return command;
+    }
+
+    private static Command ReuseCommand(TextWriter output, TextWriter error, Func<Stream> standardInput)
+    {
+        Argument<string> input = InputArgument();
+        Option<int> minWords = CliOptions.Integer("--min-words", $"Shortest shared passage, in words, 2 to 64 (every pair sharing {PassageFingerprints.GuaranteedWords} words in a row is found).",
+            PassageFingerprints.GuaranteedWords, 2, 64);
+        Option<int> bridge = CliOptions.Integer("--bridge", "Differing words a passage may bridge on each side, 0 to 10.", 0, 0, 10);
+        Option<int> boilerplate = CliOptions.Integer("--max-documents", "Wording found in more documents than this is boilerplate and pairs no one, 2 to 1,000,000.",
+            new ReuseOptions().MaxDocumentsPerFingerprint, 2, 1_000_000);
+        var outputFile = new Option<string?>("--output", "-o") { Description = "Pairs as JSON lines (default: standard output)." };
+        (Option<string> idField, Option<string> textField, Option<InputFormat?> format, Option<bool> strict) = InputOptions();
+        var command = new Command("reuse", "List every pair of documents of a corpus that share passages, with the passages.")
+        {
+            input, minWords, bridge, boilerplate, outputFile, idField, textField, format, strict,
+        };
+        command.SetAction((result, cancellationToken) => new ReuseRun(output, error, Input(result, input, idField, textField, format, standardInput), result.GetValue(strict),
+            new ReuseOptions { MinWords = result.GetValue(minWords), MaxBridgeWords = result.GetValue(bridge), MaxDocumentsPerFingerprint = result.GetValue(boilerplate) },
+            result.GetValue(outputFile)).RunAsync(cancellationToken));
         return command;
     }
 

@@ -68,28 +68,11 @@ internal static class DiffRun
             TotalPhraseCount = shared.Phrases.Count,
             PhrasesTruncated = !shared.Complete,
         };
-        answer.LeftShared.AddRange(shared.LeftShared.Select(ToProto));
-        answer.RightShared.AddRange(shared.RightShared.Select(ToProto));
-        answer.SharedPhrases.AddRange(shared.Phrases.Select(p =>
-        {
-            var phrase = new V1.SharedPhrase
-            {
-                Text = p.Text,
-                RightText = p.RightText,
-                WordCount = p.WordCount,
-                RightWordCount = p.RightWordCount,
-                Left = ToProto(p.Left),
-                Right = ToProto(p.Right),
-            };
-            phrase.LeftOccurrences.AddRange(p.LeftOccurrences.Select(ToProto));
-            phrase.RightOccurrences.AddRange(p.RightOccurrences.Select(ToProto));
-            phrase.Differences.AddRange(p.Differences.Select(d => new V1.PhraseDifference { LeftText = d.Left, RightText = d.Right, Left = ToProto(d.LeftSpan), Right = ToProto(d.RightSpan) }));
-            return phrase;
-        }));
+        answer.LeftShared.AddRange(shared.LeftShared.Select(PhraseMessages.ToProto));
+        answer.RightShared.AddRange(shared.RightShared.Select(PhraseMessages.ToProto));
+        answer.SharedPhrases.AddRange(shared.Phrases.Select(PhraseMessages.ToProto));
         return answer;
     }
-
-    private static V1.Span ToProto(TextSpan span) => new() { Start = span.Start, End = span.End };
 
     private static string Spans(IEnumerable<TextSpan> spans) =>
         string.Join(' ', spans.Select(s => string.Create(CultureInfo.InvariantCulture, $"[{s.Start}..{s.End})")));

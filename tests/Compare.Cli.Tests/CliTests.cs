@@ -98,6 +98,55 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Reuse_ArticlesQuotingOthers_ListsEveryPairSharingSevenWordsInARowWithThePassages()
+    {
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Skip(1000).Take(300)];
+        var random = new Random(19);
+        for (int q = 0; q < 20; q++)
+        {
+            string[] source = corpus[random.Next(300)].Text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int length = random.Next(7, 20), start = random.Next(source.Length - length);
+            string filler = string.Join(' ', Enumerable.Range(0, 40).Select(_ => "zq" + random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            corpus.Add(($"quote-{q}", $"{filler} {string.Join(' ', source[start..(start + length)])} {filler}"));
+        }
+
+        string jsonl = Path.Combine(_dir, "reuse.jsonl");
+        await File.WriteAllLinesAsync(jsonl, corpus.Select(d => JsonSerializer.Serialize(new { id = d.Id, text = d.Text })));
+
+        (int exit, string output, string error) = await RunAsync("reuse", jsonl);
+
+        Assert.Equal(0, exit);
+        var found = new HashSet<(string, string)>();
+        foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using JsonDocument json = JsonDocument.Parse(line);
+            JsonElement pair = json.RootElement;
+            found.Add((pair.GetProperty("leftId").GetString()!, pair.GetProperty("rightId").GetString()!));
+            JsonElement longest = pair.GetProperty("passages")[0];
+            Assert.True(longest.GetProperty("wordCount").GetInt32() >= 7);
+            Assert.InRange(pair.GetProperty("leftCoverage").GetDouble(), 1e-9, 1);
+        }
+
+        // The engine-free reference: the pairs that have a run of seven words in common.
+        HashSet<string>[] runs = [.. corpus.Select(d => ReferencePassages.Runs(d.Text, 7))];
+        var expected = new List<(string, string)>();
+        for (int a = 0; a < corpus.Count; a++)
+        {
+            for (int b = a + 1; b < corpus.Count; b++)
+            {
+                if (runs[a].Overlaps(runs[b]))
+                {
+                    expected.Add((corpus[a].Id, corpus[b].Id));
+                }
+            }
+        }
+
+        Assert.True(expected.Count >= 20, $"{expected.Count} pairs");
+        Assert.All(expected, pair => Assert.Contains(pair, found));
+        Assert.Contains($"{corpus.Count:N0} documents, {found.Count:N0} pairs sharing passages of 7+ words", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Dedup_JsonlCsvAndFolder_GiveTheSameClusters()
     {
         string jsonl = Path.Combine(_dir, "small.jsonl"), csv = Path.Combine(_dir, "small.csv"), folder = Path.Combine(_dir, "small");

@@ -382,6 +382,27 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
     }
 
     [Fact]
+    public async Task CollectionPage_SharedPassagesOfADocument_ListsTheDocumentsQuotingItAndLinksToTheSideBySideView()
+    {
+        string c = await server.SeedsCollectionAsync(("unrelated", TestData.BbcCorpus()[0].Text));
+
+        IPage page = await OpenAsync($"/collections/{c}");
+        await page.Locator("tr", new PageLocatorOptions { HasTextString = "2014" }).Locator("a", new LocatorLocatorOptions { HasTextString = "shared passages" }).ClickAsync();
+        await page.WaitForURLAsync("**/passages?**");
+        ILocator row = page.Locator("tbody tr");
+        await row.First.WaitForAsync();
+        Assert.Equal(1, await row.CountAsync()); // the unrelated article shares nothing
+        Assert.Equal("2016", await row.Locator("td").First.InnerTextAsync());
+        Assert.Contains(await row.Locator("q").AllInnerTextsAsync(), q => q.Contains("Silk Road Economic Belt", StringComparison.Ordinal));
+        Assert.Contains("at least 7 words", await page.Locator("p.muted").First.InnerTextAsync(), StringComparison.Ordinal);
+
+        await row.Locator("a", new LocatorLocatorOptions { HasTextString = "side by side" }).ClickAsync();
+        await page.WaitForURLAsync("**/view?**");
+        Assert.Equal(("2014", "2016"), (await page.Locator(".side[data-side=left] h2").InnerTextAsync(), await page.Locator(".side[data-side=right] h2").InnerTextAsync()));
+        await CloseAsync(page);
+    }
+
+    [Fact]
     public async Task View_UnderApiKeys_AsksForTheKeyAndShowsTheTextsOnceGiven()
     {
         const string Key = "browser-key-0123456789abcdef";

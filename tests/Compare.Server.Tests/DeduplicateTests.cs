@@ -367,6 +367,10 @@ public sealed class DeduplicateTests(ServerFixture server)
         public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
             inner.GetAllSketchesAsync(collection, settings, cancellationToken);
 
+        public Task<Core.Phrases.PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints,
+            int maxDocumentsPerFingerprint, CancellationToken cancellationToken) =>
+            inner.GetPassageCandidatesAsync(collection, settings, fingerprints, maxDocumentsPerFingerprint, cancellationToken);
+
         public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
             CancellationToken cancellationToken) => inner.GetSketchesAsync(collection, settings, ids, cancellationToken);
 

@@ -171,6 +171,13 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal("2016-edited", (string)match["id"]!);
         Assert.Equal(expected, (double)match["jaccard"]!, 9);
 
+        // Which documents share wording with the 2014 report? The 2016 one, by the Silk Road passage, as /v1/passages answers it.
+        (HttpStatusCode shared, JsonNode passages) = await SendAsync(HttpMethod.Post, "/v1/passages", new { collection = c, query = new { id = "2014" } });
+        Assert.Equal(HttpStatusCode.OK, shared);
+        Assert.Equal(7, (int)passages["guaranteedMinWords"]!);
+        JsonNode report = passages["matches"]!.AsArray().Single(m => (string)m!["id"]! == "2016")!;
+        Assert.Contains(report["passages"]!.AsArray(), p => ((string)p!["text"]!).Contains("Silk Road Economic Belt", StringComparison.Ordinal));
+
         (HttpStatusCode before, _) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/duplicates");
         Assert.Equal(HttpStatusCode.NotFound, before);
 
@@ -219,7 +226,7 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         JsonObject paths = openApi["paths"]!.AsObject();
         foreach ((string path, string method) in new[]
         {
-            ("/v1/compare", "post"), ("/v1/similar", "post"), ("/v1/deduplicate", "post"), ("/v1/collections", "get"), ("/v1/collections", "post"),
+            ("/v1/compare", "post"), ("/v1/similar", "post"), ("/v1/passages", "post"), ("/v1/deduplicate", "post"), ("/v1/collections", "get"), ("/v1/collections", "post"),
             ("/v1/collections/{name}", "get"), ("/v1/collections/{name}", "delete"), ("/v1/collections/{collection}/documents", "post"),
             ("/v1/collections/{collection}/documents", "get"), ("/v1/collections/{collection}/documents/{id}", "get"),
         })

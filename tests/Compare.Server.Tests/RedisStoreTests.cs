@@ -435,7 +435,7 @@ public sealed class RedisStoreTests
     }
 
     [Fact]
-    public async Task CollectionOfLayout2_GetsItsPrefixForestOnFirstUse_AndAnswersBelowItsThresholdAsOneWrittenNow()
+    public async Task CollectionOfLayout2_GetsItsPrefixForestAndPassagesOnFirstUse_AndAnswersAsOneWrittenNow()
     {
         await using RedisServer redis = await RedisServer.StartAsync();
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(60)];
@@ -459,8 +459,10 @@ public sealed class RedisStoreTests
         {
             IDatabase db = direct.GetDatabase();
             RedisKey[] forest = [.. direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:f[0-9]*")];
+            RedisKey[] passages = [.. direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]")];
             Assert.NotEmpty(forest);
-            await db.KeyDeleteAsync(forest);
+            Assert.NotEmpty(passages);
+            await db.KeyDeleteAsync([.. forest, .. passages]);
             string record = (string)(await db.HashGetAsync("two:collections", "old"))!;
             string layout2 = record.Replace($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", ",\"2\"]", StringComparison.Ordinal);
             Assert.NotEqual(record, layout2);
@@ -480,6 +482,11 @@ public sealed class RedisStoreTests
                 FindSimilarResponse fresh = await similarity.FindSimilarAsync(new FindSimilarRequest(query) { Collection = "fresh" });
                 Assert.Equal(fresh.Matches.Select(m => (m.Id, m.Jaccard)), upgraded.Matches.Select(m => (m.Id, m.Jaccard)));
                 Assert.Contains(upgraded.Matches, m => m.Id == id["edit-".Length..] && m.Jaccard < 0.5);
+                var passages = new FindSharedPassagesRequest { Query = new DocumentRef { Text = text } };
+                FindSharedPassagesResponse upgradedPassages = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest(passages) { Collection = "old" });
+                FindSharedPassagesResponse freshPassages = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest(passages) { Collection = "fresh" });
+                Assert.Equal(freshPassages.Matches, upgradedPassages.Matches);
+                Assert.Contains(upgradedPassages.Matches, m => m.Id == id["edit-".Length..]);
             }
         }
 
@@ -487,6 +494,7 @@ public sealed class RedisStoreTests
         {
             Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", (string?)await direct.GetDatabase().HashGetAsync("two:collections", "old"), StringComparison.Ordinal);
             Assert.NotEmpty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:f[0-9]*"));
+            Assert.NotEmpty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]"));
         }
     }
 

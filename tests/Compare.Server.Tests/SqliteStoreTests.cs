@@ -200,6 +200,44 @@ public sealed class SqliteStoreTests
         Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "documents"));
     }
 
+    [Fact]
+    public async Task Restart_FileWithoutPassageRows_MakesThemFromTheTextsOnTheFirstPassageQuery_AndKeepsThemWithEveryWrite()
+    {
+        using var data = new TempDirectory();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(60)];
+        corpus.Add(("quote", "Someone wrote: " + string.Join(' ', corpus[7].Text.Split(' ').Skip(20).Take(12)) + " and that was all."));
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, corpus));
+            await app.StopAsync();
+        }
+
+        // As a file written before passages were indexed (or by an older server) has it: the table, but no rows.
+        Assert.Equal(corpus.Count, SqliteCount(data.Path, "document_passages"));
+        SqliteExecute(data.Path, "DELETE FROM document_passages;");
+
+        (app, channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            FindSharedPassagesResponse found = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Id = "quote" } });
+            Assert.Equal(corpus[7].Id, Assert.Single(found.Matches).Id);
+            Assert.InRange(found.Matches[0].Passages[0].WordCount, 12, 14); // the quote, and what may happen to surround it in both
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, [(corpus[0].Id, corpus[0].Text + " Updated.")]));
+            await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Ids = { corpus[7].Id } });
+            Assert.Empty((await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Id = "quote" } })).Matches);
+            await app.StopAsync();
+        }
+
+        // One passage row per document, made at the first query and kept through an update and a delete.
+        Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "document_passages"));
+        Assert.Equal(0, SqliteScalar(data.Path, "SELECT count(*) FROM document_passages p LEFT JOIN documents d ON d.seq = p.seq WHERE d.seq IS NULL"));
+    }
+
     private static long SqliteCount(string directory, string table) => SqliteScalar(directory, $"SELECT count(*) FROM {table}");
 
     private static long SqliteScalar(string directory, string sql)
@@ -399,6 +437,9 @@ public sealed class SqliteStoreTests
 
         public void LoadSignatures(long key, SketchParameters parameters, StoredSignatureAction onDocument, CancellationToken cancellationToken) =>
             Release.Task.Wait(cancellationToken);
+
+        public void LoadPassages(long key, SketchParameters parameters, Core.Phrases.PassageVisitor onDocument, CancellationToken cancellationToken) =>
+            inner.LoadPassages(key, parameters, onDocument, cancellationToken);
 
         public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids) => inner.GetSketches(key, parameters, ids);
 

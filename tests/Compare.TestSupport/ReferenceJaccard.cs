@@ -65,3 +65,17 @@ public static partial class ReferenceJaccard
             .ToDictionary(p => p.Key, p => p.J);
     }
 }
+
+/// <summary>Shared passages computed without the engine: runs of words as strings.</summary>
+public static partial class ReferencePassages
+{
+    [GeneratedRegex(@"\w+")]
+    private static partial Regex Word();
+
+    /// <summary>Every run of <paramref name="length"/> words of the text (NFKC, lower case, \w+ words), joined by spaces.</summary>
+    public static HashSet<string> Runs(string text, int length)
+    {
+        string[] words = [.. Word().Matches(text.Normalize(NormalizationForm.FormKC).ToLowerInvariant()).Select(m => m.Value)];
+        return [.. Enumerable.Range(0, Math.Max(0, words.Length - length + 1)).Select(i => string.Join(' ', words[i..(i + length)]))];
+    }
+}

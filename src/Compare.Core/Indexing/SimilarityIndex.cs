@@ -181,24 +181,19 @@ public sealed class SimilarityIndex : IDisposable
     /// <summary>Releases the band index's lock.</summary>
     public void Dispose() => _bands.Dispose();
 
-    // The band index, with its prefix forest built (once, from the sketches, with writes held off) when depth needs it.
+    // The band index, with its prefix forest built (once, from the sketches) when depth needs it.
     private BandIndex Probed(int depth)
     {
         if (depth < Lsh.Rows && !_bands.HasPrefixForest)
         {
-            lock (_writeGate)
+            // Writes wait on the band index meanwhile; a sketch stored but not yet banded is ignored here and banded after.
+            _bands.BuildPrefixForest(visit =>
             {
-                if (!_bands.HasPrefixForest)
+                foreach ((string id, DocumentSketch sketch) in _sketches)
                 {
-                    _bands.BuildPrefixForest(visit =>
-                    {
-                        foreach ((string id, DocumentSketch sketch) in _sketches)
-                        {
-                            visit(id, sketch.Signature);
-                        }
-                    });
+                    visit(id, sketch.Signature);
                 }
-            }
+            });
         }
 
         return _bands;

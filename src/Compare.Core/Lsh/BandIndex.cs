@@ -136,56 +136,49 @@ public sealed class BandIndex : IDisposable
     public bool HasPrefixForest => Volatile.Read(ref _forest) is not null;
 
     /// <summary>
-    /// Builds the prefix forest over every indexed document: <paramref name="readSignatures"/> calls its argument with each
-    /// document's id and the signature it was added with (ids not indexed are ignored). The caller keeps writes out
-    /// meanwhile (a collection's write lock); queries go on.
+    /// Builds the prefix forest over every indexed document, unless it is built already: <paramref name="readSignatures"/>
+    /// calls its argument with each document's id and the signature it was added with (ids not indexed are ignored). Writes
+    /// and queries wait meanwhile, so a document added or removed during the read is added to or removed from the forest
+    /// exactly once, after it.
     /// </summary>
     public void BuildPrefixForest(Action<SignatureVisitor> readSignatures)
     {
         ArgumentNullException.ThrowIfNull(readSignatures);
         LshParameters parameters = _lsh.Parameters;
-        int capacity = Count;
-        var handles = new List<int>(capacity);
-        var keysByDocument = new List<ulong>(capacity * parameters.Bands);
-        readSignatures((id, signature) =>
-        {
-            int slot;
-            _lock.EnterReadLock();
-            try
-            {
-                if (!_slotById.TryGetValue(id, out slot))
-                {
-                    return;
-                }
-            }
-            finally
-            {
-                _lock.ExitReadLock();
-            }
-
-            handles.Add(slot);
-            for (int band = 0; band < parameters.Bands; band++)
-            {
-                keysByDocument.Add(PrefixForest.PrefixKey(signature, band, parameters.Rows));
-            }
-        });
-
-        // Band by band for the build: the key of handles[i] in band b at b × n + i.
-        int n = handles.Count;
-        var keys = new ulong[n * parameters.Bands];
-        for (int i = 0; i < n; i++)
-        {
-            for (int band = 0; band < parameters.Bands; band++)
-            {
-                keys[(band * n) + i] = keysByDocument[(i * parameters.Bands) + band];
-            }
-        }
-
-        PrefixForest forest = PrefixForest.Build(parameters, [.. handles], keys);
         _lock.EnterWriteLock();
         try
         {
-            _forest = forest;
+            if (_forest is not null)
+            {
+                return;
+            }
+
+            var handles = new List<int>(_slotById.Count);
+            var keysByDocument = new List<ulong>(_slotById.Count * parameters.Bands);
+            readSignatures((id, signature) =>
+            {
+                if (_slotById.TryGetValue(id, out int slot))
+                {
+                    handles.Add(slot);
+                    for (int band = 0; band < parameters.Bands; band++)
+                    {
+                        keysByDocument.Add(PrefixForest.PrefixKey(signature, band, parameters.Rows));
+                    }
+                }
+            });
+
+            // Band by band for the build: the key of handles[i] in band b at b × n + i.
+            int n = handles.Count;
+            var keys = new ulong[n * parameters.Bands];
+            for (int i = 0; i < n; i++)
+            {
+                for (int band = 0; band < parameters.Bands; band++)
+                {
+                    keys[(band * n) + i] = keysByDocument[(i * parameters.Bands) + band];
+                }
+            }
+
+            _forest = PrefixForest.Build(parameters, [.. handles], keys);
         }
         finally
         {

@@ -32,11 +32,14 @@ public static class SharedPhraseFinder
         Validate(options);
         // Tokenising a text of megabytes cannot stop half-way: a deadline that passed on the first spares the second.
         cancellationToken.ThrowIfCancellationRequested();
-        Token[] a = Tokenizer.Tokenize(left, options.Normalization, Seed);
+        Token[] a = Tokenize(left, options.Normalization);
         cancellationToken.ThrowIfCancellationRequested();
-        Token[] b = Tokenizer.Tokenize(right, options.Normalization, Seed);
+        Token[] b = Tokenize(right, options.Normalization);
         return Find(left, a, right, b, options, cancellationToken);
     }
+
+    /// <summary>A text's words as <see cref="Find(string, Token[], string, Token[], PhraseOptions, CancellationToken)"/> takes them: one text compared with many is tokenised once.</summary>
+    public static Token[] Tokenize(string text, NormalizationOptions normalization) => Tokenizer.Tokenize(text, normalization, Seed);
 
     /// <summary>Finds shared passages over tokens already made with the same normalisation and seed.</summary>
     public static SharedPhrases Find(string left, Token[] a, string right, Token[] b, PhraseOptions options, CancellationToken cancellationToken = default)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
+using Compare.Core.Phrases;
 using Compare.Server.Hosting;
 using Compare.Server.Observability;
 using Compare.Server.Storage;
@@ -45,12 +46,12 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         ArgumentNullException.ThrowIfNull(options);
         CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
         CollectionSettings settings = info.Settings;
-        DocumentSketch[] sketches = Sketch(documents, sketchers.For(settings.Parameters), cancellationToken);
+        Prepared[] prepared = Prepare(documents, sketchers.For(settings.Parameters), cancellationToken);
         NearDuplicateCheck? check = options.IncludeNearDuplicates || options.SkipIfDuplicate
             ? new NearDuplicateCheck(options.NearDuplicateThreshold ?? settings.Threshold, options.IncludeNearDuplicates ? options.MaxNearDuplicates : 1, options.SkipIfDuplicate)
             : null;
         IReadOnlyList<DocumentUpsertResult> results = await WriteAsync(collection, settings,
-            writer => WriteBatchAsync(writer, collection, settings, documents, sketches, check, cancellationToken), cancellationToken).ConfigureAwait(false);
+            writer => WriteBatchAsync(writer, collection, settings, documents, prepared, check, cancellationToken), cancellationToken).ConfigureAwait(false);
         metrics.DocumentsIndexed(Count(UpsertOutcome.Created), Count(UpsertOutcome.Updated), Count(UpsertOutcome.Unchanged), Count(UpsertOutcome.SkippedDuplicate));
         return results;
 
@@ -255,8 +256,9 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     }
 
     private async Task<IReadOnlyList<DocumentUpsertResult>> WriteBatchAsync(IDocumentWriter writer, string collection, CollectionSettings settings,
-        IReadOnlyList<DocumentContent> documents, DocumentSketch[] sketches, NearDuplicateCheck? check, CancellationToken cancellationToken)
+        IReadOnlyList<DocumentContent> documents, Prepared[] prepared, NearDuplicateCheck? check, CancellationToken cancellationToken)
     {
+        DocumentSketch[] sketches = [.. prepared.Select(p => p.Sketch)];
         var stored = new Dictionary<string, DocumentVersion>(
             await writer.GetVersionsAsync([.. documents.Select(d => d.Id)], cancellationToken).ConfigureAwait(false), StringComparer.Ordinal);
         HashSet<string> damaged = await DamagedAsync(collection, settings, documents.Where(d => IsSame(stored.GetValueOrDefault(d.Id), d)), cancellationToken)
@@ -279,7 +281,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             if (outcome is UpsertOutcome.Created or UpsertOutcome.Updated)
             {
                 DateTimeOffset created = old?.CreateTime ?? now;
-                writes.Add(new DocumentWrite(d, sketches[i], created, now));
+                writes.Add(new DocumentWrite(d, sketches[i], prepared[i].Passages, created, now));
                 stored[d.Id] = new DocumentVersion(d.ContentHash, d.Utf8Length, created);
                 batch.Upsert(d.Id, sketches[i]);
             }
@@ -364,23 +366,28 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         }
     }
 
-    private static DocumentSketch[] Sketch(IReadOnlyList<DocumentContent> documents, DocumentSketcher sketcher, CancellationToken cancellationToken)
+    /// <summary>Each document's sketch and passage fingerprints, with the collection's normalisation.</summary>
+    private static Prepared[] Prepare(IReadOnlyList<DocumentContent> documents, DocumentSketcher sketcher, CancellationToken cancellationToken)
     {
-        var sketches = new DocumentSketch[documents.Count];
+        var prepared = new Prepared[documents.Count];
+        Action<int> prepare = i => prepared[i] = new Prepared(sketcher.Sketch(documents[i].Text),
+            PassageFingerprints.Of(documents[i].Text, sketcher.Parameters.Normalization));
         if (documents.Count < ParallelSketchThreshold)
         {
             for (int i = 0; i < documents.Count; i++)
             {
-                sketches[i] = sketcher.Sketch(documents[i].Text);
+                prepare(i);
             }
         }
         else
         {
-            Parallel.For(0, documents.Count, new ParallelOptions { CancellationToken = cancellationToken }, i => sketches[i] = sketcher.Sketch(documents[i].Text));
+            Parallel.For(0, documents.Count, new ParallelOptions { CancellationToken = cancellationToken }, prepare);
         }
 
-        return sketches;
+        return prepared;
     }
+
+    private sealed record Prepared(DocumentSketch Sketch, uint[] Passages);
 
     private sealed record NearDuplicateCheck(double Threshold, int MaxMatches, bool SkipIfDuplicate);
 

@@ -256,6 +256,37 @@ public static class ProtoMapper
         return response;
     }
 
+    /// <summary>
+    /// A passage search's answer; each match keeps at most <paramref name="maxPhrases"/> passages (the longest), and matches
+    /// are kept, best first, while the answer fits <paramref name="maxBytes"/> (an answer cut short says so in truncated).
+    /// </summary>
+    public static FindSharedPassagesResponse ToProto(this SharedPassagesResult result, int maxPhrases, int maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var response = new FindSharedPassagesResponse
+        {
+            GuaranteedMinWords = result.GuaranteedMinWords,
+            CandidatesFound = result.CandidatesFound,
+            CandidatesVerified = result.CandidatesVerified,
+            Truncated = result.Truncated,
+            CommonFingerprints = result.CommonFingerprints,
+        };
+        long budget = maxBytes - response.CalculateSize() - 8;
+        response.Truncated |= !AddWithin(response.Matches, result.Matches.Select(m =>
+        {
+            var match = new PassageMatch
+            {
+                Id = m.Id,
+                SharedWordCount = m.Shared.LeftSharedWords,
+                CoverageOfQuery = m.Shared.LeftCoverage,
+                CoverageOfMatch = m.Shared.RightCoverage,
+            };
+            match.Passages.AddRange((maxPhrases > 0 ? m.Shared.Phrases.Take(maxPhrases) : m.Shared.Phrases).Select(ToProto));
+            return match;
+        }), ref budget);
+        return response;
+    }
+
     /// <summary>Adds items while their encoded size fits the budget; false when one did not fit (and the rest were left out).</summary>
     private static bool AddWithin<T>(Google.Protobuf.Collections.RepeatedField<T> field, IEnumerable<T> items, ref long budget)
         where T : IMessage

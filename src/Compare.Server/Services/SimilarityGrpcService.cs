@@ -12,13 +12,16 @@ using Microsoft.Extensions.Options;
 namespace Compare.Server.Services;
 
 /// <summary>compare.v1.SimilarityService.</summary>
-internal sealed class SimilarityGrpcService(DocumentIndexService index, ComparisonService comparisons, IOptions<LimitOptions> limits)
+internal sealed class SimilarityGrpcService(DocumentIndexService index, ComparisonService comparisons, SharedPassageService passages, IOptions<LimitOptions> limits)
     : SimilarityService.SimilarityServiceBase
 {
     /// <summary>Trailer that says whether a Compare answer came from the result cache: "hit" or "miss".</summary>
     public const string CacheTrailer = "compare-cache";
 
     private const int MaxPhraseWords = 1000;
+
+    // The longest shortest-passage a passage search takes: longer ones are better asked of Compare.
+    private const int MaxPassageWords = 64;
 
     private readonly LimitOptions _limits = limits.Value;
 
@@ -70,6 +73,26 @@ internal sealed class SimilarityGrpcService(DocumentIndexService index, Comparis
         var response = new FindSimilarResponse { CandidatesExamined = found.Result.CandidatesExamined, Threshold = found.Threshold };
         response.Matches.AddRange(found.Result.Matches.Select(m => m.ToProto()));
         return response;
+    }
+
+    public override async Task<FindSharedPassagesResponse> FindSharedPassages(FindSharedPassagesRequest request, ServerCallContext context)
+    {
+        var violations = new FieldViolations();
+        string collection = RequestValidator.Collection(request.Collection, violations);
+        RequestValidator.Reference(request.Query, "query", _limits, violations);
+        int minWords = RequestValidator.Count(request.MinWords, PassageFingerprints.GuaranteedWords, MaxPassageWords, "min_words", $"{MaxPassageWords} words", violations);
+        if (request.MinWords == 1)
+        {
+            violations.Add("min_words", "must be at least 2 (or 0 for the default, 7), was 1.");
+        }
+
+        int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", $"{RequestValidator.MaxBridgeWords} words", violations);
+        int topK = RequestValidator.Count(request.TopK, _limits.DefaultTopK, _limits.MaxTopK, "top_k", "Limits:MaxTopK", violations);
+        violations.ThrowIfAny();
+
+        SharedPassagesResult found = await passages.FindAsync(collection, request.Query.ToReference(), new PhraseOptions { MinWords = minWords, MaxBridgeWords = bridge },
+            topK, context.CancellationToken).ConfigureAwait(false);
+        return found.ToProto(_limits.MaxPhrases, _limits.MaxResponseBytes);
     }
 
     public override async Task Deduplicate(DeduplicateRequest request, IServerStreamWriter<DeduplicateResponse> responseStream, ServerCallContext context)

@@ -1,5 +1,6 @@
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
+using Compare.Core.Phrases;
 using Compare.Core.Shingling;
 
 namespace Compare.Server.Storage;
@@ -59,6 +60,14 @@ public interface IDocumentStore
     Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
         CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The documents holding at least one of <paramref name="fingerprints"/> (a query's <see cref="Core.Phrases.PassageFingerprints"/>),
+    /// with how many each holds, most first, then by id; a fingerprint held by more than
+    /// <paramref name="maxDocumentsPerFingerprint"/> documents is counted as common and not followed.
+    /// </summary>
+    Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
+        CancellationToken cancellationToken);
+
     /// <summary>Every document with its sketch, in the order each was last written: what an exhaustive query reads.</summary>
     Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
 
@@ -110,8 +119,8 @@ public interface IStartableStore
 /// <summary>A document as a caller sent it, validated: its content hash, length in code points and size in UTF-8 bytes.</summary>
 public sealed record DocumentContent(string Id, string Text, IReadOnlyDictionary<string, string> Metadata, ulong ContentHash, int Length, int Utf8Length);
 
-/// <summary>A document to store: its content, its sketch and its times.</summary>
-public sealed record DocumentWrite(DocumentContent Content, DocumentSketch Sketch, DateTimeOffset CreateTime, DateTimeOffset UpdateTime)
+/// <summary>A document to store: its content, its sketch, its passage fingerprints (<see cref="Core.Phrases.PassageFingerprints"/>) and its times.</summary>
+public sealed record DocumentWrite(DocumentContent Content, DocumentSketch Sketch, uint[] Passages, DateTimeOffset CreateTime, DateTimeOffset UpdateTime)
 {
     /// <summary>The document's id.</summary>
     public string Id => Content.Id;

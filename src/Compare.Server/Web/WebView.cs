@@ -9,8 +9,8 @@ using Microsoft.OpenApi.Models;
 namespace Compare.Server.Web;
 
 /// <summary>
-/// The browser view: a form at /, the side-by-side view at /view and a collection's page at
-/// /collections/{name}. The pages are static (embedded in the assembly, so they are served wherever the
+/// The browser view: a form at /, the side-by-side view at /view, a collection's page at
+/// /collections/{name} and the documents sharing passages with one at /passages. The pages are static (embedded in the assembly, so they are served wherever the
 /// server runs from) and read everything through the JSON routes, so they show exactly what the API answers
 /// and need an API key exactly when the API does.
 /// </summary>
@@ -136,6 +136,7 @@ internal static class WebView
         endpoints.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Compare v1"));
         endpoints.MapGet("/", (HttpResponse response) => Serve("index.html", response));
         endpoints.MapGet("/view", (HttpResponse response) => Serve("view.html", response));
+        endpoints.MapGet("/passages", (HttpResponse response) => Serve("passages.html", response));
         endpoints.MapGet("/collections/{name}", (HttpResponse response) => Serve("collection.html", response));
         endpoints.MapGet("/assets/{file}", (string file, HttpResponse response) => Serve(file, response));
         return endpoints;

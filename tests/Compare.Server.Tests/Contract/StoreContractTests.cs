@@ -243,6 +243,86 @@ public abstract class StoreContractTests(StoreReplicas server)
         }
     }
 
+    [Fact]
+    public async Task FindSharedPassages_ArticlesQuotingOthers_FindEverySourceSharingSevenWordsInARow()
+    {
+        string c = await server.NewCollectionAsync();
+        List<(string Id, string Text)> sources = [.. TestData.BbcCorpus().Skip(900).Take(500)];
+        // Articles that quote two to four others: 7 to 25 words of each, amid words no article has.
+        var random = new Random(1803);
+        var quoting = new List<(string Id, string Text)>();
+        for (int q = 0; q < 25; q++)
+        {
+            var parts = new List<string> { Filler(random, 30) };
+            for (int k = 0; k < random.Next(2, 5); k++)
+            {
+                string[] words = sources[random.Next(sources.Count)].Text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                int length = random.Next(7, 26), start = random.Next(words.Length - length);
+                parts.Add(string.Join(' ', words[start..(start + length)]));
+                parts.Add(Filler(random, 20));
+            }
+
+            quoting.Add(($"quote-{q}", string.Join(' ', parts)));
+        }
+
+        foreach ((string Id, string Text)[] chunk in sources.Concat(quoting).Chunk(250))
+        {
+            await server.Documents.UpsertDocumentsAsync(Batch(c, chunk));
+        }
+
+        var similarity = new SimilarityService.SimilarityServiceClient(server.B);
+        foreach ((string id, string text) in quoting)
+        {
+            FindSharedPassagesResponse answer = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Id = id }, TopK = 50 });
+
+            // The engine-free reference: every indexed document that has one of the query's runs of seven words.
+            HashSet<string> runs = ReferencePassages.Runs(text, 7);
+            string[] expected = [.. sources.Concat(quoting).Where(d => d.Id != id && ReferencePassages.Runs(d.Text, 7).Overlaps(runs)).Select(d => d.Id).Order(StringComparer.Ordinal)];
+            Assert.NotEmpty(expected);
+            Assert.Subset(answer.Matches.Select(m => m.Id).ToHashSet(), expected.ToHashSet());
+            Assert.Equal(7, answer.GuaranteedMinWords);
+            Assert.DoesNotContain(answer.Matches, m => m.Id == id);
+            Assert.Equal(answer.Matches.OrderByDescending(m => m.SharedWordCount).ThenBy(m => m.Id, StringComparer.Ordinal), answer.Matches);
+            foreach (PassageMatch match in answer.Matches)
+            {
+                Assert.InRange(match.CoverageOfQuery, 1e-9, 1);
+                Assert.InRange(match.CoverageOfMatch, 1e-9, 1);
+                V1.SharedPhrase longest = match.Passages[0];
+                Assert.True(longest.WordCount >= 7 || !expected.Contains(match.Id));
+                Assert.Equal(longest.Text, Slice(text, longest.Left));
+                Assert.Equal(longest.RightText, Slice(sources.Concat(quoting).Single(d => d.Id == match.Id).Text, longest.Right));
+            }
+        }
+
+        // The seeds' question: the 2016 report by text finds the 2014 one by the wording they share, though their Jaccard is 0.005.
+        await server.Documents.UpsertDocumentsAsync(ServerFixture.Seeds(c));
+        FindSharedPassagesResponse seeds = await server.Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Text = TestData.Seed2016 } });
+        PassageMatch report = Assert.Single(seeds.Matches, m => m.Id == "2014");
+        Assert.Contains(report.Passages, p => p.Text.Contains("construction of the Silk Road Economic Belt", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task FindSharedPassages_BadArguments_AreInvalidNamingTheField()
+    {
+        string c = await server.SeedsCollectionAsync();
+        var query = new DocumentRef { Id = "2014" };
+        await RpcAssert.InvalidFieldAsync("min_words", async () => await server.Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = query, MinWords = 1 }));
+        await RpcAssert.InvalidFieldAsync("min_words", async () => await server.Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = query, MinWords = 65 }));
+        await RpcAssert.InvalidFieldAsync("max_bridge_words", async () => await server.Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = query, MaxBridgeWords = 11 }));
+        await RpcAssert.InvalidFieldAsync("query", async () => await server.Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c }));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await server.Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Id = "missing" } }));
+    }
+
+    private static string Filler(Random random, int words) =>
+        string.Join(' ', Enumerable.Range(0, words).Select(_ => "zq" + random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    // A span of code points, as the API gives them.
+    private static string Slice(string text, Span span)
+    {
+        int[] starts = [.. Enumerable.Range(0, text.Length).Where(i => !char.IsLowSurrogate(text[i])), text.Length];
+        return text[starts[span.Start]..starts[span.End]];
+    }
+
     private static string ReplaceWords(string text, double share, Random random) =>
         string.Join(' ', text.Split(' ').Select(w => random.NextDouble() < share ? "w" + random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture) : w));
 

@@ -1,5 +1,6 @@
 using Compare.Core;
 using Compare.Core.Indexing;
+using Compare.Core.Phrases;
 
 namespace Compare.Server.Storage.Local;
 
@@ -50,6 +51,12 @@ public interface IDocumentRecords : IDisposable
     /// without the shingle sets. A damaged signature is taken from the document's sketch, as <see cref="GetIndexedSignatures"/> does.
     /// </summary>
     void LoadSignatures(long key, SketchParameters parameters, StoredSignatureAction onDocument, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Calls <paramref name="onDocument"/> with every document's id and passage fingerprints, in any order: what the passage
+    /// index is built from. A document stored without them (before they existed) has them made from its text and kept.
+    /// </summary>
+    void LoadPassages(long key, SketchParameters parameters, PassageVisitor onDocument, CancellationToken cancellationToken);
 
     /// <summary>The sketches of those of <paramref name="ids"/> that are stored.</summary>
     Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids);

@@ -1,6 +1,7 @@
 using System.Text;
 using Compare.Core;
 using Compare.Core.Indexing;
+using Compare.Core.Phrases;
 
 namespace Compare.Server.Storage.Local;
 
@@ -108,6 +109,22 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
                 foreach (StoredEntry e in c.Documents.Values)
                 {
                     onDocument(e.Write.Id, e.Write.Sketch.Signature, e.Write.Content.Utf8Length, e.Sequence);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void LoadPassages(long key, SketchParameters parameters, PassageVisitor onDocument, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onDocument);
+        lock (_gate)
+        {
+            if (_collections.TryGetValue(key, out MemoryCollection? c))
+            {
+                foreach (StoredEntry e in c.Documents.Values)
+                {
+                    onDocument(e.Write.Id, e.Write.Passages);
                 }
             }
         }

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
+using Compare.Core.Phrases;
 using Compare.Core.Shingling;
 using Compare.Server.Hosting;
 using StackExchange.Redis;
@@ -30,7 +31,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// How a collection's keys are laid out. 1: a shingle set per document and a Redis set per band bucket;
     /// 2: band keys only, and band buckets grouped into sets of integers; 3: and the prefix forest's entries, grouped
     /// the same way (<see cref="PrefixForest"/>: queries below the banding's threshold). A collection of an earlier
-    /// layout is upgraded in place the first time it is used.
+    /// layout is upgraded in place the first time it is used. Layout 3 also keeps each document's passage fingerprints, grouped
+    /// the same way (FindSharedPassages).
     /// </summary>
     public const int Layout = 3;
 
@@ -267,6 +269,43 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return new IndexCandidatePairs([.. documents.Select(d => d.Id)], pairs);
     }
 
+    /// <inheritdoc/>
+    public async Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
+        CancellationToken cancellationToken)
+    {
+        var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
+        IGrouping<int, uint>[] groups = [.. fingerprints.Distinct().GroupBy(PassageEntry.GroupOf)];
+        IBatch batch = Db.CreateBatch();
+        Task<RedisValue[]>[] members = [.. groups.Select(g => batch.SetMembersAsync(keys.PassageGroup(g.Key)))];
+        batch.Execute();
+        var shared = new Dictionary<long, int>();
+        int common = 0;
+        for (int i = 0; i < groups.Length; i++)
+        {
+            ILookup<long, long> holders = (await members[i].ConfigureAwait(false)).ToLookup(m => PassageEntry.TagOf((long)m), m => (long)m & BucketEntry.MaxHandle);
+            foreach (uint fingerprint in groups[i])
+            {
+                IEnumerable<long> handles = holders[PassageEntry.TagOf(fingerprint)];
+                if (handles.Count() > maxDocumentsPerFingerprint)
+                {
+                    common++;
+                    continue;
+                }
+
+                foreach (long handle in handles)
+                {
+                    shared[handle] = shared.GetValueOrDefault(handle) + 1;
+                }
+            }
+        }
+
+        long[] found = [.. shared.Keys];
+        RedisValue[] ids = found.Length == 0 ? [] : await Db.HashGetAsync(keys.Handles, [.. found.Select(h => (RedisValue)h)]).ConfigureAwait(false);
+        // A handle without an id is a document gone whose entries could not be removed (its text was unreadable).
+        return PassageCandidates.Ranked(found.Select((h, i) => (Id: ids[i], Count: shared[h])).Where(e => !e.Id.IsNull)
+            .ToDictionary(e => (string)e.Id!, e => e.Count, StringComparer.Ordinal), common);
+    }
+
     /// <summary>
     /// The pairs that share a band's <paramref name="depth"/>-value prefix, from the forest's groups themselves (a document
     /// keeps no prefix keys of its own): every group is read once, its members sorted by prefix within each band.
@@ -323,7 +362,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         var sketches = new List<(Version Version, IndexedSketch Document)>();
-        await foreach ((string id, Version version, DocumentSketch sketch) in SketchEveryTextAsync(keys, settings, cancellationToken).ConfigureAwait(false))
+        await foreach ((string id, Version version, DocumentSketch sketch, _) in SketchEveryTextAsync(keys, settings, cancellationToken).ConfigureAwait(false))
         {
             sketches.Add((version, new IndexedSketch(id, sketch)));
         }
@@ -374,7 +413,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         CollectionSettings settings = record.Settings;
         long count = 0;
         var frequencies = new DocumentFrequencySketch();
-        await foreach ((string id, Version version, DocumentSketch sketch) in SketchEveryTextAsync(keys, settings, cancellationToken).ConfigureAwait(false))
+        await foreach ((string id, Version version, DocumentSketch sketch, string text) in SketchEveryTextAsync(keys, settings, cancellationToken).ConfigureAwait(false))
         {
             frequencies.Add(sketch.Shingles);
             ulong[] bandKeys = BandKeysOf(sketch.Signature, settings.Lsh);
@@ -394,6 +433,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 adds.Add(batch.SetAddAsync(keys.ForestGroup(prefix), prefix.Member));
             }
 
+            foreach (uint fingerprint in PassageFingerprints.Of(text, settings.Parameters.Normalization))
+            {
+                adds.Add(batch.SetAddAsync(keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, version.Handle)));
+            }
+
             batch.Execute();
             await Task.WhenAll(adds).ConfigureAwait(false);
             count++;
@@ -405,7 +449,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <summary>Every stored document that has a version, with its sketch made again from its text, in pages.</summary>
-    private async IAsyncEnumerable<(string Id, Version Version, DocumentSketch Sketch)> SketchEveryTextAsync(CollectionKeys keys, CollectionSettings settings,
+    private async IAsyncEnumerable<(string Id, Version Version, DocumentSketch Sketch, string Text)> SketchEveryTextAsync(CollectionKeys keys, CollectionSettings settings,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
@@ -415,7 +459,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             cancellationToken.ThrowIfCancellationRequested();
             if (versions.TryGetValue(entry.Name!, out Version? version) && Readable(keys, entry.Name!, entry.Value) is { } record)
             {
-                yield return (entry.Name!, version, sketcher.Sketch(record.Text));
+                yield return (entry.Name!, version, sketcher.Sketch(record.Text), record.Text);
             }
         }
     }
@@ -501,9 +545,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <summary>A document leaves the index: its handle, its band buckets, and its shingles' document frequencies.</summary>
-    private static void Unindex(ITransaction transaction, CollectionKeys keys, LshParameters lsh, Version version, ulong[]? bandKeys, DocumentSketch? sketch,
-        FrequencyChanges frequencies)
+    private static void Unindex(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, Version version, ulong[]? bandKeys, string? text,
+        DocumentSketcher sketcher, FrequencyChanges frequencies)
     {
+        DocumentSketch? sketch = text is null ? null : sketcher.Sketch(text);
+        LshParameters lsh = settings.Lsh;
         _ = transaction.HashDeleteAsync(keys.Handles, version.Handle);
         if (bandKeys is not null)
         {
@@ -519,6 +565,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             foreach (BucketEntry prefix in BucketEntry.Prefixes(sketch.Signature, lsh, version.Handle))
             {
                 _ = transaction.SetRemoveAsync(keys.ForestGroup(prefix), prefix.Member);
+            }
+
+            foreach (uint fingerprint in PassageFingerprints.Of(text!, settings.Parameters.Normalization))
+            {
+                _ = transaction.SetRemoveAsync(keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, version.Handle));
             }
 
             frequencies.Count(sketch.Shingles, -1);
@@ -628,8 +679,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// layout until the record switches). From layout 1, each document gets a handle, its place in the order of writes (so
     /// a run resumed after a crash gives the same ones), its band keys and grouped buckets from its layout 1 sketch, and
     /// layout 1's keys are deleted at the end. From layout 1 or 2, each document gets its prefix forest entries (layout 2
-    /// keeps no signature: its text is sketched again). Then the record switches. Stop replicas of an older version first:
-    /// they would write the old layout.
+    /// keeps no signature: its text is sketched again), and its passage fingerprints from its text. Then the record
+    /// switches. Stop replicas of an older version first: they would write the old layout.
     /// </summary>
     private async Task UpgradeAsync(RedisCollection record)
     {
@@ -648,7 +699,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         long handle = 0;
         foreach (string[] chunk in order.Chunk(256))
         {
-            uint[]?[] signatures = await UpgradedSignaturesAsync(keys, record, chunk).ConfigureAwait(false);
+            (uint[]? Signature, uint[] Passages)[] added = await UpgradedDocumentsAsync(keys, record, chunk).ConfigureAwait(false);
             ITransaction transaction = writer.FencedTransaction();
             for (int i = 0; i < chunk.Length; i++)
             {
@@ -660,7 +711,12 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                     _ = transaction.HashSetAsync(keys.Handles, handle, chunk[i]);
                 }
 
-                if (signatures[i] is not { } signature)
+                foreach (uint fingerprint in added[i].Passages)
+                {
+                    _ = transaction.SetAddAsync(keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, documentHandle));
+                }
+
+                if (added[i].Signature is not { } signature)
                 {
                     continue;
                 }
@@ -702,19 +758,24 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         }
     }
 
-    /// <summary>The signatures of <paramref name="ids"/> for an upgrade: layout 1's stored sketches, or the texts sketched again; null where there is none.</summary>
-    private async Task<uint[]?[]> UpgradedSignaturesAsync(CollectionKeys keys, RedisCollection record, string[] ids)
+    /// <summary>
+    /// What an upgrade adds for <paramref name="ids"/>: their signatures (layout 1's stored sketches, or the texts sketched
+    /// again; null where there is none) and their passage fingerprints (from the texts; empty where there is none).
+    /// </summary>
+    private async Task<(uint[]? Signature, uint[] Passages)[]> UpgradedDocumentsAsync(CollectionKeys keys, RedisCollection record, string[] ids)
     {
         RedisValue[] fields = [.. ids.Select(id => (RedisValue)id)];
-        if (record.Layout == 1)
-        {
-            RedisValue[] sketches = await Db.HashGetAsync(keys.Layout1Sketches, fields).ConfigureAwait(false);
-            return [.. sketches.Select(s => s.IsNull ? null : SketchCodec.Decode((byte[])s!, record.Settings.Parameters).Signature)];
-        }
-
         RedisValue[] documents = await Db.HashGetAsync(keys.Documents, fields).ConfigureAwait(false);
+        RedisValue[]? sketches = record.Layout == 1 ? await Db.HashGetAsync(keys.Layout1Sketches, fields).ConfigureAwait(false) : null;
         DocumentSketcher sketcher = sketchers.For(record.Settings.Parameters);
-        return [.. ids.Select((id, i) => Readable(keys, id, documents[i]) is { } stored ? sketcher.Sketch(stored.Text).Signature : null)];
+        return [.. ids.Select((id, i) =>
+        {
+            string? text = Readable(keys, id, documents[i])?.Text;
+            uint[]? signature = sketches is not null
+                ? sketches[i].IsNull ? null : SketchCodec.Decode((byte[])sketches[i]!, record.Settings.Parameters).Signature
+                : text is null ? null : sketcher.Sketch(text).Signature;
+            return (signature, text is null ? [] : PassageFingerprints.Of(text, record.Settings.Parameters.Normalization));
+        })];
     }
 
     /// <summary>Deletes every key matching <paramref name="pattern"/> on every primary, a thousand at a time.</summary>
@@ -888,6 +949,21 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         }
     }
 
+    /// <summary>
+    /// A document's place under one passage fingerprint, grouped as buckets are: the group is the fingerprint's top 16 bits,
+    /// the member its low 16 bits above the document's 40-bit handle, so Redis keeps each group as a set of integers.
+    /// </summary>
+    private static class PassageEntry
+    {
+        public static int GroupOf(uint fingerprint) => (int)(fingerprint >> 16);
+
+        public static long TagOf(uint fingerprint) => fingerprint & 0xFFFF;
+
+        public static long TagOf(long member) => member >> 40;
+
+        public static long Member(uint fingerprint, long handle) => (TagOf(fingerprint) << 40) | handle;
+    }
+
     private sealed record StoredRecord(string Text, Dictionary<string, string> Metadata, int ShingleCount, int Length, ulong ContentHash, long CreateTime, long UpdateTime)
     {
         public static StoredRecord From(DocumentWrite w) =>
@@ -951,6 +1027,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         public RedisKey Sequence => Tag + ":sequence";
 
         public RedisKey BucketGroup(BucketEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:g{entry.Band}:{entry.Group:x4}");
+
+        public RedisKey PassageGroup(int group) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:p{group:x4}");
 
         public RedisKey ForestGroup(BucketEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:f{entry.Band}:{entry.Group:x4}");
 
@@ -1048,8 +1126,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 {
                     Version old = Version.Parse(oldVersions[i]!);
                     textBytes -= old.Utf8Length;
-                    Unindex(transaction, _keys, settings.Lsh, old, oldBandKeys[i].IsNull ? null : DecodeBandKeys(oldBandKeys[i], settings.Lsh),
-                        _store.Readable(_keys, id, oldDocuments[i]) is { } record ? sketcher.Sketch(record.Text) : null, frequencies);
+                    Unindex(transaction, _keys, settings, old, oldBandKeys[i].IsNull ? null : DecodeBandKeys(oldBandKeys[i], settings.Lsh),
+                        _store.Readable(_keys, id, oldDocuments[i])?.Text, sketcher, frequencies);
                 }
 
                 if (i >= writes.Count)
@@ -1078,6 +1156,11 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 foreach (BucketEntry prefix in BucketEntry.Prefixes(w.Sketch.Signature, settings.Lsh, next))
                 {
                     _ = transaction.SetAddAsync(_keys.ForestGroup(prefix), prefix.Member);
+                }
+
+                foreach (uint fingerprint in w.Passages)
+                {
+                    _ = transaction.SetAddAsync(_keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, next));
                 }
 
                 frequencies.Count(w.Sketch.Shingles, +1);

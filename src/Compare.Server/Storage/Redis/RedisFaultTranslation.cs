@@ -1,5 +1,6 @@
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
+using Compare.Core.Phrases;
 using Compare.Core.Shingling;
 using StackExchange.Redis;
 
@@ -50,6 +51,10 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
 
     public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
         CancellationToken cancellationToken) => Run(() => redis.GetSketchesAsync(collection, settings, ids, cancellationToken));
+
+    public Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
+        CancellationToken cancellationToken) =>
+        Run(() => redis.GetPassageCandidatesAsync(collection, settings, fingerprints, maxDocumentsPerFingerprint, cancellationToken));
 
     public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
         Run(() => redis.GetAllSketchesAsync(collection, settings, cancellationToken));

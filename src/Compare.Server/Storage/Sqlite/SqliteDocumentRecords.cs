@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using Compare.Core;
 using Compare.Core.Indexing;
+using Compare.Core.Phrases;
 using Compare.Server.Hosting;
 using Compare.Server.Storage.Local;
 using Microsoft.Data.Sqlite;
@@ -69,6 +70,14 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         "CREATE TABLE document_signatures(collection INTEGER NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, utf8_length INTEGER NOT NULL, " +
         "signature BLOB NOT NULL, PRIMARY KEY(collection, id)) WITHOUT ROWID;";
 
+    // Each document's passage fingerprints (little-endian uint32s), by the documents' seq. Added to format 2 without a new
+    // version, as deduplicate_results was: a file without the table gets it when opened, and a document without a row
+    // (written before, or by an older server) has its fingerprints made from its text when the passage index is built.
+    private const string PassagesTable = "CREATE TABLE IF NOT EXISTS document_passages(seq INTEGER PRIMARY KEY, fingerprints BLOB NOT NULL);";
+
+    // A document's passage row goes with its documents row, found by the id before that row is replaced or deleted.
+    private const string DeletePassagesOfId = "DELETE FROM document_passages WHERE seq = (SELECT seq FROM documents WHERE collection = $key AND id = $id);";
+
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
     private const int MaxPooledSketchReaders = 16;
@@ -121,7 +130,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             }
 
             Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-            Execute(writer, DeduplicateResultsTable);
+            Execute(writer, DeduplicateResultsTable + PassagesTable);
             if (empty)
             {
                 using SqliteTransaction transaction = writer.BeginTransaction();
@@ -185,7 +194,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         using SqliteTransaction transaction = Writer.BeginTransaction();
         using SqliteCommand command = Writer.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "DELETE FROM document_signatures WHERE collection = $key; " +
+        command.CommandText = "DELETE FROM document_passages WHERE seq IN (SELECT seq FROM documents WHERE collection = $key); DELETE FROM document_signatures WHERE collection = $key; " +
             "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
         command.Parameters.AddWithValue("$key", key);
         command.ExecuteNonQuery();
@@ -297,11 +306,65 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     continue;
                 }
 
-                ReadOnlySpan<uint> signature = bigEndianCopy is null ? MemoryMarshal.Cast<byte, uint>(bytes) : DecodeSignature(bytes, bigEndianCopy);
+                ReadOnlySpan<uint> signature = bigEndianCopy is null ? MemoryMarshal.Cast<byte, uint>(bytes) : DecodeLittleEndian(bytes, bigEndianCopy);
                 onDocument(id, signature, raw.sqlite3_column_int(statement, 2), raw.sqlite3_column_int64(statement, 1));
             }
 
             Check(result == raw.SQLITE_DONE ? raw.SQLITE_OK : result, db);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void LoadPassages(long key, SketchParameters parameters, PassageVisitor onDocument, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(onDocument);
+        var made = new List<(long Seq, uint[] Fingerprints)>();
+        using (SqliteConnection connection = OpenReader())
+        using (SqliteCommand command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT d.seq, d.id, p.fingerprints, CASE WHEN p.fingerprints IS NULL THEN d.text END " +
+                "FROM documents d LEFT JOIN document_passages p ON p.seq = d.seq WHERE d.collection = $key";
+            command.Parameters.AddWithValue("$key", key);
+            using SqliteDataReader reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                string id = reader.GetString(1);
+                if (reader.IsDBNull(2))
+                {
+                    uint[] fingerprints = PassageFingerprints.Of(reader.GetString(3), parameters.Normalization);
+                    made.Add((reader.GetInt64(0), fingerprints));
+                    onDocument(id, fingerprints);
+                }
+                else
+                {
+                    byte[] bytes = (byte[])reader.GetValue(2);
+                    onDocument(id, DecodeLittleEndian(bytes, new uint[bytes.Length / sizeof(uint)]));
+                }
+            }
+        }
+
+        if (made.Count > 0)
+        {
+            // Kept, so the next build reads them: one transaction, after the read.
+            Write(() =>
+            {
+                using SqliteTransaction transaction = Writer.BeginTransaction();
+                using SqliteCommand insert = Writer.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT OR REPLACE INTO document_passages(seq, fingerprints) VALUES($seq, $fingerprints)";
+                SqliteParameter seq = insert.Parameters.Add("$seq", SqliteType.Integer);
+                SqliteParameter fingerprints = insert.Parameters.Add("$fingerprints", SqliteType.Blob);
+                foreach ((long Seq, uint[] Fingerprints) m in made)
+                {
+                    seq.Value = m.Seq;
+                    fingerprints.Value = EncodeLittleEndian(m.Fingerprints);
+                    insert.ExecuteNonQuery();
+                }
+
+                transaction.Commit();
+            });
         }
     }
 
@@ -356,7 +419,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 continue;
             }
 
-            uint[]? signature = bytes.Length == parameters.NumPermutations * sizeof(uint) ? DecodeSignature(bytes, new uint[parameters.NumPermutations])
+            uint[]? signature = bytes.Length == parameters.NumPermutations * sizeof(uint) ? DecodeLittleEndian(bytes, new uint[parameters.NumPermutations])
                 : SignatureFromSketch(key, each, parameters);
             if (signature is not null)
             {
@@ -422,9 +485,21 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 SqliteParameter sketch = insert.Parameters.Add("$sketch", SqliteType.Blob);
                 SqliteParameter text = insert.Parameters.Add("$text", SqliteType.Text);
                 using SqliteCommand signature = SignatureWriter(transaction, key, out SignatureRow row);
+                using SqliteCommand passages = Writer.CreateCommand();
+                passages.Transaction = transaction;
+                passages.CommandText = "INSERT OR REPLACE INTO document_passages(seq, fingerprints) VALUES($seq, $fingerprints)";
+                SqliteParameter passageSeq = passages.Parameters.Add("$seq", SqliteType.Integer);
+                SqliteParameter fingerprints = passages.Parameters.Add("$fingerprints", SqliteType.Blob);
+                using SqliteCommand dropPassages = Writer.CreateCommand();
+                dropPassages.Transaction = transaction;
+                dropPassages.CommandText = DeletePassagesOfId;
+                dropPassages.Parameters.AddWithValue("$key", key);
+                SqliteParameter dropId = dropPassages.Parameters.Add("$id", SqliteType.Text);
                 foreach (DocumentWrite w in writes)
                 {
                     DocumentContent d = w.Content;
+                    dropId.Value = d.Id;
+                    dropPassages.ExecuteNonQuery();
                     id.Value = d.Id;
                     hash.Value = unchecked((long)d.ContentHash);
                     length.Value = d.Length;
@@ -438,8 +513,11 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     row.Seq.Value = (long)insert.ExecuteScalar()!;
                     row.Id.Value = d.Id;
                     row.Utf8Length.Value = d.Utf8Length;
-                    row.Signature.Value = EncodeSignature(w.Sketch.Signature);
+                    row.Signature.Value = EncodeLittleEndian(w.Sketch.Signature);
                     signature.ExecuteNonQuery();
+                    passageSeq.Value = row.Seq.Value;
+                    fingerprints.Value = EncodeLittleEndian(w.Passages);
+                    passages.ExecuteNonQuery();
                 }
             }
 
@@ -447,7 +525,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             {
                 using SqliteCommand delete = Writer.CreateCommand();
                 delete.Transaction = transaction;
-                delete.CommandText = "DELETE FROM document_signatures WHERE collection = $key AND id = $id; DELETE FROM documents WHERE collection = $key AND id = $id";
+                delete.CommandText = DeletePassagesOfId + "DELETE FROM document_signatures WHERE collection = $key AND id = $id; DELETE FROM documents WHERE collection = $key AND id = $id";
                 delete.Parameters.AddWithValue("$key", key);
                 SqliteParameter id = delete.Parameters.Add("$id", SqliteType.Text);
                 foreach (string each in deletes)
@@ -602,7 +680,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     // A sketch that cannot be read gets no signature row: its document is left out of the index until it is upserted again.
                     if (TryDecode(reader.GetInt64(0), reader.GetString(1), (byte[])reader.GetValue(4), settings[reader.GetInt64(0)]) is { } sketch)
                     {
-                        row.Signature.Value = EncodeSignature(sketch.Signature);
+                        row.Signature.Value = EncodeLittleEndian(sketch.Signature);
                         write.ExecuteNonQuery();
                     }
                 }
@@ -634,25 +712,26 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         return GetSketches(key, parameters, [id]).GetValueOrDefault(id)?.Signature;
     }
 
-    private static byte[] EncodeSignature(uint[] signature)
+    // Signatures and passage fingerprints are stored as little-endian uint32s on every machine.
+    private static byte[] EncodeLittleEndian(uint[] values)
     {
-        var bytes = new byte[signature.Length * sizeof(uint)];
-        for (int i = 0; i < signature.Length; i++)
+        var bytes = new byte[values.Length * sizeof(uint)];
+        for (int i = 0; i < values.Length; i++)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * sizeof(uint)), signature[i]);
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * sizeof(uint)), values[i]);
         }
 
         return bytes;
     }
 
-    private static uint[] DecodeSignature(ReadOnlySpan<byte> bytes, uint[] signature)
+    private static uint[] DecodeLittleEndian(ReadOnlySpan<byte> bytes, uint[] values)
     {
-        for (int i = 0; i < signature.Length; i++)
+        for (int i = 0; i < values.Length; i++)
         {
-            signature[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(i * sizeof(uint))..]);
+            values[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(i * sizeof(uint))..]);
         }
 
-        return signature;
+        return values;
     }
 
     // SQLITE_FULL: the disk (or a quota) had no room for the journal or the file, and nothing of the transaction stayed.

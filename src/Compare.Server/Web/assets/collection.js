@@ -36,15 +36,17 @@ async function loadDocuments() {
     const page = await apiJson(`${path}/documents?${query}`);
     for (const d of page.documents ?? []) {
       const pick = side => el('input', { type: 'radio', name: side, value: d.id, 'aria-label': `${d.id} as the ${side} document` });
+      const sharing = `/passages?${new URLSearchParams({ collection: name, id: d.id })}`;
       rows.append(el('tr', {}, el('td', {}, pick('left')), el('td', {}, pick('right')), el('td', {}, d.id),
-        el('td', { class: 'num' }, String(d.length ?? 0)), el('td', { class: 'num' }, String(d.shingleCount ?? 0))));
+        el('td', { class: 'num' }, String(d.length ?? 0)), el('td', { class: 'num' }, String(d.shingleCount ?? 0)),
+        el('td', {}, el('a', { href: sharing, title: `Documents sharing passages with ${d.id}` }, 'shared passages'))));
     }
     nextPageToken = page.nextPageToken ?? '';
     const more = nextPageToken ? el('button', { type: 'button', id: 'more' }, 'More documents') : null;
     more?.addEventListener('click', loadDocuments);
     documents.replaceChildren(el('table', {},
       el('thead', {}, el('tr', {}, el('th', {}, 'Left'), el('th', {}, 'Right'), el('th', {}, 'Id'),
-        el('th', { class: 'num' }, 'Characters'), el('th', { class: 'num' }, 'Shingles'))), rows),
+        el('th', { class: 'num' }, 'Characters'), el('th', { class: 'num' }, 'Shingles'), el('th', {}, ''))), rows),
       el('p', { class: 'muted' }, `${rows.children.length} of ${page.totalCount ?? rows.children.length} documents shown. `), ...(more ? [more] : []));
   } catch (error) {
     showError(documents, error);

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using Compare.V1;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+
+namespace Compare.Benchmarks;
+
+/// <summary>
+/// FindSharedPassages on a collection of synthetic news: queries are new articles quoting two indexed ones (12 to 30 words
+/// of each amid words no article has). Its latency against the empty RPC (a health check) and against what answering the
+/// same question took before, an exhaustive FindSimilar at a tiny threshold, in the same run; and its recall of the quoted sources.
+/// </summary>
+internal static class PassageBenchmark
+{
+    public static async Task RunAsync(int documentCount, int queryCount, string store)
+    {
+        string[] documents = ServiceBenchmark.SyntheticNews(documentCount, seed: 2016);
+        string root = Directory.CreateTempSubdirectory("compare-passages-").FullName;
+        var settings = new Dictionary<string, string?> { ["Storage:Provider"] = store, ["Storage:Path"] = Path.Combine(root, "data") };
+        (WebApplication app, GrpcChannel channel) = await StorageBenchmark.StartAsync(settings);
+        try
+        {
+            double ingest = await StorageBenchmark.IngestAsync(channel, documents);
+            var random = new Random(1803);
+            var queries = new List<(string Text, string[] Sources)>();
+            for (int q = 0; q < queryCount; q++)
+            {
+                int a = random.Next(documents.Length), b = random.Next(documents.Length);
+                queries.Add(($"{Filler(random)} {Quote(documents[a], random)} {Filler(random)} {Quote(documents[b], random)} {Filler(random)}", [$"doc-{a:D7}", $"doc-{b:D7}"]));
+            }
+
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            var health = new Health.HealthClient(channel);
+            await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = queries[0].Text } }); // builds the index
+            List<double> passages = [], empty = [], exhaustive = [];
+            int sources = 0, found = 0;
+            long verified = 0;
+            foreach ((string text, string[] quoted) in queries)
+            {
+                long start = Stopwatch.GetTimestamp();
+                await health.CheckAsync(new HealthCheckRequest());
+                empty.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                start = Stopwatch.GetTimestamp();
+                FindSharedPassagesResponse answer = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = text } });
+                passages.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                verified += answer.CandidatesVerified;
+                sources += quoted.Length;
+                found += quoted.Count(id => answer.Matches.Any(m => m.Id == id));
+            }
+
+            // The baseline: the same question asked the only way there was before, a few times (it reads every document).
+            foreach ((string text, _) in queries.Take(Math.Min(10, queries.Count)))
+            {
+                long start = Stopwatch.GetTimestamp();
+                await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = text }, Threshold = 0.0001, Exhaustive = true });
+                exhaustive.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {store} | {documents.Length:N0} | {ingest:N0} | {Median(passages):F0} | {Median(empty):F0} | {Median(passages) / Median(empty):F2}× | {Median(exhaustive):N0} | {Median(passages) / Median(exhaustive):P2} | {(double)found / sources:F4} | {verified / (double)queries.Count:F1} |"));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            channel.Dispose();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    public static void PrintHeader()
+    {
+        Console.WriteLine("| store | documents | ingest docs/s | FindSharedPassages p50 µs | empty RPC p50 µs | vs empty | exhaustive FindSimilar p50 µs | vs exhaustive | sources found | candidates verified |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    }
+
+    private static string Quote(string text, Random random)
+    {
+        string[] words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        int length = Math.Min(words.Length, random.Next(12, 31)), start = random.Next(words.Length - length + 1);
+        return string.Join(' ', words[start..(start + length)]);
+    }
+
+    private static string Filler(Random random) =>
+        string.Join(' ', Enumerable.Range(0, 40).Select(_ => "zq" + random.Next(10_000_000).ToString(CultureInfo.InvariantCulture)));
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+}

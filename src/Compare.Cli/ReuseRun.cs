@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Compare.Cli.Input;
+using Compare.Core.Phrases;
+using Google.Protobuf;
+
+namespace Compare.Cli;
+
+/// <summary>
+/// One reuse run: every pair of documents of a corpus that share passages (<see cref="ReuseFinder"/>), one JSON line a pair
+/// with its passages and coverage, named as the service's FindSharedPassages names them; then a summary on standard error.
+/// </summary>
+internal sealed class ReuseRun(TextWriter output, TextWriter error, InputSpec input, bool strict, ReuseOptions options, string? outputPath)
+{
+    private static readonly JsonFormatter Json = JsonFormatter.Default;
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            using var corpus = new CorpusFile(input, strict, error);
+            ReuseResult found = await ProgressDisplay.RunAsync(error, corpus.Position,
+                progress => Task.Run(() => ReuseFinder.Find(corpus, options, progress, cancellationToken), CancellationToken.None)).ConfigureAwait(false);
+            corpus.EnsureSomethingRead();
+            using (TextWriter writer = outputPath is null ? TextWriter.Null : new StreamWriter(outputPath, append: false, new UTF8Encoding(false)))
+            {
+                foreach (ReusePair pair in found.Pairs)
+                {
+                    (outputPath is null ? output : writer).WriteLine(Json.Format(ToMessage(corpus.Ids, pair)));
+                }
+            }
+
+            double seconds = clock.Elapsed.TotalSeconds;
+            using var process = Process.GetCurrentProcess();
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"compare: {found.DocumentCount:N0} documents, {found.Pairs.Count:N0} pairs sharing passages of {options.MinWords}+ words ({found.CandidatePairs:N0} candidate pairs, {found.BoilerplateFingerprints:N0} boilerplate fingerprints left out), {corpus.Skipped:N0} records skipped, {seconds:F1} s, peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
+            return CompareCli.Ok;
+        }
+        catch (Exception e) when (e is InputException or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"compare: {e.Message}");
+            return CompareCli.InputError;
+        }
+    }
+
+    /// <summary>A pair as a PassageMatch of the left document's search: its id, the right one's, and what they share.</summary>
+    private static V1.ReusedPassages ToMessage(List<string> ids, ReusePair pair)
+    {
+        var message = new V1.ReusedPassages
+        {
+            LeftId = ids[pair.Left],
+            RightId = ids[pair.Right],
+            LeftSharedWordCount = pair.Shared.LeftSharedWords,
+            RightSharedWordCount = pair.Shared.RightSharedWords,
+            LeftCoverage = pair.Shared.LeftCoverage,
+            RightCoverage = pair.Shared.RightCoverage,
+        };
+        message.Passages.AddRange(pair.Shared.Phrases.Select(PhraseMessages.ToProto));
+        return message;
+    }
+}

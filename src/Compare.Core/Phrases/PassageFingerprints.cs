@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Compare.Core.Hashing;
+using Compare.Core.Text;
+
+namespace Compare.Core.Phrases;
+
+/// <summary>
+/// A text's passage fingerprints, by winnowing (Schleimer, Wilkerson and Aiken, SIGMOD 2003, as MOSS does): every run of
+/// <see cref="GramWords"/> normalised words is hashed to 32 bits, and in every window of <see cref="Window"/> consecutive
+/// grams the smallest hash (the rightmost on ties) is kept. Two texts that share a run of at least
+/// <see cref="GuaranteedWords"/> words share a window, and so at least one fingerprint, wherever the run stands in either
+/// text: the guarantee a fingerprint index gives. About 2 / (Window + 1) fingerprints a word: 200 for a 500-word article.
+/// Position-independent and seeded, so they are the same on every machine and process.
+/// </summary>
+public static class PassageFingerprints
+{
+    /// <summary>Words in a gram.</summary>
+    public const int GramWords = 4;
+
+    /// <summary>Grams in a window.</summary>
+    public const int Window = 4;
+
+    /// <summary>The shortest shared run of words that always shares a fingerprint: GramWords + Window − 1.</summary>
+    public const int GuaranteedWords = GramWords + Window - 1;
+
+    private const ulong Seed = 0x7061737361676573UL; // "passages"
+
+    /// <summary>The distinct fingerprints of <paramref name="text"/> under <paramref name="normalization"/>, ascending.</summary>
+    public static uint[] Of(string text, NormalizationOptions normalization)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(normalization);
+        return Of(SharedPhraseFinder.Tokenize(text, normalization));
+    }
+
+    /// <summary>
+    /// The distinct fingerprints of words tokenised by <see cref="SharedPhraseFinder.Tokenize"/> (whose word hashes they are
+    /// made of, so a text compared word by word is tokenised once), ascending.
+    /// </summary>
+    public static uint[] Of(ReadOnlySpan<Token> words)
+    {
+        int grams = words.Length - GramWords + 1;
+        if (grams <= 0)
+        {
+            return [];
+        }
+
+        var hashes = new uint[grams];
+        for (int g = 0; g < grams; g++)
+        {
+            ulong h = Seed;
+            for (int w = 0; w < GramWords; w++)
+            {
+                h = Mix.Finalize(h ^ words[g + w].Hash) + (ulong)w;
+            }
+
+            hashes[g] = (uint)(h >> 32);
+        }
+
+        // A text shorter than a window keeps its smallest gram: two such texts that are equal still meet.
+        var kept = new List<uint>(2 * grams / (Window + 1) + 2);
+        int last = -1;
+        for (int end = Math.Min(Window, grams); end <= grams; end++)
+        {
+            int start = Math.Max(0, end - Window);
+            int smallest = start;
+            for (int g = start + 1; g < end; g++)
+            {
+                if (hashes[g] <= hashes[smallest])
+                {
+                    smallest = g;
+                }
+            }
+
+            if (smallest != last)
+            {
+                kept.Add(hashes[smallest]);
+                last = smallest;
+            }
+        }
+
+        uint[] distinct = [.. kept];
+        Array.Sort(distinct);
+        int n = 0;
+        for (int i = 0; i < distinct.Length; i++)
+        {
+            if (n == 0 || distinct[i] != distinct[n - 1])
+            {
+                distinct[n++] = distinct[i];
+            }
+        }
+
+        Debug.Assert(n > 0);
+        return distinct[..n];
+    }
+}

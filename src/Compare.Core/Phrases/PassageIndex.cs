@@ -1,0 +1,266 @@
+using System.Diagnostics;
+
+namespace Compare.Core.Phrases;
+
+/// <summary>How one document met a passage query: the fingerprints it shares with the query.</summary>
+/// <param name="Id">The document.</param>
+/// <param name="SharedFingerprints">Fingerprints of the query it holds, the common ones left out.</param>
+public readonly record struct PassageCandidate(string Id, int SharedFingerprints);
+
+/// <summary>The documents sharing fingerprints with a query, and what was left out.</summary>
+/// <param name="Candidates">Every document sharing at least one of the query's fingerprints that are not common, most shared first, then by id.</param>
+/// <param name="CommonFingerprints">The query's fingerprints held by more than the asked number of documents, and so not followed (boilerplate).</param>
+public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidates, int CommonFingerprints)
+{
+    /// <summary>Ranks documents by the fingerprints they share, then by id (ordinal), as every store must.</summary>
+    public static PassageCandidates Ranked(Dictionary<string, int> shared, int commonFingerprints) =>
+        new([.. shared.Select(s => new PassageCandidate(s.Key, s.Value)).OrderByDescending(c => c.SharedFingerprints).ThenBy(c => c.Id, StringComparer.Ordinal)],
+            commonFingerprints);
+}
+
+/// <summary>
+/// An inverted index from <see cref="PassageFingerprints"/> to documents, in memory: 8 bytes a fingerprint in a sorted run
+/// of (fingerprint, handle), and later writes in a delta by fingerprint, merged into the run when it grows past an eighth
+/// of it. A removed document's handle is dead at once and its entries are dropped at the next merge.
+/// Thread-safe: queries run concurrently, writes are exclusive.
+/// </summary>
+public sealed class PassageIndex : IDisposable
+{
+    private const int MinDeltaToMerge = 65_536;
+
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly Dictionary<string, int> _handleById = new(StringComparer.Ordinal);
+    private readonly List<string?> _idOfHandle = [];
+    private ulong[] _run = []; // fingerprint << 32 | handle, ascending
+    private readonly Dictionary<uint, List<int>> _delta = [];
+    private int _deltaEntries;
+
+    /// <summary>How many documents are indexed.</summary>
+    public int Count
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try
+            {
+                return _handleById.Count;
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces the index's contents with the documents <paramref name="read"/> gives (each id once), sorted in one pass:
+    /// what a start or a first query loads from storage.
+    /// </summary>
+    public void Load(Action<PassageVisitor> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var ids = new List<string?>();
+        var entries = new List<ulong>();
+        read((id, fingerprints) =>
+        {
+            int handle = ids.Count;
+            ids.Add(id);
+            foreach (uint fingerprint in fingerprints)
+            {
+                entries.Add(Entry(fingerprint, handle));
+            }
+        });
+        ulong[] run = [.. entries];
+        Array.Sort(run);
+        _lock.EnterWriteLock();
+        try
+        {
+            _handleById.Clear();
+            _idOfHandle.Clear();
+            _idOfHandle.AddRange(ids);
+            for (int handle = 0; handle < ids.Count; handle++)
+            {
+                _handleById.Add(ids[handle]!, handle);
+            }
+
+            _run = run;
+            _delta.Clear();
+            _deltaEntries = 0;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Adds or replaces <paramref name="id"/> with its fingerprints.</summary>
+    public void Add(string id, ReadOnlySpan<uint> fingerprints)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        _lock.EnterWriteLock();
+        try
+        {
+            RemoveLocked(id);
+            int handle = _idOfHandle.Count;
+            _idOfHandle.Add(id);
+            _handleById[id] = handle;
+            foreach (uint fingerprint in fingerprints)
+            {
+                if (!_delta.TryGetValue(fingerprint, out List<int>? holders))
+                {
+                    _delta[fingerprint] = holders = [];
+                }
+
+                holders.Add(handle);
+            }
+
+            _deltaEntries += fingerprints.Length;
+            if (_deltaEntries > Math.Max(MinDeltaToMerge, _run.Length / 8))
+            {
+                Merge();
+            }
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Removes <paramref name="id"/>; false when it was not indexed.</summary>
+    public bool Remove(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        _lock.EnterWriteLock();
+        try
+        {
+            return RemoveLocked(id);
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>
+    /// The documents that hold at least one of <paramref name="fingerprints"/> (distinct), counting how many each holds; a
+    /// fingerprint held by more than <paramref name="maxDocumentsPerFingerprint"/> documents is common and not followed.
+    /// </summary>
+    public PassageCandidates Query(ReadOnlySpan<uint> fingerprints, int maxDocumentsPerFingerprint)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDocumentsPerFingerprint);
+        var shared = new Dictionary<string, int>(StringComparer.Ordinal);
+        var holders = new List<int>();
+        int common = 0;
+        _lock.EnterReadLock();
+        try
+        {
+            foreach (uint fingerprint in fingerprints)
+            {
+                holders.Clear();
+                Collect(fingerprint, holders);
+                if (holders.Count > maxDocumentsPerFingerprint)
+                {
+                    common++;
+                    continue;
+                }
+
+                foreach (int handle in holders)
+                {
+                    string id = _idOfHandle[handle]!;
+                    shared[id] = shared.GetValueOrDefault(id) + 1;
+                }
+            }
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+
+        return PassageCandidates.Ranked(shared, common);
+    }
+
+    /// <summary>Releases the lock.</summary>
+    public void Dispose() => _lock.Dispose();
+
+    private static ulong Entry(uint fingerprint, int handle) => ((ulong)fingerprint << 32) | (uint)handle;
+
+    // The live handles holding the fingerprint, in the run and in the delta.
+    private void Collect(uint fingerprint, List<int> holders)
+    {
+        for (int i = LowerBound(_run, Entry(fingerprint, 0)); i < _run.Length && (uint)(_run[i] >> 32) == fingerprint; i++)
+        {
+            AddIfLive((int)(uint)_run[i], holders);
+        }
+
+        if (_delta.TryGetValue(fingerprint, out List<int>? later))
+        {
+            foreach (int handle in later)
+            {
+                AddIfLive(handle, holders);
+            }
+        }
+    }
+
+    private void AddIfLive(int handle, List<int> holders)
+    {
+        if (_idOfHandle[handle] is not null)
+        {
+            holders.Add(handle);
+        }
+    }
+
+    private bool RemoveLocked(string id)
+    {
+        if (!_handleById.Remove(id, out int handle))
+        {
+            return false;
+        }
+
+        _idOfHandle[handle] = null;
+        return true;
+    }
+
+    private static int LowerBound(ulong[] entries, ulong key)
+    {
+        int low = 0, high = entries.Length;
+        while (low < high)
+        {
+            int middle = (int)((uint)(low + high) >> 1);
+            if (entries[middle] < key)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    // The run and the delta in one sorted run, without the entries of removed documents: the delta sorted, then one linear merge.
+    private void Merge()
+    {
+        ulong[] later = [.. _delta.SelectMany(d => d.Value.Select(handle => Entry(d.Key, handle)))];
+        Array.Sort(later);
+        var run = new ulong[_run.Length + later.Length];
+        int n = 0, r = 0, l = 0;
+        while (r < _run.Length || l < later.Length)
+        {
+            ulong next = l == later.Length || (r < _run.Length && _run[r] < later[l]) ? _run[r++] : later[l++];
+            if (_idOfHandle[(int)(uint)next] is not null)
+            {
+                run[n++] = next;
+            }
+        }
+
+        Debug.Assert(n <= run.Length);
+        _run = n == run.Length ? run : run[..n];
+        _delta.Clear();
+        _deltaEntries = 0;
+    }
+}
+
+/// <summary>One document as <see cref="PassageIndex.Load"/> reads it; <paramref name="fingerprints"/> is valid during the call only.</summary>
+public delegate void PassageVisitor(string id, ReadOnlySpan<uint> fingerprints);

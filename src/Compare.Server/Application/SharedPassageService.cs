@@ -1,0 +1,84 @@
+using Compare.Core.Phrases;
+using Compare.Server.Observability;
+using Compare.Server.Storage;
+
+namespace Compare.Server.Application;
+
+/// <summary>An indexed document that shares passages with a query: Compare's shared passages of the two (left: the query).</summary>
+public sealed record PassageMatchResult(string Id, SharedPhrases Shared);
+
+/// <summary>
+/// What a passage search found: the matches, best first; the passage length every match is guaranteed from; how many
+/// documents shared a fingerprint and how many of those were compared word by word; and the common fingerprints not followed.
+/// </summary>
+public sealed record SharedPassagesResult(IReadOnlyList<PassageMatchResult> Matches, int GuaranteedMinWords, int CandidatesFound, int CandidatesVerified,
+    int CommonFingerprints)
+{
+    /// <summary>True when more documents shared a fingerprint than were verified.</summary>
+    public bool Truncated => CandidatesFound > CandidatesVerified;
+}
+
+/// <summary>
+/// "Which indexed documents share wording with this one?", written once for every store: the query's passage fingerprints
+/// (<see cref="PassageFingerprints"/>) find the documents that share any (the store's passage index), the ones sharing
+/// the most are compared with the query word by word (<see cref="SharedPhraseFinder"/>, as Compare does), and the matches
+/// are ranked by how many of the query's words they share.
+/// </summary>
+internal sealed class SharedPassageService(DocumentIndexService index, IDocumentStore store, CompareMetrics metrics)
+{
+    /// <summary>A fingerprint held by more documents than this is boilerplate: a query does not follow it, and says how many it left.</summary>
+    public const int MaxDocumentsPerFingerprint = 1000;
+
+    /// <summary>The most candidates compared word by word for one query, whatever its top_k.</summary>
+    public const int MaxVerifiedCandidates = 256;
+
+    /// <summary>
+    /// The indexed documents sharing passages with <paramref name="query"/> (by id or text; by id, the document itself is left
+    /// out), at most <paramref name="topK"/>, ranked by the query's shared words, then id. <paramref name="options"/> gives the
+    /// shortest passage and the bridging; the normalisation is the collection's.
+    /// </summary>
+    public async Task<SharedPassagesResult> FindAsync(string collection, DocumentReference query, PhraseOptions options, int topK, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(options);
+        CollectionSettings settings = (await index.GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
+        (string text, _) = await index.ResolveAsync(collection, settings, query, "query", cancellationToken).ConfigureAwait(false);
+        // The query is tokenised once: for its fingerprints and for every comparison.
+        Core.Text.Token[] words = SharedPhraseFinder.Tokenize(text, settings.Parameters.Normalization);
+        uint[] fingerprints = PassageFingerprints.Of(words);
+        PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, cancellationToken)
+            .ConfigureAwait(false);
+        PassageCandidate[] candidates = [.. found.Candidates.Where(c => c.Id != query.Id)];
+        // The documents sharing the most fingerprints first: a few more than asked for, since fingerprints only rank roughly.
+        PassageCandidate[] verified = [.. candidates.Take(Math.Min(MaxVerifiedCandidates, (topK * 2) + 16))];
+        options = options with { Normalization = settings.Parameters.Normalization };
+        var matches = new List<PassageMatchResult>();
+        foreach (PassageCandidate candidate in verified)
+        {
+            if (await ReadTextAsync(collection, candidate.Id, cancellationToken).ConfigureAwait(false) is { } candidateText
+                && SharedPhraseFinder.Find(text, words, candidateText, SharedPhraseFinder.Tokenize(candidateText, options.Normalization), options, cancellationToken)
+                    is { Phrases.Count: > 0 } shared)
+            {
+                matches.Add(new PassageMatchResult(candidate.Id, shared));
+            }
+        }
+
+        metrics.CandidatesExamined(verified.Length);
+        return new SharedPassagesResult(
+            [.. matches.OrderByDescending(m => m.Shared.LeftSharedWords).ThenBy(m => m.Id, StringComparer.Ordinal).Take(topK)],
+            PassageFingerprints.GuaranteedWords, candidates.Length, verified.Length, found.CommonFingerprints);
+    }
+
+    /// <summary>A candidate's text, or null when it was deleted meanwhile or is damaged (one damaged document never fails the search).</summary>
+    private async Task<string?> ReadTextAsync(string collection, string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await index.GetDocumentAsync(collection, id, includeText: true, cancellationToken).ConfigureAwait(false))?.Text;
+        }
+        catch (DocumentDamagedException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using Compare.Core.Phrases;
+using Compare.Core.Text;
+
+namespace Compare.Core.Tests;
+
+public sealed class PassageIndexTests
+{
+    private static string RandomWords(Random random, int count) =>
+        string.Join(' ', Enumerable.Range(0, count).Select(_ => "w" + random.Next(50_000).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    [Fact]
+    public void Fingerprints_TwoTextsSharingARunOfTheGuaranteedLength_ShareOneWhereverItStands()
+    {
+        var random = new Random(7);
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            string passage = RandomWords(random, PassageFingerprints.GuaranteedWords);
+            string a = $"{RandomWords(random, random.Next(0, 60))} {passage} {RandomWords(random, random.Next(0, 60))}";
+            string b = $"{RandomWords(random, random.Next(0, 60))} {passage.ToUpperInvariant()} {RandomWords(random, random.Next(0, 60))}";
+
+            Assert.NotEmpty(PassageFingerprints.Of(a, NormalizationOptions.Default).Intersect(PassageFingerprints.Of(b, NormalizationOptions.Default)));
+        }
+    }
+
+    [Fact]
+    public void Fingerprints_AreAboutTwoInWindowPlusOneWordsDistinctSortedAndTheSameEveryTime()
+    {
+        var random = new Random(8);
+        string text = RandomWords(random, 5000);
+
+        uint[] fingerprints = PassageFingerprints.Of(text, NormalizationOptions.Default);
+
+        Assert.InRange(fingerprints.Length, 5000 * 2 / (PassageFingerprints.Window + 1) * 0.9, 5000 * 2 / (PassageFingerprints.Window + 1) * 1.1);
+        Assert.Equal(fingerprints.Order().Distinct(), fingerprints);
+        Assert.Equal(fingerprints, PassageFingerprints.Of(text, NormalizationOptions.Default));
+        Assert.Empty(PassageFingerprints.Of("three short words", NormalizationOptions.Default));
+        Assert.Single(PassageFingerprints.Of("exactly four words here", NormalizationOptions.Default));
+    }
+
+    [Theory]
+    [InlineData(200, 3)] // within the delta
+    [InlineData(3000, 5)] // across merges, with removals and replacements in the run and in the delta
+    public void Query_AfterLoadAddsRemovesAndMerges_CountsWhatBruteForceCounts(int documents, int seed)
+    {
+        var random = new Random(seed);
+        var stored = new Dictionary<string, uint[]>(StringComparer.Ordinal);
+        uint[] Draw() => [.. Enumerable.Range(0, random.Next(1, 80)).Select(_ => (uint)random.Next(2000)).Distinct()];
+        for (int i = 0; i < documents / 2; i++)
+        {
+            stored["d" + i] = Draw();
+        }
+
+        using var index = new PassageIndex();
+        index.Load(visit =>
+        {
+            foreach ((string id, uint[] fingerprints) in stored)
+            {
+                visit(id, fingerprints);
+            }
+        });
+        for (int i = documents / 2; i < documents; i++)
+        {
+            string id = "d" + (random.Next(3) == 0 ? random.Next(i) : i); // a third replace an earlier document
+            stored[id] = Draw();
+            index.Add(id, stored[id]);
+            if (i % 5 == 0)
+            {
+                string gone = "d" + random.Next(i);
+                Assert.Equal(stored.Remove(gone), index.Remove(gone));
+            }
+        }
+
+        Assert.Equal(stored.Count, index.Count);
+        for (int q = 0; q < 30; q++)
+        {
+            uint[] query = Draw();
+            int cap = q % 2 == 0 ? 1000 : 40;
+            Dictionary<uint, int> holders = query.ToDictionary(f => f, f => stored.Count(d => d.Value.Contains(f)));
+            var expected = stored.Select(d => (Id: d.Key, Shared: query.Count(f => holders[f] <= cap && d.Value.Contains(f)))).Where(d => d.Shared > 0)
+                .OrderByDescending(d => d.Shared).ThenBy(d => d.Id, StringComparer.Ordinal).Select(d => new PassageCandidate(d.Id, d.Shared));
+
+            PassageCandidates found = index.Query(query, cap);
+
+            Assert.Equal(expected, found.Candidates);
+            Assert.Equal(holders.Count(h => h.Value > cap), found.CommonFingerprints);
+        }
+    }
+}
