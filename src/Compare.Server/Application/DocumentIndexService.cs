@@ -25,6 +25,9 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     // A batch whose writer lost its lease to another replica is checked and written again, from the start.
     private const int MaxWriteAttempts = 8;
 
+    // A containment search verifies at most this many of the documents sharing passages with its query.
+    private const int MaxContainmentCandidates = 2_000;
+
     // ListDocuments with texts reads this many at a time, checking its byte budget between reads.
     private const int TextsPerRead = 16;
 
@@ -137,23 +140,43 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     }
 
     /// <summary>
-    /// Indexed documents at or above the threshold (the collection's when null), best first: the LSH candidates, or every
-    /// document when <see cref="SimilarQuery.Exhaustive"/>, verified exactly. A query by id leaves the document itself out unless asked.
+    /// Indexed documents at or above the threshold (the collection's when null), best first: the LSH candidates at the
+    /// threshold's probe depth, or every document when <see cref="SimilarQuery.Exhaustive"/>, verified exactly. A containment
+    /// search (a minimum containment given) takes its candidates from the passage index instead, with a threshold of 0
+    /// unless one is given. A query by id leaves the document itself out unless asked.
     /// </summary>
     public async Task<SimilarResult> FindSimilarAsync(string collection, DocumentReference query, SimilarQuery options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(options);
         CollectionSettings settings = (await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
-        double threshold = options.Threshold ?? settings.Threshold;
-        (_, DocumentSketch sketch) = await ResolveAsync(collection, settings, query, "query", cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<IndexedSketch> candidates = options.Exhaustive
-            ? await store.GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false)
-            : await store.GetCandidatesAsync(collection, settings, sketch.Signature, settings.Lsh.ProbeDepth(threshold), cancellationToken).ConfigureAwait(false);
+        var criteria = new MatchCriteria(0, options.MinContainmentOfQuery, options.MinContainmentOfMatch);
+        criteria = criteria with { Jaccard = options.Threshold ?? (criteria.IsContainment ? 0 : settings.Threshold) };
+        (string text, DocumentSketch sketch) = await ResolveAsync(collection, settings, query, "query", cancellationToken).ConfigureAwait(false);
+        (IReadOnlyList<IndexedSketch> candidates, bool truncated) = options.Exhaustive
+            ? (await store.GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false), false)
+            : criteria.IsContainment
+                ? await ContainmentCandidatesAsync(collection, settings, text, cancellationToken).ConfigureAwait(false)
+                : (await store.GetCandidatesAsync(collection, settings, sketch.Signature, settings.Lsh.ProbeDepth(criteria.Jaccard), cancellationToken).ConfigureAwait(false), false);
         string? exclude = query.Id is not null && !options.IncludeSelf ? query.Id : null;
-        QueryResult result = CandidateVerifier.Verify(sketch, candidates, threshold, options.TopK, exclude, cancellationToken);
+        QueryResult result = CandidateVerifier.Verify(sketch, candidates, criteria, options.TopK, exclude, cancellationToken);
         metrics.CandidatesExamined(result.CandidatesExamined);
-        return new SimilarResult(result, threshold);
+        return new SimilarResult(result, criteria.Jaccard, truncated);
+    }
+
+    /// <summary>
+    /// A containment search's candidates: a document holding a share of the query, or a share of which the query holds, shares
+    /// its wording, and the passage index names every document sharing 7 words in a row with it (however small the Jaccard
+    /// of a short text and a long one is). At most <see cref="MaxContainmentCandidates"/>, those sharing the most fingerprints.
+    /// </summary>
+    private async Task<(IReadOnlyList<IndexedSketch> Candidates, bool Truncated)> ContainmentCandidatesAsync(string collection, CollectionSettings settings, string text,
+        CancellationToken cancellationToken)
+    {
+        PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, PassageFingerprints.Of(text, settings.Parameters.Normalization),
+            SharedPassageService.MaxDocumentsPerFingerprint, cancellationToken).ConfigureAwait(false);
+        string[] ids = [.. found.Candidates.Take(MaxContainmentCandidates).Select(c => c.Id)];
+        IReadOnlyDictionary<string, DocumentSketch> sketches = await store.GetSketchesAsync(collection, settings, ids, cancellationToken).ConfigureAwait(false);
+        return ([.. ids.Where(sketches.ContainsKey).Select(id => new IndexedSketch(id, sketches[id]))], found.Candidates.Count > MaxContainmentCandidates);
     }
 
     /// <summary>

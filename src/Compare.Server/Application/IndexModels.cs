@@ -37,10 +37,13 @@ public sealed record DocumentReference
 /// <param name="TopK">Most matches, best first.</param>
 /// <param name="IncludeSelf">A query by id also reports the document itself.</param>
 /// <param name="Exhaustive">Verify every document rather than the LSH candidates.</param>
-public sealed record SimilarQuery(double? Threshold, int TopK, bool IncludeSelf = false, bool Exhaustive = false);
+/// <param name="MinContainmentOfQuery">A containment search: the least share of the query a match holds (0: none asked).</param>
+/// <param name="MinContainmentOfMatch">A containment search: the least share of a match the query holds (0: none asked).</param>
+public sealed record SimilarQuery(double? Threshold, int TopK, bool IncludeSelf = false, bool Exhaustive = false, double MinContainmentOfQuery = 0,
+    double MinContainmentOfMatch = 0);
 
 /// <summary>The matches of a similarity query and the threshold it used.</summary>
-public sealed record SimilarResult(QueryResult Result, double Threshold);
+public sealed record SimilarResult(QueryResult Result, double Threshold, bool Truncated = false);
 
 /// <summary>A finished Deduplicate: what it was asked, what it found, how long it took and when it finished.</summary>
 public sealed record DeduplicateReport(double Threshold, RepresentativePolicy Representative, IndexClusteringResult Clustering, TimeSpan Elapsed,

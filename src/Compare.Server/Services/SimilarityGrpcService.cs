@@ -66,11 +66,13 @@ internal sealed class SimilarityGrpcService(DocumentIndexService index, Comparis
         RequestValidator.Reference(request.Query, "query", _limits, violations);
         int topK = RequestValidator.Count(request.TopK, _limits.DefaultTopK, _limits.MaxTopK, "top_k", "Limits:MaxTopK", violations);
         double threshold = RequestValidator.Threshold(request.HasThreshold, request.Threshold, 0, "threshold", violations);
+        double ofQuery = RequestValidator.Threshold(request.HasMinContainmentOfQuery, request.MinContainmentOfQuery, 0, "min_containment_of_query", violations);
+        double ofMatch = RequestValidator.Threshold(request.HasMinContainmentOfMatch, request.MinContainmentOfMatch, 0, "min_containment_of_match", violations);
         violations.ThrowIfAny();
 
-        var query = new SimilarQuery(request.HasThreshold ? threshold : null, topK, request.IncludeSelf, request.Exhaustive);
+        var query = new SimilarQuery(request.HasThreshold ? threshold : null, topK, request.IncludeSelf, request.Exhaustive, ofQuery, ofMatch);
         SimilarResult found = await index.FindSimilarAsync(collection, request.Query.ToReference(), query, context.CancellationToken).ConfigureAwait(false);
-        var response = new FindSimilarResponse { CandidatesExamined = found.Result.CandidatesExamined, Threshold = found.Threshold };
+        var response = new FindSimilarResponse { CandidatesExamined = found.Result.CandidatesExamined, Threshold = found.Threshold, Truncated = found.Truncated };
         response.Matches.AddRange(found.Result.Matches.Select(m => m.ToProto()));
         return response;
     }

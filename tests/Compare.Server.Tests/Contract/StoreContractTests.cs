@@ -302,6 +302,73 @@ public abstract class StoreContractTests(StoreReplicas server)
     }
 
     [Fact]
+    public async Task FindSimilar_ContainmentEitherWay_FindsEveryDocumentAboveItLikeExactContainmentOverEveryPair()
+    {
+        string c = await server.NewCollectionAsync();
+        List<(string Id, string Text)> documents = [.. TestData.BbcCorpus().Skip(1500).Take(400)];
+        var random = new Random(2016);
+        // Press releases: a stretch of an article, a tenth to all of it, lightly edited; and round-ups: two articles and more joined.
+        for (int i = 0; i < 60; i++)
+        {
+            string[] words = documents[i].Text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int length = Math.Max(30, words.Length * random.Next(10, 101) / 100), start = random.Next(words.Length - length + 1);
+            documents.Add(($"release-{i}", ReplaceWords(string.Join(' ', words[start..(start + length)]), 0.02, random)));
+            documents.Add(($"roundup-{i}", string.Join("\n\n", Enumerable.Range(0, random.Next(2, 4)).Select(_ => documents[random.Next(400)].Text))));
+        }
+
+        foreach ((string Id, string Text)[] chunk in documents.Chunk(200))
+        {
+            await server.Documents.UpsertDocumentsAsync(Batch(c, chunk));
+        }
+
+        HashSet<string>[] shingles = [.. documents.Select(d => ReferenceJaccard.Shingles(d.Text))];
+        var similarity = new SimilarityService.SimilarityServiceClient(server.B);
+        foreach (double minimum in new[] { 0.2, 0.5, 0.8 })
+        {
+            int due = 0, found = 0;
+            foreach (int q in Enumerable.Range(0, 60).Concat(Enumerable.Range(400, 40)))
+            {
+                foreach (bool ofQuery in new[] { true, false })
+                {
+                    var request = new FindSimilarRequest { Collection = c, Query = new DocumentRef { Id = documents[q].Id }, TopK = 1000 };
+                    if (ofQuery)
+                    {
+                        request.MinContainmentOfQuery = minimum;
+                    }
+                    else
+                    {
+                        request.MinContainmentOfMatch = minimum;
+                    }
+
+                    FindSimilarResponse answer = await similarity.FindSimilarAsync(request);
+                    Assert.Equal(0, answer.Threshold);
+                    Assert.False(answer.Truncated);
+                    Dictionary<string, V1.SimilarityMatch> matches = answer.Matches.ToDictionary(m => m.Id);
+                    Assert.All(answer.Matches, m => Assert.True((ofQuery ? m.ContainmentOfQuery : m.ContainmentOfMatch) >= minimum));
+                    Assert.Equal(answer.Matches.OrderByDescending(m => ofQuery ? m.ContainmentOfQuery : m.ContainmentOfMatch).Select(m => ofQuery ? m.ContainmentOfQuery : m.ContainmentOfMatch),
+                        answer.Matches.Select(m => ofQuery ? m.ContainmentOfQuery : m.ContainmentOfMatch));
+                    for (int d = 0; d < documents.Count; d++)
+                    {
+                        int shared = shingles[q].Count(shingles[d].Contains);
+                        double containment = (double)shared / (ofQuery ? shingles[q].Count : shingles[d].Count);
+                        if (d != q && containment >= minimum + 0.05)
+                        {
+                            due++;
+                            found += matches.ContainsKey(documents[d].Id) ? 1 : 0;
+                        }
+                    }
+                }
+            }
+
+            Assert.True(due >= 50, $"{server.Store}: only {due} documents above {minimum + 0.05}");
+            Assert.True(found >= 0.99 * due, $"{server.Store}, containment {minimum}: {found} of {due} found");
+        }
+
+        await RpcAssert.InvalidFieldAsync("min_containment_of_query", async () => await similarity.FindSimilarAsync(
+            new FindSimilarRequest { Collection = c, Query = new DocumentRef { Id = documents[0].Id }, MinContainmentOfQuery = 1.5 }));
+    }
+
+    [Fact]
     public async Task FindSharedPassages_BadArguments_AreInvalidNamingTheField()
     {
         string c = await server.SeedsCollectionAsync();
