@@ -139,6 +139,14 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         return (DocumentHash.Verified(document).Text!, sketch);
     }
 
+    /// <summary>The text of a document named by id (checked against its hash; <see cref="DocumentNotFoundException"/> when it is not stored) or given.</summary>
+    public async Task<string> ResolveTextAsync(string collection, DocumentReference reference, string field, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return reference.Text ?? (await GetDocumentAsync(collection, reference.Id!, includeText: true, cancellationToken).ConfigureAwait(false))?.Text
+            ?? throw new DocumentNotFoundException(collection, reference.Id!, field);
+    }
+
     /// <summary>
     /// Indexed documents at or above the threshold (the collection's when null), best first: the LSH candidates at the
     /// threshold's probe depth, or every document when <see cref="SimilarQuery.Exhaustive"/>, verified exactly. A containment

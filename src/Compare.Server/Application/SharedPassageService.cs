@@ -42,31 +42,41 @@ internal sealed class SharedPassageService(DocumentIndexService index, IDocument
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(options);
         CollectionSettings settings = (await index.GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
-        (string text, _) = await index.ResolveAsync(collection, settings, query, "query", cancellationToken).ConfigureAwait(false);
+        string text = await index.ResolveTextAsync(collection, query, "query", cancellationToken).ConfigureAwait(false);
         // The query is tokenised once: for its fingerprints and for every comparison.
         Core.Text.Token[] words = SharedPhraseFinder.Tokenize(text, settings.Parameters.Normalization);
         uint[] fingerprints = PassageFingerprints.Of(words);
         PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, cancellationToken)
             .ConfigureAwait(false);
         PassageCandidate[] candidates = [.. found.Candidates.Where(c => c.Id != query.Id)];
-        // The documents sharing the most fingerprints first: a few more than asked for, since fingerprints only rank roughly.
-        PassageCandidate[] verified = [.. candidates.Take(Math.Min(MaxVerifiedCandidates, (topK * 2) + 16))];
         options = options with { Normalization = settings.Parameters.Normalization };
+        // The documents sharing the most fingerprints first, at most a few more than asked for. Once top_k match, a document
+        // sharing fewer fingerprints than the top_k-th match is not compared: it most likely shares less wording, and the
+        // answer says it was left (candidates_verified below candidates_found).
+        int budget = Math.Min(MaxVerifiedCandidates, (topK * 2) + 16);
         var matches = new List<PassageMatchResult>();
-        foreach (PassageCandidate candidate in verified)
+        int verified = 0, enoughFingerprints = 0;
+        foreach (PassageCandidate candidate in candidates)
         {
+            if (verified == budget || (matches.Count >= topK && candidate.SharedFingerprints < enoughFingerprints))
+            {
+                break;
+            }
+
+            verified++;
             if (await ReadTextAsync(collection, candidate.Id, cancellationToken).ConfigureAwait(false) is { } candidateText
                 && SharedPhraseFinder.Find(text, words, candidateText, SharedPhraseFinder.Tokenize(candidateText, options.Normalization), options, cancellationToken)
                     is { Phrases.Count: > 0 } shared)
             {
                 matches.Add(new PassageMatchResult(candidate.Id, shared));
+                enoughFingerprints = matches.Count == topK ? candidate.SharedFingerprints : enoughFingerprints;
             }
         }
 
-        metrics.CandidatesExamined(verified.Length);
+        metrics.CandidatesExamined(verified);
         return new SharedPassagesResult(
             [.. matches.OrderByDescending(m => m.Shared.LeftSharedWords).ThenBy(m => m.Id, StringComparer.Ordinal).Take(topK)],
-            PassageFingerprints.GuaranteedWords, candidates.Length, verified.Length, found.CommonFingerprints);
+            PassageFingerprints.GuaranteedWords, candidates.Length, verified, found.CommonFingerprints);
     }
 
     /// <summary>A candidate's text, or null when it was deleted meanwhile or is damaged (one damaged document never fails the search).</summary>
