@@ -40,6 +40,7 @@ internal static class CompareCli
             ReuseCommand(output, error, standardInput),
             IndexCommand(error, standardInput),
             SimilarCommand(output, error),
+            PassagesCommand(output, error),
         };
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -177,6 +178,20 @@ internal static class CompareCli
         var command = new Command("similar", "List the indexed near-duplicates of a file, best first.") { file, server, collection, threshold, topK, exhaustive };
         command.SetAction((result, cancellationToken) => ServerCommands.SimilarAsync(output, error, ServerAddress(result.GetValue(server)!)!,
             result.GetValue(collection)!, result.GetValue(file)!, result.GetValue(threshold), result.GetValue(topK), result.GetValue(exhaustive), cancellationToken));
+        return command;
+    }
+
+    private static Command PassagesCommand(TextWriter output, TextWriter error)
+    {
+        var file = new Argument<string>("file") { Description = "A text file to look up." };
+        Option<string?> server = ServerOption("The Compare server (http://host:port).", required: true);
+        Option<string> collection = CollectionOption();
+        Option<int> minWords = CliOptions.Integer("--min-words", $"Shortest shared passage, in words, 2 to 64 (every one of {PassageFingerprints.GuaranteedWords}+ words is found).",
+            PassageFingerprints.GuaranteedWords, 2, 64);
+        Option<int> topK = CliOptions.Integer("--top-k", "Most documents, 1 to 1000.", 10, 1, 1000);
+        var command = new Command("passages", "List the indexed documents that share passages with a file, most shared words first.") { file, server, collection, minWords, topK };
+        command.SetAction((result, cancellationToken) => ServerCommands.PassagesAsync(output, error, ServerAddress(result.GetValue(server)!)!,
+            result.GetValue(collection)!, result.GetValue(file)!, result.GetValue(minWords), result.GetValue(topK), cancellationToken));
         return command;
     }
 

@@ -71,6 +71,37 @@ internal static class ServerCommands
         }).ConfigureAwait(false);
     }
 
+    /// <summary>The indexed documents sharing passages with a file, one line each: shared words, coverage of the file and of the match, id, longest passage.</summary>
+    public static async Task<int> PassagesAsync(TextWriter output, TextWriter error, Uri server, string collection, string file, int minWords, int topK,
+        CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = await File.ReadAllTextAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"compare: {e.Message}");
+            return CompareCli.InputError;
+        }
+
+        return await CallAsync(error, server, async () =>
+        {
+            using CompareClient client = ServerClient.Connect(server);
+            FindSharedPassagesResponse found = await client.FindSharedPassagesAsync(collection, text, minWords, topK, cancellationToken).ConfigureAwait(false);
+            foreach (PassageMatch m in found.Matches)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{m.SharedWordCount}\t{m.CoverageOfQuery:F4}\t{m.CoverageOfMatch:F4}\t{m.Id}\t{m.Passages.FirstOrDefault()?.Text.ReplaceLineEndings(" ")}"));
+            }
+
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"compare: {found.Matches.Count} documents share passages with the file; every shared passage of {found.GuaranteedMinWords}+ words is found{(found.CommonFingerprints > 0 ? $" but for {found.CommonFingerprints} boilerplate fingerprints" : "")}{(found.Truncated ? $"; {found.CandidatesVerified} of {found.CandidatesFound} candidates compared" : "")} (columns: shared words, coverage of the file, coverage of the match, id, longest passage)."));
+            return CompareCli.Ok;
+        }).ConfigureAwait(false);
+    }
+
     /// <summary>Runs a command: Ctrl-C exits 130, a refusal or an unreachable server exits 3 with the status in plain words.</summary>
     internal static async Task<int> CallAsync(TextWriter error, Uri? server, Func<Task<int>> call)
     {

@@ -132,6 +132,15 @@ public sealed class CompareClient : IDisposable
         return (await Similarity.FindSimilarAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false)).Matches;
     }
 
+    /// <summary>
+    /// The indexed documents that share wording with <paramref name="text"/> (passages of at least <paramref name="minWords"/>
+    /// words; 0 for the server's default, 7), ranked by how many of its words they share, with the passages.
+    /// </summary>
+    public async Task<FindSharedPassagesResponse> FindSharedPassagesAsync(string collection, string text, int minWords = 0, int topK = 10,
+        CancellationToken cancellationToken = default) =>
+        await Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = collection, Query = new DocumentRef { Text = text }, MinWords = minWords, TopK = topK },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+
     /// <summary>Stores one batch (validated whole: nothing is stored when one document is wrong).</summary>
     public Task<UpsertDocumentsResponse> UpsertAsync(string collection, IEnumerable<Document> documents, CancellationToken cancellationToken = default)
     {

@@ -63,6 +63,28 @@ public sealed class ServerModeTests
     }
 
     [Fact]
+    public async Task Passages_SeedReport_ListsTheOtherReportWithTheSilkRoadPassage()
+    {
+        await using WebApplication app = await StartServerAsync();
+        string server = app.Urls.Single();
+        string seeds = Path.Combine(TestData.RepositoryRoot, "seeds");
+        using var error = new StringWriter();
+        using var output = new StringWriter();
+
+        int indexed = await CompareCli.RunAsync(["index", seeds, "--server", server, "--collection", "passages", "--create"], new StringWriter(), error);
+        int found = await CompareCli.RunAsync(["passages", Path.Combine(seeds, "003_2f03ddab81289ed0.txt"), "--server", server, "--collection", "passages"], output, error);
+
+        Assert.True(indexed == 0 && found == 0, error.ToString());
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // The file itself first (all its words), then the 2016 report by the passages they share.
+        Assert.Equal("003_2f03ddab81289ed0.txt", lines[0].Split('\t')[3]);
+        string[] other = Assert.Single(lines, l => l.Split('\t')[3] == "000_964e81d81ffb6499.txt").Split('\t');
+        Assert.InRange(int.Parse(other[0], System.Globalization.CultureInfo.InvariantCulture), 7, 1000);
+        Assert.Contains("every shared passage of 7+ words is found", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(CompareCli.UsageError, await CompareCli.RunAsync(["passages", "x.txt", "--server", server, "--min-words", "1"], new StringWriter(), new StringWriter()));
+    }
+
+    [Fact]
     public async Task Index_JsonLinesWithOtherFields_StoresThemAsMetadata()
     {
         await using WebApplication app = await StartServerAsync();

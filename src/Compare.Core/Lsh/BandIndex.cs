@@ -7,7 +7,8 @@ namespace Compare.Core.Lsh;
 /// What a query must have in memory, and nothing more: each document's id, its place in the order of
 /// writes, and its band buckets. Signatures and shingle sets stay with the caller's storage, read for
 /// candidates only; so a removal is told the signature the document was added with. About 0.5 KB
-/// per document with the default banding (18 bands). Thread-safe: queries run concurrently, writes are exclusive.
+/// per document with the default banding (18 bands), and 216 bytes more once a query below the banding's threshold
+/// has built the prefix forest. Thread-safe: queries run concurrently, writes are exclusive.
 /// </summary>
 public sealed class BandIndex : IDisposable
 {
