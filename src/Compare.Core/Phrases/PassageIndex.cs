@@ -21,7 +21,8 @@ public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidate
 /// <summary>
 /// An inverted index from <see cref="PassageFingerprints"/> to documents, in memory: 8 bytes a fingerprint in a sorted run
 /// of (fingerprint, handle), and later writes in a delta by fingerprint, merged into the run when it grows past an eighth
-/// of it. A removed document's handle is dead at once and its entries are dropped at the next merge.
+/// of it. A removed document's handle is dead at once and its entries are dropped at the next merge; a handle is never
+/// reused (a rewrite takes a new one: 8 bytes a write until the index is loaded again).
 /// Thread-safe: queries run concurrently, writes are exclusive.
 /// </summary>
 public sealed class PassageIndex : IDisposable

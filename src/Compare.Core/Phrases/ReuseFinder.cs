@@ -114,12 +114,22 @@ public static class ReuseFinder
         }
 
         var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
+        // A document is in many pairs: its words are made once (24 bytes a word) rather than once a pair.
+        var words = new Dictionary<int, Token[]>(positions.Length);
+        Token[][] tokenized = new Token[positions.Length][];
+        Parallel.For(0, positions.Length, new ParallelOptions { CancellationToken = cancellationToken },
+            i => tokenized[i] = SharedPhraseFinder.Tokenize(texts[positions[i]], options.Normalization));
+        for (int i = 0; i < positions.Length; i++)
+        {
+            words[positions[i]] = tokenized[i];
+        }
+
         var found = new ReusePair?[pairs.Length];
         int verified = 0;
         Parallel.For(0, pairs.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             (int left, int right) = Clusterer.Unpack(pairs[i]);
-            SharedPhrases shared = SharedPhraseFinder.Find(texts[left], texts[right], phraseOptions, cancellationToken);
+            SharedPhrases shared = SharedPhraseFinder.Find(texts[left], words[left], texts[right], words[right], phraseOptions, cancellationToken);
             found[i] = shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
             if ((Interlocked.Increment(ref verified) & 255) == 0)
             {
