@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Compare.V1;
-using Grpc.Health.V1;
-using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
 
 namespace Compare.Benchmarks;
 
@@ -16,63 +13,47 @@ internal static class PassageBenchmark
 {
     public static async Task RunAsync(int documentCount, int queryCount, string store)
     {
-        string[] documents = ServiceBenchmark.SyntheticNews(documentCount, seed: 2016);
-        string root = Directory.CreateTempSubdirectory("compare-passages-").FullName;
-        var settings = new Dictionary<string, string?> { ["Storage:Provider"] = store, ["Storage:Path"] = Path.Combine(root, "data") };
-        (WebApplication app, GrpcChannel channel) = await StorageBenchmark.StartAsync(settings);
-        try
+        await using LoadedServer server = await LoadedServer.StartAsync(documentCount, store);
+        string[] documents = server.Documents;
+        var random = new Random(1803);
+        var queries = new List<(string Text, string[] Quotes)>();
+        for (int q = 0; q < queryCount; q++)
         {
-            double ingest = await StorageBenchmark.IngestAsync(channel, documents);
-            var random = new Random(1803);
-            var queries = new List<(string Text, string[] Sources)>();
-            for (int q = 0; q < queryCount; q++)
-            {
-                int a = random.Next(documents.Length), b = random.Next(documents.Length);
-                string first = Quote(documents[a], random), second = Quote(documents[b], random);
-                queries.Add(($"{Filler(random)} {first} {Filler(random)} {second} {Filler(random)}", [first, second]));
-            }
-
-            var similarity = new SimilarityService.SimilarityServiceClient(channel);
-            var health = new Health.HealthClient(channel);
-            await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = queries[0].Text } }); // builds the index
-            List<double> passages = [], empty = [], exhaustive = [];
-            int sources = 0, found = 0;
-            long verified = 0, candidates = 0;
-            foreach ((string text, string[] quoted) in queries)
-            {
-                long start = Stopwatch.GetTimestamp();
-                await health.CheckAsync(new HealthCheckRequest());
-                empty.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                start = Stopwatch.GetTimestamp();
-                FindSharedPassagesResponse answer = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = text } });
-                passages.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                verified += answer.CandidatesVerified;
-                candidates += answer.CandidatesFound;
-                // A quote is found when a match shares it. In this corpus, made of BBC sentences, dozens of documents may hold each
-                // quote, so ten matches can all share the longer one: asked apart (untimed) with room for every holder.
-                FindSharedPassagesResponse wide = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = text }, TopK = 1000 });
-                sources += quoted.Length;
-                found += quoted.Count(quote => wide.Matches.Any(m => m.Passages.Any(p => Words(p.Text).Contains(Words(quote), StringComparison.Ordinal))));
-            }
-
-            // The baseline: the same question asked the only way there was before, a few times (it reads every document).
-            foreach ((string text, _) in queries.Take(Math.Min(10, queries.Count)))
-            {
-                long start = Stopwatch.GetTimestamp();
-                await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = text }, Threshold = 0.0001, Exhaustive = true });
-                exhaustive.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-            }
-
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {store} | {documents.Length:N0} | {ingest:N0} | {Median(passages):F0} | {Median(empty):F0} | {Median(passages) / Median(empty):F2}× | {Median(exhaustive):N0} | {Median(passages) / Median(exhaustive):P2} | {(double)found / sources:F4} | {candidates / (double)queries.Count:F1} | {verified / (double)queries.Count:F1} |"));
+            string first = Quote(documents[random.Next(documents.Length)], random), second = Quote(documents[random.Next(documents.Length)], random);
+            queries.Add(($"{Filler(random)} {first} {Filler(random)} {second} {Filler(random)}", [first, second]));
         }
-        finally
+
+        SimilarityService.SimilarityServiceClient similarity = server.Similarity;
+        await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = queries[0].Text } }); // builds the index
+        List<double> passages = [], empty = [], exhaustive = [];
+        int quotes = 0, found = 0;
+        long verified = 0, candidates = 0;
+        foreach ((string text, string[] quoted) in queries)
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            channel.Dispose();
-            Directory.Delete(root, recursive: true);
+            empty.Add(await server.EmptyRpcAsync());
+            long start = Stopwatch.GetTimestamp();
+            FindSharedPassagesResponse answer = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = text } });
+            passages.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            verified += answer.CandidatesVerified;
+            candidates += answer.CandidatesFound;
+            // A quote is found when a match shares it. In this corpus, made of BBC sentences, dozens of documents may hold each
+            // quote, so ten matches can all share the longer one: asked apart (untimed) with room for every holder.
+            FindSharedPassagesResponse wide = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = text }, TopK = 1000 });
+            quotes += quoted.Length;
+            found += quoted.Count(quote => wide.Matches.Any(m => m.Passages.Any(p => Words(p.Text).Contains(Words(quote), StringComparison.Ordinal))));
         }
+
+        // The baseline: the same question asked the only way there was before, a few times (it reads every document).
+        foreach ((string text, _) in queries.Take(Math.Min(10, queries.Count)))
+        {
+            long start = Stopwatch.GetTimestamp();
+            await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = text }, Threshold = 0.0001, Exhaustive = true });
+            exhaustive.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+        }
+
+        double median = LoadedServer.Median(passages), emptyMedian = LoadedServer.Median(empty), exhaustiveMedian = LoadedServer.Median(exhaustive);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {store} | {documents.Length:N0} | {server.IngestRate:N0} | {median:F0} | {emptyMedian:F0} | {median / emptyMedian:F2}× | {exhaustiveMedian:N0} | {median / exhaustiveMedian:P2} | {(double)found / quotes:F4} | {candidates / (double)queries.Count:F1} | {verified / (double)queries.Count:F1} |"));
     }
 
     public static void PrintHeader()
@@ -94,6 +75,4 @@ internal static class PassageBenchmark
 
     private static string Filler(Random random) =>
         string.Join(' ', Enumerable.Range(0, 40).Select(_ => "zq" + random.Next(10_000_000).ToString(CultureInfo.InvariantCulture)));
-
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 }

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Compare.V1;
-using Grpc.Health.V1;
-using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
 
 namespace Compare.Benchmarks;
 
@@ -17,67 +14,52 @@ internal static class ThresholdBenchmark
 {
     public static async Task RunAsync(int documentCount, int queryCount, string store)
     {
-        string[] documents = ServiceBenchmark.SyntheticNews(documentCount, seed: 2016);
-        string root = Directory.CreateTempSubdirectory("compare-thresholds-").FullName;
-        var settings = new Dictionary<string, string?> { ["Storage:Provider"] = store, ["Storage:Path"] = Path.Combine(root, "data") };
-        (WebApplication app, GrpcChannel channel) = await StorageBenchmark.StartAsync(settings);
-        try
+        await using LoadedServer server = await LoadedServer.StartAsync(documentCount, store);
+        string[] documents = server.Documents;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{store}, {documents.Length:N0} synthetic news documents, ingested at {server.IngestRate:N0} docs/s; {queryCount} queries"));
+        var random = new Random(18);
+        string[] queries = [.. Enumerable.Range(0, queryCount).Select(q => Edit(documents[random.Next(documents.Length)], q % 10 * 0.03, random))];
+        SimilarityService.SimilarityServiceClient similarity = server.Similarity;
+        // The truth, and the baseline's latency: every document verified, at the lowest threshold.
+        var truth = new List<Dictionary<string, double>>();
+        var exhaustive = new List<double>();
+        foreach (string query in queries)
         {
-            double ingest = await StorageBenchmark.IngestAsync(channel, documents);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{store}, {documents.Length:N0} synthetic news documents, ingested at {ingest:N0} docs/s; {queryCount} queries"));
-            var random = new Random(18);
-            string[] queries = [.. Enumerable.Range(0, queryCount).Select(q => Edit(documents[random.Next(documents.Length)], q % 10 * 0.03, random))];
-            var similarity = new SimilarityService.SimilarityServiceClient(channel);
-            var health = new Health.HealthClient(channel);
-            // The truth, and the baseline's latency: every document verified, at the lowest threshold.
-            var truth = new List<Dictionary<string, double>>();
-            var exhaustive = new List<double>();
-            foreach (string query in queries)
+            long start = Stopwatch.GetTimestamp();
+            FindSimilarResponse all = await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = query }, Threshold = 0.2, Exhaustive = true });
+            exhaustive.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            truth.Add(all.Matches.ToDictionary(m => m.Id, m => m.Jaccard));
+        }
+
+        Console.WriteLine("| threshold | probe depth | pairs ≥ t + 0.05 | recall | candidates examined (mean) | FindSimilar p50 µs | vs empty RPC | vs exhaustive |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (double threshold in new[] { 0.2, 0.3, 0.5, 0.7, 0.8 })
+        {
+            await FindSimilarAsync(similarity, queries[0], threshold); // the first query below 0.8 builds the forest
+            int due = 0, found = 0;
+            long examined = 0;
+            List<double> indexed = [], empty = [];
+            for (int q = 0; q < queries.Length; q++)
             {
+                empty.Add(await server.EmptyRpcAsync());
                 long start = Stopwatch.GetTimestamp();
-                FindSimilarResponse all = await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = query }, Threshold = 0.2, Exhaustive = true });
-                exhaustive.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                truth.Add(all.Matches.ToDictionary(m => m.Id, m => m.Jaccard));
-            }
-
-            Console.WriteLine("| threshold | probe depth | pairs ≥ t + 0.05 | recall | candidates examined (mean) | FindSimilar p50 µs | vs empty RPC | vs exhaustive |");
-            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-            foreach (double threshold in new[] { 0.2, 0.3, 0.5, 0.7, 0.8 })
-            {
-                await FindSimilarAsync(similarity, queries[0], threshold); // the first query below 0.8 builds the forest
-                int due = 0, found = 0;
-                long examined = 0;
-                List<double> indexed = [], empty = [];
-                for (int q = 0; q < queries.Length; q++)
+                FindSimilarResponse answer = await FindSimilarAsync(similarity, queries[q], threshold);
+                indexed.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                examined += answer.CandidatesExamined;
+                HashSet<string> ids = [.. answer.Matches.Select(m => m.Id)];
+                foreach (string id in truth[q].Where(t => t.Value >= threshold + 0.05).Select(t => t.Key))
                 {
-                    long start = Stopwatch.GetTimestamp();
-                    await health.CheckAsync(new HealthCheckRequest());
-                    empty.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                    start = Stopwatch.GetTimestamp();
-                    FindSimilarResponse answer = await FindSimilarAsync(similarity, queries[q], threshold);
-                    indexed.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                    examined += answer.CandidatesExamined;
-                    HashSet<string> ids = [.. answer.Matches.Select(m => m.Id)];
-                    foreach (string id in truth[q].Where(t => t.Value >= threshold + 0.05).Select(t => t.Key))
-                    {
-                        due++;
-                        found += ids.Contains(id) ? 1 : 0;
-                    }
+                    due++;
+                    found += ids.Contains(id) ? 1 : 0;
                 }
-
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {threshold} | {Compare.Server.Storage.CollectionSettings.Default.Lsh.ProbeDepth(threshold)} | {due} | {(due == 0 ? 1 : (double)found / due):F4} | {examined / (double)queries.Length:N1} of {documents.Length:N0} | {Median(indexed):F0} | {Median(indexed) / Median(empty):F2}× | {Median(indexed) / Median(exhaustive):P2} |"));
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Exhaustive FindSimilar p50: {Median(exhaustive):N0} µs."));
+            double median = LoadedServer.Median(indexed);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {threshold} | {Compare.Server.Storage.CollectionSettings.Default.Lsh.ProbeDepth(threshold)} | {due} | {(due == 0 ? 1 : (double)found / due):F4} | {examined / (double)queries.Length:N1} of {documents.Length:N0} | {median:F0} | {median / LoadedServer.Median(empty):F2}× | {median / LoadedServer.Median(exhaustive):P2} |"));
         }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            channel.Dispose();
-            Directory.Delete(root, recursive: true);
-        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Exhaustive FindSimilar p50: {LoadedServer.Median(exhaustive):N0} µs."));
     }
 
     private static async Task<FindSimilarResponse> FindSimilarAsync(SimilarityService.SimilarityServiceClient similarity, string query, double threshold) =>
@@ -85,6 +67,4 @@ internal static class ThresholdBenchmark
 
     private static string Edit(string text, double share, Random random) =>
         string.Join(' ', text.Split(' ').Select(w => random.NextDouble() < share ? "w" + random.Next(1_000_000).ToString(CultureInfo.InvariantCulture) : w));
-
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 }

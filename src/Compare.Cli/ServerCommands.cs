@@ -35,23 +35,10 @@ internal static class ServerCommands
             }
         });
 
-    public static async Task<int> SimilarAsync(TextWriter output, TextWriter error, Uri server, string collection, string file, double? threshold, int topK,
-        bool exhaustive, CancellationToken cancellationToken)
-    {
-        string text;
-        try
+    public static Task<int> SimilarAsync(TextWriter output, TextWriter error, Uri server, string collection, string file, double? threshold, int topK,
+        bool exhaustive, CancellationToken cancellationToken) =>
+        QueryFileAsync(error, server, file, async (client, text) =>
         {
-            text = await File.ReadAllTextAsync(file, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"compare: {e.Message}");
-            return CompareCli.InputError;
-        }
-
-        return await CallAsync(error, server, async () =>
-        {
-            using CompareClient client = ServerClient.Connect(server);
             var request = new FindSimilarRequest { Collection = collection, Query = new DocumentRef { Text = text }, TopK = topK, Exhaustive = exhaustive };
             if (threshold is { } t)
             {
@@ -68,12 +55,27 @@ internal static class ServerCommands
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"compare: {found.Matches.Count} matches at Jaccard ≥ {found.Threshold:F2} (columns: jaccard, containment of the file, containment of the match, id)."));
             return CompareCli.Ok;
-        }).ConfigureAwait(false);
-    }
+        }, cancellationToken);
 
     /// <summary>The indexed documents sharing passages with a file, one line each: shared words, coverage of the file and of the match, id, longest passage.</summary>
-    public static async Task<int> PassagesAsync(TextWriter output, TextWriter error, Uri server, string collection, string file, int minWords, int topK,
-        CancellationToken cancellationToken)
+    public static Task<int> PassagesAsync(TextWriter output, TextWriter error, Uri server, string collection, string file, int minWords, int topK,
+        CancellationToken cancellationToken) =>
+        QueryFileAsync(error, server, file, async (client, text) =>
+        {
+            FindSharedPassagesResponse found = await client.FindSharedPassagesAsync(collection, text, minWords, topK, cancellationToken).ConfigureAwait(false);
+            foreach (PassageMatch m in found.Matches)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{m.SharedWordCount}\t{m.CoverageOfQuery:F4}\t{m.CoverageOfMatch:F4}\t{m.Id}\t{m.Passages.FirstOrDefault()?.Text.ReplaceLineEndings(" ")}"));
+            }
+
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"compare: {found.Matches.Count} documents share passages with the file; every shared passage of {found.GuaranteedMinWords}+ words is found{(found.CommonFingerprints > 0 ? $" but for {found.CommonFingerprints} boilerplate fingerprints" : "")}{(found.Truncated ? $"; {found.CandidatesVerified} of {found.CandidatesFound} candidates compared" : "")} (columns: shared words, coverage of the file, coverage of the match, id, longest passage)."));
+            return CompareCli.Ok;
+        }, cancellationToken);
+
+    /// <summary>Reads a file to look up (exit 1 when it cannot be read), then asks the server about its text.</summary>
+    private static async Task<int> QueryFileAsync(TextWriter error, Uri server, string file, Func<CompareClient, string, Task<int>> ask, CancellationToken cancellationToken)
     {
         string text;
         try
@@ -89,16 +91,7 @@ internal static class ServerCommands
         return await CallAsync(error, server, async () =>
         {
             using CompareClient client = ServerClient.Connect(server);
-            FindSharedPassagesResponse found = await client.FindSharedPassagesAsync(collection, text, minWords, topK, cancellationToken).ConfigureAwait(false);
-            foreach (PassageMatch m in found.Matches)
-            {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{m.SharedWordCount}\t{m.CoverageOfQuery:F4}\t{m.CoverageOfMatch:F4}\t{m.Id}\t{m.Passages.FirstOrDefault()?.Text.ReplaceLineEndings(" ")}"));
-            }
-
-            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"compare: {found.Matches.Count} documents share passages with the file; every shared passage of {found.GuaranteedMinWords}+ words is found{(found.CommonFingerprints > 0 ? $" but for {found.CommonFingerprints} boilerplate fingerprints" : "")}{(found.Truncated ? $"; {found.CandidatesVerified} of {found.CandidatesFound} candidates compared" : "")} (columns: shared words, coverage of the file, coverage of the match, id, longest passage)."));
-            return CompareCli.Ok;
+            return await ask(client, text).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
 

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using Compare.V1;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+
+namespace Compare.Benchmarks;
+
+/// <summary>
+/// A server on a store of the given kind in a temporary directory, holding the synthetic news corpus, for the runners
+/// that query a loaded collection; disposing stops it and deletes the directory.
+/// </summary>
+internal sealed class LoadedServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _root;
+
+    private LoadedServer(WebApplication app, GrpcChannel channel, string root, string[] documents, double ingest)
+    {
+        (_app, Channel, _root, Documents, IngestRate) = (app, channel, root, documents, ingest);
+        Similarity = new SimilarityService.SimilarityServiceClient(channel);
+        Health = new Health.HealthClient(channel);
+    }
+
+    public GrpcChannel Channel { get; }
+
+    public string[] Documents { get; }
+
+    public double IngestRate { get; }
+
+    public SimilarityService.SimilarityServiceClient Similarity { get; }
+
+    public Health.HealthClient Health { get; }
+
+    /// <summary>Starts the server and streams <paramref name="documentCount"/> synthetic news documents into its default collection.</summary>
+    public static async Task<LoadedServer> StartAsync(int documentCount, string store)
+    {
+        string[] documents = ServiceBenchmark.SyntheticNews(documentCount, seed: 2016);
+        string root = Directory.CreateTempSubdirectory("compare-bench-").FullName;
+        var settings = new Dictionary<string, string?> { ["Storage:Provider"] = store, ["Storage:Path"] = Path.Combine(root, "data") };
+        (WebApplication app, GrpcChannel channel) = await StorageBenchmark.StartAsync(settings);
+        return new LoadedServer(app, channel, root, documents, await StorageBenchmark.IngestAsync(channel, documents));
+    }
+
+    /// <summary>Microseconds an empty RPC (a health check) takes now.</summary>
+    public async Task<double> EmptyRpcAsync()
+    {
+        long start = Stopwatch.GetTimestamp();
+        await Health.CheckAsync(new HealthCheckRequest());
+        return Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+    }
+
+    public static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Channel.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+}
