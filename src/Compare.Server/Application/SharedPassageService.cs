@@ -30,7 +30,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, IDocument
     public const int MaxDocumentsPerFingerprint = 1000;
 
     /// <summary>The most candidates compared word by word for one query, whatever its top_k.</summary>
-    public const int MaxVerifiedCandidates = 256;
+    public const int MaxVerifiedCandidates = 2_048;
 
     /// <summary>
     /// The indexed documents sharing passages with <paramref name="query"/> (by id or text; by id, the document itself is left
