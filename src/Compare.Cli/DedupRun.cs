@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Compare.Cli.Input;
 using Compare.Core;
 using Compare.Core.Clustering;
@@ -56,7 +55,7 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
     private int Write(CorpusFile corpus, DedupOutcome outcome)
     {
         List<string> ids = corpus.Ids;
-        Emit(settings.Output, outcome.Clusters.Select(c =>
+        LinesOutput.Write(output, settings.Output, outcome.Clusters.Select(c =>
         {
             var cluster = new V1.DuplicateCluster { RepresentativeId = c.Representative };
             cluster.Members.AddRange(c.Members.Select(m => new V1.ClusterMember { Id = m.Id, Jaccard = Math.Round(m.Jaccard, 6) }));
@@ -64,18 +63,18 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
         }));
         if (settings.Pairs is { } pairsPath)
         {
-            WriteLines(pairsPath, outcome.Pairs.Select(p => Json.Format(new V1.DuplicatePair { LeftId = p.Left, RightId = p.Right, Jaccard = Math.Round(p.Jaccard, 6) })));
+            LinesOutput.WriteFile(pairsPath, outcome.Pairs.Select(p => Json.Format(new V1.DuplicatePair { LeftId = p.Left, RightId = p.Right, Jaccard = Math.Round(p.Jaccard, 6) })));
         }
 
         HashSet<string> dropped = [.. outcome.Clusters.SelectMany(c => c.Members.Skip(1).Select(m => m.Id))];
         if (settings.Drop is { } dropPath)
         {
-            WriteLines(dropPath, ids.Where(dropped.Contains));
+            LinesOutput.WriteFile(dropPath, ids.Where(dropped.Contains));
         }
 
         if (settings.Keep is { } keepPath)
         {
-            WriteLines(keepPath, ids.Where(id => !dropped.Contains(id)));
+            LinesOutput.WriteFile(keepPath, ids.Where(id => !dropped.Contains(id)));
         }
 
         if (settings.OutputCorpus is { } corpusPath)
@@ -100,21 +99,4 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             [.. result.Clusters.Select(c => (ids[c.Representative], (IReadOnlyList<(string, double)>)[.. c.Members.Select(m => (ids[m.Document], m.Jaccard))]))],
             [.. result.Pairs.Select(p => (ids[p.Left], ids[p.Right], p.Jaccard))]);
     }
-
-    // To the file given, or to standard output.
-    private void Emit(string? path, IEnumerable<string> lines)
-    {
-        if (path is not null)
-        {
-            WriteLines(path, lines);
-            return;
-        }
-
-        foreach (string line in lines)
-        {
-            output.WriteLine(line);
-        }
-    }
-
-    private static void WriteLines(string path, IEnumerable<string> lines) => File.WriteAllLines(path, lines, new UTF8Encoding(false));
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Compare.Cli.Input;
 using Compare.Core.Phrases;
 using Google.Protobuf;
@@ -24,13 +23,7 @@ internal sealed class ReuseRun(TextWriter output, TextWriter error, InputSpec in
             ReuseResult found = await ProgressDisplay.RunAsync(error, corpus.Position,
                 progress => Task.Run(() => ReuseFinder.Find(corpus, options, progress, cancellationToken), CancellationToken.None)).ConfigureAwait(false);
             corpus.EnsureSomethingRead();
-            using (TextWriter writer = outputPath is null ? TextWriter.Null : new StreamWriter(outputPath, append: false, new UTF8Encoding(false)))
-            {
-                foreach (ReusePair pair in found.Pairs)
-                {
-                    (outputPath is null ? output : writer).WriteLine(Json.Format(ToMessage(corpus.Ids, pair)));
-                }
-            }
+            LinesOutput.Write(output, outputPath, found.Pairs.Select(pair => Json.Format(ToMessage(corpus.Ids, pair))));
 
             double seconds = clock.Elapsed.TotalSeconds;
             using var process = Process.GetCurrentProcess();

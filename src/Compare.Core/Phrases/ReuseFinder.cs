@@ -115,14 +115,10 @@ public static class ReuseFinder
 
         var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
         // A document is in many pairs: its words are made once (24 bytes a word) rather than once a pair.
-        var words = new Dictionary<int, Token[]>(positions.Length);
         Token[][] tokenized = new Token[positions.Length][];
         Parallel.For(0, positions.Length, new ParallelOptions { CancellationToken = cancellationToken },
             i => tokenized[i] = SharedPhraseFinder.Tokenize(texts[positions[i]], options.Normalization));
-        for (int i = 0; i < positions.Length; i++)
-        {
-            words[positions[i]] = tokenized[i];
-        }
+        Dictionary<int, Token[]> words = positions.Zip(tokenized).ToDictionary(p => p.First, p => p.Second);
 
         var found = new ReusePair?[pairs.Length];
         int verified = 0;
