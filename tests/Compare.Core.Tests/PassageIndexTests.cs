@@ -1,3 +1,4 @@
+using Compare.Core.Indexing;
 using Compare.Core.Phrases;
 using Compare.Core.Text;
 
@@ -35,6 +36,31 @@ public sealed class PassageIndexTests
         Assert.Equal(fingerprints, PassageFingerprints.Of(text, NormalizationOptions.Default));
         Assert.Empty(PassageFingerprints.Of("three short words", NormalizationOptions.Default));
         Assert.Single(PassageFingerprints.Of("exactly four words here", NormalizationOptions.Default));
+    }
+
+    [Theory]
+    [InlineData(ShingleKind.Word, 5)]
+    [InlineData(ShingleKind.Word, 1)]
+    [InlineData(ShingleKind.Character, 5)]
+    public void SketchWithPassages_IsTheSketchAndTheFingerprintsOfSeparatePasses(ShingleKind kind, int shingleSize)
+    {
+        var sketcher = new DocumentSketcher(new SketchParameters { Kind = kind, ShingleSize = shingleSize });
+        var random = new Random(9);
+        // Vector-block edges (63-65 ASCII chars), accents, CJK, surrogate pairs, NFKC expansions, digits, empty and one word.
+        string[] pieces = ["Économie", "北京上海", "𝒳𝒴 𝒵", "½ ﬁnal", "2016", "SCO", "the", "Silk-Road", new string('a', 63), new string('b', 65), "x"];
+        IEnumerable<string> texts = Enumerable.Range(0, 300).Select(_ => string.Join(random.Next(3) == 0 ? ", " : " ",
+            Enumerable.Range(0, random.Next(0, 120)).Select(_ => pieces[random.Next(pieces.Length)])))
+            .Concat(TestData.BbcCorpus().Take(50).Select(d => d.Text))
+            .Concat(["", "one", TestData.Seed2014, TestData.Seed2016]);
+        foreach (string text in texts)
+        {
+            (DocumentSketch sketch, uint[] passages) = sketcher.SketchWithPassages(text);
+
+            DocumentSketch alone = sketcher.Sketch(text);
+            Assert.Equal(alone.Shingles, sketch.Shingles);
+            Assert.Equal(alone.Signature, sketch.Signature);
+            Assert.Equal(PassageFingerprints.Of(text, sketcher.Parameters.Normalization), passages);
+        }
     }
 
     [Theory]

@@ -236,6 +236,21 @@ public sealed class SqliteStoreTests
         // One passage row per document, made at the first query and kept through an update and a delete.
         Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "document_passages"));
         Assert.Equal(0, SqliteScalar(data.Path, "SELECT count(*) FROM document_passages p LEFT JOIN documents d ON d.seq = p.seq WHERE d.seq IS NULL"));
+
+        (app, channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            var collections = new CollectionService.CollectionServiceClient(channel);
+            await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "other" });
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch("other", corpus.Take(5)));
+            Assert.Equal(corpus.Count + 4, SqliteCount(data.Path, "document_passages"));
+            await collections.DeleteCollectionAsync(new DeleteCollectionRequest { Name = "other" });
+            await app.StopAsync();
+        }
+
+        // A deleted collection takes its passage rows with it.
+        Assert.Equal(corpus.Count - 1, SqliteCount(data.Path, "document_passages"));
     }
 
     private static long SqliteCount(string directory, string table) => SqliteScalar(directory, $"SELECT count(*) FROM {table}");

@@ -1,6 +1,8 @@
 using System.Buffers;
 using Compare.Core.MinHash;
+using Compare.Core.Phrases;
 using Compare.Core.Shingling;
+using Compare.Core.Text;
 
 namespace Compare.Core.Indexing;
 
@@ -37,6 +39,33 @@ public sealed class DocumentSketcher
             int count = Shingler.Shingle(text, Parameters, ref buffer);
             Span<ulong> set = Shingler.ToSet(buffer.AsSpan(0, count));
             return new DocumentSketch(set.ToArray(), Hasher.Sign(set));
+        }
+        finally
+        {
+            t_buffer = buffer;
+        }
+    }
+
+    /// <summary>
+    /// Shingles and signs <paramref name="text"/> and makes its passage fingerprints (<see cref="PassageFingerprints"/>) from
+    /// the same pass over its words: what a document written to an index needs, with its text tokenised once.
+    /// </summary>
+    public (DocumentSketch Sketch, uint[] Passages) SketchWithPassages(ReadOnlySpan<char> text)
+    {
+        var words = new PassageFingerprints.WordCollector(text.Length / 5);
+        if (Parameters.Kind != ShingleKind.Word)
+        {
+            // Character shingles are not made of words: the words take a pass of their own.
+            Tokenizer.Run(text, Parameters.Normalization, SharedPhraseFinder.Seed, ref words);
+            return (Sketch(text), words.ToFingerprints());
+        }
+
+        ulong[] buffer = RentBuffer(text.Length);
+        try
+        {
+            int count = Shingler.ShingleWords(text, Parameters, ref buffer, ref words);
+            Span<ulong> set = Shingler.ToSet(buffer.AsSpan(0, count));
+            return (new DocumentSketch(set.ToArray(), Hasher.Sign(set)), words.ToFingerprints());
         }
         finally
         {

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Compare.Core.Hashing;
 using Compare.Core.Text;
 
@@ -39,6 +41,25 @@ public static class PassageFingerprints
     /// </summary>
     public static uint[] Of(ReadOnlySpan<Token> words)
     {
+        ulong[] hashes = ArrayPool<ulong>.Shared.Rent(words.Length);
+        try
+        {
+            for (int i = 0; i < words.Length; i++)
+            {
+                hashes[i] = words[i].Hash;
+            }
+
+            return OfWordHashes(hashes.AsSpan(0, words.Length));
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(hashes);
+        }
+    }
+
+    /// <summary>The distinct fingerprints of a text's word hashes (seeded with <see cref="SharedPhraseFinder.Seed"/>), ascending.</summary>
+    internal static uint[] OfWordHashes(ReadOnlySpan<ulong> words)
+    {
         int grams = words.Length - GramWords + 1;
         if (grams <= 0)
         {
@@ -51,7 +72,7 @@ public static class PassageFingerprints
             ulong h = Seed;
             for (int w = 0; w < GramWords; w++)
             {
-                h = Mix.Finalize(h ^ words[g + w].Hash) + (ulong)w;
+                h = Mix.Finalize(h ^ words[g + w]) + (ulong)w;
             }
 
             hashes[g] = (uint)(h >> 32);
@@ -92,5 +113,39 @@ public static class PassageFingerprints
 
         Debug.Assert(n > 0);
         return distinct[..n];
+    }
+
+    /// <summary>
+    /// Collects a text's word hashes for its fingerprints while another sink reads the same words (a document's shingles):
+    /// the text is tokenised once. Rents its buffer; <see cref="ToFingerprints"/> returns it.
+    /// </summary>
+    internal struct WordCollector(int capacity) : ITokenSink
+    {
+        private ulong[] _hashes = ArrayPool<ulong>.Shared.Rent(Math.Max(16, capacity));
+        private int _count;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd)
+        {
+            if (_count == _hashes.Length)
+            {
+                ulong[] larger = ArrayPool<ulong>.Shared.Rent(_hashes.Length * 2);
+                _hashes.AsSpan().CopyTo(larger);
+                ArrayPool<ulong>.Shared.Return(_hashes);
+                _hashes = larger;
+            }
+
+            // The word's hash under the passages' own seed: what SharedPhraseFinder.Tokenize gives it.
+            _hashes[_count++] = WordHash.Hash(normalizedUtf8, SharedPhraseFinder.Seed);
+        }
+
+        /// <summary>The fingerprints of the words collected; returns the buffer.</summary>
+        public uint[] ToFingerprints()
+        {
+            uint[] fingerprints = OfWordHashes(_hashes.AsSpan(0, _count));
+            ArrayPool<ulong>.Shared.Return(_hashes);
+            _hashes = [];
+            return fingerprints;
+        }
     }
 }

@@ -21,7 +21,8 @@ namespace Compare.Core.Phrases;
 /// </summary>
 public static class SharedPhraseFinder
 {
-    private const ulong Seed = 0x7068726173657321UL; // "phrases!"
+    /// <summary>The seed of the word hashes passages are found by, and passage fingerprints made of (stored: never change it).</summary>
+    internal const ulong Seed = 0x7068726173657321UL; // "phrases!"
 
     /// <summary>Finds the shared passages of <paramref name="left"/> and <paramref name="right"/>.</summary>
     public static SharedPhrases Find(string left, string right, PhraseOptions? options = null, CancellationToken cancellationToken = default)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Compare.Core.Hashing;
@@ -31,11 +32,24 @@ public static class Shingler
             return CharacterShingles(text, parameters, ref buffer);
         }
 
-        var sink = new WordShingleSink(parameters.ShingleSize, parameters.Seed, buffer);
-        Tokenizer.Run(text, parameters.Normalization, parameters.Seed, ref sink);
-        sink.Finish();
-        buffer = sink.Buffer;
-        return sink.Count;
+        var none = default(NoSink);
+        return ShingleWords(text, parameters, ref buffer, ref none);
+    }
+
+    /// <summary>
+    /// Word shingles as <see cref="Shingle"/> writes them, while <paramref name="alsoReading"/> is given every word of the
+    /// same pass (a document's passage fingerprints), so the text is tokenised once for both.
+    /// </summary>
+    internal static int ShingleWords<TSink>(ReadOnlySpan<char> text, SketchParameters parameters, ref ulong[] buffer, ref TSink alsoReading)
+        where TSink : struct, ITokenSink
+    {
+        Debug.Assert(parameters.Kind == ShingleKind.Word);
+        var both = new SinkPair<WordShingleSink, TSink>(new WordShingleSink(parameters.ShingleSize, parameters.Seed, buffer), alsoReading);
+        Tokenizer.Run(text, parameters.Normalization, parameters.Seed, ref both);
+        both.First.Finish();
+        alsoReading = both.Second;
+        buffer = both.First.Buffer;
+        return both.First.Count;
     }
 
     /// <summary>Returns the distinct shingle hashes of <paramref name="text"/>, sorted ascending.</summary>

@@ -36,6 +36,30 @@ internal interface ITokenSink
     void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd);
 }
 
+/// <summary>A sink that keeps nothing.</summary>
+internal struct NoSink : ITokenSink
+{
+    public readonly void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd)
+    {
+    }
+}
+
+/// <summary>Two sinks reading one pass over a text's words, the first and then the second.</summary>
+internal struct SinkPair<TFirst, TSecond>(TFirst first, TSecond second) : ITokenSink
+    where TFirst : struct, ITokenSink
+    where TSecond : struct, ITokenSink
+{
+    public TFirst First = first;
+    public TSecond Second = second;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd)
+    {
+        First.OnToken(hash, normalizedUtf8, start, end, codePointStart, codePointEnd);
+        Second.OnToken(hash, normalizedUtf8, start, end, codePointStart, codePointEnd);
+    }
+}
+
 /// <summary>
 /// Splits text into normalised words: Unicode NFKC, case folding, words made of Unicode letters,
 /// marks and numbers, optional digit and diacritic folding, and character bigrams for scripts

@@ -401,8 +401,11 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     private static Prepared[] Prepare(IReadOnlyList<DocumentContent> documents, DocumentSketcher sketcher, CancellationToken cancellationToken)
     {
         var prepared = new Prepared[documents.Count];
-        Action<int> prepare = i => prepared[i] = new Prepared(sketcher.Sketch(documents[i].Text),
-            PassageFingerprints.Of(documents[i].Text, sketcher.Parameters.Normalization));
+        Action<int> prepare = i =>
+        {
+            (DocumentSketch sketch, uint[] passages) = sketcher.SketchWithPassages(documents[i].Text);
+            prepared[i] = new Prepared(sketch, passages);
+        };
         if (documents.Count < ParallelSketchThreshold)
         {
             for (int i = 0; i < documents.Count; i++)

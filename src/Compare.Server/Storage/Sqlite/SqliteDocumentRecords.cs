@@ -73,10 +73,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     // Each document's passage fingerprints (little-endian uint32s), by the documents' seq. Added to format 2 without a new
     // version, as deduplicate_results was: a file without the table gets it when opened, and a document without a row
     // (written before, or by an older server) has its fingerprints made from its text when the passage index is built.
-    private const string PassagesTable = "CREATE TABLE IF NOT EXISTS document_passages(seq INTEGER PRIMARY KEY, fingerprints BLOB NOT NULL);";
-
-    // A document's passage row goes with its documents row, found by the id before that row is replaced or deleted.
-    private const string DeletePassagesOfId = "DELETE FROM document_passages WHERE seq = (SELECT seq FROM documents WHERE collection = $key AND id = $id);";
+    // A document's passage row goes with its documents row whenever that row goes: deleted, or replaced by INSERT OR REPLACE
+    // (whose deletes fire triggers only with recursive_triggers on, set on the writer). A new document costs no lookup.
+    private const string PassagesTable = "CREATE TABLE IF NOT EXISTS document_passages(seq INTEGER PRIMARY KEY, fingerprints BLOB NOT NULL);" +
+        "CREATE TRIGGER IF NOT EXISTS document_passages_follow AFTER DELETE ON documents BEGIN DELETE FROM document_passages WHERE seq = OLD.seq; END;";
 
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
@@ -129,14 +129,15 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     $"{_path} was written by store format version {version}; this server reads version {FormatVersion}. Run the version that wrote it, or point Storage:Path at a new directory and re-index.");
             }
 
-            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-            Execute(writer, DeduplicateResultsTable + PassagesTable);
+            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA recursive_triggers=ON;");
             if (empty)
             {
                 using SqliteTransaction transaction = writer.BeginTransaction();
                 Execute(writer, Schema + SignaturesTable + $"PRAGMA application_id={ApplicationId}; PRAGMA user_version={FormatVersion};", transaction);
                 transaction.Commit();
             }
+
+            Execute(writer, DeduplicateResultsTable + PassagesTable);
         }
         catch (SqliteException e)
         {
@@ -194,7 +195,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         using SqliteTransaction transaction = Writer.BeginTransaction();
         using SqliteCommand command = Writer.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "DELETE FROM document_passages WHERE seq IN (SELECT seq FROM documents WHERE collection = $key); DELETE FROM document_signatures WHERE collection = $key; " +
+        command.CommandText = "DELETE FROM document_signatures WHERE collection = $key; " +
             "DELETE FROM documents WHERE collection = $key; DELETE FROM deduplicate_results WHERE collection = $key; DELETE FROM collections WHERE key = $key;";
         command.Parameters.AddWithValue("$key", key);
         command.ExecuteNonQuery();
@@ -490,16 +491,9 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 passages.CommandText = "INSERT OR REPLACE INTO document_passages(seq, fingerprints) VALUES($seq, $fingerprints)";
                 SqliteParameter passageSeq = passages.Parameters.Add("$seq", SqliteType.Integer);
                 SqliteParameter fingerprints = passages.Parameters.Add("$fingerprints", SqliteType.Blob);
-                using SqliteCommand dropPassages = Writer.CreateCommand();
-                dropPassages.Transaction = transaction;
-                dropPassages.CommandText = DeletePassagesOfId;
-                dropPassages.Parameters.AddWithValue("$key", key);
-                SqliteParameter dropId = dropPassages.Parameters.Add("$id", SqliteType.Text);
                 foreach (DocumentWrite w in writes)
                 {
                     DocumentContent d = w.Content;
-                    dropId.Value = d.Id;
-                    dropPassages.ExecuteNonQuery();
                     id.Value = d.Id;
                     hash.Value = unchecked((long)d.ContentHash);
                     length.Value = d.Length;
@@ -525,7 +519,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             {
                 using SqliteCommand delete = Writer.CreateCommand();
                 delete.Transaction = transaction;
-                delete.CommandText = DeletePassagesOfId + "DELETE FROM document_signatures WHERE collection = $key AND id = $id; DELETE FROM documents WHERE collection = $key AND id = $id";
+                delete.CommandText = "DELETE FROM document_signatures WHERE collection = $key AND id = $id; DELETE FROM documents WHERE collection = $key AND id = $id";
                 delete.Parameters.AddWithValue("$key", key);
                 SqliteParameter id = delete.Parameters.Add("$id", SqliteType.Text);
                 foreach (string each in deletes)
