@@ -38,23 +38,32 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         store.GetRequiredCollectionAsync(collection, cancellationToken);
 
     /// <summary>
-    /// Stores a batch in order. Each document is UNCHANGED when the stored version has the same content; with a
-    /// near-duplicate check it is compared with the collection and with the batch's earlier documents, and skipped
-    /// when asked and one is found. The collection's write lock is held from the first check to the commit.
+    /// Upserting a batch, first part, which needs no lock: the collection's settings, and each document's sketch and
+    /// passage fingerprints. A stream of batches prepares the next while the one before it commits.
     /// </summary>
-    public async Task<IReadOnlyList<DocumentUpsertResult>> UpsertAsync(string collection, IReadOnlyList<DocumentContent> documents, UpsertOptions options,
-        CancellationToken cancellationToken)
+    public async Task<PreparedBatch> PrepareAsync(string collection, IReadOnlyList<DocumentContent> documents, UpsertOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentNullException.ThrowIfNull(options);
         CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
         CollectionSettings settings = info.Settings;
-        Prepared[] prepared = Prepare(documents, sketchers.For(settings.Parameters), cancellationToken);
         NearDuplicateCheck? check = options.IncludeNearDuplicates || options.SkipIfDuplicate
             ? new NearDuplicateCheck(options.NearDuplicateThreshold ?? settings.Threshold, options.IncludeNearDuplicates ? options.MaxNearDuplicates : 1, options.SkipIfDuplicate)
             : null;
-        IReadOnlyList<DocumentUpsertResult> results = await WriteAsync(collection, settings,
-            writer => WriteBatchAsync(writer, collection, settings, documents, prepared, check, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return new PreparedBatch(collection, settings, documents, Prepare(documents, sketchers.For(settings.Parameters), cancellationToken), check);
+    }
+
+    /// <summary>
+    /// Upserting a batch, second part: stores it in order. Each document is UNCHANGED when the stored version has the same
+    /// content; with a near-duplicate check it is compared with the collection and with the batch's earlier documents, and
+    /// skipped when asked and one is found. The collection's write lock is held from the first check to the commit.
+    /// </summary>
+    public async Task<IReadOnlyList<DocumentUpsertResult>> CommitAsync(PreparedBatch batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        IReadOnlyList<DocumentUpsertResult> results = await WriteAsync(batch.Collection, batch.Settings,
+            writer => WriteBatchAsync(writer, batch.Collection, batch.Settings, batch.Documents, batch.Prepared, batch.Check, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
         metrics.DocumentsIndexed(Count(UpsertOutcome.Created), Count(UpsertOutcome.Updated), Count(UpsertOutcome.Unchanged), Count(UpsertOutcome.SkippedDuplicate));
         return results;
 
@@ -421,9 +430,15 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         return prepared;
     }
 
-    private sealed record Prepared(DocumentSketch Sketch, uint[] Passages);
+    /// <summary>A batch ready to commit (<see cref="PrepareAsync"/>).</summary>
+    public sealed record PreparedBatch(string Collection, CollectionSettings Settings, IReadOnlyList<DocumentContent> Documents, Prepared[] Prepared,
+        NearDuplicateCheck? Check);
 
-    private sealed record NearDuplicateCheck(double Threshold, int MaxMatches, bool SkipIfDuplicate);
+    /// <summary>A document's sketch and passage fingerprints.</summary>
+    public sealed record Prepared(DocumentSketch Sketch, uint[] Passages);
+
+    /// <summary>What an upsert checks each document against, when it asks.</summary>
+    public sealed record NearDuplicateCheck(double Threshold, int MaxMatches, bool SkipIfDuplicate);
 
     /// <summary>Keeps only the newest report: progress is sent at its own pace.</summary>
     private sealed class LatestProgress : IProgress<ClusteringProgress>

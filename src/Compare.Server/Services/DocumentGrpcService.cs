@@ -25,10 +25,42 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
     {
         var summary = new StreamUpsertDocumentsResponse();
         long listedBytes = 0;
-        await foreach (StreamUpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+        int read = 0;
+        Task<UpsertDocumentsResponse>? committing = null;
+        try
         {
-            // Field names carry the message number, so a caller knows which batch to fix and that the ones before it are stored.
-            UpsertDocumentsResponse batch = await UpsertAsync(message.ToBatch(), $"messages[{summary.MessageCount}].", context.CancellationToken).ConfigureAwait(false);
+            await foreach (StreamUpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            {
+                // Each message is validated and sketched (on every core) while the one before it commits (on one core and
+                // the disk). Field names carry the message number, so a caller knows which batch to fix and that the ones
+                // before it are stored.
+                DocumentIndexService.PreparedBatch next = await PrepareAsync(message.ToBatch(), $"messages[{read++}].", context.CancellationToken).ConfigureAwait(false);
+                await AddCommittedAsync().ConfigureAwait(false);
+                // On the pool: a local store commits synchronously, and would otherwise finish before the next read.
+                committing = Task.Run(() => CommitAsync(next, context.CancellationToken), context.CancellationToken);
+            }
+        }
+        catch when (committing is not null)
+        {
+            // A message that fails, or a read that does, ends the call only once the message before it is committed.
+            await AddCommittedAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        await AddCommittedAsync().ConfigureAwait(false);
+        return summary;
+
+        async Task AddCommittedAsync()
+        {
+            if (committing is { } pending)
+            {
+                committing = null;
+                Add(await pending.ConfigureAwait(false));
+            }
+        }
+
+        void Add(UpsertDocumentsResponse batch)
+        {
             summary.MessageCount++;
             summary.DocumentCount += batch.Results.Count;
             summary.CreatedCount += batch.CreatedCount;
@@ -46,8 +78,6 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
                 }
             }
         }
-
-        return summary;
     }
 
     public override async Task<GetDocumentResponse> GetDocument(GetDocumentRequest request, ServerCallContext context)
@@ -107,7 +137,10 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
         return response;
     }
 
-    private async Task<UpsertDocumentsResponse> UpsertAsync(UpsertDocumentsRequest request, string prefix, CancellationToken cancellationToken)
+    private async Task<UpsertDocumentsResponse> UpsertAsync(UpsertDocumentsRequest request, string prefix, CancellationToken cancellationToken) =>
+        await CommitAsync(await PrepareAsync(request, prefix, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    private Task<DocumentIndexService.PreparedBatch> PrepareAsync(UpsertDocumentsRequest request, string prefix, CancellationToken cancellationToken)
     {
         var violations = new FieldViolations();
         string collection = RequestValidator.Collection(request.Collection, violations, prefix + "collection");
@@ -117,9 +150,11 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
         violations.ThrowIfAny();
 
         var options = new UpsertOptions(request.HasNearDuplicateThreshold ? threshold : null, request.IncludeNearDuplicates, maxNear, request.SkipIfDuplicate);
-        IReadOnlyList<DocumentUpsertResult> results = await index.UpsertAsync(collection, documents, options, cancellationToken).ConfigureAwait(false);
-        return results.ToProto(_limits.MaxResponseBytes);
+        return index.PrepareAsync(collection, documents, options, cancellationToken);
     }
+
+    private async Task<UpsertDocumentsResponse> CommitAsync(DocumentIndexService.PreparedBatch batch, CancellationToken cancellationToken) =>
+        (await index.CommitAsync(batch, cancellationToken).ConfigureAwait(false)).ToProto(_limits.MaxResponseBytes);
 
     private static string EncodePageToken(string lastId) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(lastId));
 
