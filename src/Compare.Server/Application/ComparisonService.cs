@@ -17,7 +17,7 @@ public sealed record ComparisonAnswer(CompareResponse Response, bool? CacheHit);
 /// Compare of two documents of a collection, each by id or text: the collection's normalisation, its boilerplate
 /// judge when one is asked for, and the result cache. The cache keeps the wire answer, so that is what this returns.
 /// </summary>
-internal sealed class ComparisonService(DocumentIndexService index, IDocumentStore store, SketcherCache sketchers, CompareResultCache cache,
+internal sealed class ComparisonService(DocumentIndexService index, IDocumentRepository repository, SketcherCache sketchers, CompareResultCache cache,
     IOptions<LimitOptions> limits)
 {
     /// <summary>
@@ -64,7 +64,7 @@ internal sealed class ComparisonService(DocumentIndexService index, IDocumentSto
 
     private async Task<CollectionBoilerplate> BoilerplateAsync(string collection, CollectionSettings settings, double maxDocumentFraction, CancellationToken cancellationToken)
     {
-        (DocumentFrequencySketch frequencies, long documents) = await store.GetDocumentFrequenciesAsync(collection, cancellationToken).ConfigureAwait(false);
+        (DocumentFrequencySketch frequencies, long documents) = await repository.GetDocumentFrequenciesAsync(collection, cancellationToken).ConfigureAwait(false);
         return new CollectionBoilerplate(frequencies, documents, sketchers.For(settings.Parameters), maxDocumentFraction);
     }
 }

@@ -24,7 +24,7 @@ public sealed record SharedPassagesResult(IReadOnlyList<PassageMatchResult> Matc
 /// the most are compared with the query word by word (<see cref="SharedPhraseFinder"/>, as Compare does), and the matches
 /// are ranked by how many of the query's words they share.
 /// </summary>
-internal sealed class SharedPassageService(DocumentIndexService index, IDocumentStore store, CompareMetrics metrics)
+internal sealed class SharedPassageService(DocumentIndexService index, ICandidateIndex candidateIndex, CompareMetrics metrics)
 {
     /// <summary>A fingerprint held by more documents than this is boilerplate: a query does not follow it, and says how many it left.</summary>
     public const int MaxDocumentsPerFingerprint = 1000;
@@ -46,7 +46,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, IDocument
         // The query is tokenised once: for its fingerprints and for every comparison.
         Core.Text.Token[] words = SharedPhraseFinder.Tokenize(text, settings.Parameters.Normalization);
         uint[] fingerprints = PassageFingerprints.Of(words);
-        PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, cancellationToken)
+        PassageCandidates found = await candidateIndex.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, cancellationToken)
             .ConfigureAwait(false);
         PassageCandidate[] candidates = [.. found.Candidates.Where(c => c.Id != query.Id)];
         options = options with { Normalization = settings.Parameters.Normalization };

@@ -201,7 +201,7 @@ public static class CompareServerExtensions
 }
 
 /// <summary>Healthy once the store is loaded and its backing server answers; NOT_SERVING otherwise.</summary>
-internal sealed class StoreHealthCheck(IDocumentStore store) : IHealthCheck
+internal sealed class StoreHealthCheck(IStoreHealth store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

@@ -62,6 +62,12 @@ internal static class StorageRegistration
             return new RedisFaultTranslation(new RedisDocumentStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.KeyPrefix, sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<SketcherCache>(), sp.GetRequiredService<ILogger<RedisDocumentStore>>()));
         });
+        // Each consumer takes the narrow interface it uses; all are the one store.
+        services.AddSingleton<IStoreHealth>(sp => sp.GetRequiredService<IDocumentStore>());
+        services.AddSingleton<ICollectionCatalog>(sp => sp.GetRequiredService<IDocumentStore>());
+        services.AddSingleton<IDocumentRepository>(sp => sp.GetRequiredService<IDocumentStore>());
+        services.AddSingleton<ICandidateIndex>(sp => sp.GetRequiredService<IDocumentStore>());
+        services.AddSingleton<IDeduplicateResultStore>(sp => sp.GetRequiredService<IDocumentStore>());
         services.AddHostedService<StoreStartup>();
         return services;
     }

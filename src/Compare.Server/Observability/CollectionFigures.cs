@@ -8,7 +8,7 @@ namespace Compare.Server.Observability;
 /// the store (and a gauge's callback cannot), so it reports the last reading; a store that is down or loading keeps
 /// the previous one.
 /// </summary>
-internal sealed class CollectionFigures(IDocumentStore store, CompareMetrics metrics, IOptions<MetricsOptions> options) : BackgroundService
+internal sealed class CollectionFigures(IStoreHealth health, ICollectionCatalog collections, CompareMetrics metrics, IOptions<MetricsOptions> options) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,12 +26,12 @@ internal sealed class CollectionFigures(IDocumentStore store, CompareMetrics met
     {
         try
         {
-            if (!(await store.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Ready)
+            if (!(await health.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Ready)
             {
                 return false;
             }
 
-            metrics.CollectionsRead(await store.ListCollectionsAsync(cancellationToken).ConfigureAwait(false));
+            metrics.CollectionsRead(await collections.ListCollectionsAsync(cancellationToken).ConfigureAwait(false));
             return true;
         }
         catch (Exception e) when (e is StoreUnavailableException or StoreException or TimeoutException

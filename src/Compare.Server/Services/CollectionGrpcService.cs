@@ -8,7 +8,7 @@ using Grpc.Core;
 namespace Compare.Server.Services;
 
 /// <summary>compare.v1.CollectionService.</summary>
-internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<CollectionGrpcService> logger) : CollectionService.CollectionServiceBase
+internal sealed class CollectionGrpcService(ICollectionCatalog collections, ICandidateIndex index, ILogger<CollectionGrpcService> logger) : CollectionService.CollectionServiceBase
 {
     public override async Task<CreateCollectionResponse> CreateCollection(CreateCollectionRequest request, ServerCallContext context)
     {
@@ -22,7 +22,7 @@ internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<Collec
         RequestValidator.NoDotSegments(name, "name", violations);
         CollectionSettings settings = RequestValidator.Settings(request.Config, violations);
         violations.ThrowIfAny();
-        CollectionInfo created = await store.CreateCollectionAsync(name, settings, context.CancellationToken).ConfigureAwait(false);
+        CollectionInfo created = await collections.CreateCollectionAsync(name, settings, context.CancellationToken).ConfigureAwait(false);
         Log.CollectionCreated(logger, name, settings.ToString());
         return new CreateCollectionResponse { Collection = created.ToProto() };
     }
@@ -30,13 +30,13 @@ internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<Collec
     public override async Task<GetCollectionResponse> GetCollection(GetCollectionRequest request, ServerCallContext context)
     {
         string name = RequestValidator.Collection(request.Name, "name");
-        CollectionInfo info = await store.GetRequiredCollectionAsync(name, context.CancellationToken).ConfigureAwait(false);
+        CollectionInfo info = await collections.GetRequiredCollectionAsync(name, context.CancellationToken).ConfigureAwait(false);
         return new GetCollectionResponse { Collection = info.ToProto() };
     }
 
     public override async Task<ListCollectionsResponse> ListCollections(ListCollectionsRequest request, ServerCallContext context)
     {
-        IReadOnlyList<CollectionInfo> all = await store.ListCollectionsAsync(context.CancellationToken).ConfigureAwait(false);
+        IReadOnlyList<CollectionInfo> all = await collections.ListCollectionsAsync(context.CancellationToken).ConfigureAwait(false);
         var response = new ListCollectionsResponse();
         response.Collections.AddRange(all.Select(c => c.ToProto()));
         return response;
@@ -51,7 +51,7 @@ internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<Collec
                 "The default collection cannot be deleted; delete its documents with DeleteDocuments instead.");
         }
 
-        long deleted = await store.DeleteCollectionAsync(name, context.CancellationToken).ConfigureAwait(false)
+        long deleted = await collections.DeleteCollectionAsync(name, context.CancellationToken).ConfigureAwait(false)
             ?? throw new CollectionNotFoundException(name);
         Log.CollectionDeleted(logger, name, deleted);
         return new DeleteCollectionResponse { DeletedDocumentCount = deleted };
@@ -60,7 +60,7 @@ internal sealed class CollectionGrpcService(IDocumentStore store, ILogger<Collec
     public override async Task<RebuildCollectionIndexResponse> RebuildCollectionIndex(RebuildCollectionIndexRequest request, ServerCallContext context)
     {
         string name = RequestValidator.Collection(request.Name, "name");
-        long indexed = await store.RebuildIndexAsync(name, context.CancellationToken).ConfigureAwait(false);
+        long indexed = await index.RebuildIndexAsync(name, context.CancellationToken).ConfigureAwait(false);
         Log.IndexRebuilt(logger, name, indexed);
         return new RebuildCollectionIndexResponse { IndexedDocumentCount = indexed };
     }

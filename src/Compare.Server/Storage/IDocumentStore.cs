@@ -6,17 +6,25 @@ using Compare.Core.Shingling;
 namespace Compare.Server.Storage;
 
 /// <summary>
-/// Collections, their documents and an LSH candidate index over them, with no policy: what a batch
-/// writes, when a near-duplicate skips a document and how candidates are verified are decided by
-/// <see cref="Application.DocumentIndexService"/>, once for every store. Implementations are
-/// thread-safe. A missing collection throws <see cref="CollectionNotFoundException"/>; a collection
-/// whose settings are no longer <c>settings</c> throws <see cref="CollectionChangedException"/>.
+/// A store: every narrow interface below, implemented once by each backend (<see cref="Local.LocalDocumentStore"/> over
+/// memory or SQLite records, <see cref="Redis.RedisDocumentStore"/>), with no policy: what a batch writes, when a
+/// near-duplicate skips a document and how candidates are verified are decided by
+/// <see cref="Application.DocumentIndexService"/>, once for every store. Implementations are thread-safe. A missing
+/// collection throws <see cref="CollectionNotFoundException"/>; a collection whose settings are no longer <c>settings</c>
+/// throws <see cref="CollectionChangedException"/>. Consumers take the narrow interface they use.
 /// </summary>
-public interface IDocumentStore
+public interface IDocumentStore : IStoreHealth, ICollectionCatalog, IDocumentRepository, ICandidateIndex, IDeduplicateResultStore;
+
+/// <summary>Whether the store can serve: what health checks and probes stand on.</summary>
+public interface IStoreHealth
 {
     /// <summary>Whether the store can serve calls now, and why not when it cannot.</summary>
     Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken);
+}
 
+/// <summary>The collections and their settings.</summary>
+public interface ICollectionCatalog
+{
     /// <summary>Creates a collection; throws <see cref="CollectionExistsException"/> when the name is taken.</summary>
     Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken);
 
@@ -28,7 +36,12 @@ public interface IDocumentStore
 
     /// <summary>Deletes a collection and its documents; returns how many documents it held, or null when it did not exist.</summary>
     Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken);
+}
 
+/// <summary>A collection's documents: texts, metadata and sketches, read by id, page or all at once, and written (with their
+/// index entries, all or nothing) through the collection's writer.</summary>
+public interface IDocumentRepository
+{
     /// <summary>
     /// Takes the collection's write lock: while the writer is open no other writer of the collection, in this
     /// process or any replica sharing the store, commits, so what it reads (versions, candidates) is what its
@@ -48,6 +61,24 @@ public interface IDocumentStore
     /// </summary>
     Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id, CancellationToken cancellationToken);
 
+    /// <summary>The stored sketches of those of <paramref name="ids"/> that exist and can be read (a damaged one is logged and left out).</summary>
+    Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
+        CancellationToken cancellationToken);
+
+    /// <summary>Every document with its sketch, in the order each was last written: what an exhaustive query reads.</summary>
+    Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many of the collection's documents hold each shingle (an estimate that never undercounts), and
+    /// how many documents it has: what telling wording apart from boilerplate needs.
+    /// </summary>
+    Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken);
+}
+
+/// <summary>Which documents may be near a query: band buckets and the prefix forest over signatures, and passage fingerprints.
+/// It names candidates; verifying them is the caller's (Core's <see cref="Core.Indexing.CandidateVerifier"/>).</summary>
+public interface ICandidateIndex
+{
     /// <summary>
     /// The documents that agree with <paramref name="signature"/> on the first <paramref name="depth"/> values of at least
     /// one band, with their sketches: at the bands' rows, those sharing a band bucket; shallower (a query below the
@@ -56,9 +87,11 @@ public interface IDocumentStore
     /// </summary>
     Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, int depth, CancellationToken cancellationToken);
 
-    /// <summary>The stored sketches of those of <paramref name="ids"/> that exist and can be read (a damaged one is logged and left out).</summary>
-    Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
-        CancellationToken cancellationToken);
+    /// <summary>
+    /// Every document in the order each was last written, and the pairs that agree on the first <paramref name="depth"/>
+    /// values of a band (<see cref="GetCandidatesAsync"/>): the pairs of the band buckets at the bands' rows.
+    /// </summary>
+    Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, int depth, CancellationToken cancellationToken);
 
     /// <summary>
     /// The documents holding at least one of <paramref name="fingerprints"/> (a query's <see cref="Core.Phrases.PassageFingerprints"/>),
@@ -68,24 +101,13 @@ public interface IDocumentStore
     Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
         CancellationToken cancellationToken);
 
-    /// <summary>Every document with its sketch, in the order each was last written: what an exhaustive query reads.</summary>
-    Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Every document in the order each was last written, and the pairs that agree on the first <paramref name="depth"/>
-    /// values of a band (<see cref="GetCandidatesAsync"/>): the pairs of the band buckets at the bands' rows.
-    /// </summary>
-    Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, int depth, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// How many of the collection's documents hold each shingle (an estimate that never undercounts), and
-    /// how many documents it has: what telling wording apart from boilerplate needs.
-    /// </summary>
-    Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken);
-
     /// <summary>Rebuilds the collection's LSH index from its stored signatures; returns how many documents it holds.</summary>
     Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken);
+}
 
+/// <summary>What each collection's last finished Deduplicate found.</summary>
+public interface IDeduplicateResultStore
+{
     /// <summary>Keeps what the collection's last finished Deduplicate found (the server's encoding), in place of the one before.</summary>
     Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken);
 
@@ -116,88 +138,11 @@ public interface IStartableStore
     Task StopAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>A document as a caller sent it, validated: its content hash, length in code points and size in UTF-8 bytes.</summary>
-public sealed record DocumentContent(string Id, string Text, IReadOnlyDictionary<string, string> Metadata, ulong ContentHash, int Length, int Utf8Length);
-
-/// <summary>A document to store: its content, its sketch, its passage fingerprints (<see cref="Core.Phrases.PassageFingerprints"/>) and its times.</summary>
-public sealed record DocumentWrite(DocumentContent Content, DocumentSketch Sketch, uint[] Passages, DateTimeOffset CreateTime, DateTimeOffset UpdateTime)
-{
-    /// <summary>The document's id.</summary>
-    public string Id => Content.Id;
-}
-
-/// <summary>What a write needs to know of the version already stored.</summary>
-public sealed record DocumentVersion(ulong ContentHash, int Utf8Length, DateTimeOffset CreateTime);
-
-/// <summary>A stored document.</summary>
-public sealed record StoredDocument(string Id, string? Text, IReadOnlyDictionary<string, string> Metadata, int ShingleCount, int Length,
-    ulong ContentHash, DateTimeOffset CreateTime, DateTimeOffset UpdateTime);
-
-/// <summary>One page of documents and the collection's size.</summary>
-public sealed record DocumentPage(IReadOnlyList<StoredDocument> Documents, bool HasMore, long TotalCount);
-
-/// <summary>Whether a store serves calls, with a sentence for the health check and the log.</summary>
-public sealed record StoreStatus(bool Ready, string Description);
-
-/// <summary>Base of the store's expected failures.</summary>
-public abstract class StoreException(string message) : Exception(message);
-
-/// <summary>No collection of that name.</summary>
-public sealed class CollectionNotFoundException(string name) : StoreException($"Collection '{name}' does not exist.")
-{
-    /// <summary>The missing collection.</summary>
-    public string Name { get; } = name;
-}
-
-/// <summary>A collection of that name already exists.</summary>
-public sealed class CollectionExistsException(string name) : StoreException($"Collection '{name}' already exists.")
-{
-    /// <summary>The existing collection.</summary>
-    public string Name { get; } = name;
-}
-
-/// <summary>The collection was replaced by another of the same name while a call was working; the call can be retried.</summary>
-public sealed class CollectionChangedException(string name) : StoreException($"Collection '{name}' was deleted and recreated during the call; retry it.")
-{
-    /// <summary>The collection.</summary>
-    public string Name { get; } = name;
-}
-
-/// <summary>
-/// A stored document that cannot be served as it was written: its text fails its content hash, or its sketch cannot be
-/// read. Only that document is affected; an upsert of its text rewrites it.
-/// </summary>
-public sealed class DocumentDamagedException(string id, string reason)
-    : StoreException($"Document '{id}' is damaged in the store: {reason}. Upsert its text again to repair it, or delete it.")
-{
-    /// <summary>The damaged document.</summary>
-    public string Id { get; } = id;
-}
-
-/// <summary>The store's disk is full: nothing of the write was stored, and writes can succeed again once space is freed.</summary>
-public sealed class StoreFullException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>The store cannot serve calls for now (loading, or its backing server is unreachable); the call can be retried.</summary>
-public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>Another writer took the collection's write lock before this one committed; nothing was written and the call can be retried.</summary>
-public sealed class WriteConflictException(string name) : StoreException($"Collection '{name}' was written by another replica at the same time; retry the call.")
-{
-    /// <summary>The collection.</summary>
-    public string Name { get; } = name;
-}
-
-/// <summary>The data on disk was written by an incompatible format version, or is not Compare's.</summary>
-public sealed class StoreFormatException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>Another server holds the data directory.</summary>
-public sealed class DataDirectoryInUseException(string message, Exception? inner = null) : Exception(message, inner);
-
 /// <summary>Lookups every service needs.</summary>
 public static class DocumentStoreExtensions
 {
     /// <summary>The collection; throws <see cref="CollectionNotFoundException"/> when it does not exist.</summary>
-    public static async Task<CollectionInfo> GetRequiredCollectionAsync(this IDocumentStore store, string name, CancellationToken cancellationToken)
+    public static async Task<CollectionInfo> GetRequiredCollectionAsync(this ICollectionCatalog store, string name, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         return await store.GetCollectionAsync(name, cancellationToken).ConfigureAwait(false) ?? throw new CollectionNotFoundException(name);
