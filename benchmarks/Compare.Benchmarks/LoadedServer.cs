@@ -50,6 +50,17 @@ internal sealed class LoadedServer : IAsyncDisposable
         return Stopwatch.GetElapsedTime(start).TotalMicroseconds;
     }
 
+    /// <summary>
+    /// Bytes of managed heap that <paramref name="build"/> leaves behind, a document: what a structure built on first use
+    /// (the prefix forest, the passage index) costs the server, which runs in this process.
+    /// </summary>
+    public async Task<double> HeapPerDocumentAsync(Func<Task> build)
+    {
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        await build();
+        return (GC.GetTotalMemory(forceFullCollection: true) - before) / (double)Documents.Length;
+    }
+
     public static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     public async ValueTask DisposeAsync()

@@ -24,7 +24,8 @@ internal static class PassageBenchmark
         }
 
         SimilarityService.SimilarityServiceClient similarity = server.Similarity;
-        await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = queries[0].Text } }); // builds the index
+        double indexBytes = await server.HeapPerDocumentAsync(async () =>
+            await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = queries[0].Text } })); // builds the index
         List<double> passages = [], empty = [], exhaustive = [];
         int quotes = 0, found = 0;
         long verified = 0, candidates = 0;
@@ -53,13 +54,13 @@ internal static class PassageBenchmark
 
         double median = LoadedServer.Median(passages), emptyMedian = LoadedServer.Median(empty), exhaustiveMedian = LoadedServer.Median(exhaustive);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {store} | {documents.Length:N0} | {server.IngestRate:N0} | {median:F0} | {emptyMedian:F0} | {median / emptyMedian:F2}× | {exhaustiveMedian:N0} | {median / exhaustiveMedian:P2} | {(double)found / quotes:F4} | {candidates / (double)queries.Count:F1} | {verified / (double)queries.Count:F1} |"));
+            $"| {store} | {documents.Length:N0} | {server.IngestRate:N0} | {median:F0} | {emptyMedian:F0} | {median / emptyMedian:F2}× | {exhaustiveMedian:N0} | {median / exhaustiveMedian:P2} | {(double)found / quotes:F4} | {candidates / (double)queries.Count:F1} | {verified / (double)queries.Count:F1} | {indexBytes:F0} |"));
     }
 
     public static void PrintHeader()
     {
-        Console.WriteLine("| store | documents | ingest docs/s | FindSharedPassages p50 µs | empty RPC p50 µs | vs empty | exhaustive FindSimilar p50 µs | vs exhaustive | quotes found (top_k 1000) | candidates found | candidates verified |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| store | documents | ingest docs/s | FindSharedPassages p50 µs | empty RPC p50 µs | vs empty | exhaustive FindSimilar p50 µs | vs exhaustive | quotes found (top_k 1000) | candidates found | candidates verified | passage index, heap B/doc |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
 
     // Words only, lower case: a passage starts and ends at words, a quote cut from a text may carry punctuation at either end.

@@ -5,6 +5,7 @@ using Compare.Benchmarks;
 // service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side,
 // "thresholds [documents] [queries] [store]" FindSimilar's recall, candidates and latency against threshold,
 // "passages [sizes,...] [queries] [store]" FindSharedPassages against the empty RPC and exhaustive FindSimilar,
+// "containment [documents] [queries] [store]" containment search both ways against the exhaustive answer,
 // "restart DIR [times]" the server executable's restart on kept SQLite files, "load [seconds] [workers]" a mixed load on the server executable,
 // "process NATIVE_COMPARE [repetitions]" whole dedup processes (native, JIT, datasketch with DATASKETCH=<checkout>),
 // "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
@@ -30,6 +31,13 @@ if (args.Length > 0 && args[0] == "storage")
 if (args.Length > 0 && args[0] == "thresholds")
 {
     await ThresholdBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 40, args.Length > 3 ? args[3] : "Sqlite");
+    return;
+}
+
+if (args.Length > 0 && args[0] == "containment")
+{
+    await ContainmentBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 40, args.Length > 3 ? args[3] : "Sqlite");
     return;
 }
