@@ -81,7 +81,10 @@ internal static class StorageRegistration
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 2000;
         options.SyncTimeout = 5000;
-        options.AsyncTimeout = 5000;
+        // A batch is one MULTI/EXEC: 1,000 documents of news are ~13 MB and ~60,000 commands (passage, forest and bucket
+        // sets), which a Redis on a busy 2-core machine took over 5 s to answer. A Redis that is down fails at once
+        // (FailFast); only a Redis that accepts and does not answer waits this long.
+        options.AsyncTimeout = 30_000;
         options.BacklogPolicy = BacklogPolicy.FailFast;
         return options;
     }

@@ -546,33 +546,74 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
     /// <summary>A document leaves the index: its handle, its band buckets, and its shingles' document frequencies.</summary>
     private static void Unindex(ITransaction transaction, CollectionKeys keys, CollectionSettings settings, Version version, ulong[]? bandKeys, string? text,
-        DocumentSketcher sketcher, FrequencyChanges frequencies)
+        DocumentSketcher sketcher, FrequencyChanges frequencies, SetChanges sets)
     {
-        DocumentSketch? sketch = text is null ? null : sketcher.Sketch(text);
+        (DocumentSketch Sketch, uint[] Passages)? indexed = text is null ? null : sketcher.SketchWithPassages(text);
         LshParameters lsh = settings.Lsh;
         _ = transaction.HashDeleteAsync(keys.Handles, version.Handle);
         if (bandKeys is not null)
         {
             foreach (BucketEntry bucket in BucketEntry.All(bandKeys, version.Handle))
             {
-                _ = transaction.SetRemoveAsync(keys.BucketGroup(bucket), bucket.Member);
+                sets.Remove(keys.BucketGroup(bucket), bucket.Member);
             }
         }
 
         // A document whose text cannot be read keeps its forest entries: without its handle they lead nowhere.
-        if (sketch is not null)
+        if (indexed is ({ } sketch, { } passages))
         {
             foreach (BucketEntry prefix in BucketEntry.Prefixes(sketch.Signature, lsh, version.Handle))
             {
-                _ = transaction.SetRemoveAsync(keys.ForestGroup(prefix), prefix.Member);
+                sets.Remove(keys.ForestGroup(prefix), prefix.Member);
             }
 
-            foreach (uint fingerprint in PassageFingerprints.Of(text!, settings.Parameters.Normalization))
+            foreach (uint fingerprint in passages)
             {
-                _ = transaction.SetRemoveAsync(keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, version.Handle));
+                sets.Remove(keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, version.Handle));
             }
 
             frequencies.Count(sketch.Shingles, -1);
+        }
+    }
+
+    /// <summary>
+    /// A transaction's changes to the grouped integer sets (band buckets, forest, passages), one SREM and one SADD a key
+    /// with all its members: a batch of 1,000 documents touches ~200,000 members, and as many commands made one EXEC
+    /// outlast the client's timeout on a busy machine. Removals go first (a rewrite's new handle never equals its old one).
+    /// </summary>
+    private sealed class SetChanges
+    {
+        private readonly Dictionary<RedisKey, (List<RedisValue> Removed, List<RedisValue> Added)> _changes = [];
+
+        public void Add(RedisKey key, RedisValue member) => Of(key).Added.Add(member);
+
+        public void Remove(RedisKey key, RedisValue member) => Of(key).Removed.Add(member);
+
+        public void WriteTo(ITransaction transaction)
+        {
+            foreach ((RedisKey key, (List<RedisValue> removed, List<RedisValue> added)) in _changes)
+            {
+                if (removed.Count > 0)
+                {
+                    _ = transaction.SetRemoveAsync(key, [.. removed]);
+                }
+
+                if (added.Count > 0)
+                {
+                    _ = transaction.SetAddAsync(key, [.. added]);
+                }
+            }
+        }
+
+        private (List<RedisValue> Removed, List<RedisValue> Added) Of(RedisKey key)
+        {
+            if (!_changes.TryGetValue(key, out (List<RedisValue> Removed, List<RedisValue> Added) change))
+            {
+                change = ([], []);
+                _changes[key] = change;
+            }
+
+            return change;
         }
     }
 
@@ -1118,6 +1159,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             transaction.AddCondition(Condition.StringEqual(_keys.Config, _record.Serialize()));
             DocumentSketcher sketcher = _store.Sketchers.For(settings.Parameters);
             var frequencies = new FrequencyChanges();
+            var sets = new SetChanges();
             long textBytes = 0;
             for (int i = 0; i < fields.Length; i++)
             {
@@ -1127,7 +1169,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                     Version old = Version.Parse(oldVersions[i]!);
                     textBytes -= old.Utf8Length;
                     Unindex(transaction, _keys, settings, old, oldBandKeys[i].IsNull ? null : DecodeBandKeys(oldBandKeys[i], settings.Lsh),
-                        _store.Readable(_keys, id, oldDocuments[i])?.Text, sketcher, frequencies);
+                        _store.Readable(_keys, id, oldDocuments[i])?.Text, sketcher, frequencies, sets);
                 }
 
                 if (i >= writes.Count)
@@ -1150,22 +1192,23 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 _ = transaction.SortedSetAddAsync(_keys.Ids, id, 0);
                 foreach (BucketEntry bucket in BucketEntry.All(keys, next))
                 {
-                    _ = transaction.SetAddAsync(_keys.BucketGroup(bucket), bucket.Member);
+                    sets.Add(_keys.BucketGroup(bucket), bucket.Member);
                 }
 
                 foreach (BucketEntry prefix in BucketEntry.Prefixes(w.Sketch.Signature, settings.Lsh, next))
                 {
-                    _ = transaction.SetAddAsync(_keys.ForestGroup(prefix), prefix.Member);
+                    sets.Add(_keys.ForestGroup(prefix), prefix.Member);
                 }
 
                 foreach (uint fingerprint in w.Passages)
                 {
-                    _ = transaction.SetAddAsync(_keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, next));
+                    sets.Add(_keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, next));
                 }
 
                 frequencies.Count(w.Sketch.Shingles, +1);
             }
 
+            sets.WriteTo(transaction);
             _ = transaction.StringSetAsync(_keys.Sequence, next);
             _ = transaction.StringIncrementAsync(_keys.TextBytes, textBytes);
             await frequencies.WriteToAsync(Db, transaction, _keys.Frequencies).ConfigureAwait(false);
