@@ -28,6 +28,9 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     // A containment search verifies at most this many of the documents sharing passages with its query.
     private const int MaxContainmentCandidates = 2_000;
 
+    // A search for documents containing c of the query verifies those sharing at least this share of c of its fingerprints.
+    private const double FingerprintShareOfContainment = 0.5;
+
     // ListDocuments with texts reads this many at a time, checking its byte budget between reads.
     private const int TextsPerRead = 16;
 
@@ -173,7 +176,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         (IReadOnlyList<IndexedSketch> candidates, bool truncated) = options.Exhaustive
             ? (await store.GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false), false)
             : criteria.IsContainment
-                ? await ContainmentCandidatesAsync(collection, settings, text, cancellationToken).ConfigureAwait(false)
+                ? await ContainmentCandidatesAsync(collection, settings, text, options.MinContainmentOfQuery, cancellationToken).ConfigureAwait(false)
                 : (await store.GetCandidatesAsync(collection, settings, sketch.Signature, settings.Lsh.ProbeDepth(criteria.Jaccard), cancellationToken).ConfigureAwait(false), false);
         string? exclude = query.Id is not null && !options.IncludeSelf ? query.Id : null;
         QueryResult result = CandidateVerifier.Verify(sketch, candidates, criteria, options.TopK, exclude, cancellationToken);
@@ -187,13 +190,19 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     /// of a short text and a long one is). At most <see cref="MaxContainmentCandidates"/>, those sharing the most fingerprints.
     /// </summary>
     private async Task<(IReadOnlyList<IndexedSketch> Candidates, bool Truncated)> ContainmentCandidatesAsync(string collection, CollectionSettings settings, string text,
-        CancellationToken cancellationToken)
+        double? minContainmentOfQuery, CancellationToken cancellationToken)
     {
-        PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, PassageFingerprints.Of(text, settings.Parameters.Normalization),
-            SharedPassageService.MaxDocumentsPerFingerprint, cancellationToken).ConfigureAwait(false);
-        string[] ids = [.. found.Candidates.Take(MaxContainmentCandidates).Select(c => c.Id)];
+        uint[] fingerprints = PassageFingerprints.Of(text, settings.Parameters.Normalization);
+        PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, fingerprints, SharedPassageService.MaxDocumentsPerFingerprint,
+            cancellationToken).ConfigureAwait(false);
+        // A document holding a share c of the query's shingles shares about c of its (uncommon) fingerprints, a little less
+        // where edits cut the runs they share; one sharing under half that is not verified. That leaves out the many
+        // documents that share a sentence or two with a long query, which a containment of the query cannot come from.
+        int needed = Math.Max(1, (int)(FingerprintShareOfContainment * (minContainmentOfQuery ?? 0) * (fingerprints.Length - found.CommonFingerprints)));
+        PassageCandidate[] enough = [.. found.Candidates.TakeWhile(c => c.SharedFingerprints >= needed)];
+        string[] ids = [.. enough.Take(MaxContainmentCandidates).Select(c => c.Id)];
         IReadOnlyDictionary<string, DocumentSketch> sketches = await store.GetSketchesAsync(collection, settings, ids, cancellationToken).ConfigureAwait(false);
-        return ([.. ids.Where(sketches.ContainsKey).Select(id => new IndexedSketch(id, sketches[id]))], found.Candidates.Count > MaxContainmentCandidates);
+        return ([.. ids.Where(sketches.ContainsKey).Select(id => new IndexedSketch(id, sketches[id]))], enough.Length > MaxContainmentCandidates);
     }
 
     /// <summary>
