@@ -20,9 +20,9 @@ internal static class ContainmentBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{store}, {documents.Length:N0} synthetic news documents, ingested at {server.IngestRate:N0} docs/s; {queryCount} queries a direction"));
         var random = new Random(2016);
-        string[] releases = [.. Enumerable.Range(0, queryCount).Select(_ => Edit(Stretch(documents[random.Next(documents.Length)], random), 0.03, random))];
+        string[] releases = [.. Enumerable.Range(0, queryCount).Select(_ => QueryTexts.Edit(Stretch(documents[random.Next(documents.Length)], random), 0.03, random))];
         string[] roundUps = [.. Enumerable.Range(0, queryCount).Select(_ => string.Join(' ',
-            Enumerable.Range(0, 3).SelectMany(_ => new[] { Filler(random), Edit(documents[random.Next(documents.Length)], 0.03, random) })))];
+            Enumerable.Range(0, 3).SelectMany(_ => new[] { QueryTexts.Filler(random, 60), QueryTexts.Edit(documents[random.Next(documents.Length)], 0.03, random) })))];
         Console.WriteLine("| asked | containment | documents ≥ c + 0.05 | recall | candidates examined (mean) | truncated | p50 µs | vs empty RPC | exhaustive p50 µs | vs exhaustive |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (double containment in new[] { 0.5, 0.8 })
@@ -83,10 +83,4 @@ internal static class ContainmentBenchmark
         int length = Math.Max(10, (int)(words.Length * (0.1 + (0.9 * random.NextDouble())))), start = random.Next(Math.Max(1, words.Length - length + 1));
         return string.Join(' ', words.Skip(start).Take(length));
     }
-
-    private static string Edit(string text, double share, Random random) =>
-        string.Join(' ', text.Split(' ').Select(w => random.NextDouble() < share ? "w" + random.Next(1_000_000).ToString(CultureInfo.InvariantCulture) : w));
-
-    private static string Filler(Random random) =>
-        string.Join(' ', Enumerable.Range(0, 60).Select(_ => "zq" + random.Next(10_000_000).ToString(CultureInfo.InvariantCulture)));
 }

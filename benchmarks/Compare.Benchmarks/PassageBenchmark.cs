@@ -20,7 +20,7 @@ internal static class PassageBenchmark
         for (int q = 0; q < queryCount; q++)
         {
             string first = Quote(documents[random.Next(documents.Length)], random), second = Quote(documents[random.Next(documents.Length)], random);
-            queries.Add(($"{Filler(random)} {first} {Filler(random)} {second} {Filler(random)}", [first, second]));
+            queries.Add(($"{QueryTexts.Filler(random, 40)} {first} {QueryTexts.Filler(random, 40)} {second} {QueryTexts.Filler(random, 40)}", [first, second]));
         }
 
         SimilarityService.SimilarityServiceClient similarity = server.Similarity;
@@ -73,7 +73,4 @@ internal static class PassageBenchmark
         int length = Math.Min(words.Length, random.Next(12, 31)), start = random.Next(words.Length - length + 1);
         return string.Join(' ', words[start..(start + length)]);
     }
-
-    private static string Filler(Random random) =>
-        string.Join(' ', Enumerable.Range(0, 40).Select(_ => "zq" + random.Next(10_000_000).ToString(CultureInfo.InvariantCulture)));
 }

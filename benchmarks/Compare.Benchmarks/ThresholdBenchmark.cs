@@ -18,7 +18,7 @@ internal static class ThresholdBenchmark
         string[] documents = server.Documents;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{store}, {documents.Length:N0} synthetic news documents, ingested at {server.IngestRate:N0} docs/s; {queryCount} queries"));
         var random = new Random(18);
-        string[] queries = [.. Enumerable.Range(0, queryCount).Select(q => Edit(documents[random.Next(documents.Length)], q % 10 * 0.03, random))];
+        string[] queries = [.. Enumerable.Range(0, queryCount).Select(q => QueryTexts.Edit(documents[random.Next(documents.Length)], q % 10 * 0.03, random))];
         SimilarityService.SimilarityServiceClient similarity = server.Similarity;
         // The truth, and the baseline's latency: every document verified, at the lowest threshold.
         var truth = new List<Dictionary<string, double>>();
@@ -70,7 +70,4 @@ internal static class ThresholdBenchmark
 
     private static async Task<FindSimilarResponse> FindSimilarAsync(SimilarityService.SimilarityServiceClient similarity, string query, double threshold) =>
         await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = query }, Threshold = threshold });
-
-    private static string Edit(string text, double share, Random random) =>
-        string.Join(' ', text.Split(' ').Select(w => random.NextDouble() < share ? "w" + random.Next(1_000_000).ToString(CultureInfo.InvariantCulture) : w));
 }
