@@ -16,7 +16,7 @@ server=$!
 sleep 6
 dotnet src/Compare.Cli/bin/Release/net10.0/compare.dll index "$work/docs.jsonl" --server http://127.0.0.1:5390 >/dev/null 2>&1
 echo "documents $N; $(redis-cli -p 6390 info memory | grep '^used_memory:' | tr -d '\r'); keys $(redis-cli -p 6390 dbsize)"
-for kind in ':p' ':f'; do
+for kind in ":p" ":f"; do
   count=$(redis-cli -p 6390 --scan --pattern "*}$kind*" | wc -l)
   sample=$(redis-cli -p 6390 --scan --pattern "*}$kind*" | head -300)
   encodings=$(for k in $sample; do redis-cli -p 6390 object encoding "$k"; done | sort | uniq -c | tr -s ' \n' ' ')

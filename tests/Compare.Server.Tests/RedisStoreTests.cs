@@ -434,8 +434,10 @@ public sealed class RedisStoreTests
         }
     }
 
-    [Fact]
-    public async Task CollectionOfLayout2_GetsItsPrefixForestAndPassagesOnFirstUse_AndAnswersAsOneWrittenNow()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task CollectionOfAnEarlierLayout_GetsItsPrefixForestAndPassagesOnFirstUse_AndAnswersAsOneWrittenNow(int layout)
     {
         await using RedisServer redis = await RedisServer.StartAsync();
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(60)];
@@ -454,20 +456,27 @@ public sealed class RedisStoreTests
             }
         }
 
-        // What a server of layout 2 left: no forest groups, and the record's layout 2.
+        // What a server of layout 2 left: no forest groups, no passages; of layout 3: passage groups of every handle (one
+        // stands for them here, and must be gone after the upgrade). And the record's layout.
         await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
         {
             IDatabase db = direct.GetDatabase();
             RedisKey[] forest = [.. direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:f[0-9]*")];
-            RedisKey[] passages = [.. direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]")];
+            RedisKey[] passages = [.. direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*")];
             Assert.NotEmpty(forest);
             Assert.NotEmpty(passages);
-            await db.KeyDeleteAsync([.. forest, .. passages]);
+            await db.KeyDeleteAsync(layout == 2 ? [.. forest, .. passages] : passages);
+            string config = direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:config").Single().ToString();
+            if (layout == 3)
+            {
+                await db.SetAddAsync(config[..config.LastIndexOf(':')] + ":p0000", 12345);
+            }
+
             string record = (string)(await db.HashGetAsync("two:collections", "old"))!;
-            string layout2 = record.Replace($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", ",\"2\"]", StringComparison.Ordinal);
-            Assert.NotEqual(record, layout2);
-            await db.HashSetAsync("two:collections", "old", layout2);
-            await db.StringSetAsync(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:config").Single(), layout2);
+            string older = record.Replace($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", $",\"{layout}\"]", StringComparison.Ordinal);
+            Assert.NotEqual(record, older);
+            await db.HashSetAsync("two:collections", "old", older);
+            await db.StringSetAsync(config, older);
         }
 
         (app, channel) = await ServerFixture.StartAsync(settings: settings);
@@ -494,7 +503,8 @@ public sealed class RedisStoreTests
         {
             Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", (string?)await direct.GetDatabase().HashGetAsync("two:collections", "old"), StringComparison.Ordinal);
             Assert.NotEmpty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:f[0-9]*"));
-            Assert.NotEmpty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]"));
+            Assert.NotEmpty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*"));
+            Assert.Empty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]"));
         }
     }
 

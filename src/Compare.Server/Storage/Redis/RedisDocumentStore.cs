@@ -32,9 +32,10 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// 2: band keys only, and band buckets grouped into sets of integers; 3: and the prefix forest's entries, grouped
     /// the same way (<see cref="PrefixForest"/>: queries below the banding's threshold). A collection of an earlier
     /// layout is upgraded in place the first time it is used. Layout 3 also keeps each document's passage fingerprints, grouped
-    /// the same way (FindSharedPassages).
+    /// the same way (FindSharedPassages); 4 splits each passage group by range of handles (<see cref="PassageEntry"/>), so
+    /// that its sets stay small enough for Redis to keep as 4-byte integers however large the collection grows.
     /// </summary>
-    public const int Layout = 3;
+    public const int Layout = 4;
 
     // A writer's lease on its collection, renewed while the writer works: a replica killed (or cut off) while
     // holding it holds up the others for at most this long. Every commit is fenced by it.
@@ -275,14 +276,22 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         IGrouping<int, uint>[] groups = [.. fingerprints.Distinct().GroupBy(PassageEntry.GroupOf)];
+        // Every range of handles given so far: the sequence is the last handle.
+        long ranges = PassageEntry.RangeOf((long?)await Db.StringGetAsync(keys.Sequence).ConfigureAwait(false) ?? 0) + 1;
         IBatch batch = Db.CreateBatch();
-        Task<RedisValue[]>[] members = [.. groups.Select(g => batch.SetMembersAsync(keys.PassageGroup(g.Key)))];
+        Task<RedisValue[]>[][] members = [.. groups.Select(g => Enumerable.Range(0, (int)ranges).Select(r => batch.SetMembersAsync(keys.PassageGroup(g.Key, r))).ToArray())];
         batch.Execute();
         var shared = new Dictionary<long, int>();
         int common = 0;
         for (int i = 0; i < groups.Length; i++)
         {
-            ILookup<long, long> holders = (await members[i].ConfigureAwait(false)).ToLookup(m => PassageEntry.TagOf((long)m), m => (long)m & BucketEntry.MaxHandle);
+            var held = new List<(long Tag, long Handle)>();
+            for (int range = 0; range < ranges; range++)
+            {
+                held.AddRange((await members[i][range].ConfigureAwait(false)).Select(m => (PassageEntry.TagOf((long)m), PassageEntry.HandleOf((long)m, range))));
+            }
+
+            ILookup<long, long> holders = held.ToLookup(h => h.Tag, h => h.Handle);
             foreach (uint fingerprint in groups[i])
             {
                 IEnumerable<long> handles = holders[PassageEntry.TagOf(fingerprint)];
@@ -435,7 +444,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
             foreach (uint fingerprint in PassageFingerprints.Of(text, settings.Parameters.Normalization))
             {
-                adds.Add(batch.SetAddAsync(keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, version.Handle)));
+                adds.Add(batch.SetAddAsync(keys.PassageGroupOf(fingerprint, version.Handle), PassageEntry.Member(fingerprint, version.Handle)));
             }
 
             batch.Execute();
@@ -569,7 +578,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
             foreach (uint fingerprint in passages)
             {
-                sets.Remove(keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, version.Handle));
+                sets.Remove(keys.PassageGroupOf(fingerprint, version.Handle), PassageEntry.Member(fingerprint, version.Handle));
             }
 
             frequencies.Count(sketch.Shingles, -1);
@@ -720,8 +729,9 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// layout until the record switches). From layout 1, each document gets a handle, its place in the order of writes (so
     /// a run resumed after a crash gives the same ones), its band keys and grouped buckets from its layout 1 sketch, and
     /// layout 1's keys are deleted at the end. From layout 1 or 2, each document gets its prefix forest entries (layout 2
-    /// keeps no signature: its text is sketched again), and its passage fingerprints from its text. Then the record
-    /// switches. Stop replicas of an older version first: they would write the old layout.
+    /// keeps no signature: its text is sketched again). From any, its passage fingerprints from its text, in layout 4's
+    /// groups; layout 3's are deleted at the end. Then the record switches. Stop replicas of an older version first: they
+    /// would write the old layout.
     /// </summary>
     private async Task UpgradeAsync(RedisCollection record)
     {
@@ -754,7 +764,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
                 foreach (uint fingerprint in added[i].Passages)
                 {
-                    _ = transaction.SetAddAsync(keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, documentHandle));
+                    _ = transaction.SetAddAsync(keys.PassageGroupOf(fingerprint, documentHandle), PassageEntry.Member(fingerprint, documentHandle));
                 }
 
                 if (added[i].Signature is not { } signature)
@@ -792,10 +802,20 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         _ = switching.HashSetAsync(CollectionsKey, record.Name, upgraded.Serialize());
         _ = switching.StringSetAsync(keys.Config, upgraded.Serialize());
         _ = switching.StringSetAsync(keys.Sequence, Math.Max(sequence, handle));
-        if (await switching.ExecuteAsync().ConfigureAwait(false) && record.Layout == 1)
+        if (!await switching.ExecuteAsync().ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (record.Layout == 1)
         {
             await DeleteKeysAsync(keys.Layout1BucketPattern).ConfigureAwait(false);
             await Db.KeyDeleteAsync(keys.Layout1Sketches).ConfigureAwait(false);
+        }
+
+        if (record.Layout == 3)
+        {
+            await DeleteKeysAsync(keys.Layout3PassagePattern).ConfigureAwait(false);
         }
     }
 
@@ -812,7 +832,9 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return [.. ids.Select((id, i) =>
         {
             string? text = Readable(keys, id, documents[i])?.Text;
-            uint[]? signature = sketches is not null
+            // Layout 3 has its forest: only its passages move.
+            uint[]? signature = record.Layout == 3 ? null
+                : sketches is not null
                 ? sketches[i].IsNull ? null : SketchCodec.Decode((byte[])sketches[i]!, record.Settings.Parameters).Signature
                 : text is null ? null : sketcher.Sketch(text).Signature;
             return (signature, text is null ? [] : PassageFingerprints.Of(text, record.Settings.Parameters.Normalization));
@@ -994,15 +1016,27 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// A document's place under one passage fingerprint, grouped as buckets are: the group is the fingerprint's top 16 bits,
     /// the member its low 16 bits above the document's 40-bit handle, so Redis keeps each group as a set of integers.
     /// </summary>
+    /// <summary>
+    /// Where a passage fingerprint's holder is kept: a set per fingerprint's top 16 bits and range of 2^15 handles, holding
+    /// the fingerprint's low 16 bits and the handle's place in its range, 31 bits: Redis keeps such a set as 4-byte integers
+    /// while it has at most 512 members (set-max-intset-entries), which at 2^15 documents a range it has about 90 of on
+    /// news. Layout 3's groups took every handle and grew past 512, where Redis spends about 50 bytes a member.
+    /// </summary>
     private static class PassageEntry
     {
+        public const int RangeBits = 15;
+
         public static int GroupOf(uint fingerprint) => (int)(fingerprint >> 16);
+
+        public static long RangeOf(long handle) => handle >> RangeBits;
 
         public static long TagOf(uint fingerprint) => fingerprint & 0xFFFF;
 
-        public static long TagOf(long member) => member >> 40;
+        public static long TagOf(long member) => member >> RangeBits;
 
-        public static long Member(uint fingerprint, long handle) => (TagOf(fingerprint) << 40) | handle;
+        public static long Member(uint fingerprint, long handle) => (TagOf(fingerprint) << RangeBits) | (handle & ((1L << RangeBits) - 1));
+
+        public static long HandleOf(long member, long range) => (range << RangeBits) | (member & ((1L << RangeBits) - 1));
     }
 
     private sealed record StoredRecord(string Text, Dictionary<string, string> Metadata, int ShingleCount, int Length, ulong ContentHash, long CreateTime, long UpdateTime)
@@ -1069,7 +1103,13 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
         public RedisKey BucketGroup(BucketEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:g{entry.Band}:{entry.Group:x4}");
 
-        public RedisKey PassageGroup(int group) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:p{group:x4}");
+        public RedisKey PassageGroup(int group, long range) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:p{group:x4}:{range:x}");
+
+        /// <summary>The set holding <paramref name="handle"/>'s entry for <paramref name="fingerprint"/>.</summary>
+        public RedisKey PassageGroupOf(uint fingerprint, long handle) => PassageGroup(PassageEntry.GroupOf(fingerprint), PassageEntry.RangeOf(handle));
+
+        /// <summary>Layout 3's passage groups, one per fingerprints' top 16 bits, as a SCAN pattern; removed by the upgrade.</summary>
+        public string Layout3PassagePattern => GlobEscape(Tag) + ":p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]";
 
         public RedisKey ForestGroup(BucketEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}:f{entry.Band}:{entry.Group:x4}");
 
@@ -1202,7 +1242,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
                 foreach (uint fingerprint in w.Passages)
                 {
-                    sets.Add(_keys.PassageGroup(PassageEntry.GroupOf(fingerprint)), PassageEntry.Member(fingerprint, next));
+                    sets.Add(_keys.PassageGroupOf(fingerprint, next), PassageEntry.Member(fingerprint, next));
                 }
 
                 frequencies.Count(w.Sketch.Shingles, +1);
