@@ -103,7 +103,7 @@ public sealed class PassageIndexTests
             int cap = q % 2 == 0 ? 1000 : 40;
             Dictionary<uint, int> holders = query.ToDictionary(f => f, f => stored.Count(d => d.Value.Contains(f)));
             var expected = stored.Select(d => (Id: d.Key, Shared: query.Count(f => holders[f] <= cap && d.Value.Contains(f)))).Where(d => d.Shared > 0)
-                .OrderByDescending(d => d.Shared).ThenBy(d => d.Id, StringComparer.Ordinal).Select(d => new PassageCandidate(d.Id, d.Shared));
+                .OrderByDescending(d => d.Shared).ThenBy(d => d.Id, StringComparer.Ordinal).Select(d => new PassageCandidate(d.Id, d.Shared, stored[d.Id].Length));
 
             PassageCandidates found = index.Query(query, cap);
 

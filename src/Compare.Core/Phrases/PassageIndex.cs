@@ -2,10 +2,11 @@ using System.Diagnostics;
 
 namespace Compare.Core.Phrases;
 
-/// <summary>How one document met a passage query: the fingerprints it shares with the query.</summary>
+/// <summary>How one document met a passage query: the fingerprints it shares with the query, and how many it has.</summary>
 /// <param name="Id">The document.</param>
 /// <param name="SharedFingerprints">Fingerprints of the query it holds, the common ones left out.</param>
-public readonly record struct PassageCandidate(string Id, int SharedFingerprints);
+/// <param name="Fingerprints">Its own fingerprints, or 0 when the store does not know (written by an older server).</param>
+public readonly record struct PassageCandidate(string Id, int SharedFingerprints, int Fingerprints);
 
 /// <summary>The documents sharing fingerprints with a query, and what was left out.</summary>
 /// <param name="Candidates">Every document sharing at least one of the query's fingerprints that are not common, most shared first, then by id.</param>
@@ -13,9 +14,8 @@ public readonly record struct PassageCandidate(string Id, int SharedFingerprints
 public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidates, int CommonFingerprints)
 {
     /// <summary>Ranks documents by the fingerprints they share, then by id (ordinal), as every store must.</summary>
-    public static PassageCandidates Ranked(Dictionary<string, int> shared, int commonFingerprints) =>
-        new([.. shared.Select(s => new PassageCandidate(s.Key, s.Value)).OrderByDescending(c => c.SharedFingerprints).ThenBy(c => c.Id, StringComparer.Ordinal)],
-            commonFingerprints);
+    public static PassageCandidates Ranked(IEnumerable<PassageCandidate> candidates, int commonFingerprints) =>
+        new([.. candidates.OrderByDescending(c => c.SharedFingerprints).ThenBy(c => c.Id, StringComparer.Ordinal)], commonFingerprints);
 }
 
 /// <summary>
@@ -32,6 +32,7 @@ public sealed class PassageIndex : IDisposable
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<string, int> _handleById = new(StringComparer.Ordinal);
     private readonly List<string?> _idOfHandle = [];
+    private readonly List<int> _fingerprintsOfHandle = [];
     private ulong[] _run = []; // fingerprint << 32 | handle, ascending
     private readonly Dictionary<uint, List<int>> _delta = [];
     private int _deltaEntries;
@@ -61,11 +62,13 @@ public sealed class PassageIndex : IDisposable
     {
         ArgumentNullException.ThrowIfNull(read);
         var ids = new List<string?>();
+        var counts = new List<int>();
         var entries = new List<ulong>();
         read((id, fingerprints) =>
         {
             int handle = ids.Count;
             ids.Add(id);
+            counts.Add(fingerprints.Length);
             foreach (uint fingerprint in fingerprints)
             {
                 entries.Add(Entry(fingerprint, handle));
@@ -79,6 +82,8 @@ public sealed class PassageIndex : IDisposable
             _handleById.Clear();
             _idOfHandle.Clear();
             _idOfHandle.AddRange(ids);
+            _fingerprintsOfHandle.Clear();
+            _fingerprintsOfHandle.AddRange(counts);
             for (int handle = 0; handle < ids.Count; handle++)
             {
                 _handleById.Add(ids[handle]!, handle);
@@ -104,6 +109,7 @@ public sealed class PassageIndex : IDisposable
             RemoveLocked(id);
             int handle = _idOfHandle.Count;
             _idOfHandle.Add(id);
+            _fingerprintsOfHandle.Add(fingerprints.Length);
             _handleById[id] = handle;
             foreach (uint fingerprint in fingerprints)
             {
@@ -149,7 +155,7 @@ public sealed class PassageIndex : IDisposable
     public PassageCandidates Query(ReadOnlySpan<uint> fingerprints, int maxDocumentsPerFingerprint)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDocumentsPerFingerprint);
-        var shared = new Dictionary<string, int>(StringComparer.Ordinal);
+        var shared = new Dictionary<int, int>();
         var holders = new List<int>();
         int common = 0;
         _lock.EnterReadLock();
@@ -167,17 +173,16 @@ public sealed class PassageIndex : IDisposable
 
                 foreach (int handle in holders)
                 {
-                    string id = _idOfHandle[handle]!;
-                    shared[id] = shared.GetValueOrDefault(id) + 1;
+                    shared[handle] = shared.GetValueOrDefault(handle) + 1;
                 }
             }
+
+            return PassageCandidates.Ranked(shared.Select(s => new PassageCandidate(_idOfHandle[s.Key]!, s.Value, _fingerprintsOfHandle[s.Key])), common);
         }
         finally
         {
             _lock.ExitReadLock();
         }
-
-        return PassageCandidates.Ranked(shared, common);
     }
 
     /// <summary>Releases the lock.</summary>

@@ -176,7 +176,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         (IReadOnlyList<IndexedSketch> candidates, bool truncated) = options.Exhaustive
             ? (await store.GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false), false)
             : criteria.IsContainment
-                ? await ContainmentCandidatesAsync(collection, settings, text, options.MinContainmentOfQuery, cancellationToken).ConfigureAwait(false)
+                ? await ContainmentCandidatesAsync(collection, settings, text, criteria, cancellationToken).ConfigureAwait(false)
                 : (await store.GetCandidatesAsync(collection, settings, sketch.Signature, settings.Lsh.ProbeDepth(criteria.Jaccard), cancellationToken).ConfigureAwait(false), false);
         string? exclude = query.Id is not null && !options.IncludeSelf ? query.Id : null;
         QueryResult result = CandidateVerifier.Verify(sketch, candidates, criteria, options.TopK, exclude, cancellationToken);
@@ -190,16 +190,18 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     /// of a short text and a long one is). At most <see cref="MaxContainmentCandidates"/>, those sharing the most fingerprints.
     /// </summary>
     private async Task<(IReadOnlyList<IndexedSketch> Candidates, bool Truncated)> ContainmentCandidatesAsync(string collection, CollectionSettings settings, string text,
-        double? minContainmentOfQuery, CancellationToken cancellationToken)
+        MatchCriteria criteria, CancellationToken cancellationToken)
     {
         uint[] fingerprints = PassageFingerprints.Of(text, settings.Parameters.Normalization);
         PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, fingerprints, SharedPassageService.MaxDocumentsPerFingerprint,
             cancellationToken).ConfigureAwait(false);
-        // A document holding a share c of the query's shingles shares about c of its (uncommon) fingerprints, a little less
-        // where edits cut the runs they share; one sharing under half that is not verified. That leaves out the many
-        // documents that share a sentence or two with a long query, which a containment of the query cannot come from.
-        int needed = Math.Max(1, (int)(FingerprintShareOfContainment * (minContainmentOfQuery ?? 0) * (fingerprints.Length - found.CommonFingerprints)));
-        PassageCandidate[] enough = [.. found.Candidates.TakeWhile(c => c.SharedFingerprints >= needed)];
+        // A document holding a share c of the query's shingles shares about c of the query's (uncommon) fingerprints, a little
+        // less where edits cut the runs they share; one sharing under half that is not verified. So for a document the query
+        // holds c of, with its own fingerprints (when the store knows how many). That leaves out the many documents that
+        // share a sentence or two with the query, which neither containment can come from.
+        double ofQuery = FingerprintShareOfContainment * criteria.ContainmentOfQuery * (fingerprints.Length - found.CommonFingerprints);
+        double ofMatch = FingerprintShareOfContainment * criteria.ContainmentOfMatch;
+        PassageCandidate[] enough = [.. found.Candidates.Where(c => c.SharedFingerprints >= (int)ofQuery && c.SharedFingerprints >= (int)(ofMatch * c.Fingerprints))];
         string[] ids = [.. enough.Take(MaxContainmentCandidates).Select(c => c.Id)];
         IReadOnlyDictionary<string, DocumentSketch> sketches = await store.GetSketchesAsync(collection, settings, ids, cancellationToken).ConfigureAwait(false);
         return ([.. ids.Where(sketches.ContainsKey).Select(id => new IndexedSketch(id, sketches[id]))], enough.Length > MaxContainmentCandidates);

@@ -95,7 +95,7 @@ public interface ICandidateIndex
 
     /// <summary>
     /// The documents holding at least one of <paramref name="fingerprints"/> (a query's <see cref="Core.Phrases.PassageFingerprints"/>),
-    /// with how many each holds, most first, then by id; a fingerprint held by more than
+    /// with how many each holds and how many it has (0 where the store does not know), most shared first, then by id; a fingerprint held by more than
     /// <paramref name="maxDocumentsPerFingerprint"/> documents is counted as common and not followed.
     /// </summary>
     Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,

@@ -323,9 +323,17 @@ public abstract class StoreContractTests(StoreReplicas server)
 
         HashSet<string>[] shingles = [.. documents.Select(d => ReferenceJaccard.Shingles(d.Text))];
         var similarity = new SimilarityService.SimilarityServiceClient(server.B);
+        // How many documents share a fingerprint with each query: what a containment search would verify without its bounds.
+        Dictionary<int, int> sharing = [];
+        foreach (int q in Enumerable.Range(0, 60).Concat(Enumerable.Range(400, 40)))
+        {
+            sharing[q] = (await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Id = documents[q].Id } })).CandidatesFound;
+        }
+
         foreach (double minimum in new[] { 0.2, 0.5, 0.8 })
         {
             int due = 0, found = 0;
+            var examined = new Dictionary<bool, int> { [true] = 0, [false] = 0 };
             foreach (int q in Enumerable.Range(0, 60).Concat(Enumerable.Range(400, 40)))
             {
                 foreach (bool ofQuery in new[] { true, false })
@@ -341,6 +349,7 @@ public abstract class StoreContractTests(StoreReplicas server)
                     }
 
                     FindSimilarResponse answer = await similarity.FindSimilarAsync(request);
+                    examined[ofQuery] += answer.CandidatesExamined;
                     Assert.Equal(0, answer.Threshold);
                     Assert.False(answer.Truncated);
                     Dictionary<string, V1.SimilarityMatch> matches = answer.Matches.ToDictionary(m => m.Id);
@@ -362,6 +371,8 @@ public abstract class StoreContractTests(StoreReplicas server)
 
             Assert.True(due >= 50, $"{server.Store}: only {due} documents above {minimum + 0.05}");
             Assert.True(found >= 0.99 * due, $"{server.Store}, containment {minimum}: {found} of {due} found");
+            // Both ways the bounds leave out documents that share too little for the containment asked.
+            Assert.All(examined, e => Assert.True(e.Value < sharing.Values.Sum(), $"{server.Store}, containment {minimum}, of query {e.Key}: {e.Value} of {sharing.Values.Sum()} verified"));
         }
 
         await RpcAssert.InvalidFieldAsync("min_containment_of_query", async () => await similarity.FindSimilarAsync(

@@ -311,8 +311,9 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         long[] found = [.. shared.Keys];
         RedisValue[] ids = found.Length == 0 ? [] : await Db.HashGetAsync(keys.Handles, [.. found.Select(h => (RedisValue)h)]).ConfigureAwait(false);
         // A handle without an id is a document gone whose entries could not be removed (its text was unreadable).
-        return PassageCandidates.Ranked(found.Select((h, i) => (Id: ids[i], Count: shared[h])).Where(e => !e.Id.IsNull)
-            .ToDictionary(e => (string)e.Id!, e => e.Count, StringComparer.Ordinal), common);
+        (string Id, int Shared)[] live = [.. found.Select((h, i) => (Id: ids[i], Shared: shared[h])).Where(e => !e.Id.IsNull).Select(e => ((string)e.Id!, e.Shared))];
+        RedisValue[] versions = live.Length == 0 ? [] : await Db.HashGetAsync(keys.Versions, [.. live.Select(e => (RedisValue)e.Id)]).ConfigureAwait(false);
+        return PassageCandidates.Ranked(live.Select((e, i) => new PassageCandidate(e.Id, e.Shared, versions[i].IsNull ? 0 : Version.Parse(versions[i]!).Passages)), common);
     }
 
     /// <summary>
@@ -758,9 +759,10 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 if (record.Layout == 1)
                 {
                     documentHandle = ++handle;
-                    _ = transaction.HashSetAsync(keys.Versions, chunk[i], (versions[chunk[i]] with { Handle = handle }).ToString());
                     _ = transaction.HashSetAsync(keys.Handles, handle, chunk[i]);
                 }
+
+                _ = transaction.HashSetAsync(keys.Versions, chunk[i], (versions[chunk[i]] with { Handle = documentHandle, Passages = added[i].Passages.Length }).ToString());
 
                 foreach (uint fingerprint in added[i].Passages)
                 {
@@ -924,18 +926,20 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     /// What a write needs of the stored version: content hash, UTF-8 size, creation time, the sequence number of its
     /// write (the order of writes) and its handle in the band buckets (the sequence number, unless upgraded from layout 1).
     /// </summary>
-    private sealed record Version(ulong ContentHash, int Utf8Length, long CreateTime, long Sequence, long Handle)
+    private sealed record Version(ulong ContentHash, int Utf8Length, long CreateTime, long Sequence, long Handle, int Passages)
     {
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{ContentHash:x16}:{Utf8Length}:{CreateTime}:{Sequence}:{Handle}");
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{ContentHash:x16}:{Utf8Length}:{CreateTime}:{Sequence}:{Handle}:{Passages}");
 
-        // Versions written before sequence numbers have three parts and sort first, by creation time; before handles, four.
+        // Versions written before sequence numbers have three parts and sort first, by creation time; before handles, four;
+        // before passage counts (0: not known), five.
         public static Version Parse(string value)
         {
             string[] parts = value.Split(':');
             long sequence = parts.Length > 3 ? long.Parse(parts[3], CultureInfo.InvariantCulture) : 0;
             return new Version(ulong.Parse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
                 int.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture),
-                sequence, parts.Length > 4 ? long.Parse(parts[4], CultureInfo.InvariantCulture) : sequence);
+                sequence, parts.Length > 4 ? long.Parse(parts[4], CultureInfo.InvariantCulture) : sequence,
+                parts.Length > 5 ? int.Parse(parts[5], CultureInfo.InvariantCulture) : 0);
         }
 
         /// <summary>The order of writes: by sequence number, then creation time, then id.</summary>
@@ -1224,7 +1228,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 DocumentWrite w = writes[i];
                 next++;
                 textBytes += w.Content.Utf8Length;
-                _ = transaction.HashSetAsync(_keys.Versions, id, new Version(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), next, next).ToString());
+                _ = transaction.HashSetAsync(_keys.Versions, id, new Version(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), next, next, w.Passages.Length).ToString());
                 _ = transaction.HashSetAsync(_keys.Documents, id, StoredRecord.From(w).Serialize());
                 ulong[] keys = BandKeysOf(w.Sketch.Signature, settings.Lsh);
                 _ = transaction.HashSetAsync(_keys.BandKeys, id, EncodeBandKeys(keys));
