@@ -28,7 +28,8 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     // A containment search verifies at most this many of the documents sharing passages with its query.
     private const int MaxContainmentCandidates = 2_000;
 
-    // A search for documents containing c of the query verifies those sharing at least this share of c of its fingerprints.
+    // A containment search for c verifies the documents sharing at least this share of c of the fingerprints of the side
+    // that must be contained (the query's, or the document's own).
     private const double FingerprintShareOfContainment = 0.5;
 
     // ListDocuments with texts reads this many at a time, checking its byte budget between reads.
@@ -196,9 +197,9 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, fingerprints, SharedPassageService.MaxDocumentsPerFingerprint,
             cancellationToken).ConfigureAwait(false);
         // A document holding a share c of the query's shingles shares about c of the query's (uncommon) fingerprints, a little
-        // less where edits cut the runs they share; one sharing under half that is not verified. So for a document the query
-        // holds c of, with its own fingerprints (when the store knows how many). That leaves out the many documents that
-        // share a sentence or two with the query, which neither containment can come from.
+        // less where edits cut the runs they share; one sharing under half that is not verified. The same the other way,
+        // against the document's own fingerprints (0, and so no bar, where the store does not know how many). That leaves
+        // out the many documents sharing a sentence or two with the query, which neither containment can come from.
         double ofQuery = FingerprintShareOfContainment * criteria.ContainmentOfQuery * (fingerprints.Length - found.CommonFingerprints);
         double ofMatch = FingerprintShareOfContainment * criteria.ContainmentOfMatch;
         PassageCandidate[] enough = [.. found.Candidates.Where(c => c.SharedFingerprints >= (int)ofQuery && c.SharedFingerprints >= (int)(ofMatch * c.Fingerprints))];
