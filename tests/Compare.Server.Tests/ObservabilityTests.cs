@@ -32,7 +32,9 @@ public sealed class ObservabilityTests
             await RpcAssert.FailsAsync(StatusCode.NotFound, () => documents.GetDocumentAsync(new GetDocumentRequest { Collection = collection, Id = "missing" }).ResponseAsync);
 
             using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
-            string scrape = await ScrapeUntilAsync(http, s => s.Contains($"collection=\"{collection}\"", StringComparison.Ordinal));
+            // The collection's figures are read at an interval: wait for a reading taken after both documents were stored.
+            string scrape = await ScrapeUntilAsync(http, s => s.Split('\n').Any(l => l.StartsWith("compare_collection_documents{", StringComparison.Ordinal)
+                && l.Contains($"collection=\"{collection}\"", StringComparison.Ordinal) && l[(l.LastIndexOf('}') + 2)..].Split(' ')[0] == "2"));
 
             Assert.Equal(2, Sample(scrape, "compare_rpc_calls_total", "method=\"/compare.v1.DocumentService/UpsertDocuments\"", "status=\"OK\""));
             Assert.Equal(1, Sample(scrape, "compare_rpc_calls_total", "method=\"/compare.v1.DocumentService/GetDocument\"", "status=\"NotFound\""));

@@ -6,12 +6,33 @@ namespace Compare.Server.Observability;
 /// <summary>
 /// Reads every collection's size from the store at Metrics:CollectionsInterval for /metrics. A scrape must not wait on
 /// the store (and a gauge's callback cannot), so it reports the last reading; a store that is down or loading keeps
-/// the previous one.
+/// the previous one. Not a BackgroundService: since .NET 10 that starts its work with Task.Run on the stopping token,
+/// and a host whose start fails (a port in use) before the run begins logs the cancelled task as a failure, with a
+/// stack trace, where the server promises one line (dotnet/runtime#98935).
 /// </summary>
-internal sealed class CollectionFigures(IStoreHealth health, ICollectionCatalog collections, CompareMetrics metrics, IOptions<MetricsOptions> options) : BackgroundService
+internal sealed class CollectionFigures(IStoreHealth health, ICollectionCatalog collections, CompareMetrics metrics, IOptions<MetricsOptions> options)
+    : IHostedService, IDisposable
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _reading = Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken)
     {
+        _reading = ReadEveryIntervalAsync(_stopping.Token);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _reading.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private async Task ReadEveryIntervalAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield(); // the host's start goes on; the readings run on the pool
         TimeSpan interval = options.Value.CollectionsInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
