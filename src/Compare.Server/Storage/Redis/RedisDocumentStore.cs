@@ -753,6 +753,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         {
             (uint[]? Signature, uint[] Passages)[] added = await UpgradedDocumentsAsync(keys, record, chunk).ConfigureAwait(false);
             ITransaction transaction = writer.FencedTransaction();
+            var sets = new SetChanges();
             for (int i = 0; i < chunk.Length; i++)
             {
                 long documentHandle = versions[chunk[i]].Handle;
@@ -766,7 +767,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
                 foreach (uint fingerprint in added[i].Passages)
                 {
-                    _ = transaction.SetAddAsync(keys.PassageGroupOf(fingerprint, documentHandle), PassageEntry.Member(fingerprint, documentHandle));
+                    sets.Add(keys.PassageGroupOf(fingerprint, documentHandle), PassageEntry.Member(fingerprint, documentHandle));
                 }
 
                 if (added[i].Signature is not { } signature)
@@ -780,16 +781,17 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                     _ = transaction.HashSetAsync(keys.BandKeys, chunk[i], EncodeBandKeys(bandKeys));
                     foreach (BucketEntry bucket in BucketEntry.All(bandKeys, documentHandle))
                     {
-                        _ = transaction.SetAddAsync(keys.BucketGroup(bucket), bucket.Member);
+                        sets.Add(keys.BucketGroup(bucket), bucket.Member);
                     }
                 }
 
                 foreach (BucketEntry prefix in BucketEntry.Prefixes(signature, lsh, documentHandle))
                 {
-                    _ = transaction.SetAddAsync(keys.ForestGroup(prefix), prefix.Member);
+                    sets.Add(keys.ForestGroup(prefix), prefix.Member);
                 }
             }
 
+            sets.WriteTo(transaction);
             if (!await transaction.ExecuteAsync().ConfigureAwait(false))
             {
                 throw new StoreUnavailableException($"Upgrading collection '{record.Name}' to Redis layout {Layout} lost its lease; the next call resumes it.");
@@ -834,11 +836,15 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return [.. ids.Select((id, i) =>
         {
             string? text = Readable(keys, id, documents[i])?.Text;
+            if (record.Layout == 2 && text is not null)
+            {
+                // Layout 2 keeps no signature: the text is sketched again, in the pass that makes its fingerprints.
+                (DocumentSketch sketch, uint[] passages) = sketcher.SketchWithPassages(text);
+                return (sketch.Signature, passages);
+            }
+
             // Layout 3 has its forest: only its passages move.
-            uint[]? signature = record.Layout == 3 ? null
-                : sketches is not null
-                ? sketches[i].IsNull ? null : SketchCodec.Decode((byte[])sketches[i]!, record.Settings.Parameters).Signature
-                : text is null ? null : sketcher.Sketch(text).Signature;
+            uint[]? signature = record.Layout == 1 && !sketches![i].IsNull ? SketchCodec.Decode((byte[])sketches[i]!, record.Settings.Parameters).Signature : null;
             return (signature, text is null ? [] : PassageFingerprints.Of(text, record.Settings.Parameters.Normalization));
         })];
     }
@@ -1030,6 +1036,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     {
         public const int RangeBits = 15;
 
+        private const long RangeMask = (1L << RangeBits) - 1;
+
         public static int GroupOf(uint fingerprint) => (int)(fingerprint >> 16);
 
         public static long RangeOf(long handle) => handle >> RangeBits;
@@ -1038,9 +1046,9 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
 
         public static long TagOf(long member) => member >> RangeBits;
 
-        public static long Member(uint fingerprint, long handle) => (TagOf(fingerprint) << RangeBits) | (handle & ((1L << RangeBits) - 1));
+        public static long Member(uint fingerprint, long handle) => (TagOf(fingerprint) << RangeBits) | (handle & RangeMask);
 
-        public static long HandleOf(long member, long range) => (range << RangeBits) | (member & ((1L << RangeBits) - 1));
+        public static long HandleOf(long member, long range) => (range << RangeBits) | (member & RangeMask);
     }
 
     private sealed record StoredRecord(string Text, Dictionary<string, string> Metadata, int ShingleCount, int Length, ulong ContentHash, long CreateTime, long UpdateTime)
