@@ -115,25 +115,70 @@ public sealed class CliMisuseTests : IDisposable
     }
 
     [Fact]
-    public async Task Dedup_StandardInputAndGzip_GiveTheSameClustersAsTheFile()
+    public async Task Dedup_StandardInputAndGzipOverSeveralChunks_GiveTheFilesClustersPairsAndKeptCorpusByteForByte()
     {
-        (_, string fromFile, _) = await RunAsync("dedup", TestData.BbcPath);
-        string gzipped = Path.Combine(_dir, "bbc.jsonl.gz");
-        await using (FileStream source = File.OpenRead(TestData.BbcPath))
+        // Over 8 MB: BBC twice under other ids (so every article has a copy), malformed lines, CRLF ends, and one line
+        // longer than a chunk, so lines cross chunk and block edges and standard input is kept in several blocks.
+        string path = Path.Combine(_dir, "big.jsonl");
+        string[] bbc = await File.ReadAllLinesAsync(TestData.BbcPath);
+        string longText = string.Join(' ', Enumerable.Range(0, 700_000).Select(i => $"w{i % 90_000}"));
+        using (var writer = new StreamWriter(path, false, new System.Text.UTF8Encoding(false)))
+        {
+            for (int copy = 0; copy < 2; copy++)
+            {
+                foreach (string line in bbc)
+                {
+                    await writer.WriteAsync(copy == 0 ? line : line.Replace("\"id\": \"", "\"id\": \"copy-", StringComparison.Ordinal));
+                    await writer.WriteAsync(copy == 0 ? "\n" : "\r\n");
+                }
+
+                await writer.WriteAsync("{\"id\":\"broken\"\n");
+                await writer.WriteAsync(JsonSerializer.Serialize(new { id = $"long-{copy}", text = longText }) + "\n");
+            }
+        }
+
+        Assert.True(new FileInfo(path).Length > 2 * 4 << 20);
+        string gzipped = path + ".gz";
+        await using (FileStream source = File.OpenRead(path))
         await using (var target = new GZipStream(File.Create(gzipped), CompressionLevel.Fastest))
         {
             await source.CopyToAsync(target);
         }
 
-        (int gzipExit, string fromGzip, string gzipError) = await RunAsync("dedup", gzipped);
-        (int stdinExit, string fromStdin, string stdinError) = await RunAsync(() => File.OpenRead(TestData.BbcPath), "dedup", "-");
+        var outputs = new List<(string Clusters, string Pairs, byte[] Kept, string Error)>();
+        int opened = 0;
+        foreach ((string input, Func<Stream>? standardInput) in new (string, Func<Stream>?)[]
+        {
+            (path, null), (gzipped, null), ("-", () =>
+            {
+                opened++;
+                return File.OpenRead(path);
+            }),
+        })
+        {
+            string pairs = Path.Combine(_dir, "pairs.jsonl"), kept = Path.Combine(_dir, "kept.jsonl");
+            (int exit, string clusters, string error) = await RunAsync(standardInput, "dedup", input, "--pairs", pairs, "--output-corpus", kept);
+            Assert.True(exit == 0, error);
+            outputs.Add((clusters, await File.ReadAllTextAsync(pairs), await File.ReadAllBytesAsync(kept), error));
+        }
 
-        Assert.True(gzipExit == 0, gzipError);
-        Assert.True(stdinExit == 0, stdinError);
-        Assert.NotEmpty(Clusters(fromFile));
-        Assert.Equal(fromFile, fromGzip);
-        Assert.Equal(fromFile, fromStdin);
-        Assert.Empty(Directory.EnumerateFiles(Path.GetTempPath(), "compare-input-*"));
+        Assert.Equal(1, opened);
+        // Every document is in a cluster with its copy.
+        Assert.Equal(2 * (bbc.Length + 1), Clusters(outputs[0].Clusters).Sum(c => c.Count));
+        Assert.Contains($"{path}:{bbc.Length + 1}: not valid JSON", outputs[0].Error, StringComparison.Ordinal);
+        Assert.Contains($"standard input:{bbc.Length + 1}: not valid JSON", outputs[2].Error, StringComparison.Ordinal);
+        foreach ((string clusters, string pairs, byte[] kept, _) in outputs.Skip(1))
+        {
+            Assert.Equal(outputs[0].Clusters, clusters);
+            Assert.Equal(outputs[0].Pairs, pairs);
+            Assert.Equal(outputs[0].Kept, kept);
+        }
+
+        // The kept corpus is lines of the input's first copy, byte for byte and in order: each cluster keeps its first.
+        string[] firstCopy = [.. bbc, JsonSerializer.Serialize(new { id = "long-0", text = longText })];
+        string[] keptLines = System.Text.Encoding.UTF8.GetString(outputs[0].Kept).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(firstCopy.Where(keptLines.ToHashSet().Contains), keptLines);
+        Assert.Equal(firstCopy.Length - Clusters(outputs[0].Clusters).Sum(c => (c.Count / 2) - 1), keptLines.Length);
     }
 
     [Fact]

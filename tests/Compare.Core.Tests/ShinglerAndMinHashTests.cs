@@ -26,6 +26,42 @@ public sealed class ShinglerAndMinHashTests
         Assert.Equal(expected, Shingler.ShingleSet(text, SketchParameters.Default).Length);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(32)]
+    [InlineData(33)]
+    [InlineData(63)]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(511)]
+    [InlineData(4096)]
+    [InlineData(4097)]
+    [InlineData(70_000)]
+    public void ToSet_EvenHashesRepeatsAndSkewedValues_EqualsSortingAndDroppingRepeats(int length)
+    {
+        var random = new Random(length);
+        var inputs = new List<ulong[]>
+        {
+            // Spread hashes with repeats, as shingles are.
+            Enumerable.Range(0, length).Select(_ => ((ulong)random.NextInt64() * 2) + (ulong)random.Next(2)).Select((v, i) => i % 7 == 3 ? 42UL : v).ToArray(),
+            // Every value in the lowest bucket, descending: the insertion pass runs over its budget and sorts again.
+            Enumerable.Range(0, length).Select(i => (ulong)(length - i)).ToArray(),
+            // All the same, and the extremes.
+            Enumerable.Repeat(ulong.MaxValue, length).ToArray(),
+            Enumerable.Range(0, length).Select(i => i % 2 == 0 ? 0UL : ulong.MaxValue - (ulong)i).ToArray(),
+        };
+
+        foreach (ulong[] input in inputs)
+        {
+            ulong[] expected = [.. input.Distinct().Order()];
+            ulong[] copy = [.. input];
+
+            Assert.Equal(expected, Shingler.ToSet(copy).ToArray());
+        }
+    }
+
     [Fact]
     public void Shingle_CallerBufferTooSmall_GrowsAndKeepsEveryShingle()
     {

@@ -9,7 +9,9 @@ internal sealed class InputException(string message) : Exception(message);
 /// An input file or folder read as a stream of documents: malformed records and repeated ids are
 /// reported as "FILE:LINE: reason; skipped" (the first <see cref="ListedProblems"/>; or end the run under --strict),
 /// and the ids of the accepted documents are kept in order. Texts are not kept: the engine reads them again by
-/// position. Standard input and gzipped files, which cannot be read again, are first copied to a temporary file.
+/// position (<see cref="InputSource"/>: a gzipped file is decompressed again, standard input kept compressed in memory).
+/// JSON lines are parsed on the pool, a chunk of lines at a time, with the engine's work on each text fused in, so the
+/// reading thread only reads.
 /// </summary>
 internal sealed class CorpusFile : IRereadableCorpus, IDisposable
 {
@@ -17,25 +19,21 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     public const int ListedProblems = 10;
 
     private readonly DocumentReader _reader;
-    private readonly string _name;
-    private readonly string? _spooled;
     private readonly bool _strict;
     private readonly TextWriter _error;
     private readonly List<long> _locators = [];
+    private readonly List<int> _lengths = [];
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
     /// <exception cref="InputException">The input does not exist or is not a kind the CLI reads.</exception>
     public CorpusFile(InputSpec input, bool strict, TextWriter error, bool withMetadata = false)
     {
-        _name = input.Path == InputSpec.StandardInput ? "standard input" : input.Path;
         try
         {
-            _spooled = Spool(input, out InputFormat? format);
-            _reader = new DocumentReader(_spooled ?? input.Path, input.Fields, withMetadata, format);
+            _reader = new DocumentReader(input, withMetadata);
         }
         catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or InvalidDataException)
         {
-            Dispose();
             throw new InputException(e.Message);
         }
 
@@ -61,33 +59,105 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     /// <exception cref="InputException">A malformed record under --strict, or a header without the fields.</exception>
     public IEnumerable<InputDocument> Documents(CancellationToken cancellationToken)
     {
-        Ids.Clear();
-        _locators.Clear();
-        _seen.Clear();
-        Skipped = 0;
+        Restart();
         foreach (InputDocument document in Guard(_reader.Read(Report)))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!_seen.Add(document.Id))
+            if (Accept(document.Id, document.Source, document.Locator, document.Length))
             {
-                Report(new InputProblem(document.Source, $"id \"{document.Id}\" was already read"));
-                continue;
+                yield return document;
             }
-
-            Ids.Add(document.Id);
-            _locators.Add(document.Locator);
-            yield return document;
         }
     }
 
     public IEnumerable<string> ReadAll(CancellationToken cancellationToken) => Documents(cancellationToken).Select(d => d.Text);
 
     public IEnumerable<string> ReadAt(IReadOnlyList<int> positions, CancellationToken cancellationToken) =>
-        Guard(_reader.ReadAt(positions.Select(p =>
+        Guard(_reader.ReadAt(LocatorsOf(positions, cancellationToken)));
+
+    /// <summary>JSON lines are parsed with the work on the pool, a chunk at a time; other inputs are read on this thread.</summary>
+    /// <exception cref="InputException">A malformed record under --strict, or the input cannot be read.</exception>
+    public void ForEachText<T>(TextWork<T> work, Action<int, T[]> completed, ParallelOptions options)
+    {
+        if (_reader.Kind != DocumentReader.InputKind.JsonLines)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            return _locators[p];
-        })));
+            OrderedBatches.ForEachText(ReadAll(options.CancellationToken), work, completed, options);
+            return;
+        }
+
+        Restart();
+        int lines = 0;
+        OrderedBatches.Run(Guard(_reader.JsonLineChunks()), chunk => _reader.ParseChunk(chunk, work, options), parsed =>
+        {
+            _reader.FirstRecordFields ??= parsed.FirstNames;
+            var accepted = new List<T>(parsed.Lines.Length);
+            foreach (LineOutcome<T> line in parsed.Lines)
+            {
+                string source = $"{_reader.Name}:{++lines}";
+                if (line.Reason is not null)
+                {
+                    Report(new InputProblem(source, line.Reason));
+                }
+                else if (line.Id is not null && Accept(line.Id, source, line.Offset, line.Length))
+                {
+                    accepted.Add(line.Result);
+                }
+            }
+
+            completed(Ids.Count - accepted.Count, [.. accepted]);
+        }, options.CancellationToken);
+    }
+
+    /// <summary>JSON lines are read by their offsets and lengths on this thread and parsed with the work on the pool.</summary>
+    /// <exception cref="InputException">The input cannot be read, or changed since the first read.</exception>
+    public void ForEachTextAt<T>(IReadOnlyList<int> positions, TextWork<T> work, Action<int, T[]> completed, ParallelOptions options)
+    {
+        if (_reader.Kind != DocumentReader.InputKind.JsonLines)
+        {
+            OrderedBatches.ForEachText(ReadAt(positions, options.CancellationToken), work, completed, options);
+            return;
+        }
+
+        int start = 0;
+        IEnumerable<LineChunk> chunks = Guard(_reader.JsonLineChunksAt(LocatorsOf(positions, options.CancellationToken)));
+        OrderedBatches.Run(chunks, chunk => _reader.ParseChunk(chunk, work, options), parsed =>
+        {
+            T[] results = [.. parsed.Lines.Select(line => line.Id is not null ? line.Result
+                : throw new InputException($"{_reader.Name}: the record at byte {line.Offset} changed while it was read ({line.Reason ?? "blank"})."))];
+            completed(start, results);
+            start += results.Length;
+        }, options.CancellationToken);
+    }
+
+    private IEnumerable<(long Locator, int Length)> LocatorsOf(IEnumerable<int> positions, CancellationToken cancellationToken) => positions.Select(p =>
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return (_locators[p], _lengths[p]);
+    });
+
+    private void Restart()
+    {
+        Ids.Clear();
+        _locators.Clear();
+        _lengths.Clear();
+        _seen.Clear();
+        Skipped = 0;
+    }
+
+    /// <summary>Keeps a document read, unless its id was read before (reported and skipped).</summary>
+    private bool Accept(string id, string source, long locator, int length)
+    {
+        if (!_seen.Add(id))
+        {
+            Report(new InputProblem(source, $"id \"{id}\" was already read"));
+            return false;
+        }
+
+        Ids.Add(id);
+        _locators.Add(locator);
+        _lengths.Add(length);
+        return true;
+    }
 
     private static IEnumerable<T> Guard<T>(IEnumerable<T> items)
     {
@@ -125,7 +195,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         string fields = _reader.FirstRecordFields is { } names
             ? $"the first record has the fields {string.Join(", ", names.Select(n => $"\"{n}\""))}; name the id and the text with --id-field and --text-field."
             : "no record is a JSON object with an id and a text. Is it JSON lines? (--format Csv reads a CSV with a header.)";
-        throw new InputException($"all {Skipped:N0} records of {_name} were skipped: {fields}");
+        throw new InputException($"all {Skipped:N0} records of {_reader.Name} were skipped: {fields}");
     }
 
     /// <summary>
@@ -134,7 +204,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     /// </summary>
     public void WriteKept(string path, IEnumerable<int> kept)
     {
-        IEnumerable<long> locators = kept.Select(k => _locators[k]);
+        IEnumerable<(long Locator, int Length)> locators = kept.Select(k => (_locators[k], _lengths[k]));
         switch (_reader.Kind)
         {
             case DocumentReader.InputKind.JsonLines:
@@ -151,7 +221,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
             case DocumentReader.InputKind.Csv:
                 using (var output = new StreamWriter(path, false, new System.Text.UTF8Encoding(false)))
                 {
-                    foreach (IReadOnlyList<string> record in _reader.CsvRecordsAt(locators))
+                    foreach (IReadOnlyList<string> record in _reader.CsvRecordsAt(locators.Select(l => l.Locator)))
                     {
                         output.Write(string.Join(',', record.Select(CsvField)));
                         output.Write("\r\n");
@@ -160,7 +230,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
 
                 break;
             default:
-                foreach ((string id, string file) in _reader.FilesAt(locators))
+                foreach ((string id, string file) in _reader.FilesAt(locators.Select(l => l.Locator)))
                 {
                     string target = Path.Combine(path, id);
                     Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -171,60 +241,22 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        if (_spooled is not null)
-        {
-            File.Delete(_spooled);
-        }
-    }
+    public void Dispose() => _reader.Dispose();
 
     // RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled.
     private static string CsvField(string field) => field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
-
-    /// <summary>Copies standard input or a gzipped file to a temporary file (which the reader then reads like any other); null for other inputs.</summary>
-    private static string? Spool(InputSpec input, out InputFormat? format)
-    {
-        format = input.Format;
-        bool standardInput = input.Path == InputSpec.StandardInput, gzipped = input.Path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
-        if (!standardInput && !gzipped)
-        {
-            return null;
-        }
-
-        format ??= standardInput ? InputFormat.Jsonl : DocumentReader.KindOf(input.Path) switch
-        {
-            DocumentReader.InputKind.Csv => InputFormat.Csv,
-            DocumentReader.InputKind.JsonLines => InputFormat.Jsonl,
-            _ => throw new NotSupportedException($"{input.Path}: a gzipped input must be .jsonl.gz or .csv.gz, or name its format with --format."),
-        };
-        string spooled = Path.Combine(Path.GetTempPath(), $"compare-input-{Guid.NewGuid():N}");
-        try
-        {
-            using Stream source = standardInput ? input.OpenStandardInput() : File.OpenRead(input.Path);
-            using Stream text = gzipped ? new System.IO.Compression.GZipStream(source, System.IO.Compression.CompressionMode.Decompress) : source;
-            using var target = new FileStream(spooled, FileMode.CreateNew, FileAccess.Write);
-            text.CopyTo(target);
-            return spooled;
-        }
-        catch
-        {
-            File.Delete(spooled);
-            throw;
-        }
-    }
 
     private void Report(InputProblem problem)
     {
         if (_strict)
         {
-            throw new InputException($"{Named(problem.Source)}: {problem.Reason} (--strict).");
+            throw new InputException($"{problem.Source}: {problem.Reason} (--strict).");
         }
 
         Skipped++;
         if (Skipped <= ListedProblems)
         {
-            _error.WriteLine($"compare: {Named(problem.Source)}: {problem.Reason}; skipped.");
+            _error.WriteLine($"compare: {problem.Source}: {problem.Reason}; skipped.");
         }
         else if (Skipped == ListedProblems + 1)
         {
@@ -232,6 +264,4 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         }
     }
 
-    // A spooled input's records are named after what the command line named, not the temporary file.
-    private string Named(string source) => _spooled is not null && source.StartsWith(_spooled, StringComparison.Ordinal) ? _name + source[_spooled.Length..] : source;
 }

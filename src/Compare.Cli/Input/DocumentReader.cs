@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Compare.Core.Clustering;
 
 namespace Compare.Cli.Input;
 
@@ -8,7 +9,11 @@ namespace Compare.Cli.Input;
 /// A document read from the input: its id, text, other fields (when asked for), where it came from
 /// (for messages), and a locator that finds it again: a byte offset in JSONL, an ordinal otherwise.
 /// </summary>
-internal sealed record InputDocument(string Id, string Text, string Source, long Locator, Dictionary<string, string>? Metadata = null);
+internal sealed record InputDocument(string Id, string Text, string Source, long Locator, Dictionary<string, string>? Metadata = null)
+{
+    /// <summary>The bytes of its JSON line, without the line end; 0 for other inputs.</summary>
+    public int Length { get; init; }
+}
 
 /// <summary>A record of the input that could not be read, with where it is and why.</summary>
 internal sealed record InputProblem(string Source, string Reason);
@@ -44,35 +49,46 @@ internal sealed class ReadPosition
 /// Reads documents from a JSONL file, a CSV file with a header, or a folder of .txt files, one
 /// at a time. A malformed record is reported to <c>onProblem</c> with its line number and skipped.
 /// </summary>
-internal sealed class DocumentReader
+internal sealed class DocumentReader : IDisposable
 {
+    /// <summary>JSON lines are read in chunks of whole lines of about this size; each chunk is parsed on the pool.</summary>
+    public const int ChunkBytes = 4 << 20;
+
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private readonly string _path;
+    private readonly string _name;
+    private readonly InputSource? _source;
     private readonly InputFields _fields;
     private readonly bool _withMetadata;
     private readonly byte[] _idName;
     private readonly byte[] _textName;
 
-    /// <summary>Checks that <paramref name="path"/> is a readable kind of input; <paramref name="format"/> overrides its extension.</summary>
-    public DocumentReader(string path, InputFields fields, bool withMetadata = false, InputFormat? format = null)
+    /// <summary>Checks that the input is a readable kind of input; its format overrides its extension.</summary>
+    public DocumentReader(InputSpec input, bool withMetadata = false)
     {
-        if (!Directory.Exists(path) && !File.Exists(path))
+        string path = input.Path;
+        bool standardInput = path == InputSpec.StandardInput;
+        if (!standardInput && !Directory.Exists(path) && !File.Exists(path))
         {
             throw new FileNotFoundException($"{path}: no such file or folder.", path);
         }
 
-        Kind = Directory.Exists(path) ? InputKind.Folder : format switch
+        Kind = !standardInput && Directory.Exists(path) ? InputKind.Folder : input.Format switch
         {
             InputFormat.Csv => InputKind.Csv,
             InputFormat.Jsonl => InputKind.JsonLines,
-            _ => KindOf(path) ?? throw new NotSupportedException(
-                $"{path}: the input must be a .jsonl or .csv file (gzipped or not), a folder of .txt files, or - for standard input; --format names the format of another file."),
+            _ when standardInput => InputKind.JsonLines,
+            _ => KindOf(path) ?? throw new NotSupportedException(path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+                ? $"{path}: a gzipped input must be .jsonl.gz or .csv.gz, or name its format with --format."
+                : $"{path}: the input must be a .jsonl or .csv file (gzipped or not), a folder of .txt files, or - for standard input; --format names the format of another file."),
         };
         _path = path;
-        _fields = fields;
+        _source = Kind == InputKind.Folder ? null : InputSource.For(path, input.OpenStandardInput);
+        _name = _source?.Name ?? path;
+        _fields = input.Fields;
         _withMetadata = withMetadata;
-        _idName = Encoding.UTF8.GetBytes(fields.Id);
-        _textName = Encoding.UTF8.GetBytes(fields.Text);
+        _idName = Encoding.UTF8.GetBytes(_fields.Id);
+        _textName = Encoding.UTF8.GetBytes(_fields.Text);
     }
 
     /// <summary>The kind a file's name says (a .gz file's inner name), or null.</summary>
@@ -85,7 +101,7 @@ internal sealed class DocumentReader
     };
 
     /// <summary>Field names of the first JSON object read, for a hint when no record had the fields asked for; null before one.</summary>
-    public IReadOnlyList<string>? FirstRecordFields { get; private set; }
+    public IReadOnlyList<string>? FirstRecordFields { get; set; }
 
     internal enum InputKind
     {
@@ -95,6 +111,9 @@ internal sealed class DocumentReader
     }
 
     public InputKind Kind { get; }
+
+    /// <summary>What messages call the input: its path, or "standard input".</summary>
+    public string Name => _name;
 
     /// <summary>Where the current read is.</summary>
     public ReadPosition Position { get; } = new();
@@ -107,12 +126,15 @@ internal sealed class DocumentReader
         _ => ReadJsonLines(onProblem),
     };
 
-    /// <summary>The texts of the documents at <paramref name="locators"/> (ascending, from <see cref="InputDocument.Locator"/>), in that order.</summary>
-    public IEnumerable<string> ReadAt(IEnumerable<long> locators) => Kind switch
+    /// <summary>
+    /// The texts of the documents at <paramref name="locators"/> (ascending, from <see cref="InputDocument.Locator"/>; with
+    /// the lengths of JSON lines), in that order.
+    /// </summary>
+    public IEnumerable<string> ReadAt(IEnumerable<(long Locator, int Length)> locators) => Kind switch
     {
         InputKind.JsonLines => ReadJsonLinesAt(locators),
-        InputKind.Folder => ReadFolderAt(locators),
-        _ => ReadSequentiallyAt(locators),
+        InputKind.Folder => ReadFolderAt(locators.Select(l => l.Locator)),
+        _ => ReadSequentiallyAt(locators.Select(l => l.Locator)),
     };
 
     private string[] FolderFiles() =>
@@ -161,116 +183,231 @@ internal sealed class DocumentReader
         }
     }
 
-    private IEnumerable<InputDocument> ReadJsonLines(Action<InputProblem> onProblem)
+    /// <summary>The input's bytes in chunks of whole lines (the last may end without a line end), each in a rented buffer the taker returns.</summary>
+    public IEnumerable<LineChunk> JsonLineChunks()
     {
-        using var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        Position.Total = file.Length;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        using Stream stream = _source!.Open();
+        Position.Total = _source.Length;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         try
         {
-            long bufferOffset = 0;
-            int start = 0, end = 0, number = 0;
-            bool atEnd = false;
+            long offset = 0;
+            int filled = 0;
             while (true)
             {
-                int newline = buffer.AsSpan(start, end - start).IndexOf((byte)'\n');
-                if (newline < 0 && !atEnd)
+                int read = stream.Read(buffer, filled, buffer.Length - filled);
+                filled += read;
+                Position.Done = _source.Consumed;
+                if (read == 0)
                 {
-                    // Move the partial line to the front, grow for lines longer than the buffer, and read on.
-                    if (start == 0 && end == buffer.Length)
+                    if (filled > 0)
                     {
-                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                        buffer.AsSpan(0, end).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-                    else
-                    {
-                        buffer.AsSpan(start, end - start).CopyTo(buffer);
-                        bufferOffset += start;
-                        end -= start;
-                        start = 0;
+                        (byte[] last, buffer) = (buffer, []);
+                        yield return new LineChunk(last, filled, offset);
                     }
 
-                    int read = file.Read(buffer, end, buffer.Length - end);
-                    atEnd = read == 0;
-                    end += read;
-                    Position.Done = bufferOffset + end;
-                    continue;
-                }
-
-                int length = newline < 0 ? end - start : newline;
-                if (length == 0 && atEnd && newline < 0)
-                {
                     yield break;
                 }
 
-                number++;
-                long offset = bufferOffset + start;
-                InputDocument? document = Parse(buffer.AsSpan(start, length), offset, number, out string? reason);
-                start += newline < 0 ? length : length + 1;
-                if (document is not null)
+                if (filled < buffer.Length)
                 {
-                    yield return document;
+                    continue;
                 }
-                else if (reason is not null)
+
+                int end = buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
+                byte[] next = ArrayPool<byte>.Shared.Rent(end == 0 ? buffer.Length * 2 : ChunkBytes);
+                buffer.AsSpan(end, filled - end).CopyTo(next);
+                if (end == 0)
                 {
-                    onProblem(new InputProblem($"{_path}:{number}", reason));
+                    // A line longer than the buffer: read on into one twice the size.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = next;
+                    continue;
                 }
+
+                (byte[] chunk, buffer) = (buffer, next);
+                yield return new LineChunk(chunk, end, offset);
+                offset += end;
+                filled -= end;
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
-    private IEnumerable<string> ReadJsonLinesAt(IEnumerable<long> locators)
+    private IEnumerable<InputDocument> ReadJsonLines(Action<InputProblem> onProblem)
     {
-        foreach ((long offset, ArraySegment<byte> line) in RawLinesAt(locators))
+        int number = 0;
+        foreach (LineChunk chunk in JsonLineChunks())
         {
-            yield return Parse(line, offset, 0, out string? reason)?.Text
-                ?? throw new InvalidDataException($"{_path}: the record at byte {offset} changed while it was read ({reason}).");
+            try
+            {
+                foreach ((int start, int length) in chunk.Lines())
+                {
+                    number++;
+                    InputDocument? document = Parse(chunk.Bytes.Slice(start, length), chunk.OffsetOf(0, start), $"{_name}:{number}", out string? reason);
+                    if (document is not null)
+                    {
+                        yield return document;
+                    }
+                    else if (reason is not null)
+                    {
+                        onProblem(new InputProblem($"{_name}:{number}", reason));
+                    }
+                }
+            }
+            finally
+            {
+                chunk.Return();
+            }
         }
     }
 
-    /// <summary>The bytes of the JSON lines at <paramref name="locators"/>, without their line ends; each valid until the next is read.</summary>
-    public IEnumerable<(long Offset, ArraySegment<byte> Line)> RawLinesAt(IEnumerable<long> locators)
+    /// <summary>
+    /// Parses every line of <paramref name="chunk"/> on the pool and applies <paramref name="work"/> to each record's text;
+    /// returns the chunk's buffer. The first record's field names are gathered while none are known.
+    /// </summary>
+    public ChunkOutcome<T> ParseChunk<T>(LineChunk chunk, TextWork<T> work, ParallelOptions options)
     {
-        using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(_path);
+        try
+        {
+            List<(int Start, int Length)> lines = chunk.Lines();
+            var outcomes = new LineOutcome<T>[lines.Count];
+            List<string>? firstNames = FirstRecordFields is null ? FirstNames(chunk, lines) : null;
+            OrderedBatches.WorkOn(Enumerable.Range(0, lines.Count).ToArray(), k =>
+            {
+                (int start, int length) = lines[k];
+                ReadOnlySpan<byte> line = chunk.Bytes.Slice(start, length);
+                long offset = chunk.OffsetOf(k, start);
+                char[] text = ArrayPool<char>.Shared.Rent(Math.Max(1, line.Length));
+                try
+                {
+                    List<string>? names = null;
+                    string? id = ParseRecord(line, offset, text, out int textLength, null, ref names, out string? reason);
+                    outcomes[k] = new LineOutcome<T>(id, reason, offset, length, id is null ? default! : work(text.AsSpan(0, textLength)));
+                }
+                finally
+                {
+                    ArrayPool<char>.Shared.Return(text);
+                }
+
+                return 0;
+            }, options);
+            return new ChunkOutcome<T>(outcomes, firstNames);
+        }
+        finally
+        {
+            chunk.Return();
+        }
+    }
+
+    private List<string>? FirstNames(LineChunk chunk, List<(int Start, int Length)> lines)
+    {
+        char[] text = ArrayPool<char>.Shared.Rent(1 << 10);
+        try
+        {
+            for (int k = 0; k < lines.Count; k++)
+            {
+                (int start, int length) = lines[k];
+                if (text.Length < length)
+                {
+                    ArrayPool<char>.Shared.Return(text);
+                    text = ArrayPool<char>.Shared.Rent(length);
+                }
+
+                List<string>? names = [];
+                _ = ParseRecord(chunk.Bytes.Slice(start, length), chunk.OffsetOf(k, start), text, out _, null, ref names, out _);
+                if (names is not null)
+                {
+                    return names;
+                }
+            }
+
+            return null;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(text);
+        }
+    }
+
+    /// <summary>The lines at <paramref name="lines"/> (ascending offsets, lengths without the line end) gathered into chunks of about <see cref="ChunkBytes"/>.</summary>
+    public IEnumerable<LineChunk> JsonLineChunksAt(IEnumerable<(long Offset, int Length)> lines)
+    {
+        using InputSource.RangeReader ranges = _source!.OpenRanges();
+        foreach ((long Offset, int Length)[] batch in Batches(lines))
+        {
+            int total = batch.Sum(l => l.Length + 1);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, total));
+            var offsets = new long[batch.Length];
+            int at = 0;
+            for (int k = 0; k < batch.Length; k++)
+            {
+                (long offset, int length) = batch[k];
+                offsets[k] = offset;
+                int read = ranges.Read(offset, buffer.AsSpan(at, length));
+                at += read;
+                buffer[at++] = (byte)'\n';
+            }
+
+            yield return new LineChunk(buffer, at, 0, offsets);
+        }
+    }
+
+    // Whole lines up to about a chunk's bytes, so that a batch is worth sending to the pool.
+    private static IEnumerable<(long Offset, int Length)[]> Batches(IEnumerable<(long Offset, int Length)> lines)
+    {
+        var batch = new List<(long Offset, int Length)>();
+        long bytes = 0;
+        foreach ((long Offset, int Length) line in lines)
+        {
+            batch.Add(line);
+            bytes += line.Length;
+            if (bytes >= ChunkBytes)
+            {
+                yield return [.. batch];
+                batch.Clear();
+                bytes = 0;
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            yield return [.. batch];
+        }
+    }
+
+    private IEnumerable<string> ReadJsonLinesAt(IEnumerable<(long Offset, int Length)> lines)
+    {
+        foreach ((long offset, ArraySegment<byte> line) in RawLinesAt(lines))
+        {
+            yield return Parse(line, offset, $"{_name}:{offset}", out string? reason)?.Text
+                ?? throw new InvalidDataException($"{_name}: the record at byte {offset} changed while it was read ({reason}).");
+        }
+    }
+
+    /// <summary>The bytes of the JSON lines at <paramref name="lines"/> (ascending), without their line ends; each valid until the next is read.</summary>
+    public IEnumerable<(long Offset, ArraySegment<byte> Line)> RawLinesAt(IEnumerable<(long Offset, int Length)> lines)
+    {
+        using InputSource.RangeReader ranges = _source!.OpenRanges();
         byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
-            foreach (long offset in locators)
+            foreach ((long offset, int length) in lines)
             {
-                int length = 0, newline;
-                while (true)
+                if (buffer.Length < length)
                 {
-                    int read = RandomAccess.Read(file, buffer.AsSpan(length), offset + length);
-                    newline = buffer.AsSpan(length, read).IndexOf((byte)'\n');
-                    length += read;
-                    if (newline >= 0)
-                    {
-                        newline += length - read;
-                        break;
-                    }
-
-                    if (read == 0)
-                    {
-                        newline = length;
-                        break;
-                    }
-
-                    if (length == buffer.Length)
-                    {
-                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                        buffer.AsSpan(0, length).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(length);
                 }
 
-                yield return (offset, new ArraySegment<byte>(buffer, 0, newline > 0 && buffer[newline - 1] == '\r' ? newline - 1 : newline));
+                int read = ranges.Read(offset, buffer.AsSpan(0, length));
+                yield return (offset, new ArraySegment<byte>(buffer, 0, read > 0 && buffer[read - 1] == '\r' ? read - 1 : read));
             }
         }
         finally
@@ -283,7 +420,7 @@ internal sealed class DocumentReader
     public IEnumerable<IReadOnlyList<string>> CsvRecordsAt(IEnumerable<long> locators)
     {
         using IEnumerator<long> wanted = locators.GetEnumerator();
-        using var reader = new StreamReader(_path, Encoding.UTF8);
+        using var reader = new StreamReader(_source!.Open(), Encoding.UTF8);
         int line = 1;
         List<string>? header = ReadCsvRecord(reader, ref line, out _);
         if (header is null)
@@ -323,9 +460,35 @@ internal sealed class DocumentReader
     }
 
     /// <summary>One JSON line as a document; null with a reason when malformed, null without one when blank.</summary>
-    private InputDocument? Parse(ReadOnlySpan<byte> line, long offset, int number, out string? reason)
+    private InputDocument? Parse(ReadOnlySpan<byte> line, long offset, string source, out string? reason)
+    {
+        char[] text = ArrayPool<char>.Shared.Rent(Math.Max(1, line.Length));
+        try
+        {
+            Dictionary<string, string>? metadata = _withMetadata ? [] : null;
+            List<string>? names = FirstRecordFields is null ? [] : null;
+            string? id = ParseRecord(line, offset, text, out int textLength, metadata, ref names, out reason);
+            FirstRecordFields ??= names;
+            return id is null ? null : new InputDocument(id, new string(text, 0, textLength), source, offset, metadata) { Length = line.Length };
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(text);
+        }
+    }
+
+    /// <summary>
+    /// One JSON line: its id, with its text decoded into <paramref name="text"/> (at least the line's length) and the other
+    /// fields into <paramref name="metadata"/>; null with a reason when malformed, null without one when blank. The field
+    /// names go to <paramref name="names"/>, which is set to null unless the line is a JSON object.
+    /// </summary>
+    private string? ParseRecord(ReadOnlySpan<byte> line, long offset, Span<char> text, out int textLength, Dictionary<string, string>? metadata,
+        ref List<string>? names, out string? reason)
     {
         reason = null;
+        textLength = -1;
+        List<string>? fieldNames = names;
+        names = null;
         if (offset == 0 && line.StartsWith(Utf8Bom))
         {
             line = line[Utf8Bom.Length..];
@@ -336,9 +499,7 @@ internal sealed class DocumentReader
             return null;
         }
 
-        string? id = null, text = null;
-        Dictionary<string, string>? metadata = _withMetadata ? [] : null;
-        List<string>? names = FirstRecordFields is null ? [] : null;
+        string? id = null;
         try
         {
             var json = new Utf8JsonReader(line);
@@ -350,7 +511,7 @@ internal sealed class DocumentReader
 
             while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
             {
-                names?.Add(json.GetString()!);
+                fieldNames?.Add(json.GetString()!);
                 bool isId = json.ValueTextEquals(_idName), isText = !isId && json.ValueTextEquals(_textName);
                 string? name = metadata is not null && !isId && !isText ? json.GetString() : null;
                 json.Read();
@@ -366,7 +527,8 @@ internal sealed class DocumentReader
                 }
                 else if (isText)
                 {
-                    text = json.TokenType == JsonTokenType.String ? json.GetString() : null;
+                    // A text decodes to at most as many chars as it has bytes, so it fits.
+                    textLength = json.TokenType == JsonTokenType.String ? json.CopyString(text) : -1;
                 }
                 else if (name is not null)
                 {
@@ -378,7 +540,7 @@ internal sealed class DocumentReader
 
             // Reading past the object rejects anything after it on the line.
             json.Read();
-            FirstRecordFields ??= names;
+            names = fieldNames;
         }
         catch (JsonException e)
         {
@@ -391,8 +553,8 @@ internal sealed class DocumentReader
             return null;
         }
 
-        reason = id is null ? $"no \"{_fields.Id}\" field" : text is null ? $"no string \"{_fields.Text}\" field" : null;
-        return reason is null ? new InputDocument(id!, text!, $"{_path}:{number}", offset, metadata) : null;
+        reason = id is null ? $"no \"{_fields.Id}\" field" : textLength < 0 ? $"no string \"{_fields.Text}\" field" : null;
+        return reason is null ? id : null;
     }
 
     private static string RawValue(ref Utf8JsonReader json, ReadOnlySpan<byte> line)
@@ -404,8 +566,8 @@ internal sealed class DocumentReader
 
     private IEnumerable<InputDocument> ReadCsv(Action<InputProblem> onProblem)
     {
-        using var reader = new StreamReader(_path, Encoding.UTF8);
-        Position.Total = reader.BaseStream.Length;
+        using var reader = new StreamReader(_source!.Open(), Encoding.UTF8);
+        Position.Total = _source.Length;
         int line = 1;
         List<string>? header = ReadCsvRecord(reader, ref line, out _);
         if (header is null)
@@ -417,10 +579,10 @@ internal sealed class DocumentReader
         int idColumn = header.IndexOf(_fields.Id), textColumn = header.IndexOf(_fields.Text);
         if (idColumn < 0 || textColumn < 0)
         {
-            throw new InvalidDataException($"{_path}:1: the header has no \"{(idColumn < 0 ? _fields.Id : _fields.Text)}\" column ({string.Join(", ", header)}).");
+            throw new InvalidDataException($"{_name}:1: the header has no \"{(idColumn < 0 ? _fields.Id : _fields.Text)}\" column ({string.Join(", ", header)}).");
         }
 
-        for (long ordinal = 0; ; Position.Done = reader.BaseStream.Position)
+        for (long ordinal = 0; ; Position.Done = _source.Consumed)
         {
             int start = line;
             List<string>? record = ReadCsvRecord(reader, ref line, out string? error);
@@ -431,18 +593,18 @@ internal sealed class DocumentReader
 
             if (error is not null)
             {
-                onProblem(new InputProblem($"{_path}:{start}", error));
+                onProblem(new InputProblem($"{_name}:{start}", error));
             }
             else if (record.Count != header.Count)
             {
-                onProblem(new InputProblem($"{_path}:{start}", $"{record.Count} fields where the header has {header.Count}"));
+                onProblem(new InputProblem($"{_name}:{start}", $"{record.Count} fields where the header has {header.Count}"));
             }
             else
             {
                 Dictionary<string, string>? metadata = _withMetadata
                     ? header.Select((name, column) => (name, column)).Where(c => c.column != idColumn && c.column != textColumn).ToDictionary(c => c.name, c => record[c.column])
                     : null;
-                yield return new InputDocument(record[idColumn], record[textColumn], $"{_path}:{start}", ordinal++, metadata);
+                yield return new InputDocument(record[idColumn], record[textColumn], $"{_name}:{start}", ordinal++, metadata);
             }
         }
     }
@@ -521,4 +683,50 @@ internal sealed class DocumentReader
             }
         }
     }
+
+    public void Dispose() => _source?.Dispose();
 }
+
+/// <summary>Whole lines of a JSON lines input in a rented buffer; <see cref="Return"/> gives the buffer back.</summary>
+/// <param name="Buffer">The rented buffer.</param>
+/// <param name="Length">How many of its bytes are lines.</param>
+/// <param name="Offset">Where the first byte is in the input.</param>
+/// <param name="LineOffsets">Where each line is in the input, when the lines were gathered from several places.</param>
+internal readonly record struct LineChunk(byte[] Buffer, int Length, long Offset, long[]? LineOffsets = null)
+{
+    public ReadOnlySpan<byte> Bytes => Buffer.AsSpan(0, Length);
+
+    /// <summary>Each line's start and length without its line end; a last line without one counts when it is not empty.</summary>
+    public List<(int Start, int Length)> Lines()
+    {
+        var lines = new List<(int Start, int Length)>(LineOffsets?.Length ?? 64);
+        ReadOnlySpan<byte> bytes = Bytes;
+        int start = 0;
+        while (start < bytes.Length)
+        {
+            int newline = bytes[start..].IndexOf((byte)'\n');
+            int length = newline < 0 ? bytes.Length - start : newline;
+            lines.Add((start, length));
+            start += length + 1;
+        }
+
+        return lines;
+    }
+
+    /// <summary>Where line <paramref name="index"/>, starting at <paramref name="start"/> in the buffer, is in the input.</summary>
+    public long OffsetOf(int index, int start) => LineOffsets is { } offsets ? offsets[index] : Offset + start;
+
+    public void Return()
+    {
+        if (Buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(Buffer);
+        }
+    }
+}
+
+/// <summary>One line of a chunk parsed on the pool: an id and the work's result, a reason it was skipped, or neither when blank.</summary>
+internal readonly record struct LineOutcome<T>(string? Id, string? Reason, long Offset, int Length, T Result);
+
+/// <summary>A parsed chunk: each line's outcome, and the field names of its first JSON object when asked for.</summary>
+internal sealed record ChunkOutcome<T>(LineOutcome<T>[] Lines, List<string>? FirstNames);

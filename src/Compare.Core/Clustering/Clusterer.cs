@@ -30,6 +30,14 @@ public static class Clusterer
         return CandidatePairs(bandKeys.Count, bands, (d, band) => bandKeys[d][band], cancellationToken);
     }
 
+    /// <summary>The same pairs from each band's keys in document order: <paramref name="keysByBand"/>[band][d].</summary>
+    public static ulong[] CandidatePairsByBand(IReadOnlyList<List<ulong>> keysByBand, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keysByBand);
+        int n = keysByBand.Count == 0 ? 0 : keysByBand[0].Count;
+        return CandidatePairs(n, keysByBand.Count, (d, band) => keysByBand[band][d], cancellationToken);
+    }
+
     private static ulong[] CandidatePairs(int n, int bands, Func<int, int, ulong> bandKey, CancellationToken cancellationToken)
     {
         var pairs = new ConcurrentBag<ulong[]>();

@@ -70,7 +70,7 @@ public sealed class Deduplicator
 
     /// <summary>
     /// Clusters a corpus read as a stream, in two passes: the first signs every document while
-    /// reading (keeping 4 bytes per permutation and its length), the second reads only the documents
+    /// reading (keeping its band keys and its length), the second reads only the documents
     /// in candidate pairs to build the exact shingle sets that verify them. Reading overlaps signing.
     /// </summary>
     /// <exception cref="NotSupportedException">Boilerplate suppression is on: it needs every shingle set at once.</exception>
@@ -83,39 +83,52 @@ public sealed class Deduplicator
             throw new NotSupportedException("Boilerplate suppression (MaxDocumentFrequency) counts every shingle of the corpus; use the in-memory overload.");
         }
 
+        // Only the band keys are kept (8 bytes a band, 144 for 18 bands, where the signature is 512): memory touched
+        // for the first time is most of what a million documents cost on a VM.
+        int bands = _lsh.Bands, permutations = _sketcher.Parameters.NumPermutations;
         var lengths = new List<int>(corpus.Count ?? 0);
-        var signatures = new List<uint[]>(corpus.Count ?? 0);
-        int permutations = _sketcher.Parameters.NumPermutations;
-        ForEachBatch(corpus.ReadAll(cancellationToken),
+        var keysByBand = new List<ulong>[bands];
+        for (int band = 0; band < bands; band++)
+        {
+            keysByBand[band] = new List<ulong>(corpus.Count ?? 0);
+        }
+
+        ParallelOptions parallel = ParallelOptionsFor(cancellationToken);
+        corpus.ForEachText(
             text =>
             {
-                var signature = new uint[permutations];
+                Span<uint> signature = permutations <= 1024 ? stackalloc uint[permutations] : new uint[permutations];
                 _sketcher.Sign(text, signature);
-                return (Signature: signature, text.Length);
+                var keys = new ulong[bands];
+                LshIndex.BandKeys(signature, _lsh, keys);
+                return (Keys: keys, text.Length);
             },
             (_, batch) =>
             {
-                foreach ((uint[] signature, int length) in batch)
+                foreach ((ulong[] keys, int length) in batch)
                 {
-                    signatures.Add(signature);
+                    for (int band = 0; band < bands; band++)
+                    {
+                        keysByBand[band].Add(keys[band]);
+                    }
+
                     lengths.Add(length);
                 }
 
-                progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, signatures.Count, corpus.Count ?? 0));
+                progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, lengths.Count, corpus.Count ?? 0));
             },
-            cancellationToken);
+            parallel);
 
-        int count = signatures.Count;
+        int count = lengths.Count;
         Func<int, long> rank = Rank(count, i => lengths[i], callerOrder);
-        ulong[] candidates = Clusterer.CandidatePairs(signatures, _lsh, cancellationToken);
+        ulong[] candidates = Clusterer.CandidatePairsByBand(keysByBand, cancellationToken);
         progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
-        signatures.Clear();
-        signatures.TrimExcess();
+        Array.Clear(keysByBand);
 
         // Exact shingle sets cost a sort each and are needed only to verify candidates.
         int[] needed = DocumentsIn(candidates, count);
         var sets = new ulong[count][];
-        ForEachBatch(corpus.ReadAt(needed, cancellationToken), text => Shingler.ShingleSet(text, _sketcher.Parameters),
+        corpus.ForEachTextAt(needed, text => Shingler.ShingleSet(text, _sketcher.Parameters),
             (start, batch) =>
             {
                 for (int k = 0; k < batch.Length; k++)
@@ -123,7 +136,7 @@ public sealed class Deduplicator
                     sets[needed[start + k]] = batch[k];
                 }
             },
-            cancellationToken);
+            parallel);
         return Clusterer.Cluster(count, candidates, i => sets[i], _options.Threshold, rank, progress, cancellationToken);
     }
 
@@ -164,70 +177,6 @@ public sealed class Deduplicator
         return [.. documents];
     }
 
-    /// <summary>
-    /// Applies <paramref name="work"/> to every text in parallel batches, in order: the calling
-    /// thread reads batch k + 1 while the pool works on batch k, so a slow reader overlaps the work.
-    /// <paramref name="completed"/> receives each batch's results (and its first position) in order.
-    /// Texts already in a list are one batch: there is no reading to overlap.
-    /// </summary>
-    private void ForEachBatch<T>(IEnumerable<string> texts, Func<string, T> work, Action<int, T[]> completed, CancellationToken cancellationToken)
-    {
-        if (texts is IReadOnlyList<string> list)
-        {
-            // Ranges small enough that both cores stay busy to the end of a short list (a few hundred candidates).
-            var all = new T[list.Count];
-            if (list.Count > 0)
-            {
-                int rangeSize = Math.Clamp(list.Count / (8 * _options.MaxDegreeOfParallelism), 1, 256);
-                Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, list.Count, rangeSize), ParallelOptionsFor(cancellationToken), range =>
-                {
-                    for (int i = range.Item1; i < range.Item2; i++)
-                    {
-                        all[i] = work(list[i]);
-                    }
-                });
-            }
-
-            completed(0, all);
-            return;
-        }
-
-        const int BatchSize = 512;
-        Task pending = Task.CompletedTask;
-        var batch = new List<string>(BatchSize);
-        int start = 0;
-        try
-        {
-            foreach (string text in texts)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                batch.Add(text);
-                if (batch.Count == BatchSize)
-                {
-                    pending.GetAwaiter().GetResult();
-                    pending = Process(batch, start);
-                    start += batch.Count;
-                    batch = new List<string>(BatchSize);
-                }
-            }
-
-            pending.GetAwaiter().GetResult();
-            Process(batch, start).GetAwaiter().GetResult();
-        }
-        finally
-        {
-            // A failed read must not return while the pool still works on the previous batch.
-            pending.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
-        }
-
-        Task Process(List<string> texts, int first) => Task.Run(() =>
-        {
-            var results = new T[texts.Count];
-            Parallel.For(0, texts.Count, ParallelOptionsFor(cancellationToken), k => results[k] = work(texts[k]));
-            completed(first, results);
-        }, cancellationToken);
-    }
-
     private ParallelOptions ParallelOptionsFor(CancellationToken cancellationToken) =>
         new() { CancellationToken = cancellationToken, MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism };
 
@@ -235,11 +184,11 @@ public sealed class Deduplicator
     private DocumentSketch[] SketchAll(IReadOnlyList<string> texts, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
         var sets = new ulong[texts.Count][];
-        ForEachBatch(texts, text => Shingler.ShingleSet(text, _sketcher.Parameters), (start, batch) =>
+        OrderedBatches.ForEachText(texts, text => Shingler.ShingleSet(text, _sketcher.Parameters), (start, batch) =>
         {
             batch.CopyTo(sets, start);
             progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, start + batch.Length, texts.Count));
-        }, cancellationToken);
+        }, ParallelOptionsFor(cancellationToken));
 
         var frequencies = new ShingleFrequencies();
         foreach (ulong[] set in sets)
