@@ -480,20 +480,35 @@ internal sealed class DocumentReader : IDisposable
     /// <summary>
     /// One JSON line: its id, with its text decoded into <paramref name="text"/> (at least the line's length) and the other
     /// fields into <paramref name="metadata"/>; null with a reason when malformed, null without one when blank. The field
-    /// names go to <paramref name="names"/>, which is set to null unless the line is a JSON object.
+    /// names go to <paramref name="names"/>, which is set to null unless the line is a JSON object. Plain records take
+    /// <see cref="JsonRecordFastPath"/>; the rest, and every malformed one, <see cref="ReadRecord"/>.
     /// </summary>
     private string? ParseRecord(ReadOnlySpan<byte> line, long offset, Span<char> text, out int textLength, Dictionary<string, string>? metadata,
         ref List<string>? names, out string? reason)
     {
-        reason = null;
-        textLength = -1;
-        List<string>? fieldNames = names;
-        names = null;
         if (offset == 0 && line.StartsWith(Utf8Bom))
         {
             line = line[Utf8Bom.Length..];
         }
 
+        if (metadata is null && names is null && JsonRecordFastPath.TryRead(line, _idName, _textName, text, out string? id, out textLength))
+        {
+            reason = null;
+            return id;
+        }
+
+        return ReadRecord(line, _fields, text, out textLength, metadata, ref names, out reason);
+    }
+
+    /// <summary>One JSON line read with Utf8JsonReader, as <see cref="ParseRecord"/> describes: the reference for every line.</summary>
+    internal static string? ReadRecord(ReadOnlySpan<byte> line, InputFields fields, Span<char> text, out int textLength, Dictionary<string, string>? metadata,
+        ref List<string>? names, out string? reason)
+    {
+        byte[] idName = Encoding.UTF8.GetBytes(fields.Id), textName = Encoding.UTF8.GetBytes(fields.Text);
+        reason = null;
+        textLength = -1;
+        List<string>? fieldNames = names;
+        names = null;
         if (line.TrimEnd("\r\t "u8).IsEmpty)
         {
             return null;
@@ -512,7 +527,7 @@ internal sealed class DocumentReader : IDisposable
             while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
             {
                 fieldNames?.Add(json.GetString()!);
-                bool isId = json.ValueTextEquals(_idName), isText = !isId && json.ValueTextEquals(_textName);
+                bool isId = json.ValueTextEquals(idName), isText = !isId && json.ValueTextEquals(textName);
                 string? name = metadata is not null && !isId && !isText ? json.GetString() : null;
                 json.Read();
                 if (isId)
@@ -553,7 +568,7 @@ internal sealed class DocumentReader : IDisposable
             return null;
         }
 
-        reason = id is null ? $"no \"{_fields.Id}\" field" : textLength < 0 ? $"no string \"{_fields.Text}\" field" : null;
+        reason = id is null ? $"no \"{fields.Id}\" field" : textLength < 0 ? $"no string \"{fields.Text}\" field" : null;
         return reason is null ? id : null;
     }
 

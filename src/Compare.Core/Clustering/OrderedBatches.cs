@@ -13,30 +13,46 @@ public static class OrderedBatches
 
     /// <summary>
     /// Runs <paramref name="work"/> on each of <paramref name="batches"/> on the pool while the calling thread reads the
-    /// next, and <paramref name="completed"/> on each result in order. A failure of either ends the run with it, after
-    /// the batch in flight has finished.
+    /// next, and <paramref name="completed"/> on each result in order, one at a time. Two batches are worked on at once,
+    /// so that one's completion and the end of its parallel loop, where cores wait for the last item, overlap the
+    /// next's work. A failure of either ends the run with it, after the batches in flight have finished.
     /// </summary>
     public static void Run<TBatch, TResult>(IEnumerable<TBatch> batches, Func<TBatch, TResult> work, Action<TResult> completed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(completed);
-        Task pending = Task.CompletedTask;
+        const int InFlight = 2;
+        var pending = new Queue<Task>();
+        Task previous = Task.CompletedTask;
         try
         {
             foreach (TBatch batch in batches)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                pending.GetAwaiter().GetResult();
-                pending = Task.Run(() => completed(work(batch)), cancellationToken);
+                if (pending.Count == InFlight)
+                {
+                    pending.Dequeue().GetAwaiter().GetResult();
+                }
+
+                Task<TResult> worked = Task.Run(() => work(batch), cancellationToken);
+                Task after = previous;
+                previous = Task.WhenAll(after, worked).ContinueWith(
+                    _ =>
+                    {
+                        after.GetAwaiter().GetResult();
+                        completed(worked.GetAwaiter().GetResult());
+                    },
+                    cancellationToken, TaskContinuationOptions.None, TaskScheduler.Default);
+                pending.Enqueue(previous);
             }
 
-            pending.GetAwaiter().GetResult();
+            previous.GetAwaiter().GetResult();
         }
         finally
         {
-            // A failed read must not return while the pool still works on the previous batch.
-            pending.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
+            // A failed read must not return while the pool still works on earlier batches.
+            Task.WhenAll(pending).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
         }
     }
 
