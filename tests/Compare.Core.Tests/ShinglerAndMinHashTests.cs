@@ -39,6 +39,7 @@ public sealed class ShinglerAndMinHashTests
     [InlineData(4096)]
     [InlineData(4097)]
     [InlineData(70_000)]
+    [InlineData(300_000)]
     public void ToSet_EvenHashesRepeatsAndSkewedValues_EqualsSortingAndDroppingRepeats(int length)
     {
         var random = new Random(length);
@@ -59,6 +60,31 @@ public sealed class ShinglerAndMinHashTests
             ulong[] copy = [.. input];
 
             Assert.Equal(expected, Shingler.ToSet(copy).ToArray());
+        }
+    }
+
+    [Theory]
+    [InlineData(31)]
+    [InlineData(33)]
+    [InlineData(4097)]
+    [InlineData(1_000_000)]
+    public void HashSort_KeysWithItems_SortsTheKeysAndMovesEachItemWithItsKey(int length)
+    {
+        var random = new Random(length);
+        // Spread keys with a tenth repeated (band keys of documents sharing a bucket), and an uneven input that falls back.
+        foreach (ulong[] keys in new[]
+        {
+            Enumerable.Range(0, length).Select(i => i % 10 == 0 ? 7UL << 40 : (ulong)random.NextInt64() * 3).ToArray(),
+            Enumerable.Range(0, length).Select(i => (ulong)(length - i)).ToArray(),
+        })
+        {
+            int[] items = [.. Enumerable.Range(0, length)];
+            (ulong, int)[] expected = [.. keys.Select((k, i) => (k, i)).Order()];
+
+            Compare.Core.Hashing.HashSort.Sort(keys, items);
+
+            Assert.Equal(expected, keys.Zip(items).OrderBy(p => p).Select(p => (p.First, p.Second)));
+            Assert.Equal(expected.Select(p => p.Item1), keys);
         }
     }
 

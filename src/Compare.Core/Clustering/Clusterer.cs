@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Compare.Core.Hashing;
 using Compare.Core.Lsh;
 using Compare.Core.Similarity;
 
@@ -20,38 +21,33 @@ public static class Clusterer
     public static ulong[] CandidatePairs(IReadOnlyList<uint[]> signatures, LshParameters lsh, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signatures);
-        return CandidatePairs(signatures.Count, lsh.Bands, (d, band) => LshIndex.BandKey(signatures[d], band, lsh.Rows), cancellationToken);
+        return CandidatePairs(lsh.Bands, band => [.. signatures.Select(signature => LshIndex.BandKey(signature, band, lsh.Rows))], cancellationToken);
     }
 
     /// <summary>The same pairs from band keys already computed: <paramref name="bandKeys"/>[d][band], as <see cref="LshIndex.BandKeys"/> gives them.</summary>
     public static ulong[] CandidatePairs(IReadOnlyList<ulong[]> bandKeys, int bands, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bandKeys);
-        return CandidatePairs(bandKeys.Count, bands, (d, band) => bandKeys[d][band], cancellationToken);
+        return CandidatePairs(bands, band => [.. bandKeys.Select(keys => keys[band])], cancellationToken);
     }
 
     /// <summary>The same pairs from each band's keys in document order: <paramref name="keysByBand"/>[band][d].</summary>
     public static ulong[] CandidatePairsByBand(IReadOnlyList<List<ulong>> keysByBand, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keysByBand);
-        int n = keysByBand.Count == 0 ? 0 : keysByBand[0].Count;
-        return CandidatePairs(n, keysByBand.Count, (d, band) => keysByBand[band][d], cancellationToken);
+        return CandidatePairs(keysByBand.Count, band => [.. keysByBand[band]], cancellationToken);
     }
 
-    private static ulong[] CandidatePairs(int n, int bands, Func<int, int, ulong> bandKey, CancellationToken cancellationToken)
+    /// <summary>Pairs from each band's keys in document order, which <paramref name="keysOfBand"/> gives in an array of its own.</summary>
+    private static ulong[] CandidatePairs(int bands, Func<int, ulong[]> keysOfBand, CancellationToken cancellationToken)
     {
         var pairs = new ConcurrentBag<ulong[]>();
         Parallel.For(0, bands, new ParallelOptions { CancellationToken = cancellationToken }, band =>
         {
-            var keys = new ulong[n];
-            var order = new int[n];
-            for (int d = 0; d < n; d++)
-            {
-                keys[d] = bandKey(d, band);
-                order[d] = d;
-            }
-
-            Array.Sort(keys, order);
+            ulong[] keys = keysOfBand(band);
+            int n = keys.Length;
+            int[] order = [.. Enumerable.Range(0, n)];
+            HashSort.Sort(keys, order);
             var found = new List<ulong>();
             var group = new List<int>();
             for (int start = 0; start < n;)

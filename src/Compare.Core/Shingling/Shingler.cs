@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Compare.Core.Hashing;
@@ -76,7 +75,7 @@ public static class Shingler
             return shingles;
         }
 
-        SortUniform(shingles);
+        HashSort.Sort(shingles);
         int write = 1;
         for (int read = 1; read < shingles.Length; read++)
         {
@@ -87,77 +86,6 @@ public static class Shingler
         }
 
         return shingles[..write];
-    }
-
-    /// <summary>
-    /// Sorts values that are spread evenly over 64 bits, as finalised hashes are: a counting pass on the top bits puts
-    /// each value within its bucket of about one, and an insertion pass finishes in linear time, where an introsort
-    /// of a document's few hundred shingles took most of building its set. Values that are not spread (too many moves
-    /// for the insertion pass) are sorted again with <see cref="MemoryExtensions.Sort{T}(Span{T})"/>.
-    /// </summary>
-    internal static void SortUniform(Span<ulong> values)
-    {
-        const int SmallSort = 32;
-        if (values.Length <= SmallSort)
-        {
-            values.Sort();
-            return;
-        }
-
-        int bits = Math.Min(16, 64 - BitOperations.LeadingZeroCount((ulong)values.Length - 1));
-        int buckets = 1 << bits, shift = 64 - bits;
-        int[]? rentedCounts = buckets > 4096 ? ArrayPool<int>.Shared.Rent(buckets + 1) : null;
-        Span<int> starts = rentedCounts is null ? stackalloc int[buckets + 1] : rentedCounts.AsSpan(0, buckets + 1);
-        ulong[] scattered = ArrayPool<ulong>.Shared.Rent(values.Length);
-        try
-        {
-            starts.Clear();
-            foreach (ulong value in values)
-            {
-                starts[(int)(value >> shift) + 1]++;
-            }
-
-            for (int b = 1; b <= buckets; b++)
-            {
-                starts[b] += starts[b - 1];
-            }
-
-            foreach (ulong value in values)
-            {
-                scattered[starts[(int)(value >> shift)]++] = value;
-            }
-
-            // Each value is at most its bucket's size away from its place; the budget of moves bounds a skewed input.
-            long budget = 8L * values.Length;
-            for (int i = 1; i < values.Length; i++)
-            {
-                ulong value = scattered[i];
-                int j = i - 1;
-                while (j >= 0 && scattered[j] > value)
-                {
-                    scattered[j + 1] = scattered[j];
-                    j--;
-                }
-
-                scattered[j + 1] = value;
-                budget -= i - 1 - j;
-                if (budget < 0)
-                {
-                    values.Sort();
-                    return;
-                }
-            }
-
-            scattered.AsSpan(0, values.Length).CopyTo(values);
-        }
-        finally
-        {
-            ArrayPool<ulong>.Shared.Return(scattered);
-            if (rentedCounts is not null)
-            {
-                ArrayPool<int>.Shared.Return(rentedCounts);
-            }
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

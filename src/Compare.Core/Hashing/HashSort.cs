@@ -1,0 +1,139 @@
+using System.Buffers;
+using System.Numerics;
+
+namespace Compare.Core.Hashing;
+
+/// <summary>
+/// Sorts 64-bit hashes, which are spread evenly over their range: a counting pass on the top bits puts each within
+/// its bucket of about one value, and an insertion pass finishes in linear time. An introsort of a document's few
+/// hundred shingles took most of building its set, and sorting a million band keys most of finding candidate pairs.
+/// Values that are not spread (more moves than the insertion pass's budget) are sorted again by introsort.
+/// </summary>
+internal static class HashSort
+{
+    private const int SmallSort = 32;
+
+    /// <summary>Sorts <paramref name="values"/> ascending.</summary>
+    public static void Sort(Span<ulong> values) => Sort(values, []);
+
+    /// <summary>Sorts <paramref name="keys"/> ascending with <paramref name="items"/> (the same length, or empty) moved alongside.</summary>
+    public static void Sort(Span<ulong> keys, Span<int> items)
+    {
+        bool withItems = !items.IsEmpty;
+        if (withItems && items.Length != keys.Length)
+        {
+            throw new ArgumentException("Items must match keys one for one.", nameof(items));
+        }
+
+        if (keys.Length <= SmallSort)
+        {
+            Introsort(keys, items);
+            return;
+        }
+
+        int bits = Math.Min(24, 64 - BitOperations.LeadingZeroCount((ulong)keys.Length - 1));
+        int buckets = 1 << bits, shift = 64 - bits;
+        int[]? rentedStarts = buckets > 4096 ? ArrayPool<int>.Shared.Rent(buckets + 1) : null;
+        Span<int> starts = rentedStarts is null ? stackalloc int[buckets + 1] : rentedStarts.AsSpan(0, buckets + 1);
+        ulong[] sortedKeys = ArrayPool<ulong>.Shared.Rent(keys.Length);
+        int[]? sortedItems = withItems ? ArrayPool<int>.Shared.Rent(keys.Length) : null;
+        try
+        {
+            starts.Clear();
+            foreach (ulong key in keys)
+            {
+                starts[(int)(key >> shift) + 1]++;
+            }
+
+            for (int b = 1; b <= buckets; b++)
+            {
+                starts[b] += starts[b - 1];
+            }
+
+            for (int k = 0; k < keys.Length; k++)
+            {
+                int at = starts[(int)(keys[k] >> shift)]++;
+                sortedKeys[at] = keys[k];
+                if (sortedItems is not null)
+                {
+                    sortedItems[at] = items[k];
+                }
+            }
+
+            if (!InsertionSort(sortedKeys.AsSpan(0, keys.Length), sortedItems is null ? [] : sortedItems.AsSpan(0, keys.Length)))
+            {
+                Introsort(keys, items);
+                return;
+            }
+
+            sortedKeys.AsSpan(0, keys.Length).CopyTo(keys);
+            sortedItems?.AsSpan(0, keys.Length).CopyTo(items);
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(sortedKeys);
+            if (sortedItems is not null)
+            {
+                ArrayPool<int>.Shared.Return(sortedItems);
+            }
+
+            if (rentedStarts is not null)
+            {
+                ArrayPool<int>.Shared.Return(rentedStarts);
+            }
+        }
+    }
+
+    /// <summary>Finishes a nearly sorted run; false when it would take more than eight moves a value (an uneven input).</summary>
+    private static bool InsertionSort(Span<ulong> keys, Span<int> items)
+    {
+        long budget = 8L * keys.Length;
+        for (int i = 1; i < keys.Length; i++)
+        {
+            ulong key = keys[i];
+            int j = i - 1;
+            if (keys[j] <= key)
+            {
+                continue;
+            }
+
+            int item = items.IsEmpty ? 0 : items[i];
+            while (j >= 0 && keys[j] > key)
+            {
+                keys[j + 1] = keys[j];
+                if (!items.IsEmpty)
+                {
+                    items[j + 1] = items[j];
+                }
+
+                j--;
+            }
+
+            keys[j + 1] = key;
+            if (!items.IsEmpty)
+            {
+                items[j + 1] = item;
+            }
+
+            budget -= i - 1 - j;
+            if (budget < 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void Introsort(Span<ulong> keys, Span<int> items)
+    {
+        if (items.IsEmpty)
+        {
+            keys.Sort();
+        }
+        else
+        {
+            keys.Sort(items);
+        }
+    }
+}
