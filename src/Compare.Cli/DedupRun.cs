@@ -4,7 +4,6 @@ using Compare.Cli.Input;
 using Compare.Core;
 using Compare.Core.Clustering;
 using Compare.Core.Lsh;
-using Google.Protobuf;
 
 namespace Compare.Cli;
 
@@ -18,12 +17,10 @@ internal sealed record DedupOutcome(IReadOnlyList<(string Representative, IReadO
 /// <summary>
 /// One dedup run: read, cluster in-process with the engine (or on a server), write clusters, pairs, keep and drop lists
 /// and the kept corpus, summarise. Clusters and pairs are written as the service's JSON writes its DuplicateCluster and
-/// DuplicatePair messages (the same formatter), so one parser reads both.
+/// DuplicatePair messages (<see cref="DuplicateJson"/>), so one parser reads both.
 /// </summary>
 internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSettings settings)
 {
-    private static readonly JsonFormatter Json = JsonFormatter.Default;
-
     public Task<int> RunAsync(CancellationToken cancellationToken) =>
         ServerCommands.CallAsync(error, settings.Server, () => RunCoreAsync(cancellationToken));
 
@@ -55,15 +52,10 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
     private int Write(CorpusFile corpus, DedupOutcome outcome)
     {
         List<string> ids = corpus.Ids;
-        LinesOutput.Write(output, settings.Output, outcome.Clusters.Select(c =>
-        {
-            var cluster = new V1.DuplicateCluster { RepresentativeId = c.Representative };
-            cluster.Members.AddRange(c.Members.Select(m => new V1.ClusterMember { Id = m.Id, Jaccard = Math.Round(m.Jaccard, 6) }));
-            return Json.Format(cluster);
-        }));
+        LinesOutput.Write(output, settings.Output, outcome.Clusters.Select(c => DuplicateJson.Cluster(c.Representative, c.Members)));
         if (settings.Pairs is { } pairsPath)
         {
-            LinesOutput.WriteFile(pairsPath, outcome.Pairs.Select(p => Json.Format(new V1.DuplicatePair { LeftId = p.Left, RightId = p.Right, Jaccard = Math.Round(p.Jaccard, 6) })));
+            LinesOutput.WriteFile(pairsPath, outcome.Pairs.Select(p => DuplicateJson.Pair(p.Left, p.Right, p.Jaccard)));
         }
 
         HashSet<string> dropped = [.. outcome.Clusters.SelectMany(c => c.Members.Skip(1).Select(m => m.Id))];
