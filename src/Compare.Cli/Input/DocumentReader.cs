@@ -51,8 +51,12 @@ internal sealed class ReadPosition
 /// </summary>
 internal sealed class DocumentReader : IDisposable
 {
-    /// <summary>JSON lines are read in chunks of whole lines of about this size; each chunk is parsed on the pool.</summary>
-    public const int ChunkBytes = 4 << 20;
+    /// <summary>
+    /// JSON lines are read in chunks of whole lines of about this size, each parsed on the pool. Buffers come back to
+    /// the pool and are read into again, so a run touches a few chunks' worth of fresh memory (each new page costs a
+    /// fault, about 10 µs on a VM: 4 MB chunks were a fifth of deduplicating the 5 MB BBC corpus).
+    /// </summary>
+    public const int ChunkBytes = 1 << 20;
 
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private readonly string _path;
@@ -215,7 +219,7 @@ internal sealed class DocumentReader : IDisposable
                 }
 
                 int end = buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
-                byte[] next = ArrayPool<byte>.Shared.Rent(end == 0 ? buffer.Length * 2 : ChunkBytes);
+                byte[] next = ArrayPool<byte>.Shared.Rent(end == 0 ? buffer.Length * 2 : Math.Max(ChunkBytes, filled - end));
                 buffer.AsSpan(end, filled - end).CopyTo(next);
                 if (end == 0)
                 {
