@@ -32,7 +32,7 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             using var corpus = new CorpusFile(settings.Input, settings.Strict, error, withMetadata: settings.Server is not null);
             DedupOutcome outcome = await ProgressDisplay.RunAsync(error, corpus.Position, progress => settings.Server is { } server
                 ? ServerClient.DeduplicateAsync(server, settings, corpus, progress, cancellationToken)
-                : Task.Run(() => Local(corpus, progress, cancellationToken), CancellationToken.None)).ConfigureAwait(false);
+                : Reading.Start(() => Local(corpus, progress, cancellationToken))).ConfigureAwait(false);
             corpus.EnsureSomethingRead();
             int dropped = Write(corpus, outcome);
             double seconds = clock.Elapsed.TotalSeconds;

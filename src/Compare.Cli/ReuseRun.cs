@@ -21,7 +21,7 @@ internal sealed class ReuseRun(TextWriter output, TextWriter error, InputSpec in
         {
             using var corpus = new CorpusFile(input, strict, error);
             ReuseResult found = await ProgressDisplay.RunAsync(error, corpus.Position,
-                progress => Task.Run(() => ReuseFinder.Find(corpus, options, progress, cancellationToken), CancellationToken.None)).ConfigureAwait(false);
+                progress => Reading.Start(() => ReuseFinder.Find(corpus, options, progress, cancellationToken))).ConfigureAwait(false);
             corpus.EnsureSomethingRead();
             LinesOutput.Write(output, outputPath, found.Pairs.Select(pair => Json.Format(ToMessage(corpus.Ids, pair))));
 

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Compare.Core.Hashing;
 using Compare.Core.Lsh;
 using Compare.Core.Similarity;
@@ -21,32 +23,44 @@ public static class Clusterer
     public static ulong[] CandidatePairs(IReadOnlyList<uint[]> signatures, LshParameters lsh, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signatures);
-        return CandidatePairs(lsh.Bands, band => [.. signatures.Select(signature => LshIndex.BandKey(signature, band, lsh.Rows))], cancellationToken);
+        return CandidatePairs(lsh.Bands, band => signatures.Select(signature => LshIndex.BandKey(signature, band, lsh.Rows)).ToArray(), cancellationToken);
     }
 
     /// <summary>The same pairs from band keys already computed: <paramref name="bandKeys"/>[d][band], as <see cref="LshIndex.BandKeys"/> gives them.</summary>
     public static ulong[] CandidatePairs(IReadOnlyList<ulong[]> bandKeys, int bands, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bandKeys);
-        return CandidatePairs(bands, band => [.. bandKeys.Select(keys => keys[band])], cancellationToken);
+        return CandidatePairs(bands, band => bandKeys.Select(keys => keys[band]).ToArray(), cancellationToken);
     }
 
-    /// <summary>The same pairs from each band's keys in document order: <paramref name="keysByBand"/>[band][d].</summary>
+    /// <summary>
+    /// The same pairs from each band's keys in document order, <paramref name="keysByBand"/>[band][d], which are sorted
+    /// in place: a million documents' keys are not copied again.
+    /// </summary>
     public static ulong[] CandidatePairsByBand(IReadOnlyList<List<ulong>> keysByBand, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keysByBand);
-        return CandidatePairs(keysByBand.Count, band => [.. keysByBand[band]], cancellationToken);
+        return CandidatePairs(keysByBand.Count, band => CollectionsMarshal.AsSpan(keysByBand[band]), cancellationToken);
     }
 
-    /// <summary>Pairs from each band's keys in document order, which <paramref name="keysOfBand"/> gives in an array of its own.</summary>
-    private static ulong[] CandidatePairs(int bands, Func<int, ulong[]> keysOfBand, CancellationToken cancellationToken)
+    /// <summary>A band's keys in document order, in memory the caller lets the sort reorder.</summary>
+    private delegate Span<ulong> BandKeysOf(int band);
+
+    /// <summary>Pairs from each band's keys, sorted in place with the documents' positions beside them.</summary>
+    private static ulong[] CandidatePairs(int bands, BandKeysOf keysOfBand, CancellationToken cancellationToken)
     {
         var pairs = new ConcurrentBag<ulong[]>();
         Parallel.For(0, bands, new ParallelOptions { CancellationToken = cancellationToken }, band =>
         {
-            ulong[] keys = keysOfBand(band);
+            Span<ulong> keys = keysOfBand(band);
             int n = keys.Length;
-            int[] order = [.. Enumerable.Range(0, n)];
+            int[] rented = ArrayPool<int>.Shared.Rent(n);
+            Span<int> order = rented.AsSpan(0, n);
+            for (int d = 0; d < n; d++)
+            {
+                order[d] = d;
+            }
+
             HashSort.Sort(keys, order);
             var found = new List<ulong>();
             var group = new List<int>();
@@ -72,6 +86,7 @@ public static class Clusterer
                 start = end;
             }
 
+            ArrayPool<int>.Shared.Return(rented);
             pairs.Add([.. found]);
         });
 
