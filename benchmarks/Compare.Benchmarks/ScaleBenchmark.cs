@@ -13,6 +13,8 @@ namespace Compare.Benchmarks;
 /// compare CLI (a child process, streaming the file) deduplicates it. Reports wall time, documents/s,
 /// MB/s, the CLI's own peak working set, recall of the planted near-duplicates whose exact Jaccard is
 /// above the threshold, and precision (reported pairs whose exact Jaccard, recomputed here, is above it).
+/// COMPARE_CLI names the executables to time, separated by ':' (a native build, a baseline's), each run in
+/// turn on the same file COMPARE_RUNS times (default 1); without it, this build's compare.dll on the JIT.
 /// </summary>
 internal static partial class ScaleBenchmark
 {
@@ -20,22 +22,34 @@ internal static partial class ScaleBenchmark
 
     public static void Run(int[] sizes)
     {
+        string[] clis = Environment.GetEnvironmentVariable("COMPARE_CLI") is { Length: > 0 } named
+            ? named.Split(':', StringSplitOptions.RemoveEmptyEntries)
+            : [Path.Combine(AppContext.BaseDirectory, "compare.dll")];
+        int runs = int.TryParse(Environment.GetEnvironmentVariable("COMPARE_RUNS"), CultureInfo.InvariantCulture, out int r) ? r : 1;
         DirectoryInfo work = Directory.CreateTempSubdirectory("compare-scale-");
         try
         {
-            Console.WriteLine("| documents | MB of JSONL | time s | µs/document | × per-document time of the first size | docs/s | MB/s | peak working set MB | planted pairs ≥ 0.8 | recall | precision |");
-            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-            double? firstPerDocument = null;
+            Console.WriteLine("| CLI | documents | MB of JSONL | time s | µs/document | × per-document time of the first size | docs/s | MB/s | peak working set MB | planted pairs ≥ 0.8 | recall | precision |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            var firstPerDocument = new Dictionary<string, double>();
             foreach (int size in sizes)
             {
                 string input = Path.Combine(work.FullName, $"synthetic-{size}.jsonl");
                 SyntheticCorpus.WriteJsonLines(input, size, seed: 2014);
-                (double seconds, double peakMegabytes, string clusters, string pairs) = RunCli(input, work.FullName);
-                (int planted, double recall, double precision) = Score(size, clusters, pairs);
-                double megabytes = new FileInfo(input).Length / 1e6, perDocument = seconds * 1e6 / size;
-                firstPerDocument ??= perDocument;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {size:N0} | {megabytes:F0} | {seconds:F1} | {perDocument:F1} | {perDocument / firstPerDocument:F2} | {size / seconds:N0} | {megabytes / seconds:F0} | {peakMegabytes:N0} | {planted:N0} | {recall:P2} | {precision:P2} |"));
+                double megabytes = new FileInfo(input).Length / 1e6;
+                for (int run = 0; run < runs; run++)
+                {
+                    foreach (string cli in clis)
+                    {
+                        (double seconds, double peakMegabytes, string clusters, string pairs) = RunCli(cli, input, work.FullName);
+                        (int planted, double recall, double precision) = Score(size, clusters, pairs);
+                        double perDocument = seconds * 1e6 / size;
+                        double first = firstPerDocument.TryAdd(cli, perDocument) ? perDocument : firstPerDocument[cli];
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"| {cli} | {size:N0} | {megabytes:F0} | {seconds:F1} | {perDocument:F1} | {perDocument / first:F2} | {size / seconds:N0} | {megabytes / seconds:F0} | {peakMegabytes:N0} | {planted:N0} | {recall:P2} | {precision:P2} |"));
+                    }
+                }
+
                 File.Delete(input);
             }
         }
@@ -46,22 +60,23 @@ internal static partial class ScaleBenchmark
     }
 
     /// <summary>dedup through the CLI executable; the wall time includes its start.</summary>
-    public static (double Seconds, double PeakMegabytes, string Clusters, string Pairs) RunCli(string input, string directory)
+    private static (double Seconds, double PeakMegabytes, string Clusters, string Pairs) RunCli(string cli, string input, string directory)
     {
         string clusters = Path.Combine(directory, "clusters.jsonl"), pairs = Path.Combine(directory, "pairs.jsonl");
-        var start = new ProcessStartInfo("dotnet", ["exec", Path.Combine(AppContext.BaseDirectory, "compare.dll"), "dedup", input,
-            "--threshold", Threshold.ToString(CultureInfo.InvariantCulture), "--output", clusters, "--pairs", pairs])
+        string[] arguments = ["dedup", input, "--threshold", Threshold.ToString(CultureInfo.InvariantCulture), "--output", clusters, "--pairs", pairs];
+        var start = new ProcessStartInfo(cli.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : cli,
+            cli.EndsWith(".dll", StringComparison.Ordinal) ? ["exec", cli, .. arguments] : arguments)
         {
             RedirectStandardError = true,
         };
         var clock = Stopwatch.StartNew();
-        using Process cli = Process.Start(start)!;
-        string error = cli.StandardError.ReadToEnd();
-        cli.WaitForExit();
+        using Process process = Process.Start(start)!;
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
         clock.Stop();
-        if (cli.ExitCode != 0)
+        if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"compare dedup exited {cli.ExitCode}: {error}");
+            throw new InvalidOperationException($"compare dedup exited {process.ExitCode}: {error}");
         }
 
         Match peak = PeakMemory().Match(error);
@@ -88,7 +103,7 @@ internal static partial class ScaleBenchmark
         foreach (string line in File.ReadLines(pairsPath))
         {
             using JsonDocument json = JsonDocument.Parse(line);
-            reported.Add((json.RootElement.GetProperty("left_id").GetString()!, json.RootElement.GetProperty("right_id").GetString()!));
+            reported.Add((json.RootElement.GetProperty("leftId").GetString()!, json.RootElement.GetProperty("rightId").GetString()!));
         }
 
         // The generator is seeded: run it again for the planted pairs, then for only the texts they need.
