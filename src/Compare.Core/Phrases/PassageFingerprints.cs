@@ -28,11 +28,12 @@ public static class PassageFingerprints
     private const ulong Seed = 0x7061737361676573UL; // "passages"
 
     /// <summary>The distinct fingerprints of <paramref name="text"/> under <paramref name="normalization"/>, ascending.</summary>
-    public static uint[] Of(string text, NormalizationOptions normalization)
+    public static uint[] Of(ReadOnlySpan<char> text, NormalizationOptions normalization)
     {
-        ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(normalization);
-        return Of(SharedPhraseFinder.Tokenize(text, normalization));
+        var words = new WordCollector(text.Length / 5);
+        Tokenizer.Run(text, normalization, SharedPhraseFinder.Seed, ref words);
+        return words.ToFingerprints();
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using Compare.Core.Clustering;
+using Compare.Core.Hashing;
 using Compare.Core.Text;
 
 namespace Compare.Core.Phrases;
@@ -46,20 +48,23 @@ public static class ReuseFinder
         // One entry per document and fingerprint: fingerprint << 32 | position, sorted, so each fingerprint's documents are a run.
         var entries = new List<ulong>();
         int documents = 0;
-        foreach (string text in corpus.ReadAll(cancellationToken))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            foreach (uint fingerprint in PassageFingerprints.Of(text, options.Normalization))
+        corpus.ForEachText(
+            text => PassageFingerprints.Of(text, options.Normalization),
+            (_, batch) =>
             {
-                entries.Add(((ulong)fingerprint << 32) | (uint)documents);
-            }
+                foreach (uint[] fingerprints in batch)
+                {
+                    foreach (uint fingerprint in fingerprints)
+                    {
+                        entries.Add(((ulong)fingerprint << 32) | (uint)documents);
+                    }
 
-            documents++;
-            if ((documents & 1023) == 0)
-            {
+                    documents++;
+                }
+
                 progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, documents, corpus.Count ?? 0));
-            }
-        }
+            },
+            new ParallelOptions { CancellationToken = cancellationToken });
 
         progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, documents, documents));
         (ulong[] pairs, int boilerplate) = CandidatePairs(entries, options.MaxDocumentsPerFingerprint, cancellationToken);
@@ -70,9 +75,8 @@ public static class ReuseFinder
     /// <summary>The distinct pairs (packed by <see cref="Clusterer.Pack"/>, ascending) sharing a fingerprint that at most <paramref name="maxDocuments"/> hold.</summary>
     private static (ulong[] Pairs, int Boilerplate) CandidatePairs(List<ulong> entries, int maxDocuments, CancellationToken cancellationToken)
     {
-        ulong[] sorted = [.. entries];
-        entries.Clear();
-        Array.Sort(sorted);
+        Span<ulong> sorted = CollectionsMarshal.AsSpan(entries);
+        HashSort.Sort(sorted);
         var pairs = new List<ulong>();
         int boilerplate = 0;
         for (int start = 0, end; start < sorted.Length; start = end)
