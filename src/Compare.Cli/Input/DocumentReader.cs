@@ -281,32 +281,31 @@ internal sealed class DocumentReader : IDisposable
         try
         {
             List<(int Start, int Length)> lines = chunk.Lines();
-            var outcomes = new LineOutcome<T>[lines.Count];
             List<string>? firstNames = FirstRecordFields is null ? FirstNames(chunk, lines) : null;
-            OrderedBatches.WorkOn(Enumerable.Range(0, lines.Count).ToArray(), k =>
-            {
-                (int start, int length) = lines[k];
-                ReadOnlySpan<byte> line = chunk.Bytes.Slice(start, length);
-                long offset = chunk.OffsetOf(k, start);
-                char[] text = ArrayPool<char>.Shared.Rent(Math.Max(1, line.Length));
-                try
-                {
-                    List<string>? names = null;
-                    string? id = ParseRecord(line, offset, text, out int textLength, null, ref names, out string? reason);
-                    outcomes[k] = new LineOutcome<T>(id, reason, offset, length, id is null ? default! : work(text.AsSpan(0, textLength)));
-                }
-                finally
-                {
-                    ArrayPool<char>.Shared.Return(text);
-                }
-
-                return 0;
-            }, options);
+            LineOutcome<T>[] outcomes = OrderedBatches.WorkOn(Enumerable.Range(0, lines.Count).ToArray(), k => ParseLine(chunk, k, lines[k], work), options);
             return new ChunkOutcome<T>(outcomes, firstNames);
         }
         finally
         {
             chunk.Return();
+        }
+    }
+
+    /// <summary>Line <paramref name="index"/> of a chunk parsed, and its text given to <paramref name="work"/> when it is a record.</summary>
+    private LineOutcome<T> ParseLine<T>(LineChunk chunk, int index, (int Start, int Length) at, TextWork<T> work)
+    {
+        ReadOnlySpan<byte> line = chunk.Bytes.Slice(at.Start, at.Length);
+        long offset = chunk.OffsetOf(index, at.Start);
+        char[] text = ArrayPool<char>.Shared.Rent(Math.Max(1, line.Length));
+        try
+        {
+            List<string>? names = null;
+            string? id = ParseRecord(line, offset, text, out int textLength, null, ref names, out string? reason);
+            return new LineOutcome<T>(id, reason, offset, at.Length, id is null ? default! : work(text.AsSpan(0, textLength)));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(text);
         }
     }
 
