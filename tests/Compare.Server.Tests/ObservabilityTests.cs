@@ -1,8 +1,11 @@
 using System.Globalization;
+using Compare.Server.Storage;
 using Compare.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Compare.Server.Tests;
 
@@ -51,6 +54,77 @@ public sealed class ObservabilityTests
             Assert.Equal(1, Sample(scrape, "compare_build_info", $"version=\"{version}\""));
             Assert.Equal(1, Sample(scrape, "target_info", "service_name=\"compare\"", $"service_version=\"{version}\""));
             Assert.Contains("\ndotnet_gc_heap_total_allocated_bytes_total", "\n" + scrape, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task CollectionFigures_ListingFailsWithAnyError_KeepTheLastReadingSayItOnceAndResumeWhenItWorks()
+    {
+        var logs = new CapturedLogs();
+        var catalog = new FailingCatalog();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(services =>
+        {
+            services.AddSingleton<ILoggerProvider>(logs);
+            services.AddSingleton<ICollectionCatalog>(provider => catalog.Over(provider.GetRequiredService<IDocumentStore>()));
+        }, new() { ["Metrics:CollectionsInterval"] = "00:00:00.020" });
+        await using (app)
+        using (channel)
+        {
+            string collection = $"figures-{Guid.NewGuid():N}";
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = collection });
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+            await ScrapeUntilAsync(http, s => s.Contains($"collection=\"{collection}\"", StringComparison.Ordinal));
+
+            // Not a store exception: an error no one expected. The readings go on, the last figures stay, one line says so.
+            catalog.Failure = new InvalidOperationException("listing broke");
+            await WaitUntilAsync(() => catalog.Failed >= 5);
+            string during = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            catalog.Failure = null;
+            await WaitUntilAsync(() => logs.All.Contains("are read again", StringComparison.Ordinal));
+
+            Assert.Contains($"collection=\"{collection}\"", during, StringComparison.Ordinal);
+            Assert.Single(logs.Lines, l => l.Message.Contains("could not be read (listing broke)", StringComparison.Ordinal));
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); !condition(); await Task.Delay(10))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the condition did not hold within 30 s");
+        }
+    }
+
+    /// <summary>The store's catalog, which fails with <see cref="Failure"/> while it is set.</summary>
+    private sealed class FailingCatalog
+    {
+        private int _failed;
+
+        public Exception? Failure { get; set; }
+
+        public int Failed => Volatile.Read(ref _failed);
+
+        public ICollectionCatalog Over(IDocumentStore store) => new Catalog(this, store);
+
+        private sealed class Catalog(FailingCatalog owner, IDocumentStore store) : ICollectionCatalog
+        {
+            public Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken) =>
+                store.CreateCollectionAsync(name, settings, cancellationToken);
+
+            public Task<CollectionInfo?> GetCollectionAsync(string name, CancellationToken cancellationToken) => store.GetCollectionAsync(name, cancellationToken);
+
+            public Task<IReadOnlyList<CollectionInfo>> ListCollectionsAsync(CancellationToken cancellationToken)
+            {
+                if (owner.Failure is { } failure)
+                {
+                    Interlocked.Increment(ref owner._failed);
+                    throw failure;
+                }
+
+                return store.ListCollectionsAsync(cancellationToken);
+            }
+
+            public Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken) => store.DeleteCollectionAsync(name, cancellationToken);
         }
     }
 

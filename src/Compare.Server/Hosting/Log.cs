@@ -68,4 +68,10 @@ internal static partial class Log
 
     [LoggerMessage(23, LogLevel.Error, "{Method} answered DATA_LOSS: {Reason}")]
     public static partial void DataLoss(ILogger logger, string method, string reason);
+
+    [LoggerMessage(24, LogLevel.Warning, "The collections' figures for /metrics could not be read ({Reason}); the last reading stays until a read succeeds.")]
+    public static partial void FiguresNotRead(ILogger logger, string reason);
+
+    [LoggerMessage(25, LogLevel.Information, "The collections' figures for /metrics are read again.")]
+    public static partial void FiguresReadAgain(ILogger logger);
 }

@@ -1,3 +1,4 @@
+using Compare.Server.Hosting;
 using Compare.Server.Storage;
 using Microsoft.Extensions.Options;
 
@@ -10,11 +11,13 @@ namespace Compare.Server.Observability;
 /// and a host whose start fails (a port in use) before the run begins logs the cancelled task as a failure, with a
 /// stack trace, where the server promises one line (dotnet/runtime#98935).
 /// </summary>
-internal sealed class CollectionFigures(IStoreHealth health, ICollectionCatalog collections, CompareMetrics metrics, IOptions<MetricsOptions> options)
+internal sealed class CollectionFigures(IStoreHealth health, ICollectionCatalog collections, CompareMetrics metrics, IOptions<MetricsOptions> options,
+    ILogger<CollectionFigures> logger)
     : IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _reading = Task.CompletedTask;
+    private bool _failing;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -53,12 +56,29 @@ internal sealed class CollectionFigures(IStoreHealth health, ICollectionCatalog 
             }
 
             metrics.CollectionsRead(await collections.ListCollectionsAsync(cancellationToken).ConfigureAwait(false));
+            if (_failing)
+            {
+                _failing = false;
+                Log.FiguresReadAgain(logger);
+            }
+
             return true;
         }
-        catch (Exception e) when (e is StoreUnavailableException or StoreException or TimeoutException
-            || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Kept: the figures of the last good reading. Calls report the store's state; metrics need not.
+            return false;
+        }
+#pragma warning disable CA1031 // Any failure keeps the last reading and is told once; the readings must go on.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            // Kept: the figures of the last good reading, said once until a read succeeds again.
+            if (!_failing)
+            {
+                _failing = true;
+                Log.FiguresNotRead(logger, e.Message);
+            }
+
             return false;
         }
     }
