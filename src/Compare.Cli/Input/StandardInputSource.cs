@@ -6,13 +6,15 @@ namespace Compare.Cli.Input;
 /// <summary>
 /// Standard input, which can be read only once, kept as it is read so that a run can read it again: in blocks of
 /// 4 MB, each compressed on the pool (Deflate, fastest; news text keeps about a third of its size). The blocks may
-/// take at most half of the memory the process may use; a larger input is refused, naming the way out (a file).
+/// take at most half of the memory the process may use (checked as each block is kept, so a few blocks being
+/// compressed may pass it); a larger input is refused, naming the way out (a file).
 /// </summary>
-internal sealed class StandardInputSource(Func<Stream> openStandardInput) : InputSource
+internal sealed class StandardInputSource(Func<Stream> openStandardInput, long? limit = null) : InputSource
 {
-    private const int BlockBytes = 4 << 20;
+    /// <summary>Bytes of input a block holds.</summary>
+    public const int BlockBytes = 4 << 20;
     private readonly List<Task<Block>> _blocks = [];
-    private readonly long _limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+    private readonly long _limit = limit ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
     private RetainingStream? _first;
     private long _kept;
 
@@ -36,7 +38,7 @@ internal sealed class StandardInputSource(Func<Stream> openStandardInput) : Inpu
 
     public override void Dispose()
     {
-        _first?.Dispose();
+        _first?.Release();
         base.Dispose();
     }
 
@@ -103,7 +105,10 @@ internal sealed class StandardInputSource(Func<Stream> openStandardInput) : Inpu
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
-    /// <summary>Standard input, each byte also kept in the current block.</summary>
+    /// <summary>
+    /// Standard input, each byte also kept in the current block. A reader that stops early and disposes it does not end
+    /// the keeping: the next <see cref="Open"/> reads the rest; the block goes back when the source is disposed.
+    /// </summary>
     private sealed class RetainingStream(StandardInputSource owner, Stream input) : ForwardStream
     {
         private byte[] _block = ArrayPool<byte>.Shared.Rent(BlockBytes);
@@ -149,15 +154,17 @@ internal sealed class StandardInputSource(Func<Stream> openStandardInput) : Inpu
             }
         }
 
-        protected override void Dispose(bool disposing)
+        /// <summary>Gives the current block back and closes standard input.</summary>
+        public void Release()
         {
-            if (disposing && _block.Length > 0)
+            if (_block.Length > 0)
             {
                 ArrayPool<byte>.Shared.Return(_block);
                 _block = [];
             }
 
-            base.Dispose(disposing);
+            _ended = true;
+            input.Dispose();
         }
     }
 
