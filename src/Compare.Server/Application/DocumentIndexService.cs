@@ -173,11 +173,26 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         CollectionSettings settings = (await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
         var criteria = new MatchCriteria(0, options.MinContainmentOfQuery, options.MinContainmentOfMatch);
         criteria = criteria with { Jaccard = options.Threshold ?? (criteria.IsContainment ? 0 : settings.Threshold) };
-        (string text, DocumentSketch sketch) = await ResolveAsync(collection, settings, query, "query", cancellationToken).ConfigureAwait(false);
+        bool byPassages = criteria.IsContainment && !options.Exhaustive;
+        string text;
+        DocumentSketch sketch;
+        uint[]? passages = null;
+        if (byPassages && query.Text is { } given)
+        {
+            // A containment search needs the query's passage fingerprints too: both from one pass over its words.
+            cancellationToken.ThrowIfCancellationRequested();
+            (text, (sketch, passages)) = (given, sketchers.For(settings.Parameters).SketchWithPassages(given));
+        }
+        else
+        {
+            (text, sketch) = await ResolveAsync(collection, settings, query, "query", cancellationToken).ConfigureAwait(false);
+        }
+
         (IReadOnlyList<IndexedSketch> candidates, bool truncated) = options.Exhaustive
             ? (await store.GetAllSketchesAsync(collection, settings, cancellationToken).ConfigureAwait(false), false)
-            : criteria.IsContainment
-                ? await ContainmentCandidatesAsync(collection, settings, text, criteria, cancellationToken).ConfigureAwait(false)
+            : byPassages
+                ? await ContainmentCandidatesAsync(collection, settings, passages ?? PassageFingerprints.Of(text, settings.Parameters.Normalization), criteria,
+                    cancellationToken).ConfigureAwait(false)
                 : (await store.GetCandidatesAsync(collection, settings, sketch.Signature, settings.Lsh.ProbeDepth(criteria.Jaccard), cancellationToken).ConfigureAwait(false), false);
         string? exclude = query.Id is not null && !options.IncludeSelf ? query.Id : null;
         QueryResult result = CandidateVerifier.Verify(sketch, candidates, criteria, options.TopK, exclude, cancellationToken);
@@ -190,10 +205,9 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
     /// its wording, and the passage index names every document sharing 7 words in a row with it (however small the Jaccard
     /// of a short text and a long one is). At most <see cref="MaxContainmentCandidates"/>, those sharing the most fingerprints.
     /// </summary>
-    private async Task<(IReadOnlyList<IndexedSketch> Candidates, bool Truncated)> ContainmentCandidatesAsync(string collection, CollectionSettings settings, string text,
-        MatchCriteria criteria, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<IndexedSketch> Candidates, bool Truncated)> ContainmentCandidatesAsync(string collection, CollectionSettings settings,
+        uint[] fingerprints, MatchCriteria criteria, CancellationToken cancellationToken)
     {
-        uint[] fingerprints = PassageFingerprints.Of(text, settings.Parameters.Normalization);
         PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, fingerprints, SharedPassageService.MaxDocumentsPerFingerprint,
             cancellationToken).ConfigureAwait(false);
         // A document holding a share c of the query's shingles shares about c of the query's (uncommon) fingerprints, a little
