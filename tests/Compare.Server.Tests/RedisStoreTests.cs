@@ -114,7 +114,7 @@ public sealed class RedisStoreTests
     }
 
     [Fact]
-    public async Task RebuildCollectionIndex_AfterBucketsAreLost_FindsEveryDocumentAgain()
+    public async Task RebuildCollectionIndex_AfterBucketsAndPassagesAreLost_FindsEveryDocumentAndItsPassagesAgain()
     {
         await using RedisServer redis = await RedisServer.StartAsync();
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(50)];
@@ -126,18 +126,25 @@ public sealed class RedisStoreTests
             await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
             {
                 // The grouped band buckets and the handles they hold: what a failover may lose while documents survive.
-                RedisKey[] buckets = [.. direct.GetServer(redis.Configuration).Keys(pattern: "*:g*:*"), .. direct.GetServer(redis.Configuration).Keys(pattern: "*:handles")];
+                // And the passage sets (layout 4: a group of fingerprints and a range of handles).
+                IServer server = direct.GetServer(redis.Configuration);
+                RedisKey[] buckets = [.. server.Keys(pattern: "*:g*:*"), .. server.Keys(pattern: "*:handles")];
+                RedisKey[] passages = [.. server.Keys(pattern: "*:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*")];
                 Assert.True(buckets.Length > 18);
-                await direct.GetDatabase().KeyDeleteAsync(buckets);
+                Assert.True(passages.Length > 100);
+                await direct.GetDatabase().KeyDeleteAsync([.. buckets, .. passages]);
             }
 
             var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            var passagesOf = new FindSharedPassagesRequest { Query = new DocumentRef { Text = corpus[3].Text } };
             Assert.Empty((await similarity.FindSimilarAsync(Similar(string.Empty, corpus[3].Text))).Matches);
+            Assert.Empty((await similarity.FindSharedPassagesAsync(passagesOf)).Matches);
 
             RebuildCollectionIndexResponse rebuilt = await new CollectionService.CollectionServiceClient(channel).RebuildCollectionIndexAsync(new RebuildCollectionIndexRequest());
 
             Assert.Equal(corpus.Count, rebuilt.IndexedDocumentCount);
             Assert.Contains((await similarity.FindSimilarAsync(Similar(string.Empty, corpus[3].Text))).Matches, m => m.Id == corpus[3].Id);
+            Assert.Equal(corpus[3].Id, (await similarity.FindSharedPassagesAsync(passagesOf)).Matches[0].Id);
         }
     }
 

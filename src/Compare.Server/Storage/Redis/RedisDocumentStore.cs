@@ -372,7 +372,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         var sketches = new List<(Version Version, IndexedSketch Document)>();
-        await foreach ((string id, Version version, DocumentSketch sketch, _) in SketchEveryTextAsync(keys, settings, cancellationToken).ConfigureAwait(false))
+        await foreach ((string id, Version version, DocumentSketch sketch, _) in SketchEveryTextAsync(keys, settings, withPassages: false, cancellationToken).ConfigureAwait(false))
         {
             sketches.Add((version, new IndexedSketch(id, sketch)));
         }
@@ -423,7 +423,8 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         CollectionSettings settings = record.Settings;
         long count = 0;
         var frequencies = new DocumentFrequencySketch();
-        await foreach ((string id, Version version, DocumentSketch sketch, string text) in SketchEveryTextAsync(keys, settings, cancellationToken).ConfigureAwait(false))
+        await foreach ((string id, Version version, DocumentSketch sketch, uint[] passages) in SketchEveryTextAsync(keys, settings, withPassages: true, cancellationToken)
+            .ConfigureAwait(false))
         {
             frequencies.Add(sketch.Shingles);
             ulong[] bandKeys = BandKeysOf(sketch.Signature, settings.Lsh);
@@ -443,7 +444,7 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
                 adds.Add(batch.SetAddAsync(keys.ForestGroup(prefix), prefix.Member));
             }
 
-            foreach (uint fingerprint in PassageFingerprints.Of(text, settings.Parameters.Normalization))
+            foreach (uint fingerprint in passages)
             {
                 adds.Add(batch.SetAddAsync(keys.PassageGroupOf(fingerprint, version.Handle), PassageEntry.Member(fingerprint, version.Handle)));
             }
@@ -458,9 +459,12 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
         return count;
     }
 
-    /// <summary>Every stored document that has a version, with its sketch made again from its text, in pages.</summary>
-    private async IAsyncEnumerable<(string Id, Version Version, DocumentSketch Sketch, string Text)> SketchEveryTextAsync(CollectionKeys keys, CollectionSettings settings,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Every stored document that has a version, with its sketch made again from its text, in pages; with its passage
+    /// fingerprints from the same pass over its words when asked (else none).
+    /// </summary>
+    private async IAsyncEnumerable<(string Id, Version Version, DocumentSketch Sketch, uint[] Passages)> SketchEveryTextAsync(CollectionKeys keys,
+        CollectionSettings settings, bool withPassages, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         Dictionary<string, Version> versions = await VersionsAsync(keys, cancellationToken).ConfigureAwait(false);
         DocumentSketcher sketcher = sketchers.For(settings.Parameters);
@@ -469,7 +473,15 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
             cancellationToken.ThrowIfCancellationRequested();
             if (versions.TryGetValue(entry.Name!, out Version? version) && Readable(keys, entry.Name!, entry.Value) is { } record)
             {
-                yield return (entry.Name!, version, sketcher.Sketch(record.Text), record.Text);
+                if (withPassages)
+                {
+                    (DocumentSketch sketch, uint[] passages) = sketcher.SketchWithPassages(record.Text);
+                    yield return (entry.Name!, version, sketch, passages);
+                }
+                else
+                {
+                    yield return (entry.Name!, version, sketcher.Sketch(record.Text), []);
+                }
             }
         }
     }
