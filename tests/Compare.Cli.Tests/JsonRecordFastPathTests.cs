@@ -32,7 +32,7 @@ public sealed class JsonRecordFastPathTests
             char[] fastText = new char[Math.Max(1, line.Length)], referenceText = new char[Math.Max(1, line.Length)];
             bool fast = JsonRecordFastPath.TryRead(line, "id"u8, "text"u8, fastText, out string? fastId, out int fastLength);
             List<string>? names = null;
-            string? referenceId = DocumentReader.ReadRecord(line, Fields, referenceText, out int referenceLength, null, ref names, out string? reason);
+            string? referenceId = DocumentReader.ReadRecord(line, Fields, "id"u8, "text"u8, referenceText, out int referenceLength, null, ref names, out string? reason);
             if (!fast)
             {
                 continue;
@@ -58,7 +58,7 @@ public sealed class JsonRecordFastPathTests
             char[] fastText = new char[line.Length], referenceText = new char[line.Length];
             Assert.True(JsonRecordFastPath.TryRead(line, "id"u8, "text"u8, fastText, out string? id, out int length));
             List<string>? names = null;
-            Assert.Equal(DocumentReader.ReadRecord(line, Fields, referenceText, out int referenceLength, null, ref names, out _), id);
+            Assert.Equal(DocumentReader.ReadRecord(line, Fields, "id"u8, "text"u8, referenceText, out int referenceLength, null, ref names, out _), id);
             Assert.Equal(new string(referenceText, 0, referenceLength), new string(fastText, 0, length));
         }
     }

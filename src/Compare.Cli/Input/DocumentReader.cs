@@ -60,7 +60,6 @@ internal sealed class DocumentReader : IDisposable
 
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private readonly string _path;
-    private readonly string _name;
     private readonly InputSource? _source;
     private readonly InputFields _fields;
     private readonly bool _withMetadata;
@@ -88,7 +87,6 @@ internal sealed class DocumentReader : IDisposable
         };
         _path = path;
         _source = Kind == InputKind.Folder ? null : InputSource.For(path, input.OpenStandardInput);
-        _name = _source?.Name ?? path;
         _fields = input.Fields;
         _withMetadata = withMetadata;
         _idName = Encoding.UTF8.GetBytes(_fields.Id);
@@ -117,7 +115,7 @@ internal sealed class DocumentReader : IDisposable
     public InputKind Kind { get; }
 
     /// <summary>What messages call the input: its path, or "standard input".</summary>
-    public string Name => _name;
+    public string Name => _source?.Name ?? _path;
 
     /// <summary>Where the current read is.</summary>
     public ReadPosition Position { get; } = new();
@@ -254,14 +252,14 @@ internal sealed class DocumentReader : IDisposable
                 foreach ((int start, int length) in chunk.Lines())
                 {
                     number++;
-                    InputDocument? document = Parse(chunk.Bytes.Slice(start, length), chunk.OffsetOf(0, start), $"{_name}:{number}", out string? reason);
+                    InputDocument? document = Parse(chunk.Bytes.Slice(start, length), chunk.OffsetOf(0, start), $"{Name}:{number}", out string? reason);
                     if (document is not null)
                     {
                         yield return document;
                     }
                     else if (reason is not null)
                     {
-                        onProblem(new InputProblem($"{_name}:{number}", reason));
+                        onProblem(new InputProblem($"{Name}:{number}", reason));
                     }
                 }
             }
@@ -342,7 +340,7 @@ internal sealed class DocumentReader : IDisposable
     /// <summary>The lines at <paramref name="lines"/> (ascending offsets, lengths without the line end) gathered into chunks of about <see cref="ChunkBytes"/>.</summary>
     public IEnumerable<LineChunk> JsonLineChunksAt(IEnumerable<(long Offset, int Length)> lines)
     {
-        using var window = new ReadWindow(_source!.OpenRanges());
+        using InputSource.RangeReader ranges = _source!.OpenRanges();
         foreach ((long Offset, int Length)[] batch in Batches(lines))
         {
             int total = batch.Sum(l => l.Length + 1);
@@ -353,62 +351,11 @@ internal sealed class DocumentReader : IDisposable
             {
                 (long offset, int length) = batch[k];
                 offsets[k] = offset;
-                at += window.Read(offset, buffer.AsSpan(at, length), batch.AsSpan(k));
+                at += ranges.Read(offset, buffer.AsSpan(at, length));
                 buffer[at++] = (byte)'\n';
             }
 
             yield return new LineChunk(buffer, at, 0, offsets);
-        }
-    }
-
-    /// <summary>
-    /// Reads lines at ascending offsets a window at a time: lines close together (within 64 KB of the one before) come
-    /// from one read of up to <see cref="ChunkBytes"/>, where a read each took a system call a line, most of the time
-    /// of reading a fifth of a million documents back; lines far apart are read on their own.
-    /// </summary>
-    private sealed class ReadWindow(InputSource.RangeReader ranges) : IDisposable
-    {
-        private const int Gap = 64 << 10;
-        private byte[] _bytes = ArrayPool<byte>.Shared.Rent(ChunkBytes);
-        private long _start;
-        private int _length;
-
-        /// <summary>Copies the line at <paramref name="offset"/> into <paramref name="destination"/>; <paramref name="ahead"/> are the lines from it on.</summary>
-        public int Read(long offset, Span<byte> destination, ReadOnlySpan<(long Offset, int Length)> ahead)
-        {
-            if (offset < _start || offset + destination.Length > _start + _length)
-            {
-                // Take in the lines after this one while each is near the last and all fit.
-                long end = offset + destination.Length;
-                foreach ((long next, int length) in ahead[1..])
-                {
-                    if (next - end > Gap || next + length - offset > _bytes.Length)
-                    {
-                        break;
-                    }
-
-                    end = next + length;
-                }
-
-                if (end - offset > _bytes.Length)
-                {
-                    ArrayPool<byte>.Shared.Return(_bytes);
-                    _bytes = ArrayPool<byte>.Shared.Rent((int)(end - offset));
-                }
-
-                _start = offset;
-                _length = ranges.Read(offset, _bytes.AsSpan(0, (int)(end - offset)));
-            }
-
-            int available = (int)Math.Clamp(_start + _length - offset, 0, destination.Length);
-            _bytes.AsSpan((int)(offset - _start), available).CopyTo(destination);
-            return available;
-        }
-
-        public void Dispose()
-        {
-            ranges.Dispose();
-            ArrayPool<byte>.Shared.Return(_bytes);
         }
     }
 
@@ -439,8 +386,8 @@ internal sealed class DocumentReader : IDisposable
     {
         foreach ((long offset, ArraySegment<byte> line) in RawLinesAt(lines))
         {
-            yield return Parse(line, offset, $"{_name}:{offset}", out string? reason)?.Text
-                ?? throw new InvalidDataException($"{_name}: the record at byte {offset} changed while it was read ({reason}).");
+            yield return Parse(line, offset, $"{Name}:{offset}", out string? reason)?.Text
+                ?? throw new InvalidDataException($"{Name}: the record at byte {offset} changed while it was read ({reason}).");
         }
     }
 
@@ -550,14 +497,16 @@ internal sealed class DocumentReader : IDisposable
             return id;
         }
 
-        return ReadRecord(line, _fields, text, out textLength, metadata, ref names, out reason);
+        return ReadRecord(line, _fields, _idName, _textName, text, out textLength, metadata, ref names, out reason);
     }
 
-    /// <summary>One JSON line read with Utf8JsonReader, as <see cref="ParseRecord"/> describes: the reference for every line.</summary>
-    internal static string? ReadRecord(ReadOnlySpan<byte> line, InputFields fields, Span<char> text, out int textLength, Dictionary<string, string>? metadata,
-        ref List<string>? names, out string? reason)
+    /// <summary>
+    /// One JSON line read with Utf8JsonReader, as <see cref="ParseRecord"/> describes: the reference for every line. The
+    /// field names come as given (for messages) and in UTF-8 (to match).
+    /// </summary>
+    internal static string? ReadRecord(ReadOnlySpan<byte> line, InputFields fields, ReadOnlySpan<byte> idName, ReadOnlySpan<byte> textName, Span<char> text,
+        out int textLength, Dictionary<string, string>? metadata, ref List<string>? names, out string? reason)
     {
-        byte[] idName = Encoding.UTF8.GetBytes(fields.Id), textName = Encoding.UTF8.GetBytes(fields.Text);
         reason = null;
         textLength = -1;
         List<string>? fieldNames = names;
@@ -647,7 +596,7 @@ internal sealed class DocumentReader : IDisposable
         int idColumn = header.IndexOf(_fields.Id), textColumn = header.IndexOf(_fields.Text);
         if (idColumn < 0 || textColumn < 0)
         {
-            throw new InvalidDataException($"{_name}:1: the header has no \"{(idColumn < 0 ? _fields.Id : _fields.Text)}\" column ({string.Join(", ", header)}).");
+            throw new InvalidDataException($"{Name}:1: the header has no \"{(idColumn < 0 ? _fields.Id : _fields.Text)}\" column ({string.Join(", ", header)}).");
         }
 
         for (long ordinal = 0; ; Position.Done = _source.Consumed)
@@ -661,18 +610,18 @@ internal sealed class DocumentReader : IDisposable
 
             if (error is not null)
             {
-                onProblem(new InputProblem($"{_name}:{start}", error));
+                onProblem(new InputProblem($"{Name}:{start}", error));
             }
             else if (record.Count != header.Count)
             {
-                onProblem(new InputProblem($"{_name}:{start}", $"{record.Count} fields where the header has {header.Count}"));
+                onProblem(new InputProblem($"{Name}:{start}", $"{record.Count} fields where the header has {header.Count}"));
             }
             else
             {
                 Dictionary<string, string>? metadata = _withMetadata
                     ? header.Select((name, column) => (name, column)).Where(c => c.column != idColumn && c.column != textColumn).ToDictionary(c => c.name, c => record[c.column])
                     : null;
-                yield return new InputDocument(record[idColumn], record[textColumn], $"{_name}:{start}", ordinal++, metadata);
+                yield return new InputDocument(record[idColumn], record[textColumn], $"{Name}:{start}", ordinal++, metadata);
             }
         }
     }
