@@ -33,5 +33,5 @@ internal static class Mix
 
     /// <summary>Maps a 64-bit hash uniformly onto [0, range) without division (Lemire's fastrange).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Range(ulong hash, int range) => (int)Math.BigMul(hash, (ulong)range, out _);
+    public static int Range(ulong hash, int range) => (int)(ulong)(Math.BigMul(hash, (ulong)range) >> 64);
 }
