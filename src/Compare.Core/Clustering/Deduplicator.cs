@@ -97,7 +97,8 @@ public sealed class Deduplicator
         corpus.ForEachText(
             text =>
             {
-                Span<uint> signature = permutations <= 1024 ? stackalloc uint[permutations] : new uint[permutations];
+                // At most SketchParameters.MaxPermutations (4 KB): validated with the parameters.
+                Span<uint> signature = stackalloc uint[permutations];
                 _sketcher.Sign(text, signature);
                 var keys = new ulong[bands];
                 LshIndex.BandKeys(signature, _lsh, keys);

@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace Compare.Core.Clustering;
 
 /// <summary>
-/// Batches read on the calling thread and worked on by the pool, one batch in flight while the next is read, so a
-/// slow reader overlaps the work; results are handed over in the batches' order.
+/// Batches read on the calling thread and worked on by the pool while the next is read, so a slow reader overlaps the
+/// work; results are handed over in the batches' order.
 /// </summary>
 public static class OrderedBatches
 {

@@ -181,7 +181,8 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         {
             // A containment search needs the query's passage fingerprints too: both from one pass over its words.
             cancellationToken.ThrowIfCancellationRequested();
-            (text, (sketch, passages)) = (given, sketchers.For(settings.Parameters).SketchWithPassages(given));
+            text = given;
+            (sketch, passages) = sketchers.For(settings.Parameters).SketchWithPassages(given);
         }
         else
         {
