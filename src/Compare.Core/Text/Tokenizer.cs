@@ -88,7 +88,7 @@ public static class Tokenizer
         ArgumentNullException.ThrowIfNull(options);
         var sink = new TokenCollector(Math.Max(4, text.Length / 6));
         Run(text, options, seed, ref sink);
-        return sink.ToArray();
+        return sink.ToArrayAndReturn();
     }
 
     /// <summary>Returns the normalised form of each word, joined by single spaces (for display and char shingles).</summary>
@@ -549,22 +549,33 @@ public static class Tokenizer
         return map;
     }
 
+    /// <summary>Collects tokens in a pooled buffer: only the exact array handed out is allocated.</summary>
     private struct TokenCollector(int capacity) : ITokenSink
     {
-        private Token[] _tokens = new Token[capacity];
+        private Token[] _tokens = ArrayPool<Token>.Shared.Rent(capacity);
         private int _count;
 
         public void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd)
         {
             if (_count == _tokens.Length)
             {
-                Array.Resize(ref _tokens, _tokens.Length * 2);
+                Token[] larger = ArrayPool<Token>.Shared.Rent(_tokens.Length * 2);
+                _tokens.AsSpan(0, _count).CopyTo(larger);
+                ArrayPool<Token>.Shared.Return(_tokens);
+                _tokens = larger;
             }
 
             _tokens[_count++] = new Token(hash, start, end, codePointStart, codePointEnd);
         }
 
-        public readonly Token[] ToArray() => _tokens.AsSpan(0, _count).ToArray();
+        /// <summary>The tokens; the buffer goes back to the pool, so the collector is not used after.</summary>
+        public Token[] ToArrayAndReturn()
+        {
+            Token[] tokens = _tokens.AsSpan(0, _count).ToArray();
+            ArrayPool<Token>.Shared.Return(_tokens);
+            _tokens = [];
+            return tokens;
+        }
     }
 
     private readonly struct NormalizedTextCollector(StringBuilder builder) : ITokenSink
