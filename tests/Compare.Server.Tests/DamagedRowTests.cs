@@ -85,6 +85,14 @@ public sealed class DamagedRowTests
             {
             }
 
+            // A passage search whose candidates (read together) include the altered text finds the others and leaves it out.
+            string quoting = "One report said " + string.Join(' ', alteredText.Text.Split(' ')[20..40]) + " and another said "
+                + string.Join(' ', intact.Text.Split(' ')[20..40]) + " in the end.";
+            FindSharedPassagesResponse passages = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = "news", Query = new DocumentRef { Text = quoting } });
+            Assert.Contains(passages.Matches, m => m.Id == intact.Id);
+            Assert.DoesNotContain(passages.Matches, m => m.Id == alteredText.Id);
+            Assert.True(passages.CandidatesVerified >= 2, $"{passages.CandidatesVerified} candidates verified");
+
             // The same text again is not UNCHANGED: the damaged copies are rewritten.
             UpsertDocumentsResponse repaired = await documents.UpsertDocumentsAsync(Batch("news", [alteredText, unreadableSketch, intact]));
             Assert.Equal([UpsertStatus.Updated, UpsertStatus.Updated, UpsertStatus.Unchanged], repaired.Results.Select(r => r.Status));

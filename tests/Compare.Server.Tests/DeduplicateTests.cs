@@ -358,6 +358,9 @@ public sealed class DeduplicateTests(ServerFixture server)
         public Task<Storage.StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
             inner.GetDocumentAsync(collection, id, includeText, cancellationToken);
 
+        public Task<IReadOnlyList<Storage.StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+            inner.GetDocumentsAsync(collection, ids, cancellationToken);
+
         public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken) =>
             inner.ListDocumentsAsync(collection, afterId, limit, includeText, cancellationToken);
 

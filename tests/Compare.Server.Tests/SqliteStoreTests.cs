@@ -481,6 +481,8 @@ public sealed class SqliteStoreTests
 
         public Storage.StoredDocument? GetDocument(long key, string id, bool includeText) => inner.GetDocument(key, id, includeText);
 
+        public IReadOnlyList<Storage.StoredDocument> GetDocuments(long key, IReadOnlyList<string> ids) => inner.GetDocuments(key, ids);
+
         public (IReadOnlyList<Storage.StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText) =>
             inner.ListDocuments(key, afterId, limit, includeText);
 

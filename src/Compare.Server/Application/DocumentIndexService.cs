@@ -98,6 +98,24 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             ? DocumentHash.Verified(stored) with { Text = includeText ? stored.Text : null }
             : null;
 
+    /// <summary>
+    /// The texts of those of <paramref name="ids"/> that are stored and whole, by id, in one read: a text that no longer
+    /// matches its content hash is left out, as a damaged record is.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> GetTextsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var texts = new Dictionary<string, string>(ids.Count, StringComparer.Ordinal);
+        foreach (StoredDocument stored in await store.GetDocumentsAsync(collection, ids, cancellationToken).ConfigureAwait(false))
+        {
+            if (DocumentHash.Of(stored.Text!, stored.Metadata) == stored.ContentHash)
+            {
+                texts[stored.Id] = stored.Text!;
+            }
+        }
+
+        return texts;
+    }
+
     /// <summary>One page of documents in code point order of their ids.</summary>
     public async Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken)
     {

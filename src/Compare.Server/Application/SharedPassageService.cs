@@ -29,6 +29,12 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
     /// <summary>A fingerprint held by more documents than this is boilerplate: a query does not follow it, and says how many it left.</summary>
     public const int MaxDocumentsPerFingerprint = 1000;
 
+    /// <summary>Candidates whose texts are read at once after the first top_k (a deleted or damaged one is skipped: one never fails the search).</summary>
+    private const int TextsPerRead = 8;
+
+    /// <summary>The most texts read at once, whatever the top_k: a bound on what one query holds.</summary>
+    private const int MaxTextsPerRead = 64;
+
     /// <summary>The most candidates compared word by word for one query, whatever its top_k.</summary>
     public const int MaxVerifiedCandidates = 2_048;
 
@@ -56,39 +62,54 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         int budget = Math.Min(MaxVerifiedCandidates, (topK * 2) + 16);
         var matches = new List<PassageMatchResult>();
         int verified = 0, enoughFingerprints = 0;
-        foreach (PassageCandidate candidate in candidates)
+        while (verified < Math.Min(budget, candidates.Length))
         {
-            if (verified == budget || (matches.Count >= topK && candidate.SharedFingerprints < enoughFingerprints))
+            // The next few candidates' texts in one read (top_k and a few more first: most queries stop soon after), compared
+            // with the query on every core; then taken in order, exactly as one at a time would, until the stop.
+            int wave = Math.Min(Math.Min(budget, candidates.Length) - verified, Math.Min(MaxTextsPerRead, verified == 0 ? topK + TextsPerRead : TextsPerRead));
+            ArraySegment<PassageCandidate> next = new(candidates, verified, wave);
+            IReadOnlyDictionary<string, string> texts = await index.GetTextsAsync(collection, [.. next.Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
+            SharedPhrases?[] compared = Compare(text, words, next, texts, options, cancellationToken);
+            for (int i = 0; i < wave; i++)
             {
-                break;
-            }
+                if (matches.Count >= topK && next[i].SharedFingerprints < enoughFingerprints)
+                {
+                    metrics.CandidatesExamined(verified);
+                    return Result(verified);
+                }
 
-            verified++;
-            if (await ReadTextAsync(collection, candidate.Id, cancellationToken).ConfigureAwait(false) is { } candidateText
-                && SharedPhraseFinder.Find(text, words, candidateText, SharedPhraseFinder.Tokenize(candidateText, options.Normalization), options, cancellationToken)
-                    is { Phrases.Count: > 0 } shared)
-            {
-                matches.Add(new PassageMatchResult(candidate.Id, shared));
-                enoughFingerprints = matches.Count == topK ? candidate.SharedFingerprints : enoughFingerprints;
+                verified++;
+                if (compared[i] is { Phrases.Count: > 0 } shared)
+                {
+                    matches.Add(new PassageMatchResult(next[i].Id, shared));
+                    enoughFingerprints = matches.Count == topK ? next[i].SharedFingerprints : enoughFingerprints;
+                }
             }
         }
 
         metrics.CandidatesExamined(verified);
-        return new SharedPassagesResult(
+        return Result(verified);
+
+        SharedPassagesResult Result(int verified) => new(
             [.. matches.OrderByDescending(m => m.Shared.LeftSharedWords).ThenBy(m => m.Id, StringComparer.Ordinal).Take(topK)],
             PassageFingerprints.GuaranteedWords, candidates.Length, verified, found.CommonFingerprints);
     }
 
-    /// <summary>A candidate's text, or null when it was deleted meanwhile or is damaged (one damaged document never fails the search).</summary>
-    private async Task<string?> ReadTextAsync(string collection, string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Compare's shared passages of the query and each candidate whose text was read (null for one deleted or damaged since:
+    /// one never fails the search), on every core.
+    /// </summary>
+    private static SharedPhrases?[] Compare(string query, Core.Text.Token[] words, ArraySegment<PassageCandidate> candidates,
+        IReadOnlyDictionary<string, string> texts, PhraseOptions options, CancellationToken cancellationToken)
     {
-        try
+        var compared = new SharedPhrases?[candidates.Count];
+        Parallel.For(0, candidates.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
-            return (await index.GetDocumentAsync(collection, id, includeText: true, cancellationToken).ConfigureAwait(false))?.Text;
-        }
-        catch (DocumentDamagedException)
-        {
-            return null;
-        }
+            if (texts.TryGetValue(candidates[i].Id, out string? text))
+            {
+                compared[i] = SharedPhraseFinder.Find(query, words, text, SharedPhraseFinder.Tokenize(text, options.Normalization), options, cancellationToken);
+            }
+        });
+        return compared;
     }
 }

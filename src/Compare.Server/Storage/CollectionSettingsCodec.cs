@@ -60,5 +60,6 @@ public static class CollectionSettingsCodec
 
 [JsonSerializable(typeof(CollectionSettingsCodec.StoredSettings))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(string[]))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 internal sealed partial class SettingsJson : JsonSerializerContext;

@@ -52,6 +52,12 @@ public interface IDocumentRepository
     /// <summary>A stored document (its text only when asked), or null.</summary>
     Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Those of <paramref name="ids"/> that are stored, with their texts, in the order asked, in one read: what comparing a query
+    /// with many candidates reads. A document whose record cannot be read is logged and left out, as in every read of many.
+    /// </summary>
+    Task<IReadOnlyList<StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken);
+
     /// <summary>Up to <paramref name="limit"/> documents with ids ordinally after <paramref name="afterId"/>, in ordinal id order.</summary>
     Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken);
 

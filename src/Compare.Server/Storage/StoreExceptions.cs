@@ -33,6 +33,9 @@ public sealed class DocumentDamagedException(string id, string reason)
 {
     /// <summary>The damaged document.</summary>
     public string Id { get; } = id;
+
+    /// <summary>What is wrong with it.</summary>
+    public string Reason { get; } = reason;
 }
 
 /// <summary>The store's disk is full: nothing of the write was stored, and writes can succeed again once space is freed.</summary>

@@ -76,6 +76,9 @@ public interface IDocumentRecords : IDisposable
     /// <summary>A stored document, or null; <see cref="DocumentDamagedException"/> when its metadata cannot be read.</summary>
     StoredDocument? GetDocument(long key, string id, bool includeText);
 
+    /// <summary>Those of <paramref name="ids"/> that are stored, with their texts, in the order asked; one whose metadata cannot be read is logged and left out.</summary>
+    IReadOnlyList<StoredDocument> GetDocuments(long key, IReadOnlyList<string> ids);
+
     /// <summary>Up to <paramref name="limit"/> documents with ids after <paramref name="afterId"/>, in the records' id order.</summary>
     (IReadOnlyList<StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText);
 }

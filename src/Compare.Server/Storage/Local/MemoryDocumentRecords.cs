@@ -214,6 +214,18 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
+    public IReadOnlyList<StoredDocument> GetDocuments(long key, IReadOnlyList<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        lock (_gate)
+        {
+            return _collections.TryGetValue(key, out MemoryCollection? c)
+                ? [.. ids.Select(id => c.Documents.GetValueOrDefault(id)?.ToStored(includeText: true)).OfType<StoredDocument>()]
+                : [];
+        }
+    }
+
+    /// <inheritdoc/>
     public (IReadOnlyList<StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText)
     {
         lock (_gate)

@@ -153,6 +153,24 @@ public sealed class RedisDocumentStore(IConnectionMultiplexer redis, string keyP
     }
 
     /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection).ConfigureAwait(false));
+        RedisValue[] values = ids.Count == 0 ? [] : await Db.HashGetAsync(keys.Documents, [.. ids.Select(id => (RedisValue)id)]).ConfigureAwait(false);
+        var documents = new List<StoredDocument>(ids.Count);
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (Readable(keys, ids[i], values[i]) is { } record)
+            {
+                documents.Add(record.ToStored(ids[i], includeText: true));
+            }
+        }
+
+        return documents;
+    }
+
+    /// <inheritdoc/>
     public async Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken)
     {
         var keys = new CollectionKeys(keyPrefix, await RequireAsync(collection).ConfigureAwait(false));

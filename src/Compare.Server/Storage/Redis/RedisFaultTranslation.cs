@@ -40,6 +40,9 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
     public Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
         Run(() => redis.GetDocumentAsync(collection, id, includeText, cancellationToken));
 
+    public Task<IReadOnlyList<StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        Run(() => redis.GetDocumentsAsync(collection, ids, cancellationToken));
+
     public Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken) =>
         Run(() => redis.ListDocumentsAsync(collection, afterId, limit, includeText, cancellationToken));
 

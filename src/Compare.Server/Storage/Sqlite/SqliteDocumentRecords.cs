@@ -546,6 +546,39 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
+    public IReadOnlyList<StoredDocument> GetDocuments(long key, IReadOnlyList<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        // One statement for every id: preparing one a document cost more than reading its row.
+        command.CommandText = $"SELECT {DocumentColumns}, text FROM documents WHERE collection = $key AND id IN (SELECT value FROM json_each($ids))";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids as string[] ?? [.. ids], SettingsJson.Default.StringArray));
+        using SqliteDataReader reader = command.ExecuteReader();
+        var found = new Dictionary<string, StoredDocument>(ids.Count, StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            try
+            {
+                StoredDocument document = ReadDocument(reader, includeText: true);
+                found[document.Id] = document;
+            }
+            catch (DocumentDamagedException e)
+            {
+                Log.DocumentDamaged(_logger, e.Id, key, Description, e.Reason);
+            }
+        }
+
+        return [.. ids.Select(found.GetValueOrDefault).OfType<StoredDocument>()];
+    }
+
+    /// <inheritdoc/>
     public (IReadOnlyList<StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText)
     {
         using SqliteConnection connection = OpenReader();
