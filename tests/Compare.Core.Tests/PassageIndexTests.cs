@@ -64,13 +64,17 @@ public sealed class PassageIndexTests
     }
 
     [Theory]
-    [InlineData(200, 3)] // within the delta
-    [InlineData(3000, 5)] // across merges, with removals and replacements in the run and in the delta
-    public void Query_AfterLoadAddsRemovesAndMerges_CountsWhatBruteForceCounts(int documents, int seed)
+    [InlineData(200, 3, false)] // within the delta
+    [InlineData(3000, 5, false)] // across merges, with removals and replacements in the run and in the delta
+    [InlineData(3000, 6, true)] // fingerprints over the whole range: every part of the run's directory, both ends included
+    public void Query_AfterLoadAddsRemovesAndMerges_CountsWhatBruteForceCounts(int documents, int seed, bool wholeRange)
     {
         var random = new Random(seed);
         var stored = new Dictionary<string, uint[]>(StringComparer.Ordinal);
-        uint[] Draw() => [.. Enumerable.Range(0, random.Next(1, 80)).Select(_ => (uint)random.Next(2000)).Distinct()];
+        uint[] pool = wholeRange
+            ? [0, 1, 0xFFFF, 0x1_0000, 0xFFFF_FFFF, 0xFFFF_0000, .. Enumerable.Range(0, 1994).Select(_ => (uint)random.NextInt64(1L << 32))]
+            : [.. Enumerable.Range(0, 2000).Select(i => (uint)i)];
+        uint[] Draw() => [.. Enumerable.Range(0, random.Next(1, 80)).Select(_ => pool[random.Next(pool.Length)]).Distinct()];
         for (int i = 0; i < documents / 2; i++)
         {
             stored["d" + i] = Draw();

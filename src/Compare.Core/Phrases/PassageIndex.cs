@@ -28,12 +28,14 @@ public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidate
 public sealed class PassageIndex : IDisposable
 {
     private const int MinDeltaToMerge = 65_536;
+    private const int DirectoryShift = 16;
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<string, int> _handleById = new(StringComparer.Ordinal);
     private readonly List<string?> _idOfHandle = [];
     private readonly List<int> _fingerprintsOfHandle = [];
     private ulong[] _run = []; // fingerprint << 32 | handle, ascending
+    private int[] _directory = Directory([]); // where each value of the fingerprints' top 16 bits starts in the run
     private readonly Dictionary<uint, List<int>> _delta = [];
     private int _deltaEntries;
 
@@ -89,7 +91,7 @@ public sealed class PassageIndex : IDisposable
                 _handleById.Add(ids[handle]!, handle);
             }
 
-            _run = run;
+            (_run, _directory) = (run, Directory(run));
             _delta.Clear();
             _deltaEntries = 0;
         }
@@ -193,7 +195,9 @@ public sealed class PassageIndex : IDisposable
     // The live handles holding the fingerprint, in the run and in the delta.
     private void Collect(uint fingerprint, List<int> holders)
     {
-        for (int i = LowerBound(_run, Entry(fingerprint, 0)); i < _run.Length && (uint)(_run[i] >> 32) == fingerprint; i++)
+        int top = (int)(fingerprint >> DirectoryShift);
+        int start = _directory[top], end = _directory[top + 1];
+        for (int i = start + LowerBound(_run.AsSpan(start, end - start), Entry(fingerprint, 0)); i < end && (uint)(_run[i] >> 32) == fingerprint; i++)
         {
             AddIfLive((int)(uint)_run[i], holders);
         }
@@ -226,7 +230,29 @@ public sealed class PassageIndex : IDisposable
         return true;
     }
 
-    private static int LowerBound(ulong[] entries, ulong key)
+    /// <summary>
+    /// For each value v of a fingerprint's top 16 bits, the index of the run's first entry at or above it (and the run's length
+    /// last): a lookup searches a few dozen entries that lie together instead of the whole run, whose halvings each miss the cache.
+    /// </summary>
+    private static int[] Directory(ulong[] run)
+    {
+        var directory = new int[(1 << 16) + 1];
+        int i = 0;
+        for (int top = 0; top < 1 << 16; top++)
+        {
+            while (i < run.Length && (int)(run[i] >> (32 + DirectoryShift)) < top)
+            {
+                i++;
+            }
+
+            directory[top] = i;
+        }
+
+        directory[1 << 16] = run.Length;
+        return directory;
+    }
+
+    private static int LowerBound(ReadOnlySpan<ulong> entries, ulong key)
     {
         int low = 0, high = entries.Length;
         while (low < high)
@@ -263,6 +289,7 @@ public sealed class PassageIndex : IDisposable
 
         Debug.Assert(n <= run.Length);
         _run = n == run.Length ? run : run[..n];
+        _directory = Directory(_run);
         _delta.Clear();
         _deltaEntries = 0;
     }
