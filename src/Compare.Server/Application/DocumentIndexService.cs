@@ -348,8 +348,8 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
             await writer.GetVersionsAsync([.. documents.Select(d => d.Id)], cancellationToken).ConfigureAwait(false), StringComparer.Ordinal);
         HashSet<string> damaged = await DamagedAsync(collection, settings, documents.Where(d => IsSame(stored.GetValueOrDefault(d.Id), d)), cancellationToken)
             .ConfigureAwait(false);
-        // The batch's own writes so far: later documents are checked against them, and they supersede the stored versions.
-        using var batch = new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
+        // The batch's own writes so far, when there is a check: later documents are checked against them, and they supersede the stored versions.
+        using SimilarityIndex? batch = check is null ? null : new SimilarityIndex(settings.Parameters, settings.Threshold, settings.Lsh);
         var results = new DocumentUpsertResult[documents.Count];
         var writes = new List<DocumentWrite>(documents.Count);
         DateTimeOffset now = clock.GetUtcNow();
@@ -357,7 +357,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         {
             DocumentContent d = documents[i];
             IReadOnlyList<SimilarityMatch> near = check is null ? []
-                : await NearDuplicatesAsync(collection, settings, d.Id, sketches[i], check, batch, cancellationToken).ConfigureAwait(false);
+                : await NearDuplicatesAsync(collection, settings, d.Id, sketches[i], check, batch!, cancellationToken).ConfigureAwait(false);
             DocumentVersion? old = stored.GetValueOrDefault(d.Id);
             UpsertOutcome outcome = IsSame(old, d) && !damaged.Contains(d.Id) ? UpsertOutcome.Unchanged
                 : check is { SkipIfDuplicate: true } && near.Count > 0 ? UpsertOutcome.SkippedDuplicate
@@ -368,7 +368,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
                 DateTimeOffset created = old?.CreateTime ?? now;
                 writes.Add(new DocumentWrite(d, sketches[i], prepared[i].Passages, created, now));
                 stored[d.Id] = new DocumentVersion(d.ContentHash, d.Utf8Length, created);
-                batch.Upsert(d.Id, sketches[i]);
+                batch?.Upsert(d.Id, sketches[i]);
             }
         }
 

@@ -436,19 +436,22 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     {
         ArgumentNullException.ThrowIfNull(ids);
         var found = new Dictionary<string, DocumentVersion>(StringComparer.Ordinal);
+        string[] asked = [.. ids];
+        if (asked.Length == 0)
+        {
+            return found;
+        }
+
         using SqliteConnection connection = OpenReader();
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT content_hash, utf8_length, create_time FROM documents WHERE collection = $key AND id = $id";
+        // One statement for a whole batch: a statement an id cost ~15 µs each, on the writer's path of every upsert.
+        command.CommandText = "SELECT id, content_hash, utf8_length, create_time FROM documents WHERE collection = $key AND id IN (SELECT value FROM json_each($ids))";
         command.Parameters.AddWithValue("$key", key);
-        SqliteParameter id = command.Parameters.Add("$id", SqliteType.Text);
-        foreach (string each in ids)
+        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(asked, SettingsJson.Default.StringArray));
+        using SqliteDataReader reader = command.ExecuteReader();
+        while (reader.Read())
         {
-            id.Value = each;
-            using SqliteDataReader reader = command.ExecuteReader();
-            if (reader.Read())
-            {
-                found[each] = new DocumentVersion(unchecked((ulong)reader.GetInt64(0)), reader.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
-            }
+            found[reader.GetString(0)] = new DocumentVersion(unchecked((ulong)reader.GetInt64(1)), reader.GetInt32(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
         }
 
         return found;
