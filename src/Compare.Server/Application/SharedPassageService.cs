@@ -62,7 +62,8 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         int budget = Math.Min(MaxVerifiedCandidates, (topK * 2) + 16);
         var matches = new List<PassageMatchResult>();
         int verified = 0, enoughFingerprints = 0;
-        while (verified < Math.Min(budget, candidates.Length))
+        bool stop = false;
+        while (!stop && verified < Math.Min(budget, candidates.Length))
         {
             // The next few candidates' texts in one read (top_k and a few more first: most queries stop soon after), compared
             // with the query on every core; then taken in order, exactly as one at a time would, until the stop.
@@ -70,12 +71,12 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
             ArraySegment<PassageCandidate> next = new(candidates, verified, wave);
             IReadOnlyDictionary<string, string> texts = await index.GetTextsAsync(collection, [.. next.Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
             SharedPhrases?[] compared = Compare(text, words, next, texts, options, cancellationToken);
-            for (int i = 0; i < wave; i++)
+            for (int i = 0; i < wave && !stop; i++)
             {
                 if (matches.Count >= topK && next[i].SharedFingerprints < enoughFingerprints)
                 {
-                    metrics.CandidatesExamined(verified);
-                    return Result(verified);
+                    stop = true;
+                    continue;
                 }
 
                 verified++;
@@ -88,9 +89,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         }
 
         metrics.CandidatesExamined(verified);
-        return Result(verified);
-
-        SharedPassagesResult Result(int verified) => new(
+        return new SharedPassagesResult(
             [.. matches.OrderByDescending(m => m.Shared.LeftSharedWords).ThenBy(m => m.Id, StringComparer.Ordinal).Take(topK)],
             PassageFingerprints.GuaranteedWords, candidates.Length, verified, found.CommonFingerprints);
     }
