@@ -391,6 +391,28 @@ public abstract class StoreContractTests(StoreReplicas server)
         await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await server.Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Id = "missing" } }));
     }
 
+    [Fact]
+    public async Task Upsert_IdsThatJsonEscapes_AreFoundAgainByEveryBatchRead()
+    {
+        // The stores read a batch's versions and a passage query's texts by a list of ids in one read (SQLite: a JSON
+        // array through json_each), so ids that JSON escapes must come back as themselves.
+        string c = await server.NewCollectionAsync();
+        string[] ids = ["emoji 😀 id", "é-accent", "中文标识", "quote\"inside", "back\\slash", "[\"json\"]", "tab\there", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢"];
+        List<(string Id, string Text)> documents = [.. ids.Zip(TestData.BbcCorpus().Skip(1500).Take(ids.Length), (id, d) => (id, d.Text))];
+        Assert.All((await server.Documents.UpsertDocumentsAsync(Batch(c, documents))).Results, r => Assert.Equal(UpsertStatus.Created, r.Status));
+        Assert.All((await server.Documents.UpsertDocumentsAsync(Batch(c, documents))).Results, r => Assert.Equal(UpsertStatus.Unchanged, r.Status));
+        UpsertDocumentsResponse changed = await server.Documents.UpsertDocumentsAsync(Batch(c, [.. documents.Select(d => (d.Id, d.Text + " Changed."))]));
+        Assert.Equal(ids, changed.Results.Select(r => r.Id));
+        Assert.All(changed.Results, r => Assert.Equal(UpsertStatus.Updated, r.Status));
+
+        foreach ((string id, string text) in documents)
+        {
+            string quote = "Elsewhere: " + string.Join(' ', text.Split(' ')[10..30]) + " so it was said.";
+            FindSharedPassagesResponse found = await server.Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Text = quote } });
+            Assert.Equal(id, Assert.Single(found.Matches).Id);
+        }
+    }
+
     private static string Filler(Random random, int words) =>
         string.Join(' ', Enumerable.Range(0, words).Select(_ => "zq" + random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
