@@ -123,14 +123,24 @@ public static class ReuseFinder
         Parallel.For(0, positions.Length, new ParallelOptions { CancellationToken = cancellationToken },
             i => tokenized[i] = SharedPhraseFinder.Tokenize(texts[positions[i]], options.Normalization));
         Dictionary<int, Token[]> words = positions.Zip(tokenized).ToDictionary(p => p.First, p => p.Second);
+        // Every passage holds an exact run of MinWords words, so a pair whose runs share no fingerprint shares no passage: most
+        // candidate pairs share only a common short phrase, and merging two sorted arrays costs far less than the search.
+        ulong[][] runs = new ulong[positions.Length][];
+        Parallel.For(0, positions.Length, new ParallelOptions { CancellationToken = cancellationToken },
+            i => runs[i] = WordSequenceHashes.SortedRuns(tokenized[i], options.MinWords));
+        Dictionary<int, ulong[]> runsOf = positions.Zip(runs).ToDictionary(p => p.First, p => p.Second);
 
         var found = new ReusePair?[pairs.Length];
         int verified = 0;
         Parallel.For(0, pairs.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             (int left, int right) = Clusterer.Unpack(pairs[i]);
-            SharedPhrases shared = SharedPhraseFinder.Find(texts[left], words[left], texts[right], words[right], phraseOptions, cancellationToken);
-            found[i] = shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
+            if (WordSequenceHashes.AnyShared(runsOf[left], runsOf[right]))
+            {
+                SharedPhrases shared = SharedPhraseFinder.Find(texts[left], words[left], texts[right], words[right], phraseOptions, cancellationToken);
+                found[i] = shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
+            }
+
             if ((Interlocked.Increment(ref verified) & 255) == 0)
             {
                 progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, verified, pairs.Length));

@@ -54,6 +54,61 @@ internal sealed class WordSequenceHashes
     }
 
     /// <summary>
+    /// The fingerprint of every run of <paramref name="length"/> words of <paramref name="tokens"/>, sorted: two texts share
+    /// a run of that many words only if these share a value (and share one by chance once in about 2^61 pairs of runs).
+    /// </summary>
+    public static ulong[] SortedRuns(Token[] tokens, int length)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.Length < length)
+        {
+            return [];
+        }
+
+        ulong[] powers = Powers(tokens.Length);
+        ulong[] prefix = ArrayPool<ulong>.Shared.Rent(tokens.Length + 1);
+        prefix[0] = 0;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            prefix[i + 1] = Add(MultiplyMod(prefix[i], Base), Reduce(tokens[i].Hash) + 1);
+        }
+
+        var hashes = new WordSequenceHashes(prefix, powers);
+        ulong[] runs = GC.AllocateUninitializedArray<ulong>(tokens.Length - length + 1);
+        for (int start = 0; start < runs.Length; start++)
+        {
+            runs[start] = hashes.Of(start, length);
+        }
+
+        hashes.Return();
+        Hashing.HashSort.Sort(runs);
+        return runs;
+    }
+
+    /// <summary>Whether two arrays from <see cref="SortedRuns"/> share a value.</summary>
+    public static bool AnyShared(ReadOnlySpan<ulong> left, ReadOnlySpan<ulong> right)
+    {
+        for (int i = 0, j = 0; i < left.Length && j < right.Length;)
+        {
+            if (left[i] == right[j])
+            {
+                return true;
+            }
+
+            if (left[i] < right[j])
+            {
+                i++;
+            }
+            else
+            {
+                j++;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Powers of the base up to at least <paramref name="length"/>. Shared by every search and grown
     /// by doubling (a published array is never written again), so a pair of articles computes none.
     /// </summary>

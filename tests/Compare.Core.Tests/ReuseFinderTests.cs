@@ -1,0 +1,60 @@
+using Compare.Core.Clustering;
+using Compare.Core.Phrases;
+
+namespace Compare.Core.Tests;
+
+public sealed class ReuseFinderTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Find_EveryPairOfACorpusWithQuotes_IsWhatComparingEveryPairWordByWordFinds(int bridge)
+    {
+        // Articles and new texts quoting them, some quotes lightly edited (a word replaced every 6 to 9): the pairs and
+        // passages reuse reports must be those of comparing every pair of documents, one pair at a time.
+        var random = new Random(2016);
+        List<string> texts = [.. TestData.BbcCorpus().Skip(700).Take(160).Select(d => d.Text)];
+        for (int q = 0; q < 40; q++)
+        {
+            string[] source = texts[random.Next(160)].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int length = random.Next(5, 30), start = random.Next(source.Length - length);
+            string[] quote = source[start..(start + length)];
+            if (q % 3 == 0)
+            {
+                for (int k = random.Next(6, 10); k < quote.Length; k += random.Next(6, 10))
+                {
+                    quote[k] = "edited" + k;
+                }
+            }
+
+            texts.Add($"{Filler(random, 25)} {string.Join(' ', quote)} {Filler(random, 25)}");
+        }
+
+        var options = new ReuseOptions { MaxBridgeWords = bridge, MaxDocumentsPerFingerprint = 10_000 };
+        ReuseResult result = ReuseFinder.Find(new InMemoryCorpus(texts), options);
+
+        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = bridge, Normalization = options.Normalization };
+        var expected = new List<string>();
+        for (int a = 0; a < texts.Count; a++)
+        {
+            for (int b = a + 1; b < texts.Count; b++)
+            {
+                SharedPhrases shared = SharedPhraseFinder.Find(texts[a], texts[b], phraseOptions);
+                if (shared.Phrases.Count > 0)
+                {
+                    expected.Add(Describe(a, b, shared));
+                }
+            }
+        }
+
+        Assert.True(expected.Count >= 40, $"{expected.Count} pairs");
+        Assert.True(result.CandidatePairs > 2 * expected.Count, $"{result.CandidatePairs} candidate pairs for {expected.Count} sharing");
+        Assert.Equal(expected, result.Pairs.Select(p => Describe(p.Left, p.Right, p.Shared)));
+    }
+
+    private static string Describe(int left, int right, SharedPhrases shared) =>
+        $"{left}-{right} {shared.LeftSharedWords}/{shared.RightSharedWords}: " + string.Join(" | ", shared.Phrases.Select(p => $"{p.Left}{p.Right} {p.WordCount} {p.Text}"));
+
+    private static string Filler(Random random, int words) =>
+        string.Join(' ', Enumerable.Range(0, words).Select(_ => "zq" + random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+}
