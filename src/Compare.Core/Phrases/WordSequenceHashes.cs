@@ -39,14 +39,14 @@ internal sealed class WordSequenceHashes
         int both = Math.Min(a.Length, b.Length);
         for (int i = 0; i < both; i++)
         {
-            prefixA[i + 1] = Add(MultiplyMod(prefixA[i], Base), Reduce(a[i].Hash) + 1);
-            prefixB[i + 1] = Add(MultiplyMod(prefixB[i], Base), Reduce(b[i].Hash) + 1);
+            prefixA[i + 1] = Extend(prefixA[i], a[i].Hash);
+            prefixB[i + 1] = Extend(prefixB[i], b[i].Hash);
         }
 
         (Token[] longer, ulong[] prefix) = a.Length > both ? (a, prefixA) : (b, prefixB);
         for (int i = both; i < longer.Length; i++)
         {
-            prefix[i + 1] = Add(MultiplyMod(prefix[i], Base), Reduce(longer[i].Hash) + 1);
+            prefix[i + 1] = Extend(prefix[i], longer[i].Hash);
         }
 
         Debug.Assert(powers.Length > Math.Max(a.Length, b.Length));
@@ -70,7 +70,7 @@ internal sealed class WordSequenceHashes
         prefix[0] = 0;
         for (int i = 0; i < tokens.Length; i++)
         {
-            prefix[i + 1] = Add(MultiplyMod(prefix[i], Base), Reduce(tokens[i].Hash) + 1);
+            prefix[i + 1] = Extend(prefix[i], tokens[i].Hash);
         }
 
         var hashes = new WordSequenceHashes(prefix, powers);
@@ -141,6 +141,10 @@ internal sealed class WordSequenceHashes
         ulong high = _prefix[start + length], low = MultiplyMod(_prefix[start], _powers[length]);
         return high >= low ? high - low : high + Modulus - low;
     }
+
+    /// <summary>The prefix sum of one more word: the words before it, shifted by the base, and its hash (never 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Extend(ulong prefix, ulong wordHash) => Add(MultiplyMod(prefix, Base), Reduce(wordHash) + 1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong MultiplyMod(ulong a, ulong b)
