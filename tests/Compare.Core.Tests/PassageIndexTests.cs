@@ -60,6 +60,7 @@ public sealed class PassageIndexTests
             Assert.Equal(alone.Shingles, sketch.Shingles);
             Assert.Equal(alone.Signature, sketch.Signature);
             Assert.Equal(PassageFingerprints.Of(text, sketcher.Parameters.Normalization), passages);
+            Assert.Equal(PassageFingerprints.Of(SharedPhraseFinder.Tokenize(text, sketcher.Parameters.Normalization)), passages);
         }
     }
 

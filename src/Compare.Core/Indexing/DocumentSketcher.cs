@@ -2,7 +2,6 @@ using System.Buffers;
 using Compare.Core.MinHash;
 using Compare.Core.Phrases;
 using Compare.Core.Shingling;
-using Compare.Core.Text;
 
 namespace Compare.Core.Indexing;
 
@@ -52,14 +51,13 @@ public sealed class DocumentSketcher
     /// </summary>
     public (DocumentSketch Sketch, uint[] Passages) SketchWithPassages(ReadOnlySpan<char> text)
     {
-        var words = new PassageFingerprints.WordCollector(text.Length / 5);
         if (Parameters.Kind != ShingleKind.Word)
         {
             // Character shingles are not made of words: the words take a pass of their own.
-            Tokenizer.Run(text, Parameters.Normalization, SharedPhraseFinder.Seed, ref words);
-            return (Sketch(text), words.ToFingerprints());
+            return (Sketch(text), PassageFingerprints.Of(text, Parameters.Normalization));
         }
 
+        var words = new PassageFingerprints.WordCollector(text.Length / 5, Parameters.Seed);
         ulong[] buffer = RentBuffer(text.Length);
         try
         {

@@ -31,7 +31,7 @@ public static class PassageFingerprints
     public static uint[] Of(ReadOnlySpan<char> text, NormalizationOptions normalization)
     {
         ArgumentNullException.ThrowIfNull(normalization);
-        var words = new WordCollector(text.Length / 5);
+        var words = new WordCollector(text.Length / 5, SharedPhraseFinder.Seed);
         Tokenizer.Run(text, normalization, SharedPhraseFinder.Seed, ref words);
         return words.ToFingerprints();
     }
@@ -117,11 +117,14 @@ public static class PassageFingerprints
     }
 
     /// <summary>
-    /// Collects a text's word hashes for its fingerprints while another sink reads the same words (a document's shingles):
-    /// the text is tokenised once. Rents its buffer; <see cref="ToFingerprints"/> returns it.
+    /// Collects a text's word hashes for its fingerprints, also while another sink reads the same words (a document's
+    /// shingles): the text is tokenised once. <paramref name="tokenizerSeed"/> is the seed the words are hashed with on
+    /// the way in: the passages' own, and they are kept as they come, or another, and they are hashed again. Rents its
+    /// buffer; <see cref="ToFingerprints"/> returns it.
     /// </summary>
-    internal struct WordCollector(int capacity) : ITokenSink
+    internal struct WordCollector(int capacity, ulong tokenizerSeed) : ITokenSink
     {
+        private readonly bool _hashedAsNeeded = tokenizerSeed == SharedPhraseFinder.Seed;
         private ulong[] _hashes = ArrayPool<ulong>.Shared.Rent(Math.Max(16, capacity));
         private int _count;
 
@@ -137,7 +140,7 @@ public static class PassageFingerprints
             }
 
             // The word's hash under the passages' own seed: what SharedPhraseFinder.Tokenize gives it.
-            _hashes[_count++] = WordHash.Hash(normalizedUtf8, SharedPhraseFinder.Seed);
+            _hashes[_count++] = _hashedAsNeeded ? hash : WordHash.Hash(normalizedUtf8, SharedPhraseFinder.Seed);
         }
 
         /// <summary>The fingerprints of the words collected; returns the buffer.</summary>
