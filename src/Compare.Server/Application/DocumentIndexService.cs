@@ -107,7 +107,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         var texts = new Dictionary<string, string>(ids.Count, StringComparer.Ordinal);
         foreach (StoredDocument stored in await store.GetDocumentsAsync(collection, ids, cancellationToken).ConfigureAwait(false))
         {
-            if (DocumentHash.Of(stored.Text!, stored.Metadata) == stored.ContentHash)
+            if (DocumentHash.IsWhole(stored))
             {
                 texts[stored.Id] = stored.Text!;
             }

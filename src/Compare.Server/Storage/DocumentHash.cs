@@ -67,8 +67,15 @@ public static class DocumentHash
             throw new ArgumentException("Only a document read with its text can be verified.", nameof(document));
         }
 
-        return Of(document.Text, document.Metadata) == document.ContentHash
+        return IsWhole(document)
             ? document
             : throw new DocumentDamagedException(document.Id, "its text or metadata no longer match the content hash it was stored with");
+    }
+
+    /// <summary>Whether a document read with its text still has the content hash it was stored with.</summary>
+    public static bool IsWhole(StoredDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        return document.Text is not null && Of(document.Text, document.Metadata) == document.ContentHash;
     }
 }
