@@ -63,9 +63,13 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         foreach (InputDocument document in Guard(_reader.Read(Report)))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (Accept(document.Id, document.Source, document.Locator, document.Length))
+            if (Accept(document.Id, document.Locator, document.Length))
             {
                 yield return document;
+            }
+            else
+            {
+                Report(new InputProblem(document.Source, AlreadyRead(document.Id)));
             }
         }
     }
@@ -93,14 +97,22 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
             var accepted = new List<T>(parsed.Lines.Length);
             foreach (LineOutcome<T> line in parsed.Lines)
             {
-                string source = $"{_reader.Name}:{++lines}";
+                // A line's name ("FILE:LINE") is made only for a message: a million accepted lines need none.
+                lines++;
                 if (line.Reason is not null)
                 {
-                    Report(new InputProblem(source, line.Reason));
+                    Report(new InputProblem($"{_reader.Name}:{lines}", line.Reason));
                 }
-                else if (line.Id is not null && Accept(line.Id, source, line.Offset, line.Length))
+                else if (line.Id is not null)
                 {
-                    accepted.Add(line.Result);
+                    if (Accept(line.Id, line.Offset, line.Length))
+                    {
+                        accepted.Add(line.Result);
+                    }
+                    else
+                    {
+                        Report(new InputProblem($"{_reader.Name}:{lines}", AlreadyRead(line.Id)));
+                    }
                 }
             }
 
@@ -144,12 +156,11 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         Skipped = 0;
     }
 
-    /// <summary>Keeps a document read, unless its id was read before (reported and skipped).</summary>
-    private bool Accept(string id, string source, long locator, int length)
+    /// <summary>Keeps a document read; false when its id was read before (the caller reports it as <see cref="AlreadyRead"/>).</summary>
+    private bool Accept(string id, long locator, int length)
     {
         if (!_seen.Add(id))
         {
-            Report(new InputProblem(source, $"id \"{id}\" was already read"));
             return false;
         }
 
@@ -158,6 +169,8 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         _lengths.Add(length);
         return true;
     }
+
+    private static string AlreadyRead(string id) => $"id \"{id}\" was already read";
 
     private static IEnumerable<T> Guard<T>(IEnumerable<T> items)
     {
