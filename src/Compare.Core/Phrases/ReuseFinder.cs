@@ -118,26 +118,26 @@ public static class ReuseFinder
         }
 
         var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
-        // A document is in many pairs: its words are made once (24 bytes a word) rather than once a pair.
-        Token[][] tokenized = new Token[positions.Length][];
-        Parallel.For(0, positions.Length, new ParallelOptions { CancellationToken = cancellationToken },
-            i => tokenized[i] = SharedPhraseFinder.Tokenize(texts[positions[i]], options.Normalization));
-        Dictionary<int, Token[]> words = positions.Zip(tokenized).ToDictionary(p => p.First, p => p.Second);
-        // Every passage holds an exact run of MinWords words, so a pair whose runs share no fingerprint shares no passage: most
-        // candidate pairs share only a common short phrase, and merging two sorted arrays costs far less than the search.
-        ulong[][] runs = new ulong[positions.Length][];
-        Parallel.For(0, positions.Length, new ParallelOptions { CancellationToken = cancellationToken },
-            i => runs[i] = WordSequenceHashes.SortedRuns(tokenized[i], options.MinWords));
-        Dictionary<int, ulong[]> runsOf = positions.Zip(runs).ToDictionary(p => p.First, p => p.Second);
+        // A document is in many pairs: its words are made once (24 bytes a word) rather than once a pair, and with them its
+        // runs of MinWords words. Every passage holds such a run, so a pair whose runs share no fingerprint shares no passage:
+        // most candidate pairs share only a common short phrase, and merging two sorted arrays costs far less than the search.
+        var prepared = new (Token[] Words, ulong[] Runs)[positions.Length];
+        Parallel.For(0, positions.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        {
+            Token[] tokens = SharedPhraseFinder.Tokenize(texts[positions[i]], options.Normalization);
+            prepared[i] = (tokens, WordSequenceHashes.SortedRuns(tokens, options.MinWords));
+        });
+        Dictionary<int, (Token[] Words, ulong[] Runs)> documentsAt = positions.Zip(prepared).ToDictionary(p => p.First, p => p.Second);
 
         var found = new ReusePair?[pairs.Length];
         int verified = 0;
         Parallel.For(0, pairs.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             (int left, int right) = Clusterer.Unpack(pairs[i]);
-            if (WordSequenceHashes.AnyShared(runsOf[left], runsOf[right]))
+            (Token[] Words, ulong[] Runs) a = documentsAt[left], b = documentsAt[right];
+            if (WordSequenceHashes.AnyShared(a.Runs, b.Runs))
             {
-                SharedPhrases shared = SharedPhraseFinder.Find(texts[left], words[left], texts[right], words[right], phraseOptions, cancellationToken);
+                SharedPhrases shared = SharedPhraseFinder.Find(texts[left], a.Words, texts[right], b.Words, phraseOptions, cancellationToken);
                 found[i] = shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
             }
 
