@@ -126,10 +126,10 @@ public sealed class RedisStoreTests
             await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
             {
                 // The grouped band buckets and the handles they hold: what a failover may lose while documents survive.
-                // And the passage sets (layout 4: a group of fingerprints and a range of handles).
+                // And the passage sets (a group of fingerprints and a range of handles).
                 IServer server = direct.GetServer(redis.Configuration);
-                RedisKey[] buckets = [.. server.Keys(pattern: "*:g*:*"), .. server.Keys(pattern: "*:handles")];
-                RedisKey[] passages = [.. server.Keys(pattern: "*:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*")];
+                RedisKey[] buckets = [.. server.Keys(pattern: "*}g*:*:*"), .. server.Keys(pattern: "*:handles")];
+                RedisKey[] passages = [.. server.Keys(pattern: "*}p*:*")];
                 Assert.True(buckets.Length > 18);
                 Assert.True(passages.Length > 100);
                 await direct.GetDatabase().KeyDeleteAsync([.. buckets, .. passages]);
@@ -433,63 +433,31 @@ public sealed class RedisStoreTests
 
         await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
         {
-            IServer server = direct.GetServer(redis.Configuration);
-            Assert.Equal(["{upgrade:c:legacy:g1}:bands"], server.Keys(pattern: "{upgrade:c:legacy:g1}:b*").Select(k => (string)k!));
-            Assert.False(await direct.GetDatabase().KeyExistsAsync("{upgrade:c:legacy:g1}:sketches"));
-            Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", (string?)await direct.GetDatabase().HashGetAsync("upgrade:collections", "legacy"), StringComparison.Ordinal);
-            Assert.Equal(corpus.Count, await direct.GetDatabase().HashLengthAsync("{upgrade:c:legacy:g1}:handles"));
+            await AssertUpgradedAsync(direct, redis, "upgrade", "legacy", "{upgrade:c:legacy:g1}", corpus.Count);
         }
     }
 
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public async Task CollectionOfAnEarlierLayout_GetsItsPrefixForestAndPassagesOnFirstUse_AndAnswersAsOneWrittenNow(int layout)
+    [InlineData(4)]
+    public async Task CollectionOfAnEarlierLayout_IsRebuiltInThisOneOnFirstUse_AndAnswersAsOneWrittenNow(int layout)
     {
         await using RedisServer redis = await RedisServer.StartAsync();
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(60)];
         // Copies with every twelfth word replaced: Jaccard about 0.4, found only below the banding's threshold.
         corpus.AddRange(corpus.Take(10).Select(d => ("edit-" + d.Id, string.Join(' ', d.Text.Split(' ').Select((w, i) => i % 12 == 0 ? "x" + i : w)))).ToList());
-        Dictionary<string, string?> settings = RedisAt(redis, "two");
-        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: settings);
+        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration))
+        {
+            await WriteLegacyAsync(direct.GetDatabase(), "two", "old", corpus, layout);
+        }
+
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "two"));
         await using (app)
         using (channel)
         {
-            var collections = new CollectionService.CollectionServiceClient(channel);
-            foreach (string name in new[] { "old", "fresh" })
-            {
-                await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = name });
-                await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(name, corpus));
-            }
-        }
-
-        // What a server of layout 2 left: no forest groups, no passages; of layout 3: passage groups of every handle (one
-        // stands for them here, and must be gone after the upgrade). And the record's layout.
-        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
-        {
-            IDatabase db = direct.GetDatabase();
-            RedisKey[] forest = [.. direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:f[0-9]*")];
-            RedisKey[] passages = [.. direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*")];
-            Assert.NotEmpty(forest);
-            Assert.NotEmpty(passages);
-            await db.KeyDeleteAsync(layout == 2 ? [.. forest, .. passages] : passages);
-            string config = direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:config").Single().ToString();
-            if (layout == 3)
-            {
-                await db.SetAddAsync(config[..config.LastIndexOf(':')] + ":p0000", 12345);
-            }
-
-            string record = (string)(await db.HashGetAsync("two:collections", "old"))!;
-            string older = record.Replace($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", $",\"{layout}\"]", StringComparison.Ordinal);
-            Assert.NotEqual(record, older);
-            await db.HashSetAsync("two:collections", "old", older);
-            await db.StringSetAsync(config, older);
-        }
-
-        (app, channel) = await ServerFixture.StartAsync(settings: settings);
-        await using (app)
-        using (channel)
-        {
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "fresh" });
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch("fresh", corpus));
             var similarity = new SimilarityService.SimilarityServiceClient(channel);
             foreach ((string id, string text) in corpus.Skip(60))
             {
@@ -504,15 +472,32 @@ public sealed class RedisStoreTests
                 Assert.Equal(freshPassages.Matches, upgradedPassages.Matches);
                 Assert.Contains(upgradedPassages.Matches, m => m.Id == id["edit-".Length..]);
             }
+
+            // The order of writes survives: the legacy versions' order is the fresh collection's, so the clusters' representatives agree.
+            List<DuplicateCluster> upgradedClusters = await ClustersAsync(similarity, "old", 0.3), freshClusters = await ClustersAsync(similarity, "fresh", 0.3);
+            Assert.True(freshClusters.Count >= 10);
+            Assert.Equal(freshClusters.Select(c => (c.RepresentativeId, string.Join(',', c.Members.Select(m => m.Id)))), upgradedClusters.Select(c => (c.RepresentativeId, string.Join(',', c.Members.Select(m => m.Id)))));
+            var listed = await new DocumentService.DocumentServiceClient(channel).ListDocumentsAsync(new ListDocumentsRequest { Collection = "old", PageSize = 1000 });
+            Assert.Equal(corpus.Select(d => d.Id).Order(StringComparer.Ordinal), listed.Documents.Select(d => d.Id));
         }
 
         await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
         {
-            Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", (string?)await direct.GetDatabase().HashGetAsync("two:collections", "old"), StringComparison.Ordinal);
-            Assert.NotEmpty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:f[0-9]*"));
-            Assert.NotEmpty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*"));
-            Assert.Empty(direct.GetServer(redis.Configuration).Keys(pattern: "{two:c:old:*}:p[0-9a-f][0-9a-f][0-9a-f][0-9a-f]"));
+            await AssertUpgradedAsync(direct, redis, "two", "old", "{two:c:old:g1}", corpus.Count);
         }
+    }
+
+    /// <summary>The collection is of this layout, under a new tag holding a handle a document; nothing is left under its old tag.</summary>
+    private static async Task AssertUpgradedAsync(ConnectionMultiplexer direct, RedisServer redis, string prefix, string name, string oldTag, int documents)
+    {
+        string record = (string)(await direct.GetDatabase().HashGetAsync($"{prefix}:collections", name))!;
+        Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", record, StringComparison.Ordinal);
+        string generation = System.Text.Json.JsonSerializer.Deserialize<string[]>(record)![3];
+        IServer server = direct.GetServer(redis.Configuration);
+        Assert.Empty(server.Keys(pattern: oldTag.Replace("{", "\\{", StringComparison.Ordinal) + "*"));
+        Assert.Equal(documents, await direct.GetDatabase().HashLengthAsync($"{{{prefix}:{generation}}}:handles"));
+        Assert.NotEmpty(server.Keys(pattern: $"{{{prefix}:{generation}}}f*"));
+        Assert.NotEmpty(server.Keys(pattern: $"{{{prefix}:{generation}}}p*"));
     }
 
     [Fact]
@@ -548,26 +533,43 @@ public sealed class RedisStoreTests
         }
     }
 
-    private static async Task<List<DuplicateCluster>> ClustersAsync(SimilarityService.SimilarityServiceClient similarity, string collection)
+    private static async Task<List<DuplicateCluster>> ClustersAsync(SimilarityService.SimilarityServiceClient similarity, string collection, double? threshold = null)
     {
-        using AsyncServerStreamingCall<DeduplicateResponse> call = similarity.Deduplicate(new DeduplicateRequest { Collection = collection });
+        var request = new DeduplicateRequest { Collection = collection };
+        if (threshold is { } t)
+        {
+            request.Threshold = t;
+        }
+
+        using AsyncServerStreamingCall<DeduplicateResponse> call = similarity.Deduplicate(request);
         return [.. (await call.ResponseStream.ReadAllAsync().ToListAsync()).Where(e => e.Cluster is not null).Select(e => e.Cluster)];
     }
 
     /// <summary>A collection as the Redis store of layout 1 wrote it: a shingle set per document and a set per band bucket; half the versions from before sequence numbers.</summary>
-    private static async Task WriteLayout1Async(IDatabase db, string prefix, string name, List<(string Id, string Text)> corpus)
+    private static Task WriteLayout1Async(IDatabase db, string prefix, string name, List<(string Id, string Text)> corpus) => WriteLegacyAsync(db, prefix, name, corpus, 1);
+
+    /// <summary>
+    /// A collection as the Redis store of an earlier layout wrote it: JSON records and versions as text (layout 1: half of them
+    /// from before sequence numbers, a shingle set per document and a set per band bucket; later: six-part versions, band keys and
+    /// a group of each kind, which the upgrade must remove with the rest).
+    /// </summary>
+    private static async Task WriteLegacyAsync(IDatabase db, string prefix, string name, List<(string Id, string Text)> corpus, int layout)
     {
         CollectionSettings settings = CollectionSettings.Default;
         var sketcher = new Core.Indexing.DocumentSketcher(settings.Parameters);
         string tag = $"{{{prefix}:c:{name}:g1}}";
-        await db.HashSetAsync($"{prefix}:collections", name, System.Text.Json.JsonSerializer.Serialize(new[] { name, CollectionSettingsCodec.Encode(settings), "1700000000000", "g1" }));
+        string[] record = [name, CollectionSettingsCodec.Encode(settings), "1700000000000", "g1", layout.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        await db.HashSetAsync($"{prefix}:collections", name, System.Text.Json.JsonSerializer.Serialize(layout == 1 ? record[..4] : record));
         long sequence = 0;
         for (int i = 0; i < corpus.Count; i++)
         {
             (string id, string text) = corpus[i];
             Core.Indexing.DocumentSketch sketch = sketcher.Sketch(text);
             int utf8 = System.Text.Encoding.UTF8.GetByteCount(text);
-            string version = i % 2 == 0 ? $"{i:x16}:{utf8}:{1700000000000 + i}" : $"{i:x16}:{utf8}:{1700000000000 + i}:{++sequence}";
+            ulong contentHash = DocumentHash.Of(text, new Dictionary<string, string>());
+            string version = layout == 1 && i % 2 == 0 ? $"{contentHash:x16}:{utf8}:{1700000000000 + i}"
+                : layout == 1 ? $"{contentHash:x16}:{utf8}:{1700000000000 + i}:{++sequence}"
+                : $"{contentHash:x16}:{utf8}:{1700000000000 + i}:{++sequence}:{sequence}:0";
             await db.HashSetAsync(tag + ":versions", id, version);
             await db.HashSetAsync(tag + ":docs", id, System.Text.Json.JsonSerializer.Serialize(new
             {
@@ -575,16 +577,31 @@ public sealed class RedisStoreTests
                 Metadata = new Dictionary<string, string>(),
                 ShingleCount = sketch.Shingles.Length,
                 Length = text.Length,
-                ContentHash = (ulong)i,
+                ContentHash = contentHash,
                 CreateTime = 1700000000000 + i,
                 UpdateTime = 1700000000000 + i,
             }));
-            await db.HashSetAsync(tag + ":sketches", id, Core.Indexing.SketchCodec.Encode(sketch, settings.Parameters));
             await db.SortedSetAddAsync(tag + ":ids", id, 0);
-            for (int band = 0; band < settings.Lsh.Bands; band++)
+            if (layout == 1)
             {
-                await db.SetAddAsync($"{tag}:b{band}:{Core.Lsh.LshIndex.BandKey(sketch.Signature, band, settings.Lsh.Rows):x16}", id);
+                await db.HashSetAsync(tag + ":sketches", id, Core.Indexing.SketchCodec.Encode(sketch, settings.Parameters));
+                for (int band = 0; band < settings.Lsh.Bands; band++)
+                {
+                    await db.SetAddAsync($"{tag}:b{band}:{Core.Lsh.LshIndex.BandKey(sketch.Signature, band, settings.Lsh.Rows):x16}", id);
+                }
             }
+            else
+            {
+                await db.HashSetAsync(tag + ":bands", id, new byte[settings.Lsh.Bands * 8]);
+                await db.HashSetAsync(tag + ":handles", sequence, id);
+            }
+        }
+
+        if (layout > 1)
+        {
+            await db.SetAddAsync(tag + ":g3:00ab", 12345);
+            await db.SetAddAsync(tag + ":f3:00ab", 12345);
+            await db.SetAddAsync(tag + ":p00ab:0", 12345);
         }
 
         await db.StringSetAsync(tag + ":sequence", sequence);

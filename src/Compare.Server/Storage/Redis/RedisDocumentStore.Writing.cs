@@ -1,0 +1,351 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Compare.Core.Indexing;
+using Compare.Core.Lsh;
+using Compare.Core.Shingling;
+using StackExchange.Redis;
+
+namespace Compare.Server.Storage.Redis;
+
+/// <summary>The Redis store's writes: a writer's batches, and the index rebuilt from the texts.</summary>
+public sealed partial class RedisDocumentStore
+{
+    /// <summary>
+    /// Sketches every stored text again into its handle and its entries (band buckets, prefix forest, passages), and
+    /// recounts the shingles' document frequencies: after a failover lost some writes that the documents kept. Returns how
+    /// many documents were indexed.
+    /// </summary>
+    public async Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken)
+    {
+        RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
+        var keys = new RedisKeys(keyPrefix, record);
+        CollectionSettings settings = record.Settings;
+        long count = 0;
+        var frequencies = new DocumentFrequencySketch();
+        await foreach ((string id, RedisVersion version, DocumentSketch sketch, uint[] passages) in SketchEveryTextAsync(keys, settings, withPassages: true, cancellationToken)
+            .ConfigureAwait(false))
+        {
+            frequencies.Add(sketch.Shingles);
+            var sets = new SetChanges();
+            sets.Add(keys, sketch, passages, settings.Lsh, version.Handle);
+            IBatch batch = Db.CreateBatch();
+            var adds = new List<Task> { batch.HashSetAsync(keys.Handles, version.Handle, id) };
+            sets.WriteTo(batch, adds);
+            batch.Execute();
+            await Task.WhenAll(adds).ConfigureAwait(false);
+            count++;
+        }
+
+        // Writes that land during the scan are counted twice or not at all: an estimate either way.
+        await Db.StringSetAsync(keys.Frequencies, frequencies.ToBigEndian()).ConfigureAwait(false);
+        return count;
+    }
+
+    /// <summary>
+    /// A transaction's changes to the grouped integer sets (band buckets, forest, passages), one SREM and one SADD a key
+    /// with all its members: a batch of 1,000 documents touches ~200,000 members, and as many commands made one EXEC
+    /// outlast the client's timeout on a busy machine. Removals go first (a rewrite's new handle never equals its old one).
+    /// </summary>
+    private sealed class SetChanges
+    {
+        private readonly Dictionary<RedisKey, (List<RedisValue> Removed, List<RedisValue> Added)> _changes = [];
+
+        /// <summary>Adds a document's entries: its band buckets, prefix forest and passage fingerprints.</summary>
+        public void Add(RedisKeys keys, DocumentSketch sketch, uint[] passages, LshParameters lsh, long handle)
+        {
+            foreach ((RedisKey key, long member) in Entries(keys, sketch, passages, lsh, handle))
+            {
+                Of(key).Added.Add(member);
+            }
+        }
+
+        /// <summary>Removes the entries <see cref="Add"/> made for the same document.</summary>
+        public void Remove(RedisKeys keys, DocumentSketch sketch, uint[] passages, LshParameters lsh, long handle)
+        {
+            foreach ((RedisKey key, long member) in Entries(keys, sketch, passages, lsh, handle))
+            {
+                Of(key).Removed.Add(member);
+            }
+        }
+
+        /// <summary>Queues the changes on <paramref name="batch"/> (a transaction or a pipeline), adding their tasks to <paramref name="tasks"/> when given.</summary>
+        public void WriteTo(IBatch batch, List<Task>? tasks = null)
+        {
+            foreach ((RedisKey key, (List<RedisValue> removed, List<RedisValue> added)) in _changes)
+            {
+                if (removed.Count > 0)
+                {
+                    Task removing = batch.SetRemoveAsync(key, [.. removed]);
+                    tasks?.Add(removing);
+                }
+
+                if (added.Count > 0)
+                {
+                    Task adding = batch.SetAddAsync(key, [.. added]);
+                    tasks?.Add(adding);
+                }
+            }
+        }
+
+        private static IEnumerable<(RedisKey Key, long Member)> Entries(RedisKeys keys, DocumentSketch sketch, uint[] passages, LshParameters lsh, long handle)
+        {
+            for (int band = 0; band < lsh.Bands; band++)
+            {
+                GroupEntry bucket = GroupEntry.Of(band, LshIndex.BandKey(sketch.Signature, band, lsh.Rows), handle);
+                yield return (keys.BucketGroup(bucket), bucket.Member);
+                GroupEntry prefix = GroupEntry.Of(band, PrefixForest.PrefixKey(sketch.Signature, band, lsh.Rows), handle);
+                yield return (keys.ForestGroup(prefix), prefix.Member);
+            }
+
+            foreach (uint fingerprint in passages)
+            {
+                yield return (keys.PassageGroupOf(fingerprint, handle), PassageEntry.Member(fingerprint, handle));
+            }
+        }
+
+        private (List<RedisValue> Removed, List<RedisValue> Added) Of(RedisKey key)
+        {
+            if (!_changes.TryGetValue(key, out (List<RedisValue> Removed, List<RedisValue> Added) change))
+            {
+                change = ([], []);
+                _changes[key] = change;
+            }
+
+            return change;
+        }
+    }
+
+    /// <summary>
+    /// A transaction's changes to the collection's <see cref="DocumentFrequencySketch"/>, kept as one string of
+    /// big-endian 32-bit counters: summed per counter over the whole batch (a batch of articles touches each
+    /// counter many times), then written in one command that saturates as the sketch does.
+    /// </summary>
+    private sealed class FrequencyChanges
+    {
+        // Above this many cells, rewriting the whole sketch (2 MB both ways) sends less than a BITFIELD (about 60 bytes a cell).
+        private const int MaxIncrements = 32_768;
+        private readonly Dictionary<int, int> _deltas = [];
+
+        public void Count(ulong[] shingles, int delta)
+        {
+            Span<int> cells = stackalloc int[DocumentFrequencySketch.Depth];
+            foreach (ulong shingle in shingles)
+            {
+                DocumentFrequencySketch.Cells(shingle, cells);
+                foreach (int cell in cells)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(_deltas, cell, out _) += delta;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Queues the changes on <paramref name="transaction"/>: one BITFIELD of saturating increments for a few cells, or,
+        /// when a large batch touches many (a BITFIELD of 200,000 cells is a 15 MB command that stalls Redis), the whole
+        /// sketch read now and written back, 1 MB each way. Only the writer holding the lease writes it meanwhile.
+        /// </summary>
+        public async Task WriteToAsync(IDatabase db, ITransaction transaction, RedisKey key)
+        {
+            List<KeyValuePair<int, int>> changes = [.. _deltas.Where(static d => d.Value != 0).OrderBy(static d => d.Key)];
+            if (changes.Count > MaxIncrements)
+            {
+                byte[] counters = (byte[]?)await db.StringGetAsync(key).ConfigureAwait(false) ?? [];
+                Array.Resize(ref counters, Math.Max(counters.Length, DocumentFrequencySketch.Bytes));
+                foreach ((int cell, int delta) in changes)
+                {
+                    Span<byte> counter = counters.AsSpan(cell * sizeof(uint), sizeof(uint));
+                    BinaryPrimitives.WriteUInt32BigEndian(counter, (uint)Math.Clamp(BinaryPrimitives.ReadUInt32BigEndian(counter) + (long)delta, 0, uint.MaxValue));
+                }
+
+                _ = transaction.StringSetAsync(key, counters);
+                return;
+            }
+
+            var args = new List<object>(3 + (changes.Count * 4)) { key, "OVERFLOW", "SAT" };
+            foreach ((int cell, int delta) in changes)
+            {
+                args.Add("INCRBY");
+                args.Add("u32");
+                args.Add(string.Create(CultureInfo.InvariantCulture, $"#{cell}"));
+                args.Add(delta);
+            }
+
+            if (args.Count > 3)
+            {
+                _ = transaction.ExecuteAsync("BITFIELD", args);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Holds the collection's write lease. A commit is one MULTI/EXEC that runs only while the lease is still
+    /// this writer's and the collection is still the one it opened: a writer whose lease ran out writes nothing.
+    /// </summary>
+    private sealed class Writer : IDocumentWriter
+    {
+        private readonly RedisDocumentStore _store;
+        private readonly RedisCollection _record;
+        private readonly RedisKeys _keys;
+        private readonly RedisValue _lease;
+        private readonly CancellationTokenSource _done = new();
+        private readonly Task _renewing;
+
+        public Writer(RedisDocumentStore store, RedisCollection record, RedisKeys keys, RedisValue lease)
+        {
+            (_store, _record, _keys, _lease) = (store, record, keys, lease);
+            _renewing = RenewAsync(_done.Token);
+        }
+
+        private IDatabase Db => _store.Db;
+
+        /// <summary>A transaction that runs only while this writer holds the lease.</summary>
+        public ITransaction FencedTransaction()
+        {
+            ITransaction transaction = Db.CreateTransaction();
+            transaction.AddCondition(Condition.StringEqual(_keys.WriteLock, _lease));
+            return transaction;
+        }
+
+        /// <summary>Throws <see cref="StoreUnavailableException"/> unless this writer still holds the lease (for work no transaction can fence).</summary>
+        public async Task EnsureHeldAsync(string work)
+        {
+            if (await Db.LockQueryAsync(_keys.WriteLock).ConfigureAwait(false) != _lease)
+            {
+                throw new StoreUnavailableException($"{work} lost its lease; the next call starts it again.");
+            }
+        }
+
+        public async Task<IReadOnlyDictionary<string, DocumentVersion>> GetVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+        {
+            RedisValue[] fields = [.. ids.Select(id => (RedisValue)id)];
+            RedisValue[] versions = fields.Length == 0 ? [] : await Db.HashGetAsync(_keys.Versions, fields).ConfigureAwait(false);
+            var found = new Dictionary<string, DocumentVersion>(StringComparer.Ordinal);
+            for (int i = 0; i < fields.Length; i++)
+            {
+                if (!versions[i].IsNull)
+                {
+                    if (RedisVersion.Decode(versions[i]) is { } version)
+                    {
+                        found[fields[i]!] = version.ToDocumentVersion();
+                    }
+                }
+            }
+
+            return found;
+        }
+
+        public async Task CommitAsync(IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes, CancellationToken cancellationToken)
+        {
+            CollectionSettings settings = _record.Settings;
+            RedisValue[] fields = [.. writes.Select(w => (RedisValue)w.Id).Concat(deletes.Select(id => (RedisValue)id))];
+            if (fields.Length == 0)
+            {
+                return;
+            }
+
+            // What leaves the index with a replaced or deleted version: its handle, and its entries and shingles' counts (from
+            // its text, sketched again).
+            Task<RedisValue[]> versions = Db.HashGetAsync(_keys.Versions, fields);
+            Task<RedisValue[]> documents = Db.HashGetAsync(_keys.Documents, fields);
+            Task<RedisValue> sequence = Db.StringGetAsync(_keys.Sequence);
+            RedisValue[] oldVersions = await versions.ConfigureAwait(false);
+            RedisValue[] oldDocuments = await documents.ConfigureAwait(false);
+            long next = (long?)await sequence.ConfigureAwait(false) ?? 0;
+            if (next + writes.Count > GroupEntry.MaxHandle)
+            {
+                throw new StoreFormatException($"Collection '{_record.Name}' has used all {GroupEntry.MaxHandle:N0} sequence numbers; rebuild it under a new name.");
+            }
+
+            ITransaction transaction = FencedTransaction();
+            transaction.AddCondition(Condition.StringEqual(_keys.Config, _record.Serialize()));
+            DocumentSketcher sketcher = _store.Sketchers.For(settings.Parameters);
+            var frequencies = new FrequencyChanges();
+            var sets = new SetChanges();
+            long textBytes = 0;
+            for (int i = 0; i < fields.Length; i++)
+            {
+                string id = fields[i]!;
+                if (RedisVersion.Decode(oldVersions[i]) is { } old)
+                {
+                    textBytes -= old.Utf8Length;
+                    _ = transaction.HashDeleteAsync(_keys.Handles, old.Handle);
+                    if (_store.Readable(_keys, id, oldDocuments[i]) is { } oldRecord)
+                    {
+                        (DocumentSketch oldSketch, uint[] oldPassages) = sketcher.SketchWithPassages(oldRecord.Text);
+                        sets.Remove(_keys, oldSketch, oldPassages, settings.Lsh, old.Handle);
+                        frequencies.Count(oldSketch.Shingles, -1);
+                    }
+                }
+
+                if (i >= writes.Count)
+                {
+                    _ = transaction.HashDeleteAsync(_keys.Versions, id);
+                    _ = transaction.HashDeleteAsync(_keys.Documents, id);
+                    _ = transaction.SortedSetRemoveAsync(_keys.Ids, id);
+                    continue;
+                }
+
+                DocumentWrite w = writes[i];
+                next++;
+                textBytes += w.Content.Utf8Length;
+                _ = transaction.HashSetAsync(_keys.Versions, id, new RedisVersion(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), next, w.Passages.Length).Encode());
+                _ = transaction.HashSetAsync(_keys.Documents, id, RedisDocumentRecord.From(w).Encode());
+                _ = transaction.HashSetAsync(_keys.Handles, next, id);
+                _ = transaction.SortedSetAddAsync(_keys.Ids, id, 0);
+                sets.Add(_keys, w.Sketch, w.Passages, settings.Lsh, next);
+                frequencies.Count(w.Sketch.Shingles, +1);
+            }
+
+            sets.WriteTo(transaction);
+            _ = transaction.StringSetAsync(_keys.Sequence, next);
+            _ = transaction.StringIncrementAsync(_keys.TextBytes, textBytes);
+            await frequencies.WriteToAsync(Db, transaction, _keys.Frequencies).ConfigureAwait(false);
+            if (await transaction.ExecuteAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            // Told apart by the collection's record, not its config copy: a copy lost with a Redis restart is written again by
+            // the retry's BeginWrite, and must not be reported as a collection deleted and recreated.
+            throw (await _store.FindAsync(_record.Name).ConfigureAwait(false))?.Generation == _record.Generation
+                ? new WriteConflictException(_record.Name)
+                : new CollectionChangedException(_record.Name);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _done.CancelAsync().ConfigureAwait(false);
+            await _renewing.ConfigureAwait(false);
+            _done.Dispose();
+            try
+            {
+                await Db.LockReleaseAsync(_keys.WriteLock, _lease).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                // The lease runs out by itself.
+            }
+        }
+
+        // Extends the lease every third of its time until the writer is done. A lease that could not be
+        // extended is simply lost: the commit's fence then fails and the batch is tried again.
+        private async Task RenewAsync(CancellationToken done)
+        {
+            using var timer = new PeriodicTimer(LeaseTime / 3);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(done).ConfigureAwait(false)
+                    && await Db.LockExtendAsync(_keys.WriteLock, _lease, LeaseTime).ConfigureAwait(false))
+                {
+                }
+            }
+            catch (OperationCanceledException) when (done.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+            }
+        }
+    }
+}

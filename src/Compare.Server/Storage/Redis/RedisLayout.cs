@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace Compare.Server.Storage.Redis;
+
+/// <summary>
+/// A collection's keys, all under one hash tag so that a Redis Cluster keeps them in one slot. From layout 5 the tag is
+/// the key prefix and a short generation ({compare:k3x9q2mz}) and the grouped sets' names follow it without a separator:
+/// a collection holds about seven set keys a document, and every byte of their names is paid for in each of them.
+/// </summary>
+internal readonly struct RedisKeys(string prefix, RedisCollection record)
+{
+    public string Tag { get; } = record.Layout >= 5 ? $"{{{prefix}:{record.Generation}}}" : $"{{{prefix}:c:{record.Name}:{record.Generation}}}";
+
+    public RedisKey Config => Tag + ":config";
+
+    /// <summary>Each document's <see cref="RedisVersion"/>, by id.</summary>
+    public RedisKey Versions => Tag + ":versions";
+
+    /// <summary>Each document's <see cref="RedisDocumentRecord"/>, by id.</summary>
+    public RedisKey Documents => Tag + ":docs";
+
+    /// <summary>Each document's id, by handle: what the grouped sets lead to.</summary>
+    public RedisKey Handles => Tag + ":handles";
+
+    /// <summary>Every id, for listing in id order.</summary>
+    public RedisKey Ids => Tag + ":ids";
+
+    public RedisKey TextBytes => Tag + ":text-bytes";
+
+    public RedisKey DeduplicateResult => Tag + ":deduplicate-result";
+
+    public RedisKey Frequencies => Tag + ":frequencies";
+
+    public RedisKey WriteLock => Tag + ":write-lock";
+
+    /// <summary>The last sequence number given, which is also the last handle.</summary>
+    public RedisKey Sequence => Tag + ":sequence";
+
+    /// <summary>The generation an unfinished upgrade was writing (its keys are removed before the next one starts).</summary>
+    public RedisKey UpgradingTo => Tag + ":upgrading-to";
+
+    /// <summary>Every key of the collection, as a SCAN pattern.</summary>
+    public string Pattern => GlobEscape(Tag) + "*";
+
+    public RedisKey BucketGroup(GroupEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}g{entry.Band}:{entry.Group:x}:{entry.Range:x}");
+
+    public RedisKey ForestGroup(GroupEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}f{entry.Band}:{entry.Group:x}:{entry.Range:x}");
+
+    /// <summary>Every bucket group of the collection, as a SCAN pattern.</summary>
+    public string BucketPattern => GlobEscape(Tag) + "g*";
+
+    /// <summary>Every forest group of the collection, as a SCAN pattern.</summary>
+    public string ForestPattern => GlobEscape(Tag) + "f*";
+
+    /// <summary>The band, group number and range of a key made by <see cref="BucketGroup"/> or <see cref="ForestGroup"/>.</summary>
+    public static GroupEntry ParseGroup(string key)
+    {
+        ReadOnlySpan<char> name = key.AsSpan(key.LastIndexOf('}') + 2);
+        int first = name.IndexOf(':'), second = name.LastIndexOf(':');
+        return new GroupEntry(int.Parse(name[..first], CultureInfo.InvariantCulture),
+            int.Parse(name[(first + 1)..second], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+            long.Parse(name[(second + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture), 0, 0);
+    }
+
+    public RedisKey PassageGroup(int group, long range) => string.Create(CultureInfo.InvariantCulture, $"{Tag}p{group:x}:{range:x}");
+
+    /// <summary>The set holding <paramref name="handle"/>'s entry for <paramref name="fingerprint"/>.</summary>
+    public RedisKey PassageGroupOf(uint fingerprint, long handle) => PassageGroup(PassageEntry.GroupOf(fingerprint), PassageEntry.RangeOf(handle));
+
+    /// <summary>A key or tag as a SCAN pattern that matches it literally.</summary>
+    public static string GlobEscape(string text)
+    {
+        var escaped = new System.Text.StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+}
+
+/// <summary>
+/// A document's place in one band of the band buckets or of the prefix forest. Entries are grouped so that Redis keeps
+/// them as sets of integers (intsets, 8 bytes a member) with enough members a key that the key's own cost (about 100
+/// bytes) is shared: the group is the band, the key's top 13 bits and a range of 2^21 handles; the member is the key's
+/// next 23 bits above the document's 40-bit handle. A group then holds about N / 8,192 members a band (12 at 100,000
+/// documents, 244 at 2,000,000 and never more than 256 on average, however large the collection grows, well under the 512
+/// that Redis keeps as integers), and a query reads one group a band and range. A member of the group with other key bits
+/// belongs to another bucket; two buckets alike in all 36 bits only add a candidate, which verification drops.
+/// </summary>
+internal readonly record struct GroupEntry(int Band, int Group, long Range, long Tag, long Member)
+{
+    public const int GroupBits = 13;
+    public const int HandleBits = 40;
+    public const long MaxHandle = (1L << HandleBits) - 1;
+    public const int RangeBits = 21;
+    private const int TagBits = 23;
+
+    // The forest's first value takes a prefix key's top 24 bits (PrefixForest): a one-value probe compares those, the
+    // group's 13 and the tag's top 11; deeper probes compare all 36.
+    private const int FirstValueTagBits = 24 - GroupBits;
+
+    /// <summary>The entry of <paramref name="handle"/> under a band key or prefix key.</summary>
+    public static GroupEntry Of(int band, ulong key, long handle)
+    {
+        Debug.Assert(handle is >= 0 and <= MaxHandle);
+        long tag = (long)((key >> (64 - GroupBits - TagBits)) & ((1UL << TagBits) - 1));
+        return new GroupEntry(band, (int)(key >> (64 - GroupBits)), handle >> RangeBits, tag, (tag << HandleBits) | handle);
+    }
+
+    /// <summary>The entry a query reads for a key in <paramref name="range"/> (its member is meaningless).</summary>
+    public GroupEntry InRange(long range) => this with { Range = range };
+
+    /// <summary>How many ranges the handles up to <paramref name="lastHandle"/> take.</summary>
+    public static long RangesUpTo(long lastHandle) => (lastHandle >> RangeBits) + 1;
+
+    public static long HandleOf(long member) => member & MaxHandle;
+
+    /// <summary>The bits of a member's tag that a probe of <paramref name="depth"/> prefix values compares (a bucket: all).</summary>
+    public static long TagOf(long member, int depth) => Shorten(member >> HandleBits, depth);
+
+    /// <summary>The bits of this entry's tag that a probe of <paramref name="depth"/> prefix values compares.</summary>
+    public long TagAt(int depth) => Shorten(Tag, depth);
+
+    private static long Shorten(long tag, int depth) => depth == 1 ? tag >> (TagBits - FirstValueTagBits) : tag;
+}
+
+/// <summary>
+/// Where a passage fingerprint's holder is kept: a set per fingerprint's top 16 bits and range of 2^15 handles, holding
+/// the fingerprint's low 16 bits and the handle's place in its range, 31 bits: Redis keeps such a set as 4-byte integers
+/// while it has at most 512 members (set-max-intset-entries), which at 2^15 documents a range it has about 90 of on
+/// news. Layout 3's groups took every handle and grew past 512, where Redis spends about 50 bytes a member.
+/// </summary>
+internal static class PassageEntry
+{
+    public const int RangeBits = 15;
+
+    private const long RangeMask = (1L << RangeBits) - 1;
+
+    public static int GroupOf(uint fingerprint) => (int)(fingerprint >> 16);
+
+    public static long RangeOf(long handle) => handle >> RangeBits;
+
+    public static long TagOf(uint fingerprint) => fingerprint & 0xFFFF;
+
+    public static long TagOf(long member) => member >> RangeBits;
+
+    public static long Member(uint fingerprint, long handle) => (TagOf(fingerprint) << RangeBits) | (handle & RangeMask);
+
+    public static long HandleOf(long member, long range) => (range << RangeBits) | (member & RangeMask);
+}
