@@ -501,6 +501,53 @@ public sealed class RedisStoreTests
     }
 
     [Fact]
+    public async Task DamagedRecordOrVersion_IsDataLossForThatDocumentOnly_AndAnUpsertRepairsIt()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(40)];
+        (string Id, string Text) cutRecord = corpus[0], badVersion = corpus[1], intact = corpus[2];
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "damaged"));
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, corpus));
+
+            // A record cut short (a text whose UTF-8 ends mid-letter, or a header alone) and a version of the wrong size, as a
+            // partial write or a stray client would leave them.
+            await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+            {
+                IServer server = direct.GetServer(redis.Configuration);
+                RedisKey docs = server.Keys(pattern: "{damaged:*}:docs").Single(), versions = server.Keys(pattern: "{damaged:*}:versions").Single();
+                byte[] record = (byte[])(await direct.GetDatabase().HashGetAsync(docs, cutRecord.Id))!;
+                await direct.GetDatabase().HashSetAsync(docs, cutRecord.Id, record[..20]);
+                await direct.GetDatabase().HashSetAsync(versions, badVersion.Id, "0123:45");
+            }
+
+            RpcException lost = await RpcAssert.FailsAsync(StatusCode.DataLoss,
+                () => documents.GetDocumentAsync(new GetDocumentRequest { Id = cutRecord.Id, IncludeText = true }).ResponseAsync);
+            Assert.Contains(cutRecord.Id, lost.Status.Detail, StringComparison.Ordinal);
+
+            // Everything else is served; the cut record is left out of answers, the document without a version out of Deduplicate.
+            Assert.Equal(intact.Text, (await documents.GetDocumentAsync(new GetDocumentRequest { Id = intact.Id, IncludeText = true })).Document.Text);
+            Assert.DoesNotContain((await similarity.FindSimilarAsync(Similar(string.Empty, cutRecord.Text))).Matches, m => m.Id == cutRecord.Id);
+            Assert.Equal(badVersion.Id, (await similarity.FindSimilarAsync(Similar(string.Empty, badVersion.Text))).Matches[0].Id);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, [("copy", intact.Text), ("copy-of-bad", badVersion.Text)]));
+            List<DuplicateCluster> clusters = await ClustersAsync(similarity, string.Empty);
+            Assert.Contains(clusters, c => c.Members.Select(m => m.Id).Order(StringComparer.Ordinal).SequenceEqual([intact.Id, "copy"]));
+            Assert.DoesNotContain(clusters, c => c.Members.Any(m => m.Id == badVersion.Id));
+
+            // Upserting them again repairs both, and each is found once.
+            UpsertDocumentsResponse repaired = await documents.UpsertDocumentsAsync(Batch(string.Empty, [cutRecord, badVersion]));
+            Assert.All(repaired.Results, r => Assert.NotEqual(UpsertStatus.Unchanged, r.Status));
+            Assert.Equal(cutRecord.Text, (await documents.GetDocumentAsync(new GetDocumentRequest { Id = cutRecord.Id, IncludeText = true })).Document.Text);
+            Assert.Equal([badVersion.Id, "copy-of-bad"], (await similarity.FindSimilarAsync(Similar(string.Empty, badVersion.Text))).Matches.Select(m => m.Id).Order(StringComparer.Ordinal));
+            Assert.Single((await similarity.FindSimilarAsync(Similar(string.Empty, cutRecord.Text))).Matches, m => m.Id == cutRecord.Id);
+        }
+    }
+
+    [Fact]
     public async Task DocumentFrequencies_ALargeBatchThenSmallWritesAndDeletes_EqualTheSketchCountedLocally()
     {
         await using RedisServer redis = await RedisServer.StartAsync();

@@ -237,8 +237,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             }
         }
 
+        // Distinct: a document rewritten over a damaged version keeps its old handle's entries, which lead to it too.
         RedisValue[] ids = handles.Count == 0 ? [] : await Db.HashGetAsync(keys.Handles, [.. handles.Select(h => (RedisValue)h)]).ConfigureAwait(false);
-        return await SketchesAsync(keys, settings, [.. ids.Where(id => !id.IsNull).Select(id => (string)id!)]).ConfigureAwait(false);
+        return await SketchesAsync(keys, settings, [.. ids.Where(id => !id.IsNull).Select(id => (string)id!).Distinct(StringComparer.Ordinal)]).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -405,7 +406,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         long[] found = [.. shared.Keys];
         RedisValue[] ids = found.Length == 0 ? [] : await Db.HashGetAsync(keys.Handles, [.. found.Select(h => (RedisValue)h)]).ConfigureAwait(false);
         // A handle without an id is a document gone whose entries could not be removed (its text was unreadable).
-        (string Id, int Shared)[] live = [.. found.Select((h, i) => (Id: ids[i], Shared: shared[h])).Where(e => !e.Id.IsNull).Select(e => ((string)e.Id!, e.Shared))];
+        // And a document rewritten over a damaged version may hold two handles: it counts once, by the one sharing more.
+        (string Id, int Shared)[] live = [.. found.Select((h, i) => (Id: ids[i], Shared: shared[h])).Where(e => !e.Id.IsNull)
+            .GroupBy(e => (string)e.Id!, StringComparer.Ordinal).Select(g => (g.Key, g.Max(e => e.Shared)))];
         RedisValue[] versions = live.Length == 0 ? [] : await Db.HashGetAsync(keys.Versions, [.. live.Select(e => (RedisValue)e.Id)]).ConfigureAwait(false);
         return PassageCandidates.Ranked(live.Select((e, i) => new PassageCandidate(e.Id, e.Shared, RedisVersion.Decode(versions[i])?.Passages ?? 0)), common);
     }
