@@ -25,7 +25,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     /// How a collection's keys are laid out. 1: a shingle set per document and a Redis set per band bucket; 2: band keys
     /// only, and band buckets grouped into sets of integers; 3: and the prefix forest's entries and passage fingerprints,
     /// grouped the same way; 4: passage groups split by range of handles. 5: binary records and versions, no band keys,
-    /// short key names, and bucket and forest groups of 13 bits and a range of handles instead of 16 bits (at 100,000
+    /// short key names, bucket and forest groups of 12 bits and a range of handles instead of 16 bits (at 100,000
     /// documents layout 4's held two members a key, and the keys cost more than their members). A collection of an earlier
     /// layout is rebuilt in this one the first time it is used (<see cref="UpgradeAsync"/>).
     /// </summary>
@@ -210,7 +210,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             : GroupEntry.Of(band, PrefixForest.PrefixKey(signature, band, settings.Lsh.Rows), handle: 0))];
         var handles = new HashSet<long>();
 
-        // The first range's groups and the last handle in one round trip; a collection past 2^21 writes has more ranges to read.
+        // The first range's groups and the last handle in one round trip; a collection past 2^20 writes has more ranges to read.
         IBatch first = Db.CreateBatch();
         Task<RedisValue> sequence = first.StringGetAsync(keys.Sequence);
         Task<RedisValue[]>[] members = [.. entries.Select(e => first.SetMembersAsync(buckets ? keys.BucketGroup(e) : keys.ForestGroup(e)))];
@@ -299,7 +299,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     /// <summary>
     /// Every bucket group (or forest group) of the collection with its members. A collection of more documents than a band
     /// has groups fills nearly all of them, so they are read by name, 4,096 a round trip; a smaller one's are found by a
-    /// SCAN of the collection's keys, which costs less than asking for 147,456 mostly empty ones.
+    /// SCAN of the collection's keys, which costs less than asking for 73,728 mostly empty ones.
     /// </summary>
     private async IAsyncEnumerable<(GroupEntry Group, RedisValue[] Members)> GroupsAsync(RedisKeys keys, bool buckets, int bands,
         Dictionary<string, RedisVersion> versions, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)

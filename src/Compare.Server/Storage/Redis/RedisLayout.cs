@@ -89,23 +89,24 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
 
 /// <summary>
 /// A document's place in one band of the band buckets or of the prefix forest. Entries are grouped so that Redis keeps
-/// them as sets of integers (intsets, 8 bytes a member) with enough members a key that the key's own cost (about 100
-/// bytes) is shared: the group is the band, the key's top 13 bits and a range of 2^21 handles; the member is the key's
-/// next 23 bits above the document's 40-bit handle. A group then holds about N / 8,192 members a band (12 at 100,000
-/// documents, 244 at 2,000,000 and never more than 256 on average, however large the collection grows, well under the 512
-/// that Redis keeps as integers), and a query reads one group a band and range. A member of the group with other key bits
-/// belongs to another bucket; two buckets alike in all 36 bits only add a candidate, which verification drops.
+/// them as sets of integers (intsets, 8 bytes a member) with enough members a key that the key's own cost (about 130
+/// bytes with its place in Redis's key table) is shared: the group is the band, the key's top 12 bits and a range of 2^20
+/// handles; the member is the key's next 23 bits above the document's 40-bit handle. A group then holds about N / 4,096
+/// members a band (24 at 100,000 documents, 244 at 1,000,000, and never more than 256 on average however large the
+/// collection grows, under the 512 that Redis keeps as integers), and a query reads one group a band and range: a few
+/// thousand small integers at a million documents. A member of the group with other key bits belongs to another bucket;
+/// two buckets alike in all 35 bits only add a candidate, which verification drops.
 /// </summary>
 internal readonly record struct GroupEntry(int Band, int Group, long Range, long Tag, long Member)
 {
-    public const int GroupBits = 13;
+    public const int GroupBits = 12;
     public const int HandleBits = 40;
     public const long MaxHandle = (1L << HandleBits) - 1;
-    public const int RangeBits = 21;
+    public const int RangeBits = 20;
     private const int TagBits = 23;
 
     // The forest's first value takes a prefix key's top 24 bits (PrefixForest): a one-value probe compares those, the
-    // group's 13 and the tag's top 11; deeper probes compare all 36.
+    // group's 12 and the tag's top 12; deeper probes compare all 35.
     private const int FirstValueTagBits = 24 - GroupBits;
 
     /// <summary>The entry of <paramref name="handle"/> under a band key or prefix key.</summary>
@@ -137,7 +138,9 @@ internal readonly record struct GroupEntry(int Band, int Group, long Range, long
 /// Where a passage fingerprint's holder is kept: a set per fingerprint's top 16 bits and range of 2^15 handles, holding
 /// the fingerprint's low 16 bits and the handle's place in its range, 31 bits: Redis keeps such a set as 4-byte integers
 /// while it has at most 512 members (set-max-intset-entries), which at 2^15 documents a range it has about 90 of on
-/// news. Layout 3's groups took every handle and grew past 512, where Redis spends about 50 bytes a member.
+/// news. Layout 3's groups took every handle and grew past 512, where Redis spends about 50 bytes a member; ranges of 2^16
+/// (tried for layout 5, with signed 32-bit members) pushed enough groups of recurring sentences past 512 that 100,000
+/// documents took 114 MB more.
 /// </summary>
 internal static class PassageEntry
 {
