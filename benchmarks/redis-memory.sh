@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Where a Redis collection's memory goes: indexes N synthetic news documents (the benchmark runner's corpus) through
-# the server executable and `compare index`, then samples 300 keys of each set kind (passage groups `:p`, forest
-# groups `:f`) for their encoding, bytes and members. Needs a Release build and redis-server; uses ports 6390, 5390.
+# the server executable and `compare index`, then reports Redis's used memory a document, and for each kind of key
+# (the collection's hashes and sorted set; its grouped sets: band buckets `g`, prefix forest `f`, passages `p`) how
+# many there are, their bytes (MEMORY USAGE of each hash, of 200 sampled sets of each kind scaled to all) and encodings.
+# Needs a Release build and redis-server; uses ports 6390, 5390.
 # Usage: bash benchmarks/redis-memory.sh [documents]
 set -eu
 N=${1:-20000}
@@ -15,12 +17,14 @@ Storage__Provider=Redis Redis__Configuration=127.0.0.1:6390 dotnet src/Compare.S
 server=$!
 sleep 6
 dotnet src/Compare.Cli/bin/Release/net10.0/compare.dll index "$work/docs.jsonl" --server http://127.0.0.1:5390 >/dev/null 2>&1
-echo "documents $N; $(redis-cli -p 6390 info memory | grep '^used_memory:' | tr -d '\r'); keys $(redis-cli -p 6390 dbsize)"
-for kind in ":p" ":f"; do
-  count=$(redis-cli -p 6390 --scan --pattern "*}$kind*" | wc -l)
-  sample=$(redis-cli -p 6390 --scan --pattern "*}$kind*" | head -300)
-  encodings=$(for k in $sample; do redis-cli -p 6390 object encoding "$k"; done | sort | uniq -c | tr -s ' \n' ' ')
-  bytes=$(for k in $sample; do redis-cli -p 6390 memory usage "$k"; done | awk '{s+=$1} END {printf "%.0f", s/NR}')
-  members=$(for k in $sample; do redis-cli -p 6390 scard "$k"; done | awk '{s+=$1} END {printf "%.1f", s/NR}')
-  echo "$kind groups: $count keys; sampled encodings:$encodings; mean $bytes bytes and $members members a key"
+texts=$(python3 -c "import json,sys; print(sum(len(json.loads(l)['text'].encode()) for l in open(sys.argv[1])))" "$work/docs.jsonl")
+used=$(redis-cli -p 6390 info memory | grep '^used_memory:' | tr -d '\r' | cut -d: -f2)
+echo "documents $N; used_memory $used: $((used / N)) B/doc, $(((used - texts) / N)) B/doc besides the texts' $((texts / N)) B; keys $(redis-cli -p 6390 dbsize)"
+# A key's kind: what follows the collection's tag, the grouped sets by their letter; keys outside a collection by name.
+redis-cli -p 6390 --scan | awk '{ k = $0; if (index(k, "}") > 0) { sub(/^.*}/, "", k); if (k !~ /^:/) k = substr(k, 1, 1) " groups" } print k "\t" $0 }' >"$work/kinds"
+cut -f1 "$work/kinds" | sort | uniq -c | while read -r count kind; do
+  sample=$(awk -F'\t' -v k="$kind" '$1 == k { print $2 }' "$work/kinds" | shuf -n 200 --random-source=<(yes))
+  bytes=$(for key in $sample; do redis-cli -p 6390 memory usage "$key" samples 0; done | awk -v n="$count" '{ s += $1; m++ } END { printf "%.0f", s * n / m }')
+  encodings=$(for key in $(echo "$sample" | head -20); do redis-cli -p 6390 object encoding "$key"; done | sort | uniq -c | tr -s ' \n' ' ')
+  printf '%-22s %9d keys %14d bytes %7d B/doc  %s\n' "$kind" "$count" "$bytes" "$((bytes / N))" "$encodings"
 done

@@ -6,7 +6,7 @@ using Compare.Benchmarks;
 // "thresholds [documents] [queries] [store]" FindSimilar's recall, candidates and latency against threshold,
 // "passages [sizes,...] [queries] [store]" FindSharedPassages against the empty RPC and exhaustive FindSimilar,
 // "containment [documents] [queries] [store]" containment search both ways against the exhaustive answer,
-// "restart DIR [times]" the server executable's restart on kept SQLite files, "load [seconds] [workers]" a mixed load on the server executable,
+// "restart DIR [times]" the server executable's restart on kept SQLite files, "query-redis HOST:PORT JSONL" FindSimilar on a filled Redis, "load [seconds] [workers]" a mixed load on the server executable,
 // "process NATIVE_COMPARE [repetitions]" whole dedup processes (native, JIT, datasketch with DATASKETCH=<checkout>),
 // "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
 // corpus as JSONL for the CLI; anything else goes to BenchmarkDotNet.
@@ -57,6 +57,12 @@ if (args.Length > 0 && args[0] == "passages")
 if (args.Length > 0 && args[0] == "restart")
 {
     await StorageBenchmark.RestartAsync(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "query-redis")
+{
+    await StorageBenchmark.QueryRedisAsync(args[1], args[2]);
     return;
 }
 

@@ -76,6 +76,21 @@ internal static class StorageBenchmark
         }
     }
 
+    /// <summary>
+    /// FindSimilar against the empty RPC on a Redis already filled (by `compare index` of <paramref name="jsonl"/>, as
+    /// benchmarks/redis-memory.sh does), asking for the first 256 of its documents less their last sentence.
+    /// </summary>
+    public static async Task QueryRedisAsync(string configuration, string jsonl)
+    {
+        string[] documents = [.. File.ReadLines(jsonl).Take(256).Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!)];
+        (WebApplication app, GrpcChannel channel) = await StartAsync(new() { ["Storage:Provider"] = "Redis", ["Redis:Configuration"] = configuration });
+        (double similarP50, double emptyP50) = await LatencyAsync(channel, documents);
+        await app.StopAsync();
+        await app.DisposeAsync();
+        channel.Dispose();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FindSimilar p50 {similarP50:F0} µs, empty RPC p50 {emptyP50:F0} µs: {similarP50 / emptyP50:F2}×"));
+    }
+
     /// <summary>Times the server executable to SERVING on the SQLite files under <paramref name="data"/>, <paramref name="times"/> times, with its resident memory.</summary>
     public static async Task RestartAsync(string data, int times)
     {

@@ -92,10 +92,10 @@ public sealed partial class RedisDocumentStore
         {
             for (int band = 0; band < lsh.Bands; band++)
             {
-                GroupEntry bucket = GroupEntry.Of(band, LshIndex.BandKey(sketch.Signature, band, lsh.Rows), handle);
-                yield return (keys.BucketGroup(bucket), bucket.Member);
-                GroupEntry prefix = GroupEntry.Of(band, PrefixForest.PrefixKey(sketch.Signature, band, lsh.Rows), handle);
-                yield return (keys.ForestGroup(prefix), prefix.Member);
+                GroupEntry bucket = GroupEntry.Of(forest: false, band, LshIndex.BandKey(sketch.Signature, band, lsh.Rows), handle);
+                yield return (keys.Group(bucket), bucket.Member);
+                GroupEntry prefix = GroupEntry.Of(forest: true, band, PrefixForest.PrefixKey(sketch.Signature, band, lsh.Rows), handle);
+                yield return (keys.Group(prefix), prefix.Member);
             }
 
             foreach (uint fingerprint in passages)

@@ -206,21 +206,21 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         var keys = new RedisKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         bool buckets = depth >= settings.Lsh.Rows;
         GroupEntry[] entries = [.. Enumerable.Range(0, settings.Lsh.Bands).Select(band => buckets
-            ? GroupEntry.Of(band, LshIndex.BandKey(signature, band, settings.Lsh.Rows), handle: 0)
-            : GroupEntry.Of(band, PrefixForest.PrefixKey(signature, band, settings.Lsh.Rows), handle: 0))];
+            ? GroupEntry.Of(forest: false, band, LshIndex.BandKey(signature, band, settings.Lsh.Rows), handle: 0)
+            : GroupEntry.Of(forest: true, band, PrefixForest.PrefixKey(signature, band, settings.Lsh.Rows), handle: 0))];
         var handles = new HashSet<long>();
 
-        // The first range's groups and the last handle in one round trip; a collection past 2^20 writes has more ranges to read.
+        // The first range's groups and the last handle in one round trip; a larger collection has more ranges to read.
         IBatch first = Db.CreateBatch();
         Task<RedisValue> sequence = first.StringGetAsync(keys.Sequence);
-        Task<RedisValue[]>[] members = [.. entries.Select(e => first.SetMembersAsync(buckets ? keys.BucketGroup(e) : keys.ForestGroup(e)))];
+        Task<RedisValue[]>[] members = [.. entries.Select(e => first.SetMembersAsync(keys.Group(e)))];
         first.Execute();
-        long ranges = GroupEntry.RangesUpTo((long?)await sequence.ConfigureAwait(false) ?? 0);
+        long ranges = GroupEntry.RangesUpTo(!buckets, (long?)await sequence.ConfigureAwait(false) ?? 0);
         if (ranges > 1)
         {
             IBatch rest = Db.CreateBatch();
             members = [.. members, .. Enumerable.Range(1, (int)ranges - 1).SelectMany(r => entries.Select(e => e.InRange(r)))
-                .Select(e => rest.SetMembersAsync(buckets ? keys.BucketGroup(e) : keys.ForestGroup(e)))];
+                .Select(e => rest.SetMembersAsync(keys.Group(e)))];
             rest.Execute();
         }
 
@@ -263,10 +263,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     /// <summary>
     /// The pairs that share a band bucket (at the banding's depth) or a band's <paramref name="depth"/>-value prefix, from the
     /// groups themselves (a document keeps no band keys of its own): every group of the collection is read once, in pages,
-    /// and its members sorted by bucket or prefix within each band. Two documents alike in the 36 bits a group keeps only
+    /// and its members sorted by bucket or prefix within each band. Two documents alike in the 35 bits a group keeps only
     /// add a pair, which verification drops.
     /// </summary>
-    /// <inheritdoc/>
     public async Task<IndexCandidatePairs> GetCandidatePairsAsync(string collection, CollectionSettings settings, int depth, CancellationToken cancellationToken)
     {
         var keys = new RedisKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
@@ -307,21 +306,21 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         IAsyncEnumerable<GroupEntry[]> pages;
         if (versions.Count > 1 << GroupEntry.GroupBits)
         {
-            long ranges = GroupEntry.RangesUpTo(versions.Values.Max(v => v.Handle));
+            long ranges = GroupEntry.RangesUpTo(!buckets, versions.Values.Max(v => v.Handle));
             pages = (from band in Enumerable.Range(0, bands)
                      from number in Enumerable.Range(0, 1 << GroupEntry.GroupBits)
                      from range in Enumerable.Range(0, (int)ranges)
-                     select new GroupEntry(band, number, range, 0, 0)).Chunk(4096).ToAsyncEnumerable();
+                     select new GroupEntry(!buckets, band, number, range, 0, 0)).Chunk(4096).ToAsyncEnumerable();
         }
         else
         {
-            pages = ScanAsync(buckets ? keys.BucketPattern : keys.ForestPattern).Select(key => RedisKeys.ParseGroup((string)key!)).Chunk(4096);
+            pages = ScanAsync(keys.GroupPattern(forest: !buckets)).Select(key => RedisKeys.ParseGroup((string)key!)).Chunk(4096);
         }
 
         await foreach (GroupEntry[] page in pages.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             IBatch batch = Db.CreateBatch();
-            Task<RedisValue[]>[] members = [.. page.Select(g => batch.SetMembersAsync(buckets ? keys.BucketGroup(g) : keys.ForestGroup(g)))];
+            Task<RedisValue[]>[] members = [.. page.Select(g => batch.SetMembersAsync(keys.Group(g)))];
             batch.Execute();
             for (int i = 0; i < page.Length; i++)
             {

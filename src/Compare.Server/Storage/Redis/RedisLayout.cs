@@ -44,22 +44,19 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
     /// <summary>Every key of the collection, as a SCAN pattern.</summary>
     public string Pattern => GlobEscape(Tag) + "*";
 
-    public RedisKey BucketGroup(GroupEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}g{entry.Band}:{entry.Group:x}:{entry.Range:x}");
+    /// <summary>The set holding <paramref name="entry"/>: a band bucket group (g) or a forest group (f).</summary>
+    public RedisKey Group(GroupEntry entry) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Tag}{(entry.Forest ? 'f' : 'g')}{entry.Band}:{entry.Group:x}:{entry.Range:x}");
 
-    public RedisKey ForestGroup(GroupEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{Tag}f{entry.Band}:{entry.Group:x}:{entry.Range:x}");
+    /// <summary>Every bucket group, or every forest group, of the collection, as a SCAN pattern.</summary>
+    public string GroupPattern(bool forest) => GlobEscape(Tag) + (forest ? "f*" : "g*");
 
-    /// <summary>Every bucket group of the collection, as a SCAN pattern.</summary>
-    public string BucketPattern => GlobEscape(Tag) + "g*";
-
-    /// <summary>Every forest group of the collection, as a SCAN pattern.</summary>
-    public string ForestPattern => GlobEscape(Tag) + "f*";
-
-    /// <summary>The band, group number and range of a key made by <see cref="BucketGroup"/> or <see cref="ForestGroup"/>.</summary>
+    /// <summary>The entry (band, group number and range; no member) named by a key made by <see cref="Group"/>.</summary>
     public static GroupEntry ParseGroup(string key)
     {
-        ReadOnlySpan<char> name = key.AsSpan(key.LastIndexOf('}') + 2);
+        ReadOnlySpan<char> name = key.AsSpan(key.LastIndexOf('}') + 1);
         int first = name.IndexOf(':'), second = name.LastIndexOf(':');
-        return new GroupEntry(int.Parse(name[..first], CultureInfo.InvariantCulture),
+        return new GroupEntry(name[0] == 'f', int.Parse(name[1..first], CultureInfo.InvariantCulture),
             int.Parse(name[(first + 1)..second], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
             long.Parse(name[(second + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture), 0, 0);
     }
@@ -90,38 +87,43 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
 /// <summary>
 /// A document's place in one band of the band buckets or of the prefix forest. Entries are grouped so that Redis keeps
 /// them as sets of integers (intsets, 8 bytes a member) with enough members a key that the key's own cost (about 130
-/// bytes with its place in Redis's key table) is shared: the group is the band, the key's top 12 bits and a range of 2^20
-/// handles; the member is the key's next 23 bits above the document's 40-bit handle. A group then holds about N / 4,096
-/// members a band (24 at 100,000 documents, 244 at 1,000,000, and never more than 256 on average however large the
-/// collection grows, under the 512 that Redis keeps as integers), and a query reads one group a band and range: a few
-/// thousand small integers at a million documents. A member of the group with other key bits belongs to another bucket;
-/// two buckets alike in all 35 bits only add a candidate, which verification drops.
+/// bytes with its place in Redis's key table) is shared: the group is the band, the key's top 12 bits and a range of
+/// handles; the member is the key's next 23 bits above the document's 40-bit handle. A query reads one group a band and
+/// range; a member of the group with other key bits belongs to another bucket, and two buckets alike in all 35 bits only
+/// add a candidate, which verification drops.
+/// <para>
+/// Redis keeps a set compactly only up to 512 members (set-max-intset-entries); past it, about 50 bytes a member. A
+/// bucket group holds N / 4,096 members a band (24 at 100,000 documents, 244 at 1,000,000) and a range of 2^20 handles
+/// keeps it under 256 however large the collection grows. The forest's prefixes are not spread so evenly: a first value
+/// held by many documents (a common shingle's, the minimum of every text holding it) puts them all in one group, which
+/// with ranges of 2^20 grew past 512 in a third of the groups at 1,000,000 synthetic documents (626 B a document); its
+/// ranges are 2^18.
+/// </para>
 /// </summary>
-internal readonly record struct GroupEntry(int Band, int Group, long Range, long Tag, long Member)
+internal readonly record struct GroupEntry(bool Forest, int Band, int Group, long Range, long Tag, long Member)
 {
     public const int GroupBits = 12;
     public const int HandleBits = 40;
     public const long MaxHandle = (1L << HandleBits) - 1;
-    public const int RangeBits = 20;
     private const int TagBits = 23;
 
     // The forest's first value takes a prefix key's top 24 bits (PrefixForest): a one-value probe compares those, the
     // group's 12 and the tag's top 12; deeper probes compare all 35.
     private const int FirstValueTagBits = 24 - GroupBits;
 
-    /// <summary>The entry of <paramref name="handle"/> under a band key or prefix key.</summary>
-    public static GroupEntry Of(int band, ulong key, long handle)
+    /// <summary>The entry of <paramref name="handle"/> under a band key (or, <paramref name="forest"/>, a prefix key).</summary>
+    public static GroupEntry Of(bool forest, int band, ulong key, long handle)
     {
         Debug.Assert(handle is >= 0 and <= MaxHandle);
         long tag = (long)((key >> (64 - GroupBits - TagBits)) & ((1UL << TagBits) - 1));
-        return new GroupEntry(band, (int)(key >> (64 - GroupBits)), handle >> RangeBits, tag, (tag << HandleBits) | handle);
+        return new GroupEntry(forest, band, (int)(key >> (64 - GroupBits)), handle >> RangeBits(forest), tag, (tag << HandleBits) | handle);
     }
 
     /// <summary>The entry a query reads for a key in <paramref name="range"/> (its member is meaningless).</summary>
     public GroupEntry InRange(long range) => this with { Range = range };
 
     /// <summary>How many ranges the handles up to <paramref name="lastHandle"/> take.</summary>
-    public static long RangesUpTo(long lastHandle) => (lastHandle >> RangeBits) + 1;
+    public static long RangesUpTo(bool forest, long lastHandle) => (lastHandle >> RangeBits(forest)) + 1;
 
     public static long HandleOf(long member) => member & MaxHandle;
 
@@ -130,6 +132,8 @@ internal readonly record struct GroupEntry(int Band, int Group, long Range, long
 
     /// <summary>The bits of this entry's tag that a probe of <paramref name="depth"/> prefix values compares.</summary>
     public long TagAt(int depth) => Shorten(Tag, depth);
+
+    private static int RangeBits(bool forest) => forest ? 18 : 20;
 
     private static long Shorten(long tag, int depth) => depth == 1 ? tag >> (TagBits - FirstValueTagBits) : tag;
 }
