@@ -128,7 +128,7 @@ public sealed class RedisStoreTests
                 // The grouped band buckets and the handles they hold: what a failover may lose while documents survive.
                 // And the passage sets (a group of fingerprints and a range of handles).
                 IServer server = direct.GetServer(redis.Configuration);
-                RedisKey[] buckets = [.. server.Keys(pattern: "*}g*:*:*"), .. server.Keys(pattern: "*:handles")];
+                RedisKey[] buckets = [.. server.Keys(pattern: "*}g*:*:*"), .. server.Keys(pattern: "*}h*")];
                 RedisKey[] passages = [.. server.Keys(pattern: "*}p*:*")];
                 Assert.True(buckets.Length > 18);
                 Assert.True(passages.Length > 100);
@@ -495,7 +495,13 @@ public sealed class RedisStoreTests
         string generation = System.Text.Json.JsonSerializer.Deserialize<string[]>(record)![3];
         IServer server = direct.GetServer(redis.Configuration);
         Assert.Empty(server.Keys(pattern: oldTag.Replace("{", "\\{", StringComparison.Ordinal) + "*"));
-        Assert.Equal(documents, await direct.GetDatabase().HashLengthAsync($"{{{prefix}:{generation}}}:handles"));
+        long handles = 0;
+        foreach (RedisKey chunk in server.Keys(pattern: $"{{{prefix}:{generation}}}h*"))
+        {
+            handles += await direct.GetDatabase().HashLengthAsync(chunk);
+        }
+
+        Assert.Equal(documents, handles);
         Assert.NotEmpty(server.Keys(pattern: $"{{{prefix}:{generation}}}f*"));
         Assert.NotEmpty(server.Keys(pattern: $"{{{prefix}:{generation}}}p*"));
     }

@@ -90,7 +90,7 @@ public sealed partial class RedisDocumentStore
                 textBytes += utf8Length;
                 writes.Add(batch.HashSetAsync(keys.Versions, chunk[i], new RedisVersion(contentHash, utf8Length, createTime, handle, passages.Length).Encode()));
                 writes.Add(batch.HashSetAsync(keys.Documents, chunk[i], document?.Encode() ?? (byte[])documents[i]!));
-                writes.Add(batch.HashSetAsync(keys.Handles, handle, chunk[i]));
+                writes.Add(batch.HashSetAsync(keys.HandleChunk(handle), RedisKeys.HandleField(handle), chunk[i]));
                 writes.Add(batch.SortedSetAddAsync(keys.Ids, chunk[i], 0));
                 if (sketch is not null)
                 {

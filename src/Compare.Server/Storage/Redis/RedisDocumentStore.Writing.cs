@@ -30,7 +30,7 @@ public sealed partial class RedisDocumentStore
             var sets = new SetChanges();
             sets.Add(keys, sketch, passages, settings.Lsh, version.Handle);
             IBatch batch = Db.CreateBatch();
-            var adds = new List<Task> { batch.HashSetAsync(keys.Handles, version.Handle, id) };
+            var adds = new List<Task> { batch.HashSetAsync(keys.HandleChunk(version.Handle), RedisKeys.HandleField(version.Handle), id) };
             sets.WriteTo(batch, adds);
             batch.Execute();
             await Task.WhenAll(adds).ConfigureAwait(false);
@@ -269,7 +269,7 @@ public sealed partial class RedisDocumentStore
                 if (RedisVersion.Decode(oldVersions[i]) is { } old)
                 {
                     textBytes -= old.Utf8Length;
-                    _ = transaction.HashDeleteAsync(_keys.Handles, old.Handle);
+                    _ = transaction.HashDeleteAsync(_keys.HandleChunk(old.Handle), RedisKeys.HandleField(old.Handle));
                     if (_store.Readable(_keys, id, oldDocuments[i]) is { } oldRecord)
                     {
                         (DocumentSketch oldSketch, uint[] oldPassages) = sketcher.SketchWithPassages(oldRecord.Text);
@@ -291,7 +291,7 @@ public sealed partial class RedisDocumentStore
                 textBytes += w.Content.Utf8Length;
                 _ = transaction.HashSetAsync(_keys.Versions, id, new RedisVersion(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), next, w.Passages.Length).Encode());
                 _ = transaction.HashSetAsync(_keys.Documents, id, RedisDocumentRecord.From(w).Encode());
-                _ = transaction.HashSetAsync(_keys.Handles, next, id);
+                _ = transaction.HashSetAsync(_keys.HandleChunk(next), RedisKeys.HandleField(next), id);
                 _ = transaction.SortedSetAddAsync(_keys.Ids, id, 0);
                 sets.Add(_keys, w.Sketch, w.Passages, settings.Lsh, next);
                 frequencies.Count(w.Sketch.Shingles, +1);

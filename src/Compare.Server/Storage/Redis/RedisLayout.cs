@@ -21,8 +21,18 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
     /// <summary>Each document's <see cref="RedisDocumentRecord"/>, by id.</summary>
     public RedisKey Documents => Tag + ":docs";
 
-    /// <summary>Each document's id, by handle: what the grouped sets lead to.</summary>
-    public RedisKey Handles => Tag + ":handles";
+    /// <summary>
+    /// The hash holding the id of the document with <paramref name="handle"/> (the field <see cref="HandleField"/>): what the
+    /// grouped sets lead to. 128 handles a hash, so that Redis keeps each as one small listpack (hash-max-listpack-entries)
+    /// rather than an entry of a large hash table: about 20 bytes a document instead of 56.
+    /// </summary>
+    public RedisKey HandleChunk(long handle) => string.Create(CultureInfo.InvariantCulture, $"{Tag}h{handle >> 7:x}");
+
+    /// <summary>The field of <paramref name="handle"/> in its <see cref="HandleChunk"/>.</summary>
+    public static RedisValue HandleField(long handle) => handle & 127;
+
+    /// <summary>Every hash of ids by handle, as a SCAN pattern.</summary>
+    public string HandlePattern => GlobEscape(Tag) + "h*";
 
     /// <summary>Every id, for listing in id order.</summary>
     public RedisKey Ids => Tag + ":ids";

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -33,25 +34,24 @@ internal sealed record RedisCollection(string Name, string SettingsJson, long Cr
 
 /// <summary>
 /// What a write and a query need of a stored document besides its text: content hash, UTF-8 size, creation time, the
-/// sequence number of its write (the order of writes, and its handle in the grouped sets) and its count of passage
-/// fingerprints. 33 bytes.
+/// sequence number of its write (the order of writes, and its handle in the grouped sets; 40 bits) and its count of
+/// passage fingerprints (24 bits). 28 bytes, which with Redis's string header fit a 32-byte allocation.
 /// </summary>
 internal sealed record RedisVersion(ulong ContentHash, int Utf8Length, long CreateTime, long Sequence, int Passages)
 {
-    private const byte Format = 5;
-    private const int Size = 33;
+    private const int Size = 28;
+    private const int MaxPassages = (1 << 24) - 1;
 
     public long Handle => Sequence;
 
     public byte[] Encode()
     {
+        Debug.Assert(Sequence is >= 0 and <= GroupEntry.MaxHandle);
         var bytes = new byte[Size];
-        bytes[0] = Format;
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(1), ContentHash);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(9), Utf8Length);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(13), CreateTime);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(21), Sequence);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(29), Passages);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, ContentHash);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), Utf8Length);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(12), CreateTime);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(20), Sequence | ((long)Math.Min(Passages, MaxPassages) << 40));
         return bytes;
     }
 
@@ -59,9 +59,14 @@ internal sealed record RedisVersion(ulong ContentHash, int Utf8Length, long Crea
     public static RedisVersion? Decode(RedisValue value)
     {
         ReadOnlySpan<byte> bytes = ((ReadOnlyMemory<byte>)value).Span;
-        return bytes.Length != Size || bytes[0] != Format ? null
-            : new RedisVersion(BinaryPrimitives.ReadUInt64LittleEndian(bytes[1..]), BinaryPrimitives.ReadInt32LittleEndian(bytes[9..]),
-                BinaryPrimitives.ReadInt64LittleEndian(bytes[13..]), BinaryPrimitives.ReadInt64LittleEndian(bytes[21..]), BinaryPrimitives.ReadInt32LittleEndian(bytes[29..]));
+        if (bytes.Length != Size)
+        {
+            return null;
+        }
+
+        long last = BinaryPrimitives.ReadInt64LittleEndian(bytes[20..]);
+        return new RedisVersion(BinaryPrimitives.ReadUInt64LittleEndian(bytes), BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]),
+            BinaryPrimitives.ReadInt64LittleEndian(bytes[12..]), last & GroupEntry.MaxHandle, (int)((ulong)last >> 40));
     }
 
     /// <summary>The order of writes: by sequence number, then id.</summary>
