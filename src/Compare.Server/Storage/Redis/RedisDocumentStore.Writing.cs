@@ -223,12 +223,10 @@ public sealed partial class RedisDocumentStore
             var found = new Dictionary<string, DocumentVersion>(StringComparer.Ordinal);
             for (int i = 0; i < fields.Length; i++)
             {
-                if (!versions[i].IsNull)
+                // A damaged version counts as none: the document is written again whole.
+                if (RedisVersion.Decode(versions[i]) is { } version)
                 {
-                    if (RedisVersion.Decode(versions[i]) is { } version)
-                    {
-                        found[fields[i]!] = version.ToDocumentVersion();
-                    }
+                    found[fields[i]!] = version.ToDocumentVersion();
                 }
             }
 
