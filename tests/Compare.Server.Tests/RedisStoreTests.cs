@@ -554,6 +554,31 @@ public sealed class RedisStoreTests
     }
 
     [Fact]
+    public async Task ABucketOfMoreDocumentsThanRedisKeepsAsIntegers_IsFoundWhole()
+    {
+        // 700 copies share every band bucket: their groups pass Redis's 512-member intsets and become hash tables, which a
+        // bucket's SSCAN may answer in several pages.
+        await using RedisServer redis = await RedisServer.StartAsync();
+        string text = TestData.BbcCorpus().First().Text;
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "crowd"));
+        await using (app)
+        using (channel)
+        {
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, Enumerable.Range(0, 700).Select(i => ($"copy-{i:d3}", text))));
+            await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+            {
+                RedisKey group = direct.GetServer(redis.Configuration).Keys(pattern: "{crowd:*}g0:*").Single();
+                Assert.Equal("hashtable", (string?)await direct.GetDatabase().ExecuteAsync("OBJECT", "ENCODING", group));
+            }
+
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            FindSimilarResponse found = await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = text }, TopK = 1000 });
+            Assert.Equal(700, found.Matches.Count);
+            Assert.Equal(700, (await ClustersAsync(similarity, string.Empty)).Single().Members.Count);
+        }
+    }
+
+    [Fact]
     public async Task DocumentFrequencies_ALargeBatchThenSmallWritesAndDeletes_EqualTheSketchCountedLocally()
     {
         await using RedisServer redis = await RedisServer.StartAsync();

@@ -213,26 +213,27 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         // The first range's groups and the last handle in one round trip; a larger collection has more ranges to read.
         IBatch first = Db.CreateBatch();
         Task<RedisValue> sequence = first.StringGetAsync(keys.Sequence);
-        Task<RedisValue[]>[] members = [.. entries.Select(e => first.SetMembersAsync(keys.Group(e)))];
+        Task<RedisValue[]>[] members = [.. entries.Select(e => MembersAsync(first, keys, e))];
         first.Execute();
         long ranges = GroupEntry.RangesUpTo(!buckets, (long?)await sequence.ConfigureAwait(false) ?? 0);
         if (ranges > 1)
         {
             IBatch rest = Db.CreateBatch();
             members = [.. members, .. Enumerable.Range(1, (int)ranges - 1).SelectMany(r => entries.Select(e => e.InRange(r)))
-                .Select(e => rest.SetMembersAsync(keys.Group(e)))];
+                .Select(e => MembersAsync(rest, keys, e))];
             rest.Execute();
         }
 
         int probe = buckets ? int.MaxValue : depth;
         for (int i = 0; i < members.Length; i++)
         {
-            long tag = entries[i % entries.Length].TagAt(probe);
+            GroupEntry entry = entries[i % entries.Length];
+            long tag = entry.TagAt(probe);
             foreach (RedisValue member in await members[i].ConfigureAwait(false))
             {
-                if (GroupEntry.TagOf((long)member, probe) == tag)
+                if (entry.TagOf((long)member, probe) == tag)
                 {
-                    handles.Add(GroupEntry.HandleOf((long)member));
+                    handles.Add(entry.HandleOf((long)member));
                 }
             }
         }
@@ -240,6 +241,21 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         // Distinct: a document rewritten over a damaged version keeps its old handle's entries, which lead to it too.
         RedisValue[] ids = await IdsAsync(keys, [.. handles]).ConfigureAwait(false);
         return await SketchesAsync(keys, settings, [.. ids.Where(id => !id.IsNull).Select(id => (string)id!).Distinct(StringComparer.Ordinal)]).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The members of <paramref name="entry"/>'s group that a query may need: a bucket's own (SSCAN MATCH, which Redis answers
+    /// whole for a set of integers; a set grown past them is read whole), a forest group's all.
+    /// </summary>
+    private async Task<RedisValue[]> MembersAsync(IBatch batch, RedisKeys keys, GroupEntry entry)
+    {
+        if (entry.Forest)
+        {
+            return await batch.SetMembersAsync(keys.Group(entry)).ConfigureAwait(false);
+        }
+
+        RedisResult[] scanned = (RedisResult[])(await batch.ExecuteAsync("SSCAN", keys.Group(entry), 0, "MATCH", entry.BucketMatch, "COUNT", 1024).ConfigureAwait(false))!;
+        return (long)scanned[0] == 0 ? (RedisValue[])scanned[1]! : await Db.SetMembersAsync(keys.Group(entry)).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -285,9 +301,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         {
             foreach (RedisValue member in members)
             {
-                if (positionOfHandle.TryGetValue(GroupEntry.HandleOf((long)member), out int position))
+                if (positionOfHandle.TryGetValue(group.HandleOf((long)member), out int position))
                 {
-                    entries.Add((group.Band, ((long)group.Group << 32) | GroupEntry.TagOf((long)member, probe), position));
+                    entries.Add((group.Band, ((long)group.Group << 32) | group.TagOf((long)member, probe), position));
                 }
             }
         }

@@ -98,9 +98,12 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
 /// A document's place in one band of the band buckets or of the prefix forest. Entries are grouped so that Redis keeps
 /// them as sets of integers (intsets, 8 bytes a member) with enough members a key that the key's own cost (about 130
 /// bytes with its place in Redis's key table) is shared: the group is the band, the key's top 12 bits and a range of
-/// handles; the member is the key's next 23 bits above the document's 40-bit handle. A query reads one group a band and
-/// range; a member of the group with other key bits belongs to another bucket, and two buckets alike in all 35 bits only
-/// add a candidate, which verification drops.
+/// handles; the member is the key's next 23 bits (the tag) and the document's handle. A query reads one group a band and
+/// range; a member of the group with another tag belongs to another bucket, and two buckets alike in all 35 bits only
+/// add a candidate, which verification drops. A bucket's member is, in decimal, its tag + 1 followed by the handle in 12
+/// digits, so that a query asks Redis for its bucket's members only (SSCAN MATCH <see cref="BucketMatch"/>) rather than
+/// for the whole group (244 members a band at 1,000,000 documents); a forest member is the tag above a 40-bit handle,
+/// since a one-value probe compares the tag's top bits, which no decimal pattern selects.
 /// <para>
 /// Redis keeps a set compactly only up to 512 members (set-max-intset-entries); past it, about 50 bytes a member. A
 /// bucket group holds N / 4,096 members a band (24 at 100,000 documents, 244 at 1,000,000) and a range of 2^20 handles
@@ -113,8 +116,9 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
 internal readonly record struct GroupEntry(bool Forest, int Band, int Group, long Range, long Tag, long Member)
 {
     public const int GroupBits = 12;
-    public const int HandleBits = 40;
-    public const long MaxHandle = (1L << HandleBits) - 1;
+    public const long MaxHandle = DecimalHandles - 1;
+    private const int HandleBits = 40;
+    private const long DecimalHandles = 1_000_000_000_000;
     private const int TagBits = 23;
 
     // The forest's first value takes a prefix key's top 24 bits (PrefixForest): a one-value probe compares those, the
@@ -126,8 +130,12 @@ internal readonly record struct GroupEntry(bool Forest, int Band, int Group, lon
     {
         Debug.Assert(handle is >= 0 and <= MaxHandle);
         long tag = (long)((key >> (64 - GroupBits - TagBits)) & ((1UL << TagBits) - 1));
-        return new GroupEntry(forest, band, (int)(key >> (64 - GroupBits)), handle >> RangeBits(forest), tag, (tag << HandleBits) | handle);
+        return new GroupEntry(forest, band, (int)(key >> (64 - GroupBits)), handle >> RangeBits(forest), tag,
+            forest ? (tag << HandleBits) | handle : ((tag + 1) * DecimalHandles) + handle);
     }
+
+    /// <summary>A SSCAN pattern for the members of this entry's bucket in its group: the tag + 1, then 12 digits.</summary>
+    public string BucketMatch => string.Create(CultureInfo.InvariantCulture, $"{Tag + 1}????????????");
 
     /// <summary>The entry a query reads for a key in <paramref name="range"/> (its member is meaningless).</summary>
     public GroupEntry InRange(long range) => this with { Range = range };
@@ -135,10 +143,10 @@ internal readonly record struct GroupEntry(bool Forest, int Band, int Group, lon
     /// <summary>How many ranges the handles up to <paramref name="lastHandle"/> take.</summary>
     public static long RangesUpTo(bool forest, long lastHandle) => (lastHandle >> RangeBits(forest)) + 1;
 
-    public static long HandleOf(long member) => member & MaxHandle;
+    public long HandleOf(long member) => Forest ? member & ((1L << HandleBits) - 1) : member % DecimalHandles;
 
     /// <summary>The bits of a member's tag that a probe of <paramref name="depth"/> prefix values compares (a bucket: all).</summary>
-    public static long TagOf(long member, int depth) => Shorten(member >> HandleBits, depth);
+    public long TagOf(long member, int depth) => Forest ? Shorten(member >> HandleBits, depth) : (member / DecimalHandles) - 1;
 
     /// <summary>The bits of this entry's tag that a probe of <paramref name="depth"/> prefix values compares.</summary>
     public long TagAt(int depth) => Shorten(Tag, depth);
