@@ -31,9 +31,6 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
     /// <summary>The field of <paramref name="handle"/> in its <see cref="HandleChunk"/>.</summary>
     public static RedisValue HandleField(long handle) => handle & 127;
 
-    /// <summary>Every hash of ids by handle, as a SCAN pattern.</summary>
-    public string HandlePattern => GlobEscape(Tag) + "h*";
-
     /// <summary>Every id, for listing in id order.</summary>
     public RedisKey Ids => Tag + ":ids";
 
