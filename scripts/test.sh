@@ -2,7 +2,7 @@
 # Runs every test of the solution on a Debian machine with the .NET SDK, and ends with one plain
 # line "N passed, N failed" summed over the test assemblies. Exit code: 0 only when all passed.
 # Installs what the tests need and the machine lacks (redis-server and chromium, with apt-get); the
-# tests start their own redis-server on free loopback ports and stop it, and drive Chromium through
+# tests start their own redis-server (and Redis Clusters, with redis-cli) on free loopback ports and stop them, and drive Chromium through
 # Playwright (its driver comes from NuGet). They read the BBC corpus from
 # ../shared/corpora and fail (never skip) when anything is missing.
 set -uo pipefail
@@ -18,7 +18,7 @@ fi
 # (the API contract check installs the buf CLI with it), and a C linker (clang, or gcc: Native AOT links the
 # native compare that a test publishes).
 missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server redis-tools)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(clang)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)

@@ -10,18 +10,22 @@ namespace Compare.Server.Tests;
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly TempDirectory _data = new();
+    private readonly string[] _arguments;
     private Process? _process;
 
-    private RedisServer(int port) => Port = port;
+    private RedisServer(int port, string[] arguments) => (Port, _arguments) = (port, arguments);
 
     public int Port { get; }
 
     public string Configuration => $"127.0.0.1:{Port}";
 
-    /// <summary>Starts a redis-server on <paramref name="port"/> (default: a free one).</summary>
-    public static async Task<RedisServer> StartAsync(int? port = null)
+    /// <summary>The server's data directory (its AOF, and a cluster node's nodes.conf).</summary>
+    public string DataPath => _data.Path;
+
+    /// <summary>Starts a redis-server on <paramref name="port"/> (default: a free one), with <paramref name="arguments"/> after the test's own.</summary>
+    public static async Task<RedisServer> StartAsync(int? port = null, params string[] arguments)
     {
-        var server = new RedisServer(port ?? ServerProcess.FreePort());
+        var server = new RedisServer(port ?? ServerProcess.FreePort(), arguments);
         await server.StartAgainAsync();
         return server;
     }
@@ -40,7 +44,7 @@ public sealed class RedisServer : IAsyncDisposable
             ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _data.Path,
              "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
              "--enable-debug-command", "local",
-             .. slowLoading ? (string[])["--key-load-delay", "-10", "--loading-process-events-interval-bytes", "4096"] : []])
+             .. slowLoading ? (string[])["--key-load-delay", "-10", "--loading-process-events-interval-bytes", "4096"] : [], .. _arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -538,3 +538,5 @@ public sealed class StoreContractOnMemory(MemoryReplicas server) : StoreContract
 public sealed class StoreContractOnSqlite(SqliteReplicas server) : StoreContractTests(server), IClassFixture<SqliteReplicas>;
 
 public sealed class StoreContractOnRedis(RedisReplicas server) : StoreContractTests(server), IClassFixture<RedisReplicas>;
+
+public sealed class StoreContractOnRedisCluster(RedisClusterReplicas server) : StoreContractTests(server), IClassFixture<RedisClusterReplicas>;

@@ -127,3 +127,30 @@ public sealed class RedisReplicas : StoreReplicas
         }
     }
 }
+
+/// <summary>
+/// Two replicas over a Redis Cluster of three primaries: each collection's keys share one hash tag, so they live on one
+/// node, while the collections' records, and other collections, live on others.
+/// </summary>
+public sealed class RedisClusterReplicas : StoreReplicas
+{
+    private RedisCluster? _cluster;
+
+    public override string Store => "Redis Cluster";
+
+    protected override async Task StartBackingAsync() => _cluster = await RedisCluster.StartAsync();
+
+    protected override IEnumerable<Dictionary<string, string?>> ReplicaSettings()
+    {
+        var settings = new Dictionary<string, string?> { ["Storage:Provider"] = "Redis", ["Redis:Configuration"] = _cluster!.Configuration, ["Redis:KeyPrefix"] = "contract" };
+        return [settings, new(settings)];
+    }
+
+    protected override async Task StopBackingAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+}

@@ -45,14 +45,17 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     /// <inheritdoc/>
     public async Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken)
     {
+        // A read of the key every call reads first, not a PING: a Redis Cluster that lost a node answers PING but refuses
+        // keys (CLUSTERDOWN), and a server loading its data refuses them too.
+        long started = time.GetTimestamp();
         try
         {
-            TimeSpan latency = await Db.PingAsync().ConfigureAwait(false);
-            return new StoreStatus(true, $"Redis answered in {latency.TotalMilliseconds:F1} ms.");
+            await Db.KeyExistsAsync(CollectionsKey).ConfigureAwait(false);
+            return new StoreStatus(true, $"Redis answered in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms.");
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (RedisFaultTranslation.Translate(e) is not null)
         {
-            return new StoreStatus(false, $"Redis is unreachable: {e.Message}");
+            return new StoreStatus(false, $"Redis cannot serve: {e.Message}");
         }
     }
 
@@ -104,7 +107,10 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             return null;
         }
 
-        // The record is gone, so no call can reach these keys any more; they are removed at leisure.
+        // The record is gone, so no call can find these keys any more. The copy of the record that fences writes goes first:
+        // a write that read the record before it went fails from then on, and one that committed before is removed with
+        // the rest, which are removed at leisure.
+        await Db.KeyDeleteAsync(keys.Config).ConfigureAwait(false);
         await DeleteKeysAsync(keys.Pattern).ConfigureAwait(false);
         return count;
     }
@@ -465,11 +471,13 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     /// <inheritdoc/>
     public async Task SaveDeduplicateResultAsync(string collection, byte[] result, CancellationToken cancellationToken)
     {
-        RedisCollection record = await RequireAsync(collection).ConfigureAwait(false);
-        // Only while the collection is the one read: a result must not land under a deleted or recreated collection.
+        RedisCollection record = await RequireForWriteAsync(collection).ConfigureAwait(false);
+        // Only while the collection is the one read: a result must not land under a deleted or recreated collection. Fenced,
+        // as writes are, by the collection's own copy of its record, which lives in its slot.
+        var keys = new RedisKeys(keyPrefix, record);
         ITransaction transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.HashEqual(CollectionsKey, collection, record.Serialize()));
-        _ = transaction.StringSetAsync(new RedisKeys(keyPrefix, record).DeduplicateResult, result);
+        transaction.AddCondition(Condition.StringEqual(keys.Config, record.Serialize()));
+        _ = transaction.StringSetAsync(keys.DeduplicateResult, result);
         if (!await transaction.ExecuteAsync().ConfigureAwait(false))
         {
             throw new CollectionNotFoundException(collection);
