@@ -435,15 +435,19 @@ public abstract class StoreContractTests(StoreReplicas server)
         {
         }
 
+        // The other way in has read the collection (a replica may remember what it read), then it goes and comes back.
         var collectionsB = new CollectionService.CollectionServiceClient(server.B);
-        Assert.Equal(5, (await collectionsB.DeleteCollectionAsync(new DeleteCollectionRequest { Name = c })).DeletedDocumentCount);
+        var similarityB = new SimilarityService.SimilarityServiceClient(server.B);
+        var query = new FindSimilarRequest { Collection = c, Query = new DocumentRef { Text = TestData.BbcCorpus()[0].Text } };
+        Assert.Single((await similarityB.FindSimilarAsync(query)).Matches);
+        Assert.Equal(5, (await server.Collections.DeleteCollectionAsync(new DeleteCollectionRequest { Name = c })).DeletedDocumentCount);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await similarityB.FindSimilarAsync(query));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await collectionsB.GetCollectionAsync(new GetCollectionRequest { Name = c }));
         await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = c });
 
         Assert.Equal(0, (await collectionsB.GetCollectionAsync(new GetCollectionRequest { Name = c })).Collection.DocumentCount);
         await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await server.Similarity.GetLastDeduplicateAsync(new GetLastDeduplicateRequest { Collection = c }));
-        FindSimilarResponse found = await new SimilarityService.SimilarityServiceClient(server.B).FindSimilarAsync(
-            new FindSimilarRequest { Collection = c, Query = new DocumentRef { Text = TestData.BbcCorpus()[0].Text } });
-        Assert.Empty(found.Matches);
+        Assert.Empty((await similarityB.FindSimilarAsync(query)).Matches);
     }
 
     [Fact]

@@ -40,6 +40,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
     private SketcherCache Sketchers => sketchers;
 
+    // The record of each collection this replica has read, as last found (see ReadAsync).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RedisCollection Record, string Serialized)> _known = new(StringComparer.Ordinal);
+
     private RedisKey CollectionsKey => $"{keyPrefix}:collections";
 
     /// <inheritdoc/>
@@ -68,12 +71,22 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             throw new CollectionExistsException(name);
         }
 
-        return await InfoAsync(record).ConfigureAwait(false);
+        return await InfoAsync(new RedisKeys(keyPrefix, record)).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public async Task<CollectionInfo?> GetCollectionAsync(string name, CancellationToken cancellationToken) =>
-        await FindAsync(name).ConfigureAwait(false) is { } record ? await InfoAsync(record).ConfigureAwait(false) : null;
+    public async Task<CollectionInfo?> GetCollectionAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Every query asks for its collection first: with the record known, that is one round trip.
+            return await ReadAsync(name, null, InfoAsync).ConfigureAwait(false);
+        }
+        catch (CollectionNotFoundException)
+        {
+            return null;
+        }
+    }
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<CollectionInfo>> ListCollectionsAsync(CancellationToken cancellationToken)
@@ -83,7 +96,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         var infos = new List<CollectionInfo>(entries.Length);
         foreach (HashEntry e in entries.OrderBy(e => (string)e.Name!, StringComparer.Ordinal))
         {
-            infos.Add(await InfoAsync(RedisCollection.Deserialize(e.Value!)).ConfigureAwait(false));
+            infos.Add(await InfoAsync(new RedisKeys(keyPrefix, RedisCollection.Deserialize(e.Value!))).ConfigureAwait(false));
         }
 
         return infos;
@@ -145,18 +158,24 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     }
 
     /// <inheritdoc/>
-    public async Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken)
+    public Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
+        ReadAsync(collection, null, keys => DocumentAsync(keys, id, includeText));
+
+    private async Task<StoredDocument?> DocumentAsync(RedisKeys keys, string id, bool includeText)
     {
-        var keys = new RedisKeys(keyPrefix, await RequireAsync(collection).ConfigureAwait(false));
         RedisValue value = await Db.HashGetAsync(keys.Documents, id).ConfigureAwait(false);
         return value.IsNull ? null : RedisDocumentRecord.Decode(value, id).ToStored(id, includeText);
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        var keys = new RedisKeys(keyPrefix, await RequireAsync(collection).ConfigureAwait(false));
+        return ReadAsync(collection, null, keys => DocumentsAsync(keys, ids));
+    }
+
+    private async Task<IReadOnlyList<StoredDocument>> DocumentsAsync(RedisKeys keys, IReadOnlyList<string> ids)
+    {
         RedisValue[] values = ids.Count == 0 ? [] : await Db.HashGetAsync(keys.Documents, [.. ids.Select(id => (RedisValue)id)]).ConfigureAwait(false);
         var documents = new List<StoredDocument>(ids.Count);
         for (int i = 0; i < values.Length; i++)
@@ -191,10 +210,11 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     }
 
     /// <inheritdoc/>
-    public async Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id,
-        CancellationToken cancellationToken)
+    public Task<(StoredDocument Document, DocumentSketch Sketch)?> GetDocumentAndSketchAsync(string collection, CollectionSettings settings, string id,
+        CancellationToken cancellationToken) => ReadAsync(collection, settings, keys => DocumentAndSketchAsync(keys, settings, id));
+
+    private async Task<(StoredDocument Document, DocumentSketch Sketch)?> DocumentAndSketchAsync(RedisKeys keys, CollectionSettings settings, string id)
     {
-        var keys = new RedisKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         RedisValue value = await Db.HashGetAsync(keys.Documents, id).ConfigureAwait(false);
         if (value.IsNull)
         {
@@ -206,10 +226,11 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, int depth,
-        CancellationToken cancellationToken)
+    public Task<IReadOnlyList<IndexedSketch>> GetCandidatesAsync(string collection, CollectionSettings settings, uint[] signature, int depth,
+        CancellationToken cancellationToken) => ReadAsync(collection, settings, keys => CandidatesAsync(keys, settings, signature, depth));
+
+    private async Task<IReadOnlyList<IndexedSketch>> CandidatesAsync(RedisKeys keys, CollectionSettings settings, uint[] signature, int depth)
     {
-        var keys = new RedisKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         bool buckets = depth >= settings.Lsh.Rows;
         GroupEntry[] entries = [.. Enumerable.Range(0, settings.Lsh.Bands).Select(band => buckets
             ? GroupEntry.Of(forest: false, band, LshIndex.BandKey(signature, band, settings.Lsh.Rows), handle: 0)
@@ -265,10 +286,12 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
+    public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
+        CancellationToken cancellationToken) => ReadAsync(collection, settings, keys => SketchesByIdAsync(keys, settings, ids, cancellationToken));
+
+    private async Task<IReadOnlyDictionary<string, DocumentSketch>> SketchesByIdAsync(RedisKeys keys, CollectionSettings settings, IReadOnlyCollection<string> ids,
         CancellationToken cancellationToken)
     {
-        var keys = new RedisKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
         foreach (string[] chunk in ids.Chunk(1000))
         {
@@ -387,10 +410,11 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     }
 
     /// <inheritdoc/>
-    public async Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
-        CancellationToken cancellationToken)
+    public Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
+        CancellationToken cancellationToken) => ReadAsync(collection, settings, keys => PassageCandidatesAsync(keys, fingerprints, maxDocumentsPerFingerprint));
+
+    private async Task<PassageCandidates> PassageCandidatesAsync(RedisKeys keys, uint[] fingerprints, int maxDocumentsPerFingerprint)
     {
-        var keys = new RedisKeys(keyPrefix, await RequireAsync(collection, settings).ConfigureAwait(false));
         IGrouping<int, uint>[] groups = [.. fingerprints.Distinct().GroupBy(PassageEntry.GroupOf)];
         // Every range of handles given so far: the sequence is the last handle.
         long ranges = PassageEntry.RangeOf((long?)await Db.StringGetAsync(keys.Sequence).ConfigureAwait(false) ?? 0) + 1;
@@ -492,9 +516,11 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     }
 
     /// <inheritdoc/>
-    public async Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken)
+    public Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> GetDocumentFrequenciesAsync(string collection, CancellationToken cancellationToken) =>
+        ReadAsync(collection, null, FrequenciesAsync);
+
+    private async Task<(DocumentFrequencySketch Frequencies, long DocumentCount)> FrequenciesAsync(RedisKeys keys)
     {
-        var keys = new RedisKeys(keyPrefix, await RequireAsync(collection).ConfigureAwait(false));
         Task<RedisValue> stored = Db.StringGetAsync(keys.Frequencies);
         Task<long> count = Db.SortedSetLengthAsync(keys.Ids);
         byte[]? counters = await stored.ConfigureAwait(false);
@@ -616,6 +642,33 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         return expected is null || record.Settings == expected ? record : throw new CollectionChangedException(name);
     }
 
+    /// <summary>
+    /// <paramref name="read"/> over the collection's keys as this replica last found them, with the collection's record read
+    /// in the same round trip: when the record is still the one known, the answer stands (as it would had the record been
+    /// read first: either way the collection may change just after); when not, it is dropped and read again under the
+    /// record as it is now. Saves a query a round trip (the record's) for every call after the first.
+    /// </summary>
+    private async Task<T> ReadAsync<T>(string name, CollectionSettings? expected, Func<RedisKeys, Task<T>> read)
+    {
+        if (_known.TryGetValue(name, out (RedisCollection Record, string Serialized) known))
+        {
+            Task<RedisValue> current = Db.HashGetAsync(CollectionsKey, name);
+            Task<T> answer = read(new RedisKeys(keyPrefix, known.Record));
+            if (await current.ConfigureAwait(false) == known.Serialized)
+            {
+                return expected is null || known.Record.Settings == expected ? await answer.ConfigureAwait(false) : throw new CollectionChangedException(name);
+            }
+
+            _known.TryRemove(new(name, known));
+            // Read under a record gone: whatever it found, or failed on, does not count.
+            await answer.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        RedisCollection record = await RequireAsync(name, expected).ConfigureAwait(false);
+        _known[name] = (record, record.Serialize());
+        return await read(new RedisKeys(keyPrefix, record)).ConfigureAwait(false);
+    }
+
     /// <summary>Deletes every key matching <paramref name="pattern"/> on every primary, a thousand at a time.</summary>
     private async Task DeleteKeysAsync(string pattern)
     {
@@ -634,9 +687,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         return record;
     }
 
-    private async Task<CollectionInfo> InfoAsync(RedisCollection record)
+    private async Task<CollectionInfo> InfoAsync(RedisKeys keys)
     {
-        var keys = new RedisKeys(keyPrefix, record);
+        RedisCollection record = keys.Record;
         Task<long> count = Db.SortedSetLengthAsync(keys.Ids);
         Task<RedisValue> bytes = Db.StringGetAsync(keys.TextBytes);
         return new CollectionInfo(record.Name, record.Settings, DateTimeOffset.FromUnixTimeMilliseconds(record.CreateTime),

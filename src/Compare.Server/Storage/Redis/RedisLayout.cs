@@ -11,6 +11,9 @@ namespace Compare.Server.Storage.Redis;
 /// </summary>
 internal readonly struct RedisKeys(string prefix, RedisCollection record)
 {
+    /// <summary>The collection's record these keys were named from.</summary>
+    public RedisCollection Record => record;
+
     public string Tag { get; } = record.Layout >= 5 ? $"{{{prefix}:{record.Generation}}}" : $"{{{prefix}:c:{record.Name}:{record.Generation}}}";
 
     public RedisKey Config => Tag + ":config";
