@@ -411,6 +411,39 @@ public sealed class SqliteStoreTests
         }
     }
 
+    [Fact]
+    public async Task WarmingTheSignatures_SplitsTheCollectionIntoOrderedRangesThatTogetherHoldEveryRowFromTheFirstBound()
+    {
+        // Ids in an order unrelated to the order of writes, and another collection's documents between them.
+        using var data = new TempDirectory();
+        string[] texts = [.. TestData.BbcCorpus().Select(d => d.Text)];
+        string[] ids = [.. Enumerable.Range(0, 1500).Select(i => Guid.NewGuid().ToString("N"))];
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
+        await using (app)
+        using (channel)
+        {
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "other" });
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            for (int start = 0; start < ids.Length; start += 100)
+            {
+                string[] chunk = ids[start..(start + 100)];
+                await documents.UpsertDocumentsAsync(Batch(string.Empty, chunk.Select((id, i) => (id, texts[(start + i) % texts.Length]))));
+                await documents.UpsertDocumentsAsync(Batch("other", chunk.Take(30).Select(id => ("o" + id, texts[0]))));
+            }
+        }
+
+        using var records = new SqliteDocumentRecords(data.Path);
+        records.Open();
+        long key = records.ListCollections().Single(c => c.Name == CollectionNames.Default).Key;
+        (string[] bounds, long rows) = records.WarmSignatures(key, evenWhenCached: true, CancellationToken.None);
+
+        Assert.InRange(bounds.Length, 16, 32);
+        Assert.Equal(bounds.Order(StringComparer.Ordinal), bounds);
+        Assert.Equal(bounds.Length, bounds.Distinct().Count());
+        Assert.Subset(ids.ToHashSet(), bounds.ToHashSet());
+        Assert.Equal(ids.Count(id => string.CompareOrdinal(id, bounds[0]) >= 0), rows);
+    }
+
     /// <summary>A valid data file whose recorded store format version is <paramref name="version"/>.</summary>
     private static void WriteDataOfFormatVersion(string directory, int version)
     {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -276,6 +277,121 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(onDocument);
+        using var warmed = new CancellationTokenSource();
+        Task warming = Task.Factory.StartNew(() => WarmSignatures(key, evenWhenCached: false, warmed.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            ReadSignatures(key, parameters, onDocument, cancellationToken);
+        }
+        finally
+        {
+            warmed.Cancel();
+            warming.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait(CancellationToken.None);
+        }
+    }
+
+    // The number of connections that read ahead of a restart's scan, and the ranges of ids they share out.
+    private const int Warmers = 8;
+    private const int WarmedRanges = 32;
+    private static readonly TimeSpan WarmCacheSamplingTime = TimeSpan.FromMilliseconds(8);
+
+    /// <summary>
+    /// Pulls the signature table's pages into the OS's cache ahead of the restart's scan, several ranges of ids at once.
+    /// The table's pages lie all over the file (rows go in by id, between the documents' wide rows), so a scan from a cold
+    /// cache waits for one 4 KB read after another: 1M documents took 6.6 s to read cold on this VM against 0.5 s warm,
+    /// while eight reads at a time go about three times as fast. The ranges' bounds are the ids of documents sampled by
+    /// seq (the documents' rowid, so each sample is a seek), which split the table about evenly whatever ids look like.
+    /// Only the cache is warmed: the scan itself reads every row as before, so nothing here can change what is loaded.
+    /// </summary>
+    /// <returns>The ranges' lower bounds, in order, and how many rows the warmers went over (none when the file was cached).</returns>
+    internal (string[] Bounds, long Rows) WarmSignatures(long key, bool evenWhenCached, CancellationToken cancellationToken)
+    {
+        string[] bounds;
+        using (SqliteConnection connection = OpenReader())
+        {
+            using CancellationTokenRegistration stop = cancellationToken.Register(() => raw.sqlite3_interrupt(connection.Handle));
+            (List<string> sampled, TimeSpan seeking) = SampleIds(connection, key, WarmedRanges * 4);
+            bounds = [.. sampled.Order(StringComparer.Ordinal).Where((_, i) => i % 4 == 3).Distinct()];
+            // Seeks answered from the cache (a few microseconds each, against tens from the disk) say the file is cached:
+            // warming would only take the second core from the scan.
+            if (seeking < WarmCacheSamplingTime && !evenWhenCached)
+            {
+                return (bounds, 0);
+            }
+        }
+
+        // The scan reads the first range itself; the others are warmed in order, so the scan finds them ready. Threads of their
+        // own: they mostly wait on the disk, and the pool would add them one at a time.
+        int next = 0;
+        long rows = 0;
+        Task[] warmers = [.. Enumerable.Range(0, Warmers).Select(_ => Task.Factory.StartNew(() =>
+        {
+            using SqliteConnection connection = OpenReader();
+            using CancellationTokenRegistration stop = cancellationToken.Register(() => raw.sqlite3_interrupt(connection.Handle));
+            try
+            {
+                for (int range; !cancellationToken.IsCancellationRequested && (range = Interlocked.Increment(ref next)) <= bounds.Length;)
+                {
+                    // Both bounds in the statement itself: an OR around the upper one would stop SQLite from ending the range there.
+                    using SqliteCommand count = connection.CreateCommand();
+                    count.CommandText = "SELECT count(*) FROM document_signatures WHERE collection = $key AND id >= $from" + (range < bounds.Length ? " AND id < $to" : "");
+                    count.Parameters.AddWithValue("$key", key);
+                    count.Parameters.AddWithValue("$from", bounds[range - 1]);
+                    count.Parameters.AddWithValue("$to", range < bounds.Length ? bounds[range] : string.Empty);
+                    Interlocked.Add(ref rows, (long)count.ExecuteScalar()!);
+                }
+            }
+            catch (SqliteException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                // What this connection read is in the OS's cache now; its own page cache would only stay in the pool.
+                Execute(connection, "PRAGMA shrink_memory");
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))];
+        Task.WaitAll(warmers, CancellationToken.None);
+        return (bounds, rows);
+    }
+
+    /// <summary>
+    /// The ids of up to <paramref name="samples"/> documents of the collection, found at evenly spaced seqs, and the time the
+    /// seeks after the first took.
+    /// </summary>
+    private static (List<string> Ids, TimeSpan Seeking) SampleIds(SqliteConnection connection, long key, int samples)
+    {
+        // Apart: SQLite finds a lone min() or max() of the rowid at one end of the tree, but scans the table for both together.
+        using SqliteCommand ends = connection.CreateCommand();
+        ends.CommandText = "SELECT min(seq) FROM documents";
+        object? lowest = ends.ExecuteScalar();
+        ends.CommandText = "SELECT max(seq) FROM documents";
+        if (lowest is not long first || ends.ExecuteScalar() is not long last)
+        {
+            return ([], TimeSpan.Zero);
+        }
+
+        using SqliteCommand sample = connection.CreateCommand();
+        sample.CommandText = "SELECT collection, id FROM documents WHERE seq >= $seq ORDER BY seq LIMIT 1";
+        SqliteParameter seq = sample.Parameters.Add("$seq", SqliteType.Integer);
+        var ids = new List<string>(samples);
+        long started = 0;
+        for (int i = 0; i < samples; i++)
+        {
+            started = i == 1 ? Stopwatch.GetTimestamp() : started;
+            seq.Value = first + ((last - first) * i / samples);
+            using SqliteDataReader reader = sample.ExecuteReader();
+            if (reader.Read() && reader.GetInt64(0) == key)
+            {
+                ids.Add(reader.GetString(1));
+            }
+        }
+
+        return (ids, Stopwatch.GetElapsedTime(started));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ReadSignatures(long key, SketchParameters parameters, StoredSignatureAction onDocument, CancellationToken cancellationToken)
+    {
         using SqliteConnection connection = OpenReader();
         // A restart reads every row of this table: through SQLite's own statement API (the connection's public Handle)
         // each row costs a step and spans over SQLite's buffers, about a third of what SqliteDataReader's typed getters cost.
