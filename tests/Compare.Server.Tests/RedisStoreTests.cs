@@ -611,6 +611,63 @@ public sealed class RedisStoreTests
         }
     }
 
+    [Fact]
+    public async Task Deduplicate_CollectionPastAGroupPerDocument_FindsThePairsTheMemoryStoreFinds()
+    {
+        // Past 4,096 documents Redis's groups are read by name, band by band, not found by SCAN: BBC and a copy of each
+        // article with a sentence added, at the collection's threshold (buckets) and below it (the forest).
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus()];
+        corpus.AddRange([.. corpus.Select(d => ("copy/" + d.Id, d.Text + " This article was updated after it was first published."))]);
+        Assert.True(corpus.Count > 4096);
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication redisApp, GrpcChannel onRedis) = await ServerFixture.StartAsync(settings: RedisAt(redis, "many"));
+        (WebApplication memoryApp, GrpcChannel inMemory) = await ServerFixture.StartAsync(settings: new() { ["Storage:Provider"] = "Memory" });
+        await using (redisApp)
+        await using (memoryApp)
+        using (onRedis)
+        using (inMemory)
+        {
+            foreach (GrpcChannel channel in new[] { onRedis, inMemory })
+            {
+                foreach ((string Id, string Text)[] chunk in corpus.Chunk(500))
+                {
+                    await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, chunk));
+                }
+            }
+
+            foreach (double threshold in new[] { 0.8, 0.5 })
+            {
+                List<DuplicatePair> expected = await PairsAsync(new SimilarityService.SimilarityServiceClient(inMemory), threshold);
+                List<DuplicatePair> actual = await PairsAsync(new SimilarityService.SimilarityServiceClient(onRedis), threshold);
+                Assert.True(expected.Count > 2000, $"{expected.Count} pairs at {threshold}");
+                Assert.Equal(expected.Select(p => (p.LeftId, p.RightId, p.Jaccard)), actual.Select(p => (p.LeftId, p.RightId, p.Jaccard)));
+            }
+
+            // A document past handle 4,095 rewritten and another deleted take out their own entries and no one else's (a
+            // version's handle once came back as its low bits under a decimal mask: 4,100 as 4).
+            var documents = new DocumentService.DocumentServiceClient(onRedis);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, [(corpus[4099].Id, corpus[2000].Text + " Rewritten.")]));
+            await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Ids = { corpus[4100].Id } });
+            var similarity = new SimilarityService.SimilarityServiceClient(onRedis);
+            foreach ((string id, string text) in new[] { corpus[3], corpus[4], corpus[5], corpus[4101], (corpus[4099].Id, corpus[2000].Text) })
+            {
+                FindSimilarResponse found = await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = text }, TopK = 50 });
+                Assert.Contains(id, found.Matches.Select(m => m.Id));
+            }
+
+            Assert.DoesNotContain(corpus[4100].Id, (await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = corpus[4100].Text }, TopK = 50 })).Matches.Select(m => m.Id));
+            List<DuplicatePair> afterwards = await PairsAsync(similarity, 0.8);
+            Assert.Contains(afterwards, p => (p.LeftId, p.RightId) == (corpus[2000].Id, corpus[4099].Id) || (p.LeftId, p.RightId) == (corpus[4099].Id, corpus[2000].Id));
+        }
+    }
+
+    private static async Task<List<DuplicatePair>> PairsAsync(SimilarityService.SimilarityServiceClient similarity, double threshold)
+    {
+        using AsyncServerStreamingCall<DeduplicateResponse> call = similarity.Deduplicate(new DeduplicateRequest { Threshold = threshold, IncludePairs = true });
+        return [.. (await call.ResponseStream.ReadAllAsync().ToListAsync()).Where(e => e.Pair is not null).Select(e => e.Pair)
+            .OrderBy(p => p.LeftId, StringComparer.Ordinal).ThenBy(p => p.RightId, StringComparer.Ordinal)];
+    }
+
     private static async Task<List<DuplicateCluster>> ClustersAsync(SimilarityService.SimilarityServiceClient similarity, string collection, double? threshold = null)
     {
         var request = new DeduplicateRequest { Collection = collection };

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
@@ -325,23 +326,35 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
         bool buckets = depth >= settings.Lsh.Rows;
         int probe = buckets ? int.MaxValue : depth;
-        var entries = new List<(int Band, long Bucket, int Position)>();
+        // One band's entries at a time (the groups come band by band): at 1M documents all 18 bands' would be ~18M entries.
+        var pairs = new List<ulong>();
+        var entries = new List<(long Bucket, int Position)>();
+        int band = -1;
         await foreach ((GroupEntry group, RedisValue[] members) in GroupsAsync(keys, buckets, settings.Lsh.Bands, versions, cancellationToken).ConfigureAwait(false))
         {
+            if (group.Band != band)
+            {
+                Debug.Assert(group.Band > band, "groups come band by band");
+                AddPairsOfEqualBuckets(entries, pairs);
+                entries.Clear();
+                band = group.Band;
+            }
+
             foreach (RedisValue member in members)
             {
                 if (positionOfHandle.TryGetValue(group.HandleOf((long)member), out int position))
                 {
-                    entries.Add((group.Band, ((long)group.Group << 32) | group.TagOf((long)member, probe), position));
+                    entries.Add((((long)group.Group << 32) | group.TagOf((long)member, probe), position));
                 }
             }
         }
 
-        return new IndexCandidatePairs([.. ids], PairsOfEqualBuckets(entries));
+        AddPairsOfEqualBuckets(entries, pairs);
+        return new IndexCandidatePairs([.. ids], Clusterer.SortDistinct(pairs));
     }
 
     /// <summary>
-    /// Every bucket group (or forest group) of the collection with its members. A collection of more documents than a band
+    /// Every bucket group (or forest group) of the collection with its members, band by band. A collection of more documents than a band
     /// has groups fills nearly all of them, so they are read by name, 4,096 a round trip; a smaller one's are found by a
     /// SCAN of the collection's keys, which costs less than asking for 73,728 mostly empty ones.
     /// </summary>
@@ -359,7 +372,10 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         }
         else
         {
-            pages = ScanAsync(keys.GroupPattern(forest: !buckets)).Select(key => RedisKeys.ParseGroup((string)key!)).Chunk(4096);
+            // Band by band, as by name: the caller takes one band at a time.
+            List<GroupEntry> found = await ScanAsync(keys.GroupPattern(forest: !buckets)).Select(key => RedisKeys.ParseGroup((string)key!))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            pages = found.OrderBy(g => g.Band).Chunk(4096).ToAsyncEnumerable();
         }
 
         await foreach (GroupEntry[] page in pages.WithCancellation(cancellationToken).ConfigureAwait(false))
@@ -386,27 +402,24 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         }
     }
 
-    /// <summary>Every pair of positions that share a band and bucket, sorted and distinct.</summary>
-    private static ulong[] PairsOfEqualBuckets(List<(int Band, long Bucket, int Position)> entries)
+    /// <summary>Adds every pair of positions among <paramref name="entries"/> (one band's) that share a bucket.</summary>
+    private static void AddPairsOfEqualBuckets(List<(long Bucket, int Position)> entries, List<ulong> pairs)
     {
         entries.Sort();
-        var pairs = new List<ulong>();
         var group = new List<int>();
         for (int start = 0, end; start < entries.Count; start = end)
         {
-            for (end = start + 1; end < entries.Count && entries[end].Band == entries[start].Band && entries[end].Bucket == entries[start].Bucket; end++)
+            group.Clear();
+            for (end = start; end < entries.Count && entries[end].Bucket == entries[start].Bucket; end++)
             {
+                group.Add(entries[end].Position);
             }
 
-            if (end - start > 1)
+            if (group.Count > 1)
             {
-                group.Clear();
-                group.AddRange(entries.Skip(start).Take(end - start).Select(e => e.Position));
                 Clusterer.AddBucketPairs(group, pairs);
             }
         }
-
-        return Clusterer.SortDistinct(pairs);
     }
 
     /// <inheritdoc/>

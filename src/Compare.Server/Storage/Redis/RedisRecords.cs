@@ -41,6 +41,7 @@ internal sealed record RedisVersion(ulong ContentHash, int Utf8Length, long Crea
 {
     private const int Size = 28;
     private const int MaxPassages = (1 << 24) - 1;
+    private const int SequenceBits = 40;
 
     public long Handle => Sequence;
 
@@ -51,7 +52,7 @@ internal sealed record RedisVersion(ulong ContentHash, int Utf8Length, long Crea
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, ContentHash);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), Utf8Length);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(12), CreateTime);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(20), Sequence | ((long)Math.Min(Passages, MaxPassages) << 40));
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(20), Sequence | ((long)Math.Min(Passages, MaxPassages) << SequenceBits));
         return bytes;
     }
 
@@ -66,7 +67,7 @@ internal sealed record RedisVersion(ulong ContentHash, int Utf8Length, long Crea
 
         long last = BinaryPrimitives.ReadInt64LittleEndian(bytes[20..]);
         return new RedisVersion(BinaryPrimitives.ReadUInt64LittleEndian(bytes), BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]),
-            BinaryPrimitives.ReadInt64LittleEndian(bytes[12..]), last & GroupEntry.MaxHandle, (int)((ulong)last >> 40));
+            BinaryPrimitives.ReadInt64LittleEndian(bytes[12..]), last & ((1L << SequenceBits) - 1), (int)((ulong)last >> SequenceBits));
     }
 
     /// <summary>The order of writes: by sequence number, then id.</summary>
