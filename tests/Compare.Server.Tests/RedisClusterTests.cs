@@ -1,5 +1,4 @@
 using Compare.V1;
-using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -20,13 +19,6 @@ public sealed class RedisClusterTests
         ["Redis:KeyPrefix"] = prefix,
     };
 
-    private static UpsertDocumentsRequest Batch(string collection, IEnumerable<(string Id, string Text)> documents)
-    {
-        var request = new UpsertDocumentsRequest { Collection = collection };
-        request.Documents.AddRange(documents.Select(d => new Document { Id = d.Id, Text = d.Text }));
-        return request;
-    }
-
     [Fact]
     public async Task Collections_SpreadOverTheNodes_EachWholeOnOneNode()
     {
@@ -41,7 +33,7 @@ public sealed class RedisClusterTests
             for (int c = 0; c < 12; c++)
             {
                 await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = $"news-{c}", Config = new CollectionConfig() });
-                await documents.UpsertDocumentsAsync(Batch($"news-{c}", corpus.Skip(c).Take(3)));
+                await documents.UpsertDocumentsAsync(ServerFixture.Batch($"news-{c}", corpus.Skip(c).Take(3)));
             }
 
             // Each node's keys, by the collection (hash tag) they belong to.
@@ -76,68 +68,18 @@ public sealed class RedisClusterTests
         await using (app)
         using (channel)
         {
-            var documents = new DocumentService.DocumentServiceClient(channel);
             var health = new Health.HealthClient(channel);
-            string[] texts = [.. TestData.BbcCorpus().Take(300).Select(d => d.Text)];
-            var acknowledged = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            var refusals = new System.Collections.Concurrent.ConcurrentDictionary<StatusCode, int>();
-            using var stop = new CancellationTokenSource();
-            Task[] writers = [.. Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
-            {
-                for (int n = 0; !stop.IsCancellationRequested; n++)
-                {
-                    string id = $"w{w}-{n}";
-                    try
-                    {
-                        await documents.UpsertDocumentsAsync(Batch(string.Empty, [(id, texts[(w * 97 + n) % texts.Length])]), deadline: DateTime.UtcNow.AddSeconds(10));
-                        acknowledged.Enqueue(id);
-                    }
-                    catch (RpcException e)
-                    {
-                        refusals.AddOrUpdate(e.StatusCode, 1, (_, c) => c + 1);
-                        await Task.Delay(20);
-                    }
-                }
-            }))];
-
-            await WaitForAsync(() => acknowledged.Count >= 60);
             // Any node: once the others mark it failed, the cluster refuses every key (CLUSTERDOWN), not only its own.
             RedisServer killed = cluster.Nodes[1];
-            await killed.StopAsync();
-            await WaitForAsync(() => refusals.Values.Sum() >= 20);
-            // Whichever node it was, the cluster is soon down as a whole, and health says so.
-            for (var deadline = DateTime.UtcNow.AddSeconds(30); (await health.CheckAsync(new HealthCheckRequest())).Status != HealthCheckResponse.Types.ServingStatus.NotServing;
-                await Task.Delay(50))
+            await OutageDrill.RunAsync(channel, writers: 3, acknowledgedEachSide: 60, killed.StopAsync, async () =>
             {
-                Assert.True(DateTime.UtcNow < deadline, "health still SERVING 30 s after a node of the cluster died");
-            }
-
-            await killed.StartAgainAsync();
-            await ServerFixture.WaitUntilServingAsync(channel);
-            int recovered = acknowledged.Count;
-            await WaitForAsync(() => acknowledged.Count >= recovered + 60);
-            await stop.CancelAsync();
-            await Task.WhenAll(writers);
-
-            Assert.Equal([StatusCode.Unavailable], refusals.Keys);
-            var stored = new HashSet<string>();
-            string token = string.Empty;
-            do
-            {
-                ListDocumentsResponse page = await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 1000, PageToken = token });
-                stored.UnionWith(page.Documents.Select(d => d.Id));
-                token = page.NextPageToken;
-            }
-            while (token.Length > 0);
-            Assert.Subset(stored, acknowledged.ToHashSet());
-        }
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        for (var deadline = DateTime.UtcNow.AddSeconds(60); !condition(); await Task.Delay(20))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the writers");
+                // Whichever node it was, the cluster is soon down as a whole, and health says so.
+                for (var deadline = DateTime.UtcNow.AddSeconds(30); (await health.CheckAsync(new HealthCheckRequest())).Status != HealthCheckResponse.Types.ServingStatus.NotServing;
+                    await Task.Delay(50))
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "health still SERVING 30 s after a node of the cluster died");
+                }
+            }, () => killed.StartAgainAsync());
         }
     }
 }

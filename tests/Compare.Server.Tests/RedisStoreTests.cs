@@ -18,13 +18,6 @@ public sealed class RedisStoreTests
         ["Redis:KeyPrefix"] = prefix,
     };
 
-    private static UpsertDocumentsRequest Batch(string collection, IEnumerable<(string Id, string Text)> documents)
-    {
-        var request = new UpsertDocumentsRequest { Collection = collection };
-        request.Documents.AddRange(documents.Select(d => new Document { Id = d.Id, Text = d.Text }));
-        return request;
-    }
-
     private static FindSimilarRequest Similar(string collection, string text) =>
         new() { Collection = collection, Query = new DocumentRef { Text = text }, Threshold = 0.5, TopK = 50 };
 
@@ -44,7 +37,7 @@ public sealed class RedisStoreTests
             Collection seenByB = (await new CollectionService.CollectionServiceClient(b).GetCollectionAsync(new GetCollectionRequest { Name = "news" })).Collection;
             Assert.Equal(0, seenByB.DocumentCount);
 
-            UpsertDocumentsResponse written = await new DocumentService.DocumentServiceClient(a).UpsertDocumentsAsync(Batch("news", corpus));
+            UpsertDocumentsResponse written = await new DocumentService.DocumentServiceClient(a).UpsertDocumentsAsync(ServerFixture.Batch("news", corpus));
             Assert.Equal(corpus.Count, written.CreatedCount);
 
             // Every document is found through the other replica at once, with the same answer a local index gives.
@@ -91,12 +84,12 @@ public sealed class RedisStoreTests
             }
 
             // Retrying a batch after a failover is a no-op.
-            UpsertDocumentsResponse retried = await new DocumentService.DocumentServiceClient(b).UpsertDocumentsAsync(Batch("news", corpus.Take(20)));
+            UpsertDocumentsResponse retried = await new DocumentService.DocumentServiceClient(b).UpsertDocumentsAsync(ServerFixture.Batch("news", corpus.Take(20)));
             Assert.All(retried.Results, r => Assert.Equal(UpsertStatus.Unchanged, r.Status));
 
             // An update and a delete through B are seen by A.
             var documentsB = new DocumentService.DocumentServiceClient(b);
-            await documentsB.UpsertDocumentsAsync(Batch("news", [(corpus[0].Id, corpus[1].Text)]));
+            await documentsB.UpsertDocumentsAsync(ServerFixture.Batch("news", [(corpus[0].Id, corpus[1].Text)]));
             await documentsB.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "news", Ids = { corpus[1].Id } });
             FindSimilarResponse afterEdit = await new SimilarityService.SimilarityServiceClient(a).FindSimilarAsync(Similar("news", corpus[1].Text));
             Assert.Contains(afterEdit.Matches, m => m.Id == corpus[0].Id && m.Jaccard == 1);
@@ -122,7 +115,7 @@ public sealed class RedisStoreTests
         await using (app)
         using (channel)
         {
-            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, corpus));
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, corpus));
             await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
             {
                 // The grouped band buckets and the handles they hold: what a failover may lose while documents survive.
@@ -157,12 +150,12 @@ public sealed class RedisStoreTests
         using (channel)
         {
             var documents = new DocumentService.DocumentServiceClient(channel);
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, [("seed-2014", TestData.Seed2014)]));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [("seed-2014", TestData.Seed2014)]));
 
             await redis.StopAsync();
 
             RpcException e = await RpcAssert.FailsAsync(StatusCode.Unavailable,
-                async () => await documents.UpsertDocumentsAsync(Batch(string.Empty, [("seed-2016", TestData.Seed2016)])));
+                async () => await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [("seed-2016", TestData.Seed2016)])));
             Assert.Contains("Redis", e.Status.Detail, StringComparison.Ordinal);
             var health = new Health.HealthClient(channel);
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest())).Status);
@@ -173,7 +166,7 @@ public sealed class RedisStoreTests
             // Nothing acknowledged before the outage was lost (AOF), and writes work again.
             GetDocumentResponse kept = await documents.GetDocumentAsync(new GetDocumentRequest { Id = "seed-2014", IncludeText = true });
             Assert.Equal(TestData.Seed2014, kept.Document.Text);
-            UpsertDocumentsResponse again = await documents.UpsertDocumentsAsync(Batch(string.Empty, [("seed-2016", TestData.Seed2016)]));
+            UpsertDocumentsResponse again = await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [("seed-2016", TestData.Seed2016)]));
             Assert.Equal(1, again.CreatedCount);
         }
     }
@@ -186,50 +179,7 @@ public sealed class RedisStoreTests
         await using (app)
         using (channel)
         {
-            var documents = new DocumentService.DocumentServiceClient(channel);
-            string[] texts = [.. TestData.BbcCorpus().Take(300).Select(d => d.Text)];
-            var acknowledged = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            var refusals = new System.Collections.Concurrent.ConcurrentDictionary<StatusCode, int>();
-            using var stop = new CancellationTokenSource();
-            Task[] writers = [.. Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
-            {
-                for (int n = 0; !stop.IsCancellationRequested; n++)
-                {
-                    string id = $"w{w}-{n}";
-                    try
-                    {
-                        await documents.UpsertDocumentsAsync(Batch(string.Empty, [(id, texts[(w * 97 + n) % texts.Length])]), deadline: DateTime.UtcNow.AddSeconds(10));
-                        acknowledged.Enqueue(id);
-                    }
-                    catch (RpcException e)
-                    {
-                        refusals.AddOrUpdate(e.StatusCode, 1, (_, c) => c + 1);
-                        await Task.Delay(20);
-                    }
-                }
-            }))];
-
-            await WaitForAsync(() => acknowledged.Count >= 100);
-            await redis.StopAsync();
-            await WaitForAsync(() => refusals.Values.Sum() >= 20);
-            await redis.StartAgainAsync();
-            await ServerFixture.WaitUntilServingAsync(channel);
-            int recovered = acknowledged.Count;
-            await WaitForAsync(() => acknowledged.Count >= recovered + 100);
-            await stop.CancelAsync();
-            await Task.WhenAll(writers);
-
-            Assert.Equal([StatusCode.Unavailable], refusals.Keys);
-            var stored = new HashSet<string>();
-            string token = string.Empty;
-            do
-            {
-                ListDocumentsResponse page = await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 1000, PageToken = token });
-                stored.UnionWith(page.Documents.Select(d => d.Id));
-                token = page.NextPageToken;
-            }
-            while (token.Length > 0);
-            Assert.Subset(stored, acknowledged.ToHashSet());
+            await OutageDrill.RunAsync(channel, writers: 4, acknowledgedEachSide: 100, redis.StopAsync, () => Task.CompletedTask, () => redis.StartAgainAsync());
         }
     }
 
@@ -245,7 +195,7 @@ public sealed class RedisStoreTests
             var similarity = new SimilarityService.SimilarityServiceClient(channel);
             await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "news" });
             List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(200)];
-            await documents.UpsertDocumentsAsync(Batch("news", corpus.Take(50)));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch("news", corpus.Take(50)));
             await redis.FillAsync(200_000);
 
             var acknowledged = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -261,7 +211,7 @@ public sealed class RedisStoreTests
                     {
                         0 => ("upsert", (Func<Task>)(async () =>
                         {
-                            await documents.UpsertDocumentsAsync(Batch("news", [($"w{w}-{n}", document.Text)]), deadline: DateTime.UtcNow.AddSeconds(10));
+                            await documents.UpsertDocumentsAsync(ServerFixture.Batch("news", [($"w{w}-{n}", document.Text)]), deadline: DateTime.UtcNow.AddSeconds(10));
                             acknowledged.Enqueue($"w{w}-{n}");
                         })),
                         1 => ("find", async () => await similarity.FindSimilarAsync(Similar("news", document.Text), deadline: DateTime.UtcNow.AddSeconds(10))),
@@ -285,12 +235,12 @@ public sealed class RedisStoreTests
                 }
             }))];
 
-            await WaitForAsync(() => acknowledged.Count >= 20);
+            await OutageDrill.WaitForAsync(() => acknowledged.Count >= 20);
             await redis.StopAsync();
             await redis.StartAgainAsync(slowLoading: true);
             await ServerFixture.WaitUntilServingAsync(channel);
             int recovered = acknowledged.Count;
-            await WaitForAsync(() => acknowledged.Count >= recovered + 40);
+            await OutageDrill.WaitForAsync(() => acknowledged.Count >= recovered + 40);
             await stop.CancelAsync();
             await Task.WhenAll(workers);
 
@@ -326,14 +276,6 @@ public sealed class RedisStoreTests
         }
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        for (var deadline = DateTime.UtcNow.AddSeconds(60); !condition(); await Task.Delay(20))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the writers");
-        }
-    }
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -348,13 +290,13 @@ public sealed class RedisStoreTests
         {
             var documents = new DocumentService.DocumentServiceClient(channel);
             var similarity = new SimilarityService.SimilarityServiceClient(channel);
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, [("left", TestData.Seed2014), ("right", TestData.Seed2016)]));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [("left", TestData.Seed2014), ("right", TestData.Seed2016)]));
             var request = new CompareRequest { Left = new DocumentRef { Id = "left" }, Right = new DocumentRef { Id = "right" } };
 
             (CompareResponse first, string firstCache) = await CompareAsync(similarity, request);
             (CompareResponse second, string secondCache) = await CompareAsync(similarity, request);
             (_, string otherOptions) = await CompareAsync(similarity, new CompareRequest(request) { MinPhraseWords = 6 });
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, [("right", TestData.Seed2014)]));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [("right", TestData.Seed2014)]));
             (CompareResponse changed, string changedCache) = await CompareAsync(similarity, request);
 
             Assert.Equal(("miss", "hit", "miss", "miss"), (firstCache, secondCache, otherOptions, changedCache));
@@ -409,7 +351,7 @@ public sealed class RedisStoreTests
             var documents = new DocumentService.DocumentServiceClient(channel);
             var similarity = new SimilarityService.SimilarityServiceClient(channel);
             await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "fresh" });
-            await documents.UpsertDocumentsAsync(Batch("fresh", corpus));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch("fresh", corpus));
 
             foreach (int probe in new[] { 5, 17, 80 })
             {
@@ -427,7 +369,7 @@ public sealed class RedisStoreTests
 
             // Writes after the upgrade: a deleted original leaves the copy's answers, a new document joins them.
             await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "legacy", Ids = { corpus[5].Id } });
-            await documents.UpsertDocumentsAsync(Batch("legacy", [("later", corpus[5].Text)]));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch("legacy", [("later", corpus[5].Text)]));
             Assert.Equal(["later"], (await similarity.FindSimilarAsync(Similar("legacy", corpus[80].Text))).Matches.Select(m => m.Id).Where(id => id != "copy"));
         }
 
@@ -457,7 +399,7 @@ public sealed class RedisStoreTests
         using (channel)
         {
             await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "fresh" });
-            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch("fresh", corpus));
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch("fresh", corpus));
             var similarity = new SimilarityService.SimilarityServiceClient(channel);
             foreach ((string id, string text) in corpus.Skip(60))
             {
@@ -518,7 +460,7 @@ public sealed class RedisStoreTests
         {
             var documents = new DocumentService.DocumentServiceClient(channel);
             var similarity = new SimilarityService.SimilarityServiceClient(channel);
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, corpus));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, corpus));
 
             // A record cut short (a text whose UTF-8 ends mid-letter, or a header alone) and a version of the wrong size, as a
             // partial write or a stray client would leave them.
@@ -539,13 +481,13 @@ public sealed class RedisStoreTests
             Assert.Equal(intact.Text, (await documents.GetDocumentAsync(new GetDocumentRequest { Id = intact.Id, IncludeText = true })).Document.Text);
             Assert.DoesNotContain((await similarity.FindSimilarAsync(Similar(string.Empty, cutRecord.Text))).Matches, m => m.Id == cutRecord.Id);
             Assert.Equal(badVersion.Id, (await similarity.FindSimilarAsync(Similar(string.Empty, badVersion.Text))).Matches[0].Id);
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, [("copy", intact.Text), ("copy-of-bad", badVersion.Text)]));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [("copy", intact.Text), ("copy-of-bad", badVersion.Text)]));
             List<DuplicateCluster> clusters = await ClustersAsync(similarity, string.Empty);
             Assert.Contains(clusters, c => c.Members.Select(m => m.Id).Order(StringComparer.Ordinal).SequenceEqual([intact.Id, "copy"]));
             Assert.DoesNotContain(clusters, c => c.Members.Any(m => m.Id == badVersion.Id));
 
             // Upserting them again repairs both, and each is found once.
-            UpsertDocumentsResponse repaired = await documents.UpsertDocumentsAsync(Batch(string.Empty, [cutRecord, badVersion]));
+            UpsertDocumentsResponse repaired = await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [cutRecord, badVersion]));
             Assert.All(repaired.Results, r => Assert.NotEqual(UpsertStatus.Unchanged, r.Status));
             Assert.Equal(cutRecord.Text, (await documents.GetDocumentAsync(new GetDocumentRequest { Id = cutRecord.Id, IncludeText = true })).Document.Text);
             Assert.Equal([badVersion.Id, "copy-of-bad"], (await similarity.FindSimilarAsync(Similar(string.Empty, badVersion.Text))).Matches.Select(m => m.Id).Order(StringComparer.Ordinal));
@@ -564,7 +506,7 @@ public sealed class RedisStoreTests
         await using (app)
         using (channel)
         {
-            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, Enumerable.Range(0, 700).Select(i => ($"copy-{i:d3}", text))));
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, Enumerable.Range(0, 700).Select(i => ($"copy-{i:d3}", text))));
             await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
             {
                 RedisKey group = direct.GetServer(redis.Configuration).Keys(pattern: "{crowd:*}g0:*").Single();
@@ -589,9 +531,9 @@ public sealed class RedisStoreTests
         {
             // 250 articles touch well over 32,768 counters (the sketch is written back whole); the writes after touch a few thousand (BITFIELD).
             var documents = new DocumentService.DocumentServiceClient(channel);
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, corpus.Take(250)));
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, corpus.Skip(250)));
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, [(corpus[0].Id, corpus[1].Text)]));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, corpus.Take(250)));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, corpus.Skip(250)));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [(corpus[0].Id, corpus[1].Text)]));
             await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Ids = { corpus[2].Id, corpus[3].Id } });
             var many = new DeleteDocumentsRequest();
             many.Ids.AddRange(corpus.Skip(10).Take(200).Select(d => d.Id));
@@ -631,7 +573,7 @@ public sealed class RedisStoreTests
             {
                 foreach ((string Id, string Text)[] chunk in corpus.Chunk(500))
                 {
-                    await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(Batch(string.Empty, chunk));
+                    await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, chunk));
                 }
             }
 
@@ -646,7 +588,7 @@ public sealed class RedisStoreTests
             // A document past handle 4,095 rewritten and another deleted take out their own entries and no one else's (a
             // version's handle once came back as its low bits under a decimal mask: 4,100 as 4).
             var documents = new DocumentService.DocumentServiceClient(onRedis);
-            await documents.UpsertDocumentsAsync(Batch(string.Empty, [(corpus[4099].Id, corpus[2000].Text + " Rewritten.")]));
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [(corpus[4099].Id, corpus[2000].Text + " Rewritten.")]));
             await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Ids = { corpus[4100].Id } });
             var similarity = new SimilarityService.SimilarityServiceClient(onRedis);
             foreach ((string id, string text) in new[] { corpus[3], corpus[4], corpus[5], corpus[4101], (corpus[4099].Id, corpus[2000].Text) })

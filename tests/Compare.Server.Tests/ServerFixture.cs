@@ -105,6 +105,14 @@ public sealed class ServerFixture : IAsyncLifetime
         TempDirectory.Delete(_data);
     }
 
+    /// <summary>An upsert of <paramref name="documents"/> into <paramref name="collection"/> ("" for the default).</summary>
+    public static UpsertDocumentsRequest Batch(string collection, IEnumerable<(string Id, string Text)> documents)
+    {
+        var request = new UpsertDocumentsRequest { Collection = collection };
+        request.Documents.AddRange(documents.Select(d => new Document { Id = d.Id, Text = d.Text }));
+        return request;
+    }
+
     /// <summary>The two seed reports as documents "2014" and "2016", and any <paramref name="extra"/> ones, as one batch.</summary>
     public static UpsertDocumentsRequest Seeds(string collection = "", params (string Id, string Text)[] extra)
     {
