@@ -669,11 +669,18 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             Task<T> answer = read(new RedisKeys(keyPrefix, known.Record));
             if (await current.ConfigureAwait(false) == known.Serialized)
             {
-                return expected is null || known.Record.Settings == expected ? await answer.ConfigureAwait(false) : throw new CollectionChangedException(name);
+                if (expected is null || known.Record.Settings == expected)
+                {
+                    return await answer.ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                _known.TryRemove(new(name, known));
             }
 
-            _known.TryRemove(new(name, known));
-            // Read under a record gone: whatever it found, or failed on, does not count.
+            // Read under a record gone, or for other settings (RequireAsync below says so): whatever it found, or failed on,
+            // does not count.
             await answer.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
         }
 
