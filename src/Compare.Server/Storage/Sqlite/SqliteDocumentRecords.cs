@@ -81,12 +81,12 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
-    private const int MaxPooledSketchReaders = 16;
+    private const int MaxPooledReaders = 16;
 
     private readonly string _path;
     private readonly string _connectionString;
     private readonly ILogger _logger;
-    private readonly ConcurrentBag<SketchReader> _sketchReaders = [];
+    private readonly ConcurrentBag<PreparedReader> _readers = [];
     private readonly Lock _writeGate = new();
     private SqliteConnection? _writer;
     private FileStream? _directoryLock;
@@ -490,30 +490,16 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     {
         ArgumentNullException.ThrowIfNull(ids);
         var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
-        SketchReader reader = _sketchReaders.TryTake(out SketchReader? pooled) ? pooled : new SketchReader(_connectionString);
-        try
+        WithReader(reader =>
         {
             foreach (string id in ids)
             {
-                if (reader.Read(key, id) is { } bytes && TryDecode(key, id, bytes, parameters) is { } sketch)
+                if (reader.Sketch(key, id) is { } bytes && TryDecode(key, id, bytes, parameters) is { } sketch)
                 {
                     found[id] = sketch;
                 }
             }
-        }
-        finally
-        {
-            // A handful of readers serve every query: each keeps its connection and its prepared statement.
-            if (_sketchReaders.Count < MaxPooledSketchReaders)
-            {
-                _sketchReaders.Add(reader);
-            }
-            else
-            {
-                reader.Dispose();
-            }
-        }
-
+        });
         return found;
     }
 
@@ -673,26 +659,23 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             return [];
         }
 
-        using SqliteConnection connection = OpenReader();
-        using SqliteCommand command = connection.CreateCommand();
-        // One statement for every id: preparing one a document cost more than reading its row.
-        command.CommandText = $"SELECT {DocumentColumns}, text FROM documents WHERE collection = $key AND id IN (SELECT value FROM json_each($ids))";
-        command.Parameters.AddWithValue("$key", key);
-        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids as string[] ?? [.. ids], SettingsJson.Default.StringArray));
-        using SqliteDataReader reader = command.ExecuteReader();
         var found = new Dictionary<string, StoredDocument>(ids.Count, StringComparer.Ordinal);
-        while (reader.Read())
+        WithReader(prepared =>
         {
-            try
+            using SqliteDataReader reader = prepared.Documents(key, JsonSerializer.Serialize(ids as string[] ?? [.. ids], SettingsJson.Default.StringArray));
+            while (reader.Read())
             {
-                StoredDocument document = ReadDocument(reader, includeText: true);
-                found[document.Id] = document;
+                try
+                {
+                    StoredDocument document = ReadDocument(reader, includeText: true);
+                    found[document.Id] = document;
+                }
+                catch (DocumentDamagedException e)
+                {
+                    Log.DocumentDamaged(_logger, e.Id, key, Description, e.Reason);
+                }
             }
-            catch (DocumentDamagedException e)
-            {
-                Log.DocumentDamaged(_logger, e.Id, key, Description, e.Reason);
-            }
-        }
+        });
 
         return [.. ids.Select(found.GetValueOrDefault).OfType<StoredDocument>()];
     }
@@ -750,7 +733,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             _writer = null;
         }
 
-        while (_sketchReaders.TryTake(out SketchReader? reader))
+        while (_readers.TryTake(out PreparedReader? reader))
         {
             reader.Dispose();
         }
@@ -947,35 +930,75 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     /// <summary>A reader connection with its prepared "sketch by id" statement, reused across queries.</summary>
-    private sealed class SketchReader : IDisposable
+    /// <summary>
+    /// Runs <paramref name="read"/> with a pooled reader: a handful serve every query, each keeping its connection and its
+    /// prepared statements (preparing one cost about as much as reading a document's row).
+    /// </summary>
+    private void WithReader(Action<PreparedReader> read)
+    {
+        PreparedReader reader = _readers.TryTake(out PreparedReader? pooled) ? pooled : new PreparedReader(_connectionString);
+        try
+        {
+            read(reader);
+        }
+        finally
+        {
+            if (_readers.Count < MaxPooledReaders)
+            {
+                _readers.Add(reader);
+            }
+            else
+            {
+                reader.Dispose();
+            }
+        }
+    }
+
+    private sealed class PreparedReader : IDisposable
     {
         private readonly SqliteConnection _connection;
-        private readonly SqliteCommand _command;
-        private readonly SqliteParameter _key;
-        private readonly SqliteParameter _id;
+        private readonly SqliteCommand _sketch, _documents;
+        private readonly SqliteParameter _sketchKey, _sketchId, _documentsKey, _documentsIds;
 
-        public SketchReader(string connectionString)
+        public PreparedReader(string connectionString)
         {
             _connection = new SqliteConnection(connectionString);
             _connection.Open();
-            _command = _connection.CreateCommand();
-            _command.CommandText = "SELECT sketch FROM documents WHERE collection = $key AND id = $id";
-            _key = _command.Parameters.Add("$key", SqliteType.Integer);
-            _id = _command.Parameters.Add("$id", SqliteType.Text);
-            _command.Prepare();
+            (_sketch, _sketchKey, _sketchId) = Prepare("SELECT sketch FROM documents WHERE collection = $key AND id = $id", "$id");
+            // One statement for every id of a read.
+            (_documents, _documentsKey, _documentsIds) = Prepare(
+                $"SELECT {DocumentColumns}, text FROM documents WHERE collection = $key AND id IN (SELECT value FROM json_each($ids))", "$ids");
         }
 
-        public byte[]? Read(long key, string id)
+        public byte[]? Sketch(long key, string id)
         {
-            _key.Value = key;
-            _id.Value = id;
-            return _command.ExecuteScalar() as byte[];
+            _sketchKey.Value = key;
+            _sketchId.Value = id;
+            return _sketch.ExecuteScalar() as byte[];
+        }
+
+        /// <summary>The rows of the ids in <paramref name="idsJson"/> (a JSON array), with their texts.</summary>
+        public SqliteDataReader Documents(long key, string idsJson)
+        {
+            _documentsKey.Value = key;
+            _documentsIds.Value = idsJson;
+            return _documents.ExecuteReader();
         }
 
         public void Dispose()
         {
-            _command.Dispose();
+            _sketch.Dispose();
+            _documents.Dispose();
             _connection.Dispose();
+        }
+
+        private (SqliteCommand Command, SqliteParameter Key, SqliteParameter Text) Prepare(string sql, string textParameter)
+        {
+            SqliteCommand command = _connection.CreateCommand();
+            command.CommandText = sql;
+            SqliteParameter key = command.Parameters.Add("$key", SqliteType.Integer), text = command.Parameters.Add(textParameter, SqliteType.Text);
+            command.Prepare();
+            return (command, key, text);
         }
     }
 
