@@ -131,6 +131,8 @@ internal sealed class PassageSearch : IDisposable
         public int FirstA, CountA, FirstB, CountB;
 
         public readonly long Pairs => (long)CountA * CountB;
+
+        public readonly int Count(bool inA) => inA ? CountA : CountB;
     }
 
     /// <summary>
@@ -139,61 +141,79 @@ internal sealed class PassageSearch : IDisposable
     /// </summary>
     private (GramSlot[] Shared, int Count, int[] NextA, int[] NextB) SharedGrams()
     {
-        // One open-addressing table over B's grams, half full at most (the hot loop of the search: a
-        // Dictionary costs twice as much here); A's places join the chains of the grams B has.
-        int gramsB = _b.Length - _minWords + 1, gramsA = _a.Length - _minWords + 1;
-        int[] nextB = ArrayPool<int>.Shared.Rent(gramsB), nextA = ArrayPool<int>.Shared.Rent(gramsA);
-        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(2 * gramsB)), mask = capacity - 1;
+        // One open-addressing table over the grams of the text with fewer, half full at most (the hot loop of the search: a
+        // Dictionary costs twice as much here, and a table over a 650-word candidate rather than a 150-word query about a
+        // third more); the other text's places join the chains of the grams the table has.
+        int gramsA = _a.Length - _minWords + 1, gramsB = _b.Length - _minWords + 1;
+        int[] nextA = ArrayPool<int>.Shared.Rent(gramsA), nextB = ArrayPool<int>.Shared.Rent(gramsB);
+        bool tableOfA = gramsA < gramsB;
+        (WordSequenceHashes tabled, int tabledGrams, int[] tabledNext, bool[] tabledShared) = tableOfA ? (HashesA, gramsA, nextA, SharedA) : (HashesB, gramsB, nextB, SharedB);
+        (WordSequenceHashes probing, int probingGrams, int[] probingNext, bool[] probingShared) = tableOfA ? (HashesB, gramsB, nextB, SharedB) : (HashesA, gramsA, nextA, SharedA);
+        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(2 * tabledGrams)), mask = capacity - 1;
         int shift = 64 - BitOperations.Log2((uint)capacity);
         GramSlot[] table = ArrayPool<GramSlot>.Shared.Rent(capacity);
         Array.Clear(table, 0, capacity);
-        int[] slotOfB = ArrayPool<int>.Shared.Rent(gramsB);
-        for (int j = gramsB - 1; j >= 0; j--)
+        int[] slotOf = ArrayPool<int>.Shared.Rent(tabledGrams);
+        for (int j = tabledGrams - 1; j >= 0; j--)
         {
             CheckCancellation(j);
-            ulong key = HashesB.Of(j, _minWords) + 1;
+            ulong key = tabled.Of(j, _minWords) + 1;
             int slot = Probe(table, key, shift, mask);
             ref GramSlot gram = ref table[slot];
-            slotOfB[j] = slot;
-            nextB[j] = gram.CountB == 0 ? -1 : gram.FirstB;
+            slotOf[j] = slot;
             gram.Key = key;
-            gram.FirstB = j;
-            gram.CountB++;
+            Join(ref gram, tableOfA, tabledNext, j);
         }
 
-        bool[] sharedA = SharedA; // first a gram's start, then (MarkWindows) every word inside one
-        for (int i = gramsA - 1; i >= 0; i--)
+        // The probing text's shared gram starts, then (MarkWindows) every word inside one.
+        for (int i = probingGrams - 1; i >= 0; i--)
         {
             CheckCancellation(i);
-            ref GramSlot gram = ref table[Probe(table, HashesA.Of(i, _minWords) + 1, shift, mask)];
+            ref GramSlot gram = ref table[Probe(table, probing.Of(i, _minWords) + 1, shift, mask)];
             if (gram.Key != 0)
             {
-                sharedA[i] = true;
-                nextA[i] = gram.CountA == 0 ? -1 : gram.FirstA;
-                gram.FirstA = i;
-                gram.CountA++;
+                probingShared[i] = true;
+                Join(ref gram, !tableOfA, probingNext, i);
             }
         }
 
-        for (int j = 0; j < gramsB; j++)
+        for (int j = 0; j < tabledGrams; j++)
         {
-            SharedB[j] = table[slotOfB[j]].CountA > 0;
+            tabledShared[j] = table[slotOf[j]].Count(!tableOfA) > 0;
         }
 
         // The shared grams move to the front of the table.
         int count = 0;
         for (int slot = 0; slot < capacity; slot++)
         {
-            if (table[slot].CountA > 0)
+            if (table[slot].Count(!tableOfA) > 0)
             {
                 table[count++] = table[slot];
             }
         }
 
-        ArrayPool<int>.Shared.Return(slotOfB);
+        ArrayPool<int>.Shared.Return(slotOf);
         MarkWindows(SharedA);
         MarkWindows(SharedB);
         return (table, count, nextA, nextB);
+    }
+
+    /// <summary>Puts <paramref name="place"/> at the head of the gram's chain in A or B: visited from the end, each chain ascends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Join(ref GramSlot gram, bool inA, int[] next, int place)
+    {
+        if (inA)
+        {
+            next[place] = gram.CountA == 0 ? -1 : gram.FirstA;
+            gram.FirstA = place;
+            gram.CountA++;
+        }
+        else
+        {
+            next[place] = gram.CountB == 0 ? -1 : gram.FirstB;
+            gram.FirstB = place;
+            gram.CountB++;
+        }
     }
 
     /// <summary>Gives the fingerprints' buffers back: nothing of the search is read after.</summary>
