@@ -29,11 +29,14 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
     /// <summary>A fingerprint held by more documents than this is boilerplate: a query does not follow it, and says how many it left.</summary>
     public const int MaxDocumentsPerFingerprint = 1000;
 
-    /// <summary>Candidates whose texts are read at once after the first top_k (a deleted or damaged one is skipped: one never fails the search).</summary>
-    private const int TextsPerRead = 8;
+    /// <summary>Candidates whose texts are read in one statement (a deleted or damaged one is skipped: one never fails the search).</summary>
+    private const int TextsPerRead = 4;
 
-    /// <summary>The most texts read at once, whatever the top_k: a bound on what one query holds.</summary>
-    private const int MaxTextsPerRead = 64;
+    /// <summary>The fewest candidates read and compared before the matches are counted again.</summary>
+    private const int MinTextsPerWave = 8;
+
+    /// <summary>The most texts held at once, whatever the top_k: a bound on what one query holds.</summary>
+    private const int MaxTextsPerWave = 64;
 
     /// <summary>The most candidates compared word by word for one query, whatever its top_k.</summary>
     public const int MaxVerifiedCandidates = 2_048;
@@ -56,59 +59,44 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
             .ConfigureAwait(false);
         PassageCandidate[] candidates = [.. found.Candidates.Where(c => c.Id != query.Id)];
         options = options with { Normalization = settings.Parameters.Normalization };
-        // The documents sharing the most fingerprints first, at most a few more than asked for. Once top_k match, a document
-        // sharing fewer fingerprints than the top_k-th match is not compared: it most likely shares less wording, and the
-        // answer says it was left (candidates_verified below candidates_found).
-        int budget = Math.Min(MaxVerifiedCandidates, (topK * 2) + 16);
-        var matches = new List<PassageMatchResult>();
-        int verified = 0, enoughFingerprints = 0;
-        bool stop = false;
-        while (!stop && verified < Math.Min(budget, candidates.Length))
+        // The documents sharing the most fingerprints first (ties by id), until top_k share a passage or the budget is spent:
+        // a document sharing no more fingerprints than the top_k-th match most likely shares no more wording, and the answer
+        // says how many were left (candidates_verified below candidates_found).
+        int limit = Math.Min(Math.Min(MaxVerifiedCandidates, (topK * 2) + 16), candidates.Length);
+        var matches = new List<PassageMatchResult>(topK);
+        int verified = 0;
+        while (matches.Count < topK && verified < limit)
         {
-            // The next few candidates' texts in one read (top_k and a few more first: most queries stop soon after), compared
-            // with the query on every core; then taken in order, exactly as one at a time would, until the stop.
-            int wave = Math.Min(Math.Min(budget, candidates.Length) - verified, Math.Min(MaxTextsPerRead, verified == 0 ? topK + TextsPerRead : TextsPerRead));
+            // As many texts as matches are still wanted (most candidates match), at least a few. Read a few at a time, by the
+            // pool and this thread at once; each read queues its texts' comparisons with the query, and this thread, its reads
+            // done, runs those the pool has not begun. Then taken in order, exactly as one at a time would.
+            int wave = Math.Min(limit - verified, Math.Min(MaxTextsPerWave, Math.Max(MinTextsPerWave, topK - matches.Count)));
             ArraySegment<PassageCandidate> next = new(candidates, verified, wave);
-            IReadOnlyDictionary<string, string> texts = await index.GetTextsAsync(collection, [.. next.Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
-            SharedPhrases?[] compared = Compare(text, words, next, texts, options, cancellationToken);
-            for (int i = 0; i < wave && !stop; i++)
+            Claimable<Claimable<SharedPhrases?>[]>[] reads = [.. next.Chunk(TextsPerRead).Select(read => new Claimable<Claimable<SharedPhrases?>[]>(async () =>
             {
-                if (matches.Count >= topK && next[i].SharedFingerprints < enoughFingerprints)
-                {
-                    stop = true;
-                    continue;
-                }
-
+                IReadOnlyDictionary<string, string> texts = await index.GetTextsAsync(collection, [.. read.Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
+                return [.. read.Select(c => Claimable.Queue(() => Compare(text, words, texts.GetValueOrDefault(c.Id), options, cancellationToken)))];
+            }))];
+            Claimable<SharedPhrases?>[] comparisons = [.. (await Claimable.RunAllAsync(reads).ConfigureAwait(false)).SelectMany(read => read)];
+            SharedPhrases?[] compared = await Claimable.RunAllAsync(comparisons, alreadyQueued: true).ConfigureAwait(false);
+            for (int i = 0; i < wave && matches.Count < topK; i++)
+            {
                 verified++;
                 if (compared[i] is { Phrases.Count: > 0 } shared)
                 {
                     matches.Add(new PassageMatchResult(next[i].Id, shared));
-                    enoughFingerprints = matches.Count == topK ? next[i].SharedFingerprints : enoughFingerprints;
                 }
             }
         }
 
         metrics.CandidatesExamined(verified);
         return new SharedPassagesResult(
-            [.. matches.OrderByDescending(m => m.Shared.LeftSharedWords).ThenBy(m => m.Id, StringComparer.Ordinal).Take(topK)],
+            [.. matches.OrderByDescending(m => m.Shared.LeftSharedWords).ThenBy(m => m.Id, StringComparer.Ordinal)],
             PassageFingerprints.GuaranteedWords, candidates.Length, verified, found.CommonFingerprints);
     }
 
-    /// <summary>
-    /// Compare's shared passages of the query and each candidate whose text was read (null for one deleted or damaged since:
-    /// one never fails the search), on every core.
-    /// </summary>
-    private static SharedPhrases?[] Compare(string query, Core.Text.Token[] words, ArraySegment<PassageCandidate> candidates,
-        IReadOnlyDictionary<string, string> texts, PhraseOptions options, CancellationToken cancellationToken)
-    {
-        var compared = new SharedPhrases?[candidates.Count];
-        Parallel.For(0, candidates.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
-        {
-            if (texts.TryGetValue(candidates[i].Id, out string? text))
-            {
-                compared[i] = SharedPhraseFinder.Find(query, words, text, SharedPhraseFinder.Tokenize(text, options.Normalization), options, cancellationToken);
-            }
-        });
-        return compared;
-    }
+    /// <summary>Compare's shared passages of the query and one candidate (null for one deleted or damaged since it was found: one never fails the search).</summary>
+    private static Task<SharedPhrases?> Compare(string query, Core.Text.Token[] words, string? candidate, PhraseOptions options, CancellationToken cancellationToken) =>
+        Task.FromResult(candidate is null ? null
+            : SharedPhraseFinder.Find(query, words, candidate, SharedPhraseFinder.Tokenize(candidate, options.Normalization), options, cancellationToken));
 }
