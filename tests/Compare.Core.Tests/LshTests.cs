@@ -52,6 +52,55 @@ public sealed class LshTests
         Assert.True(actual.Bands * actual.Rows <= permutations);
     }
 
+    /// <summary>
+    /// The engine's search reuses each rows' powers across bands; this evaluates P(s) afresh at every point with the same
+    /// Simpson rule, over every threshold in steps of 0.01, so no choice may move by more than rounding.
+    /// </summary>
+    [Theory]
+    [InlineData(32)]
+    [InlineData(128)]
+    [InlineData(256)]
+    public void Optimal_EqualsDirectEvaluationAtEveryThreshold(int permutations)
+    {
+        static double Simpson(Func<double, double> f, double from, double to)
+        {
+            if (to <= from)
+            {
+                return 0;
+            }
+
+            double h = (to - from) / 128, sum = f(from) + f(to);
+            for (int i = 1; i < 128; i++)
+            {
+                sum += (i % 2 == 1 ? 4 : 2) * f(from + (i * h));
+            }
+
+            return sum * h / 3;
+        }
+
+        for (int step = 0; step <= 100; step++)
+        {
+            double t = step / 100.0;
+            (double Error, int B, int R) best = (double.MaxValue, 0, 0);
+            for (int b = 1; b <= permutations; b++)
+            {
+                for (int r = 1; r <= permutations / b; r++)
+                {
+                    double fp = Simpson(s => 1 - Math.Pow(1 - Math.Pow(s, r), b), 0, t);
+                    double fn = Simpson(s => Math.Pow(1 - Math.Pow(s, r), b), t, 1);
+                    double error = (LshParameters.DefaultFalsePositiveWeight * fp) + (LshParameters.DefaultFalseNegativeWeight * fn);
+                    if (error < best.Error)
+                    {
+                        best = (error, b, r);
+                    }
+                }
+            }
+
+            LshParameters actual = LshParameters.Optimal(t, permutations);
+            Assert.True((best.B, best.R) == (actual.Bands, actual.Rows), $"threshold {t}: direct {best.B}×{best.R}, engine {actual.Bands}×{actual.Rows}");
+        }
+    }
+
     [Fact]
     public void Optimal_DefaultWeights_FindPairsJustAboveThresholdAlmostSurely()
     {

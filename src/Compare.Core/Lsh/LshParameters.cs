@@ -85,8 +85,8 @@ public readonly record struct LshParameters(int Bands, int Rows)
     }
 
     /// <summary>
-    /// x to a positive integer power by squaring: choosing the bands evaluates this about 300,000 times (every
-    /// bands × rows, two integrals of 129 points), which Math.Pow made a tenth of a small CLI run.
+    /// x to a positive integer power by squaring: several times cheaper than Math.Pow, which made choosing the bands a
+    /// tenth of a small CLI run.
     /// </summary>
     private static double Power(double x, int exponent)
     {
@@ -134,45 +134,72 @@ public readonly record struct LshParameters(int Bands, int Rows)
             throw new ArgumentOutOfRangeException(nameof(falsePositiveWeight), "Weights must be non-negative and not both zero.");
         }
 
-        return Cache.GetOrAdd((threshold, numPermutations, falsePositiveWeight, falseNegativeWeight), static key =>
-        {
-            (double t, int n, double wfp, double wfn) = key;
-            var best = new LshParameters(1, 1);
-            double bestError = double.MaxValue;
-            for (int bands = 1; bands <= n; bands++)
-            {
-                for (int rows = 1; rows <= n / bands; rows++)
-                {
-                    var candidate = new LshParameters(bands, rows);
-                    double falsePositive = Integrate(candidate.CandidateProbability, 0, t);
-                    double falseNegative = Integrate(s => 1 - candidate.CandidateProbability(s), t, 1);
-                    double error = (wfp * falsePositive) + (wfn * falseNegative);
-                    if (error < bestError)
-                    {
-                        bestError = error;
-                        best = candidate;
-                    }
-                }
-            }
-
-            return best;
-        });
+        return Cache.GetOrAdd((threshold, numPermutations, falsePositiveWeight, falseNegativeWeight), static key => Search(key.Item1, key.Item2, key.Item3, key.Item4));
     }
 
-    /// <summary>Composite Simpson's rule; the integrands are smooth polynomials in s.</summary>
-    private static double Integrate(Func<double, double> f, double from, double to)
+    // Simpson's rule over 128 intervals: 129 points on [0, t] for the false positives, 129 on [t, 1] for the false negatives.
+    private const int Intervals = 128;
+
+    /// <summary>
+    /// Every bands × rows, evaluated the way that costs least: for each rows, the points' 1 − sᵣ are computed once and
+    /// each further band multiplies their power by them once, since 1 − P(s) = (1 − sʳ)ᵇ. Evaluating P afresh at every
+    /// point (two integer powers, ~180,000 times at 128 permutations) ran serially ahead of every batch dedup: 4 ms
+    /// of a 70 ms native run. Ties go to fewer bands, then fewer rows, as a bands-then-rows scan would pick.
+    /// </summary>
+    private static LshParameters Search(double t, int n, double wfp, double wfn)
     {
-        const int Steps = 128;
-        if (to <= from)
+        Span<double> below = stackalloc double[Intervals + 1], above = stackalloc double[Intervals + 1];
+        Span<double> belowPower = stackalloc double[Intervals + 1], abovePower = stackalloc double[Intervals + 1];
+        double hBelow = t / Intervals, hAbove = (1 - t) / Intervals;
+        var best = new LshParameters(1, 1);
+        double bestError = double.MaxValue;
+        for (int rows = 1; rows <= n; rows++)
         {
-            return 0;
+            for (int i = 0; i <= Intervals; i++)
+            {
+                below[i] = 1 - Power(i * hBelow, rows);
+                above[i] = 1 - Power(t + (i * hAbove), rows);
+            }
+
+            belowPower.Fill(1);
+            abovePower.Fill(1);
+            for (int bands = 1; bands <= n / rows; bands++)
+            {
+                Multiply(belowPower, below);
+                Multiply(abovePower, above);
+                double falsePositive = t > 0 ? Simpson(belowPower, hBelow, complement: true) : 0;
+                double falseNegative = t < 1 ? Simpson(abovePower, hAbove, complement: false) : 0;
+                double error = (wfp * falsePositive) + (wfn * falseNegative);
+                if (error < bestError || (error == bestError && bands < best.Bands))
+                {
+                    bestError = error;
+                    best = new LshParameters(bands, rows);
+                }
+            }
         }
 
-        double h = (to - from) / Steps;
-        double sum = f(from) + f(to);
-        for (int i = 1; i < Steps; i++)
+        return best;
+    }
+
+    private static void Multiply(Span<double> powers, ReadOnlySpan<double> factors)
+    {
+        for (int i = 0; i < powers.Length; i++)
         {
-            sum += (i % 2 == 1 ? 4 : 2) * f(from + (i * h));
+            powers[i] *= factors[i];
+        }
+    }
+
+    /// <summary>
+    /// Composite Simpson's rule over <see cref="Intervals"/> intervals of width <paramref name="h"/> of the values, or of
+    /// one minus each with <paramref name="complement"/>; the integrands are smooth polynomials.
+    /// </summary>
+    private static double Simpson(ReadOnlySpan<double> values, double h, bool complement)
+    {
+        double sum = 0;
+        for (int i = 0; i <= Intervals; i++)
+        {
+            double value = complement ? 1 - values[i] : values[i];
+            sum += (i == 0 || i == Intervals ? 1 : i % 2 == 1 ? 4 : 2) * value;
         }
 
         return sum * h / 3;
