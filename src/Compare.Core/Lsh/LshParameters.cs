@@ -141,7 +141,7 @@ public readonly record struct LshParameters(int Bands, int Rows)
     private const int Intervals = 128;
 
     /// <summary>
-    /// Every bands × rows, evaluated the way that costs least: for each rows, the points' 1 − sᵣ are computed once and
+    /// Every bands × rows, evaluated the way that costs least: for each rows, the points' 1 − sʳ are computed once and
     /// each further band multiplies their power by them once, since 1 − P(s) = (1 − sʳ)ᵇ. Evaluating P afresh at every
     /// point (two integer powers, ~180,000 times at 128 permutations) ran serially ahead of every batch dedup: 4 ms
     /// of a 70 ms native run. Ties go to fewer bands, then fewer rows, as a bands-then-rows scan would pick.
