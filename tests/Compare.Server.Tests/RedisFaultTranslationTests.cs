@@ -14,6 +14,7 @@ public sealed class RedisFaultTranslationTests
     [InlineData("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")]
     [InlineData("TRYAGAIN Multiple keys request during rehashing of slot")]
     [InlineData("CLUSTERDOWN The cluster is down")]
+    [InlineData("EXECABORT Transaction discarded because of previous errors.")]
     public void Translate_AServerThatCannotServeYet_IsUnavailable(string reply)
     {
         StoreUnavailableException? unavailable = RedisFaultTranslation.Translate(new RedisServerException(reply));

@@ -20,6 +20,11 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
         RedisServerException e when e.Message.StartsWith("LOADING", StringComparison.Ordinal) || e.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
             || e.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || e.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
             => new StoreUnavailableException($"Redis cannot serve yet; retry later. ({e.Message})", e),
+        // A transaction Redis discarded whole at EXEC because it refused a command while queueing it: the store queues only
+        // well-formed commands on one slot, so the refusal was the server's state (a cluster failing over answers CLUSTERDOWN
+        // or TRYAGAIN to the queued command, and only EXECABORT reaches the caller). Nothing of the write was stored.
+        RedisServerException e when e.Message.StartsWith("EXECABORT", StringComparison.Ordinal)
+            => new StoreUnavailableException($"Redis refused the write while it was queued and stored none of it; retry later. ({e.Message})", e),
         _ => null,
     };
 
