@@ -17,10 +17,20 @@ public sealed class RedisFaultTranslationTests
     [InlineData("EXECABORT Transaction discarded because of previous errors.")]
     public void Translate_AServerThatCannotServeYet_IsUnavailable(string reply)
     {
-        StoreUnavailableException? unavailable = RedisFaultTranslation.Translate(new RedisServerException(reply));
+        StoreUnavailableException unavailable = Assert.IsType<StoreUnavailableException>(RedisFaultTranslation.Translate(new RedisServerException(reply)));
 
-        Assert.NotNull(unavailable);
         Assert.Contains(reply, unavailable.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Translate_ACommandRefusedAtMaxmemory_IsFull()
+    {
+        const string Reply = "OOM command not allowed when used memory > 'maxmemory'.";
+
+        StoreFullException full = Assert.IsType<StoreFullException>(RedisFaultTranslation.Translate(new RedisServerException(Reply)));
+
+        Assert.Contains("maxmemory", full.Message, StringComparison.Ordinal);
+        Assert.Contains(Reply, full.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -172,6 +172,69 @@ public sealed class RedisStoreTests
     }
 
     [Fact]
+    public async Task RedisAtItsMaxmemory_WritesAreResourceExhaustedStoringNothing_AndGoOnOnceRaised()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync(null, "--maxmemory", "24mb", "--maxmemory-policy", "noeviction");
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "full"));
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus()];
+            var stored = new List<string>();
+            RpcException? full = null;
+            int batch = 0;
+            for (; batch < 200 && full is null; batch++)
+            {
+                UpsertDocumentsRequest request = ServerFixture.Batch(string.Empty, corpus.Skip(batch * 50 % 2200).Take(50).Select((d, i) => ($"b{batch}-{i}", d.Text)));
+                try
+                {
+                    await documents.UpsertDocumentsAsync(request);
+                    stored.AddRange(request.Documents.Select(d => d.Id));
+                }
+                catch (RpcException e)
+                {
+                    full = e;
+                }
+            }
+
+            // Refused as full, not as a fault of the server or a store that is down; and nothing of the refused batch was stored.
+            Assert.NotNull(full);
+            Assert.Equal(StatusCode.ResourceExhausted, full.StatusCode);
+            Assert.Contains("maxmemory", full.Status.Detail, StringComparison.Ordinal);
+            Assert.True(stored.Count >= 1000, $"only {stored.Count} documents fit before the refusal: {full.Status.Detail}");
+            string refused = $"b{batch - 1}-0";
+            await RpcAssert.FailsAsync(StatusCode.NotFound, () => documents.GetDocumentAsync(new GetDocumentRequest { Id = refused }).ResponseAsync);
+            Assert.Equal(stored.Count, (await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 1 })).TotalCount);
+
+            // Past maxmemory (lowered under what is used), a single command is refused too (no transaction): the same status.
+            await using ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+            await direct.GetServer(redis.Configuration).ConfigSetAsync("maxmemory", "2mb");
+            RpcException create = await RpcAssert.FailsAsync(StatusCode.ResourceExhausted,
+                () => new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "another" }).ResponseAsync);
+            Assert.Contains("maxmemory", create.Status.Detail, StringComparison.Ordinal);
+            await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, () => documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [("one-more", TestData.Seed2014)])).ResponseAsync);
+
+            // Health says so meanwhile, as with a full disk; reads go on: everything acknowledged is there and found.
+            var health = new Health.HealthClient(channel);
+            HealthCheckResponse.Types.ServingStatus Health() => health.Check(new HealthCheckRequest()).Status;
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, Health());
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            FindSimilarResponse found = await similarity.FindSimilarAsync(Similar(string.Empty, corpus[0].Text));
+            Assert.Contains(found.Matches, m => m.Id == "b0-0" && m.Jaccard == 1);
+
+            // Room again: the refused batch is written whole.
+            await direct.GetServer(redis.Configuration).ConfigSetAsync("maxmemory", "0");
+
+            UpsertDocumentsResponse again = await documents.UpsertDocumentsAsync(
+                ServerFixture.Batch(string.Empty, corpus.Skip((batch - 1) * 50 % 2200).Take(50).Select((d, i) => ($"b{batch - 1}-{i}", d.Text))));
+            Assert.Equal(50, again.CreatedCount);
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, Health());
+            Assert.Equal(stored.Count + 50, (await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 1 })).TotalCount);
+        }
+    }
+
+    [Fact]
     public async Task RedisKilledUnderConcurrentWriters_CallsAreOkOrUnavailableAndNoAcknowledgedWriteIsLost()
     {
         await using RedisServer redis = await RedisServer.StartAsync();

@@ -16,7 +16,7 @@ namespace Compare.Server.Application;
 /// delete, find-similar, deduplicate with its remembered result, and resolving a document by id or text.
 /// The gRPC services validate and map; the stores keep data and band buckets; the policy lives here.
 /// </summary>
-internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache sketchers, DeduplicateJobs jobs, CompareMetrics metrics, TimeProvider clock,
+internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room, SketcherCache sketchers, DeduplicateJobs jobs, CompareMetrics metrics, TimeProvider clock,
     IOptions<LimitOptions> limits, ILogger<DocumentIndexService> logger)
 {
     // Below this many documents, sketching on the calling thread beats scheduling work items.
@@ -432,7 +432,10 @@ internal sealed class DocumentIndexService(IDocumentStore store, SketcherCache s
         return CandidateVerifier.Verify(sketch, candidates, check.Threshold, check.MaxMatches, id, cancellationToken).Matches;
     }
 
-    private async Task<T> WriteAsync<T>(string collection, CollectionSettings settings, Func<IDocumentWriter, Task<T>> write, CancellationToken cancellationToken)
+    private Task<T> WriteAsync<T>(string collection, CollectionSettings settings, Func<IDocumentWriter, Task<T>> write, CancellationToken cancellationToken) =>
+        room.WriteAsync(() => WriteWithRetriesAsync(collection, settings, write, cancellationToken));
+
+    private async Task<T> WriteWithRetriesAsync<T>(string collection, CollectionSettings settings, Func<IDocumentWriter, Task<T>> write, CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
         {

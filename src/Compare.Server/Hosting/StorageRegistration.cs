@@ -63,7 +63,8 @@ internal static class StorageRegistration
                 sp.GetRequiredService<SketcherCache>(), sp.GetRequiredService<ILogger<RedisDocumentStore>>()));
         });
         // Each consumer takes the narrow interface it uses; all are the one store.
-        services.AddSingleton<IStoreHealth>(sp => sp.GetRequiredService<IDocumentStore>());
+        services.AddSingleton<WriteRoom>();
+        services.AddSingleton<IStoreHealth>(sp => sp.GetRequiredService<WriteRoom>());
         services.AddSingleton<ICollectionCatalog>(sp => sp.GetRequiredService<IDocumentStore>());
         services.AddSingleton<IDocumentRepository>(sp => sp.GetRequiredService<IDocumentStore>());
         services.AddSingleton<ICandidateIndex>(sp => sp.GetRequiredService<IDocumentStore>());

@@ -27,9 +27,6 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     // Signatures handed from the reading thread to the bucketing thread at a time.
     private readonly Lock _namesGate = new();
     private volatile StoreStatus _status = new(false, "The store has not been opened.");
-    // Set by a commit the disk had no room for, cleared by the next that succeeds: health says NOT_SERVING meanwhile,
-    // while reads go on and writes keep being tried.
-    private volatile string? _diskFull;
     private readonly CancellationTokenSource _stopping = new();
     private CancellationTokenSource? _loadingCancellation;
     private Task _loading = Task.CompletedTask;
@@ -73,7 +70,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
 
     /// <inheritdoc/>
     public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(_status.Ready && _diskFull is { } full ? new StoreStatus(false, full) : _status);
+        Task.FromResult(_status);
 
     /// <inheritdoc/>
     public Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken)
@@ -577,16 +574,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             SketchParameters parameters = collection.Record.Settings.Parameters;
             Dictionary<string, uint[]> indexed = store._records.GetIndexedSignatures(key, parameters, replaced);
             Dictionary<string, DocumentSketch> old = collection.Frequencies is null ? [] : store._records.GetSketches(key, parameters, replaced);
-            try
-            {
-                store._records.Commit(collection.Record, writes, deletes);
-                store._diskFull = null;
-            }
-            catch (StoreFullException e)
-            {
-                store._diskFull = e.Message;
-                throw;
-            }
+            store._records.Commit(collection.Record, writes, deletes);
 
             long textBytes = 0;
             foreach (string id in replaced)

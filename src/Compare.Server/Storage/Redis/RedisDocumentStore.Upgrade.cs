@@ -47,7 +47,7 @@ public sealed partial class RedisDocumentStore
         ITransaction switching = Db.CreateTransaction();
         switching.AddCondition(Condition.HashEqual(CollectionsKey, record.Name, record.Serialize()));
         _ = switching.HashSetAsync(CollectionsKey, record.Name, upgraded.Serialize());
-        if (await switching.ExecuteAsync().ConfigureAwait(false))
+        if (await ExecuteAsync(switching, CollectionsKey, queuedBytes: 1024).ConfigureAwait(false))
         {
             await DeleteKeysAsync(old.Pattern).ConfigureAwait(false);
         }

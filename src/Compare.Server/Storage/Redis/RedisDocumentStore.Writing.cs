@@ -11,6 +11,9 @@ namespace Compare.Server.Storage.Redis;
 /// <summary>The Redis store's writes: a writer's batches, and the index rebuilt from the texts.</summary>
 public sealed partial class RedisDocumentStore
 {
+    // What Redis holds for a queued command or argument besides its bytes (its object and string headers), about.
+    private const int PerCommandBytes = 64;
+
     /// <summary>
     /// Sketches every stored text again into its handle and its entries (band buckets, prefix forest, passages), and
     /// recounts the shingles' document frequencies: after a failover lost some writes that the documents kept. Returns how
@@ -51,12 +54,16 @@ public sealed partial class RedisDocumentStore
     {
         private readonly Dictionary<RedisKey, (List<RedisValue> Removed, List<RedisValue> Added)> _changes = [];
 
+        /// <summary>How many members are added or removed.</summary>
+        public int Members { get; private set; }
+
         /// <summary>Adds a document's entries: its band buckets, prefix forest and passage fingerprints.</summary>
         public void Add(RedisKeys keys, DocumentSketch sketch, uint[] passages, LshParameters lsh, long handle)
         {
             foreach ((RedisKey key, long member) in Entries(keys, sketch, passages, lsh, handle))
             {
                 Of(key).Added.Add(member);
+                Members++;
             }
         }
 
@@ -66,6 +73,7 @@ public sealed partial class RedisDocumentStore
             foreach ((RedisKey key, long member) in Entries(keys, sketch, passages, lsh, handle))
             {
                 Of(key).Removed.Add(member);
+                Members++;
             }
         }
 
@@ -143,9 +151,10 @@ public sealed partial class RedisDocumentStore
         /// <summary>
         /// Queues the changes on <paramref name="transaction"/>: one BITFIELD of saturating increments for a few cells, or,
         /// when a large batch touches many (a BITFIELD of 200,000 cells is a 15 MB command that stalls Redis), the whole
-        /// sketch read now and written back, 1 MB each way. Only the writer holding the lease writes it meanwhile.
+        /// sketch read now and written back, 1 MB each way. Only the writer holding the lease writes it meanwhile. Returns
+        /// about how many bytes queueing it takes in Redis.
         /// </summary>
-        public async Task WriteToAsync(IDatabase db, ITransaction transaction, RedisKey key)
+        public async Task<long> WriteToAsync(IDatabase db, ITransaction transaction, RedisKey key)
         {
             List<KeyValuePair<int, int>> changes = [.. _deltas.Where(static d => d.Value != 0).OrderBy(static d => d.Key)];
             if (changes.Count > MaxIncrements)
@@ -159,7 +168,7 @@ public sealed partial class RedisDocumentStore
                 }
 
                 _ = transaction.StringSetAsync(key, counters);
-                return;
+                return counters.Length;
             }
 
             var args = new List<object>(3 + (changes.Count * 4)) { key, "OVERFLOW", "SAT" };
@@ -175,6 +184,8 @@ public sealed partial class RedisDocumentStore
             {
                 _ = transaction.ExecuteAsync("BITFIELD", args);
             }
+
+            return args.Count * PerCommandBytes;
         }
     }
 
@@ -261,6 +272,8 @@ public sealed partial class RedisDocumentStore
             var frequencies = new FrequencyChanges();
             var sets = new SetChanges();
             long textBytes = 0;
+            // What queueing the transaction takes in Redis, roughly: told to ExecuteAsync, which asks whether that much was left.
+            long queuedBytes = fields.Length * 4 * PerCommandBytes;
             for (int i = 0; i < fields.Length; i++)
             {
                 string id = fields[i]!;
@@ -287,8 +300,10 @@ public sealed partial class RedisDocumentStore
                 DocumentWrite w = writes[i];
                 next++;
                 textBytes += w.Content.Utf8Length;
+                byte[] document = RedisDocumentRecord.From(w).Encode();
+                queuedBytes += document.Length + PerCommandBytes;
                 _ = transaction.HashSetAsync(_keys.Versions, id, new RedisVersion(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), next, w.Passages.Length).Encode());
-                _ = transaction.HashSetAsync(_keys.Documents, id, RedisDocumentRecord.From(w).Encode());
+                _ = transaction.HashSetAsync(_keys.Documents, id, document);
                 _ = transaction.HashSetAsync(_keys.HandleChunk(next), RedisKeys.HandleField(next), id);
                 _ = transaction.SortedSetAddAsync(_keys.Ids, id, 0);
                 sets.Add(_keys, w.Sketch, w.Passages, settings.Lsh, next);
@@ -298,8 +313,8 @@ public sealed partial class RedisDocumentStore
             sets.WriteTo(transaction);
             _ = transaction.StringSetAsync(_keys.Sequence, next);
             _ = transaction.StringIncrementAsync(_keys.TextBytes, textBytes);
-            await frequencies.WriteToAsync(Db, transaction, _keys.Frequencies).ConfigureAwait(false);
-            if (await transaction.ExecuteAsync().ConfigureAwait(false))
+            queuedBytes += await frequencies.WriteToAsync(Db, transaction, _keys.Frequencies).ConfigureAwait(false) + (sets.Members * PerCommandBytes);
+            if (await _store.ExecuteAsync(transaction, _keys.Versions, queuedBytes).ConfigureAwait(false))
             {
                 return;
             }

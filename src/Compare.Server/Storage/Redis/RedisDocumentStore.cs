@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
@@ -57,10 +58,67 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             await Db.KeyExistsAsync(CollectionsKey).ConfigureAwait(false);
             return new StoreStatus(true, $"Redis answered in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms.");
         }
-        catch (Exception e) when (RedisFaultTranslation.Translate(e) is not null)
+        catch (Exception e) when (RedisFaultTranslation.Translate(e) is StoreUnavailableException)
         {
             return new StoreStatus(false, $"Redis cannot serve: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="transaction"/>, whose keys share <paramref name="slotKey"/>'s slot. Redis discards a transaction
+    /// whole (EXECABORT) when it refuses a command while queueing it, and only the EXECABORT reaches the caller: when the node
+    /// holding the slot has less room under its maxmemory than twice the transaction's <paramref name="queuedBytes"/> (what it
+    /// sends: Redis holds it in the client's query buffer and again as the queued commands; measured ~1.7× at a refusal), the
+    /// refusal was OOM and the write is <see cref="StoreFullException"/>; any other abort goes on to the fault translation as
+    /// it came (UNAVAILABLE).
+    /// </summary>
+    private async Task<bool> ExecuteAsync(ITransaction transaction, RedisKey slotKey, long queuedBytes)
+    {
+        try
+        {
+            return await transaction.ExecuteAsync().ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("EXECABORT", StringComparison.Ordinal))
+        {
+            if (await MemoryUsageIfFullAsync(slotKey, queuedBytes).ConfigureAwait(false) is { } usage)
+            {
+                throw RedisFaultTranslation.Full(e, usage);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>How full the node holding <paramref name="key"/> is, when it has a maxmemory and too little room left under it for <paramref name="queuedBytes"/>; otherwise null.</summary>
+    private async Task<string?> MemoryUsageIfFullAsync(RedisKey key, long queuedBytes)
+    {
+        try
+        {
+            // INFO from a script given the key: it runs on the node that holds the key's slot, and the client sends it without
+            // the admin mode its own INFO wants (the store does not ask for admin). A script that writes nothing runs at maxmemory.
+            string info = (string?)await Db.ScriptEvaluateAsync("return redis.call('INFO', 'memory')", [key]).ConfigureAwait(false) ?? string.Empty;
+            long used = InfoField(info, "used_memory"), limit = InfoField(info, "maxmemory");
+            return limit > 0 && used + (2 * queuedBytes) >= limit ? string.Create(CultureInfo.InvariantCulture, $" ({used:N0} of {limit:N0} bytes used)") : null;
+        }
+        catch (Exception e) when (e is RedisException or FormatException or OverflowException)
+        {
+            // The probe failing leaves the abort as it came: unavailable.
+            return null;
+        }
+    }
+
+    /// <summary>The integer field <paramref name="name"/> of an INFO reply ("name:value" lines); 0 when absent.</summary>
+    private static long InfoField(string info, string name)
+    {
+        foreach (string line in info.Split('\n'))
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] == ':')
+            {
+                return long.Parse(line.AsSpan(name.Length + 1).Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
     }
 
     /// <inheritdoc/>
@@ -116,7 +174,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         ITransaction transaction = Db.CreateTransaction();
         transaction.AddCondition(Condition.HashEqual(CollectionsKey, name, record.Serialize()));
         _ = transaction.HashDeleteAsync(CollectionsKey, name);
-        if (!await transaction.ExecuteAsync().ConfigureAwait(false))
+        if (!await ExecuteAsync(transaction, CollectionsKey, queuedBytes: 1024).ConfigureAwait(false))
         {
             return null;
         }
@@ -515,7 +573,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         ITransaction transaction = Db.CreateTransaction();
         transaction.AddCondition(Condition.StringEqual(keys.Config, record.Serialize()));
         _ = transaction.StringSetAsync(keys.DeduplicateResult, result);
-        if (!await transaction.ExecuteAsync().ConfigureAwait(false))
+        if (!await ExecuteAsync(transaction, keys.DeduplicateResult, 1024 + (2L * result.Length)).ConfigureAwait(false))
         {
             throw new CollectionNotFoundException(collection);
         }

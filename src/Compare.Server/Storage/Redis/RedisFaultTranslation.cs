@@ -8,25 +8,33 @@ namespace Compare.Server.Storage.Redis;
 
 /// <summary>
 /// The Redis store as the rest of the server sees it: every Redis fault that a retry later can cure (no connection,
-/// a timeout, a server still loading its data set or failing over) becomes <see cref="StoreUnavailableException"/>,
-/// so nothing above the storage layer knows Redis.
+/// a timeout, a server still loading its data set or failing over) becomes <see cref="StoreUnavailableException"/>, and
+/// a write refused because Redis is at its maxmemory becomes <see cref="StoreFullException"/>, so nothing above the
+/// storage layer knows Redis.
 /// </summary>
 public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
 {
-    /// <summary>The store's view of a fault: unavailable, or not a Redis fault at all (null).</summary>
-    public static StoreUnavailableException? Translate(Exception exception) => exception switch
+    /// <summary>The store's view of a fault: unavailable, full, or not a Redis fault at all (null).</summary>
+    public static Exception? Translate(Exception exception) => exception switch
     {
+        // A command refused because the node is at its maxmemory (with the noeviction policy): Redis ran none of it.
+        RedisServerException e when e.Message.StartsWith("OOM", StringComparison.Ordinal) => Full(e),
         RedisConnectionException or RedisTimeoutException => new StoreUnavailableException($"Redis is unreachable; retry later. ({exception.Message})", exception),
         RedisServerException e when e.Message.StartsWith("LOADING", StringComparison.Ordinal) || e.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
             || e.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || e.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
             => new StoreUnavailableException($"Redis cannot serve yet; retry later. ({e.Message})", e),
         // A transaction Redis discarded whole at EXEC because it refused a command while queueing it: the store queues only
         // well-formed commands on one slot, so the refusal was the server's state (a cluster failing over answers CLUSTERDOWN
-        // or TRYAGAIN to the queued command, and only EXECABORT reaches the caller). Nothing of the write was stored.
+        // or TRYAGAIN to the queued command, and only EXECABORT reaches the caller). Nothing of the write was stored. One
+        // refused for memory is told apart by the store, which asks the node (RedisDocumentStore.ExecuteAsync).
         RedisServerException e when e.Message.StartsWith("EXECABORT", StringComparison.Ordinal)
             => new StoreUnavailableException($"Redis refused the write while it was queued and stored none of it; retry later. ({e.Message})", e),
         _ => null,
     };
+
+    /// <summary>The store's fault for a write Redis refused at its maxmemory; <paramref name="usage"/> says how full it is, when known.</summary>
+    public static StoreFullException Full(RedisServerException refusal, string? usage = null) =>
+        new($"Redis is at its maxmemory{usage}: nothing of this write was stored. Free memory in Redis or raise its maxmemory, then retry. ({refusal.Message})", refusal);
 
     public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) => redis.GetStatusAsync(cancellationToken);
 
@@ -90,9 +98,9 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
         {
             return await call().ConfigureAwait(false);
         }
-        catch (Exception e) when (Translate(e) is { } unavailable)
+        catch (Exception e) when (Translate(e) is { } fault)
         {
-            throw unavailable;
+            throw fault;
         }
     }
 
