@@ -180,7 +180,10 @@ public sealed class RedisStoreTests
         using (channel)
         {
             var documents = new DocumentService.DocumentServiceClient(channel);
+            var collections = new CollectionService.CollectionServiceClient(channel);
             List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus()];
+            await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "spare" });
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch("spare", corpus.Take(200)));
             var stored = new List<string>();
             RpcException? full = null;
             int batch = 0;
@@ -211,7 +214,7 @@ public sealed class RedisStoreTests
             await using ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
             await direct.GetServer(redis.Configuration).ConfigSetAsync("maxmemory", "2mb");
             RpcException create = await RpcAssert.FailsAsync(StatusCode.ResourceExhausted,
-                () => new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "another" }).ResponseAsync);
+                () => collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "another" }).ResponseAsync);
             Assert.Contains("maxmemory", create.Status.Detail, StringComparison.Ordinal);
             await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, () => documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [("one-more", TestData.Seed2014)])).ResponseAsync);
 
@@ -223,6 +226,11 @@ public sealed class RedisStoreTests
             FindSimilarResponse found = await similarity.FindSimilarAsync(Similar(string.Empty, corpus[0].Text));
             Assert.Contains(found.Matches, m => m.Id == "b0-0" && m.Jaccard == 1);
 
+            // Deleting a collection works even so, and makes room.
+            long usedBefore = await UsedMemoryAsync();
+            Assert.Equal(200, (await collections.DeleteCollectionAsync(new DeleteCollectionRequest { Name = "spare" })).DeletedDocumentCount);
+            Assert.True(await UsedMemoryAsync() < usedBefore, "deleting a collection freed nothing");
+
             // Room again: the refused batch is written whole.
             await direct.GetServer(redis.Configuration).ConfigSetAsync("maxmemory", "0");
 
@@ -230,6 +238,10 @@ public sealed class RedisStoreTests
                 ServerFixture.Batch(string.Empty, corpus.Skip((batch - 1) * 50 % 2200).Take(50).Select((d, i) => ($"b{batch - 1}-{i}", d.Text))));
             Assert.Equal(50, again.CreatedCount);
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, Health());
+
+            async Task<long> UsedMemoryAsync() =>
+                long.Parse((await direct.GetServer(redis.Configuration).InfoAsync("memory")).SelectMany(g => g).Single(p => p.Key == "used_memory").Value,
+                    System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(stored.Count + 50, (await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 1 })).TotalCount);
         }
     }

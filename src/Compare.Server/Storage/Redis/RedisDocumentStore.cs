@@ -47,6 +47,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
     private RedisKey CollectionsKey => $"{keyPrefix}:collections";
 
+    // HDEL KEYS[1] ARGV[1] when its value is ARGV[2]; returns how many fields went (0 or 1).
+    private const string DeleteIfEqualScript = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
+
     /// <inheritdoc/>
     public async Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken)
     {
@@ -171,10 +174,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
         var keys = new RedisKeys(keyPrefix, record);
         long count = await Db.SortedSetLengthAsync(keys.Ids).ConfigureAwait(false);
-        ITransaction transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.HashEqual(CollectionsKey, name, record.Serialize()));
-        _ = transaction.HashDeleteAsync(CollectionsKey, name);
-        if (!await ExecuteAsync(transaction, CollectionsKey, queuedBytes: 1024).ConfigureAwait(false))
+        // The record goes only while it is the one read. A script, not a transaction: Redis at its maxmemory refuses every
+        // command queued in a MULTI, deletes too, but runs a script that only deletes, so deleting collections makes room.
+        if ((long)await Db.ScriptEvaluateAsync(DeleteIfEqualScript, [CollectionsKey], [name, record.Serialize()]).ConfigureAwait(false) == 0)
         {
             return null;
         }
