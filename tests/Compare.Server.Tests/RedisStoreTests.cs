@@ -246,6 +246,22 @@ public sealed class RedisStoreTests
         }
     }
 
+    [Theory]
+    [InlineData("allkeys-lru", true)]
+    [InlineData("noeviction", false)]
+    public async Task ARedisThatEvictsKeysAtItsMaxmemory_IsWarnedAbout(string policy, bool warned)
+    {
+        await using RedisServer redis = await RedisServer.StartAsync(null, "--maxmemory", "100mb", "--maxmemory-policy", policy);
+        var logs = new CapturedLogs();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(logs, RedisAt(redis, "evicting"));
+        await using (app)
+        using (channel)
+        {
+            await ServerFixture.WaitUntilServingAsync(channel);
+            Assert.Equal(warned, logs.All.Contains($"maxmemory-policy {policy}", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public async Task RedisKilledUnderConcurrentWriters_CallsAreOkOrUnavailableAndNoAcknowledgedWriteIsLost()
     {

@@ -74,4 +74,7 @@ internal static partial class Log
 
     [LoggerMessage(25, LogLevel.Information, "The collections' figures for /metrics are read again.")]
     public static partial void FiguresReadAgain(ILogger logger);
+
+    [LoggerMessage(26, LogLevel.Warning, "Redis evicts keys when it reaches its maxmemory of {MaxMemory} bytes (maxmemory-policy {Policy}): it would drop Compare's documents and index entries without a word. Set maxmemory-policy noeviction, under which a write that does not fit is refused and nothing is lost.")]
+    public static partial void RedisEvicts(ILogger logger, string policy, long maxMemory);
 }

@@ -42,6 +42,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
     private SketcherCache Sketchers => sketchers;
 
+    // 1 once the first health check has looked at Redis's eviction policy.
+    private int _evictionChecked;
+
     // The record of each collection this replica has read, as last found (see ReadAsync).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RedisCollection Record, string Serialized)> _known = new(StringComparer.Ordinal);
 
@@ -59,7 +62,13 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         try
         {
             await Db.KeyExistsAsync(CollectionsKey).ConfigureAwait(false);
-            return new StoreStatus(true, $"Redis answered in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms.");
+            var status = new StoreStatus(true, $"Redis answered in {time.GetElapsedTime(started).TotalMilliseconds:F1} ms.");
+            if (Interlocked.Exchange(ref _evictionChecked, 1) == 0)
+            {
+                await WarnIfEvictingAsync().ConfigureAwait(false);
+            }
+
+            return status;
         }
         catch (Exception e) when (RedisFaultTranslation.Translate(e) is StoreUnavailableException)
         {
@@ -97,10 +106,8 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     {
         try
         {
-            // INFO from a script given the key: it runs on the node that holds the key's slot, and the client sends it without
-            // the admin mode its own INFO wants (the store does not ask for admin). A script that writes nothing runs at maxmemory.
-            string info = (string?)await Db.ScriptEvaluateAsync("return redis.call('INFO', 'memory')", [key]).ConfigureAwait(false) ?? string.Empty;
-            long used = InfoField(info, "used_memory"), limit = InfoField(info, "maxmemory");
+            string info = await MemoryInfoAsync(key).ConfigureAwait(false);
+            long used = InfoNumber(info, "used_memory"), limit = InfoNumber(info, "maxmemory");
             return limit > 0 && used + (2 * queuedBytes) >= limit ? string.Create(CultureInfo.InvariantCulture, $" ({used:N0} of {limit:N0} bytes used)") : null;
         }
         catch (Exception e) when (e is RedisException or FormatException or OverflowException)
@@ -110,19 +117,48 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         }
     }
 
-    /// <summary>The integer field <paramref name="name"/> of an INFO reply ("name:value" lines); 0 when absent.</summary>
-    private static long InfoField(string info, string name)
+    /// <summary>
+    /// Logs a warning, once, when the Redis holding the collections' records has a maxmemory and evicts keys to stay under it:
+    /// it would drop documents and index entries without a word, where noeviction refuses the write (RESOURCE_EXHAUSTED).
+    /// </summary>
+    private async Task WarnIfEvictingAsync()
+    {
+        try
+        {
+            string info = await MemoryInfoAsync(CollectionsKey).ConfigureAwait(false);
+            long limit = InfoNumber(info, "maxmemory");
+            string policy = InfoField(info, "maxmemory_policy") ?? "noeviction";
+            if (limit > 0 && policy != "noeviction")
+            {
+                Log.RedisEvicts(logger, policy, limit);
+            }
+        }
+        catch (Exception e) when (e is RedisException or FormatException or OverflowException)
+        {
+            // Only a warning: a Redis that cannot tell is served as it is.
+        }
+    }
+
+    // INFO from a script given the key: it runs on the node that holds the key's slot, and the client sends it without the
+    // admin mode its own INFO wants (the store does not ask for admin). A script that writes nothing runs at maxmemory.
+    private async Task<string> MemoryInfoAsync(RedisKey key) =>
+        (string?)await Db.ScriptEvaluateAsync("return redis.call('INFO', 'memory')", [key]).ConfigureAwait(false) ?? string.Empty;
+
+    /// <summary>The field <paramref name="name"/> of an INFO reply ("name:value" lines); null when absent.</summary>
+    private static string? InfoField(string info, string name)
     {
         foreach (string line in info.Split('\n'))
         {
             if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] == ':')
             {
-                return long.Parse(line.AsSpan(name.Length + 1).Trim(), CultureInfo.InvariantCulture);
+                return line[(name.Length + 1)..].Trim();
             }
         }
 
-        return 0;
+        return null;
     }
+
+    private static long InfoNumber(string info, string name) => long.Parse(InfoField(info, name) ?? "0", CultureInfo.InvariantCulture);
 
     /// <inheritdoc/>
     public async Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken)
