@@ -45,6 +45,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     // 1 once the first health check has looked at Redis's eviction policy.
     private int _evictionChecked;
 
+    // The most collections whose records a replica remembers (see ReadAsync).
+    private const int MaxKnownCollections = 4_096;
+
     // The record of each collection this replica has read, as last found (see ReadAsync).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RedisCollection Record, string Serialized)> _known = new(StringComparer.Ordinal);
 
@@ -216,6 +219,8 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         {
             return null;
         }
+
+        _known.TryRemove(name, out _);
 
         // The record is gone, so no call can find these keys any more. The copy of the record that fences writes goes first:
         // a write that read the record before it went fails from then on, and one that committed before is removed with
@@ -781,6 +786,12 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         }
 
         RedisCollection record = await RequireAsync(name, expected).ConfigureAwait(false);
+        if (_known.Count >= MaxKnownCollections)
+        {
+            // A bound on what the cache holds, whatever names come and go: it fills again one round trip a collection.
+            _known.Clear();
+        }
+
         _known[name] = (record, record.Serialize());
         return await read(new RedisKeys(keyPrefix, record)).ConfigureAwait(false);
     }
