@@ -335,9 +335,9 @@ public sealed partial class RedisDocumentStore
             {
                 await Db.LockReleaseAsync(_keys.WriteLock, _lease).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            catch (Exception e) when (RedisFaultTranslation.Translate(e) is not null)
             {
-                // The lease runs out by itself.
+                // The lease runs out by itself (a cluster that lost a node answers CLUSTERDOWN here, not a lost connection).
             }
         }
 
@@ -356,7 +356,7 @@ public sealed partial class RedisDocumentStore
             catch (OperationCanceledException) when (done.IsCancellationRequested)
             {
             }
-            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            catch (Exception e) when (RedisFaultTranslation.Translate(e) is not null)
             {
             }
         }

@@ -116,6 +116,16 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
                 return true;
             });
 
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await inner.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (Translate(e) is { } fault)
+            {
+                throw fault;
+            }
+        }
     }
 }
