@@ -20,11 +20,31 @@ internal static class WordHash
     /// <summary>The hash of a whole word at once: eight bytes a round.</summary>
     public static ulong Hash(ReadOnlySpan<byte> bytes, ulong seed)
     {
-        Span<byte> last = stackalloc byte[8];
-        last.Clear();
         int full = bytes.Length & ~7;
-        bytes[full..].CopyTo(last);
-        return Hash(bytes, full, BinaryPrimitives.ReadUInt64LittleEndian(last), bytes.Length, seed);
+        return Hash(bytes, full, LastLane(bytes[full..]), bytes.Length, seed);
+    }
+
+    /// <summary>
+    /// The 0 to 7 bytes after the last whole lane, little-endian and zero-padded, read in place: 4 to 7 bytes as two
+    /// overlapping 32-bit reads (the bytes they share are equal, so OR-ing them changes nothing), 1 to 3 as a 16-bit and a
+    /// byte read. Copying them into a zeroed stack buffer cost more than the hash's rounds for most words.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong LastLane(ReadOnlySpan<byte> tail)
+    {
+        System.Diagnostics.Debug.Assert(tail.Length < 8);
+        if (tail.Length >= 4)
+        {
+            return BinaryPrimitives.ReadUInt32LittleEndian(tail) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(tail[^4..]) << ((tail.Length - 4) << 3));
+        }
+
+        return tail.Length switch
+        {
+            0 => 0,
+            1 => tail[0],
+            2 => BinaryPrimitives.ReadUInt16LittleEndian(tail),
+            _ => BinaryPrimitives.ReadUInt16LittleEndian(tail) | ((ulong)tail[2] << 16),
+        };
     }
 
     /// <summary>
