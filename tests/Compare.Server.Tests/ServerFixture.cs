@@ -153,6 +153,13 @@ public sealed class TimingSensitive
     public const string Name = "timing-sensitive";
 }
 
+/// <summary>Tests that keep both cores busy for many seconds run alone, after the others, so as not to starve their timeouts.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HeavyLoad
+{
+    public const string Name = "heavy-load";
+}
+
 /// <summary>A fresh directory under the system's temporary folder, deleted on dispose.</summary>
 public sealed class TempDirectory : IDisposable
 {
