@@ -116,16 +116,11 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
                 return true;
             });
 
-        public async ValueTask DisposeAsync()
-        {
-            try
+        public async ValueTask DisposeAsync() =>
+            await Run(async () =>
             {
                 await inner.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (Translate(e) is { } fault)
-            {
-                throw fault;
-            }
-        }
+                return true;
+            }).ConfigureAwait(false);
     }
 }
