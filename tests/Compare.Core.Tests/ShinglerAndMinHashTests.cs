@@ -266,6 +266,59 @@ public sealed class ShinglerAndMinHashTests
         Assert.Equal(permutations, first.Length);
     }
 
+    public static TheoryData<int> ShingleSizes => [1, 2, 3, 5, 7];
+
+    [Theory]
+    [MemberData(nameof(ShingleSizes))]
+    public void Shingle_EachWindow_IsThePolynomialOfItsWordHashes(int size)
+    {
+        // The reference computes every window on its own, with no rolling state to carry between windows.
+        var parameters = SketchParameters.Default with { ShingleSize = size };
+        string[] texts = [.. Enumerable.Range(0, 12).Select(n => string.Join(' ', Enumerable.Range(0, n).Select(w => $"w{w % 4}"))), TestData.Seed2014, "Ünïcödé ½ straße 東京都 – naïve café"];
+        foreach (string text in texts)
+        {
+            ulong[] words = [.. Compare.Core.Text.Tokenizer.Tokenize(text, parameters.Normalization, parameters.Seed).Select(t => t.Hash)];
+            ulong[] expected = words.Length == 0 ? []
+                : words.Length < size ? [Window(words)]
+                : [.. Enumerable.Range(0, words.Length - size + 1).Select(j => Window(words.AsSpan(j, size)))];
+            ulong[] buffer = new ulong[4];
+
+            int count = Shingler.Shingle(text, parameters, ref buffer);
+
+            Assert.Equal(expected, buffer[..count]);
+        }
+
+        ulong Window(ReadOnlySpan<ulong> window)
+        {
+            ulong value = 0;
+            foreach (ulong word in window)
+            {
+                value = (value * 0x9E3779B97F4A7C15UL) + word;
+            }
+
+            return Compare.Core.Hashing.Mix.Finalize(value ^ parameters.Seed);
+        }
+    }
+
+    [Theory]
+    [InlineData(SignatureScheme.OnePermutation, 128, 5)]
+    [InlineData(SignatureScheme.OnePermutation, 130, 1)]
+    [InlineData(SignatureScheme.OnePermutation, 7, 3)]
+    [InlineData(SignatureScheme.Classic, 128, 5)]
+    public void Sign_WithoutTheShingleSet_GivesTheSketchsSignature(SignatureScheme scheme, int permutations, int size)
+    {
+        var sketcher = new DocumentSketcher(SketchParameters.Default with { Scheme = scheme, NumPermutations = permutations, ShingleSize = size });
+        string[] texts = ["", "  ... ", "one", "one two three four", "one two three four five six", TestData.Seed2014, TestData.Seed2016,
+            "Ünïcödé ½ straße 東京都 – naïve café", .. Corpus.Bbc().Take(300)];
+        var signature = new uint[permutations];
+        foreach (string text in texts)
+        {
+            sketcher.Sign(text, signature);
+
+            Assert.Equal(sketcher.Sketch(text).Signature, signature);
+        }
+    }
+
     [Fact]
     public void Sketch_Seeds_IsStableAcrossProcessesAndVersions()
     {

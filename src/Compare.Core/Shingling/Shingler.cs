@@ -7,6 +7,12 @@ using Compare.Core.Text;
 
 namespace Compare.Core.Shingling;
 
+/// <summary>Receives shingle hashes one at a time, in text order.</summary>
+internal interface IShingleConsumer
+{
+    void Add(ulong shingle);
+}
+
 /// <summary>
 /// Turns text into shingle hashes. Word shingles combine the k word hashes with a rolling
 /// polynomial (one multiply-add per word, whatever k), then a seeded finaliser, so no shingle
@@ -43,13 +49,83 @@ public static class Shingler
     internal static int ShingleWords<TSink>(ReadOnlySpan<char> text, SketchParameters parameters, ref ulong[] buffer, ref TSink alsoReading)
         where TSink : struct, ITokenSink
     {
+        int words = WordHashes(text, parameters, ref buffer, ref alsoReading);
+        var inPlace = new InPlace(buffer.AsSpan(0, words));
+        return RollWordShingles(buffer.AsSpan(0, words), parameters.ShingleSize, parameters.Seed, ref inPlace);
+    }
+
+    /// <summary>
+    /// Writes the hashes of the words of <paramref name="text"/> (word shingles' parameters) into <paramref name="buffer"/>
+    /// as <see cref="Shingle"/> does its shingles, while <paramref name="alsoReading"/> reads the same words; returns how many.
+    /// </summary>
+    internal static int WordHashes<TSink>(ReadOnlySpan<char> text, SketchParameters parameters, ref ulong[] buffer, ref TSink alsoReading)
+        where TSink : struct, ITokenSink
+    {
         Debug.Assert(parameters.Kind == ShingleKind.Word);
-        var both = new SinkPair<WordShingleSink, TSink>(new WordShingleSink(parameters.ShingleSize, parameters.Seed, buffer), alsoReading);
+        var both = new SinkPair<WordHashSink, TSink>(new WordHashSink(buffer), alsoReading);
         Tokenizer.Run(text, parameters.Normalization, parameters.Seed, ref both);
-        both.First.Finish();
         alsoReading = both.Second;
         buffer = both.First.Buffer;
         return both.First.Count;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="shingles"/> the hash of each shingle of <paramref name="size"/> words over the word hashes
+    /// <paramref name="words"/>, in text order, and returns how many. Shingle j is given once word j has been read for the
+    /// last time, so a consumer may write it where word j was. The words are collected first and rolled here, rather than
+    /// rolled as the tokenizer finds them, so that the rolling state stays in registers: kept in the tokenizer's sink, it
+    /// made every word a load and a store on one chain of dependent multiplications.
+    /// </summary>
+    internal static int RollWordShingles<TShingles>(ReadOnlySpan<ulong> words, int size, ulong seed, ref TShingles shingles)
+        where TShingles : IShingleConsumer, allows ref struct
+    {
+        if (words.Length < size)
+        {
+            // Fewer words than a shingle: one shingle of all of them (none for no words).
+            ulong all = 0;
+            foreach (ulong word in words)
+            {
+                all = (all * Base) + word;
+            }
+
+            if (words.IsEmpty)
+            {
+                return 0;
+            }
+
+            shingles.Add(Mix.Finalize(all ^ seed));
+            return 1;
+        }
+
+        ulong topPower = Power(Base, size - 1);
+        ulong rolling = 0;
+        for (int i = 0; i < size; i++)
+        {
+            rolling = (rolling * Base) + words[i];
+        }
+
+        // Word j - 1 leaves the window as word j + size - 1 enters.
+        int count = words.Length - size + 1;
+        ulong leaving = words[0];
+        shingles.Add(Mix.Finalize(rolling ^ seed));
+        for (int j = 1; j < count; j++)
+        {
+            rolling = ((rolling - (leaving * topPower)) * Base) + words[j + size - 1];
+            leaving = words[j];
+            shingles.Add(Mix.Finalize(rolling ^ seed));
+        }
+
+        return count;
+    }
+
+    /// <summary>Shingle j written where word j was.</summary>
+    private ref struct InPlace(Span<ulong> words) : IShingleConsumer
+    {
+        private readonly Span<ulong> _words = words;
+        private int _count;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(ulong shingle) => _words[_count++] = shingle;
     }
 
     /// <summary>Returns the distinct shingle hashes of <paramref name="text"/>, sorted ascending.</summary>
@@ -144,71 +220,28 @@ public static class Shingler
     {
         if (count == buffer.Length)
         {
-            Grow(ref buffer);
+            buffer = Grow(buffer);
         }
 
         buffer[count++] = value;
     }
 
-    private static void Grow(ref ulong[] buffer)
+    // Takes and returns the array, not a reference to it: a reference would pin the caller's sink to memory.
+    private static ulong[] Grow(ulong[] buffer)
     {
         ulong[] larger = ArrayPool<ulong>.Shared.Rent(Math.Max(16, buffer.Length * 2));
         buffer.AsSpan().CopyTo(larger);
-        buffer = larger;
+        return larger;
     }
 
-    private struct WordShingleSink : ITokenSink
+    /// <summary>Collects a text's word hashes, in order.</summary>
+    private struct WordHashSink(ulong[] buffer) : ITokenSink
     {
-        private readonly int _size;
-        private readonly ulong _seed;
-        private readonly ulong _topPower;
-        private WindowOfWords _window;
-        private ulong _rolling;
-        private int _words;
-        private int _slot;
-
-        public WordShingleSink(int size, ulong seed, ulong[] buffer)
-        {
-            _size = size;
-            _seed = seed;
-            _topPower = Power(Base, size - 1);
-            Buffer = buffer;
-        }
-
-        public ulong[] Buffer;
+        public ulong[] Buffer = buffer;
         public int Count;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd)
-        {
-            Span<ulong> window = _window;
-            if (_words >= _size)
-            {
-                _rolling -= window[_slot] * _topPower;
-            }
-
-            _rolling = (_rolling * Base) + hash;
-            window[_slot] = hash;
-            _slot = _slot + 1 == _size ? 0 : _slot + 1;
-            _words++;
-            if (_words >= _size)
-            {
-                Append(ref Buffer, ref Count, Mix.Finalize(_rolling ^ _seed));
-            }
-        }
-
-        public void Finish()
-        {
-            if (_words is > 0 && _words < _size)
-            {
-                Append(ref Buffer, ref Count, Mix.Finalize(_rolling ^ _seed));
-            }
-        }
-    }
-
-    [InlineArray(SketchParameters.MaxShingleSize)]
-    private struct WindowOfWords
-    {
-        private ulong _element;
+        public void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd) =>
+            Append(ref Buffer, ref Count, hash);
     }
 }

@@ -70,6 +70,7 @@ public static class Tokenizer
 {
     private const byte Separator = 0;
     private const int AsciiBlockLength = 64;
+    private const int WordSlack = 16;
 
     // For each ASCII char: 0 for a separator, otherwise the byte the normalised word holds.
     private static readonly byte[] AsciiMap = BuildAsciiMap(foldDigits: false);
@@ -165,8 +166,8 @@ public static class Tokenizer
     {
         AsciiBlocks blocks = TBlocks.Kind;
         ref byte map = ref MemoryMarshal.GetArrayDataReference(options.FoldDigits ? AsciiMapFoldedDigits : AsciiMap);
-        // Eight bytes of slack: a word's last lane is read whole and masked.
-        byte[] rented = ArrayPool<byte>.Shared.Rent(text.Length + 8);
+        // Sixteen bytes of slack: a word's lanes are read whole and masked (WordHash.HashWithSlack).
+        byte[] rented = ArrayPool<byte>.Shared.Rent(text.Length + WordSlack);
         Span<byte> bytes = rented;
         var word = new WordState();
         int surrogatePairs = 0; // pairs before i: code point index = i - surrogatePairs
@@ -302,30 +303,53 @@ public static class Tokenizer
         ulong before = (words << 1) | (word.Start >= 0 ? 1UL : 0);
         ulong starts = words & ~before;
         ulong ends = ~words & before;
-        while (true)
+        if (word.Start >= 0)
         {
-            if (word.Start >= 0)
+            // The word open before the block (perhaps not ASCII) ends at its first end, if it has one.
+            if (ends == 0)
             {
-                if (ends == 0)
-                {
-                    return;
-                }
-
-                int end = at + BitOperations.TrailingZeroCount(ends);
-                ends &= ends - 1;
-                word.End(text, bytes, end, end - surrogatePairs, options, seed, ref sink);
+                return;
             }
-            else
-            {
-                if (starts == 0)
-                {
-                    return;
-                }
 
-                word.Begin(at + BitOperations.TrailingZeroCount(starts), surrogatePairs);
-                starts &= starts - 1;
-            }
+            int end = at + BitOperations.TrailingZeroCount(ends);
+            ends &= ends - 1;
+            word.End(text, bytes, end, end - surrogatePairs, options, seed, ref sink);
         }
+
+        // From here starts and ends alternate, a start first; a start left over begins a word that goes on past the block.
+        Debug.Assert(BitOperations.PopCount(starts) - BitOperations.PopCount(ends) is 0 or 1);
+        ulong open = ends == 0 ? starts : RunAsciiWords(bytes, at, starts, ends, surrogatePairs, seed, ref sink);
+        if (open != 0)
+        {
+            word.Begin(at + BitOperations.TrailingZeroCount(open), surrogatePairs);
+        }
+    }
+
+    /// <summary>
+    /// The words wholly inside a block: each end in <paramref name="ends"/> closes the word of the start before it in
+    /// <paramref name="starts"/>. Kept apart from the loop with a copy of the sink, so that the sink's state and the masks stay
+    /// in registers: in the loop's body they lived on the stack, and each word was a chain of loads and stores. Returns the
+    /// start left over, if any.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong RunAsciiWords<TSink>(Span<byte> bytes, int at, ulong starts, ulong ends, int surrogatePairs, ulong seed, ref TSink sink)
+        where TSink : struct, ITokenSink
+    {
+        Debug.Assert(at + AsciiBlockLength + WordSlack <= bytes.Length);
+        TSink local = sink;
+        ref byte block = ref Unsafe.Add(ref MemoryMarshal.GetReference(bytes), at);
+        while (ends != 0)
+        {
+            int start = BitOperations.TrailingZeroCount(starts), end = BitOperations.TrailingZeroCount(ends);
+            starts &= starts - 1;
+            ends &= ends - 1;
+            ref byte first = ref Unsafe.Add(ref block, start);
+            local.OnToken(WordHash.HashWithSlack(ref first, end - start, seed), MemoryMarshal.CreateReadOnlySpan(ref first, end - start),
+                at + start, at + end, at + start - surrogatePairs, at + end - surrogatePairs);
+        }
+
+        sink = local;
+        return starts;
     }
 
     /// <summary>The word being read: where it starts, and whether it holds anything but ASCII letters and digits.</summary>
@@ -357,8 +381,10 @@ public static class Tokenizer
             }
             else
             {
-                // The buffer holds eight bytes past the text's end, so the word's last lane can be read whole.
-                sink.OnToken(WordHash.HashWithSlack(bytes[Start..], end - Start, seed), bytes[Start..end], Start, end, StartCodePoint, endCodePoint);
+                // The buffer holds sixteen bytes past the text's end, so the word's lanes can be read whole.
+                Debug.Assert(end + WordSlack <= bytes.Length);
+                ref byte first = ref Unsafe.Add(ref MemoryMarshal.GetReference(bytes), Start);
+                sink.OnToken(WordHash.HashWithSlack(ref first, end - Start, seed), bytes[Start..end], Start, end, StartCodePoint, endCodePoint);
             }
 
             Start = -1;
