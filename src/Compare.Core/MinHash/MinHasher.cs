@@ -131,19 +131,17 @@ public sealed class MinHasher
         /// </summary>
         public void Finish()
         {
-            if (!_filled.Contains((byte)1))
+            // The empty bins are found with a vectorised search: most documents have none, and a loop over every bin was
+            // a twentieth of signing the BBC corpus.
+            int bin = _filled.IndexOf((byte)0);
+            if (bin < 0 || !_filled.Contains((byte)1))
             {
                 return;
             }
 
             int bins = _values.Length;
-            for (int bin = 0; bin < bins; bin++)
+            while (bin >= 0)
             {
-                if (IsFilled(_filled, bin))
-                {
-                    continue;
-                }
-
                 for (ulong attempt = 0; ; attempt++)
                 {
                     int source = Mix.Range(Mix.Finalize(_hasher._densifyKey ^ ((ulong)bin << 32) ^ attempt), bins);
@@ -153,6 +151,9 @@ public sealed class MinHasher
                         break;
                     }
                 }
+
+                int next = _filled[(bin + 1)..].IndexOf((byte)0);
+                bin = next < 0 ? -1 : bin + 1 + next;
             }
         }
     }
