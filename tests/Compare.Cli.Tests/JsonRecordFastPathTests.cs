@@ -84,6 +84,11 @@ public sealed class JsonRecordFastPathTests
                 {
                     line.AddRange(InvalidUtf8[random.Next(InvalidUtf8.Length)]);
                 }
+                else if (random.Next(3) == 0)
+                {
+                    // A run of plain text of any length, so that escapes and the rest fall at every offset of a 32-byte block.
+                    Add(new string([.. Enumerable.Range(0, random.Next(1, 90)).Select(_ => " abcdefghijklmnopqrstuvwxyzABC0123456789.,'~"[random.Next(44)])]));
+                }
                 else
                 {
                     // Mostly pieces that keep the string well formed; now and then one that breaks it.
