@@ -79,18 +79,18 @@ public static class Shingler
     internal static int RollWordShingles<TShingles>(ReadOnlySpan<ulong> words, int size, ulong seed, ref TShingles shingles)
         where TShingles : IShingleConsumer, allows ref struct
     {
+        if (words.IsEmpty)
+        {
+            return 0;
+        }
+
         if (words.Length < size)
         {
-            // Fewer words than a shingle: one shingle of all of them (none for no words).
+            // Fewer words than a shingle: one shingle of all of them.
             ulong all = 0;
             foreach (ulong word in words)
             {
                 all = (all * Base) + word;
-            }
-
-            if (words.IsEmpty)
-            {
-                return 0;
             }
 
             shingles.Add(Mix.Finalize(all ^ seed));
