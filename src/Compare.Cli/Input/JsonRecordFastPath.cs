@@ -290,7 +290,7 @@ internal static class JsonRecordFastPath
         }
     }
 
-    /// <summary>One escape at <paramref name="i"/>, by <see cref="TryScanString"/>'s and <see cref="Decode"/>'s rules; moves past it.</summary>
+    /// <summary>One escape at <paramref name="i"/>, by <see cref="TryScanString"/>'s rules; moves past it. False for a bad escape or a \u surrogate.</summary>
     private static bool TryUnescape(ReadOnlySpan<byte> line, ref int i, Span<char> destination, ref int written)
     {
         if (i + 1 >= line.Length)
@@ -354,25 +354,13 @@ internal static class JsonRecordFastPath
                 return written;
             }
 
-            byte kind = raw[backslash + 1];
-            char unescaped = kind switch
+            int next = backslash;
+            if (!TryUnescape(raw, ref next, destination, ref written))
             {
-                (byte)'b' => '\b',
-                (byte)'f' => '\f',
-                (byte)'n' => '\n',
-                (byte)'r' => '\r',
-                (byte)'t' => '\t',
-                (byte)'u' => System.Buffers.Text.Utf8Parser.TryParse(raw.Slice(backslash + 2, 4), out ushort code, out _, 'X') ? (char)code : '\uD800',
-                _ => (char)kind,
-            };
-            if (char.IsSurrogate(unescaped))
-            {
-                // Pairs and lone halves: the reference reader's rules, not repeated here.
                 return -1;
             }
 
-            destination[written++] = unescaped;
-            raw = raw[(backslash + (kind == 'u' ? 6 : 2))..];
+            raw = raw[next..];
         }
     }
 

@@ -60,17 +60,20 @@ internal static class WordHash
         if (length >= 16)
         {
             int full = length & ~7;
-            ulong lane = ReadLane(ref Unsafe.Add(ref word, full)) & ((1UL << ((length & 7) << 3)) - 1);
-            return Hash(MemoryMarshal.CreateReadOnlySpan(ref word, full), full, lane, length, seed);
+            return Hash(MemoryMarshal.CreateReadOnlySpan(ref word, full), full, LowBytes(ReadLane(ref Unsafe.Add(ref word, full)), length), length, seed);
         }
 
         ulong first = ReadLane(ref word), second = ReadLane(ref Unsafe.Add(ref word, 8));
         // All ones when the word fills its first lane (8 to 15 bytes): the first lane is then a round and the second the last.
         ulong oneRound = 0UL - (ulong)(length >> 3);
         ulong state = seed ^ ((Round(seed, first) ^ seed) & oneRound);
-        ulong last = (first ^ ((first ^ second) & oneRound)) & ((1UL << ((length & 7) << 3)) - 1);
+        ulong last = LowBytes(first ^ ((first ^ second) & oneRound), length);
         return Mix.Finalize(state ^ (last * Prime3) ^ ((ulong)length * Prime1));
     }
+
+    /// <summary>The bytes of <paramref name="lane"/> that belong to a word of <paramref name="length"/> bytes ending in it: the first length mod 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong LowBytes(ulong lane, int length) => lane & ((1UL << ((length & 7) << 3)) - 1);
 
     /// <summary>Eight bytes as a little-endian lane, whatever the machine's byte order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
