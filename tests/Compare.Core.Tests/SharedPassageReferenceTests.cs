@@ -48,6 +48,11 @@ public sealed class SharedPassageReferenceTests
             Assert.Equal(expectedB.Count(x => x), forward.RightSharedWords);
             AssertMirrored(forward, backward);
             AssertTwinsHaveTheSameWords(left, right, forward, options);
+            // A query prepared once for many comparisons gets the same answer as a pair compared afresh.
+            AssertMirrored(SharedPhraseFinder.Find(new PassageQuery(left, SharedPhraseFinder.Tokenize(left, options.Normalization), minWords), right,
+                SharedPhraseFinder.Tokenize(right, options.Normalization), options), backward);
+            AssertMirrored(forward, SharedPhraseFinder.Find(new PassageQuery(right, SharedPhraseFinder.Tokenize(right, options.Normalization), minWords), left,
+                SharedPhraseFinder.Tokenize(left, options.Normalization), options));
         }
     }
 

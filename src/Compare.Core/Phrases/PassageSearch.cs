@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using Compare.Core.Text;
 
@@ -18,6 +17,7 @@ internal sealed class PassageSearch : IDisposable
     private const int MaxRunSegment = 1024;
 
     private readonly Token[] _a, _b;
+    private readonly PassageQuery? _prepared;
     private readonly int _minWords, _bridge;
     private readonly long _budget, _hardLimit;
     private readonly CancellationToken _cancellationToken;
@@ -27,15 +27,27 @@ internal sealed class PassageSearch : IDisposable
     private long _work, _nextCheck;
 
     public PassageSearch(Token[] a, Token[] b, PhraseOptions options, CancellationToken cancellationToken)
+        : this(a, b, null, options, cancellationToken)
+    {
+    }
+
+    /// <summary>A search of a prepared text (A) against <paramref name="b"/>: A's fingerprints and grams are the query's.</summary>
+    public PassageSearch(PassageQuery a, Token[] b, PhraseOptions options, CancellationToken cancellationToken)
+        : this(a.Tokens, b, a, options, cancellationToken)
+    {
+    }
+
+    private PassageSearch(Token[] a, Token[] b, PassageQuery? prepared, PhraseOptions options, CancellationToken cancellationToken)
     {
         _a = a;
         _b = b;
+        _prepared = prepared;
         _minWords = options.MinWords;
         _bridge = options.MaxBridgeWords;
         _budget = options.MaxWork;
         _hardLimit = 2L * options.MaxWork;
         _cancellationToken = cancellationToken;
-        (HashesA, HashesB) = WordSequenceHashes.Of(a, b);
+        (HashesA, HashesB) = prepared is null ? WordSequenceHashes.Of(a, b) : (prepared.Hashes, WordSequenceHashes.Of(b, pooled: true));
         SharedA = new bool[a.Length];
         SharedB = new bool[b.Length];
     }
@@ -70,18 +82,34 @@ internal sealed class PassageSearch : IDisposable
             return;
         }
 
-        // Chains of places per gram, ascending: first place per shared gram, then next[place].
-        (GramSlot[] shared, int count, int[] nextA, int[] nextB) = SharedGrams();
+        // Chains of places per gram, ascending: first place per shared gram, then next[place]. The table is over a prepared
+        // text's grams, or else over the text with fewer (a table over a 650-word candidate rather than a 150-word query
+        // costs about a third more); the other text's places join chains of their own.
+        int gramsA = _a.Length - _minWords + 1, gramsB = _b.Length - _minWords + 1;
+        bool tableOfA = _prepared is not null || gramsA < gramsB;
+        GramTable table = _prepared?.Grams ?? (tableOfA ? new GramTable(HashesA, gramsA, _minWords, pooled: true, _cancellationToken)
+            : new GramTable(HashesB, gramsB, _minWords, pooled: true, _cancellationToken));
+        int[] probingNext = ArrayPool<int>.Shared.Rent(tableOfA ? gramsB : gramsA);
+        GramSlot[]? shared = null;
         try
         {
+            shared = SharedGrams(table, tableOfA, probingNext, out int count);
             _cancellationToken.ThrowIfCancellationRequested();
+            (int[] nextA, int[] nextB) = tableOfA ? (table.Next, probingNext) : (probingNext, table.Next);
             VisitGrams(shared.AsSpan(0, count), nextA, nextB);
         }
         finally
         {
-            ArrayPool<GramSlot>.Shared.Return(shared);
-            ArrayPool<int>.Shared.Return(nextA);
-            ArrayPool<int>.Shared.Return(nextB);
+            ArrayPool<int>.Shared.Return(probingNext);
+            if (shared is not null)
+            {
+                ArrayPool<GramSlot>.Shared.Return(shared);
+            }
+
+            if (table != _prepared?.Grams)
+            {
+                table.Return();
+            }
         }
     }
 
@@ -124,125 +152,75 @@ internal sealed class PassageSearch : IDisposable
         }
     }
 
-    /// <summary>One gram of B in the search's table: its fingerprint + 1 (0: empty) and its chains in each text.</summary>
+    /// <summary>One gram both texts have: its fingerprint + 1 and its chains in each text.</summary>
     private struct GramSlot
     {
         public ulong Key;
         public int FirstA, CountA, FirstB, CountB;
 
         public readonly long Pairs => (long)CountA * CountB;
-
-        public readonly int Count(bool inA) => inA ? CountA : CountB;
     }
 
     /// <summary>
-    /// The grams both texts have (the first <c>Count</c> slots of the table), each with its chain of places
-    /// in A and in B; marks the words inside them. The arrays are rented: the caller returns them.
+    /// The grams both texts have (the first <paramref name="count"/> of the rented array returned), each with its chain of
+    /// places in A and in B: the table's text's from the table, the other text's (<paramref name="probingNext"/>) made here.
+    /// Marks the words inside them.
     /// </summary>
-    private (GramSlot[] Shared, int Count, int[] NextA, int[] NextB) SharedGrams()
+    private GramSlot[] SharedGrams(GramTable table, bool tableOfA, int[] probingNext, out int count)
     {
-        // One open-addressing table over the grams of the text with fewer, half full at most (the hot loop of the search: a
-        // Dictionary costs twice as much here, and a table over a 650-word candidate rather than a 150-word query about a
-        // third more); the other text's places join the chains of the grams the table has.
-        int gramsA = _a.Length - _minWords + 1, gramsB = _b.Length - _minWords + 1;
-        int[] nextA = ArrayPool<int>.Shared.Rent(gramsA), nextB = ArrayPool<int>.Shared.Rent(gramsB);
-        bool tableOfA = gramsA < gramsB;
-        (WordSequenceHashes tabled, int tabledGrams, int[] tabledNext, bool[] tabledShared) = tableOfA ? (HashesA, gramsA, nextA, SharedA) : (HashesB, gramsB, nextB, SharedB);
-        (WordSequenceHashes probing, int probingGrams, int[] probingNext, bool[] probingShared) = tableOfA ? (HashesB, gramsB, nextB, SharedB) : (HashesA, gramsA, nextA, SharedA);
-        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(2 * tabledGrams)), mask = capacity - 1;
-        int shift = 64 - BitOperations.Log2((uint)capacity);
-        GramSlot[] table = ArrayPool<GramSlot>.Shared.Rent(capacity);
-        Array.Clear(table, 0, capacity);
-        int[] slotOf = ArrayPool<int>.Shared.Rent(tabledGrams);
-        for (int j = tabledGrams - 1; j >= 0; j--)
-        {
-            CheckCancellation(j);
-            ulong key = tabled.Of(j, _minWords) + 1;
-            int slot = Probe(table, key, shift, mask);
-            ref GramSlot gram = ref table[slot];
-            slotOf[j] = slot;
-            gram.Key = key;
-            Join(ref gram, tableOfA, tabledNext, j);
-        }
-
-        // The probing text's shared gram starts, then (MarkWindows) every word inside one.
+        (WordSequenceHashes probing, int probingGrams, bool[] probingShared, bool[] tabledShared) =
+            tableOfA ? (HashesB, _b.Length - _minWords + 1, SharedB, SharedA) : (HashesA, _a.Length - _minWords + 1, SharedA, SharedB);
+        int[] first = ArrayPool<int>.Shared.Rent(table.Distinct), places = ArrayPool<int>.Shared.Rent(table.Distinct);
+        Array.Clear(places, 0, table.Distinct);
+        ulong[] fingerprints = ArrayPool<ulong>.Shared.Rent(probingGrams);
+        int[] grams = ArrayPool<int>.Shared.Rent(probingGrams);
+        probing.Runs(_minWords, fingerprints.AsSpan(0, probingGrams));
+        table.FindAll(fingerprints.AsSpan(0, probingGrams), grams);
+        _cancellationToken.ThrowIfCancellationRequested();
         for (int i = probingGrams - 1; i >= 0; i--)
         {
-            CheckCancellation(i);
-            ref GramSlot gram = ref table[Probe(table, probing.Of(i, _minWords) + 1, shift, mask)];
-            if (gram.Key != 0)
+            int gram = grams[i];
+            if (gram >= 0)
             {
+                // At the head of the gram's chain: visited from the end, each chain ascends.
                 probingShared[i] = true;
-                Join(ref gram, !tableOfA, probingNext, i);
+                probingNext[i] = places[gram] == 0 ? -1 : first[gram];
+                first[gram] = i;
+                places[gram]++;
             }
         }
 
-        for (int j = 0; j < tabledGrams; j++)
+        ArrayPool<ulong>.Shared.Return(fingerprints);
+        ArrayPool<int>.Shared.Return(grams);
+        for (int j = 0; j < table.Places; j++)
         {
-            tabledShared[j] = table[slotOf[j]].Count(!tableOfA) > 0;
+            tabledShared[j] = places[table.GramAt[j]] > 0;
         }
 
-        // The shared grams move to the front of the table.
-        int count = 0;
-        for (int slot = 0; slot < capacity; slot++)
+        GramSlot[] shared = ArrayPool<GramSlot>.Shared.Rent(table.Distinct);
+        count = 0;
+        for (int gram = 0; gram < table.Distinct; gram++)
         {
-            if (table[slot].Count(!tableOfA) > 0)
+            if (places[gram] > 0)
             {
-                table[count++] = table[slot];
+                shared[count++] = tableOfA
+                    ? new GramSlot { Key = table.Key[gram], FirstA = table.First[gram], CountA = table.Count[gram], FirstB = first[gram], CountB = places[gram] }
+                    : new GramSlot { Key = table.Key[gram], FirstA = first[gram], CountA = places[gram], FirstB = table.First[gram], CountB = table.Count[gram] };
             }
         }
 
-        ArrayPool<int>.Shared.Return(slotOf);
+        ArrayPool<int>.Shared.Return(first);
+        ArrayPool<int>.Shared.Return(places);
         MarkWindows(SharedA);
         MarkWindows(SharedB);
-        return (table, count, nextA, nextB);
-    }
-
-    /// <summary>Puts <paramref name="place"/> at the head of the gram's chain in A or B: visited from the end, each chain ascends.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Join(ref GramSlot gram, bool inA, int[] next, int place)
-    {
-        if (inA)
-        {
-            next[place] = gram.CountA == 0 ? -1 : gram.FirstA;
-            gram.FirstA = place;
-            gram.CountA++;
-        }
-        else
-        {
-            next[place] = gram.CountB == 0 ? -1 : gram.FirstB;
-            gram.FirstB = place;
-            gram.CountB++;
-        }
+        return shared;
     }
 
     /// <summary>Gives the fingerprints' buffers back: nothing of the search is read after.</summary>
     public void Dispose()
     {
-        HashesA.Return();
+        HashesA.Return(); // a prepared text's are not rented: this gives nothing back
         HashesB.Return();
-    }
-
-    /// <summary>The slot of <paramref name="key"/> in a table of mask + 1 = 2^(64 - shift) slots: its own, or the empty one where it would go.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Probe(GramSlot[] table, ulong key, int shift, int mask)
-    {
-        int slot = (int)((key * 0x9E3779B97F4A7C15UL) >> shift);
-        while (table[slot].Key != 0 && table[slot].Key != key)
-        {
-            slot = (slot + 1) & mask;
-        }
-
-        return slot;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CheckCancellation(int position)
-    {
-        if ((position & 0xFFFF) == 0)
-        {
-            _cancellationToken.ThrowIfCancellationRequested();
-        }
     }
 
     /// <summary>From the starts of shared grams to every word inside one: a word is shared while a window that started at most MinWords - 1 words before covers it.</summary>

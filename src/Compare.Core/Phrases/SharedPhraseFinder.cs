@@ -51,8 +51,33 @@ public static class SharedPhraseFinder
         ArgumentNullException.ThrowIfNull(b);
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
-        using var search = new PassageSearch(a, b, options, cancellationToken);
+        return Find(left, new PassageSearch(a, b, options, cancellationToken), right, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Finds shared passages of a text prepared for many comparisons (made with <paramref name="options"/>' MinWords) and
+    /// <paramref name="right"/>, whose tokens are made with the same normalisation and seed: the same answer as the other overloads.
+    /// </summary>
+    public static SharedPhrases Find(PassageQuery left, string right, Token[] b, PhraseOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(left);
+        ArgumentNullException.ThrowIfNull(right);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        if (left.MinWords != options.MinWords)
+        {
+            throw new ArgumentException($"The query was prepared for passages of {left.MinWords} words, not {options.MinWords}.", nameof(options));
+        }
+
+        return Find(left.Text, new PassageSearch(left, b, options, cancellationToken), right, options, cancellationToken);
+    }
+
+    private static SharedPhrases Find(string left, PassageSearch created, string right, PhraseOptions options, CancellationToken cancellationToken)
+    {
+        using PassageSearch search = created;
         search.Run();
+        Token[] a = search.A, b = search.B;
         var kept = (A: new bool[a.Length], B: new bool[b.Length]);
         (IPhraseFrequency Frequency, bool[] A, bool[] B)? boilerplate = options.Boilerplate is { } frequency
             ? (frequency, new bool[a.Length], new bool[b.Length])

@@ -9,48 +9,39 @@ namespace Compare.Core.Phrases;
 /// Fingerprints of every run of words of one text in O(1) each: a polynomial hash of the word
 /// hashes modulo the Mersenne prime 2^61 − 1, over prefix sums. Runs are found equal by their
 /// fingerprints only where the words are compared too; the fingerprint groups and orders them.
-/// The prefix sums are rented: <see cref="Return"/> gives them back.
+/// Rented prefix sums go back to the pool by <see cref="Return"/>.
 /// </summary>
 internal sealed class WordSequenceHashes
 {
-    private const ulong Modulus = (1UL << 61) - 1;
-    private const ulong Base = 0x1d3f_84c5_09a2_7b61UL % Modulus; // fixed: fingerprints order passages, so they never change
+    internal const ulong Modulus = (1UL << 61) - 1;
+    internal const ulong Base = 0x1d3f_84c5_09a2_7b61UL % Modulus; // fixed: fingerprints order passages, so they never change
 
     private static ulong[] s_powers = [1];
 
     private readonly ulong[] _prefix;
     private readonly ulong[] _powers;
+    private readonly bool _pooled;
 
-    private WordSequenceHashes(ulong[] prefix, ulong[] powers)
+    private WordSequenceHashes(ulong[] prefix, ulong[] powers, bool pooled)
     {
         _prefix = prefix;
         _powers = powers;
+        _pooled = pooled;
     }
 
+    /// <summary>The fingerprints of two texts, each with rented prefix sums.</summary>
+    public static (WordSequenceHashes A, WordSequenceHashes B) Of(Token[] a, Token[] b) => (Of(a, pooled: true), Of(b, pooled: true));
+
     /// <summary>
-    /// The fingerprints of two texts. Each prefix sum is one chain of dependent multiplications; the two
-    /// chains advance in the same loop so that the processor overlaps them.
+    /// The fingerprints of one text's runs. <paramref name="pooled"/>: the prefix sums are rented, and <see cref="Return"/>
+    /// gives them back; otherwise they are the garbage collector's (fingerprints shared by searches on several threads).
     /// </summary>
-    public static (WordSequenceHashes A, WordSequenceHashes B) Of(Token[] a, Token[] b)
+    public static WordSequenceHashes Of(Token[] tokens, bool pooled)
     {
-        ulong[] powers = Powers(Math.Max(a.Length, b.Length));
-        ulong[] prefixA = ArrayPool<ulong>.Shared.Rent(a.Length + 1), prefixB = ArrayPool<ulong>.Shared.Rent(b.Length + 1);
-        prefixA[0] = prefixB[0] = 0;
-        int both = Math.Min(a.Length, b.Length);
-        for (int i = 0; i < both; i++)
-        {
-            prefixA[i + 1] = Extend(prefixA[i], a[i].Hash);
-            prefixB[i + 1] = Extend(prefixB[i], b[i].Hash);
-        }
-
-        (Token[] longer, ulong[] prefix) = a.Length > both ? (a, prefixA) : (b, prefixB);
-        for (int i = both; i < longer.Length; i++)
-        {
-            prefix[i + 1] = Extend(prefix[i], longer[i].Hash);
-        }
-
-        Debug.Assert(powers.Length > Math.Max(a.Length, b.Length));
-        return (new WordSequenceHashes(prefixA, powers), new WordSequenceHashes(prefixB, powers));
+        ulong[] powers = Powers(tokens.Length);
+        ulong[] prefix = pooled ? ArrayPool<ulong>.Shared.Rent(tokens.Length + 1) : GC.AllocateUninitializedArray<ulong>(tokens.Length + 1);
+        FillPrefixSums(tokens, prefix.AsSpan(0, tokens.Length + 1));
+        return new WordSequenceHashes(prefix, powers, pooled);
     }
 
     /// <summary>
@@ -65,21 +56,9 @@ internal sealed class WordSequenceHashes
             return [];
         }
 
-        ulong[] powers = Powers(tokens.Length);
-        ulong[] prefix = ArrayPool<ulong>.Shared.Rent(tokens.Length + 1);
-        prefix[0] = 0;
-        for (int i = 0; i < tokens.Length; i++)
-        {
-            prefix[i + 1] = Extend(prefix[i], tokens[i].Hash);
-        }
-
-        var hashes = new WordSequenceHashes(prefix, powers);
+        WordSequenceHashes hashes = Of(tokens, pooled: true);
         ulong[] runs = GC.AllocateUninitializedArray<ulong>(tokens.Length - length + 1);
-        for (int start = 0; start < runs.Length; start++)
-        {
-            runs[start] = hashes.Of(start, length);
-        }
-
+        hashes.Runs(length, runs);
         hashes.Return();
         Hashing.HashSort.Sort(runs);
         return runs;
@@ -131,26 +110,81 @@ internal sealed class WordSequenceHashes
         return powers;
     }
 
-    /// <summary>Gives the prefix sums back to the pool: the fingerprints are not to be used after.</summary>
-    public void Return() => ArrayPool<ulong>.Shared.Return(_prefix);
+    /// <summary>Gives rented prefix sums back to the pool: the fingerprints are not to be used after.</summary>
+    public void Return()
+    {
+        if (_pooled)
+        {
+            ArrayPool<ulong>.Shared.Return(_prefix);
+        }
+    }
 
     /// <summary>The fingerprint of words [start, start + length).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong Of(int start, int length)
+    public ulong Of(int start, int length) => Run(_prefix[start], _prefix[start + length], _powers[length]);
+
+    /// <summary>A run's fingerprint from the prefix sums before and after it and the base to the power of its length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Run(ulong before, ulong after, ulong power)
     {
-        ulong high = _prefix[start + length], low = MultiplyMod(_prefix[start], _powers[length]);
-        return high >= low ? high - low : high + Modulus - low;
+        return WrapBelowZero(after - MultiplyMod(before, power));
+    }
+
+    /// <summary>
+    /// The fingerprints of the runs of <paramref name="length"/> words from each of the first <paramref name="destination"/>.Length
+    /// words: each is <see cref="Of(int, int)"/>, in a loop whose iterations do not wait on each other.
+    /// </summary>
+    public void Runs(int length, Span<ulong> destination)
+    {
+        Debug.Assert(length >= 1 && length < _powers.Length);
+        ReadOnlySpan<ulong> prefix = _prefix.AsSpan(0, destination.Length + length);
+        ulong power = _powers[length];
+        for (int start = 0; start < destination.Length; start++)
+        {
+            destination[start] = Run(prefix[start], prefix[start + length], power);
+        }
+    }
+
+    /// <summary>
+    /// prefix[i]: the fingerprint of the first i words. Each sum extends the one before, a chain of dependent multiplications;
+    /// two words at a time (P[i + 2] = P[i]·B² + (w[i]·B + w[i + 1])), the chain has one multiplication every two words, and
+    /// the rest overlaps it. The same values as one word at a time: every step is exact modular arithmetic.
+    /// </summary>
+    private static void FillPrefixSums(Token[] tokens, Span<ulong> prefix)
+    {
+        Debug.Assert(prefix.Length == tokens.Length + 1);
+        ulong baseSquared = MultiplyMod(Base, Base), sum = 0; // the sum stays in a register: the chain does not wait on a reload
+        prefix[0] = 0;
+        int i = 0;
+        for (; i + 1 < tokens.Length; i += 2)
+        {
+            ulong first = Word(tokens[i].Hash), pair = Add(MultiplyMod(first, Base), Word(tokens[i + 1].Hash));
+            prefix[i + 1] = Add(MultiplyMod(sum, Base), first);
+            prefix[i + 2] = sum = Add(MultiplyMod(sum, baseSquared), pair);
+        }
+
+        if (i < tokens.Length)
+        {
+            prefix[i + 1] = Extend(sum, tokens[i].Hash);
+        }
     }
 
     /// <summary>The prefix sum of one more word: the words before it, shifted by the base, and its hash (never 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Extend(ulong prefix, ulong wordHash) => Add(MultiplyMod(prefix, Base), Reduce(wordHash) + 1);
+    private static ulong Extend(ulong prefix, ulong wordHash) => Add(MultiplyMod(prefix, Base), Word(wordHash));
+
+    /// <summary>A word's term in the polynomial: its hash reduced, plus one (a word is never 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Word(ulong wordHash) => Reduce(wordHash) + 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong MultiplyMod(ulong a, ulong b)
     {
         // a, b < 2^61: the product's high word is below 2^58, so high·2^64 ≡ high·2^3 fits beside the low word's two parts.
-        ulong high = Math.BigMul(a, b, out ulong low);
+        // The UInt128 product keeps both words in registers (the out overload stores the low word and reloads it, in the
+        // prefix sums' chain of dependent multiplications).
+        UInt128 product = Math.BigMul(a, b);
+        ulong high = (ulong)(product >> 64), low = (ulong)product;
         ulong folded = (low & Modulus) + (low >> 61) + (high << 3);
         folded = (folded & Modulus) + (folded >> 61);
         return folded >= Modulus ? folded - Modulus : folded;
@@ -159,9 +193,15 @@ internal sealed class WordSequenceHashes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Add(ulong a, ulong b)
     {
-        ulong sum = a + b; // both < 2^62: no overflow
-        return sum >= Modulus ? sum - Modulus : sum;
+        return WrapBelowZero(a + b - Modulus); // both below the modulus: no overflow
     }
+
+    /// <summary>
+    /// x mod the modulus for x in (-modulus, modulus), as two's complement: without a branch, which would go either way as
+    /// often as not and be mispredicted half the time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong WrapBelowZero(ulong value) => value + (Modulus & (ulong)((long)value >> 63));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Reduce(ulong value)

@@ -52,13 +52,14 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         ArgumentNullException.ThrowIfNull(options);
         CollectionSettings settings = (await index.GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
         string text = await index.ResolveTextAsync(collection, query, "query", cancellationToken).ConfigureAwait(false);
-        // The query is tokenised once: for its fingerprints and for every comparison.
+        // The query is tokenised once, for its fingerprints and for every comparison, and prepared once (below) for every comparison.
         Core.Text.Token[] words = SharedPhraseFinder.Tokenize(text, settings.Parameters.Normalization);
         uint[] fingerprints = PassageFingerprints.Of(words);
         PassageCandidates found = await candidateIndex.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, cancellationToken)
             .ConfigureAwait(false);
         PassageCandidate[] candidates = [.. found.Candidates.Where(c => c.Id != query.Id)];
         options = options with { Normalization = settings.Parameters.Normalization };
+        var prepared = new PassageQuery(text, words, options.MinWords);
         // The documents sharing the most fingerprints first (ties by id), until top_k share a passage or the budget is spent:
         // a document sharing no more fingerprints than the top_k-th match most likely shares no more wording, and the answer
         // says how many were left (candidates_verified below candidates_found).
@@ -75,7 +76,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
             Claimable<Claimable<SharedPhrases?>[]>[] reads = [.. next.Chunk(TextsPerRead).Select(read => new Claimable<Claimable<SharedPhrases?>[]>(async () =>
             {
                 IReadOnlyDictionary<string, string> texts = await index.GetTextsAsync(collection, [.. read.Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
-                return [.. read.Select(c => Claimable.Queue(() => Compare(text, words, texts.GetValueOrDefault(c.Id), options, cancellationToken)))];
+                return [.. read.Select(c => Claimable.Queue(() => Compare(prepared, texts.GetValueOrDefault(c.Id), options, cancellationToken)))];
             }))];
             Claimable<SharedPhrases?>[] comparisons = [.. (await Claimable.RunAllAsync(reads).ConfigureAwait(false)).SelectMany(read => read)];
             SharedPhrases?[] compared = await Claimable.RunAllAsync(comparisons, alreadyQueued: true).ConfigureAwait(false);
@@ -96,7 +97,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
     }
 
     /// <summary>Compare's shared passages of the query and one candidate (null for one deleted or damaged since it was found: one never fails the search).</summary>
-    private static Task<SharedPhrases?> Compare(string query, Core.Text.Token[] words, string? candidate, PhraseOptions options, CancellationToken cancellationToken) =>
+    private static Task<SharedPhrases?> Compare(PassageQuery query, string? candidate, PhraseOptions options, CancellationToken cancellationToken) =>
         Task.FromResult(candidate is null ? null
-            : SharedPhraseFinder.Find(query, words, candidate, SharedPhraseFinder.Tokenize(candidate, options.Normalization), options, cancellationToken));
+            : SharedPhraseFinder.Find(query, candidate, SharedPhraseFinder.Tokenize(candidate, options.Normalization), options, cancellationToken));
 }
