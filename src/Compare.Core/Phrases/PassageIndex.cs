@@ -1,4 +1,8 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Compare.Core.Phrases;
 
@@ -14,8 +18,14 @@ public readonly record struct PassageCandidate(string Id, int SharedFingerprints
 public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidates, int CommonFingerprints)
 {
     /// <summary>Ranks documents by the fingerprints they share, then by id (ordinal), as every store must.</summary>
-    public static PassageCandidates Ranked(IEnumerable<PassageCandidate> candidates, int commonFingerprints) =>
-        new([.. candidates.OrderByDescending(c => c.SharedFingerprints).ThenBy(c => c.Id, StringComparer.Ordinal)], commonFingerprints);
+    public static PassageCandidates Ranked(IEnumerable<PassageCandidate> candidates, int commonFingerprints)
+    {
+        PassageCandidate[] ranked = [.. candidates];
+        Array.Sort(ranked, static (x, y) => x.SharedFingerprints != y.SharedFingerprints
+            ? y.SharedFingerprints.CompareTo(x.SharedFingerprints)
+            : string.CompareOrdinal(x.Id, y.Id)); // a total order (ids differ): the sort's instability shows nowhere
+        return new(ranked, commonFingerprints);
+    }
 }
 
 /// <summary>
@@ -28,14 +38,14 @@ public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidate
 public sealed class PassageIndex : IDisposable
 {
     private const int MinDeltaToMerge = 65_536;
-    private const int DirectoryShift = 16;
+    private const int MinDirectoryBits = 8, MaxDirectoryBits = 28;
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<string, int> _handleById = new(StringComparer.Ordinal);
     private readonly List<string?> _idOfHandle = [];
     private readonly List<int> _fingerprintsOfHandle = [];
     private ulong[] _run = []; // fingerprint << 32 | handle, ascending
-    private int[] _directory = Directory([]); // where each value of the fingerprints' top 16 bits starts in the run
+    private int[] _directory = Directory([]); // where each value of the fingerprints' top bits starts in the run, and one past the last
     private readonly Dictionary<uint, List<int>> _delta = [];
     private int _deltaEntries;
 
@@ -157,33 +167,59 @@ public sealed class PassageIndex : IDisposable
     public PassageCandidates Query(ReadOnlySpan<uint> fingerprints, int maxDocumentsPerFingerprint)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDocumentsPerFingerprint);
-        var shared = new Dictionary<int, int>();
         var holders = new List<int>();
+        var found = new List<int>(); // each holder of each followed fingerprint: sorted, a document's run is its count
         int common = 0;
+        int[] buckets = ArrayPool<int>.Shared.Rent(fingerprints.Length);
         _lock.EnterReadLock();
         try
         {
-            foreach (uint fingerprint in fingerprints)
+            // On a large index each fingerprint's directory entry and bucket are cache misses (~7 a fingerprint in a search of
+            // the whole bucket, 0.7 µs, when one after the other): the directory entries are read in one loop whose loads do
+            // not wait on each other, and the buckets fetched before they are searched.
+            for (int i = 0; i < fingerprints.Length; i++)
             {
+                buckets[i] = DirectoryIndex(fingerprints[i]);
+                Prefetch(_directory, buckets[i]);
+            }
+
+            for (int i = 0; i < fingerprints.Length; i++)
+            {
+                Prefetch(_run, _directory[buckets[i]]);
+            }
+
+            for (int i = 0; i < fingerprints.Length; i++)
+            {
+                uint fingerprint = fingerprints[i];
                 holders.Clear();
-                Collect(fingerprint, holders);
+                Collect(fingerprint, buckets[i], holders);
                 if (holders.Count > maxDocumentsPerFingerprint)
                 {
                     common++;
                     continue;
                 }
 
-                foreach (int handle in holders)
-                {
-                    shared[handle] = shared.GetValueOrDefault(handle) + 1;
-                }
+                found.AddRange(holders);
             }
 
-            return PassageCandidates.Ranked(shared.Select(s => new PassageCandidate(_idOfHandle[s.Key]!, s.Value, _fingerprintsOfHandle[s.Key])), common);
+            Span<int> handles = CollectionsMarshal.AsSpan(found);
+            handles.Sort();
+            var candidates = new List<PassageCandidate>();
+            for (int i = 0, next; i < handles.Length; i = next)
+            {
+                for (next = i + 1; next < handles.Length && handles[next] == handles[i]; next++)
+                {
+                }
+
+                candidates.Add(new PassageCandidate(_idOfHandle[handles[i]]!, next - i, _fingerprintsOfHandle[handles[i]]));
+            }
+
+            return PassageCandidates.Ranked(candidates, common);
         }
         finally
         {
             _lock.ExitReadLock();
+            ArrayPool<int>.Shared.Return(buckets);
         }
     }
 
@@ -192,11 +228,10 @@ public sealed class PassageIndex : IDisposable
 
     private static ulong Entry(uint fingerprint, int handle) => ((ulong)fingerprint << 32) | (uint)handle;
 
-    // The live handles holding the fingerprint, in the run and in the delta.
-    private void Collect(uint fingerprint, List<int> holders)
+    // The live handles holding the fingerprint, in the run (its bucket in the directory) and in the delta.
+    private void Collect(uint fingerprint, int bucket, List<int> holders)
     {
-        int top = (int)(fingerprint >> DirectoryShift);
-        int start = _directory[top], end = _directory[top + 1];
+        int start = _directory[bucket], end = _directory[bucket + 1];
         for (int i = start + LowerBound(_run.AsSpan(start, end - start), Entry(fingerprint, 0)); i < end && (uint)(_run[i] >> 32) == fingerprint; i++)
         {
             AddIfLive((int)(uint)_run[i], holders);
@@ -231,16 +266,17 @@ public sealed class PassageIndex : IDisposable
     }
 
     /// <summary>
-    /// For each value v of a fingerprint's top 16 bits, the index of the run's first entry at or above it (and the run's length
-    /// last): a lookup searches a few dozen entries that lie together instead of the whole run, whose halvings each miss the cache.
+    /// Where each value of the fingerprints' top bits starts in the run, and the run's end after the last: as many bits as
+    /// give a bucket about 8 to 16 entries (a cache line or two, ~0.5 B an entry), so a query reads little beyond them.
     /// </summary>
     private static int[] Directory(ulong[] run)
     {
-        var directory = new int[(1 << 16) + 1];
-        int i = 0;
-        for (int top = 0; top < 1 << 16; top++)
+        int bits = Math.Clamp(BitOperations.Log2((uint)Math.Max(run.Length, 1)) - 3, MinDirectoryBits, MaxDirectoryBits);
+        var directory = new int[(1 << bits) + 1];
+        int shift = 64 - bits, i = 0;
+        for (int top = 0; top < 1 << bits; top++)
         {
-            while (i < run.Length && (int)(run[i] >> (32 + DirectoryShift)) < top)
+            while (i < run.Length && (int)(run[i] >> shift) < top)
             {
                 i++;
             }
@@ -248,8 +284,24 @@ public sealed class PassageIndex : IDisposable
             directory[top] = i;
         }
 
-        directory[1 << 16] = run.Length;
+        directory[1 << bits] = run.Length;
         return directory;
+    }
+
+    /// <summary>The directory's entry for a fingerprint: its top bits.</summary>
+    private int DirectoryIndex(uint fingerprint) => (int)(fingerprint >> (32 - BitOperations.Log2((uint)(_directory.Length - 1))));
+
+    /// <summary>Asks the processor to bring an entry's cache line in, where it can (a hint: nothing else depends on it).</summary>
+    private static unsafe void Prefetch<T>(T[] array, int index)
+        where T : unmanaged
+    {
+        if (Sse.IsSupported && (uint)index < (uint)array.Length)
+        {
+            fixed (T* entry = &array[index])
+            {
+                Sse.Prefetch0(entry);
+            }
+        }
     }
 
     private static int LowerBound(ReadOnlySpan<ulong> entries, ulong key)
