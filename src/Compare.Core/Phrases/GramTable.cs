@@ -16,7 +16,7 @@ internal sealed class GramTable
     private const ulong Spread = 0x9E3779B97F4A7C15UL; // 2^64 / golden ratio: the top bits of key * Spread pick the slot
 
     private readonly ulong[] _keys; // fingerprint + 1 per slot; 0: empty
-    private readonly ulong[] _filter; // a bit per eighth of a slot, set for each key: most probes of absent keys end on one clear bit
+    private readonly ulong[] _filter; // 8 bits a slot, one set for each key: most probes of absent keys end on a clear bit
     private readonly int[] _gramOfSlot;
     private readonly int _shift, _mask;
     private readonly bool _pooled;

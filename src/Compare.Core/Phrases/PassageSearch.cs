@@ -47,7 +47,8 @@ internal sealed class PassageSearch : IDisposable
         _budget = options.MaxWork;
         _hardLimit = 2L * options.MaxWork;
         _cancellationToken = cancellationToken;
-        (HashesA, HashesB) = prepared is null ? WordSequenceHashes.Of(a, b) : (prepared.Hashes, WordSequenceHashes.Of(b, pooled: true));
+        HashesA = prepared?.Hashes ?? WordSequenceHashes.Of(a, pooled: true);
+        HashesB = WordSequenceHashes.Of(b, pooled: true);
         SharedA = new bool[a.Length];
         SharedB = new bool[b.Length];
     }

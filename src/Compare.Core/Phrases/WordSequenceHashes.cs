@@ -29,9 +29,6 @@ internal sealed class WordSequenceHashes
         _pooled = pooled;
     }
 
-    /// <summary>The fingerprints of two texts, each with rented prefix sums.</summary>
-    public static (WordSequenceHashes A, WordSequenceHashes B) Of(Token[] a, Token[] b) => (Of(a, pooled: true), Of(b, pooled: true));
-
     /// <summary>
     /// The fingerprints of one text's runs. <paramref name="pooled"/>: the prefix sums are rented, and <see cref="Return"/>
     /// gives them back; otherwise they are the garbage collector's (fingerprints shared by searches on several threads).
@@ -125,10 +122,7 @@ internal sealed class WordSequenceHashes
 
     /// <summary>A run's fingerprint from the prefix sums before and after it and the base to the power of its length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Run(ulong before, ulong after, ulong power)
-    {
-        return WrapBelowZero(after - MultiplyMod(before, power));
-    }
+    private static ulong Run(ulong before, ulong after, ulong power) => WrapBelowZero(after - MultiplyMod(before, power));
 
     /// <summary>
     /// The fingerprints of the runs of <paramref name="length"/> words from each of the first <paramref name="destination"/>.Length
@@ -181,10 +175,7 @@ internal sealed class WordSequenceHashes
     private static ulong MultiplyMod(ulong a, ulong b)
     {
         // a, b < 2^61: the product's high word is below 2^58, so high·2^64 ≡ high·2^3 fits beside the low word's two parts.
-        // The UInt128 product keeps both words in registers (the out overload stores the low word and reloads it, in the
-        // prefix sums' chain of dependent multiplications).
-        UInt128 product = Math.BigMul(a, b);
-        ulong high = (ulong)(product >> 64), low = (ulong)product;
+        ulong high = Math.BigMul(a, b, out ulong low);
         ulong folded = (low & Modulus) + (low >> 61) + (high << 3);
         folded = (folded & Modulus) + (folded >> 61);
         return folded >= Modulus ? folded - Modulus : folded;
