@@ -35,7 +35,7 @@ public sealed class DamagedRowTests
         // One letter of a stored text changed in the file, as a bad sector or a stray write would; and one document's
         // sketch and signature rows cut short.
         string file = Path.Combine(data.Path, SqliteDocumentRecords.FileName);
-        ReplaceOnce(file, Encoding.UTF8.GetBytes(alteredText.Text[..60]), Encoding.UTF8.GetBytes(alteredText.Text[..59] + (alteredText.Text[59] == 'x' ? 'y' : 'x')));
+        ReplaceEverywhere(file, Encoding.UTF8.GetBytes(alteredText.Text[..60]), Encoding.UTF8.GetBytes(alteredText.Text[..59] + (alteredText.Text[59] == 'x' ? 'y' : 'x')));
         using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString()))
         {
             connection.Open();
@@ -134,13 +134,21 @@ public sealed class DamagedRowTests
         return request;
     }
 
-    /// <summary>Replaces the first place <paramref name="find"/> occurs in the file's bytes, for a collection's first copy.</summary>
-    private static void ReplaceOnce(string file, byte[] find, byte[] replacement)
+    /// <summary>
+    /// Replaces every place <paramref name="find"/> occurs in the file's bytes: the row, and any stale copy a page split left in
+    /// a page's free space (SQLite moves rows between pages without wiping where they were).
+    /// </summary>
+    private static void ReplaceEverywhere(string file, byte[] find, byte[] replacement)
     {
         byte[] bytes = File.ReadAllBytes(file);
-        int at = bytes.AsSpan().IndexOf(find);
-        Assert.True(at >= 0, "the text is in the file");
-        replacement.CopyTo(bytes, at);
+        int replaced = 0;
+        for (int at = bytes.AsSpan().IndexOf(find); at >= 0; at = bytes.AsSpan().IndexOf(find))
+        {
+            replacement.CopyTo(bytes, at);
+            replaced++;
+        }
+
+        Assert.True(replaced > 0, "the text is in the file");
         File.WriteAllBytes(file, bytes);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
@@ -27,9 +26,13 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     /// <summary>
     /// Version of the tables below; stored in PRAGMA user_version. Version 2 added document_signatures: a version 1
     /// file is upgraded when opened, and a server that reads only version 1 refuses the file afterwards, as it would
-    /// write documents without their signatures.
+    /// write documents without their signatures. Version 3 writes a document's sketch as an empty blob and makes it from
+    /// the text when it is read (as the Redis store does): the exact shingle set was half of every row's bytes, written
+    /// twice (the log, then the file) on every upsert, for reads that mostly want the text too. A version 2 file is
+    /// upgraded by its number alone (its sketches stay readable); a server that reads only version 2 refuses it afterwards,
+    /// as it would read the new rows' empty sketches as damaged.
     /// </summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
 
     /// <summary>"CMPR": marks the file as Compare's in PRAGMA application_id.</summary>
     public const int ApplicationId = 0x434D5052;
@@ -81,13 +84,26 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private const string DocumentColumns = "id, metadata, shingle_count, length, content_hash, create_time, update_time";
 
+    // What a sketch is made from (after DocumentColumns): the text where the stored sketch is empty (format 3), else the stored sketch.
+    private const string SketchSourceColumns = "CASE WHEN length(sketch) = 0 THEN text END, CASE WHEN length(sketch) > 0 THEN sketch END, utf8_length, seq";
+
+    // Rows whose sketches are made on every core rather than on the reading thread.
+    private const int ParallelSketchRows = 16;
+
+    // Rows LoadSketches reads before sketching them: bounds what it holds, whatever the collection's size.
+    private const int SketchChunkRows = 4096;
+
     private const int MaxPooledReaders = 16;
+
+    // A document's stored sketch since format 3: none, it is made from the text.
+    private static readonly byte[] SketchFromText = [];
 
     private readonly string _path;
     private readonly string _connectionString;
     private readonly ILogger _logger;
     private readonly ConcurrentBag<PreparedReader> _readers = [];
     private readonly Lock _writeGate = new();
+    private readonly SketcherCache _sketchers = new();
     private SqliteConnection? _writer;
     private FileStream? _directoryLock;
 
@@ -119,12 +135,13 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             long version = Scalar(writer, "PRAGMA user_version");
             bool empty = Scalar(writer, "SELECT count(*) FROM sqlite_schema") == 0;
             upgrade = !empty && version == 1;
+            bool upgradeFrom2 = !empty && version == 2;
             if (!empty && applicationId != ApplicationId)
             {
                 throw new StoreFormatException($"{_path} is not a Compare data file; point Storage:Path at another directory.");
             }
 
-            if (!empty && version != FormatVersion && version != 1)
+            if (!empty && version is not (1 or 2 or FormatVersion))
             {
                 throw new StoreFormatException(
                     $"{_path} was written by store format version {version}; this server reads version {FormatVersion}. Run the version that wrote it, or point Storage:Path at a new directory and re-index.");
@@ -136,6 +153,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 using SqliteTransaction transaction = writer.BeginTransaction();
                 Execute(writer, Schema + SignaturesTable + $"PRAGMA application_id={ApplicationId}; PRAGMA user_version={FormatVersion};", transaction);
                 transaction.Commit();
+            }
+            else if (upgradeFrom2)
+            {
+                Execute(writer, $"PRAGMA user_version={FormatVersion};");
             }
 
             Execute(writer, DeduplicateResultsTable + PassagesTable);
@@ -239,34 +260,37 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     {
         ArgumentNullException.ThrowIfNull(onDocument);
         using SqliteConnection connection = OpenReader();
+        ForEachSketch(connection, null, key, parameters, (source, sketch) => onDocument(source.Id, sketch, source.Utf8Length), cancellationToken);
+    }
+
+    /// <summary>Every readable sketch of a collection, in the order of writes, a chunk of rows read and then sketched at a time.</summary>
+    private void ForEachSketch(SqliteConnection connection, SqliteTransaction? transaction, long key, SketchParameters parameters,
+        Action<SketchSource, DocumentSketch> onDocument, CancellationToken cancellationToken)
+    {
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT id, utf8_length, sketch FROM documents WHERE collection = $key ORDER BY seq";
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {DocumentColumns}, {SketchSourceColumns} FROM documents WHERE collection = $key ORDER BY seq";
         command.Parameters.AddWithValue("$key", key);
         using SqliteDataReader reader = command.ExecuteReader();
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        try
+        var rows = new List<SketchSource>(SketchChunkRows);
+        bool more = true;
+        while (more)
         {
-            while (reader.Read())
+            rows.Clear();
+            while (rows.Count < SketchChunkRows && (more = reader.Read()))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int length = checked((int)reader.GetBytes(2, 0, null, 0, 0));
-                if (length > buffer.Length)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(length);
-                }
+                rows.Add(ReadSketchSource(reader));
+            }
 
-                reader.GetBytes(2, 0, buffer, 0, length);
-                string id = reader.GetString(0);
-                if (TryDecode(key, id, buffer.AsSpan(0, length), parameters) is { } sketch)
+            DocumentSketch?[] sketches = Sketches(key, parameters, rows, cancellationToken);
+            for (int i = 0; i < rows.Count; i++)
+            {
+                if (sketches[i] is { } sketch)
                 {
-                    onDocument(id, sketch, reader.GetInt32(1));
+                    onDocument(rows[i], sketch);
                 }
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -489,17 +513,29 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
+        var rows = new List<SketchSource>();
         WithReader(reader =>
         {
             foreach (string id in ids)
             {
-                if (reader.Sketch(key, id) is { } bytes && TryDecode(key, id, bytes, parameters) is { } sketch)
+                using SqliteDataReader row = reader.SketchSource(key, id);
+                if (row.Read())
                 {
-                    found[id] = sketch;
+                    rows.Add(ReadSketchSource(row));
                 }
             }
         });
+
+        DocumentSketch?[] sketches = Sketches(key, parameters, rows, CancellationToken.None);
+        var found = new Dictionary<string, DocumentSketch>(rows.Count, StringComparer.Ordinal);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (sketches[i] is { } sketch)
+            {
+                found[rows[i].Id] = sketch;
+            }
+        }
+
         return found;
     }
 
@@ -607,7 +643,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                     created.Value = w.CreateTime.ToUnixTimeMilliseconds();
                     updated.Value = w.UpdateTime.ToUnixTimeMilliseconds();
                     metadata.Value = JsonSerializer.Serialize(d.Metadata.ToDictionary(StringComparer.Ordinal), SettingsJson.Default.DictionaryStringString);
-                    sketch.Value = SketchCodec.Encode(w.Sketch, collection.Settings.Parameters);
+                    sketch.Value = SketchFromText;
                     text.Value = d.Text;
                     row.Seq.Value = (long)insert.ExecuteScalar()!;
                     row.Id.Value = d.Id;
@@ -784,7 +820,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     /// <summary>
-    /// Version 1 to 2: every document's signature row, from its sketch, and the new version, in one transaction (a
+    /// Version 1 to 3: every document's signature row, from its sketch, and the new version, in one transaction (a
     /// crash leaves a version 1 file to upgrade again). A table a pre-release build kept alongside is rebuilt.
     /// </summary>
     private void UpgradeFromVersion1()
@@ -794,25 +830,19 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         {
             using SqliteTransaction transaction = Writer.BeginTransaction();
             Execute(Writer, "DROP TABLE IF EXISTS document_signatures;" + SignaturesTable, transaction);
-            using SqliteCommand all = Writer.CreateCommand();
-            all.Transaction = transaction;
-            all.CommandText = "SELECT collection, id, seq, utf8_length, sketch FROM documents";
             using SqliteCommand write = SignatureWriter(transaction, key: null, out SignatureRow row);
-            using (SqliteDataReader reader = all.ExecuteReader())
+            foreach ((long key, SketchParameters parameters) in settings)
             {
-                while (reader.Read())
+                row.Collection.Value = key;
+                // A sketch that cannot be read gets no signature row: its document is left out of the index until it is upserted again.
+                ForEachSketch(Writer, transaction, key, parameters, (source, sketch) =>
                 {
-                    row.Collection.Value = reader.GetInt64(0);
-                    row.Id.Value = reader.GetString(1);
-                    row.Seq.Value = reader.GetInt64(2);
-                    row.Utf8Length.Value = reader.GetInt32(3);
-                    // A sketch that cannot be read gets no signature row: its document is left out of the index until it is upserted again.
-                    if (TryDecode(reader.GetInt64(0), reader.GetString(1), (byte[])reader.GetValue(4), settings[reader.GetInt64(0)]) is { } sketch)
-                    {
-                        row.Signature.Value = EncodeLittleEndian(sketch.Signature);
-                        write.ExecuteNonQuery();
-                    }
-                }
+                    row.Id.Value = source.Id;
+                    row.Seq.Value = source.Seq;
+                    row.Utf8Length.Value = source.Utf8Length;
+                    row.Signature.Value = EncodeLittleEndian(sketch.Signature);
+                    write.ExecuteNonQuery();
+                }, CancellationToken.None);
             }
 
             Execute(Writer, $"PRAGMA user_version={FormatVersion};", transaction);
@@ -830,6 +860,62 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         catch (FormatException e)
         {
             Log.DocumentDamaged(_logger, id, key, Description, $"its sketch cannot be read ({e.Message})");
+            return null;
+        }
+    }
+
+    /// <summary>A row read with <see cref="DocumentColumns"/> and <see cref="SketchSourceColumns"/>.</summary>
+    private static SketchSource ReadSketchSource(SqliteDataReader reader)
+    {
+        var source = new SketchSource(reader.GetString(0), reader.GetInt64(10), reader.GetInt32(9), null, null);
+        if (!reader.IsDBNull(8))
+        {
+            return source with { Stored = (byte[])reader.GetValue(8) };
+        }
+
+        try
+        {
+            return source with { Document = ReadDocument(reader, includeText: true) };
+        }
+        catch (DocumentDamagedException)
+        {
+            return source;
+        }
+    }
+
+    /// <summary>The sketches of <paramref name="rows"/>, in order; null for a row that is damaged (logged).</summary>
+    private DocumentSketch?[] Sketches(long key, SketchParameters parameters, List<SketchSource> rows, CancellationToken cancellationToken)
+    {
+        var sketches = new DocumentSketch?[rows.Count];
+        DocumentSketcher sketcher = _sketchers.For(parameters);
+        if (rows.Count < ParallelSketchRows)
+        {
+            for (int i = 0; i < rows.Count; i++)
+            {
+                sketches[i] = Sketch(rows[i]);
+            }
+        }
+        else
+        {
+            Parallel.For(0, rows.Count, new ParallelOptions { CancellationToken = cancellationToken }, i => sketches[i] = Sketch(rows[i]));
+        }
+
+        return sketches;
+
+        DocumentSketch? Sketch(SketchSource row)
+        {
+            if (row.Stored is { } bytes)
+            {
+                return TryDecode(key, row.Id, bytes, parameters);
+            }
+
+            // The text a sketch is made from is checked against its hash first, as every read of a text is.
+            if (row.Document is { } document && DocumentHash.IsWhole(document))
+            {
+                return sketcher.Sketch(document.Text!);
+            }
+
+            Log.DocumentDamaged(_logger, row.Id, key, Description, "its text or metadata no longer match the content hash it was stored with");
             return null;
         }
     }
@@ -964,17 +1050,18 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         {
             _connection = new SqliteConnection(connectionString);
             _connection.Open();
-            (_sketch, _sketchKey, _sketchId) = Prepare("SELECT sketch FROM documents WHERE collection = $key AND id = $id", "$id");
+            (_sketch, _sketchKey, _sketchId) = Prepare($"SELECT {DocumentColumns}, {SketchSourceColumns} FROM documents WHERE collection = $key AND id = $id", "$id");
             // One statement for every id of a read.
             (_documents, _documentsKey, _documentsIds) = Prepare(
                 $"SELECT {DocumentColumns}, text FROM documents WHERE collection = $key AND id IN (SELECT value FROM json_each($ids))", "$ids");
         }
 
-        public byte[]? Sketch(long key, string id)
+        /// <summary>The row of <paramref name="id"/> with what its sketch is made from (<see cref="ReadSketchSource"/>), if stored.</summary>
+        public SqliteDataReader SketchSource(long key, string id)
         {
             _sketchKey.Value = key;
             _sketchId.Value = id;
-            return _sketch.ExecuteScalar() as byte[];
+            return _sketch.ExecuteReader();
         }
 
         /// <summary>The rows of the ids in <paramref name="idsJson"/> (a JSON array), with their texts.</summary>
@@ -1001,6 +1088,9 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             return (command, key, text);
         }
     }
+
+    /// <summary>What a document's sketch is made from: the sketch stored by format 2, or the document and its text (null when damaged).</summary>
+    private sealed record SketchSource(string Id, long Seq, int Utf8Length, byte[]? Stored, StoredDocument? Document);
 
     /// <summary>The parameters of one row of document_signatures.</summary>
     private sealed record SignatureRow(SqliteParameter Collection, SqliteParameter Id, SqliteParameter Seq, SqliteParameter Utf8Length, SqliteParameter Signature);
