@@ -90,8 +90,9 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     // Rows whose sketches are made on every core rather than on the reading thread.
     private const int ParallelSketchRows = 16;
 
-    // Rows LoadSketches reads before sketching them: bounds what it holds, whatever the collection's size.
+    // Rows, and bytes of text, read before they are sketched: bound what a read of many sketches holds, whatever their number.
     private const int SketchChunkRows = 4096;
+    private const long SketchChunkBytes = 64L << 20;
 
     private const int MaxPooledReaders = 16;
 
@@ -263,7 +264,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         ForEachSketch(connection, null, key, parameters, (source, sketch) => onDocument(source.Id, sketch, source.Utf8Length), cancellationToken);
     }
 
-    /// <summary>Every readable sketch of a collection, in the order of writes, a chunk of rows read and then sketched at a time.</summary>
+    /// <summary>Every readable sketch of a collection, in the order of writes.</summary>
     private void ForEachSketch(SqliteConnection connection, SqliteTransaction? transaction, long key, SketchParameters parameters,
         Action<SketchSource, DocumentSketch> onDocument, CancellationToken cancellationToken)
     {
@@ -272,23 +273,41 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         command.CommandText = $"SELECT {DocumentColumns}, {SketchSourceColumns} FROM documents WHERE collection = $key ORDER BY seq";
         command.Parameters.AddWithValue("$key", key);
         using SqliteDataReader reader = command.ExecuteReader();
-        var rows = new List<SketchSource>(SketchChunkRows);
+        ForEachSketch(Rows(reader), key, parameters, onDocument, cancellationToken);
+
+        static IEnumerable<SketchSource> Rows(SqliteDataReader reader)
+        {
+            while (reader.Read())
+            {
+                yield return ReadSketchSource(reader);
+            }
+        }
+    }
+
+    /// <summary>The readable sketches of <paramref name="rows"/>, in order: a chunk of rows read, then sketched, at a time.</summary>
+    private void ForEachSketch(IEnumerable<SketchSource> rows, long key, SketchParameters parameters, Action<SketchSource, DocumentSketch> onDocument,
+        CancellationToken cancellationToken)
+    {
+        var chunk = new List<SketchSource>(SketchChunkRows);
+        using IEnumerator<SketchSource> next = rows.GetEnumerator();
         bool more = true;
         while (more)
         {
-            rows.Clear();
-            while (rows.Count < SketchChunkRows && (more = reader.Read()))
+            chunk.Clear();
+            long bytes = 0;
+            while (chunk.Count < SketchChunkRows && bytes < SketchChunkBytes && (more = next.MoveNext()))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                rows.Add(ReadSketchSource(reader));
+                chunk.Add(next.Current);
+                bytes += next.Current.Utf8Length;
             }
 
-            DocumentSketch?[] sketches = Sketches(key, parameters, rows, cancellationToken);
-            for (int i = 0; i < rows.Count; i++)
+            DocumentSketch?[] sketches = Sketches(key, parameters, chunk, cancellationToken);
+            for (int i = 0; i < chunk.Count; i++)
             {
                 if (sketches[i] is { } sketch)
                 {
-                    onDocument(rows[i], sketch);
+                    onDocument(chunk[i], sketch);
                 }
             }
         }
@@ -513,30 +532,21 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     public Dictionary<string, DocumentSketch> GetSketches(long key, SketchParameters parameters, IEnumerable<string> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        var rows = new List<SketchSource>();
-        WithReader(reader =>
+        var found = new Dictionary<string, DocumentSketch>(StringComparer.Ordinal);
+        WithReader(reader => ForEachSketch(Rows(reader), key, parameters, (source, sketch) => found[source.Id] = sketch, CancellationToken.None));
+        return found;
+
+        IEnumerable<SketchSource> Rows(PreparedReader reader)
         {
             foreach (string id in ids)
             {
                 using SqliteDataReader row = reader.SketchSource(key, id);
                 if (row.Read())
                 {
-                    rows.Add(ReadSketchSource(row));
+                    yield return ReadSketchSource(row);
                 }
             }
-        });
-
-        DocumentSketch?[] sketches = Sketches(key, parameters, rows, CancellationToken.None);
-        var found = new Dictionary<string, DocumentSketch>(rows.Count, StringComparer.Ordinal);
-        for (int i = 0; i < rows.Count; i++)
-        {
-            if (sketches[i] is { } sketch)
-            {
-                found[rows[i].Id] = sketch;
-            }
         }
-
-        return found;
     }
 
     /// <inheritdoc/>
