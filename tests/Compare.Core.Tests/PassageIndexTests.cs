@@ -10,6 +10,36 @@ public sealed class PassageIndexTests
         string.Join(' ', Enumerable.Range(0, count).Select(_ => "w" + random.Next(50_000).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     [Fact]
+    public void GramHashes_AreTheChainOfFinalisersOfEachGram_AtEveryCountAroundTheVectorWidth()
+    {
+        // The stored definition, written out: fmix64 over seed "passages" and the gram's words, plus the word's place.
+        static ulong Fmix(ulong x)
+        {
+            x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdUL;
+            x = (x ^ (x >> 33)) * 0xc4ceb9fe1a85ec53UL;
+            return x ^ (x >> 33);
+        }
+
+        var random = new Random(19);
+        for (int words = PassageFingerprints.GramWords; words <= PassageFingerprints.GramWords + 41; words++)
+        {
+            ulong[] hashes = [.. Enumerable.Range(0, words).Select(_ => (ulong)random.NextInt64() * 3 + (ulong)random.Next(3))];
+            var grams = new uint[words - PassageFingerprints.GramWords + 1];
+            PassageFingerprints.GramHashes(hashes, grams);
+            for (int g = 0; g < grams.Length; g++)
+            {
+                ulong h = 0x7061737361676573UL;
+                for (int w = 0; w < PassageFingerprints.GramWords; w++)
+                {
+                    h = Fmix(h ^ hashes[g + w]) + (ulong)w;
+                }
+
+                Assert.True((uint)(h >> 32) == grams[g], $"gram {g} of {grams.Length}");
+            }
+        }
+    }
+
+    [Fact]
     public void Fingerprints_TwoTextsSharingARunOfTheGuaranteedLength_ShareOneWhereverItStands()
     {
         var random = new Random(7);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Compare.Core.Hashing;
 
@@ -14,12 +15,27 @@ internal static class Mix
     public static ulong Finalize(ulong x)
     {
         x ^= x >> 33;
-        x *= 0xff51afd7ed558ccdUL;
+        x *= FinalizeMultiplier1;
         x ^= x >> 33;
-        x *= 0xc4ceb9fe1a85ec53UL;
+        x *= FinalizeMultiplier2;
         x ^= x >> 33;
         return x;
     }
+
+    /// <summary><see cref="Finalize(ulong)"/> in every lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> Finalize(Vector512<ulong> x)
+    {
+        x ^= Vector512.ShiftRightLogical(x, 33);
+        x *= FinalizeMultiplier1;
+        x ^= Vector512.ShiftRightLogical(x, 33);
+        x *= FinalizeMultiplier2;
+        x ^= Vector512.ShiftRightLogical(x, 33);
+        return x;
+    }
+
+    private const ulong FinalizeMultiplier1 = 0xff51afd7ed558ccdUL;
+    private const ulong FinalizeMultiplier2 = 0xc4ceb9fe1a85ec53UL;
 
     /// <summary>SplitMix64 step: derives independent constants from one seed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
