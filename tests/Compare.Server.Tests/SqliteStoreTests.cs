@@ -201,7 +201,7 @@ public sealed class SqliteStoreTests
     }
 
     [Fact]
-    public async Task Restart_FileOfFormatVersion2_KeepsReadingItsStoredSketches_AndWritesNewDocumentsWithoutThem()
+    public async Task Restart_FileOfFormatVersion2WithSmallerPages_KeepsReadingItsStoredSketchesAndItsPageSize_AndWritesNewDocumentsWithoutSketches()
     {
         using var data = new TempDirectory();
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(150)];
@@ -238,7 +238,10 @@ public sealed class SqliteStoreTests
             }
         }
 
-        SqliteExecute(data.Path, "PRAGMA user_version = 2;");
+        // Servers of format 2 made files of 4 KiB pages; a file keeps its page size.
+        Assert.Equal(16384, SqliteScalar(data.Path, "PRAGMA page_size"));
+        SqliteExecute(data.Path, "PRAGMA user_version = 2; PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM; PRAGMA journal_mode = WAL;");
+        Assert.Equal(4096, SqliteScalar(data.Path, "PRAGMA page_size"));
         (app, channel) = await ServerFixture.StartAsync(settings: SqliteAt(data.Path));
         await using (app)
         using (channel)
@@ -253,6 +256,7 @@ public sealed class SqliteStoreTests
         }
 
         Assert.Equal(SqliteDocumentRecords.FormatVersion, SqliteScalar(data.Path, "PRAGMA user_version"));
+        Assert.Equal(4096, SqliteScalar(data.Path, "PRAGMA page_size"));
         Assert.Equal(2, SqliteScalar(data.Path, "SELECT count(*) FROM documents WHERE length(sketch) = 0"));
         Assert.Equal(corpus.Count - 1, SqliteScalar(data.Path, "SELECT count(*) FROM documents WHERE length(sketch) > 0"));
 

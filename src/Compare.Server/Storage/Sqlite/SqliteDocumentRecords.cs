@@ -96,6 +96,12 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private const int MaxPooledReaders = 16;
 
+    // A new file's page size. A document's row (its text and a few numbers) is most of a 4 KiB page: at that size nearly
+    // every insert splits a page, and rows leave a page's tail unused. 16 KiB pages took the storage benchmark's ingest
+    // from 17,200-17,500 to 20,200-20,600 documents/s and its file from 5,091 to 4,385 bytes a document. Files made with
+    // another page size keep it.
+    private const int PageSize = 16384;
+
     // A document's stored sketch since format 3: none, it is made from the text.
     private static readonly byte[] SketchFromText = [];
 
@@ -146,6 +152,12 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             {
                 throw new StoreFormatException(
                     $"{_path} was written by store format version {version}; this server reads version {FormatVersion}. Run the version that wrote it, or point Storage:Path at a new directory and re-index.");
+            }
+
+            if (empty)
+            {
+                // Before the first write: a file's page size is fixed once it has tables (and in WAL mode).
+                Execute(writer, $"PRAGMA page_size={PageSize};");
             }
 
             Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA recursive_triggers=ON;");
