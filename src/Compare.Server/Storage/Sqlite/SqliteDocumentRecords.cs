@@ -102,8 +102,8 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     // another page size keep it.
     private const int PageSize = 16384;
 
-    // A document's stored sketch since format 3: none, it is made from the text.
-    private static readonly byte[] SketchFromText = [];
+    private const string InsertSignature = "INSERT OR REPLACE INTO document_signatures(collection, id, seq, utf8_length, signature) VALUES(?1, ?2, ?3, ?4, ?5)";
+    private const string InsertPassages = "INSERT OR REPLACE INTO document_passages(seq, fingerprints) VALUES(?1, ?2)";
 
     private readonly string _path;
     private readonly string _connectionString;
@@ -523,16 +523,12 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             Write(() =>
             {
                 using SqliteTransaction transaction = Writer.BeginTransaction();
-                using SqliteCommand insert = Writer.CreateCommand();
-                insert.Transaction = transaction;
-                insert.CommandText = "INSERT OR REPLACE INTO document_passages(seq, fingerprints) VALUES($seq, $fingerprints)";
-                SqliteParameter seq = insert.Parameters.Add("$seq", SqliteType.Integer);
-                SqliteParameter fingerprints = insert.Parameters.Add("$fingerprints", SqliteType.Blob);
-                foreach ((long Seq, uint[] Fingerprints) m in made)
+                using (var insert = new SqliteStatement(Writer, InsertPassages))
                 {
-                    seq.Value = m.Seq;
-                    fingerprints.Value = EncodeLittleEndian(m.Fingerprints);
-                    insert.ExecuteNonQuery();
+                    foreach ((long Seq, uint[] Fingerprints) m in made)
+                    {
+                        WritePassages(insert, m.Seq, m.Fingerprints);
+                    }
                 }
 
                 transaction.Commit();
@@ -629,53 +625,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             using SqliteTransaction transaction = Writer.BeginTransaction();
             if (writes.Count > 0)
             {
-                // REPLACE deletes and reinserts, so an updated document takes a new seq: reloads
-                // keep the index's insertion order, in which an update counts as a new insertion.
-                using SqliteCommand insert = Writer.CreateCommand();
-                insert.Transaction = transaction;
-                insert.CommandText = """
-                    INSERT OR REPLACE INTO documents(collection, id, content_hash, length, utf8_length, shingle_count, create_time, update_time, metadata, sketch, text)
-                    VALUES($key, $id, $hash, $length, $utf8, $shingles, $created, $updated, $metadata, $sketch, $text) RETURNING seq
-                    """;
-                insert.Parameters.AddWithValue("$key", key);
-                SqliteParameter id = insert.Parameters.Add("$id", SqliteType.Text);
-                SqliteParameter hash = insert.Parameters.Add("$hash", SqliteType.Integer);
-                SqliteParameter length = insert.Parameters.Add("$length", SqliteType.Integer);
-                SqliteParameter utf8 = insert.Parameters.Add("$utf8", SqliteType.Integer);
-                SqliteParameter shingles = insert.Parameters.Add("$shingles", SqliteType.Integer);
-                SqliteParameter created = insert.Parameters.Add("$created", SqliteType.Integer);
-                SqliteParameter updated = insert.Parameters.Add("$updated", SqliteType.Integer);
-                SqliteParameter metadata = insert.Parameters.Add("$metadata", SqliteType.Text);
-                SqliteParameter sketch = insert.Parameters.Add("$sketch", SqliteType.Blob);
-                SqliteParameter text = insert.Parameters.Add("$text", SqliteType.Text);
-                using SqliteCommand signature = SignatureWriter(transaction, key, out SignatureRow row);
-                using SqliteCommand passages = Writer.CreateCommand();
-                passages.Transaction = transaction;
-                passages.CommandText = "INSERT OR REPLACE INTO document_passages(seq, fingerprints) VALUES($seq, $fingerprints)";
-                SqliteParameter passageSeq = passages.Parameters.Add("$seq", SqliteType.Integer);
-                SqliteParameter fingerprints = passages.Parameters.Add("$fingerprints", SqliteType.Blob);
-                foreach (DocumentWrite w in writes)
-                {
-                    DocumentContent d = w.Content;
-                    id.Value = d.Id;
-                    hash.Value = unchecked((long)d.ContentHash);
-                    length.Value = d.Length;
-                    utf8.Value = d.Utf8Length;
-                    shingles.Value = w.Sketch.Shingles.Length;
-                    created.Value = w.CreateTime.ToUnixTimeMilliseconds();
-                    updated.Value = w.UpdateTime.ToUnixTimeMilliseconds();
-                    metadata.Value = JsonSerializer.Serialize(d.Metadata.ToDictionary(StringComparer.Ordinal), SettingsJson.Default.DictionaryStringString);
-                    sketch.Value = SketchFromText;
-                    text.Value = d.Text;
-                    row.Seq.Value = (long)insert.ExecuteScalar()!;
-                    row.Id.Value = d.Id;
-                    row.Utf8Length.Value = d.Utf8Length;
-                    row.Signature.Value = EncodeLittleEndian(w.Sketch.Signature);
-                    signature.ExecuteNonQuery();
-                    passageSeq.Value = row.Seq.Value;
-                    fingerprints.Value = EncodeLittleEndian(w.Passages);
-                    passages.ExecuteNonQuery();
-                }
+                InsertDocuments(key, writes);
             }
 
             if (deletes.Count > 0)
@@ -826,19 +776,51 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The records are not open.");
 
-    private SqliteCommand SignatureWriter(SqliteTransaction transaction, long? key, out SignatureRow row)
+    private void InsertDocuments(long key, IReadOnlyList<DocumentWrite> writes)
     {
-        SqliteCommand command = Writer.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT OR REPLACE INTO document_signatures(collection, id, seq, utf8_length, signature) VALUES($key, $id, $seq, $utf8, $signature)";
-        row = new SignatureRow(command.Parameters.Add("$key", SqliteType.Integer), command.Parameters.Add("$id", SqliteType.Text),
-            command.Parameters.Add("$seq", SqliteType.Integer), command.Parameters.Add("$utf8", SqliteType.Integer), command.Parameters.Add("$signature", SqliteType.Blob));
-        if (key is not null)
+        // REPLACE deletes and reinserts, so an updated document takes a new seq: reloads keep the index's insertion
+        // order, in which an update counts as a new insertion. The sketch is written empty: it is made from the text
+        // when read (format 3).
+        using var document = new SqliteStatement(Writer, """
+            INSERT OR REPLACE INTO documents(collection, id, content_hash, length, utf8_length, shingle_count, create_time, update_time, metadata, sketch, text)
+            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, X'', ?10) RETURNING seq
+            """);
+        using var signature = new SqliteStatement(Writer, InsertSignature);
+        using var passages = new SqliteStatement(Writer, InsertPassages);
+        foreach (DocumentWrite w in writes)
         {
-            row.Collection.Value = key;
+            DocumentContent d = w.Content;
+            document.Bind(1, key);
+            document.Bind(2, d.Id);
+            document.Bind(3, unchecked((long)d.ContentHash));
+            document.Bind(4, d.Length);
+            document.Bind(5, d.Utf8Length);
+            document.Bind(6, w.Sketch.Shingles.Length);
+            document.Bind(7, w.CreateTime.ToUnixTimeMilliseconds());
+            document.Bind(8, w.UpdateTime.ToUnixTimeMilliseconds());
+            document.Bind(9, JsonSerializer.Serialize(d.Metadata.ToDictionary(StringComparer.Ordinal), SettingsJson.Default.DictionaryStringString));
+            document.Bind(10, d.Text);
+            long seq = document.Run();
+            WriteSignature(signature, key, d.Id, seq, d.Utf8Length, w.Sketch.Signature);
+            WritePassages(passages, seq, w.Passages);
         }
+    }
 
-        return command;
+    private static void WriteSignature(SqliteStatement insert, long key, string id, long seq, int utf8Length, ReadOnlySpan<uint> signature)
+    {
+        insert.Bind(1, key);
+        insert.Bind(2, id);
+        insert.Bind(3, seq);
+        insert.Bind(4, utf8Length);
+        insert.Bind(5, signature);
+        insert.Run();
+    }
+
+    private static void WritePassages(SqliteStatement insert, long seq, ReadOnlySpan<uint> fingerprints)
+    {
+        insert.Bind(1, seq);
+        insert.Bind(2, fingerprints);
+        insert.Run();
     }
 
     /// <summary>
@@ -852,19 +834,12 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         {
             using SqliteTransaction transaction = Writer.BeginTransaction();
             Execute(Writer, "DROP TABLE IF EXISTS document_signatures;" + SignaturesTable, transaction);
-            using SqliteCommand write = SignatureWriter(transaction, key: null, out SignatureRow row);
+            using var write = new SqliteStatement(Writer, InsertSignature);
             foreach ((long key, SketchParameters parameters) in settings)
             {
-                row.Collection.Value = key;
                 // A sketch that cannot be read gets no signature row: its document is left out of the index until it is upserted again.
-                ForEachSketch(Writer, transaction, key, parameters, (source, sketch) =>
-                {
-                    row.Id.Value = source.Id;
-                    row.Seq.Value = source.Seq;
-                    row.Utf8Length.Value = source.Utf8Length;
-                    row.Signature.Value = EncodeLittleEndian(sketch.Signature);
-                    write.ExecuteNonQuery();
-                }, CancellationToken.None);
+                ForEachSketch(Writer, transaction, key, parameters,
+                    (source, sketch) => WriteSignature(write, key, source.Id, source.Seq, source.Utf8Length, sketch.Signature), CancellationToken.None);
             }
 
             Execute(Writer, $"PRAGMA user_version={FormatVersion};", transaction);
@@ -949,18 +924,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         return GetSketches(key, parameters, [id]).GetValueOrDefault(id)?.Signature;
     }
 
-    // Signatures and passage fingerprints are stored as little-endian uint32s on every machine.
-    private static byte[] EncodeLittleEndian(uint[] values)
-    {
-        var bytes = new byte[values.Length * sizeof(uint)];
-        for (int i = 0; i < values.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * sizeof(uint)), values[i]);
-        }
-
-        return bytes;
-    }
-
+    // Signatures and passage fingerprints are stored as little-endian uint32s on every machine (SqliteStatement writes them).
     private static uint[] DecodeLittleEndian(ReadOnlySpan<byte> bytes, uint[] values)
     {
         for (int i = 0; i < values.Length; i++)
@@ -1113,7 +1077,4 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     /// <summary>What a document's sketch is made from: the sketch stored by format 2, or the document and its text (null when damaged).</summary>
     private sealed record SketchSource(string Id, long Seq, int Utf8Length, byte[]? Stored, StoredDocument? Document);
-
-    /// <summary>The parameters of one row of document_signatures.</summary>
-    private sealed record SignatureRow(SqliteParameter Collection, SqliteParameter Id, SqliteParameter Seq, SqliteParameter Utf8Length, SqliteParameter Signature);
 }

@@ -1,0 +1,76 @@
+using Compare.Server.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Compare.Server.Tests;
+
+/// <summary>The raw statement the SQLite store writes rows with, read back through Microsoft.Data.Sqlite.</summary>
+public sealed class SqliteStatementTests
+{
+    [Fact]
+    public void Run_StoresEachBoundValueAsSqliteCommandWouldRead_AndReturnsTheRowReturned()
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        Execute(connection, "CREATE TABLE t(seq INTEGER PRIMARY KEY, n INTEGER NOT NULL, s TEXT NOT NULL, b BLOB NOT NULL)");
+        (long N, string S, uint[] B)[] rows =
+        [
+            (long.MinValue, string.Empty, []),
+            (-1, "Nur Sultan — Астана, 努尔苏丹 \U0001F600", [0, 1, 0x80000000, uint.MaxValue]),
+            (long.MaxValue, new string('x', 100_000) + "é", [.. Enumerable.Range(0, 1000).Select(i => (uint)i * 2654435761u)]),
+            (7, "a", [0x01020304]),
+        ];
+        var seqs = new List<long>();
+        using (var insert = new SqliteStatement(connection, "INSERT INTO t(n, s, b) VALUES(?1, ?2, ?3) RETURNING seq"))
+        {
+            foreach ((long n, string s, uint[] b) in rows)
+            {
+                insert.Bind(1, n);
+                insert.Bind(2, s);
+                insert.Bind(3, b);
+                seqs.Add(insert.Run());
+            }
+        }
+
+        Assert.Equal([1, 2, 3, 4], seqs);
+        using SqliteCommand read = connection.CreateCommand();
+        read.CommandText = "SELECT n, s, b, typeof(s), typeof(b) FROM t ORDER BY seq";
+        using SqliteDataReader reader = read.ExecuteReader();
+        foreach ((long n, string s, uint[] b) in rows)
+        {
+            Assert.True(reader.Read());
+            Assert.Equal(n, reader.GetInt64(0));
+            Assert.Equal(s, reader.GetString(1));
+            // Empty values are the empty text and blob, not NULL; a blob holds little-endian uint32s.
+            Assert.Equal(("text", "blob"), (reader.GetString(3), reader.GetString(4)));
+            Assert.Equal(b.SelectMany(v => new[] { (byte)v, (byte)(v >> 8), (byte)(v >> 16), (byte)(v >> 24) }).ToArray(), (byte[])reader.GetValue(2));
+        }
+
+        Assert.False(reader.Read());
+    }
+
+    [Fact]
+    public void Run_ThatFailsAConstraint_ThrowsTheSqliteErrorAndTheStatementRunsAgainAfter()
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        Execute(connection, "CREATE TABLE t(id TEXT PRIMARY KEY)");
+        using var insert = new SqliteStatement(connection, "INSERT INTO t(id) VALUES(?1)");
+        insert.Bind(1, "a");
+        insert.Run();
+        insert.Bind(1, "a");
+        SqliteException e = Assert.Throws<SqliteException>(() => insert.Run());
+        Assert.Equal(19, e.SqliteErrorCode); // SQLITE_CONSTRAINT
+        insert.Bind(1, "b");
+        insert.Run();
+        using SqliteCommand count = connection.CreateCommand();
+        count.CommandText = "SELECT group_concat(id, ',') FROM t";
+        Assert.Equal("a,b", count.ExecuteScalar());
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
