@@ -282,13 +282,26 @@ public abstract class DocumentServiceTests(StoreReplicas server)
     {
         string c = await server.NewCollectionAsync();
         using AsyncClientStreamingCall<StreamUpsertDocumentsRequest, StreamUpsertDocumentsResponse> call = server.Documents.StreamUpsertDocuments();
-        await call.RequestStream.WriteAsync(StreamBatch(c, Doc("a", "first message text")));
+        // More good messages than the server commits at once, then a bad one, then one it must not store.
+        for (int m = 0; m < 5; m++)
+        {
+            await call.RequestStream.WriteAsync(StreamBatch(c, Doc($"m{m}", $"message {m} of the stream"), Doc($"m{m}-second", $"the second document of message {m}")));
+        }
+
         await call.RequestStream.WriteAsync(StreamBatch(c, Doc("b", "second message"), Doc("c", "")));
+        try
+        {
+            await call.RequestStream.WriteAsync(StreamBatch(c, Doc("after", "a message after the bad one")));
+        }
+        catch (RpcException)
+        {
+            // The call may have ended with the bad message's error already.
+        }
 
-        await RpcAssert.InvalidFieldAsync("messages[1].documents[1].text", () => call.ResponseAsync);
+        await RpcAssert.InvalidFieldAsync("messages[5].documents[1].text", () => call.ResponseAsync);
 
-        Assert.Equal(1, (await server.Collections.GetCollectionAsync(new GetCollectionRequest { Name = c })).Collection.DocumentCount);
-        await server.Documents.GetDocumentAsync(new GetDocumentRequest { Collection = c, Id = "a" });
+        Assert.Equal(10, (await server.Collections.GetCollectionAsync(new GetCollectionRequest { Name = c })).Collection.DocumentCount);
+        await server.Documents.GetDocumentAsync(new GetDocumentRequest { Collection = c, Id = "m4-second" });
     }
 }
 

@@ -16,6 +16,11 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
 {
     private const int DefaultMaxNearDuplicates = 10;
 
+    // Prepared messages of a StreamUpsertDocuments call that may be committing or waiting to: with the one being read and
+    // prepared, a call holds at most this many plus one messages, each within the server's largest message size. Two let
+    // the next message be prepared while one commits and another waits for it.
+    private const int MaxPendingCommits = 2;
+
     private readonly LimitOptions _limits = limits.Value;
 
     public override Task<UpsertDocumentsResponse> UpsertDocuments(UpsertDocumentsRequest request, ServerCallContext context) =>
@@ -26,23 +31,32 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
         var summary = new StreamUpsertDocumentsResponse();
         long listedBytes = 0;
         int read = 0;
-        Task<UpsertDocumentsResponse>? committing = null;
+        // Commits run one after another, each once the one before it has succeeded, while the next messages are read and
+        // prepared (on every core): the store's writer never waits for a message to be prepared, nor the cores for a
+        // commit.
+        var committing = new Queue<Task<UpsertDocumentsResponse>>();
         try
         {
             await foreach (StreamUpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
             {
-                // Each message is validated and sketched (on every core) while the one before it commits (on one core and
-                // the disk). Field names carry the message number, so a caller knows which batch to fix and that the ones
-                // before it are stored.
+                // Field names carry the message number, so a caller knows which batch to fix and that the ones before it are stored.
                 DocumentIndexService.PreparedBatch next = await PrepareAsync(message.ToBatch(), $"messages[{read++}].", context.CancellationToken).ConfigureAwait(false);
-                await AddCommittedAsync().ConfigureAwait(false);
-                // On the pool: a local store commits synchronously, and would otherwise finish before the next read.
-                committing = Task.Run(() => CommitAsync(next, context.CancellationToken), context.CancellationToken);
+                Task previous = committing.LastOrDefault() ?? Task.CompletedTask;
+                // On the pool: a local store commits synchronously, and would otherwise hold up the next read.
+                committing.Enqueue(Task.Run(async () =>
+                {
+                    await previous.ConfigureAwait(false);
+                    return await CommitAsync(next, context.CancellationToken).ConfigureAwait(false);
+                }, context.CancellationToken));
+                while (committing.Count > MaxPendingCommits || (committing.Count > 0 && committing.Peek().IsCompleted))
+                {
+                    Add(await committing.Dequeue().ConfigureAwait(false));
+                }
             }
         }
-        catch when (committing is not null)
+        catch when (committing.Count > 0)
         {
-            // A message that fails, or a read that does, ends the call only once the message before it is committed.
+            // A message that fails, or a read that does, ends the call only once the messages before it are committed.
             await AddCommittedAsync().ConfigureAwait(false);
             throw;
         }
@@ -52,9 +66,8 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
 
         async Task AddCommittedAsync()
         {
-            if (committing is { } pending)
+            while (committing.TryDequeue(out Task<UpsertDocumentsResponse>? pending))
             {
-                committing = null;
                 Add(await pending.ConfigureAwait(false));
             }
         }
