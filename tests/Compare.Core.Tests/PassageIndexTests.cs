@@ -40,6 +40,28 @@ public sealed class PassageIndexTests
     }
 
     [Fact]
+    public void Fingerprints_AreTheDistinctMinimaOfEveryWindowOfGrams_SortedAtEveryLengthAroundTheVectorWidths()
+    {
+        var random = new Random(23);
+        for (int words = 0; words <= 140; words++)
+        {
+            // Words from a small vocabulary as well, so that grams and window minima repeat.
+            ulong[] hashes = [.. Enumerable.Range(0, words).Select(_ => words % 2 == 0 ? (ulong)random.NextInt64() : (ulong)random.Next(3))];
+            int grams = Math.Max(0, words - PassageFingerprints.GramWords + 1);
+            var gramHashes = new uint[grams];
+            if (grams > 0)
+            {
+                PassageFingerprints.GramHashes(hashes, gramHashes);
+            }
+
+            int window = Math.Min(PassageFingerprints.Window, grams);
+            uint[] expected = [.. Enumerable.Range(window, grams - window + (grams > 0 ? 1 : 0))
+                .Select(end => gramHashes[Math.Max(0, end - PassageFingerprints.Window)..end].Min()).Distinct().Order()];
+            Assert.Equal(expected, PassageFingerprints.OfWordHashes(hashes));
+        }
+    }
+
+    [Fact]
     public void Fingerprints_TwoTextsSharingARunOfTheGuaranteedLength_ShareOneWhereverItStands()
     {
         var random = new Random(7);

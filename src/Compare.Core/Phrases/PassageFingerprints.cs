@@ -70,44 +70,60 @@ public static class PassageFingerprints
             return [];
         }
 
-        var hashes = new uint[grams];
-        GramHashes(words, hashes);
-
-        // A text shorter than a window keeps its smallest gram: two such texts that are equal still meet.
-        var kept = new List<uint>(2 * grams / (Window + 1) + 2);
-        int last = -1;
-        for (int end = Math.Min(Window, grams); end <= grams; end++)
+        uint[] hashes = ArrayPool<uint>.Shared.Rent(grams);
+        // The kept hashes, as the high halves of 64-bit keys: spread evenly, they sort in linear time by HashSort (a counting
+        // pass and an insertion pass), where an introsort of them took as long as everything else here.
+        ulong[] kept = ArrayPool<ulong>.Shared.Rent(grams);
+        try
         {
-            int start = Math.Max(0, end - Window);
-            int smallest = start;
-            for (int g = start + 1; g < end; g++)
+            GramHashes(words, hashes.AsSpan(0, grams));
+            int count = 0;
+            int last = -1;
+            // A text shorter than a window keeps its smallest gram: two such texts that are equal still meet.
+            for (int end = Math.Min(Window, grams); end <= grams; end++)
             {
-                if (hashes[g] <= hashes[smallest])
+                int start = Math.Max(0, end - Window);
+                int smallest = start;
+                for (int g = start + 1; g < end; g++)
                 {
-                    smallest = g;
+                    if (hashes[g] <= hashes[smallest])
+                    {
+                        smallest = g;
+                    }
+                }
+
+                if (smallest != last)
+                {
+                    kept[count++] = (ulong)hashes[smallest] << 32;
+                    last = smallest;
                 }
             }
 
-            if (smallest != last)
+            Debug.Assert(count > 0);
+            Span<ulong> sorted = kept.AsSpan(0, count);
+            HashSort.Sort(sorted);
+            int n = 1;
+            for (int i = 1; i < sorted.Length; i++)
             {
-                kept.Add(hashes[smallest]);
-                last = smallest;
+                if (sorted[i] != sorted[n - 1])
+                {
+                    sorted[n++] = sorted[i];
+                }
             }
-        }
 
-        uint[] distinct = [.. kept];
-        Array.Sort(distinct);
-        int n = 0;
-        for (int i = 0; i < distinct.Length; i++)
+            var distinct = new uint[n];
+            for (int i = 0; i < n; i++)
+            {
+                distinct[i] = (uint)(sorted[i] >> 32);
+            }
+
+            return distinct;
+        }
+        finally
         {
-            if (n == 0 || distinct[i] != distinct[n - 1])
-            {
-                distinct[n++] = distinct[i];
-            }
+            ArrayPool<ulong>.Shared.Return(kept);
+            ArrayPool<uint>.Shared.Return(hashes);
         }
-
-        Debug.Assert(n > 0);
-        return distinct[..n];
     }
 
     /// <summary>
