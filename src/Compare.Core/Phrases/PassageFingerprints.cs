@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -77,26 +78,16 @@ public static class PassageFingerprints
         try
         {
             GramHashes(words, hashes.AsSpan(0, grams));
-            int count = 0;
-            int last = -1;
             // A text shorter than a window keeps its smallest gram: two such texts that are equal still meet.
-            for (int end = Math.Min(Window, grams); end <= grams; end++)
+            Span<uint> minima = WindowMinima(hashes.AsSpan(0, grams));
+            // Neighbouring windows mostly share their minimum: kept once here (without a branch), and once at all below.
+            int count = 0;
+            uint previous = ~minima[0];
+            foreach (uint minimum in minima)
             {
-                int start = Math.Max(0, end - Window);
-                int smallest = start;
-                for (int g = start + 1; g < end; g++)
-                {
-                    if (hashes[g] <= hashes[smallest])
-                    {
-                        smallest = g;
-                    }
-                }
-
-                if (smallest != last)
-                {
-                    kept[count++] = (ulong)hashes[smallest] << 32;
-                    last = smallest;
-                }
+                kept[count] = (ulong)minimum << 32;
+                count += minimum != previous ? 1 : 0;
+                previous = minimum;
             }
 
             Debug.Assert(count > 0);
@@ -124,6 +115,47 @@ public static class PassageFingerprints
             ArrayPool<ulong>.Shared.Return(kept);
             ArrayPool<uint>.Shared.Return(hashes);
         }
+    }
+
+    /// <summary>
+    /// The minimum of each window of <see cref="Window"/> grams, in place: a window of 2w grams is the minimum of two of w,
+    /// so log2(Window) passes of lane-wise minima, where a scan of each window branched on every comparison. With fewer
+    /// grams than a window, the one window of them all.
+    /// </summary>
+    private static Span<uint> WindowMinima(Span<uint> grams)
+    {
+        Debug.Assert(BitOperations.IsPow2(Window) && grams.Length > 0);
+        if (grams.Length < Window)
+        {
+            uint smallest = grams[0];
+            foreach (uint gram in grams)
+            {
+                smallest = Math.Min(smallest, gram);
+            }
+
+            grams[0] = smallest;
+            return grams[..1];
+        }
+
+        for (int width = 1; width < Window; width *= 2)
+        {
+            int windows = grams.Length - width;
+            int i = 0;
+            for (; i + Vector<uint>.Count <= windows; i += Vector<uint>.Count)
+            {
+                // Both loaded before the store: the second reads ahead of what this pass has written.
+                var here = new Vector<uint>(grams[i..]);
+                var next = new Vector<uint>(grams[(i + width)..]);
+                Vector.Min(here, next).CopyTo(grams[i..]);
+            }
+
+            for (; i < windows; i++)
+            {
+                grams[i] = Math.Min(grams[i], grams[i + width]);
+            }
+        }
+
+        return grams[..(grams.Length - Window + 1)];
     }
 
     /// <summary>
