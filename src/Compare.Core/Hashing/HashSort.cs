@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Compare.Core.Hashing;
 
@@ -17,6 +18,7 @@ internal static class HashSort
     public static void Sort(Span<ulong> values) => Sort(values, []);
 
     /// <summary>Sorts <paramref name="keys"/> ascending with <paramref name="items"/> (the same length, or empty) moved alongside.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sort(Span<ulong> keys, Span<int> items)
     {
         bool withItems = !items.IsEmpty;
@@ -85,6 +87,7 @@ internal static class HashSort
     }
 
     /// <summary>Finishes a nearly sorted run; false when it would take more than eight moves a value (an uneven input).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool InsertionSort(Span<ulong> keys, Span<int> items)
     {
         long budget = 8L * keys.Length;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Compare.Core.MinHash;
 using Compare.Core.Phrases;
 using Compare.Core.Shingling;
@@ -31,6 +32,7 @@ public sealed class DocumentSketcher
     public MinHasher Hasher { get; }
 
     /// <summary>Shingles and signs <paramref name="text"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public DocumentSketch Sketch(ReadOnlySpan<char> text)
     {
         ulong[] buffer = RentBuffer(text.Length);
@@ -50,6 +52,7 @@ public sealed class DocumentSketcher
     /// Shingles and signs <paramref name="text"/> and makes its passage fingerprints (<see cref="PassageFingerprints"/>) from
     /// the same pass over its words: what a document written to an index needs, with its text tokenised once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (DocumentSketch Sketch, uint[] Passages) SketchWithPassages(ReadOnlySpan<char> text)
     {
         if (Parameters.Kind != ShingleKind.Word)

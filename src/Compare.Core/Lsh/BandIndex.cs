@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Compare.Core.Clustering;
 
 namespace Compare.Core.Lsh;
@@ -83,6 +84,7 @@ public sealed class BandIndex : IDisposable
     /// Adds <paramref name="id"/> (not yet indexed) to the buckets of <paramref name="signature"/>: as the latest write,
     /// or at <paramref name="writtenAt"/>, its place in the order of writes as storage recorded it (loading, in any order).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(string id, ReadOnlySpan<uint> signature, long? writtenAt = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);

@@ -83,6 +83,7 @@ public sealed class LshIndex
     }
 
     /// <summary>Adds <paramref name="document"/>, not yet indexed, to the bucket of each band of <paramref name="signature"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Insert(int document, ReadOnlySpan<uint> signature)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(document);

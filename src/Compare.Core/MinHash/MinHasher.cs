@@ -76,6 +76,7 @@ public sealed class MinHasher
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SignOnePermutation(ReadOnlySpan<ulong> shingles, Span<uint> signature)
     {
         var bins = new OnePermutationBins(this, signature, stackalloc byte[_count]);

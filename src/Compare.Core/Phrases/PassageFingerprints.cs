@@ -63,6 +63,7 @@ public static class PassageFingerprints
     }
 
     /// <summary>The distinct fingerprints of a text's word hashes (seeded with <see cref="SharedPhraseFinder.Seed"/>), ascending.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static uint[] OfWordHashes(ReadOnlySpan<ulong> words)
     {
         int grams = words.Length - GramWords + 1;
@@ -163,6 +164,7 @@ public static class PassageFingerprints
     /// Eight grams at a time where 64-bit lanes multiply in one instruction (AVX-512 DQ): the chain's four finalisers are
     /// dependent within a gram and independent across grams.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GramHashes(ReadOnlySpan<ulong> words, Span<uint> hashes)
     {
         Debug.Assert(hashes.Length == words.Length - GramWords + 1);
@@ -224,6 +226,7 @@ public static class PassageFingerprints
         }
 
         /// <summary>The fingerprints of the words collected; returns the buffer.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public uint[] ToFingerprints()
         {
             uint[] fingerprints = OfWordHashes(_hashes.AsSpan(0, _count));
