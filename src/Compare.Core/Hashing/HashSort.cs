@@ -18,6 +18,7 @@ internal static class HashSort
     public static void Sort(Span<ulong> values) => Sort(values, []);
 
     /// <summary>Sorts <paramref name="keys"/> ascending with <paramref name="items"/> (the same length, or empty) moved alongside.</summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sort(Span<ulong> keys, Span<int> items)
     {
@@ -87,6 +88,7 @@ internal static class HashSort
     }
 
     /// <summary>Finishes a nearly sorted run; false when it would take more than eight moves a value (an uneven input).</summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool InsertionSort(Span<ulong> keys, Span<int> items)
     {

@@ -32,6 +32,7 @@ public sealed class DocumentSketcher
     public MinHasher Hasher { get; }
 
     /// <summary>Shingles and signs <paramref name="text"/>.</summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public DocumentSketch Sketch(ReadOnlySpan<char> text)
     {
@@ -52,6 +53,7 @@ public sealed class DocumentSketcher
     /// Shingles and signs <paramref name="text"/> and makes its passage fingerprints (<see cref="PassageFingerprints"/>) from
     /// the same pass over its words: what a document written to an index needs, with its text tokenised once.
     /// </summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (DocumentSketch Sketch, uint[] Passages) SketchWithPassages(ReadOnlySpan<char> text)
     {

@@ -84,6 +84,7 @@ public sealed class BandIndex : IDisposable
     /// Adds <paramref name="id"/> (not yet indexed) to the buckets of <paramref name="signature"/>: as the latest write,
     /// or at <paramref name="writtenAt"/>, its place in the order of writes as storage recorded it (loading, in any order).
     /// </summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(string id, ReadOnlySpan<uint> signature, long? writtenAt = null)
     {

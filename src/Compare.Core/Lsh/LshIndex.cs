@@ -68,6 +68,7 @@ public sealed class LshIndex
         XxHash3.HashToUInt64(MemoryMarshal.AsBytes(signature.Slice(band * rows, rows)), band);
 
     /// <summary>Writes the bucket key of each band of <paramref name="signature"/> to <paramref name="keys"/>.</summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BandKeys(ReadOnlySpan<uint> signature, LshParameters parameters, Span<ulong> keys)
     {
@@ -83,6 +84,7 @@ public sealed class LshIndex
     }
 
     /// <summary>Adds <paramref name="document"/>, not yet indexed, to the bucket of each band of <paramref name="signature"/>.</summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Insert(int document, ReadOnlySpan<uint> signature)
     {

@@ -76,6 +76,7 @@ public sealed class MinHasher
         }
     }
 
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SignOnePermutation(ReadOnlySpan<ulong> shingles, Span<uint> signature)
     {

@@ -63,6 +63,7 @@ public static class PassageFingerprints
     }
 
     /// <summary>The distinct fingerprints of a text's word hashes (seeded with <see cref="SharedPhraseFinder.Seed"/>), ascending.</summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static uint[] OfWordHashes(ReadOnlySpan<ulong> words)
     {
@@ -164,6 +165,7 @@ public static class PassageFingerprints
     /// Eight grams at a time where 64-bit lanes multiply in one instruction (AVX-512 DQ): the chain's four finalisers are
     /// dependent within a gram and independent across grams.
     /// </summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GramHashes(ReadOnlySpan<ulong> words, Span<uint> hashes)
     {
@@ -226,6 +228,7 @@ public static class PassageFingerprints
         }
 
         /// <summary>The fingerprints of the words collected; returns the buffer.</summary>
+        // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public uint[] ToFingerprints()
         {

@@ -58,6 +58,7 @@ public static class Shingler
     /// Writes the hashes of the words of <paramref name="text"/> (word shingles' parameters) into <paramref name="buffer"/>
     /// as <see cref="Shingle"/> does its shingles, while <paramref name="alsoReading"/> reads the same words; returns how many.
     /// </summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int WordHashes<TSink>(ReadOnlySpan<char> text, SketchParameters parameters, ref ulong[] buffer, ref TSink alsoReading)
         where TSink : struct, ITokenSink
@@ -77,6 +78,7 @@ public static class Shingler
     /// rolled as the tokenizer finds them, so that the rolling state stays in registers: kept in the tokenizer's sink, it
     /// made every word a load and a store on one chain of dependent multiplications.
     /// </summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int RollWordShingles<TShingles>(ReadOnlySpan<ulong> words, int size, ulong seed, ref TShingles shingles)
         where TShingles : IShingleConsumer, allows ref struct
@@ -150,6 +152,7 @@ public static class Shingler
     }
 
     /// <summary>Sorts <paramref name="shingles"/> in place and returns the prefix holding each value once.</summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Span<ulong> ToSet(Span<ulong> shingles)
     {
