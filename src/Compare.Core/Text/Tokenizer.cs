@@ -160,8 +160,8 @@ public static class Tokenizer
     /// vectors where the hardware has them), their words' starts and ends read off two bit masks. Any other block goes
     /// through the character loop, which is also the reference the tests hold the blocks to (<see cref="AsciiBlocks.None"/>).
     /// </summary>
-    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Left to tiering, unlike the other ingest kernels: optimised from its first call (no PGO), a settled server's
+    // FindSharedPassages, which tokenizes every candidate, took 477-499 µs against 395-435 (docs/BENCHMARKS.md).
     private static void Run<TSink, TBlocks>(ReadOnlySpan<char> text, NormalizationOptions options, ulong seed, ref TSink sink)
         where TSink : struct, ITokenSink
         where TBlocks : struct, IAsciiBlockKind
@@ -333,8 +333,7 @@ public static class Tokenizer
     /// in registers: in the loop's body they lived on the stack, and each word was a chain of loads and stores. Returns the
     /// start left over, if any.
     /// </summary>
-    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong RunAsciiWords<TSink>(Span<byte> bytes, int at, ulong starts, ulong ends, int surrogatePairs, ulong seed, ref TSink sink)
         where TSink : struct, ITokenSink
     {
