@@ -32,9 +32,10 @@ public sealed class RedisServer : IAsyncDisposable
 
     /// <summary>Starts redis-server on the same port and data directory, and waits until it answers.</summary>
     /// <param name="slowLoading">
-    /// Loading sleeps on one key in ten (Redis's debug setting key-load-delay, which its own test suite uses) and answers
-    /// commands every 4 KB, so that loading what <see cref="FillAsync"/> wrote takes seconds on any machine and every
-    /// command meanwhile sees LOADING. Without it, a fast machine loads before any client notices.
+    /// Loading sleeps on every key (Redis's debug setting key-load-delay, which its own test suite uses: the shortest sleep,
+    /// some tens of µs) and answers commands every 4 KB, so that loading what <see cref="FillAsync"/> wrote takes several
+    /// seconds on any machine and every command meanwhile sees LOADING. Without it, a fast machine loads before any client
+    /// notices; sleeping on one key in ten, a busy CI run once loaded between two of the client's reconnection attempts.
     /// </param>
     public async Task StartAgainAsync(bool slowLoading = false)
     {
@@ -44,7 +45,7 @@ public sealed class RedisServer : IAsyncDisposable
             ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _data.Path,
              "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
              "--enable-debug-command", "local",
-             .. slowLoading ? (string[])["--key-load-delay", "-10", "--loading-process-events-interval-bytes", "4096"] : [], .. _arguments])
+             .. slowLoading ? (string[])["--key-load-delay", "-1", "--loading-process-events-interval-bytes", "4096"] : [], .. _arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
