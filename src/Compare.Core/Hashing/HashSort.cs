@@ -17,6 +17,29 @@ internal static class HashSort
     /// <summary>Sorts <paramref name="values"/> ascending.</summary>
     public static void Sort(Span<ulong> values) => Sort(values, []);
 
+    /// <summary>Sorts <paramref name="values"/> in place and returns the prefix holding each value once.</summary>
+    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static Span<ulong> SortDistinct(Span<ulong> values)
+    {
+        if (values.Length < 2)
+        {
+            return values;
+        }
+
+        Sort(values);
+        int write = 1;
+        for (int read = 1; read < values.Length; read++)
+        {
+            if (values[read] != values[write - 1])
+            {
+                values[write++] = values[read];
+            }
+        }
+
+        return values[..write];
+    }
+
     /// <summary>Sorts <paramref name="keys"/> ascending with <paramref name="items"/> (the same length, or empty) moved alongside.</summary>
     // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

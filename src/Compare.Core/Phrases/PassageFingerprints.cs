@@ -93,19 +93,9 @@ public static class PassageFingerprints
             }
 
             Debug.Assert(count > 0);
-            Span<ulong> sorted = kept.AsSpan(0, count);
-            HashSort.Sort(sorted);
-            int n = 1;
-            for (int i = 1; i < sorted.Length; i++)
-            {
-                if (sorted[i] != sorted[n - 1])
-                {
-                    sorted[n++] = sorted[i];
-                }
-            }
-
-            var distinct = new uint[n];
-            for (int i = 0; i < n; i++)
+            Span<ulong> sorted = HashSort.SortDistinct(kept.AsSpan(0, count));
+            var distinct = new uint[sorted.Length];
+            for (int i = 0; i < distinct.Length; i++)
             {
                 distinct[i] = (uint)(sorted[i] >> 32);
             }

@@ -152,27 +152,7 @@ public static class Shingler
     }
 
     /// <summary>Sorts <paramref name="shingles"/> in place and returns the prefix holding each value once.</summary>
-    // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Span<ulong> ToSet(Span<ulong> shingles)
-    {
-        if (shingles.Length < 2)
-        {
-            return shingles;
-        }
-
-        HashSort.Sort(shingles);
-        int write = 1;
-        for (int read = 1; read < shingles.Length; read++)
-        {
-            if (shingles[read] != shingles[write - 1])
-            {
-                shingles[write++] = shingles[read];
-            }
-        }
-
-        return shingles[..write];
-    }
+    public static Span<ulong> ToSet(Span<ulong> shingles) => HashSort.SortDistinct(shingles);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Power(ulong value, int exponent)
