@@ -56,7 +56,7 @@ public static class RequestValidator
 
     // Characters as a reader counts them, not UTF-16 units: an emoji is one, not two. Counted only past the limit in units,
     // since there are never more code points than units.
-    private static int CodePoints(string value, int limit) => value.Length <= limit ? value.Length : value.EnumerateRunes().Count();
+    private static int CodePoints(string value, int limit) => value.Length <= limit ? value.Length : CodePoints(value);
 
     /// <summary>
     /// A new collection name or document id has no "." or ".." path segment: URLs (the JSON routes, the browser view)
