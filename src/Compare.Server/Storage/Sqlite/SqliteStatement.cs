@@ -90,7 +90,7 @@ internal sealed class SqliteStatement : IDisposable
                 ArrayPool<byte>.Shared.Return(_buffer);
             }
 
-            _buffer = [];
+            _buffer = []; // so that Dispose never returns it twice, should Rent throw
             _buffer = ArrayPool<byte>.Shared.Rent(size);
         }
 
