@@ -7,7 +7,7 @@ namespace Compare.Server.Tests;
 public sealed class SqliteStatementTests
 {
     [Fact]
-    public void Run_StoresEachBoundValueAsSqliteCommandWouldRead_AndReturnsTheRowReturned()
+    public void Insert_StoresEachBoundValueAsSqliteCommandWouldRead_AndReturnsTheRowidOfEachRow()
     {
         using var connection = new SqliteConnection("Data Source=:memory:");
         connection.Open();
@@ -20,14 +20,14 @@ public sealed class SqliteStatementTests
             (7, "a", [0x01020304]),
         ];
         var seqs = new List<long>();
-        using (var insert = new SqliteStatement(connection, "INSERT INTO t(n, s, b) VALUES(?1, ?2, ?3) RETURNING seq"))
+        using (var insert = new SqliteStatement(connection, "INSERT INTO t(n, s, b) VALUES(?1, ?2, ?3)"))
         {
             foreach ((long n, string s, uint[] b) in rows)
             {
                 insert.Bind(1, n);
                 insert.Bind(2, s);
                 insert.Bind(3, b);
-                seqs.Add(insert.Run());
+                seqs.Add(insert.Insert());
             }
         }
 
@@ -65,6 +65,30 @@ public sealed class SqliteStatementTests
         using SqliteCommand count = connection.CreateCommand();
         count.CommandText = "SELECT group_concat(id, ',') FROM t";
         Assert.Equal("a,b", count.ExecuteScalar());
+    }
+
+    [Fact]
+    public void Insert_PassedOverByOnConflictDoNothing_ReturnsZero_AndRunsAgainWithTheSameBindings()
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        Execute(connection, "CREATE TABLE t(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, v INTEGER NOT NULL)");
+        using var insert = new SqliteStatement(connection, "INSERT INTO t(id, v) VALUES(?1, ?2) ON CONFLICT(id) DO NOTHING");
+        using var delete = new SqliteStatement(connection, "DELETE FROM t WHERE id = ?1");
+        insert.Bind(1, "a");
+        insert.Bind(2, 1);
+        Assert.Equal(1, insert.Insert());
+        insert.Bind(1, "b");
+        Assert.Equal(2, insert.Insert());
+        insert.Bind(1, "a");
+        insert.Bind(2, 3);
+        Assert.Equal(0, insert.Insert());
+        delete.Bind(1, "a");
+        delete.Run();
+        Assert.Equal(3, insert.Insert());
+        using SqliteCommand rows = connection.CreateCommand();
+        rows.CommandText = "SELECT group_concat(seq || ':' || id || '=' || v, ',') FROM (SELECT * FROM t ORDER BY seq)";
+        Assert.Equal("2:b=1,3:a=3", rows.ExecuteScalar());
     }
 
     private static void Execute(SqliteConnection connection, string sql)

@@ -53,14 +53,10 @@ internal sealed class SqliteStatement : IDisposable
         Check(raw.sqlite3_bind_blob(_statement, index, bytes));
     }
 
-    /// <summary>
-    /// Runs the statement to its end and resets it for the next values. Returns the first column of its first row (an
-    /// INSERT's RETURNING), or 0 when it has none.
-    /// </summary>
-    public long Run()
+    /// <summary>Runs the statement to its end and resets it for the next values, which may be bound again or left as they are.</summary>
+    public void Run()
     {
         int result = raw.sqlite3_step(_statement);
-        long first = result == raw.SQLITE_ROW ? raw.sqlite3_column_int64(_statement, 0) : 0;
         while (result == raw.SQLITE_ROW)
         {
             result = raw.sqlite3_step(_statement);
@@ -68,7 +64,17 @@ internal sealed class SqliteStatement : IDisposable
 
         int reset = raw.sqlite3_reset(_statement);
         Check(result == raw.SQLITE_DONE ? reset : result);
-        return first;
+    }
+
+    /// <summary>
+    /// Runs an INSERT (see <see cref="Run"/>) and returns the rowid of the row it inserted, or 0 when it inserted none (a
+    /// conflict its ON CONFLICT DO NOTHING passed over). Not RETURNING: SQLite keeps a statement journal for a statement
+    /// with RETURNING, a copy of every page it changes.
+    /// </summary>
+    public long Insert()
+    {
+        Run();
+        return raw.sqlite3_changes(_db) == 0 ? 0 : raw.sqlite3_last_insert_rowid(_db);
     }
 
     public void Dispose()
