@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using Compare.Benchmarks;
 
 // "e2e [repetitions]" runs the whole-corpus Stopwatch runner, "service [documents]" the gRPC
-// service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side,
+// service runner, "storage [documents] [Memory|SQLite|Redis ...]" the stores side by side (COMPARE_BENCH_ROUNDS=N: N ingests, the last one measured),
 // "thresholds [documents] [queries] [store]" FindSimilar's recall, candidates and latency against threshold,
 // "passages [sizes,...] [queries] [store]" FindSharedPassages against the empty RPC and exhaustive FindSimilar,
 // "containment [documents] [queries] [store]" containment search both ways against the exhaustive answer,
