@@ -288,16 +288,44 @@ public sealed class ShinglerAndMinHashTests
             Assert.Equal(expected, buffer[..count]);
         }
 
-        ulong Window(ReadOnlySpan<ulong> window)
-        {
-            ulong value = 0;
-            foreach (ulong word in window)
-            {
-                value = (value * 0x9E3779B97F4A7C15UL) + word;
-            }
+        ulong Window(ReadOnlySpan<ulong> window) => WindowPolynomial(window, parameters.Seed);
+    }
 
-            return Compare.Core.Hashing.Mix.Finalize(value ^ parameters.Seed);
+    [Theory]
+    [MemberData(nameof(ShingleSizes))]
+    [InlineData(SketchParameters.MaxShingleSize)]
+    public void RollWordShingles_WordCountsAroundTheVectorWidth_VectorsAndTheScalarLoopGiveEachWindowsPolynomial(int size)
+    {
+        // Up to four vectors of eight shingles and every remainder after them, each way the shingles can be made.
+        var random = new Random(size);
+        const ulong seed = 0x5EED;
+        for (int words = 0; words <= (4 * 8) + size; words++)
+        {
+            ulong[] hashes = new ulong[words];
+            random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(hashes.AsSpan()));
+            ulong[] expected = words == 0 ? []
+                : words < size ? [WindowPolynomial(hashes, seed)]
+                : [.. Enumerable.Range(0, words - size + 1).Select(j => WindowPolynomial(hashes.AsSpan(j, size), seed))];
+            foreach (bool vectors in new[] { false, true })
+            {
+                ulong[] inPlace = (ulong[])hashes.Clone();
+
+                int count = Shingler.RollWordShingles(inPlace, size, seed, vectors);
+
+                Assert.Equal(expected, inPlace[..count]);
+            }
         }
+    }
+
+    private static ulong WindowPolynomial(ReadOnlySpan<ulong> window, ulong seed)
+    {
+        ulong value = 0;
+        foreach (ulong word in window)
+        {
+            value = (value * 0x9E3779B97F4A7C15UL) + word;
+        }
+
+        return Compare.Core.Hashing.Mix.Finalize(value ^ seed);
     }
 
     [Theory]

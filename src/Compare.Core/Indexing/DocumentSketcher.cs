@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using Compare.Core.MinHash;
 using Compare.Core.Phrases;
 using Compare.Core.Shingling;
-using Compare.Core.Text;
 
 namespace Compare.Core.Indexing;
 
@@ -77,23 +76,12 @@ public sealed class DocumentSketcher
         }
     }
 
-    /// <summary>Writes the signature of <paramref name="text"/> into <paramref name="destination"/> without building the shingle set.</summary>
+    /// <summary>Writes the signature of <paramref name="text"/> into <paramref name="destination"/> without sorting its shingles into a set.</summary>
     public void Sign(ReadOnlySpan<char> text, Span<uint> destination)
     {
         ulong[] buffer = RentBuffer(text.Length);
         try
         {
-            if (Parameters.Kind == ShingleKind.Word && Parameters.Scheme == SignatureScheme.OnePermutation && destination.Length == Hasher.Count)
-            {
-                // Each shingle goes into its bin as it is made, without a list of them.
-                var none = default(NoSink);
-                int words = Shingler.WordHashes(text, Parameters, ref buffer, ref none);
-                var bins = new MinHasher.OnePermutationBins(Hasher, destination, stackalloc byte[Hasher.Count]);
-                Shingler.RollWordShingles(buffer.AsSpan(0, words), Parameters.ShingleSize, Parameters.Seed, ref bins);
-                bins.Finish();
-                return;
-            }
-
             int count = Shingler.Shingle(text, Parameters, ref buffer);
             Hasher.Sign(buffer.AsSpan(0, count), destination);
         }

@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Compare.Core.Hashing;
-using Compare.Core.Shingling;
 
 namespace Compare.Core.MinHash;
 
@@ -76,87 +75,62 @@ public sealed class MinHasher
         }
     }
 
+    /// <summary>
+    /// Shingle hashes are already finalised with the seed: the high bits choose the bin (fastrange), the low 32 bits are the
+    /// value ranked within it. The minimum is taken without a branch (vpminud): whether a value is its bin's new minimum is
+    /// a coin toss the predictor loses; Math.Min compiled to a branch, and this loop was a third of a signature (12.2 → 8.8
+    /// ms for the BBC corpus on one core).
+    /// </summary>
     // Ingest's hot path: optimised from the first call (docs/ARCHITECTURE.md, "Tiered compilation").
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SignOnePermutation(ReadOnlySpan<ulong> shingles, Span<uint> signature)
     {
-        var bins = new OnePermutationBins(this, signature, stackalloc byte[_count]);
+        Span<byte> filled = stackalloc byte[_count];
+        filled.Clear();
+        signature.Fill(EmptyValue);
+        ref uint values = ref MemoryMarshal.GetReference(signature);
+        ref byte marks = ref MemoryMarshal.GetReference(filled);
         foreach (ulong hash in shingles)
         {
-            bins.Add(hash);
+            int bin = Mix.Range(hash, _count);
+            ref uint slot = ref Unsafe.Add(ref values, bin);
+            slot = Vector128.Min(Vector128.CreateScalarUnsafe(slot), Vector128.CreateScalarUnsafe((uint)hash)).ToScalar();
+            Unsafe.Add(ref marks, bin) = 1;
         }
 
-        bins.Finish();
+        Densify(signature, filled);
     }
 
     /// <summary>
-    /// A one-permutation signature filled one shingle hash at a time (<see cref="Add"/>) and completed by <see cref="Finish"/>:
-    /// the same values as <see cref="Sign(ReadOnlySpan{ulong}, Span{uint})"/> over the same hashes, in any order, for a
-    /// caller that makes its hashes one by one and need not keep them.
+    /// Optimal densification: an empty bin takes the value of the first filled bin on its own seeded probe sequence. Every
+    /// document uses the same sequences, which keeps the collision probability of each position equal to the Jaccard
+    /// similarity. A document without shingles keeps <see cref="EmptyValue"/> everywhere.
     /// </summary>
-    internal readonly ref struct OnePermutationBins : IShingleConsumer
+    private void Densify(Span<uint> values, ReadOnlySpan<byte> filled)
     {
-        private readonly MinHasher _hasher;
-        private readonly Span<uint> _values;
-        private readonly Span<byte> _filled;
-
-        /// <summary>Bins over <paramref name="signature"/>; <paramref name="scratch"/> holds one byte a bin.</summary>
-        public OnePermutationBins(MinHasher hasher, Span<uint> signature, Span<byte> scratch)
+        // The empty bins are found with a vectorised search: most documents have none, and a loop over every bin was a
+        // twentieth of signing the BBC corpus.
+        int bin = filled.IndexOf((byte)0);
+        if (bin < 0 || !filled.Contains((byte)1))
         {
-            System.Diagnostics.Debug.Assert(hasher._scheme == SignatureScheme.OnePermutation && signature.Length == hasher._count && scratch.Length >= hasher._count);
-            _hasher = hasher;
-            _values = signature;
-            _filled = scratch[..hasher._count];
-            _filled.Clear();
-            _values.Fill(EmptyValue);
+            return;
         }
 
-        /// <summary>
-        /// Shingle hashes are already finalised with the seed: the high bits choose the bin (fastrange), the low 32 bits are
-        /// the value ranked within it. The minimum is taken without a branch (vpminud): whether a value is its bin's new
-        /// minimum is a coin toss the predictor loses; Math.Min compiled to a branch, and this loop was a third of a
-        /// signature (12.2 → 8.8 ms for the BBC corpus on one core).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add(ulong hash)
+        int bins = values.Length;
+        while (bin >= 0)
         {
-            int bin = Mix.Range(hash, _values.Length);
-            ref uint slot = ref Unsafe.Add(ref MemoryMarshal.GetReference(_values), bin);
-            slot = Vector128.Min(Vector128.CreateScalarUnsafe(slot), Vector128.CreateScalarUnsafe((uint)hash)).ToScalar();
-            Unsafe.Add(ref MemoryMarshal.GetReference(_filled), bin) = 1;
-        }
-
-        /// <summary>
-        /// Optimal densification: an empty bin takes the value of the first filled bin on its own seeded probe sequence.
-        /// Every document uses the same sequences, which keeps the collision probability of each position equal to the
-        /// Jaccard similarity. A document without shingles keeps <see cref="EmptyValue"/> everywhere.
-        /// </summary>
-        public void Finish()
-        {
-            // The empty bins are found with a vectorised search: most documents have none, and a loop over every bin was
-            // a twentieth of signing the BBC corpus.
-            int bin = _filled.IndexOf((byte)0);
-            if (bin < 0 || !_filled.Contains((byte)1))
+            for (ulong attempt = 0; ; attempt++)
             {
-                return;
-            }
-
-            int bins = _values.Length;
-            while (bin >= 0)
-            {
-                for (ulong attempt = 0; ; attempt++)
+                int source = Mix.Range(Mix.Finalize(_densifyKey ^ ((ulong)bin << 32) ^ attempt), bins);
+                if (IsFilled(filled, source))
                 {
-                    int source = Mix.Range(Mix.Finalize(_hasher._densifyKey ^ ((ulong)bin << 32) ^ attempt), bins);
-                    if (IsFilled(_filled, source))
-                    {
-                        _values[bin] = _values[source];
-                        break;
-                    }
+                    values[bin] = values[source];
+                    break;
                 }
-
-                int next = _filled[(bin + 1)..].IndexOf((byte)0);
-                bin = next < 0 ? -1 : bin + 1 + next;
             }
+
+            int next = filled[(bin + 1)..].IndexOf((byte)0);
+            bin = next < 0 ? -1 : bin + 1 + next;
         }
     }
 
