@@ -59,8 +59,7 @@ internal static class WordHash
     {
         if (length >= 16)
         {
-            int full = length & ~7;
-            return Hash(MemoryMarshal.CreateReadOnlySpan(ref word, full), full, LowBytes(ReadLane(ref Unsafe.Add(ref word, full)), length), length, seed);
+            return HashLongWithSlack(ref word, length, seed);
         }
 
         ulong first = ReadLane(ref word), second = ReadLane(ref Unsafe.Add(ref word, 8));
@@ -69,6 +68,17 @@ internal static class WordHash
         ulong state = seed ^ ((Round(seed, first) ^ seed) & oneRound);
         ulong last = LowBytes(first ^ ((first ^ second) & oneRound), length);
         return Mix.Finalize(state ^ (last * Prime3) ^ ((ulong)length * Prime1));
+    }
+
+    /// <summary>
+    /// <see cref="HashWithSlack"/> of a word of sixteen bytes or more: out of line, since about one word in a hundred is,
+    /// so that the loops that hash words keep the short path in line without a profile to tell them which one is hot.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong HashLongWithSlack(ref byte word, int length, ulong seed)
+    {
+        int full = length & ~7;
+        return Hash(MemoryMarshal.CreateReadOnlySpan(ref word, full), full, LowBytes(ReadLane(ref Unsafe.Add(ref word, full)), length), length, seed);
     }
 
     /// <summary>The bytes of <paramref name="lane"/> that belong to a word of <paramref name="length"/> bytes ending in it: the first length mod 8.</summary>
