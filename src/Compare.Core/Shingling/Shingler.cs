@@ -10,13 +10,14 @@ using Compare.Core.Text;
 namespace Compare.Core.Shingling;
 
 /// <summary>
-/// Turns text into shingle hashes. Word shingles combine the k word hashes with a rolling
-/// polynomial (one multiply-add per word, whatever k), then a seeded finaliser, so no shingle
-/// string is ever built. A text with fewer than k words yields one shingle of all its words.
+/// Turns text into shingle hashes. A word shingle is the polynomial of its k word hashes (mod 2^64), then a seeded
+/// finaliser, so no shingle string is ever built: made eight at a time in vectors where the hardware multiplies 64-bit
+/// lanes, by a rolling polynomial elsewhere (the same values). A text with fewer than k words yields one shingle of all
+/// its words.
 /// </summary>
 public static class Shingler
 {
-    // An odd multiplier for the rolling polynomial over word hashes.
+    // An odd multiplier for the polynomial over word hashes.
     private const ulong Base = 0x9E3779B97F4A7C15UL;
 
     /// <summary>

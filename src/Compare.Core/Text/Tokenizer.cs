@@ -160,8 +160,9 @@ public static class Tokenizer
     /// vectors where the hardware has them), their words' starts and ends read off two bit masks. Any other block goes
     /// through the character loop, which is also the reference the tests hold the blocks to (<see cref="AsciiBlocks.None"/>).
     /// </summary>
-    // Left to tiering, unlike the other ingest kernels: optimised from its first call (no PGO), a settled server's
-    // FindSharedPassages, which tokenizes every candidate, took 477-499 µs against 395-435 (docs/BENCHMARKS.md).
+    // Not marked AggressiveOptimization, unlike the other ingest kernels: where methods with loops are tiered, its profile
+    // is worth 5-10 %. The server compiles loops optimised at first call (TieredCompilationQuickJitForLoops false), which
+    // cost it that profile but left FindSharedPassages no slower overall (docs/ARCHITECTURE.md, "Tiered compilation").
     private static void Run<TSink, TBlocks>(ReadOnlySpan<char> text, NormalizationOptions options, ulong seed, ref TSink sink)
         where TSink : struct, ITokenSink
         where TBlocks : struct, IAsciiBlockKind
