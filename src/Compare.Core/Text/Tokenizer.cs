@@ -180,17 +180,15 @@ public static class Tokenizer
         {
             if (i >= nextBlock && i + AsciiBlockLength <= text.Length)
             {
-                ReadOnlySpan<char> block = text.Slice(i, AsciiBlockLength);
-                if (TryFoldAsciiBlock(block, bytes.Slice(i, AsciiBlockLength), options.FoldDigits, blocks, out ulong words))
+                i = RunAsciiBlocks<TSink, TBlocks>(text, bytes, i, surrogatePairs, ref word, options, seed, ref sink);
+                if (i + AsciiBlockLength <= text.Length)
                 {
-                    RunAsciiBlock(text, bytes, i, words, surrogatePairs, ref word, options, seed, ref sink);
-                    i += AsciiBlockLength;
-                    continue;
+                    // Every block that starts before the first non-ASCII character holds it too: the character loop takes
+                    // the text up to and past it before another block is tried, rather than trying one at each character.
+                    nextBlock = i + text.Slice(i, AsciiBlockLength).IndexOfAnyExceptInRange('\0', '\u007F') + 1;
                 }
 
-                // Every block that starts before the first non-ASCII character holds it too: the character loop takes
-                // the text up to and past it before another block is tried, rather than trying one at each character.
-                nextBlock = i + block.IndexOfAnyExceptInRange('\0', '\u007F') + 1;
+                continue;
             }
 
             char c = text[i];
@@ -239,6 +237,28 @@ public static class Tokenizer
         }
 
         ArrayPool<byte>.Shared.Return(rented);
+    }
+
+    /// <summary>
+    /// The blocks from <paramref name="at"/> on while each is all ASCII; returns where they stop. A loop of its own, out of
+    /// line: inside the character loop's method its blocks were laid out among that loop's paths, and without a profile to
+    /// order them (the native CLI's code, or the server's, which compiles loops optimised at once) signing was slower.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int RunAsciiBlocks<TSink, TBlocks>(ReadOnlySpan<char> text, Span<byte> bytes, int at, int surrogatePairs, ref WordState word,
+        NormalizationOptions options, ulong seed, ref TSink sink)
+        where TSink : struct, ITokenSink
+        where TBlocks : struct, IAsciiBlockKind
+    {
+        bool foldDigits = options.FoldDigits;
+        while (at + AsciiBlockLength <= text.Length
+            && TryFoldAsciiBlock(text.Slice(at, AsciiBlockLength), bytes.Slice(at, AsciiBlockLength), foldDigits, TBlocks.Kind, out ulong words))
+        {
+            RunAsciiBlock(text, bytes, at, words, surrogatePairs, ref word, options, seed, ref sink);
+            at += AsciiBlockLength;
+        }
+
+        return at;
     }
 
     /// <summary>
@@ -633,13 +653,21 @@ public static class Tokenizer
         {
             if (_count == _tokens.Length)
             {
-                Token[] larger = ArrayPool<Token>.Shared.Rent(_tokens.Length * 2);
-                _tokens.AsSpan(0, _count).CopyTo(larger);
-                ArrayPool<Token>.Shared.Return(_tokens);
-                _tokens = larger;
+                Grow();
             }
 
             _tokens[_count++] = new Token(hash, start, end, codePointStart, codePointEnd);
+        }
+
+        // Out of line, so that the word loop it is inlined into keeps its registers for the words (a profile would otherwise
+        // have to tell the compiler this path is cold).
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void Grow()
+        {
+            Token[] larger = ArrayPool<Token>.Shared.Rent(_tokens.Length * 2);
+            _tokens.AsSpan(0, _count).CopyTo(larger);
+            ArrayPool<Token>.Shared.Return(_tokens);
+            _tokens = larger;
         }
 
         /// <summary>The tokens; the buffer goes back to the pool, so the collector is not used after.</summary>
