@@ -9,9 +9,7 @@ public sealed class SqliteStatementTests
     [Fact]
     public void Insert_StoresEachBoundValueAsSqliteCommandWouldRead_AndReturnsTheRowidOfEachRow()
     {
-        using var connection = new SqliteConnection("Data Source=:memory:");
-        connection.Open();
-        Execute(connection, "CREATE TABLE t(seq INTEGER PRIMARY KEY, n INTEGER NOT NULL, s TEXT NOT NULL, b BLOB NOT NULL)");
+        using SqliteConnection connection = InMemoryWith("CREATE TABLE t(seq INTEGER PRIMARY KEY, n INTEGER NOT NULL, s TEXT NOT NULL, b BLOB NOT NULL)");
         (long N, string S, uint[] B)[] rows =
         [
             (long.MinValue, string.Empty, []),
@@ -51,9 +49,7 @@ public sealed class SqliteStatementTests
     [Fact]
     public void Run_ThatFailsAConstraint_ThrowsTheSqliteErrorAndTheStatementRunsAgainAfter()
     {
-        using var connection = new SqliteConnection("Data Source=:memory:");
-        connection.Open();
-        Execute(connection, "CREATE TABLE t(id TEXT PRIMARY KEY)");
+        using SqliteConnection connection = InMemoryWith("CREATE TABLE t(id TEXT PRIMARY KEY)");
         using var insert = new SqliteStatement(connection, "INSERT INTO t(id) VALUES(?1)");
         insert.Bind(1, "a");
         insert.Run();
@@ -62,17 +58,13 @@ public sealed class SqliteStatementTests
         Assert.Equal(19, e.SqliteErrorCode); // SQLITE_CONSTRAINT
         insert.Bind(1, "b");
         insert.Run();
-        using SqliteCommand count = connection.CreateCommand();
-        count.CommandText = "SELECT group_concat(id, ',') FROM t";
-        Assert.Equal("a,b", count.ExecuteScalar());
+        Assert.Equal("a,b", Scalar(connection, "SELECT group_concat(id, ',') FROM t"));
     }
 
     [Fact]
     public void Insert_PassedOverByOnConflictDoNothing_ReturnsZero_AndRunsAgainWithTheSameBindings()
     {
-        using var connection = new SqliteConnection("Data Source=:memory:");
-        connection.Open();
-        Execute(connection, "CREATE TABLE t(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, v INTEGER NOT NULL)");
+        using SqliteConnection connection = InMemoryWith("CREATE TABLE t(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, v INTEGER NOT NULL)");
         using var insert = new SqliteStatement(connection, "INSERT INTO t(id, v) VALUES(?1, ?2) ON CONFLICT(id) DO NOTHING");
         using var delete = new SqliteStatement(connection, "DELETE FROM t WHERE id = ?1");
         insert.Bind(1, "a");
@@ -86,9 +78,23 @@ public sealed class SqliteStatementTests
         delete.Bind(1, "a");
         delete.Run();
         Assert.Equal(3, insert.Insert());
-        using SqliteCommand rows = connection.CreateCommand();
-        rows.CommandText = "SELECT group_concat(seq || ':' || id || '=' || v, ',') FROM (SELECT * FROM t ORDER BY seq)";
-        Assert.Equal("2:b=1,3:a=3", rows.ExecuteScalar());
+        Assert.Equal("2:b=1,3:a=3", Scalar(connection, "SELECT group_concat(seq || ':' || id || '=' || v, ',') FROM (SELECT * FROM t ORDER BY seq)"));
+    }
+
+    /// <summary>An open in-memory database holding one table, made by <paramref name="createTable"/>.</summary>
+    private static SqliteConnection InMemoryWith(string createTable)
+    {
+        var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        Execute(connection, createTable);
+        return connection;
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
     }
 
     private static void Execute(SqliteConnection connection, string sql)
