@@ -207,21 +207,11 @@ public static class PassageFingerprints
         {
             if (_count == _hashes.Length)
             {
-                Grow();
+                _hashes = PooledArrays.Doubled(_hashes);
             }
 
             // The word's hash under the passages' own seed: what SharedPhraseFinder.Tokenize gives it.
             _hashes[_count++] = _hashedAsNeeded ? hash : WordHash.Hash(normalizedUtf8, SharedPhraseFinder.Seed);
-        }
-
-        // Out of line, so that the word loop it is inlined into keeps its registers for the words.
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private void Grow()
-        {
-            ulong[] larger = ArrayPool<ulong>.Shared.Rent(_hashes.Length * 2);
-            _hashes.AsSpan().CopyTo(larger);
-            ArrayPool<ulong>.Shared.Return(_hashes);
-            _hashes = larger;
         }
 
         /// <summary>The fingerprints of the words collected; returns the buffer.</summary>

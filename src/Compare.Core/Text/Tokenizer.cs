@@ -653,21 +653,10 @@ public static class Tokenizer
         {
             if (_count == _tokens.Length)
             {
-                Grow();
+                _tokens = PooledArrays.Doubled(_tokens);
             }
 
             _tokens[_count++] = new Token(hash, start, end, codePointStart, codePointEnd);
-        }
-
-        // Out of line, so that the word loop it is inlined into keeps its registers for the words (a profile would otherwise
-        // have to tell the compiler this path is cold).
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private void Grow()
-        {
-            Token[] larger = ArrayPool<Token>.Shared.Rent(_tokens.Length * 2);
-            _tokens.AsSpan(0, _count).CopyTo(larger);
-            ArrayPool<Token>.Shared.Return(_tokens);
-            _tokens = larger;
         }
 
         /// <summary>The tokens; the buffer goes back to the pool, so the collector is not used after.</summary>
