@@ -63,11 +63,12 @@ internal static class PassageBenchmark
         {
             FindSharedPassagesResponse wide = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Query = new DocumentRef { Text = text }, TopK = WideTopK });
             int fewestShared = wide.Matches.Count == WideTopK ? wide.Matches.Min(m => m.SharedWordCount) : 0;
+            string[] passageWords = [.. wide.Matches.SelectMany(m => m.Passages).Select(p => Words(p.Text))];
             foreach (string quote in quoted)
             {
                 quotes++;
                 string words = Words(quote);
-                if (wide.Matches.Any(m => m.Passages.Any(p => Words(p.Text).Contains(words, StringComparison.Ordinal))))
+                if (passageWords.Any(passage => passage.Contains(words, StringComparison.Ordinal)))
                 {
                     found++;
                 }
