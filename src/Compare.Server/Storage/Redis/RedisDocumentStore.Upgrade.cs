@@ -73,8 +73,7 @@ public sealed partial class RedisDocumentStore
         {
             await writer.EnsureHeldAsync($"Upgrading collection {old.Tag} to Redis layout {Layout}").ConfigureAwait(false);
             RedisValue[] documents = await Db.HashGetAsync(old.Documents, [.. chunk.Select(id => (RedisValue)id)]).ConfigureAwait(false);
-            IBatch batch = Db.CreateBatch();
-            var writes = new List<Task>();
+            PipelineCommands pipeline = PipelineCommands.Pipeline(Db);
             var sets = new SetChanges();
             for (int i = 0; i < chunk.Length; i++)
             {
@@ -88,10 +87,10 @@ public sealed partial class RedisDocumentStore
                 RedisDocumentRecord? document = LegacyRecords.Record(documents[i]);
                 (DocumentSketch? sketch, uint[] passages) = document is null ? (null, []) : sketcher.SketchWithPassages(document.Text);
                 textBytes += utf8Length;
-                writes.Add(batch.HashSetAsync(keys.Versions, chunk[i], new RedisVersion(contentHash, utf8Length, createTime, handle, passages.Length).Encode()));
-                writes.Add(batch.HashSetAsync(keys.Documents, chunk[i], document?.Encode() ?? (byte[])documents[i]!));
-                writes.Add(batch.HashSetAsync(keys.HandleChunk(handle), RedisKeys.HandleField(handle), chunk[i]));
-                writes.Add(batch.SortedSetAddAsync(keys.Ids, chunk[i], 0));
+                pipeline.HashSet(keys.Versions, chunk[i], new RedisVersion(contentHash, utf8Length, createTime, handle, passages.Length).Encode());
+                pipeline.HashSet(keys.Documents, chunk[i], document?.Encode() ?? (byte[])documents[i]!);
+                pipeline.HashSet(keys.HandleChunk(handle), RedisKeys.HandleField(handle), chunk[i]);
+                pipeline.SortedSetAdd(keys.Ids, chunk[i]);
                 if (sketch is not null)
                 {
                     sets.Add(keys, sketch, passages, settings.Lsh, handle);
@@ -99,9 +98,8 @@ public sealed partial class RedisDocumentStore
                 }
             }
 
-            sets.WriteTo(batch, writes);
-            batch.Execute();
-            await Task.WhenAll(writes).ConfigureAwait(false);
+            sets.WriteTo(pipeline);
+            await pipeline.ExecuteAsync().ConfigureAwait(false);
         }
 
         return (sequence, textBytes, frequencies);

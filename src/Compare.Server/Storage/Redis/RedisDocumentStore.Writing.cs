@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
@@ -11,8 +10,27 @@ namespace Compare.Server.Storage.Redis;
 /// <summary>The Redis store's writes: a writer's batches, and the index rebuilt from the texts.</summary>
 public sealed partial class RedisDocumentStore
 {
-    // What Redis holds for a queued command or argument besides its bytes (its object and string headers), about.
-    private const int PerCommandBytes = 64;
+    // The write lease's scripts run at maxmemory too (allow-oom): they write a few bytes, and a writer that only deletes
+    // documents, which is how a user makes room, could not start otherwise. Taking the lease also restores the collection's
+    // copy of its record, which fences every commit, when a Redis restart lost it.
+    private const string TakeLeaseScript = """
+        #!lua flags=allow-oom
+        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+        redis.call('SET', KEYS[2], ARGV[3], 'NX')
+        return 1
+        """;
+
+    private const string ExtendLeaseScript = """
+        #!lua flags=allow-oom
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+        return 0
+        """;
+
+    private const string ReleaseLeaseScript = """
+        #!lua flags=allow-oom
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """;
 
     /// <summary>
     /// Sketches every stored text again into its handle and its entries (band buckets, prefix forest, passages), and
@@ -32,11 +50,10 @@ public sealed partial class RedisDocumentStore
             frequencies.Add(sketch.Shingles);
             var sets = new SetChanges();
             sets.Add(keys, sketch, passages, settings.Lsh, version.Handle);
-            IBatch batch = Db.CreateBatch();
-            var adds = new List<Task> { batch.HashSetAsync(keys.HandleChunk(version.Handle), RedisKeys.HandleField(version.Handle), id) };
-            sets.WriteTo(batch, adds);
-            batch.Execute();
-            await Task.WhenAll(adds).ConfigureAwait(false);
+            PipelineCommands pipeline = PipelineCommands.Pipeline(Db);
+            pipeline.HashSet(keys.HandleChunk(version.Handle), RedisKeys.HandleField(version.Handle), id);
+            sets.WriteTo(pipeline);
+            await pipeline.ExecuteAsync().ConfigureAwait(false);
             count++;
         }
 
@@ -54,16 +71,12 @@ public sealed partial class RedisDocumentStore
     {
         private readonly Dictionary<RedisKey, (List<RedisValue> Removed, List<RedisValue> Added)> _changes = [];
 
-        /// <summary>How many members are added or removed.</summary>
-        public int Members { get; private set; }
-
         /// <summary>Adds a document's entries: its band buckets, prefix forest and passage fingerprints.</summary>
         public void Add(RedisKeys keys, DocumentSketch sketch, uint[] passages, LshParameters lsh, long handle)
         {
             foreach ((RedisKey key, long member) in Entries(keys, sketch, passages, lsh, handle))
             {
                 Of(key).Added.Add(member);
-                Members++;
             }
         }
 
@@ -73,25 +86,22 @@ public sealed partial class RedisDocumentStore
             foreach ((RedisKey key, long member) in Entries(keys, sketch, passages, lsh, handle))
             {
                 Of(key).Removed.Add(member);
-                Members++;
             }
         }
 
-        /// <summary>Queues the changes on <paramref name="batch"/> (a transaction or a pipeline), adding their tasks to <paramref name="tasks"/> when given.</summary>
-        public void WriteTo(IBatch batch, List<Task>? tasks = null)
+        /// <summary>Queues the changes on <paramref name="commands"/>.</summary>
+        public void WriteTo(RedisCommands commands)
         {
             foreach ((RedisKey key, (List<RedisValue> removed, List<RedisValue> added)) in _changes)
             {
                 if (removed.Count > 0)
                 {
-                    Task removing = batch.SetRemoveAsync(key, [.. removed]);
-                    tasks?.Add(removing);
+                    commands.SetRemove(key, [.. removed]);
                 }
 
                 if (added.Count > 0)
                 {
-                    Task adding = batch.SetAddAsync(key, [.. added]);
-                    tasks?.Add(adding);
+                    commands.SetAdd(key, [.. added]);
                 }
             }
         }
@@ -149,43 +159,28 @@ public sealed partial class RedisDocumentStore
         }
 
         /// <summary>
-        /// Queues the changes on <paramref name="transaction"/>: one BITFIELD of saturating increments for a few cells, or,
-        /// when a large batch touches many (a BITFIELD of 200,000 cells is a 15 MB command that stalls Redis), the whole
-        /// sketch read now and written back, 1 MB each way. Only the writer holding the lease writes it meanwhile. Returns
-        /// about how many bytes queueing it takes in Redis.
+        /// Queues the changes on <paramref name="commands"/>: saturating increments (BITFIELD) for a few cells, or, when a
+        /// large batch touches many (a BITFIELD of 200,000 cells is a 15 MB command that stalls Redis), the whole sketch read
+        /// now and written back, 1 MB each way. Only the writer holding the lease writes it meanwhile.
         /// </summary>
-        public async Task<long> WriteToAsync(IDatabase db, ITransaction transaction, RedisKey key)
+        public async Task WriteToAsync(IDatabase db, RedisCommands commands, RedisKey key)
         {
             List<KeyValuePair<int, int>> changes = [.. _deltas.Where(static d => d.Value != 0).OrderBy(static d => d.Key)];
-            if (changes.Count > MaxIncrements)
+            if (changes.Count <= MaxIncrements)
             {
-                byte[] counters = (byte[]?)await db.StringGetAsync(key).ConfigureAwait(false) ?? [];
-                Array.Resize(ref counters, Math.Max(counters.Length, DocumentFrequencySketch.Bytes));
-                foreach ((int cell, int delta) in changes)
-                {
-                    Span<byte> counter = counters.AsSpan(cell * sizeof(uint), sizeof(uint));
-                    BinaryPrimitives.WriteUInt32BigEndian(counter, (uint)Math.Clamp(BinaryPrimitives.ReadUInt32BigEndian(counter) + (long)delta, 0, uint.MaxValue));
-                }
-
-                _ = transaction.StringSetAsync(key, counters);
-                return counters.Length;
+                commands.SaturatingIncrements(key, changes);
+                return;
             }
 
-            var args = new List<object>(3 + (changes.Count * 4)) { key, "OVERFLOW", "SAT" };
+            byte[] counters = (byte[]?)await db.StringGetAsync(key).ConfigureAwait(false) ?? [];
+            Array.Resize(ref counters, Math.Max(counters.Length, DocumentFrequencySketch.Bytes));
             foreach ((int cell, int delta) in changes)
             {
-                args.Add("INCRBY");
-                args.Add("u32");
-                args.Add(string.Create(CultureInfo.InvariantCulture, $"#{cell}"));
-                args.Add(delta);
+                Span<byte> counter = counters.AsSpan(cell * sizeof(uint), sizeof(uint));
+                BinaryPrimitives.WriteUInt32BigEndian(counter, (uint)Math.Clamp(BinaryPrimitives.ReadUInt32BigEndian(counter) + (long)delta, 0, uint.MaxValue));
             }
 
-            if (args.Count > 3)
-            {
-                _ = transaction.ExecuteAsync("BITFIELD", args);
-            }
-
-            return args.Count * PerCommandBytes;
+            commands.StringSet(key, counters);
         }
     }
 
@@ -210,12 +205,21 @@ public sealed partial class RedisDocumentStore
 
         private IDatabase Db => _store.Db;
 
-        /// <summary>A transaction that runs only while this writer holds the lease.</summary>
-        public ITransaction FencedTransaction()
+        /// <summary>
+        /// The commands of a commit, run only while this writer holds the lease and the collection is still the one it opened:
+        /// a MULTI/EXEC, or for a commit that only deletes (<paramref name="onlyDeletes"/>) a script that runs at maxmemory too.
+        /// </summary>
+        private RedisCommands FencedCommands(bool onlyDeletes)
         {
+            if (onlyDeletes)
+            {
+                return new FencedScriptCommands(Db, _keys.WriteLock, _lease, _keys.Config, _record.Serialize());
+            }
+
             ITransaction transaction = Db.CreateTransaction();
             transaction.AddCondition(Condition.StringEqual(_keys.WriteLock, _lease));
-            return transaction;
+            transaction.AddCondition(Condition.StringEqual(_keys.Config, _record.Serialize()));
+            return new PipelineCommands(transaction, commands => _store.ExecuteAsync(transaction, _keys.Versions, commands.QueuedBytes));
         }
 
         /// <summary>Throws <see cref="StoreUnavailableException"/> unless this writer still holds the lease (for work no transaction can fence).</summary>
@@ -266,21 +270,18 @@ public sealed partial class RedisDocumentStore
                 throw new StoreFormatException($"Collection '{_record.Name}' has used all {GroupEntry.MaxHandle:N0} sequence numbers; rebuild it under a new name.");
             }
 
-            ITransaction transaction = FencedTransaction();
-            transaction.AddCondition(Condition.StringEqual(_keys.Config, _record.Serialize()));
+            RedisCommands commands = FencedCommands(onlyDeletes: writes.Count == 0);
             DocumentSketcher sketcher = _store.Sketchers.For(settings.Parameters);
             var frequencies = new FrequencyChanges();
             var sets = new SetChanges();
             long textBytes = 0;
-            // What queueing the transaction takes in Redis, roughly: told to ExecuteAsync, which asks whether that much was left.
-            long queuedBytes = fields.Length * 4 * PerCommandBytes;
             for (int i = 0; i < fields.Length; i++)
             {
                 string id = fields[i]!;
                 if (RedisVersion.Decode(oldVersions[i]) is { } old)
                 {
                     textBytes -= old.Utf8Length;
-                    _ = transaction.HashDeleteAsync(_keys.HandleChunk(old.Handle), RedisKeys.HandleField(old.Handle));
+                    commands.HashDelete(_keys.HandleChunk(old.Handle), RedisKeys.HandleField(old.Handle));
                     if (_store.Readable(_keys, id, oldDocuments[i]) is { } oldRecord)
                     {
                         (DocumentSketch oldSketch, uint[] oldPassages) = sketcher.SketchWithPassages(oldRecord.Text);
@@ -291,30 +292,28 @@ public sealed partial class RedisDocumentStore
 
                 if (i >= writes.Count)
                 {
-                    _ = transaction.HashDeleteAsync(_keys.Versions, id);
-                    _ = transaction.HashDeleteAsync(_keys.Documents, id);
-                    _ = transaction.SortedSetRemoveAsync(_keys.Ids, id);
+                    commands.HashDelete(_keys.Versions, id);
+                    commands.HashDelete(_keys.Documents, id);
+                    commands.SortedSetRemove(_keys.Ids, id);
                     continue;
                 }
 
                 DocumentWrite w = writes[i];
                 next++;
                 textBytes += w.Content.Utf8Length;
-                byte[] document = RedisDocumentRecord.From(w).Encode();
-                queuedBytes += document.Length + PerCommandBytes;
-                _ = transaction.HashSetAsync(_keys.Versions, id, new RedisVersion(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), next, w.Passages.Length).Encode());
-                _ = transaction.HashSetAsync(_keys.Documents, id, document);
-                _ = transaction.HashSetAsync(_keys.HandleChunk(next), RedisKeys.HandleField(next), id);
-                _ = transaction.SortedSetAddAsync(_keys.Ids, id, 0);
+                commands.HashSet(_keys.Versions, id, new RedisVersion(w.Content.ContentHash, w.Content.Utf8Length, w.CreateTime.ToUnixTimeMilliseconds(), next, w.Passages.Length).Encode());
+                commands.HashSet(_keys.Documents, id, RedisDocumentRecord.From(w).Encode());
+                commands.HashSet(_keys.HandleChunk(next), RedisKeys.HandleField(next), id);
+                commands.SortedSetAdd(_keys.Ids, id);
                 sets.Add(_keys, w.Sketch, w.Passages, settings.Lsh, next);
                 frequencies.Count(w.Sketch.Shingles, +1);
             }
 
-            sets.WriteTo(transaction);
-            _ = transaction.StringSetAsync(_keys.Sequence, next);
-            _ = transaction.StringIncrementAsync(_keys.TextBytes, textBytes);
-            queuedBytes += await frequencies.WriteToAsync(Db, transaction, _keys.Frequencies).ConfigureAwait(false) + (sets.Members * PerCommandBytes);
-            if (await _store.ExecuteAsync(transaction, _keys.Versions, queuedBytes).ConfigureAwait(false))
+            sets.WriteTo(commands);
+            commands.StringSet(_keys.Sequence, next);
+            commands.StringIncrement(_keys.TextBytes, textBytes);
+            await frequencies.WriteToAsync(Db, commands, _keys.Frequencies).ConfigureAwait(false);
+            if (await commands.ExecuteAsync().ConfigureAwait(false))
             {
                 return;
             }
@@ -333,7 +332,7 @@ public sealed partial class RedisDocumentStore
             _done.Dispose();
             try
             {
-                await Db.LockReleaseAsync(_keys.WriteLock, _lease).ConfigureAwait(false);
+                await Db.ScriptEvaluateAsync(ReleaseLeaseScript, [_keys.WriteLock], [_lease]).ConfigureAwait(false);
             }
             catch (Exception e) when (RedisFaultTranslation.Translate(e) is not null)
             {
@@ -349,7 +348,7 @@ public sealed partial class RedisDocumentStore
             try
             {
                 while (await timer.WaitForNextTickAsync(done).ConfigureAwait(false)
-                    && await Db.LockExtendAsync(_keys.WriteLock, _lease, LeaseTime).ConfigureAwait(false))
+                    && (long)await Db.ScriptEvaluateAsync(ExtendLeaseScript, [_keys.WriteLock], [_lease, (long)LeaseTime.TotalMilliseconds]).ConfigureAwait(false) == 1)
                 {
                 }
             }

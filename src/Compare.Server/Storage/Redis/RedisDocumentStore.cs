@@ -232,7 +232,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
     /// <inheritdoc/>
     public async Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
-        await OpenWriterAsync(await RequireForWriteAsync(collection, settings).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await OpenWriterAsync(await RequireAsync(collection, settings).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Takes the collection's write lease, waiting for the writer holding it, and holds it until the writer is disposed.</summary>
     private async Task<Writer> OpenWriterAsync(RedisCollection record, CancellationToken cancellationToken)
@@ -242,7 +242,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         RedisValue lease = Guid.NewGuid().ToString("N");
         using var waited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         waited.CancelAfter(MaxLockWait);
-        for (int attempt = 0; !await Db.LockTakeAsync(keys.WriteLock, lease, LeaseTime).ConfigureAwait(false); attempt++)
+        RedisKey[] leaseKeys = [keys.WriteLock, keys.Config];
+        RedisValue[] leaseArguments = [lease, (long)LeaseTime.TotalMilliseconds, record.Serialize()];
+        for (int attempt = 0; (long)await Db.ScriptEvaluateAsync(TakeLeaseScript, leaseKeys, leaseArguments).ConfigureAwait(false) == 0; attempt++)
         {
             try
             {
@@ -806,10 +808,10 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     }
 
     // The collection's own copy of its record, which write transactions WATCH: it lives in the collection's
-    // slot. Only writers need it, so reads do not pay the round trip.
-    private async Task<RedisCollection> RequireForWriteAsync(string name, CollectionSettings? expected = null)
+    // slot. Only writers need it, so reads do not pay the round trip (a document writer's lease restores it).
+    private async Task<RedisCollection> RequireForWriteAsync(string name)
     {
-        RedisCollection record = await RequireAsync(name, expected).ConfigureAwait(false);
+        RedisCollection record = await RequireAsync(name).ConfigureAwait(false);
         await Db.StringSetAsync(new RedisKeys(keyPrefix, record).Config, record.Serialize(), when: When.NotExists).ConfigureAwait(false);
         return record;
     }
