@@ -4,6 +4,7 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace Compare.Server.Tests;
@@ -256,6 +257,50 @@ public sealed class RedisStoreTests
                 long.Parse((await direct.GetServer(redis.Configuration).InfoAsync("memory")).SelectMany(g => g).Single(p => p.Key == "used_memory").Value,
                     System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(stored.Count - 300 + 50, (await documents.ListDocumentsAsync(new ListDocumentsRequest { PageSize = 1 })).TotalCount);
+        }
+    }
+
+    [Fact]
+    public async Task ADeleteWhoseWriterLostItsLease_OrWhoseCollectionWasRecreated_DeletesNothing()
+    {
+        // A commit that only deletes runs as a script, not a fenced MULTI: it checks the same fence itself.
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "fence"));
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            var collections = new CollectionService.CollectionServiceClient(channel);
+            List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(3)];
+            await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "news" });
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch("news", corpus));
+            IDocumentStore store = app.Services.GetRequiredService<IDocumentStore>();
+            CollectionSettings settings = (await store.GetCollectionAsync("news", CancellationToken.None))!.Settings;
+            await using ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+            IDatabase db = direct.GetDatabase();
+
+            // Another writer took the lease (this one's ran out): nothing is deleted, and releasing leaves the other's lease alone.
+            IDocumentWriter writer = await store.BeginWriteAsync("news", settings, CancellationToken.None);
+            RedisKey writeLock = direct.GetServer(redis.Configuration).Keys(pattern: "*write-lock").Single();
+            await db.StringSetAsync(writeLock, "another writer");
+            await Assert.ThrowsAsync<WriteConflictException>(() => writer.CommitAsync([], [corpus[0].Id], CancellationToken.None));
+            await writer.DisposeAsync();
+            Assert.Equal("another writer", (string?)await db.StringGetAsync(writeLock));
+            await db.KeyDeleteAsync(writeLock);
+            Assert.Equal(corpus[0].Text, (await documents.GetDocumentAsync(new GetDocumentRequest { Collection = "news", Id = corpus[0].Id, IncludeText = true })).Document.Text);
+
+            // The collection was deleted and recreated under its name meanwhile: the new one's document of that id stays.
+            writer = await store.BeginWriteAsync("news", settings, CancellationToken.None);
+            await collections.DeleteCollectionAsync(new DeleteCollectionRequest { Name = "news" });
+            await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "news" });
+            await documents.UpsertDocumentsAsync(ServerFixture.Batch("news", [(corpus[0].Id, TestData.Seed2014)]));
+            await Assert.ThrowsAsync<CollectionChangedException>(() => writer.CommitAsync([], [corpus[0].Id], CancellationToken.None));
+            await writer.DisposeAsync();
+            Assert.Equal(TestData.Seed2014, (await documents.GetDocumentAsync(new GetDocumentRequest { Collection = "news", Id = corpus[0].Id, IncludeText = true })).Document.Text);
+
+            // And with the fence whole, the same delete goes through.
+            DeleteDocumentsResponse deleted = await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "news", Ids = { corpus[0].Id } });
+            Assert.Equal(1, deleted.DeletedCount);
         }
     }
 
