@@ -426,6 +426,50 @@ public sealed class SqliteStoreTests
     }
 
     [Fact]
+    public async Task Commits_AreCopiedIntoTheDatabaseFileBesideTheWrites_WithoutAFlushOrAFullLog()
+    {
+        // The writer's own automatic checkpoint is off; a thread of the store copies the log after each commit. SQLite's
+        // would copy nothing here: 40 documents are far from its 1,000 pages.
+        using var directory = new TempDirectory();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: SqliteAt(directory.Path));
+        await using (app)
+        using (channel)
+        {
+            var documents = new DocumentService.DocumentServiceClient(channel);
+            await documents.UpsertDocumentsAsync(Batch(string.Empty, TestData.BbcCorpus().Take(40)));
+
+            // The database file alone (a copy without its log) holds them soon after, while the server still runs.
+            long copied = 0;
+            for (int attempt = 0; attempt < 100 && copied < 40; attempt++)
+            {
+                await Task.Delay(50);
+                copied = CountInFileAlone(Path.Combine(directory.Path, SqliteDocumentRecords.FileName));
+            }
+
+            Assert.Equal(40, copied);
+        }
+
+        static long CountInFileAlone(string file)
+        {
+            using var copy = new TempDirectory();
+            string alone = Path.Combine(copy.Path, "copy.db");
+            File.Copy(file, alone);
+            try
+            {
+                using var connection = new SqliteConnection($"Data Source={alone};Pooling=False");
+                connection.Open();
+                using SqliteCommand count = connection.CreateCommand();
+                count.CommandText = "SELECT count(*) FROM documents";
+                return (long)count.ExecuteScalar()!;
+            }
+            catch (SqliteException)
+            {
+                return 0; // copied halfway through a checkpoint, or before the tables were: try again
+            }
+        }
+    }
+
+    [Fact]
     public async Task Start_DataFromAnotherFormatVersion_FailsNamingTheVersions()
     {
         using var data = new TempDirectory();

@@ -77,4 +77,7 @@ internal static partial class Log
 
     [LoggerMessage(26, LogLevel.Warning, "Redis evicts keys when it reaches its maxmemory of {MaxMemory} bytes (maxmemory-policy {Policy}): it would drop Compare's documents and index entries without a word. Set maxmemory-policy noeviction, under which a write that does not fit is refused and nothing is lost.")]
     public static partial void RedisEvicts(ILogger logger, string policy, long maxMemory);
+
+    [LoggerMessage(27, LogLevel.Warning, "Copying SQLite's write-ahead log into the database file failed ({Reason}); every commit stays in the log, and the next commit tries again.")]
+    public static partial void CheckpointFailed(ILogger logger, string reason);
 }

@@ -112,6 +112,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     private readonly Lock _writeGate = new();
     private readonly SketcherCache _sketchers = new();
     private SqliteConnection? _writer;
+    private WalCheckpointer? _checkpointer;
     private FileStream? _directoryLock;
 
     /// <summary>
@@ -160,7 +161,8 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
                 Execute(writer, $"PRAGMA page_size={PageSize};");
             }
 
-            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA recursive_triggers=ON;");
+            // Checkpoints run beside the commits (WalCheckpointer), not inside them.
+            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA recursive_triggers=ON; PRAGMA wal_autocheckpoint=0;");
             if (empty)
             {
                 using SqliteTransaction transaction = writer.BeginTransaction();
@@ -188,6 +190,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         }
 
         _writer = writer;
+        _checkpointer = new WalCheckpointer(_connectionString, _logger);
         if (upgrade)
         {
             UpgradeFromVersion1();
@@ -725,9 +728,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         {
             if (_writer is not null)
             {
-                using SqliteCommand command = _writer.CreateCommand();
-                command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-                command.ExecuteNonQuery();
+                WalCheckpointer.Checkpoint(_writer, "TRUNCATE");
             }
         }
     }
@@ -735,6 +736,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     /// <summary>Closes the writer and empties the connection pool, releasing the file.</summary>
     public void Dispose()
     {
+        _checkpointer?.Dispose();
         lock (_writeGate)
         {
             _writer?.Dispose();
@@ -951,14 +953,20 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     // SQLITE_FULL: the disk (or a quota) had no room for the journal or the file, and nothing of the transaction stayed.
     private const int SqliteFull = 13;
 
-    /// <summary>Runs a write under the writer's lock; a full disk is the store's <see cref="StoreFullException"/>, naming no path.</summary>
+    /// <summary>
+    /// Runs a write under the writer's lock, then asks for a checkpoint (copying the log first when checkpoints beside the
+    /// writes let it grow too long); a full disk is the store's <see cref="StoreFullException"/>, naming no path.
+    /// </summary>
     private T Write<T>(Func<T> write)
     {
         lock (_writeGate)
         {
             try
             {
-                return write();
+                _checkpointer?.CheckpointIfLogTooLong(Writer);
+                T result = write();
+                _checkpointer?.Request();
+                return result;
             }
             catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
             {
