@@ -245,10 +245,12 @@ internal static class StorageBenchmark
     {
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         long? writtenBefore = BytesWritten();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         double rate = await IngestAsync(channel, documents, collection);
+        double allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / 1024.0 / documents.Length;
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / documents.Length;
         string written = BytesWritten() - writtenBefore is long bytes ? string.Create(CultureInfo.InvariantCulture, $", {bytes / 1024.0 / documents.Length:F1} KiB written") : "";
-        return (rate, string.Create(CultureInfo.InvariantCulture, $"ingest: {cpu:F0} µs of CPU{written} a document"));
+        return (rate, string.Create(CultureInfo.InvariantCulture, $"ingest: {cpu:F0} µs of CPU{written}, {allocated:F1} KiB allocated a document"));
     }
 
     // The bytes this process has passed to write calls (files and sockets), from /proc/self/io; null where there is none.

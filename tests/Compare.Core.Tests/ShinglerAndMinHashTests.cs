@@ -68,7 +68,7 @@ public sealed class ShinglerAndMinHashTests
     [InlineData(33)]
     [InlineData(4097)]
     [InlineData(1_000_000)]
-    public void HashSort_KeysWithItems_SortsTheKeysAndMovesEachItemWithItsKey(int length)
+    public void HashSort_KeysWithItemsOrAlone_SortsTheKeysAndMovesEachItemWithItsKey(int length)
     {
         var random = new Random(length);
         // Spread keys with a tenth repeated (band keys of documents sharing a bucket), and an uneven input that falls back.
@@ -80,11 +80,15 @@ public sealed class ShinglerAndMinHashTests
         {
             int[] items = [.. Enumerable.Range(0, length)];
             (ulong, int)[] expected = [.. keys.Select((k, i) => (k, i)).Order()];
+            ulong[] alone = [.. keys];
 
             Compare.Core.Hashing.HashSort.Sort(keys, items);
+            // The path without items (a document's shingles), and its fallback for the uneven input.
+            Compare.Core.Hashing.HashSort.Sort(alone);
 
             Assert.Equal(expected, keys.Zip(items).OrderBy(p => p).Select(p => (p.First, p.Second)));
             Assert.Equal(expected.Select(p => p.Item1), keys);
+            Assert.Equal(expected.Select(p => p.Item1), alone);
         }
     }
 

@@ -34,6 +34,21 @@ internal static class Mix
         return x;
     }
 
+    /// <summary>
+    /// <see cref="Finalize(ulong)"/> in every lane, where a vector of 64-bit lanes has no multiply instruction (AVX2): the JIT
+    /// builds each product from three 32-bit ones, still about twice as fast as four scalar finalisers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ulong> Finalize(Vector256<ulong> x)
+    {
+        x ^= Vector256.ShiftRightLogical(x, 33);
+        x *= FinalizeMultiplier1;
+        x ^= Vector256.ShiftRightLogical(x, 33);
+        x *= FinalizeMultiplier2;
+        x ^= Vector256.ShiftRightLogical(x, 33);
+        return x;
+    }
+
     private const ulong FinalizeMultiplier1 = 0xff51afd7ed558ccdUL;
     private const ulong FinalizeMultiplier2 = 0xc4ceb9fe1a85ec53UL;
 

@@ -30,7 +30,11 @@ internal enum AsciiBlocks
     Vector256,
 }
 
-/// <summary>Receives the words of a text in order; implemented by structs so the tokenizer loop is specialised per sink.</summary>
+/// <summary>
+/// Receives the words of a text in order; implemented by structs so the tokenizer loop is specialised per sink. Every word's
+/// bytes are followed by at least <see cref="Tokenizer.WordSlack"/> readable bytes, so a sink can hash them again with
+/// <see cref="Hashing.WordHash.HashWithSlack"/>.
+/// </summary>
 internal interface ITokenSink
 {
     void OnToken(ulong hash, ReadOnlySpan<byte> normalizedUtf8, int start, int end, int codePointStart, int codePointEnd);
@@ -70,7 +74,7 @@ public static class Tokenizer
 {
     private const byte Separator = 0;
     private const int AsciiBlockLength = 64;
-    private const int WordSlack = 16;
+    internal const int WordSlack = 16;
 
     // For each ASCII char: 0 for a separator, otherwise the byte the normalised word holds.
     private static readonly byte[] AsciiMap = BuildAsciiMap(foldDigits: false);
@@ -424,7 +428,8 @@ public static class Tokenizer
     {
         string normalized = Normalize(raw, options);
         byte[]? rented = null;
-        int maxBytes = Encoding.UTF8.GetMaxByteCount(normalized.Length);
+        // With the slack every sink may read past a word (ITokenSink).
+        int maxBytes = Encoding.UTF8.GetMaxByteCount(normalized.Length) + WordSlack;
         Span<byte> bytes = maxBytes <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
         int length = 0;
         foreach (Rune rune in normalized.EnumerateRunes())
