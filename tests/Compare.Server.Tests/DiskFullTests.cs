@@ -8,6 +8,9 @@ namespace Compare.Server.Tests;
 /// <summary>The SQLite store on a file system that fills up (a small tmpfs the test mounts), then gets room again.</summary>
 public sealed class DiskFullTests
 {
+    // More than the 64 new documents from which a commit fills their buckets beside the records (LocalDocumentStore).
+    private const int BatchSize = 80;
+
     [Fact]
     public async Task Upserts_OnAFullDisk_AreResourceExhaustedWithNoPathAndHealthSaysSoUntilSpaceReturns()
     {
@@ -18,12 +21,13 @@ public sealed class DiskFullTests
             await using ServerProcess server = await ServerProcess.StartAsync(new Dictionary<string, string> { ["Storage__Path"] = mount.Path });
             var documents = server.Documents;
             var stored = new List<string>();
+            UpsertDocumentsRequest? refused = null;
             RpcException? full = null;
             int batch = 0;
             for (; batch < 100; batch++)
             {
                 var request = new UpsertDocumentsRequest();
-                request.Documents.AddRange(TestData.BbcCorpus().Skip(batch * 20 % 2000).Take(20).Select((d, i) => new Document { Id = $"b{batch}-{i}", Text = d.Text }));
+                request.Documents.AddRange(TestData.BbcCorpus().Skip(batch * BatchSize % 2000).Take(BatchSize).Select((d, i) => new Document { Id = $"b{batch}-{i}", Text = d.Text }));
                 try
                 {
                     await documents.UpsertDocumentsAsync(request);
@@ -31,7 +35,7 @@ public sealed class DiskFullTests
                 }
                 catch (RpcException e)
                 {
-                    full = e;
+                    (full, refused) = (e, request);
                     break;
                 }
             }
@@ -55,8 +59,14 @@ public sealed class DiskFullTests
                 Assert.Equal(id, (await documents.GetDocumentAsync(new GetDocumentRequest { Id = id })).Document.Id);
             }
 
-            // Nothing of the refused batch was stored.
+            // Nothing of the refused batch was stored, nor left in the index's buckets: it goes in whole when sent again.
             await RpcAssert.FailsAsync(StatusCode.NotFound, () => documents.GetDocumentAsync(new GetDocumentRequest { Id = $"b{batch}-0" }).ResponseAsync);
+            var collections = new CollectionService.CollectionServiceClient(server.Channel);
+            Assert.Equal(stored.Count + 1, (await collections.GetCollectionAsync(new GetCollectionRequest())).Collection.DocumentCount);
+            Assert.Equal(BatchSize, (await documents.UpsertDocumentsAsync(refused!)).CreatedCount);
+            Assert.Equal(stored.Count + 1 + BatchSize, (await collections.GetCollectionAsync(new GetCollectionRequest())).Collection.DocumentCount);
+            FindSimilarResponse similar = await server.Similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Id = $"b{batch}-0" }, IncludeSelf = true });
+            Assert.Contains(similar.Matches, m => m.Id == $"b{batch}-0");
         }
         finally
         {

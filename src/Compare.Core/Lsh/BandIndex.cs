@@ -80,6 +80,23 @@ public sealed class BandIndex : IDisposable
         }
     }
 
+    /// <summary>The place in the order of writes that the next <see cref="Add"/> without one takes.</summary>
+    public long NextWrite
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try
+            {
+                return _writes;
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+        }
+    }
+
     /// <summary>
     /// Adds <paramref name="id"/> (not yet indexed) to the buckets of <paramref name="signature"/>: as the latest write,
     /// or at <paramref name="writtenAt"/>, its place in the order of writes as storage recorded it (loading, in any order).

@@ -43,9 +43,12 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
 
     /// <summary>
     /// Upserting a batch, first part, which needs no lock: the collection's settings, and each document's sketch and
-    /// passage fingerprints. A stream of batches prepares the next while the one before it commits.
+    /// passage fingerprints. A stream of batches prepares the next while the one before it commits, and says so
+    /// (<paramref name="besideACommit"/>): a core is then left to the commit, an ingest's serial step, which would otherwise
+    /// wait its turn behind the sketching.
     /// </summary>
-    public async Task<PreparedBatch> PrepareAsync(string collection, IReadOnlyList<DocumentContent> documents, UpsertOptions options, CancellationToken cancellationToken)
+    public async Task<PreparedBatch> PrepareAsync(string collection, IReadOnlyList<DocumentContent> documents, UpsertOptions options, CancellationToken cancellationToken,
+        bool besideACommit = false)
     {
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentNullException.ThrowIfNull(options);
@@ -54,7 +57,8 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
         NearDuplicateCheck? check = options.IncludeNearDuplicates || options.SkipIfDuplicate
             ? new NearDuplicateCheck(options.NearDuplicateThreshold ?? settings.Threshold, options.IncludeNearDuplicates ? options.MaxNearDuplicates : 1, options.SkipIfDuplicate)
             : null;
-        return new PreparedBatch(collection, settings, documents, Prepare(documents, sketchers.For(settings.Parameters), cancellationToken), check);
+        int cores = besideACommit ? Math.Max(1, Environment.ProcessorCount - 1) : Environment.ProcessorCount;
+        return new PreparedBatch(collection, settings, documents, Prepare(documents, sketchers.For(settings.Parameters), cores, cancellationToken), check);
     }
 
     /// <summary>
@@ -454,8 +458,8 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
         }
     }
 
-    /// <summary>Each document's sketch and passage fingerprints, with the collection's normalisation.</summary>
-    private static Prepared[] Prepare(IReadOnlyList<DocumentContent> documents, DocumentSketcher sketcher, CancellationToken cancellationToken)
+    /// <summary>Each document's sketch and passage fingerprints, with the collection's normalisation, on at most <paramref name="cores"/> cores.</summary>
+    private static Prepared[] Prepare(IReadOnlyList<DocumentContent> documents, DocumentSketcher sketcher, int cores, CancellationToken cancellationToken)
     {
         var prepared = new Prepared[documents.Count];
         Action<int> prepare = i =>
@@ -472,7 +476,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
         }
         else
         {
-            Parallel.For(0, documents.Count, new ParallelOptions { CancellationToken = cancellationToken }, prepare);
+            Parallel.For(0, documents.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = cores }, prepare);
         }
 
         return prepared;

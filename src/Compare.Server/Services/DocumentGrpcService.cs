@@ -40,7 +40,8 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
             await foreach (StreamUpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
             {
                 // Field names carry the message number, so a caller knows which batch to fix and that the ones before it are stored.
-                DocumentIndexService.PreparedBatch next = await PrepareAsync(message.ToBatch(), $"messages[{read++}].", context.CancellationToken).ConfigureAwait(false);
+                DocumentIndexService.PreparedBatch next = await PrepareAsync(message.ToBatch(), $"messages[{read++}].", context.CancellationToken,
+                    besideACommit: committing.Count > 0).ConfigureAwait(false);
                 Task previous = committing.LastOrDefault() ?? Task.CompletedTask;
                 // On the pool: a local store commits synchronously, and would otherwise hold up the next read.
                 committing.Enqueue(Task.Run(async () =>
@@ -153,7 +154,8 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
     private async Task<UpsertDocumentsResponse> UpsertAsync(UpsertDocumentsRequest request, string prefix, CancellationToken cancellationToken) =>
         await CommitAsync(await PrepareAsync(request, prefix, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
-    private Task<DocumentIndexService.PreparedBatch> PrepareAsync(UpsertDocumentsRequest request, string prefix, CancellationToken cancellationToken)
+    private Task<DocumentIndexService.PreparedBatch> PrepareAsync(UpsertDocumentsRequest request, string prefix, CancellationToken cancellationToken,
+        bool besideACommit = false)
     {
         var violations = new FieldViolations();
         string collection = RequestValidator.Collection(request.Collection, violations, prefix + "collection");
@@ -163,7 +165,7 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
         violations.ThrowIfAny();
 
         var options = new UpsertOptions(request.HasNearDuplicateThreshold ? threshold : null, request.IncludeNearDuplicates, maxNear, request.SkipIfDuplicate);
-        return index.PrepareAsync(collection, documents, options, cancellationToken);
+        return index.PrepareAsync(collection, documents, options, cancellationToken, besideACommit);
     }
 
     private async Task<UpsertDocumentsResponse> CommitAsync(DocumentIndexService.PreparedBatch batch, CancellationToken cancellationToken) =>

@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Text;
 using Compare.Core;
 using Compare.Core.Lsh;
@@ -179,7 +180,8 @@ public static class RequestValidator
 
             if (violations.IsEmpty)
             {
-                var metadata = new Dictionary<string, string>(d.Metadata, StringComparer.Ordinal);
+                IReadOnlyDictionary<string, string> metadata = d.Metadata.Count == 0 ? ReadOnlyDictionary<string, string>.Empty
+                    : new Dictionary<string, string>(d.Metadata, StringComparer.Ordinal);
                 prepared[i] = new DocumentContent(d.Id, d.Text, metadata, DocumentHash.Of(d.Text, metadata),
                     CodePoints(d.Text), utf8Length);
             }

@@ -804,7 +804,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             document.Bind(6, w.Sketch.Shingles.Length);
             document.Bind(7, w.CreateTime.ToUnixTimeMilliseconds());
             document.Bind(8, w.UpdateTime.ToUnixTimeMilliseconds());
-            document.Bind(9, JsonSerializer.Serialize(d.Metadata.ToDictionary(StringComparer.Ordinal), SettingsJson.Default.DictionaryStringString));
+            document.Bind(9, d.Metadata.Count == 0 ? "{}" : JsonSerializer.Serialize(d.Metadata.ToDictionary(StringComparer.Ordinal), SettingsJson.Default.DictionaryStringString));
             document.Bind(10, d.Text);
             long seq = document.Insert();
             if (seq == 0)
