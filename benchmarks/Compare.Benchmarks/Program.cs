@@ -8,11 +8,18 @@ using Compare.Benchmarks;
 // "containment [documents] [queries] [store]" containment search both ways against the exhaustive answer,
 // "restart DIR [times]" the server executable's restart on kept SQLite files, "query-redis HOST:PORT JSONL" FindSimilar on a filled Redis, "load [seconds] [workers]" a mixed load on the server executable,
 // "process NATIVE_COMPARE [repetitions]" whole dedup processes (native, JIT, datasketch with DATASKETCH=<checkout>),
+// "band-adds [documents]" a band index's adds a thousand at a time (median, p99, slowest),
 // "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
 // corpus as JSONL for the CLI; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "scale")
 {
     ScaleBenchmark.Run(args.Length > 1 ? [.. args[1..].Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))] : [10_000, 100_000]);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "band-adds")
+{
+    BandAddBenchmark.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 300_000, 3);
     return;
 }
 

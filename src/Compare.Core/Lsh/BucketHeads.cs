@@ -13,14 +13,21 @@ namespace Compare.Core.Lsh;
 internal sealed class BucketHeads
 {
     private const double BuildLoad = 0.7;
-    private const double MaxLoad = 0.75;
+
+    /// <summary>The most a table is filled before it doubles, unless told less.</summary>
+    public const double MaxLoad = 0.75;
+
+    private readonly double _growAt;
     private ulong[] _keys; // 0 marks an empty slot; key 0 is kept as 1 (a bucket shared by accident only adds a candidate, verified later)
     private int[] _heads;
     private int _count;
 
-    public BucketHeads(int expectedBuckets)
+    /// <summary>An empty table for <paramref name="expectedBuckets"/>, which doubles once more than <paramref name="growAt"/> of it is filled.</summary>
+    public BucketHeads(int expectedBuckets, double growAt = MaxLoad)
     {
+        Debug.Assert(growAt is > BuildLoad / 2 and <= MaxLoad);
         int capacity = Math.Max(16, (int)Math.Min(int.MaxValue - 64, expectedBuckets / BuildLoad));
+        _growAt = growAt;
         _keys = new ulong[capacity];
         _heads = new int[capacity];
     }
@@ -48,10 +55,10 @@ internal sealed class BucketHeads
     /// </summary>
     // A restart runs this over every document once: optimised from the first call, where tiering would promote it only after the load.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static BucketHeads Build(ReadOnlySpan<ulong> keys, int firstNode, int[] nodeNext, int none, SortBuffers buffers)
+    public static BucketHeads Build(ReadOnlySpan<ulong> keys, int firstNode, int[] nodeNext, int none, SortBuffers buffers, double growAt = MaxLoad)
     {
         Debug.Assert(buffers.Length >= keys.Length);
-        var table = new BucketHeads(keys.Length);
+        var table = new BucketHeads(keys.Length, growAt);
         SortByTopBits(keys, buffers);
         ReadOnlySpan<ulong> sortedKeys = buffers.SortedKeys.AsSpan(0, keys.Length);
         ReadOnlySpan<int> positions = buffers.Positions.AsSpan(0, keys.Length);
@@ -86,7 +93,7 @@ internal sealed class BucketHeads
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ref int GetOrAdd(ulong key, out bool exists)
     {
-        if (_count + 1 > _keys.Length * MaxLoad)
+        if (_count + 1 > _keys.Length * _growAt)
         {
             Grow();
         }

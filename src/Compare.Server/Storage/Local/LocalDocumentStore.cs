@@ -650,7 +650,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
             {
                 // The commit's error is the one to report, whatever became of the buckets.
                 await Task.WhenAny(bucketing).ConfigureAwait(false);
-                foreach (int i in added)
+                foreach (int i in added.Where(i => bucketed[i]))
                 {
                     collection.Bands.Remove(writes[i].Id, writes[i].Sketch.Signature);
                 }
