@@ -74,7 +74,7 @@ public sealed partial class RedisDocumentStore
             await writer.EnsureHeldAsync($"Upgrading collection {old.Tag} to Redis layout {Layout}").ConfigureAwait(false);
             RedisValue[] documents = await Db.HashGetAsync(old.Documents, [.. chunk.Select(id => (RedisValue)id)]).ConfigureAwait(false);
             PipelineCommands pipeline = PipelineCommands.Pipeline(Db);
-            var sets = new SetChanges();
+            var sets = new SetChanges(keys);
             for (int i = 0; i < chunk.Length; i++)
             {
                 if (documents[i].IsNull)
@@ -93,7 +93,7 @@ public sealed partial class RedisDocumentStore
                 pipeline.SortedSetAdd(keys.Ids, chunk[i]);
                 if (sketch is not null)
                 {
-                    sets.Add(keys, sketch, passages, settings.Lsh, handle);
+                    sets.Add(sketch, passages, settings.Lsh, handle);
                     frequencies.Add(sketch.Shingles);
                 }
             }

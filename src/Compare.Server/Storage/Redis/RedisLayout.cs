@@ -73,9 +73,6 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
 
     public RedisKey PassageGroup(int group, long range) => string.Create(CultureInfo.InvariantCulture, $"{Tag}p{group:x}:{range:x}");
 
-    /// <summary>The set holding <paramref name="handle"/>'s entry for <paramref name="fingerprint"/>.</summary>
-    public RedisKey PassageGroupOf(uint fingerprint, long handle) => PassageGroup(PassageEntry.GroupOf(fingerprint), PassageEntry.RangeOf(handle));
-
     /// <summary>A key or tag as a SCAN pattern that matches it literally.</summary>
     public static string GlobEscape(string text)
     {
