@@ -67,7 +67,7 @@ public sealed partial class RedisDocumentStore
     /// SREM and one SADD a key with all its members: a batch of 1,000 documents touches ~200,000 members, and as many
     /// commands made one EXEC outlast the client's timeout on a busy machine. Removals go first (a rewrite's new handle
     /// never equals its old one). Members are gathered by their set's place (<see cref="SetKey"/>) and each key's name is
-    /// made once, when written: making it for every member was a fifth of a commit's time on the client.
+    /// made once, when written: making it for every member was an eighth of the request threads' time in an ingest.
     /// </summary>
     private sealed class SetChanges(RedisKeys keys)
     {
@@ -153,7 +153,7 @@ public sealed partial class RedisDocumentStore
     /// big-endian 32-bit counters: summed per counter over the whole batch (a batch of articles touches each
     /// counter many times), then written in one command that saturates as the sketch does. The sums are kept in an array
     /// of every counter (1 MB, pooled): a batch of 1,000 articles adds to 1.8 million of them, and a dictionary of the
-    /// touched ones was a fifth of the commit's time on the client.
+    /// touched ones was a fifth of the request threads' time in an ingest.
     /// </summary>
     private sealed class FrequencyChanges : IDisposable
     {
