@@ -146,15 +146,20 @@ internal static class HashSort
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sort(Span<ulong> keys, Span<int> items)
     {
-        bool withItems = !items.IsEmpty;
-        if (withItems && items.Length != keys.Length)
+        if (items.IsEmpty)
+        {
+            Sort(keys);
+            return;
+        }
+
+        if (items.Length != keys.Length)
         {
             throw new ArgumentException("Items must match keys one for one.", nameof(items));
         }
 
         if (keys.Length <= SmallSort)
         {
-            Introsort(keys, items);
+            keys.Sort(items);
             return;
         }
 
@@ -163,7 +168,7 @@ internal static class HashSort
         int[]? rentedStarts = buckets > 4096 ? ArrayPool<int>.Shared.Rent(buckets + 1) : null;
         Span<int> starts = rentedStarts is null ? stackalloc int[buckets + 1] : rentedStarts.AsSpan(0, buckets + 1);
         ulong[] sortedKeys = ArrayPool<ulong>.Shared.Rent(keys.Length);
-        int[]? sortedItems = withItems ? ArrayPool<int>.Shared.Rent(keys.Length) : null;
+        int[] sortedItems = ArrayPool<int>.Shared.Rent(keys.Length);
         try
         {
             starts.Clear();
@@ -183,29 +188,22 @@ internal static class HashSort
             {
                 int at = starts[(int)(keys[k] >> shift)]++;
                 sortedKeys[at] = keys[k];
-                if (sortedItems is not null)
-                {
-                    sortedItems[at] = items[k];
-                }
+                sortedItems[at] = items[k];
             }
 
-            if (!InsertionSort(sortedKeys.AsSpan(0, keys.Length), sortedItems is null ? [] : sortedItems.AsSpan(0, keys.Length)))
+            if (!InsertionSort(sortedKeys.AsSpan(0, keys.Length), sortedItems.AsSpan(0, keys.Length)))
             {
-                Introsort(keys, items);
+                keys.Sort(items);
                 return;
             }
 
             sortedKeys.AsSpan(0, keys.Length).CopyTo(keys);
-            sortedItems?.AsSpan(0, keys.Length).CopyTo(items);
+            sortedItems.AsSpan(0, keys.Length).CopyTo(items);
         }
         finally
         {
             ArrayPool<ulong>.Shared.Return(sortedKeys);
-            if (sortedItems is not null)
-            {
-                ArrayPool<int>.Shared.Return(sortedItems);
-            }
-
+            ArrayPool<int>.Shared.Return(sortedItems);
             if (rentedStarts is not null)
             {
                 ArrayPool<int>.Shared.Return(rentedStarts);
@@ -228,24 +226,16 @@ internal static class HashSort
                 continue;
             }
 
-            int item = items.IsEmpty ? 0 : items[i];
+            int item = items[i];
             while (j >= 0 && keys[j] > key)
             {
                 keys[j + 1] = keys[j];
-                if (!items.IsEmpty)
-                {
-                    items[j + 1] = items[j];
-                }
-
+                items[j + 1] = items[j];
                 j--;
             }
 
             keys[j + 1] = key;
-            if (!items.IsEmpty)
-            {
-                items[j + 1] = item;
-            }
-
+            items[j + 1] = item;
             budget -= i - 1 - j;
             if (budget < 0)
             {
@@ -254,17 +244,5 @@ internal static class HashSort
         }
 
         return true;
-    }
-
-    private static void Introsort(Span<ulong> keys, Span<int> items)
-    {
-        if (items.IsEmpty)
-        {
-            keys.Sort();
-        }
-        else
-        {
-            keys.Sort(items);
-        }
     }
 }
