@@ -96,6 +96,9 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     private const int MaxPooledReaders = 16;
 
+    /// <summary>How much of the file a pooled reader maps (SQLite reads past it with read calls).</summary>
+    private const long ReaderMemoryMapBytes = 1L << 30;
+
     // A new file's page size. A document's row (its text and a few numbers) is most of a 4 KiB page: at that size nearly
     // every insert splits a page, and rows leave a page's tail unused. 16 KiB pages took the storage benchmark's ingest
     // from 17,200-17,500 to 20,200-20,600 documents/s and its file from 5,091 to 4,385 bytes a document. Files made with
@@ -1057,6 +1060,11 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         {
             _connection = new SqliteConnection(connectionString);
             _connection.Open();
+            // Queries read whole texts (FindSharedPassages compares ten a query): mapped, SQLite reads a 16 KiB page where
+            // it lies in the page cache instead of copying it in a read call each time (FindSharedPassages 7 % faster at
+            // 20,000 documents). Writes still go through write calls, so a full disk is reported as before; the cost is that
+            // a read error of the disk under a mapped page stops the process instead of failing one query.
+            Execute(_connection, $"PRAGMA mmap_size={ReaderMemoryMapBytes}");
             (_sketch, _sketchKey, _sketchId) = Prepare($"SELECT {DocumentColumns}, {SketchSourceColumns} FROM documents WHERE collection = $key AND id = $id", "$id");
             // One statement for every id of a read.
             (_documents, _documentsKey, _documentsIds) = Prepare(
