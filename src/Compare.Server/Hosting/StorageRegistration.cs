@@ -87,6 +87,10 @@ internal static class StorageRegistration
         // (FailFast); only a Redis that accepts and does not answer waits this long.
         options.AsyncTimeout = 30_000;
         options.BacklogPolicy = BacklogPolicy.FailFast;
+        // Reconnection attempts back off to at most 2 s apart (the client's default lets them drift to 10 s): calls are
+        // UNAVAILABLE for about that long after a Redis comes back, and a Redis loading its data is seen loading (calls
+        // answered UNAVAILABLE "cannot serve yet") rather than reached only once it is done.
+        options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2000);
         return options;
     }
 }
