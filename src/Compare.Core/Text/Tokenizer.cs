@@ -667,7 +667,9 @@ public static class Tokenizer
         /// <summary>The tokens; the buffer goes back to the pool, so the collector is not used after.</summary>
         public Token[] ToArrayAndReturn()
         {
-            Token[] tokens = _tokens.AsSpan(0, _count).ToArray();
+            // Not zeroed first: every element is copied over (a 500-word text's tokens are 12 KB).
+            Token[] tokens = GC.AllocateUninitializedArray<Token>(_count);
+            _tokens.AsSpan(0, _count).CopyTo(tokens);
             ArrayPool<Token>.Shared.Return(_tokens);
             _tokens = [];
             return tokens;
