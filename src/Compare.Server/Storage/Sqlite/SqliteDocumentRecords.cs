@@ -1061,7 +1061,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             _connection = new SqliteConnection(connectionString);
             _connection.Open();
             // Queries read whole texts (FindSharedPassages compares ten a query): mapped, SQLite reads a 16 KiB page where
-            // it lies in the page cache instead of copying it in a read call each time (FindSharedPassages 7 % faster at
+            // it lies in the page cache instead of copying it in a read call each time (FindSharedPassages 6 % faster at
             // 20,000 documents). Writes still go through write calls, so a full disk is reported as before; the cost is that
             // a read error of the disk under a mapped page stops the process instead of failing one query.
             Execute(_connection, $"PRAGMA mmap_size={ReaderMemoryMapBytes}");
