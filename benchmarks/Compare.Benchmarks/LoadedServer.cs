@@ -8,16 +8,17 @@ namespace Compare.Benchmarks;
 
 /// <summary>
 /// A server on a store of the given kind in a temporary directory, holding the synthetic news corpus, for the runners
-/// that query a loaded collection; disposing stops it and deletes the directory.
+/// that query a loaded collection; disposing stops it and deletes the directory. "Redis" starts a redis-server of its own there.
 /// </summary>
 internal sealed class LoadedServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string _root;
+    private readonly Process? _redis;
 
-    private LoadedServer(WebApplication app, GrpcChannel channel, string root, string[] documents, double ingest)
+    private LoadedServer(WebApplication app, GrpcChannel channel, string root, Process? redis, string[] documents, double ingest)
     {
-        (_app, Channel, _root, Documents, IngestRate) = (app, channel, root, documents, ingest);
+        (_app, Channel, _root, _redis, Documents, IngestRate) = (app, channel, root, redis, documents, ingest);
         Similarity = new SimilarityService.SimilarityServiceClient(channel);
         Health = new Health.HealthClient(channel);
     }
@@ -38,8 +39,16 @@ internal sealed class LoadedServer : IAsyncDisposable
         string[] documents = ServiceBenchmark.SyntheticNews(documentCount, seed: 2016);
         string root = Directory.CreateTempSubdirectory("compare-bench-").FullName;
         var settings = new Dictionary<string, string?> { ["Storage:Provider"] = store, ["Storage:Path"] = Path.Combine(root, "data") };
+        Process? redis = null;
+        if (string.Equals(store, "Redis", StringComparison.OrdinalIgnoreCase))
+        {
+            int port = StorageBenchmark.FreePort();
+            redis = StorageBenchmark.StartRedis(port, root);
+            settings["Redis:Configuration"] = $"127.0.0.1:{port}";
+        }
+
         (WebApplication app, GrpcChannel channel) = await StorageBenchmark.StartAsync(settings);
-        return new LoadedServer(app, channel, root, documents, await StorageBenchmark.IngestAsync(channel, documents));
+        return new LoadedServer(app, channel, root, redis, documents, await StorageBenchmark.IngestAsync(channel, documents));
     }
 
     /// <summary>Microseconds an empty RPC (a health check) takes now.</summary>
@@ -68,6 +77,13 @@ internal sealed class LoadedServer : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Channel.Dispose();
+        if (_redis is not null)
+        {
+            _redis.Kill();
+            await _redis.WaitForExitAsync();
+            _redis.Dispose();
+        }
+
         Directory.Delete(_root, recursive: true);
     }
 }

@@ -29,11 +29,7 @@ internal static class StorageBenchmark
         string root = kept is { Length: > 0 } ? Directory.CreateDirectory(kept).FullName : Directory.CreateTempSubdirectory("compare-bench-").FullName;
         int redisPort = FreePort();
         // A redis-server only when Redis is measured: the SQLite and Memory rows need nothing installed.
-        using Process? redis = stores.Length == 0 || stores.Contains("Redis", StringComparer.OrdinalIgnoreCase)
-            ? Process.Start(new ProcessStartInfo("redis-server",
-                ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--dir", root, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
-            { RedirectStandardOutput = true })
-            : null;
+        using Process? redis = stores.Length == 0 || stores.Contains("Redis", StringComparer.OrdinalIgnoreCase) ? StartRedis(redisPort, root) : null;
         try
         {
             Console.WriteLine("| store | ingest docs/s | FindSimilar p50 µs | empty RPC p50 µs | FindSimilar vs empty | notes |");
@@ -312,6 +308,12 @@ internal static class StorageBenchmark
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    /// <summary>A redis-server child on <paramref name="port"/> keeping its AOF (appendfsync everysec) in <paramref name="directory"/>.</summary>
+    internal static Process StartRedis(int port, string directory) =>
+        Process.Start(new ProcessStartInfo("redis-server",
+            ["--port", port.ToString(CultureInfo.InvariantCulture), "--dir", directory, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
+        { RedirectStandardOutput = true })!;
 
     internal static int FreePort()
     {
