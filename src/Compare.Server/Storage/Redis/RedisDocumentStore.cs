@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
 using Compare.Core.Lsh;
@@ -532,34 +533,52 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     private async Task<PassageCandidates> PassageCandidatesAsync(RedisKeys keys, uint[] fingerprints, int maxDocumentsPerFingerprint)
     {
         IGrouping<int, uint>[] groups = [.. fingerprints.Distinct().GroupBy(PassageEntry.GroupOf)];
-        // Every range of handles given so far: the sequence is the last handle.
-        long ranges = PassageEntry.RangeOf((long?)await Db.StringGetAsync(keys.Sequence).ConfigureAwait(false) ?? 0) + 1;
-        IBatch batch = Db.CreateBatch();
-        Task<RedisValue[]>[][] members = [.. groups.Select(g => Enumerable.Range(0, (int)ranges).Select(r => batch.SetMembersAsync(keys.PassageGroup(g.Key, r))).ToArray())];
-        batch.Execute();
+        // The first range's groups and the last handle in one round trip, as CandidatesAsync reads; a larger collection has
+        // more ranges to read. Group i of range r is members[r * groups.Length + i].
+        IBatch first = Db.CreateBatch();
+        Task<RedisValue> sequence = first.StringGetAsync(keys.Sequence);
+        List<Task<RedisValue[]>> members = [.. groups.Select(g => first.SetMembersAsync(keys.PassageGroup(g.Key, 0)))];
+        first.Execute();
+        long ranges = PassageEntry.RangeOf((long?)await sequence.ConfigureAwait(false) ?? 0) + 1;
+        if (ranges > 1)
+        {
+            IBatch rest = Db.CreateBatch();
+            members.AddRange(Enumerable.Range(1, (int)ranges - 1).SelectMany(r => groups.Select(g => rest.SetMembersAsync(keys.PassageGroup(g.Key, r)))));
+            rest.Execute();
+        }
+
         var shared = new Dictionary<long, int>();
+        var held = new List<(long Tag, long Handle)>();
+        var holders = new List<long>();
         int common = 0;
         for (int i = 0; i < groups.Length; i++)
         {
-            var held = new List<(long Tag, long Handle)>();
+            // A group holds the entries of every fingerprint sharing its top bits (a few thousand at a million documents):
+            // each is read once, and only the query's fingerprints' are kept.
+            held.Clear();
             for (int range = 0; range < ranges; range++)
             {
-                held.AddRange((await members[i][range].ConfigureAwait(false)).Select(m => (PassageEntry.TagOf((long)m), PassageEntry.HandleOf((long)m, range))));
+                foreach (RedisValue member in await members[(range * groups.Length) + i].ConfigureAwait(false))
+                {
+                    long value = (long)member;
+                    held.Add((PassageEntry.TagOf(value), PassageEntry.HandleOf(value, range)));
+                }
             }
 
-            ILookup<long, long> holders = held.ToLookup(h => h.Tag, h => h.Handle);
             foreach (uint fingerprint in groups[i])
             {
-                IEnumerable<long> handles = holders[PassageEntry.TagOf(fingerprint)];
-                if (handles.Count() > maxDocumentsPerFingerprint)
+                long tag = PassageEntry.TagOf(fingerprint);
+                holders.Clear();
+                holders.AddRange(held.Where(h => h.Tag == tag).Select(h => h.Handle));
+                if (holders.Count > maxDocumentsPerFingerprint)
                 {
                     common++;
                     continue;
                 }
 
-                foreach (long handle in handles)
+                foreach (long handle in holders)
                 {
-                    shared[handle] = shared.GetValueOrDefault(handle) + 1;
+                    CollectionsMarshal.GetValueRefOrAddDefault(shared, handle, out _)++;
                 }
             }
         }
