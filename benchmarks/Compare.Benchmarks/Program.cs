@@ -7,6 +7,7 @@ using Compare.Benchmarks;
 // "passages [sizes,...] [queries] [store]" FindSharedPassages against the empty RPC and exhaustive FindSimilar,
 // "containment [documents] [queries] [store]" containment search both ways against the exhaustive answer,
 // "restart DIR [times]" the server executable's restart on kept SQLite files, "query-redis HOST:PORT JSONL" FindSimilar on a filled Redis, "load [seconds] [workers]" a mixed load on the server executable,
+// "writers [clients] [documents a call] [seconds]" concurrent UpsertDocuments of small batches into SQLite,
 // "process NATIVE_COMPARE [repetitions]" whole dedup processes (native, JIT, datasketch with DATASKETCH=<checkout>),
 // "band-adds [documents]" a band index's adds a thousand at a time (median, p99, slowest),
 // "scale [sizes...]" batch dedup with recall on the synthetic corpus, "generate N FILE" writes that
@@ -83,6 +84,14 @@ if (args.Length > 0 && args[0] == "load")
 {
     await LoadTest.RunAsync(TimeSpan.FromSeconds(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 600),
         workers: args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 8, preload: 20_000);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "writers")
+{
+    await WritersBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10,
+        TimeSpan.FromSeconds(args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 20));
     return;
 }
 

@@ -355,6 +355,8 @@ public sealed class DeduplicateTests(ServerFixture server)
         public Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
             inner.BeginWriteAsync(collection, settings, cancellationToken);
 
+        public Task EnsureDurableAsync(CancellationToken cancellationToken) => inner.EnsureDurableAsync(cancellationToken);
+
         public Task<Storage.StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
             inner.GetDocumentAsync(collection, id, includeText, cancellationToken);
 

@@ -596,6 +596,10 @@ public sealed class SqliteStoreTests
 
         public void Flush() => inner.Flush();
 
+        public void EnsureDurable() => inner.EnsureDurable();
+
+        public string? Failure => inner.Failure;
+
         public void LoadSketches(long key, SketchParameters parameters, Action<string, DocumentSketch, int> onDocument, CancellationToken cancellationToken) =>
             Release.Task.Wait(cancellationToken);
 

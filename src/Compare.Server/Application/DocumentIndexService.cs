@@ -61,12 +61,21 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
         return new PreparedBatch(collection, settings, documents, Prepare(documents, sketchers.For(settings.Parameters), cores, cancellationToken), check);
     }
 
-    /// <summary>
-    /// Upserting a batch, second part: stores it in order. Each document is UNCHANGED when the stored version has the same
-    /// content; with a near-duplicate check it is compared with the collection and with the batch's earlier documents, and
-    /// skipped when asked and one is found. The collection's write lock is held from the first check to the commit.
-    /// </summary>
+    /// <summary>Upserting a batch, second part: <see cref="ApplyAsync"/>, then <see cref="EnsureDurableAsync"/>.</summary>
     public async Task<IReadOnlyList<DocumentUpsertResult>> CommitAsync(PreparedBatch batch, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<DocumentUpsertResult> results = await ApplyAsync(batch, cancellationToken).ConfigureAwait(false);
+        await EnsureDurableAsync().ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>
+    /// Stores a prepared batch in order, visible to reads when this completes, durable once <see cref="EnsureDurableAsync"/>,
+    /// called after, completes. Each document is UNCHANGED when the stored version has the same content; with a
+    /// near-duplicate check it is compared with the collection and with the batch's earlier documents, and skipped when
+    /// asked and one is found. The collection's write lock is held from the first check to the commit.
+    /// </summary>
+    public async Task<IReadOnlyList<DocumentUpsertResult>> ApplyAsync(PreparedBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         IReadOnlyList<DocumentUpsertResult> results = await WriteAsync(batch.Collection, batch.Settings,
@@ -78,12 +87,18 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
         int Count(UpsertOutcome outcome) => results.Count(r => r.Outcome == outcome);
     }
 
+    /// <summary>
+    /// Completes once every batch applied before the call is durable; never cancelled, so that a caller going away cannot
+    /// cut it short. Called once the write lock is released, so that the next batch is written while the disk syncs this one.
+    /// </summary>
+    public Task EnsureDurableAsync() => store.EnsureDurableAsync(CancellationToken.None);
+
     /// <summary>Deletes documents; returns those of <paramref name="ids"/> that were not stored.</summary>
     public async Task<IReadOnlyList<string>> DeleteAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         CollectionInfo info = await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
         string[] distinct = [.. ids.Distinct(StringComparer.Ordinal)];
-        return await WriteAsync<IReadOnlyList<string>>(collection, info.Settings, async writer =>
+        IReadOnlyList<string> missing = await WriteAsync<IReadOnlyList<string>>(collection, info.Settings, async writer =>
         {
             IReadOnlyDictionary<string, DocumentVersion> stored = await writer.GetVersionsAsync(distinct, cancellationToken).ConfigureAwait(false);
             string[] present = [.. distinct.Where(stored.ContainsKey)];
@@ -94,6 +109,8 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
 
             return [.. ids.Where(id => !stored.ContainsKey(id))];
         }, cancellationToken).ConfigureAwait(false);
+        await EnsureDurableAsync().ConfigureAwait(false);
+        return missing;
     }
 
     /// <summary>A stored document, or null; its text is read and checked against its hash even when it is not returned.</summary>

@@ -31,10 +31,11 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
         var summary = new StreamUpsertDocumentsResponse();
         long listedBytes = 0;
         int read = 0;
-        // Commits run one after another, each once the one before it has succeeded, while the next messages are read and
+        // Commits run one after another, each once the one before it has been applied, while the next messages are read and
         // prepared (on every core): the store's writer never waits for a message to be prepared, nor the cores for a
-        // commit.
+        // commit, nor the writer for the disk to sync the message before (a message counts once it is durable).
         var committing = new Queue<Task<UpsertDocumentsResponse>>();
+        Task applied = Task.CompletedTask;
         try
         {
             await foreach (StreamUpsertDocumentsRequest message in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
@@ -42,13 +43,15 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
                 // Field names carry the message number, so a caller knows which batch to fix and that the ones before it are stored.
                 DocumentIndexService.PreparedBatch next = await PrepareAsync(message.ToBatch(), $"messages[{read++}].", context.CancellationToken,
                     besideACommit: committing.Count > 0).ConfigureAwait(false);
-                Task previous = committing.LastOrDefault() ?? Task.CompletedTask;
+                Task previous = applied;
                 // On the pool: a local store commits synchronously, and would otherwise hold up the next read.
-                committing.Enqueue(Task.Run(async () =>
+                Task<UpsertDocumentsResponse> apply = Task.Run(async () =>
                 {
                     await previous.ConfigureAwait(false);
-                    return await CommitAsync(next, context.CancellationToken).ConfigureAwait(false);
-                }, context.CancellationToken));
+                    return (await index.ApplyAsync(next, context.CancellationToken).ConfigureAwait(false)).ToProto(_limits.MaxResponseBytes);
+                }, context.CancellationToken);
+                applied = apply;
+                committing.Enqueue(DurableAsync(apply));
                 while (committing.Count > MaxPendingCommits || (committing.Count > 0 && committing.Peek().IsCompleted))
                 {
                     Add(await committing.Dequeue().ConfigureAwait(false));
@@ -64,6 +67,15 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
 
         await AddCommittedAsync().ConfigureAwait(false);
         return summary;
+
+        async Task<UpsertDocumentsResponse> DurableAsync(Task<UpsertDocumentsResponse> apply)
+        {
+            UpsertDocumentsResponse batch = await apply.ConfigureAwait(false);
+            // On the pool: a local store syncs synchronously, and the next message's commit, which waits on the same
+            // completion, must never queue behind the sync on one thread.
+            await Task.Run(index.EnsureDurableAsync).ConfigureAwait(false);
+            return batch;
+        }
 
         async Task AddCommittedAsync()
         {

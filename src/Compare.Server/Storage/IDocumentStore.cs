@@ -49,6 +49,13 @@ public interface IDocumentRepository
     /// </summary>
     Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Completes once every commit (<see cref="IDocumentWriter.CommitAsync"/>) that completed before the call is durable:
+    /// on disk under SQLite; at once for a store whose commits are durable, as far as it makes them, when they complete.
+    /// <see cref="StoreUnavailableException"/> when the store could not make them durable.
+    /// </summary>
+    Task EnsureDurableAsync(CancellationToken cancellationToken);
+
     /// <summary>A stored document (its text only when asked), or null.</summary>
     Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken);
 
@@ -128,8 +135,10 @@ public interface IDocumentWriter : IAsyncDisposable
     Task<IReadOnlyDictionary<string, DocumentVersion>> GetVersionsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes and deletes documents, their band buckets and their shingle counts, all or nothing. Throws
-    /// <see cref="WriteConflictException"/> when the lock was lost before the commit (nothing was written).
+    /// Writes and deletes documents, their band buckets and their shingle counts, all or nothing, visible to reads when
+    /// this completes; durable once <see cref="IDocumentRepository.EnsureDurableAsync"/>, called after, completes (so the
+    /// caller can release the write lock first). Throws <see cref="WriteConflictException"/> when the lock was lost before
+    /// the commit (nothing was written).
     /// </summary>
     Task CommitAsync(IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes, CancellationToken cancellationToken);
 }

@@ -70,8 +70,17 @@ public interface IDocumentRecords : IDisposable
     /// <summary>The stored versions of those of <paramref name="ids"/> that exist.</summary>
     Dictionary<string, DocumentVersion> Find(long key, IEnumerable<string> ids);
 
-    /// <summary>Writes and deletes documents in one transaction.</summary>
+    /// <summary>
+    /// Writes and deletes documents in one transaction, visible to reads when this returns and on disk once
+    /// <see cref="EnsureDurable"/>, called after, returns. Every other write is on disk when it returns.
+    /// </summary>
     void Commit(CollectionRecord collection, IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes);
+
+    /// <summary>Returns once every commit that returned before the call is on disk (at once for records kept in memory).</summary>
+    void EnsureDurable();
+
+    /// <summary>Why the records refuse every write until a restart (a failed sync), or null: what health reports.</summary>
+    string? Failure { get; }
 
     /// <summary>A stored document, or null; <see cref="DocumentDamagedException"/> when its metadata cannot be read.</summary>
     StoredDocument? GetDocument(long key, string id, bool includeText);

@@ -70,7 +70,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
 
     /// <inheritdoc/>
     public Task<StoreStatus> GetStatusAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(_status);
+        Task.FromResult(_records.Failure is { } failure ? new StoreStatus(false, failure) : _status);
 
     /// <inheritdoc/>
     public Task<CollectionInfo> CreateCollectionAsync(string name, CollectionSettings settings, CancellationToken cancellationToken)
@@ -134,6 +134,13 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         {
             c.WriteGate.Release();
         }
+    }
+
+    /// <inheritdoc/>
+    public Task EnsureDurableAsync(CancellationToken cancellationToken)
+    {
+        _records.EnsureDurable();
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>

@@ -226,6 +226,14 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
+    public void EnsureDurable()
+    {
+    }
+
+    /// <inheritdoc/>
+    public string? Failure => null;
+
+    /// <inheritdoc/>
     public (IReadOnlyList<StoredDocument> Documents, bool HasMore) ListDocuments(long key, string? afterId, int limit, bool includeText)
     {
         lock (_gate)

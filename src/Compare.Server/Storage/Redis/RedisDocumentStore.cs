@@ -231,6 +231,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         return count;
     }
 
+    /// <summary>At once: a commit completes when Redis has applied it, as durable as its appendfsync policy makes it.</summary>
+    public Task EnsureDurableAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <inheritdoc/>
     public async Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
         await OpenWriterAsync(await RequireAsync(collection, settings).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);

@@ -47,6 +47,13 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
 
     public Task<long?> DeleteCollectionAsync(string name, CancellationToken cancellationToken) => Run(() => redis.DeleteCollectionAsync(name, cancellationToken));
 
+    public Task EnsureDurableAsync(CancellationToken cancellationToken) =>
+        Run(async () =>
+        {
+            await redis.EnsureDurableAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+
     public async Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
         new Writer(await Run(() => redis.BeginWriteAsync(collection, settings, cancellationToken)).ConfigureAwait(false));
 

@@ -12,13 +12,15 @@ using Compare.Server.Hosting;
 using Compare.Server.Storage.Local;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
 using SQLitePCL;
 
 namespace Compare.Server.Storage.Sqlite;
 
 /// <summary>
-/// Documents in one SQLite file in WAL mode with synchronous=FULL: a committed batch is on disk
-/// when <see cref="Commit"/> returns, so a process killed right after loses none of it.
+/// Documents in one SQLite file in WAL mode. Every write is on disk when it returns, except a batch of documents: it is
+/// visible when <see cref="Commit"/> returns and on disk when <see cref="EnsureDurable"/>, called after, returns (the log
+/// is synced apart from the commit, <see cref="WalDurability"/>), so a process or machine that stops after that loses none of it.
 /// Writes go through one connection; reads use pooled connections and see committed data only.
 /// </summary>
 public sealed class SqliteDocumentRecords : IDocumentRecords
@@ -114,6 +116,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     private readonly ConcurrentBag<PreparedReader> _readers = [];
     private readonly Lock _writeGate = new();
     private readonly SketcherCache _sketchers = new();
+    private readonly WalDurability _durability;
     private SqliteConnection? _writer;
     private WalCheckpointer? _checkpointer;
     private FileStream? _directoryLock;
@@ -123,10 +126,17 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     /// read is logged to <paramref name="logger"/> and left out of reads over many documents.
     /// </summary>
     public SqliteDocumentRecords(string directory, ILogger<SqliteDocumentRecords>? logger = null)
+        : this(directory, logger, RandomAccess.FlushToDisk)
+    {
+    }
+
+    /// <summary>Records whose log is synced by <paramref name="syncLog"/> (fsync in production): tests stand in a slow or failing disk.</summary>
+    internal SqliteDocumentRecords(string directory, ILogger<SqliteDocumentRecords>? logger, Action<SafeFileHandle> syncLog)
     {
         _logger = logger ?? NullLogger<SqliteDocumentRecords>.Instance;
         _path = Path.GetFullPath(Path.Combine(directory, FileName));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = _path, Pooling = true }.ToString();
+        _durability = new WalDurability(_path + "-wal", syncLog);
     }
 
     /// <inheritdoc/>
@@ -165,7 +175,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             }
 
             // Checkpoints run beside the commits (WalCheckpointer), not inside them.
-            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA recursive_triggers=ON; PRAGMA wal_autocheckpoint=0;");
+            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA recursive_triggers=ON; PRAGMA wal_autocheckpoint=0;");
             if (empty)
             {
                 using SqliteTransaction transaction = writer.BeginTransaction();
@@ -198,6 +208,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
         {
             UpgradeFromVersion1();
         }
+
+        // The schema, and any upgrade, on disk before the first call.
+        _durability.Committed();
+        _durability.EnsureDurable();
     }
 
     /// <inheritdoc/>
@@ -649,8 +663,14 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             }
 
             transaction.Commit();
-        });
+        }, durable: false);
     }
+
+    /// <inheritdoc/>
+    public void EnsureDurable() => _durability.EnsureDurable();
+
+    /// <inheritdoc/>
+    public string? Failure => _durability.Failure;
 
     /// <inheritdoc/>
     public StoredDocument? GetDocument(long key, string id, bool includeText)
@@ -960,29 +980,39 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     /// Runs a write under the writer's lock, then asks for a checkpoint (copying the log first when checkpoints beside the
     /// writes let it grow too long); a full disk is the store's <see cref="StoreFullException"/>, naming no path.
     /// </summary>
-    private T Write<T>(Func<T> write)
+    private T Write<T>(Func<T> write, bool durable = true)
     {
+        T result;
         lock (_writeGate)
         {
+            _durability.ThrowIfFailed();
             try
             {
                 _checkpointer?.CheckpointIfLogTooLong(Writer);
-                T result = write();
+                result = write();
+                _durability.Committed();
                 _checkpointer?.Request();
-                return result;
             }
             catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
             {
                 throw new StoreFullException("The disk under the store is full: nothing of this write was stored. Free space, then retry.", e);
             }
         }
+
+        // Outside the lock: the next write runs while the disk syncs this one.
+        if (durable)
+        {
+            _durability.EnsureDurable();
+        }
+
+        return result;
     }
 
-    private void Write(Action write) => Write(() =>
+    private void Write(Action write, bool durable = true) => Write(() =>
     {
         write();
         return 0;
-    });
+    }, durable);
 
     private static void Check(int result, sqlite3 db) => SqliteException.ThrowExceptionForRC(result, db);
 
