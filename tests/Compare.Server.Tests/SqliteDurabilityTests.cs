@@ -23,11 +23,10 @@ public sealed class SqliteDurabilityTests
     {
         using var data = new TempDirectory();
         var disk = new SlowDisk();
-        (WebApplication app, GrpcChannel channel) = await StartAsync(data.Path, disk.Sync);
+        (WebApplication app, GrpcChannel channel) = await StartWithCollectionAsync(data.Path, disk.Sync);
         await using (app)
         using (channel)
         {
-            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = Collection });
             var documents = new DocumentService.DocumentServiceClient(channel);
             string[] texts = [.. TestData.BbcCorpus().Take(40).Select(d => d.Text)];
             int syncsBefore = disk.Syncs;
@@ -58,11 +57,10 @@ public sealed class SqliteDurabilityTests
     {
         using var data = new TempDirectory();
         var disk = new SlowDisk();
-        (WebApplication app, GrpcChannel channel) = await StartAsync(data.Path, disk.Sync);
+        (WebApplication app, GrpcChannel channel) = await StartWithCollectionAsync(data.Path, disk.Sync);
         await using (app)
         using (channel)
         {
-            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = Collection });
             var documents = new DocumentService.DocumentServiceClient(channel);
             string text = TestData.BbcCorpus()[0].Text;
             disk.Hold();
@@ -87,12 +85,11 @@ public sealed class SqliteDurabilityTests
         using var data = new TempDirectory();
         string[] texts = [.. TestData.BbcCorpus().Take(3).Select(d => d.Text)];
         var disk = new FailingDisk();
-        (WebApplication app, GrpcChannel channel) = await StartAsync(data.Path, disk.Sync);
+        (WebApplication app, GrpcChannel channel) = await StartWithCollectionAsync(data.Path, disk.Sync);
         await using (app)
         using (channel)
         {
             var collections = new CollectionService.CollectionServiceClient(channel);
-            await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = Collection });
             var documents = new DocumentService.DocumentServiceClient(channel);
             await documents.UpsertDocumentsAsync(ServerFixture.Batch(Collection, [("kept", texts[0])]));
             disk.Fail = true;
@@ -129,6 +126,14 @@ public sealed class SqliteDurabilityTests
         ServerFixture.StartAsync(
             services => services.AddSingleton<IDocumentRecords>(new SqliteDocumentRecords(path, null, sync)),
             new Dictionary<string, string?> { ["Storage:Provider"] = "Sqlite", ["Storage:Path"] = path });
+
+    /// <summary>A server on SQLite records in <paramref name="path"/> whose log <paramref name="sync"/> syncs, with the collection the tests write.</summary>
+    private static async Task<(WebApplication App, GrpcChannel Channel)> StartWithCollectionAsync(string path, Action<SafeFileHandle> sync)
+    {
+        (WebApplication app, GrpcChannel channel) = await StartAsync(path, sync);
+        await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = Collection });
+        return (app, channel);
+    }
 
     private static StreamUpsertDocumentsRequest Message(string prefix, string[] texts)
     {

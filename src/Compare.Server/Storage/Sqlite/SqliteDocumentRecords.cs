@@ -978,7 +978,9 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
     /// <summary>
     /// Runs a write under the writer's lock, then asks for a checkpoint (copying the log first when checkpoints beside the
-    /// writes let it grow too long); a full disk is the store's <see cref="StoreFullException"/>, naming no path.
+    /// writes let it grow too long), then syncs the log outside the lock unless <paramref name="durable"/> is false (a
+    /// batch of documents, whose caller syncs once the collection's lock is released); a full disk is the store's
+    /// <see cref="StoreFullException"/>, naming no path; after a failed sync every write is refused.
     /// </summary>
     private T Write<T>(Func<T> write, bool durable = true)
     {
