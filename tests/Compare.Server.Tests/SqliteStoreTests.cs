@@ -596,7 +596,7 @@ public sealed class SqliteStoreTests
 
         public void Flush() => inner.Flush();
 
-        public void EnsureDurable() => inner.EnsureDurable();
+        public Task EnsureDurableAsync() => inner.EnsureDurableAsync();
 
         public string? Failure => inner.Failure;
 

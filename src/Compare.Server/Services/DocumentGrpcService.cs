@@ -71,9 +71,7 @@ internal sealed class DocumentGrpcService(DocumentIndexService index, IOptions<L
         async Task<UpsertDocumentsResponse> DurableAsync(Task<UpsertDocumentsResponse> apply)
         {
             UpsertDocumentsResponse batch = await apply.ConfigureAwait(false);
-            // On the pool: a local store syncs synchronously, and the next message's commit, which waits on the same
-            // completion, must never queue behind the sync on one thread.
-            await Task.Run(index.EnsureDurableAsync).ConfigureAwait(false);
+            await index.EnsureDurableAsync().ConfigureAwait(false);
             return batch;
         }
 

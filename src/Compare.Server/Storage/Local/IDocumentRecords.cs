@@ -72,12 +72,12 @@ public interface IDocumentRecords : IDisposable
 
     /// <summary>
     /// Writes and deletes documents in one transaction, visible to reads when this returns and on disk once
-    /// <see cref="EnsureDurable"/>, called after, returns. Every other write is on disk when it returns.
+    /// <see cref="EnsureDurableAsync"/>, called after, completes. Every other write is on disk when it returns.
     /// </summary>
     void Commit(CollectionRecord collection, IReadOnlyList<DocumentWrite> writes, IReadOnlyList<string> deletes);
 
-    /// <summary>Returns once every commit that returned before the call is on disk (at once for records kept in memory).</summary>
-    void EnsureDurable();
+    /// <summary>Completes once every commit that returned before the call is on disk (at once for records kept in memory).</summary>
+    Task EnsureDurableAsync();
 
     /// <summary>Why the records refuse every write until a restart (a failed sync), or null: what health reports.</summary>
     string? Failure { get; }

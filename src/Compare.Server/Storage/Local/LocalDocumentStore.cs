@@ -137,11 +137,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
     }
 
     /// <inheritdoc/>
-    public Task EnsureDurableAsync(CancellationToken cancellationToken)
-    {
-        _records.EnsureDurable();
-        return Task.CompletedTask;
-    }
+    public Task EnsureDurableAsync(CancellationToken cancellationToken) => _records.EnsureDurableAsync();
 
     /// <inheritdoc/>
     public async Task<IDocumentWriter> BeginWriteAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken)

@@ -226,9 +226,7 @@ public sealed class MemoryDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public void EnsureDurable()
-    {
-    }
+    public Task EnsureDurableAsync() => Task.CompletedTask;
 
     /// <inheritdoc/>
     public string? Failure => null;

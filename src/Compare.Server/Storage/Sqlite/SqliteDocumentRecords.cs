@@ -19,7 +19,7 @@ namespace Compare.Server.Storage.Sqlite;
 
 /// <summary>
 /// Documents in one SQLite file in WAL mode. Every write is on disk when it returns, except a batch of documents: it is
-/// visible when <see cref="Commit"/> returns and on disk when <see cref="EnsureDurable"/>, called after, returns (the log
+/// visible when <see cref="Commit"/> returns and on disk when <see cref="EnsureDurableAsync"/>, called after, completes (the log
 /// is synced apart from the commit, <see cref="WalDurability"/>), so a process or machine that stops after that loses none of it.
 /// Writes go through one connection; reads use pooled connections and see committed data only.
 /// </summary>
@@ -211,7 +211,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
 
         // The schema, and any upgrade, on disk before the first call.
         _durability.Committed();
-        _durability.EnsureDurable();
+        _durability.EnsureDurableAsync().GetAwaiter().GetResult();
     }
 
     /// <inheritdoc/>
@@ -667,7 +667,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     }
 
     /// <inheritdoc/>
-    public void EnsureDurable() => _durability.EnsureDurable();
+    public Task EnsureDurableAsync() => _durability.EnsureDurableAsync();
 
     /// <inheritdoc/>
     public string? Failure => _durability.Failure;
@@ -760,6 +760,7 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
     public void Dispose()
     {
         _checkpointer?.Dispose();
+        _durability.Dispose();
         lock (_writeGate)
         {
             _writer?.Dispose();
@@ -1001,10 +1002,10 @@ public sealed class SqliteDocumentRecords : IDocumentRecords
             }
         }
 
-        // Outside the lock: the next write runs while the disk syncs this one.
+        // Outside the lock: the next write runs while the disk syncs this one (on the sync thread, not the pool's).
         if (durable)
         {
-            _durability.EnsureDurable();
+            _durability.EnsureDurableAsync().GetAwaiter().GetResult();
         }
 
         return result;
