@@ -41,7 +41,7 @@ internal sealed class WalDurability : IDisposable
     public void Committed() => Interlocked.Increment(ref _committed);
 
     /// <summary>Why every write is refused (a sync failed), or null.</summary>
-    public string? Failure => Volatile.Read(ref _failure) is { } failure ? Unavailable(failure).Message : null;
+    public string? Failure => Volatile.Read(ref _failure) is null ? null : FailedMessage;
 
     /// <summary>Throws <see cref="StoreUnavailableException"/> once a sync has failed.</summary>
     public void ThrowIfFailed()
@@ -174,6 +174,8 @@ internal sealed class WalDurability : IDisposable
         }
     }
 
-    private static StoreUnavailableException Unavailable(Exception failure) =>
-        new("The store's disk failed to sync its log: writes are refused until the server restarts and recovers what the disk holds.", failure);
+    private const string FailedMessage =
+        "The store's disk failed to sync its log: writes are refused until the server restarts and recovers what the disk holds.";
+
+    private static StoreUnavailableException Unavailable(Exception failure) => new(FailedMessage, failure);
 }
