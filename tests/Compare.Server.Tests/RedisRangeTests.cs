@@ -11,8 +11,8 @@ public sealed class RedisRangeTests
     [Fact]
     public async Task ACollectionPastOneRangeOfHandles_FindsPassagesAndDuplicatesInEveryRange_AndForgetsADeletedOne()
     {
-        // Passage entries are grouped by ranges of 32,768 handles (PassageEntry.RangeBits): documents past the first range
-        // are found, and removed, as those in it. Short texts of words drawn from a large made-up vocabulary share no
+        // Passage entries are grouped by doubling ranges of handles, the first of 32,768 (PassageEntry), and bucket and
+        // forest entries by ranges too: documents past the first range are found, and removed, as those in it. Short texts of words drawn from a large made-up vocabulary share no
         // passage by chance; two of them, one in each range, carry a quote.
         const int Count = 33_500;
         var random = new Random(32_768);

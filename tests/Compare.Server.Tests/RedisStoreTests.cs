@@ -120,10 +120,10 @@ public sealed class RedisStoreTests
             await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
             {
                 // The grouped band buckets and the handles they hold: what a failover may lose while documents survive.
-                // And the passage sets (a group of fingerprints and a range of handles).
+                // And the passage strings (a range of handles and a group of fingerprints).
                 IServer server = direct.GetServer(redis.Configuration);
                 RedisKey[] buckets = [.. server.Keys(pattern: "*}g*:*:*"), .. server.Keys(pattern: "*}h*")];
-                RedisKey[] passages = [.. server.Keys(pattern: "*}p*:*")];
+                RedisKey[] passages = [.. server.Keys(pattern: "*}q*:*")];
                 Assert.True(buckets.Length > 18);
                 Assert.True(passages.Length > 100);
                 await direct.GetDatabase().KeyDeleteAsync([.. buckets, .. passages]);
@@ -138,8 +138,28 @@ public sealed class RedisStoreTests
 
             Assert.Equal(corpus.Count, rebuilt.IndexedDocumentCount);
             Assert.Contains((await similarity.FindSimilarAsync(Similar(string.Empty, corpus[3].Text))).Matches, m => m.Id == corpus[3].Id);
-            Assert.Equal(corpus[3].Id, (await similarity.FindSharedPassagesAsync(passagesOf)).Matches[0].Id);
+            FindSharedPassagesResponse afterRebuild = await similarity.FindSharedPassagesAsync(passagesOf);
+            Assert.Equal(corpus[3].Id, afterRebuild.Matches[0].Id);
+
+            // A rebuild of an index that lost nothing adds nothing: each passage entry is held once.
+            long held = await PassageBytesAsync(redis);
+            await new CollectionService.CollectionServiceClient(channel).RebuildCollectionIndexAsync(new RebuildCollectionIndexRequest());
+            Assert.Equal(held, await PassageBytesAsync(redis));
+            Assert.Equal(afterRebuild.Matches, (await similarity.FindSharedPassagesAsync(passagesOf)).Matches);
         }
+    }
+
+    /// <summary>The bytes of every passage string in <paramref name="redis"/>.</summary>
+    private static async Task<long> PassageBytesAsync(RedisServer redis)
+    {
+        await using ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+        long bytes = 0;
+        foreach (RedisKey key in direct.GetServer(redis.Configuration).Keys(pattern: "*}q*:*"))
+        {
+            bytes += await direct.GetDatabase().StringLengthAsync(key);
+        }
+
+        return bytes;
     }
 
     [Fact]
@@ -578,6 +598,167 @@ public sealed class RedisStoreTests
         }
     }
 
+    [Fact]
+    public async Task CollectionOfLayout5_HasItsPassageIndexRewrittenInPlace_AndAnswersAsOneWrittenNow()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(60)];
+        string[] queries = [.. Enumerable.Range(0, 12).Select(q => QuotingText(corpus, new Random(q)))];
+        (WebApplication first, GrpcChannel firstChannel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "five"));
+        string tag;
+        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+        {
+            await using (first)
+            using (firstChannel)
+            {
+                // Handles from 32,740 on: layout 5's first two ranges of 2^15 handles, and this layout's first two.
+                await new CollectionService.CollectionServiceClient(firstChannel).CreateCollectionAsync(new CreateCollectionRequest { Name = "old" });
+                tag = $"{{five:{System.Text.Json.JsonSerializer.Deserialize<string[]>((string)(await direct.GetDatabase().HashGetAsync("five:collections", "old"))!)![3]}}}";
+                await direct.GetDatabase().StringSetAsync(tag + ":sequence", 32_740);
+                await new DocumentService.DocumentServiceClient(firstChannel).UpsertDocumentsAsync(ServerFixture.Batch("old", corpus));
+            }
+
+            await WriteLayout5PassagesAsync(direct, redis, "five", "old", tag, corpus);
+        }
+
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: RedisAt(redis, "five"));
+        await using (app)
+        using (channel)
+        {
+            await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(new CreateCollectionRequest { Name = "fresh" });
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch("fresh", corpus));
+            var similarity = new SimilarityService.SimilarityServiceClient(channel);
+            foreach (string query in queries)
+            {
+                var request = new FindSharedPassagesRequest { Query = new DocumentRef { Text = query }, TopK = 20 };
+                FindSharedPassagesResponse upgraded = await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest(request) { Collection = "old" });
+                Assert.Equal((await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest(request) { Collection = "fresh" })).Matches, upgraded.Matches);
+                Assert.True(upgraded.Matches.Count >= 2, query);
+            }
+
+            // Writes after the upgrade take their entries out of the new strings.
+            string gone = (await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = "old", Query = new DocumentRef { Text = queries[0] } })).Matches[0].Id;
+            await new DocumentService.DocumentServiceClient(channel).DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "old", Ids = { gone } });
+            Assert.DoesNotContain(gone, (await similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = "old", Query = new DocumentRef { Text = queries[0] } })).Matches.Select(m => m.Id));
+        }
+
+        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true"))
+        {
+            string record = (string)(await direct.GetDatabase().HashGetAsync("five:collections", "old"))!;
+            Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", record, StringComparison.Ordinal);
+            Assert.Equal(record, (string)(await direct.GetDatabase().StringGetAsync(tag + ":config"))!);
+            IServer server = direct.GetServer(redis.Configuration);
+            string escaped = tag.Replace("{", "\\{", StringComparison.Ordinal).Replace("}", "\\}", StringComparison.Ordinal);
+            Assert.Empty(server.Keys(pattern: escaped + "p*"));
+            Assert.NotEmpty(server.Keys(pattern: escaped + "q*"));
+        }
+    }
+
+    [Fact]
+    public async Task PassagesHeldInEveryKindOfRange_AreFoundAsTheMemoryStoreFindsThem_AndLeaveWithTheirDocument()
+    {
+        // The collection's last handle set by hand to just below 2^15, 2^16, 2^31 and 2^34: each batch straddles two ranges
+        // of passage groups, among them one whose group is the whole fingerprint (from 2^31) and 8-byte entries whose handles need all their bytes (near 2^34).
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(100)];
+        long[] jumps = [0, 32_758, 65_526, (1L << 31) - 10, (1L << 34) - 10];
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication redisApp, GrpcChannel onRedis) = await ServerFixture.StartAsync(settings: RedisAt(redis, "far"));
+        (WebApplication memoryApp, GrpcChannel inMemory) = await ServerFixture.StartAsync(settings: new() { ["Storage:Provider"] = "Memory" });
+        await using (redisApp)
+        await using (memoryApp)
+        using (onRedis)
+        using (inMemory)
+        await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration))
+        {
+            GrpcChannel[] both = [onRedis, inMemory];
+            await new CollectionService.CollectionServiceClient(onRedis).CreateCollectionAsync(new CreateCollectionRequest { Name = "far" });
+            await new CollectionService.CollectionServiceClient(inMemory).CreateCollectionAsync(new CreateCollectionRequest { Name = "far" });
+            string generation = System.Text.Json.JsonSerializer.Deserialize<string[]>((string)(await direct.GetDatabase().HashGetAsync("far:collections", "far"))!)![3];
+            for (int j = 0; j < jumps.Length; j++)
+            {
+                if (jumps[j] > 0)
+                {
+                    await direct.GetDatabase().StringSetAsync($"{{far:{generation}}}:sequence", jumps[j]);
+                }
+
+                foreach (GrpcChannel channel in both)
+                {
+                    await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch("far", corpus.Skip(j * 20).Take(20)));
+                }
+            }
+
+            // A rewrite and a delete in each batch, then every answer as the memory store gives it.
+            foreach (GrpcChannel channel in both)
+            {
+                var documents = new DocumentService.DocumentServiceClient(channel);
+                await documents.UpsertDocumentsAsync(ServerFixture.Batch("far", Enumerable.Range(0, jumps.Length).Select(j => (corpus[(j * 20) + 3].Id, corpus[(j * 20) + 3].Text[..200]))));
+                await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = "far", Ids = { Enumerable.Range(0, jumps.Length).Select(j => corpus[(j * 20) + 7].Id) } });
+            }
+
+            var random = new Random(33);
+            string[] queries = [.. corpus.Select(d => d.Text), .. Enumerable.Range(0, 30).Select(_ => QuotingText(corpus, random))];
+            for (int q = 0; q < queries.Length; q++)
+            {
+                var request = new FindSharedPassagesRequest { Collection = "far", Query = new DocumentRef { Text = queries[q] }, TopK = 50 };
+                FindSharedPassagesResponse expected = await new SimilarityService.SimilarityServiceClient(inMemory).FindSharedPassagesAsync(request);
+                Assert.Equal(expected.Matches, (await new SimilarityService.SimilarityServiceClient(onRedis).FindSharedPassagesAsync(request)).Matches);
+                // An indexed text finds itself; a deleted one, or one rewritten as its first 200 characters, does not.
+                if (q < corpus.Count)
+                {
+                    Assert.Equal(q % 20 is not (3 or 7), expected.Matches.Any(m => m.Id == corpus[q].Id && m.CoverageOfQuery == 1));
+                }
+            }
+        }
+    }
+
+    /// <summary>An article quoting 12 words of each of three others, amid words no article has.</summary>
+    private static string QuotingText(List<(string Id, string Text)> corpus, Random random) => string.Join(" zqfiller ", Enumerable.Range(0, 3).Select(_ =>
+    {
+        string[] words = corpus[random.Next(corpus.Count)].Text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        int start = random.Next(words.Length - 12);
+        return string.Join(' ', words[start..(start + 12)]);
+    }));
+
+    /// <summary>
+    /// The passage index of collection <paramref name="name"/> as layout 5 kept it, in place of this layout's: a set per
+    /// fingerprint's top 16 bits and range of 2^15 handles, of the fingerprint's low 16 bits above the handle's place in its
+    /// range; and the collection's record and its copy saying layout 5.
+    /// </summary>
+    private static async Task WriteLayout5PassagesAsync(ConnectionMultiplexer direct, RedisServer redis, string prefix, string name, string tag, List<(string Id, string Text)> corpus)
+    {
+        IDatabase db = direct.GetDatabase();
+        IServer server = direct.GetServer(redis.Configuration);
+        string escaped = tag.Replace("{", "\\{", StringComparison.Ordinal).Replace("}", "\\}", StringComparison.Ordinal);
+        var handles = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (RedisKey chunk in server.Keys(pattern: escaped + "h*"))
+        {
+            long number = long.Parse(((string)chunk!)[(tag.Length + 1)..], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            foreach (HashEntry entry in await db.HashGetAllAsync(chunk))
+            {
+                handles[(string)entry.Value!] = (number << 7) | (long)entry.Name;
+            }
+        }
+
+        Assert.Equal(corpus.Count, handles.Count);
+        Assert.Contains(handles.Values, h => h >= 32_768);
+        await db.KeyDeleteAsync([.. server.Keys(pattern: escaped + "q*")]);
+        var sketcher = new Core.Indexing.DocumentSketcher(CollectionSettings.Default.Parameters);
+        foreach ((string id, string text) in corpus)
+        {
+            long handle = handles[id];
+            foreach (uint fingerprint in sketcher.SketchWithPassages(text).Passages)
+            {
+                await db.SetAddAsync($"{tag}p{fingerprint >> 16:x}:{handle >> 15:x}", ((long)(fingerprint & 0xFFFF) << 15) | (handle & 32_767));
+            }
+        }
+
+        string[] record = System.Text.Json.JsonSerializer.Deserialize<string[]>((string)(await db.HashGetAsync($"{prefix}:collections", name))!)!;
+        record[^1] = "5";
+        string layout5 = System.Text.Json.JsonSerializer.Serialize(record);
+        await db.HashSetAsync($"{prefix}:collections", name, layout5);
+        await db.StringSetAsync(tag + ":config", layout5);
+    }
+
     /// <summary>The collection is of this layout, under a new tag holding a handle a document; nothing is left under its old tag.</summary>
     private static async Task AssertUpgradedAsync(ConnectionMultiplexer direct, RedisServer redis, string prefix, string name, string oldTag, int documents)
     {
@@ -594,7 +775,7 @@ public sealed class RedisStoreTests
 
         Assert.Equal(documents, handles);
         Assert.NotEmpty(server.Keys(pattern: $"{{{prefix}:{generation}}}f*"));
-        Assert.NotEmpty(server.Keys(pattern: $"{{{prefix}:{generation}}}p*"));
+        Assert.NotEmpty(server.Keys(pattern: $"{{{prefix}:{generation}}}q*"));
     }
 
     [Fact]

@@ -31,6 +31,10 @@ internal abstract class RedisCommands
 
     public abstract void StringSet(RedisKey key, RedisValue value);
 
+    public abstract void StringAppend(RedisKey key, RedisValue value);
+
+    public abstract void KeyDelete(RedisKey key);
+
     public abstract void StringIncrement(RedisKey key, long delta);
 
     /// <summary>Adds each delta to its unsigned 32-bit counter (numbered, as BITFIELD's #n), saturating at 0 and 2^32 - 1.</summary>
@@ -76,6 +80,10 @@ internal sealed class PipelineCommands(IBatch batch, Func<RedisCommands, Task<bo
     public override void SortedSetRemove(RedisKey key, RedisValue member) => Add(batch.SortedSetRemoveAsync(key, member), 1);
 
     public override void StringSet(RedisKey key, RedisValue value) => Add(batch.StringSetAsync(key, value), 1, value.Length());
+
+    public override void StringAppend(RedisKey key, RedisValue value) => Add(batch.StringAppendAsync(key, value), 1, value.Length());
+
+    public override void KeyDelete(RedisKey key) => Add(batch.KeyDeleteAsync(key), 0);
 
     public override void StringIncrement(RedisKey key, long delta) => Add(batch.StringIncrementAsync(key, delta), 1);
 
@@ -159,6 +167,10 @@ internal sealed class FencedScriptCommands : RedisCommands
     public override void SortedSetRemove(RedisKey key, RedisValue member) => Command("ZREM", key, member);
 
     public override void StringSet(RedisKey key, RedisValue value) => Command("SET", key, value);
+
+    public override void StringAppend(RedisKey key, RedisValue value) => Command("APPEND", key, value);
+
+    public override void KeyDelete(RedisKey key) => Command("DEL", key);
 
     public override void StringIncrement(RedisKey key, long delta) => Command("INCRBY", key, delta);
 

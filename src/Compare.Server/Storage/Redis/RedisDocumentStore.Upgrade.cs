@@ -20,6 +20,12 @@ public sealed partial class RedisDocumentStore
     /// </summary>
     private async Task UpgradeAsync(RedisCollection record)
     {
+        if (record.Layout == 5)
+        {
+            await UpgradePassagesAsync(record).ConfigureAwait(false);
+            return;
+        }
+
         var old = new RedisKeys(keyPrefix, record);
         await using Writer writer = await OpenWriterAsync(record, CancellationToken.None).ConfigureAwait(false);
         if ((await FindAsync(record.Name).ConfigureAwait(false))?.Serialize() != record.Serialize())
@@ -53,6 +59,62 @@ public sealed partial class RedisDocumentStore
         }
     }
 
+    /// <summary>
+    /// A collection of layout 5 brought to this one in place: layout 5 differs only in its passage index, whose sets are read
+    /// and written again as this layout's strings, named from the last handle (a SCAN may return a key twice, which would
+    /// append its entries twice). Under the write lease, as <see cref="UpgradeAsync"/>: reads of an older replica go on in
+    /// the sets until the record switches, and the sets are deleted after. An upgrade cut short leaves strings that the
+    /// next attempt deletes first.
+    /// </summary>
+    private async Task UpgradePassagesAsync(RedisCollection record)
+    {
+        var keys = new RedisKeys(keyPrefix, record);
+        string work = $"Upgrading collection '{record.Name}' to Redis layout {Layout}";
+        await using Writer writer = await OpenWriterAsync(record, CancellationToken.None).ConfigureAwait(false);
+        if ((await FindAsync(record.Name).ConfigureAwait(false))?.Serialize() != record.Serialize())
+        {
+            return; // upgraded, or deleted, while this call waited for the lease
+        }
+
+        await DeleteKeysAsync(keys.PassagePattern).ConfigureAwait(false);
+        long ranges = Layout5PassageEntry.RangesUpTo((long?)await Db.StringGetAsync(keys.Sequence).ConfigureAwait(false) ?? 0);
+        (int Group, long Range)[] sets = [.. Enumerable.Range(0, Layout5PassageEntry.Groups).SelectMany(g => Enumerable.Range(0, (int)ranges).Select(r => (g, (long)r)))];
+        foreach ((int Group, long Range)[] chunk in sets.Chunk(UpgradeChunk * 16))
+        {
+            await writer.EnsureHeldAsync(work).ConfigureAwait(false);
+            IBatch batch = Db.CreateBatch();
+            Task<RedisValue[]>[] members = [.. chunk.Select(s => batch.SetMembersAsync(keys.Layout5PassageGroup(s.Group, s.Range)))];
+            batch.Execute();
+            var entries = new IndexChanges(keys);
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                foreach (RedisValue member in await members[i].ConfigureAwait(false))
+                {
+                    (uint fingerprint, long handle) = Layout5PassageEntry.Decode(chunk[i].Group, chunk[i].Range, (long)member);
+                    entries.AddPassage(fingerprint, handle);
+                }
+            }
+
+            PipelineCommands pipeline = PipelineCommands.Pipeline(Db);
+            await entries.WriteToAsync(Db, pipeline).ConfigureAwait(false);
+            await pipeline.ExecuteAsync().ConfigureAwait(false);
+        }
+
+        RedisCollection upgraded = record with { Layout = Layout };
+        await Db.StringSetAsync(keys.Config, upgraded.Serialize()).ConfigureAwait(false);
+        await writer.EnsureHeldAsync(work).ConfigureAwait(false);
+        ITransaction switching = Db.CreateTransaction();
+        switching.AddCondition(Condition.HashEqual(CollectionsKey, record.Name, record.Serialize()));
+        _ = switching.HashSetAsync(CollectionsKey, record.Name, upgraded.Serialize());
+        if (await ExecuteAsync(switching, CollectionsKey, queuedBytes: 1024).ConfigureAwait(false))
+        {
+            foreach ((int Group, long Range)[] chunk in sets.Chunk(1000))
+            {
+                await Db.KeyDeleteAsync([.. chunk.Select(s => keys.Layout5PassageGroup(s.Group, s.Range))]).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Every document of <paramref name="old"/> written into <paramref name="keys"/> in this layout, in order of writes.</summary>
     private async Task<(long Sequence, long TextBytes, DocumentFrequencySketch Frequencies)> CopyDocumentsAsync(RedisKeys old, RedisKeys keys, CollectionSettings settings,
         Writer writer)
@@ -74,7 +136,7 @@ public sealed partial class RedisDocumentStore
             await writer.EnsureHeldAsync($"Upgrading collection {old.Tag} to Redis layout {Layout}").ConfigureAwait(false);
             RedisValue[] documents = await Db.HashGetAsync(old.Documents, [.. chunk.Select(id => (RedisValue)id)]).ConfigureAwait(false);
             PipelineCommands pipeline = PipelineCommands.Pipeline(Db);
-            var sets = new SetChanges(keys);
+            var entries = new IndexChanges(keys);
             for (int i = 0; i < chunk.Length; i++)
             {
                 if (documents[i].IsNull)
@@ -93,12 +155,12 @@ public sealed partial class RedisDocumentStore
                 pipeline.SortedSetAdd(keys.Ids, chunk[i]);
                 if (sketch is not null)
                 {
-                    sets.Add(sketch, passages, settings.Lsh, handle);
+                    entries.Add(sketch, passages, settings.Lsh, handle);
                     frequencies.Add(sketch.Shingles);
                 }
             }
 
-            sets.WriteTo(pipeline);
+            await entries.WriteToAsync(Db, pipeline).ConfigureAwait(false);
             await pipeline.ExecuteAsync().ConfigureAwait(false);
         }
 

@@ -48,11 +48,11 @@ public sealed partial class RedisDocumentStore
             .ConfigureAwait(false))
         {
             frequencies.Add(sketch.Shingles);
-            var sets = new SetChanges(keys);
-            sets.Add(sketch, passages, settings.Lsh, version.Handle);
+            var entries = new IndexChanges(keys, reAdding: true);
+            entries.Add(sketch, passages, settings.Lsh, version.Handle);
             PipelineCommands pipeline = PipelineCommands.Pipeline(Db);
             pipeline.HashSet(keys.HandleChunk(version.Handle), RedisKeys.HandleField(version.Handle), id);
-            sets.WriteTo(pipeline);
+            await entries.WriteToAsync(Db, pipeline).ConfigureAwait(false);
             await pipeline.ExecuteAsync().ConfigureAwait(false);
             count++;
         }
@@ -63,41 +63,65 @@ public sealed partial class RedisDocumentStore
     }
 
     /// <summary>
-    /// A transaction's changes to the grouped integer sets (band buckets, forest, passages) of <paramref name="keys"/>, one
-    /// SREM and one SADD a key with all its members: a batch of 1,000 documents touches ~200,000 members, and as many
-    /// commands made one EXEC outlast the client's timeout on a busy machine. Removals go first (a rewrite's new handle
-    /// never equals its old one). Members are gathered by their set's place (<see cref="SetKey"/>) and each key's name is
-    /// made once, when written: making it for every member was an eighth of the request threads' time in an ingest.
+    /// A transaction's changes to the index of <paramref name="keys"/>: the grouped integer sets (band buckets, forest), one
+    /// SREM and one SADD a key with all its members, and the passage strings (<see cref="PassageEntry"/>), one APPEND a
+    /// string, or one SET of it rewritten where entries leave it. A batch of 1,000 documents touches ~200,000 entries, and as
+    /// many commands made one EXEC outlast the client's timeout on a busy machine. Removals go first (a rewrite's new handle
+    /// never equals its old one). Entries are gathered by their key's place (<see cref="SetKey"/>, range and group) and each
+    /// key's name is made once, when written: making it for every member was an eighth of the request threads' time in an
+    /// ingest.
     /// </summary>
-    private sealed class SetChanges(RedisKeys keys)
+    /// <param name="keys">The collection's keys.</param>
+    /// <param name="reAdding">
+    /// Whether documents already indexed may be added again (a rebuild): a passage entry a string already holds is not
+    /// appended twice. Sets need no such care.
+    /// </param>
+    private sealed class IndexChanges(RedisKeys keys, bool reAdding = false)
     {
         private readonly Dictionary<SetKey, (List<RedisValue> Removed, List<RedisValue> Added)> _changes = [];
+        private readonly Dictionary<(int Range, uint Group), (HashSet<ulong> Removed, List<ulong> Added)> _passages = [];
 
         /// <summary>Adds a document's entries: its band buckets, prefix forest and passage fingerprints.</summary>
         public void Add(DocumentSketch sketch, uint[] passages, LshParameters lsh, long handle)
         {
-            foreach ((SetKey key, long member) in Entries(sketch, passages, lsh, handle))
+            foreach ((SetKey key, long member) in Entries(sketch, lsh, handle))
             {
                 Of(key).Added.Add(member);
             }
+
+            foreach (uint fingerprint in passages)
+            {
+                AddPassage(fingerprint, handle);
+            }
         }
+
+        /// <summary>Adds one passage entry.</summary>
+        public void AddPassage(uint fingerprint, long handle) => PassagesOf(fingerprint, handle).Added.Add(PassageEntry.Entry(fingerprint, handle));
 
         /// <summary>Removes the entries <see cref="Add"/> made for the same document.</summary>
         public void Remove(DocumentSketch sketch, uint[] passages, LshParameters lsh, long handle)
         {
-            foreach ((SetKey key, long member) in Entries(sketch, passages, lsh, handle))
+            foreach ((SetKey key, long member) in Entries(sketch, lsh, handle))
             {
                 Of(key).Removed.Add(member);
             }
+
+            foreach (uint fingerprint in passages)
+            {
+                PassagesOf(fingerprint, handle).Removed.Add(PassageEntry.Entry(fingerprint, handle));
+            }
         }
 
-        /// <summary>Queues the changes on <paramref name="commands"/>.</summary>
-        public void WriteTo(RedisCommands commands)
+        /// <summary>
+        /// Queues the changes on <paramref name="commands"/>. A passage string that loses entries (or, re-adding, may hold
+        /// some already) is read first: only under the writer's lease, which keeps every other commit out of it until the
+        /// commit that rewrites it has run, or (a rebuild) appending only, which no concurrent append can undo.
+        /// </summary>
+        public async Task WriteToAsync(IDatabase db, RedisCommands commands)
         {
             foreach ((SetKey set, (List<RedisValue> removed, List<RedisValue> added)) in _changes)
             {
-                RedisKey key = set.Kind == SetKind.Passages ? keys.PassageGroup(set.Group, set.Range)
-                    : keys.Group(new GroupEntry(set.Kind == SetKind.Forest, set.Band, set.Group, set.Range, Tag: 0, Member: 0));
+                RedisKey key = keys.Group(new GroupEntry(set.Kind == SetKind.Forest, set.Band, set.Group, set.Range, Tag: 0, Member: 0));
                 if (removed.Count > 0)
                 {
                     commands.SetRemove(key, [.. removed]);
@@ -108,9 +132,77 @@ public sealed partial class RedisDocumentStore
                     commands.SetAdd(key, [.. added]);
                 }
             }
+
+            var read = new List<((int Range, uint Group) Place, RedisKey Key)>();
+            foreach (((int Range, uint Group) place, (HashSet<ulong> removed, List<ulong> added)) in _passages)
+            {
+                RedisKey key = keys.PassageGroup(place.Range, place.Group);
+                if (removed.Count > 0 || reAdding)
+                {
+                    read.Add((place, key));
+                }
+                else
+                {
+                    commands.StringAppend(key, Encode(added, PassageEntry.Width(place.Range)));
+                }
+            }
+
+            foreach (((int Range, uint Group) Place, RedisKey Key)[] chunk in read.Chunk(1_000))
+            {
+                RedisValue[] held = await db.StringGetAsync([.. chunk.Select(c => c.Key)]).ConfigureAwait(false);
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    Rewrite(commands, chunk[i].Key, chunk[i].Place.Range, (byte[]?)held[i] ?? [], _passages[chunk[i].Place]);
+                }
+            }
         }
 
-        private static IEnumerable<(SetKey Key, long Member)> Entries(DocumentSketch sketch, uint[] passages, LshParameters lsh, long handle)
+        // A string's new entries: those it held, less the removed ones, then the added ones. Re-adding (no removals), only
+        // the entries it lacks are appended.
+        private static void Rewrite(RedisCommands commands, RedisKey key, int range, byte[] held, (HashSet<ulong> Removed, List<ulong> Added) change)
+        {
+            int width = PassageEntry.Width(range);
+            var kept = new List<ulong>(held.Length / width);
+            for (int i = 0; i < held.Length / width; i++)
+            {
+                kept.Add(PassageEntry.Read(held, i, width));
+            }
+
+            if (change.Removed.Count == 0)
+            {
+                var present = new HashSet<ulong>(kept);
+                if (change.Added.Where(present.Add).ToList() is { Count: > 0 } missing)
+                {
+                    commands.StringAppend(key, Encode(missing, width));
+                }
+
+                return;
+            }
+
+            kept.RemoveAll(change.Removed.Contains);
+            kept.AddRange(change.Added);
+            if (kept.Count == 0)
+            {
+                commands.KeyDelete(key);
+            }
+            else
+            {
+                commands.StringSet(key, Encode(kept, width));
+            }
+        }
+
+        private static byte[] Encode(List<ulong> entries, int width)
+        {
+            byte[] bytes = new byte[entries.Count * width];
+            for (int i = 0; i < entries.Count; i++)
+            {
+                PassageEntry.Write(bytes.AsSpan(i * width), entries[i], width);
+            }
+
+            return bytes;
+        }
+
+        private static IEnumerable<(SetKey Key, long Member)> Entries(DocumentSketch sketch, LshParameters lsh, long handle)
         {
             for (int band = 0; band < lsh.Bands; band++)
             {
@@ -118,11 +210,6 @@ public sealed partial class RedisDocumentStore
                 yield return (new SetKey(SetKind.Buckets, band, bucket.Group, bucket.Range), bucket.Member);
                 GroupEntry prefix = GroupEntry.Of(forest: true, band, PrefixForest.PrefixKey(sketch.Signature, band, lsh.Rows), handle);
                 yield return (new SetKey(SetKind.Forest, band, prefix.Group, prefix.Range), prefix.Member);
-            }
-
-            foreach (uint fingerprint in passages)
-            {
-                yield return (new SetKey(SetKind.Passages, 0, PassageEntry.GroupOf(fingerprint), PassageEntry.RangeOf(handle)), PassageEntry.Member(fingerprint, handle));
             }
         }
 
@@ -137,14 +224,26 @@ public sealed partial class RedisDocumentStore
             return change;
         }
 
+        private (HashSet<ulong> Removed, List<ulong> Added) PassagesOf(uint fingerprint, long handle)
+        {
+            int range = PassageEntry.RangeOf(handle);
+            (int, uint) place = (range, PassageEntry.GroupOf(fingerprint, range));
+            if (!_passages.TryGetValue(place, out (HashSet<ulong> Removed, List<ulong> Added) change))
+            {
+                change = ([], []);
+                _passages[place] = change;
+            }
+
+            return change;
+        }
+
         private enum SetKind : byte
         {
             Buckets,
             Forest,
-            Passages,
         }
 
-        /// <summary>Which set an entry goes to: the parts of its key (<see cref="RedisKeys.Group"/>, <see cref="RedisKeys.PassageGroup"/>).</summary>
+        /// <summary>Which set an entry goes to: the parts of its key (<see cref="RedisKeys.Group"/>).</summary>
         private readonly record struct SetKey(SetKind Kind, int Band, int Group, long Range);
     }
 
@@ -324,7 +423,7 @@ public sealed partial class RedisDocumentStore
             RedisCommands commands = FencedCommands(onlyDeletes: writes.Count == 0);
             DocumentSketcher sketcher = _store.Sketchers.For(settings.Parameters);
             using var frequencies = new FrequencyChanges();
-            var sets = new SetChanges(_keys);
+            var entries = new IndexChanges(_keys);
             long textBytes = 0;
             for (int i = 0; i < fields.Length; i++)
             {
@@ -336,7 +435,7 @@ public sealed partial class RedisDocumentStore
                     if (_store.Readable(_keys, id, oldDocuments[i]) is { } oldRecord)
                     {
                         (DocumentSketch oldSketch, uint[] oldPassages) = sketcher.SketchWithPassages(oldRecord.Text);
-                        sets.Remove(oldSketch, oldPassages, settings.Lsh, old.Handle);
+                        entries.Remove(oldSketch, oldPassages, settings.Lsh, old.Handle);
                         frequencies.Count(oldSketch.Shingles, -1);
                     }
                 }
@@ -356,11 +455,11 @@ public sealed partial class RedisDocumentStore
                 commands.HashSet(_keys.Documents, id, RedisDocumentRecord.From(w).Encode());
                 commands.HashSet(_keys.HandleChunk(next), RedisKeys.HandleField(next), id);
                 commands.SortedSetAdd(_keys.Ids, id);
-                sets.Add(w.Sketch, w.Passages, settings.Lsh, next);
+                entries.Add(w.Sketch, w.Passages, settings.Lsh, next);
                 frequencies.Count(w.Sketch.Shingles, +1);
             }
 
-            sets.WriteTo(commands);
+            await entries.WriteToAsync(Db, commands).ConfigureAwait(false);
             commands.StringSet(_keys.Sequence, next);
             commands.StringIncrement(_keys.TextBytes, textBytes);
             await frequencies.WriteToAsync(Db, commands, _keys.Frequencies).ConfigureAwait(false);

@@ -13,8 +13,8 @@ namespace Compare.Server.Storage.Redis;
 
 /// <summary>
 /// Everything in one Redis shared by every replica: collection configurations, documents, and the index: band buckets,
-/// prefix forest and passage fingerprints, each as grouped sets of integers (<see cref="GroupEntry"/>,
-/// <see cref="PassageEntry"/>). A collection's keys share one hash tag (<see cref="RedisKeys"/>), so a Redis Cluster
+/// prefix forest, as grouped sets of integers (<see cref="GroupEntry"/>), and passage fingerprints, as grouped strings of
+/// entries (<see cref="PassageEntry"/>). A collection's keys share one hash tag (<see cref="RedisKeys"/>), so a Redis Cluster
 /// keeps them on one node and a batch is one MULTI/EXEC there, fenced by the writer's lease on the collection. Queries
 /// read the groups straight from Redis, so a write through one replica is seen by the next query through any other.
 /// Per document Redis holds its record (text included), its version, its handle and id, and its entries in the groups: no
@@ -29,10 +29,12 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     /// only, and band buckets grouped into sets of integers; 3: and the prefix forest's entries and passage fingerprints,
     /// grouped the same way; 4: passage groups split by range of handles. 5: binary records and versions, no band keys,
     /// short key names, bucket and forest groups of 12 bits and a range of handles instead of 16 bits (at 100,000
-    /// documents layout 4's held two members a key, and the keys cost more than their members). A collection of an earlier
-    /// layout is rebuilt in this one the first time it is used (<see cref="UpgradeAsync"/>).
+    /// documents layout 4's held two members a key, and the keys cost more than their members). 6: passage entries in
+    /// strings of doubling ranges of handles, read by name, instead of sets a query read whole in every range of 2^15
+    /// handles. A collection of an earlier layout is rebuilt in this one the first time it is used (<see cref="UpgradeAsync"/>);
+    /// one of layout 5 has only its passage index rewritten.
     /// </summary>
-    public const int Layout = 5;
+    public const int Layout = 6;
 
     // A writer's lease on its collection, renewed while the writer works: a replica killed (or cut off) while
     // holding it holds up the others for at most this long. Every commit is fenced by it.
@@ -48,6 +50,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
     // The most collections whose records a replica remembers (see ReadAsync).
     private const int MaxKnownCollections = 4_096;
+
+    // How many ranges of passage groups each collection (by its keys' tag) had when this replica last read them.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _passageRanges = new(StringComparer.Ordinal);
 
     // The record of each collection this replica has read, as last found (see ReadAsync).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RedisCollection Record, string Serialized)> _known = new(StringComparer.Ordinal);
@@ -535,53 +540,63 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
     private async Task<PassageCandidates> PassageCandidatesAsync(RedisKeys keys, uint[] fingerprints, int maxDocumentsPerFingerprint)
     {
-        IGrouping<int, uint>[] groups = [.. fingerprints.Distinct().GroupBy(PassageEntry.GroupOf)];
-        // The first range's groups and the last handle in one round trip, as CandidatesAsync reads; a larger collection has
-        // more ranges to read. Group i of range r is members[r * groups.Length + i].
+        uint[] query = [.. fingerprints.Distinct()];
+        // The last handle and the groups of the ranges this replica last saw, in one round trip; a collection grown past them
+        // has its new ranges read in a second.
+        int seen = _passageRanges.TryGetValue(keys.Tag, out int known) ? known : 1;
         IBatch first = Db.CreateBatch();
         Task<RedisValue> sequence = first.StringGetAsync(keys.Sequence);
-        List<Task<RedisValue[]>> members = [.. groups.Select(g => first.SetMembersAsync(keys.PassageGroup(g.Key, 0)))];
+        List<(uint[] Groups, Task<RedisValue[]> Strings)> ranges = [.. Enumerable.Range(0, seen).Select(range => ReadPassageGroups(first, keys, query, range))];
         first.Execute();
-        long ranges = PassageEntry.RangeOf((long?)await sequence.ConfigureAwait(false) ?? 0) + 1;
-        if (ranges > 1)
+        int all = PassageEntry.RangesUpTo((long?)await sequence.ConfigureAwait(false) ?? 0);
+        if (all > seen)
         {
             IBatch rest = Db.CreateBatch();
-            members.AddRange(Enumerable.Range(1, (int)ranges - 1).SelectMany(r => groups.Select(g => rest.SetMembersAsync(keys.PassageGroup(g.Key, r)))));
+            ranges.AddRange(Enumerable.Range(seen, all - seen).Select(range => ReadPassageGroups(rest, keys, query, range)));
             rest.Execute();
+            if (_passageRanges.Count >= MaxKnownCollections)
+            {
+                _passageRanges.Clear();
+            }
+
+            _passageRanges[keys.Tag] = all;
+        }
+
+        var holders = new List<long>?[query.Length];
+        for (int range = 0; range < ranges.Count; range++)
+        {
+            (uint[] groups, Task<RedisValue[]> read) = ranges[range];
+            RedisValue[] strings = await read.ConfigureAwait(false);
+            for (int i = 0; i < query.Length; i++)
+            {
+                ReadOnlyMemory<byte> held = strings[Array.BinarySearch(groups, PassageEntry.GroupOf(query[i], range))];
+                CollectHolders(held.Span, range, PassageEntry.TagOf(query[i], range), ref holders[i]);
+            }
         }
 
         var shared = new Dictionary<long, int>();
-        var held = new List<(long Tag, long Handle)>();
-        var holders = new List<long>();
         int common = 0;
-        for (int i = 0; i < groups.Length; i++)
+        foreach (List<long>? held in holders)
         {
-            // A group holds the entries of every fingerprint sharing its top bits (a few thousand at a million documents):
-            // each is read once, and only the query's fingerprints' are kept.
-            held.Clear();
-            for (int range = 0; range < ranges; range++)
+            if (held is null)
             {
-                foreach (RedisValue member in await members[(range * groups.Length) + i].ConfigureAwait(false))
-                {
-                    long value = (long)member;
-                    held.Add((PassageEntry.TagOf(value), PassageEntry.HandleOf(value, range)));
-                }
+                continue;
             }
 
-            foreach (uint fingerprint in groups[i])
+            // A fingerprint's holders, each once (a rebuild racing a write could append an entry twice).
+            held.Sort();
+            int count = held.Count - held.Where((h, i) => i > 0 && held[i - 1] == h).Count();
+            if (count > maxDocumentsPerFingerprint)
             {
-                long tag = PassageEntry.TagOf(fingerprint);
-                holders.Clear();
-                holders.AddRange(held.Where(h => h.Tag == tag).Select(h => h.Handle));
-                if (holders.Count > maxDocumentsPerFingerprint)
-                {
-                    common++;
-                    continue;
-                }
+                common++;
+                continue;
+            }
 
-                foreach (long handle in holders)
+            for (int i = 0; i < held.Count; i++)
+            {
+                if (i == 0 || held[i - 1] != held[i])
                 {
-                    CollectionsMarshal.GetValueRefOrAddDefault(shared, handle, out _)++;
+                    CollectionsMarshal.GetValueRefOrAddDefault(shared, held[i], out _)++;
                 }
             }
         }
@@ -594,6 +609,27 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             .GroupBy(e => (string)e.Id!, StringComparer.Ordinal).Select(g => (g.Key, g.Max(e => e.Shared)))];
         RedisValue[] versions = live.Length == 0 ? [] : await Db.HashGetAsync(keys.Versions, [.. live.Select(e => (RedisValue)e.Id)]).ConfigureAwait(false);
         return PassageCandidates.Ranked(live.Select((e, i) => new PassageCandidate(e.Id, e.Shared, RedisVersion.Decode(versions[i])?.Passages ?? 0)), common);
+    }
+
+    /// <summary>The passage groups of <paramref name="query"/> in <paramref name="range"/>, sorted, and their strings read in one MGET.</summary>
+    private static (uint[] Groups, Task<RedisValue[]> Strings) ReadPassageGroups(IBatch batch, RedisKeys keys, uint[] query, int range)
+    {
+        uint[] groups = [.. query.Select(f => PassageEntry.GroupOf(f, range)).Distinct().Order()];
+        return (groups, batch.StringGetAsync([.. groups.Select(g => keys.PassageGroup(range, g))]));
+    }
+
+    /// <summary>Adds the handles of the entries of a group's string <paramref name="held"/> whose fingerprint bits are <paramref name="tag"/>.</summary>
+    private static void CollectHolders(ReadOnlySpan<byte> held, int range, ulong tag, ref List<long>? holders)
+    {
+        int width = PassageEntry.Width(range);
+        for (int i = 0; i < held.Length / width; i++)
+        {
+            ulong entry = PassageEntry.Read(held, i, width);
+            if (PassageEntry.TagOfEntry(entry, range) == tag)
+            {
+                (holders ??= []).Add(PassageEntry.HandleOf(entry, range));
+            }
+        }
     }
 
     /// <summary>The ids of <paramref name="handles"/> (null where a handle has none), one HMGET a hash of ids in one round trip.</summary>

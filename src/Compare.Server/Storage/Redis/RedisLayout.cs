@@ -1,5 +1,7 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics;
 using StackExchange.Redis;
 
 namespace Compare.Server.Storage.Redis;
@@ -71,7 +73,14 @@ internal readonly struct RedisKeys(string prefix, RedisCollection record)
             long.Parse(name[(second + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture), 0, 0);
     }
 
-    public RedisKey PassageGroup(int group, long range) => string.Create(CultureInfo.InvariantCulture, $"{Tag}p{group:x}:{range:x}");
+    /// <summary>The string of passage entries of <paramref name="group"/> in <paramref name="range"/> (<see cref="PassageEntry"/>).</summary>
+    public RedisKey PassageGroup(int range, uint group) => string.Create(CultureInfo.InvariantCulture, $"{Tag}q{range:x}:{group:x}");
+
+    /// <summary>Layout 5's set of passage entries of <paramref name="group"/> in <paramref name="range"/> (<see cref="Layout5PassageEntry"/>).</summary>
+    public RedisKey Layout5PassageGroup(int group, long range) => string.Create(CultureInfo.InvariantCulture, $"{Tag}p{group:x}:{range:x}");
+
+    /// <summary>Every passage group of the collection, as a SCAN pattern.</summary>
+    public string PassagePattern => GlobEscape(Tag) + "q*";
 
     /// <summary>A key or tag as a SCAN pattern that matches it literally.</summary>
     public static string GlobEscape(string text)
@@ -154,28 +163,95 @@ internal readonly record struct GroupEntry(bool Forest, int Band, int Group, lon
 }
 
 /// <summary>
-/// Where a passage fingerprint's holder is kept: a set per fingerprint's top 16 bits and range of 2^15 handles, holding
-/// the fingerprint's low 16 bits and the handle's place in its range, 31 bits: Redis keeps such a set as 4-byte integers
-/// while it has at most 512 members (set-max-intset-entries), which at 2^15 documents a range it has about 90 of on
-/// news. Layout 3's groups took every handle and grew past 512, where Redis spends about 50 bytes a member; ranges of 2^16
-/// (tried for layout 5, with signed 32-bit members) pushed enough groups of recurring sentences past 512 that 100,000
-/// documents took 114 MB more.
+/// Where a passage fingerprint's holder is kept (layout 6): in a string of fixed-width little-endian entries, one string
+/// per range of handles and group of the fingerprint's top bits, read by name for each of a query's fingerprints (one MGET
+/// a range), so that a query reads its fingerprints' groups, not the collection.
+/// <para>
+/// The ranges double: handles below 2^15, then [2^15, 2^16), [2^16, 2^17) and so on, so that a collection of N documents
+/// has about log2(N / 2^14) ranges, and a query reads that many strings a fingerprint (6 at 1,000,000 documents; layout
+/// 5's ranges of 2^15 handles took 31). A range of 2^b handles takes groups of b + 1 top bits: a full range holds about
+/// half a document's fingerprints in each group whatever its size (~100 entries, 400 bytes, on news), and an entry, the
+/// fingerprint's other 31 - b bits above the handle's b bits in its range, takes 31 bits, stored as 4 bytes. From handle
+/// 2^31 the group is the whole fingerprint and an entry is the handle's place in its range: 4 bytes, 8 past handle 2^33.
+/// </para>
+/// <para>
+/// Strings rather than sets: Redis keeps a string of entries in as many bytes as an intset of them, with no 512-member
+/// limit, and a query reads a group as one value rather than as members to parse. A write appends (APPEND); removing
+/// entries rewrites the string, read first under the writer's lease.
+/// </para>
 /// </summary>
 internal static class PassageEntry
 {
-    public const int RangeBits = 15;
+    private const int FirstRangeBits = 15;
 
-    private const long RangeMask = (1L << RangeBits) - 1;
+    /// <summary>The range holding <paramref name="handle"/>.</summary>
+    public static int RangeOf(long handle)
+    {
+        Debug.Assert(handle >= 0);
+        return handle < 1L << FirstRangeBits ? 0 : BitOperations.Log2((ulong)handle) - FirstRangeBits + 1;
+    }
 
-    public static int GroupOf(uint fingerprint) => (int)(fingerprint >> 16);
+    /// <summary>How many ranges the handles up to <paramref name="lastHandle"/> take.</summary>
+    public static int RangesUpTo(long lastHandle) => RangeOf(lastHandle) + 1;
 
-    public static long RangeOf(long handle) => handle >> RangeBits;
+    /// <summary>The bytes an entry of <paramref name="range"/> takes: 4, or 8 past handle 2^33.</summary>
+    public static int Width(int range) => (32 - GroupBits(range)) + OffsetBits(range) <= 32 ? 4 : 8;
 
-    public static long TagOf(uint fingerprint) => fingerprint & 0xFFFF;
+    /// <summary>The group of <paramref name="fingerprint"/> in <paramref name="range"/>: its top bits.</summary>
+    public static uint GroupOf(uint fingerprint, int range) => fingerprint >> (32 - GroupBits(range));
 
-    public static long TagOf(long member) => member >> RangeBits;
+    /// <summary>The entry of <paramref name="fingerprint"/> held by <paramref name="handle"/>, in the handle's range.</summary>
+    public static ulong Entry(uint fingerprint, long handle)
+    {
+        int range = RangeOf(handle);
+        return (TagOf(fingerprint, range) << OffsetBits(range)) | (ulong)(handle - RangeStart(range));
+    }
 
-    public static long Member(uint fingerprint, long handle) => (TagOf(fingerprint) << RangeBits) | (handle & RangeMask);
+    /// <summary>The bits of <paramref name="fingerprint"/> an entry of <paramref name="range"/> holds (those its group does not name).</summary>
+    public static ulong TagOf(uint fingerprint, int range) => fingerprint & ((1UL << (32 - GroupBits(range))) - 1);
 
-    public static long HandleOf(long member, long range) => (range << RangeBits) | (member & RangeMask);
+    /// <summary>The fingerprint bits held by <paramref name="entry"/> of <paramref name="range"/>.</summary>
+    public static ulong TagOfEntry(ulong entry, int range) => entry >> OffsetBits(range);
+
+    /// <summary>The handle of <paramref name="entry"/> of <paramref name="range"/>.</summary>
+    public static long HandleOf(ulong entry, int range) => RangeStart(range) + (long)(entry & ((1UL << OffsetBits(range)) - 1));
+
+    /// <summary>Entry <paramref name="index"/> of a group's string.</summary>
+    public static ulong Read(ReadOnlySpan<byte> entries, int index, int width) => width == 4
+        ? BinaryPrimitives.ReadUInt32LittleEndian(entries[(index * 4)..])
+        : BinaryPrimitives.ReadUInt64LittleEndian(entries[(index * 8)..]);
+
+    /// <summary>Writes <paramref name="entry"/> at the start of <paramref name="destination"/>.</summary>
+    public static void Write(Span<byte> destination, ulong entry, int width)
+    {
+        if (width == 4)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)entry);
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(destination, entry);
+        }
+    }
+
+    private static long RangeStart(int range) => range == 0 ? 0 : 1L << (range + FirstRangeBits - 1);
+
+    private static int OffsetBits(int range) => range == 0 ? FirstRangeBits : range + FirstRangeBits - 1;
+
+    private static int GroupBits(int range) => Math.Min(32, OffsetBits(range) + 1);
+}
+
+/// <summary>
+/// Layout 5's passage index, read once by the upgrade to layout 6: a set per fingerprint's top 16 bits and range of 2^15
+/// handles, of 31-bit members, the fingerprint's low 16 bits above the handle's place in its range.
+/// </summary>
+internal static class Layout5PassageEntry
+{
+    public const int Groups = 1 << 16;
+    private const int RangeBits = 15;
+
+    public static long RangesUpTo(long lastHandle) => (lastHandle >> RangeBits) + 1;
+
+    public static (uint Fingerprint, long Handle) Decode(int group, long range, long member) =>
+        (((uint)group << 16) | (uint)(member >> RangeBits), (range << RangeBits) | (member & ((1L << RangeBits) - 1)));
 }
