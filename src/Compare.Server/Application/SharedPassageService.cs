@@ -55,7 +55,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         // The query is tokenised once, for its fingerprints and for every comparison, and prepared once (below) for every comparison.
         Core.Text.Token[] words = SharedPhraseFinder.Tokenize(text, settings.Parameters.Normalization);
         uint[] fingerprints = PassageFingerprints.Of(words);
-        PassageCandidates found = await candidateIndex.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, cancellationToken)
+        PassageCandidates found = await candidateIndex.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, withOwnCounts: false, cancellationToken)
             .ConfigureAwait(false);
         PassageCandidate[] candidates = [.. found.Candidates.Where(c => c.Id != query.Id)];
         options = options with { Normalization = settings.Parameters.Normalization };

@@ -108,11 +108,12 @@ public interface ICandidateIndex
 
     /// <summary>
     /// The documents holding at least one of <paramref name="fingerprints"/> (a query's <see cref="Core.Phrases.PassageFingerprints"/>),
-    /// with how many each holds and how many it has (0 where the store does not know), most shared first, then by id; a fingerprint held by more than
-    /// <paramref name="maxDocumentsPerFingerprint"/> documents is counted as common and not followed.
+    /// with how many each holds and, when <paramref name="withOwnCounts"/>, how many it has (0 where the store does not know or
+    /// was not asked), most shared first, then by id; a fingerprint held by more than <paramref name="maxDocumentsPerFingerprint"/>
+    /// documents is counted as common and not followed.
     /// </summary>
     Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
-        CancellationToken cancellationToken);
+        bool withOwnCounts, CancellationToken cancellationToken);
 
     /// <summary>Rebuilds the collection's LSH index from its stored signatures; returns how many documents it holds.</summary>
     Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken);

@@ -536,9 +536,10 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
     /// <inheritdoc/>
     public Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
-        CancellationToken cancellationToken) => ReadAsync(collection, settings, keys => PassageCandidatesAsync(keys, fingerprints, maxDocumentsPerFingerprint));
+        bool withOwnCounts, CancellationToken cancellationToken) =>
+        ReadAsync(collection, settings, keys => PassageCandidatesAsync(keys, fingerprints, maxDocumentsPerFingerprint, withOwnCounts));
 
-    private async Task<PassageCandidates> PassageCandidatesAsync(RedisKeys keys, uint[] fingerprints, int maxDocumentsPerFingerprint)
+    private async Task<PassageCandidates> PassageCandidatesAsync(RedisKeys keys, uint[] fingerprints, int maxDocumentsPerFingerprint, bool withOwnCounts)
     {
         uint[] query = [.. fingerprints.Distinct()];
         // The last handle and the groups of the ranges this replica last saw, in one round trip; a collection grown past them
@@ -607,7 +608,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         // And a document rewritten over a damaged version may hold two handles: it counts once, by the one sharing more.
         (string Id, int Shared)[] live = [.. found.Select((h, i) => (Id: ids[i], Shared: shared[h])).Where(e => !e.Id.IsNull)
             .GroupBy(e => (string)e.Id!, StringComparer.Ordinal).Select(g => (g.Key, g.Max(e => e.Shared)))];
-        RedisValue[] versions = live.Length == 0 ? [] : await Db.HashGetAsync(keys.Versions, [.. live.Select(e => (RedisValue)e.Id)]).ConfigureAwait(false);
+        // The documents' own counts are in their versions: a round trip more, for those who ask.
+        RedisValue[] versions = live.Length == 0 || !withOwnCounts ? new RedisValue[live.Length]
+            : await Db.HashGetAsync(keys.Versions, [.. live.Select(e => (RedisValue)e.Id)]).ConfigureAwait(false);
         return PassageCandidates.Ranked(live.Select((e, i) => new PassageCandidate(e.Id, e.Shared, RedisVersion.Decode(versions[i])?.Passages ?? 0)), common);
     }
 
