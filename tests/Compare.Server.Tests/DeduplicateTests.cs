@@ -373,8 +373,8 @@ public sealed class DeduplicateTests(ServerFixture server)
             inner.GetAllSketchesAsync(collection, settings, cancellationToken);
 
         public Task<Core.Phrases.PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints,
-            int maxDocumentsPerFingerprint, bool withOwnCounts, CancellationToken cancellationToken) =>
-            inner.GetPassageCandidatesAsync(collection, settings, fingerprints, maxDocumentsPerFingerprint, withOwnCounts, cancellationToken);
+            int maxDocumentsPerFingerprint, bool withOwnCounts, int ranked, CancellationToken cancellationToken) =>
+            inner.GetPassageCandidatesAsync(collection, settings, fingerprints, maxDocumentsPerFingerprint, withOwnCounts, ranked, cancellationToken);
 
         public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
             CancellationToken cancellationToken) => inner.GetSketchesAsync(collection, settings, ids, cancellationToken);

@@ -711,6 +711,46 @@ public sealed class RedisStoreTests
         }
     }
 
+    [Fact]
+    public async Task FindSharedPassages_WithMoreCandidatesThanItVerifies_AnswersAndCountsAsTheMemoryStore()
+    {
+        // Redis looks up the ids of the first candidates only (those that may be verified, ties included): the answer, the
+        // candidates found and those verified are the memory store's, whose index names every candidate.
+        List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(600)];
+        await using RedisServer redis = await RedisServer.StartAsync();
+        (WebApplication redisApp, GrpcChannel onRedis) = await ServerFixture.StartAsync(settings: RedisAt(redis, "first"));
+        (WebApplication memoryApp, GrpcChannel inMemory) = await ServerFixture.StartAsync(settings: new() { ["Storage:Provider"] = "Memory" });
+        await using (redisApp)
+        await using (memoryApp)
+        using (onRedis)
+        using (inMemory)
+        {
+            foreach (GrpcChannel channel in new[] { onRedis, inMemory })
+            {
+                await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, corpus));
+            }
+
+            int wide = 0;
+            foreach ((string id, string text) in corpus.Take(120))
+            {
+                foreach (int topK in new[] { 1, 3 })
+                {
+                    var byId = new FindSharedPassagesRequest { Query = new DocumentRef { Id = id }, TopK = topK, MinWords = 5 };
+                    var byText = new FindSharedPassagesRequest { Query = new DocumentRef { Text = text }, TopK = topK, MinWords = 5 };
+                    foreach (FindSharedPassagesRequest request in new[] { byId, byText })
+                    {
+                        FindSharedPassagesResponse expected = await new SimilarityService.SimilarityServiceClient(inMemory).FindSharedPassagesAsync(request);
+                        FindSharedPassagesResponse actual = await new SimilarityService.SimilarityServiceClient(onRedis).FindSharedPassagesAsync(request);
+                        Assert.Equal(expected, actual);
+                        wide += expected.CandidatesFound > (topK * 2) + 17 ? 1 : 0;
+                    }
+                }
+            }
+
+            Assert.True(wide >= 20, $"{wide} queries had more candidates than they may verify");
+        }
+    }
+
     /// <summary>An article quoting 12 words of each of three others, amid words no article has.</summary>
     private static string QuotingText(List<(string Id, string Text)> corpus, Random random) => string.Join(" zqfiller ", Enumerable.Range(0, 3).Select(_ =>
     {

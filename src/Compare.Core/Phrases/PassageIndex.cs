@@ -13,9 +13,16 @@ namespace Compare.Core.Phrases;
 public readonly record struct PassageCandidate(string Id, int SharedFingerprints, int Fingerprints);
 
 /// <summary>The documents sharing fingerprints with a query, and what was left out.</summary>
-/// <param name="Candidates">Every document sharing at least one of the query's fingerprints that are not common, most shared first, then by id.</param>
+/// <param name="Candidates">
+/// The documents sharing at least one of the query's fingerprints that are not common, most shared first, then by id: every
+/// one, or at least the first as many as were asked for.
+/// </param>
 /// <param name="CommonFingerprints">The query's fingerprints held by more than the asked number of documents, and so not followed (boilerplate).</param>
-public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidates, int CommonFingerprints)
+/// <param name="Found">
+/// How many documents share such a fingerprint, <see cref="Candidates"/> or not. Where only the first were named, those
+/// left unnamed are counted as the index holds them: a document rewritten over a damaged version may count twice there.
+/// </param>
+public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidates, int CommonFingerprints, int Found)
 {
     /// <summary>Ranks documents by the fingerprints they share, then by id (ordinal), as every store must.</summary>
     public static PassageCandidates Ranked(IEnumerable<PassageCandidate> candidates, int commonFingerprints)
@@ -24,7 +31,7 @@ public sealed record PassageCandidates(IReadOnlyList<PassageCandidate> Candidate
         Array.Sort(ranked, static (x, y) => x.SharedFingerprints != y.SharedFingerprints
             ? y.SharedFingerprints.CompareTo(x.SharedFingerprints)
             : string.CompareOrdinal(x.Id, y.Id)); // a total order (ids differ): the sort's instability shows nowhere
-        return new(ranked, commonFingerprints);
+        return new(ranked, commonFingerprints, ranked.Length);
     }
 }
 

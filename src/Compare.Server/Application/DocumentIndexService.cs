@@ -249,7 +249,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
         uint[] fingerprints, MatchCriteria criteria, CancellationToken cancellationToken)
     {
         PassageCandidates found = await store.GetPassageCandidatesAsync(collection, settings, fingerprints, SharedPassageService.MaxDocumentsPerFingerprint,
-            withOwnCounts: true, cancellationToken).ConfigureAwait(false);
+            withOwnCounts: true, ranked: int.MaxValue, cancellationToken).ConfigureAwait(false);
         // A document holding a share c of the query's shingles shares about c of the query's (uncommon) fingerprints, a little
         // less where edits cut the runs they share; one sharing under half that is not verified. The same the other way,
         // against the document's own fingerprints (0, and so no bar, where the store does not know how many). That leaves

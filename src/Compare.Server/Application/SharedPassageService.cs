@@ -55,15 +55,18 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         // The query is tokenised once, for its fingerprints and for every comparison, and prepared once (below) for every comparison.
         Core.Text.Token[] words = SharedPhraseFinder.Tokenize(text, settings.Parameters.Normalization);
         uint[] fingerprints = PassageFingerprints.Of(words);
-        PassageCandidates found = await candidateIndex.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, withOwnCounts: false, cancellationToken)
-            .ConfigureAwait(false);
+        // As many candidates in order as can be verified, and the query itself, which when indexed is among the first.
+        int mostVerified = Math.Min(MaxVerifiedCandidates, (topK * 2) + 16);
+        PassageCandidates found = await candidateIndex.GetPassageCandidatesAsync(collection, settings, fingerprints, MaxDocumentsPerFingerprint, withOwnCounts: false,
+            ranked: mostVerified + 1, cancellationToken).ConfigureAwait(false);
         PassageCandidate[] candidates = [.. found.Candidates.Where(c => c.Id != query.Id)];
+        int candidatesFound = found.Found - (found.Candidates.Count - candidates.Length);
         options = options with { Normalization = settings.Parameters.Normalization };
         var prepared = new PassageQuery(text, words, options.MinWords);
         // The documents sharing the most fingerprints first (ties by id), until top_k share a passage or the budget is spent:
         // a document sharing no more fingerprints than the top_k-th match most likely shares no more wording, and the answer
         // says how many were left (candidates_verified below candidates_found).
-        int limit = Math.Min(Math.Min(MaxVerifiedCandidates, (topK * 2) + 16), candidates.Length);
+        int limit = Math.Min(mostVerified, candidates.Length);
         var matches = new List<PassageMatchResult>(topK);
         int verified = 0;
         while (matches.Count < topK && verified < limit)
@@ -93,7 +96,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         metrics.CandidatesExamined(verified);
         return new SharedPassagesResult(
             [.. matches.OrderByDescending(m => m.Shared.LeftSharedWords).ThenBy(m => m.Id, StringComparer.Ordinal)],
-            PassageFingerprints.GuaranteedWords, candidates.Length, verified, found.CommonFingerprints);
+            PassageFingerprints.GuaranteedWords, candidatesFound, verified, found.CommonFingerprints);
     }
 
     /// <summary>Compare's shared passages of the query and one candidate (null for one deleted or damaged since it was found: one never fails the search).</summary>

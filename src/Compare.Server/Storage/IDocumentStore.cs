@@ -110,10 +110,11 @@ public interface ICandidateIndex
     /// The documents holding at least one of <paramref name="fingerprints"/> (a query's <see cref="Core.Phrases.PassageFingerprints"/>),
     /// with how many each holds and, when <paramref name="withOwnCounts"/>, how many it has (0 where the store does not know or
     /// was not asked), most shared first, then by id; a fingerprint held by more than <paramref name="maxDocumentsPerFingerprint"/>
-    /// documents is counted as common and not followed.
+    /// documents is counted as common and not followed. Only the first <paramref name="ranked"/> need be named (a store that
+    /// looks each candidate's id up apart names about those), the others counted (<see cref="PassageCandidates.Found"/>).
     /// </summary>
     Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
-        bool withOwnCounts, CancellationToken cancellationToken);
+        bool withOwnCounts, int ranked, CancellationToken cancellationToken);
 
     /// <summary>Rebuilds the collection's LSH index from its stored signatures; returns how many documents it holds.</summary>
     Task<long> RebuildIndexAsync(string collection, CancellationToken cancellationToken);

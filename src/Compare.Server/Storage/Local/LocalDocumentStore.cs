@@ -240,7 +240,7 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
 
     /// <inheritdoc/>
     public async Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
-        bool withOwnCounts, CancellationToken cancellationToken)
+        bool withOwnCounts, int ranked, CancellationToken cancellationToken)
     {
         LocalCollection c = Find(collection, settings);
         PassageIndex passages = c.Passages ?? await LoadPassagesAsync(c, cancellationToken).ConfigureAwait(false);

@@ -536,10 +536,10 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
     /// <inheritdoc/>
     public Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint,
-        bool withOwnCounts, CancellationToken cancellationToken) =>
-        ReadAsync(collection, settings, keys => PassageCandidatesAsync(keys, fingerprints, maxDocumentsPerFingerprint, withOwnCounts));
+        bool withOwnCounts, int ranked, CancellationToken cancellationToken) =>
+        ReadAsync(collection, settings, keys => PassageCandidatesAsync(keys, fingerprints, maxDocumentsPerFingerprint, withOwnCounts, ranked));
 
-    private async Task<PassageCandidates> PassageCandidatesAsync(RedisKeys keys, uint[] fingerprints, int maxDocumentsPerFingerprint, bool withOwnCounts)
+    private async Task<PassageCandidates> PassageCandidatesAsync(RedisKeys keys, uint[] fingerprints, int maxDocumentsPerFingerprint, bool withOwnCounts, int ranked)
     {
         uint[] query = [.. fingerprints.Distinct()];
         // The last handle and the groups of the ranges this replica last saw, in one round trip; a collection grown past them
@@ -602,16 +602,40 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             }
         }
 
-        long[] found = [.. shared.Keys];
-        RedisValue[] ids = await IdsAsync(keys, found).ConfigureAwait(false);
-        // A handle without an id is a document gone whose entries could not be removed (its text was unreadable).
-        // And a document rewritten over a damaged version may hold two handles: it counts once, by the one sharing more.
-        (string Id, int Shared)[] live = [.. found.Select((h, i) => (Id: ids[i], Shared: shared[h])).Where(e => !e.Id.IsNull)
-            .GroupBy(e => (string)e.Id!, StringComparer.Ordinal).Select(g => (g.Key, g.Max(e => e.Shared)))];
+        // Ids are looked up (an HMGET a hash of 128 handles, each candidate apart) only for the handles that may rank among
+        // the first asked for: those sharing at least as many fingerprints as the last of them, ties included (ties go by
+        // id). A handle without an id (a document gone whose entries could not be removed, its text unreadable) or with the
+        // id of one already found (a document rewritten over a damaged version holds two) leaves a place: more are looked up.
+        long[] byShared = [.. shared.OrderByDescending(e => e.Value).Select(e => e.Key)];
+        var looked = new List<(RedisValue Id, int Shared)>();
+        var liveIds = new HashSet<string>(StringComparer.Ordinal);
+        while (looked.Count < byShared.Length && liveIds.Count < ranked)
+        {
+            int bar = shared[byShared[(int)Math.Min(byShared.Length, (long)looked.Count + ranked - liveIds.Count) - 1]];
+            int end = looked.Count;
+            while (end < byShared.Length && shared[byShared[end]] >= bar)
+            {
+                end++;
+            }
+
+            long[] next = byShared[looked.Count..end];
+            RedisValue[] ids = await IdsAsync(keys, next).ConfigureAwait(false);
+            for (int i = 0; i < next.Length; i++)
+            {
+                looked.Add((ids[i], shared[next[i]]));
+                if (!ids[i].IsNull)
+                {
+                    liveIds.Add(ids[i]!);
+                }
+            }
+        }
+
+        (string Id, int Shared)[] live = [.. looked.Where(e => !e.Id.IsNull).GroupBy(e => (string)e.Id!, StringComparer.Ordinal).Select(g => (g.Key, g.Max(e => e.Shared)))];
         // The documents' own counts are in their versions: a round trip more, for those who ask.
         RedisValue[] versions = live.Length == 0 || !withOwnCounts ? new RedisValue[live.Length]
             : await Db.HashGetAsync(keys.Versions, [.. live.Select(e => (RedisValue)e.Id)]).ConfigureAwait(false);
-        return PassageCandidates.Ranked(live.Select((e, i) => new PassageCandidate(e.Id, e.Shared, RedisVersion.Decode(versions[i])?.Passages ?? 0)), common);
+        return PassageCandidates.Ranked(live.Select((e, i) => new PassageCandidate(e.Id, e.Shared, RedisVersion.Decode(versions[i])?.Passages ?? 0)), common)
+            with { Found = byShared.Length - (looked.Count - live.Length) };
     }
 
     /// <summary>The passage groups of <paramref name="query"/> in <paramref name="range"/>, sorted, and their strings read in one MGET.</summary>

@@ -75,9 +75,9 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
     public Task<IReadOnlyDictionary<string, DocumentSketch>> GetSketchesAsync(string collection, CollectionSettings settings, IReadOnlyCollection<string> ids,
         CancellationToken cancellationToken) => Run(() => redis.GetSketchesAsync(collection, settings, ids, cancellationToken));
 
-    public Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint, bool withOwnCounts,
+    public Task<PassageCandidates> GetPassageCandidatesAsync(string collection, CollectionSettings settings, uint[] fingerprints, int maxDocumentsPerFingerprint, bool withOwnCounts, int ranked,
         CancellationToken cancellationToken) =>
-        Run(() => redis.GetPassageCandidatesAsync(collection, settings, fingerprints, maxDocumentsPerFingerprint, withOwnCounts, cancellationToken));
+        Run(() => redis.GetPassageCandidatesAsync(collection, settings, fingerprints, maxDocumentsPerFingerprint, withOwnCounts, ranked, cancellationToken));
 
     public Task<IReadOnlyList<IndexedSketch>> GetAllSketchesAsync(string collection, CollectionSettings settings, CancellationToken cancellationToken) =>
         Run(() => redis.GetAllSketchesAsync(collection, settings, cancellationToken));
