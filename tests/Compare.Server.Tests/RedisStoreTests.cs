@@ -662,12 +662,8 @@ public sealed class RedisStoreTests
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(100)];
         long[] jumps = [0, 32_758, 65_526, (1L << 31) - 10, (1L << 34) - 10];
         await using RedisServer redis = await RedisServer.StartAsync();
-        (WebApplication redisApp, GrpcChannel onRedis) = await ServerFixture.StartAsync(settings: RedisAt(redis, "far"));
-        (WebApplication memoryApp, GrpcChannel inMemory) = await ServerFixture.StartAsync(settings: new() { ["Storage:Provider"] = "Memory" });
-        await using (redisApp)
-        await using (memoryApp)
-        using (onRedis)
-        using (inMemory)
+        await using RedisBesideMemory servers = await RedisBesideMemory.StartAsync(redis, "far");
+        GrpcChannel onRedis = servers.OnRedis, inMemory = servers.InMemory;
         await using (ConnectionMultiplexer direct = await ConnectionMultiplexer.ConnectAsync(redis.Configuration))
         {
             GrpcChannel[] both = [onRedis, inMemory];
@@ -718,36 +714,56 @@ public sealed class RedisStoreTests
         // candidates found and those verified are the memory store's, whose index names every candidate.
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Take(600)];
         await using RedisServer redis = await RedisServer.StartAsync();
-        (WebApplication redisApp, GrpcChannel onRedis) = await ServerFixture.StartAsync(settings: RedisAt(redis, "first"));
-        (WebApplication memoryApp, GrpcChannel inMemory) = await ServerFixture.StartAsync(settings: new() { ["Storage:Provider"] = "Memory" });
-        await using (redisApp)
-        await using (memoryApp)
-        using (onRedis)
-        using (inMemory)
+        await using RedisBesideMemory servers = await RedisBesideMemory.StartAsync(redis, "first");
+        GrpcChannel onRedis = servers.OnRedis, inMemory = servers.InMemory;
+        foreach (GrpcChannel channel in new[] { onRedis, inMemory })
         {
-            foreach (GrpcChannel channel in new[] { onRedis, inMemory })
-            {
-                await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, corpus));
-            }
+            await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, corpus));
+        }
 
-            int wide = 0;
-            foreach ((string id, string text) in corpus.Take(120))
+        int wide = 0;
+        foreach ((string id, string text) in corpus.Take(120))
+        {
+            foreach (int topK in new[] { 1, 3 })
             {
-                foreach (int topK in new[] { 1, 3 })
+                var byId = new FindSharedPassagesRequest { Query = new DocumentRef { Id = id }, TopK = topK, MinWords = 5 };
+                var byText = new FindSharedPassagesRequest { Query = new DocumentRef { Text = text }, TopK = topK, MinWords = 5 };
+                foreach (FindSharedPassagesRequest request in new[] { byId, byText })
                 {
-                    var byId = new FindSharedPassagesRequest { Query = new DocumentRef { Id = id }, TopK = topK, MinWords = 5 };
-                    var byText = new FindSharedPassagesRequest { Query = new DocumentRef { Text = text }, TopK = topK, MinWords = 5 };
-                    foreach (FindSharedPassagesRequest request in new[] { byId, byText })
-                    {
-                        FindSharedPassagesResponse expected = await new SimilarityService.SimilarityServiceClient(inMemory).FindSharedPassagesAsync(request);
-                        FindSharedPassagesResponse actual = await new SimilarityService.SimilarityServiceClient(onRedis).FindSharedPassagesAsync(request);
-                        Assert.Equal(expected, actual);
-                        wide += expected.CandidatesFound > (topK * 2) + 17 ? 1 : 0;
-                    }
+                    FindSharedPassagesResponse expected = await new SimilarityService.SimilarityServiceClient(inMemory).FindSharedPassagesAsync(request);
+                    FindSharedPassagesResponse actual = await new SimilarityService.SimilarityServiceClient(onRedis).FindSharedPassagesAsync(request);
+                    Assert.Equal(expected, actual);
+                    wide += expected.CandidatesFound > (topK * 2) + 17 ? 1 : 0;
                 }
             }
+        }
 
-            Assert.True(wide >= 20, $"{wide} queries had more candidates than they may verify");
+        Assert.True(wide >= 20, $"{wide} queries had more candidates than they may verify");
+    }
+
+    /// <summary>A server over a Redis and one over the memory store, whose answers the Redis one's are compared with.</summary>
+    private sealed class RedisBesideMemory : IAsyncDisposable
+    {
+        private WebApplication _redisApp = null!, _memoryApp = null!;
+
+        public GrpcChannel OnRedis { get; private set; } = null!;
+
+        public GrpcChannel InMemory { get; private set; } = null!;
+
+        public static async Task<RedisBesideMemory> StartAsync(RedisServer redis, string prefix)
+        {
+            var servers = new RedisBesideMemory();
+            (servers._redisApp, servers.OnRedis) = await ServerFixture.StartAsync(settings: RedisAt(redis, prefix));
+            (servers._memoryApp, servers.InMemory) = await ServerFixture.StartAsync(settings: new() { ["Storage:Provider"] = "Memory" });
+            return servers;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            OnRedis.Dispose();
+            InMemory.Dispose();
+            await _redisApp.DisposeAsync();
+            await _memoryApp.DisposeAsync();
         }
     }
 
@@ -932,45 +948,39 @@ public sealed class RedisStoreTests
         corpus.AddRange([.. corpus.Select(d => ("copy/" + d.Id, d.Text + " This article was updated after it was first published."))]);
         Assert.True(corpus.Count > 4096);
         await using RedisServer redis = await RedisServer.StartAsync();
-        (WebApplication redisApp, GrpcChannel onRedis) = await ServerFixture.StartAsync(settings: RedisAt(redis, "many"));
-        (WebApplication memoryApp, GrpcChannel inMemory) = await ServerFixture.StartAsync(settings: new() { ["Storage:Provider"] = "Memory" });
-        await using (redisApp)
-        await using (memoryApp)
-        using (onRedis)
-        using (inMemory)
+        await using RedisBesideMemory servers = await RedisBesideMemory.StartAsync(redis, "many");
+        GrpcChannel onRedis = servers.OnRedis, inMemory = servers.InMemory;
+        foreach (GrpcChannel channel in new[] { onRedis, inMemory })
         {
-            foreach (GrpcChannel channel in new[] { onRedis, inMemory })
+            foreach ((string Id, string Text)[] chunk in corpus.Chunk(500))
             {
-                foreach ((string Id, string Text)[] chunk in corpus.Chunk(500))
-                {
-                    await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, chunk));
-                }
+                await new DocumentService.DocumentServiceClient(channel).UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, chunk));
             }
-
-            foreach (double threshold in new[] { 0.8, 0.5 })
-            {
-                List<DuplicatePair> expected = await PairsAsync(new SimilarityService.SimilarityServiceClient(inMemory), threshold);
-                List<DuplicatePair> actual = await PairsAsync(new SimilarityService.SimilarityServiceClient(onRedis), threshold);
-                Assert.True(expected.Count > 2000, $"{expected.Count} pairs at {threshold}");
-                Assert.Equal(expected.Select(p => (p.LeftId, p.RightId, p.Jaccard)), actual.Select(p => (p.LeftId, p.RightId, p.Jaccard)));
-            }
-
-            // A document past handle 4,095 rewritten and another deleted take out their own entries and no one else's (a
-            // version's handle once came back as its low bits under a decimal mask: 4,100 as 4).
-            var documents = new DocumentService.DocumentServiceClient(onRedis);
-            await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [(corpus[4099].Id, corpus[2000].Text + " Rewritten.")]));
-            await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Ids = { corpus[4100].Id } });
-            var similarity = new SimilarityService.SimilarityServiceClient(onRedis);
-            foreach ((string id, string text) in new[] { corpus[3], corpus[4], corpus[5], corpus[4101], (corpus[4099].Id, corpus[2000].Text) })
-            {
-                FindSimilarResponse found = await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = text }, TopK = 50 });
-                Assert.Contains(id, found.Matches.Select(m => m.Id));
-            }
-
-            Assert.DoesNotContain(corpus[4100].Id, (await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = corpus[4100].Text }, TopK = 50 })).Matches.Select(m => m.Id));
-            List<DuplicatePair> afterwards = await PairsAsync(similarity, 0.8);
-            Assert.Contains(afterwards, p => (p.LeftId, p.RightId) == (corpus[2000].Id, corpus[4099].Id) || (p.LeftId, p.RightId) == (corpus[4099].Id, corpus[2000].Id));
         }
+
+        foreach (double threshold in new[] { 0.8, 0.5 })
+        {
+            List<DuplicatePair> expected = await PairsAsync(new SimilarityService.SimilarityServiceClient(inMemory), threshold);
+            List<DuplicatePair> actual = await PairsAsync(new SimilarityService.SimilarityServiceClient(onRedis), threshold);
+            Assert.True(expected.Count > 2000, $"{expected.Count} pairs at {threshold}");
+            Assert.Equal(expected.Select(p => (p.LeftId, p.RightId, p.Jaccard)), actual.Select(p => (p.LeftId, p.RightId, p.Jaccard)));
+        }
+
+        // A document past handle 4,095 rewritten and another deleted take out their own entries and no one else's (a
+        // version's handle once came back as its low bits under a decimal mask: 4,100 as 4).
+        var documents = new DocumentService.DocumentServiceClient(onRedis);
+        await documents.UpsertDocumentsAsync(ServerFixture.Batch(string.Empty, [(corpus[4099].Id, corpus[2000].Text + " Rewritten.")]));
+        await documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Ids = { corpus[4100].Id } });
+        var similarity = new SimilarityService.SimilarityServiceClient(onRedis);
+        foreach ((string id, string text) in new[] { corpus[3], corpus[4], corpus[5], corpus[4101], (corpus[4099].Id, corpus[2000].Text) })
+        {
+            FindSimilarResponse found = await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = text }, TopK = 50 });
+            Assert.Contains(id, found.Matches.Select(m => m.Id));
+        }
+
+        Assert.DoesNotContain(corpus[4100].Id, (await similarity.FindSimilarAsync(new FindSimilarRequest { Query = new DocumentRef { Text = corpus[4100].Text }, TopK = 50 })).Matches.Select(m => m.Id));
+        List<DuplicatePair> afterwards = await PairsAsync(similarity, 0.8);
+        Assert.Contains(afterwards, p => (p.LeftId, p.RightId) == (corpus[2000].Id, corpus[4099].Id) || (p.LeftId, p.RightId) == (corpus[4099].Id, corpus[2000].Id));
     }
 
     private static async Task<List<DuplicatePair>> PairsAsync(SimilarityService.SimilarityServiceClient similarity, double threshold)
