@@ -634,8 +634,8 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         // The documents' own counts are in their versions: a round trip more, for those who ask.
         RedisValue[] versions = live.Length == 0 || !withOwnCounts ? new RedisValue[live.Length]
             : await Db.HashGetAsync(keys.Versions, [.. live.Select(e => (RedisValue)e.Id)]).ConfigureAwait(false);
-        return PassageCandidates.Ranked(live.Select((e, i) => new PassageCandidate(e.Id, e.Shared, RedisVersion.Decode(versions[i])?.Passages ?? 0)), common)
-            with { Found = byShared.Length - (looked.Count - live.Length) };
+        PassageCandidates named = PassageCandidates.Ranked(live.Select((e, i) => new PassageCandidate(e.Id, e.Shared, RedisVersion.Decode(versions[i])?.Passages ?? 0)), common);
+        return named with { Found = byShared.Length - (looked.Count - live.Length) };
     }
 
     /// <summary>The passage groups of <paramref name="query"/> in <paramref name="range"/>, sorted, and their strings read in one MGET.</summary>
