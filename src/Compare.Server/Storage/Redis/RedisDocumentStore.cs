@@ -555,12 +555,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             IBatch rest = Db.CreateBatch();
             ranges.AddRange(Enumerable.Range(seen, all - seen).Select(range => ReadPassageGroups(rest, keys, query, range)));
             rest.Execute();
-            if (_passageRanges.Count >= MaxKnownCollections)
-            {
-                _passageRanges.Clear();
-            }
-
-            _passageRanges[keys.Tag] = all;
+            Remember(_passageRanges, keys.Tag, all);
         }
 
         var holders = new List<long>?[query.Length];
@@ -586,19 +581,24 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
 
             // A fingerprint's holders, each once (a rebuild racing a write could append an entry twice).
             held.Sort();
-            int count = held.Count - held.Where((h, i) => i > 0 && held[i - 1] == h).Count();
+            int count = 0;
+            for (int i = 0; i < held.Count; i++)
+            {
+                if (count == 0 || held[count - 1] != held[i])
+                {
+                    held[count++] = held[i];
+                }
+            }
+
             if (count > maxDocumentsPerFingerprint)
             {
                 common++;
                 continue;
             }
 
-            for (int i = 0; i < held.Count; i++)
+            foreach (long handle in CollectionsMarshal.AsSpan(held)[..count])
             {
-                if (i == 0 || held[i - 1] != held[i])
-                {
-                    CollectionsMarshal.GetValueRefOrAddDefault(shared, held[i], out _)++;
-                }
+                CollectionsMarshal.GetValueRefOrAddDefault(shared, handle, out _)++;
             }
         }
 
@@ -873,14 +873,22 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         }
 
         RedisCollection record = await RequireAsync(name, expected).ConfigureAwait(false);
-        if (_known.Count >= MaxKnownCollections)
+        Remember(_known, name, (record, record.Serialize()));
+        return await read(new RedisKeys(keyPrefix, record)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="value"/> in one of this replica's caches by collection, emptied first when it holds
+    /// <see cref="MaxKnownCollections"/>: a bound on what it holds, whatever names come and go; it fills again one round trip a collection.
+    /// </summary>
+    private static void Remember<T>(System.Collections.Concurrent.ConcurrentDictionary<string, T> cache, string key, T value)
+    {
+        if (cache.Count >= MaxKnownCollections)
         {
-            // A bound on what the cache holds, whatever names come and go: it fills again one round trip a collection.
-            _known.Clear();
+            cache.Clear();
         }
 
-        _known[name] = (record, record.Serialize());
-        return await read(new RedisKeys(keyPrefix, record)).ConfigureAwait(false);
+        cache[key] = value;
     }
 
     /// <summary>Deletes every key matching <paramref name="pattern"/> on every primary, a thousand at a time.</summary>
