@@ -648,7 +648,7 @@ public sealed class RedisStoreTests
             Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", record, StringComparison.Ordinal);
             Assert.Equal(record, (string)(await direct.GetDatabase().StringGetAsync(tag + ":config"))!);
             IServer server = direct.GetServer(redis.Configuration);
-            string escaped = tag.Replace("{", "\\{", StringComparison.Ordinal).Replace("}", "\\}", StringComparison.Ordinal);
+            string escaped = Literal(tag);
             Assert.Empty(server.Keys(pattern: escaped + "p*"));
             Assert.NotEmpty(server.Keys(pattern: escaped + "q*"));
         }
@@ -767,6 +767,9 @@ public sealed class RedisStoreTests
         }
     }
 
+    /// <summary>A collection's tag as the start of a SCAN pattern that matches it literally.</summary>
+    private static string Literal(string tag) => tag.Replace("{", "\\{", StringComparison.Ordinal).Replace("}", "\\}", StringComparison.Ordinal);
+
     /// <summary>An article quoting 12 words of each of three others, amid words no article has.</summary>
     private static string QuotingText(List<(string Id, string Text)> corpus, Random random) => string.Join(" zqfiller ", Enumerable.Range(0, 3).Select(_ =>
     {
@@ -784,7 +787,7 @@ public sealed class RedisStoreTests
     {
         IDatabase db = direct.GetDatabase();
         IServer server = direct.GetServer(redis.Configuration);
-        string escaped = tag.Replace("{", "\\{", StringComparison.Ordinal).Replace("}", "\\}", StringComparison.Ordinal);
+        string escaped = Literal(tag);
         var handles = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (RedisKey chunk in server.Keys(pattern: escaped + "h*"))
         {
@@ -822,7 +825,7 @@ public sealed class RedisStoreTests
         Assert.EndsWith($",\"{Storage.Redis.RedisDocumentStore.Layout}\"]", record, StringComparison.Ordinal);
         string generation = System.Text.Json.JsonSerializer.Deserialize<string[]>(record)![3];
         IServer server = direct.GetServer(redis.Configuration);
-        Assert.Empty(server.Keys(pattern: oldTag.Replace("{", "\\{", StringComparison.Ordinal) + "*"));
+        Assert.Empty(server.Keys(pattern: Literal(oldTag) + "*"));
         long handles = 0;
         foreach (RedisKey chunk in server.Keys(pattern: $"{{{prefix}:{generation}}}h*"))
         {
