@@ -57,6 +57,9 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     // The record of each collection this replica has read, as last found (see ReadAsync).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RedisCollection Record, string Serialized)> _known = new(StringComparer.Ordinal);
 
+    // The id of each version handle this replica has read (see IdsAsync).
+    private readonly RedisHandleIds _handleIds = new(redis);
+
     private RedisKey CollectionsKey => $"{keyPrefix}:collections";
 
     // HDEL KEYS[1] ARGV[1] when its value is ARGV[2]; returns how many fields went (0 or 1).
@@ -659,24 +662,59 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         }
     }
 
-    /// <summary>The ids of <paramref name="handles"/> (null where a handle has none), one HMGET a hash of ids in one round trip.</summary>
+    /// <summary>
+    /// The ids of <paramref name="handles"/> (null where a handle has none): those this replica remembers (<see cref="RedisHandleIds"/>),
+    /// and the others one HMGET a hash of ids, in one round trip.
+    /// </summary>
     private async Task<RedisValue[]> IdsAsync(RedisKeys keys, long[] handles)
     {
+        var ids = new RedisValue[handles.Length];
+        var unknown = new HashSet<long>();
+        for (int i = 0; i < handles.Length; i++)
+        {
+            if (_handleIds.TryGet(keys.Tag, handles[i], out string? id))
+            {
+                ids[i] = id;
+            }
+            else
+            {
+                unknown.Add(handles[i]);
+            }
+        }
+
+        if (unknown.Count == 0)
+        {
+            return ids;
+        }
+
+        long epoch = _handleIds.Epoch;
         IBatch batch = Db.CreateBatch();
-        (long[] Handles, Task<RedisValue[]> Ids)[] chunks = [.. handles.GroupBy(h => h >> 7)
+        (long[] Handles, Task<RedisValue[]> Ids)[] chunks = [.. unknown.GroupBy(h => h >> 7)
             .Select(c => (c.ToArray(), batch.HashGetAsync(keys.HandleChunk(c.First()), [.. c.Select(RedisKeys.HandleField)])))];
         batch.Execute();
-        var ids = new Dictionary<long, RedisValue>(handles.Length);
+        var read = new Dictionary<long, RedisValue>(unknown.Count);
         foreach ((long[] chunk, Task<RedisValue[]> values) in chunks)
         {
             RedisValue[] found = await values.ConfigureAwait(false);
             for (int i = 0; i < chunk.Length; i++)
             {
-                ids[chunk[i]] = found[i];
+                read[chunk[i]] = found[i];
+                if (!found[i].IsNull)
+                {
+                    _handleIds.Add(keys.Tag, chunk[i], found[i]!, epoch);
+                }
             }
         }
 
-        return [.. handles.Select(h => ids[h])];
+        for (int i = 0; i < handles.Length; i++)
+        {
+            if (ids[i].IsNull)
+            {
+                ids[i] = read[handles[i]];
+            }
+        }
+
+        return ids;
     }
 
     /// <inheritdoc/>
