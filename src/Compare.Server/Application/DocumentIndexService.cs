@@ -35,11 +35,53 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
     // ListDocuments with texts reads this many at a time, checking its byte budget between reads.
     private const int TextsPerRead = 16;
 
+    // The most collections whose settings a replica remembers (see WithSettingsAsync).
+    private const int MaxRememberedSettings = 4_096;
+
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
+
+    // Each collection's settings as this replica last read them (see WithSettingsAsync).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CollectionSettings> _settings = new(StringComparer.Ordinal);
 
     /// <summary>The collection, or <see cref="CollectionNotFoundException"/>.</summary>
     public Task<CollectionInfo> GetCollectionAsync(string collection, CancellationToken cancellationToken) =>
         store.GetRequiredCollectionAsync(collection, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> with the collection's settings as this replica last read them, which spares a query the
+    /// store's round trip for them. Only for a read that gives them to the store: every store checks the settings a read is
+    /// given against the collection's and refuses others (<see cref="CollectionChangedException"/>), and then the read runs
+    /// once more with the collection's own, read afresh. A collection recreated with other settings costs one read more, once.
+    /// </summary>
+    public async Task<T> WithSettingsAsync<T>(string collection, Func<CollectionSettings, Task<T>> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        if (_settings.TryGetValue(collection, out CollectionSettings? known))
+        {
+            try
+            {
+                return await read(known).ConfigureAwait(false);
+            }
+            catch (CollectionChangedException)
+            {
+                _settings.TryRemove(new(collection, known));
+            }
+            catch (CollectionNotFoundException)
+            {
+                _settings.TryRemove(new(collection, known));
+                throw;
+            }
+        }
+
+        CollectionSettings settings = (await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
+        if (_settings.Count >= MaxRememberedSettings)
+        {
+            _settings.Clear();
+        }
+
+        _settings[collection] = settings;
+        return await read(settings).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Upserting a batch, first part, which needs no lock: the collection's settings, and each document's sketch and
@@ -205,11 +247,16 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
     /// search (a minimum containment given) takes its candidates from the passage index instead, with a threshold of 0
     /// unless one is given. A query by id leaves the document itself out unless asked.
     /// </summary>
-    public async Task<SimilarResult> FindSimilarAsync(string collection, DocumentReference query, SimilarQuery options, CancellationToken cancellationToken)
+    public Task<SimilarResult> FindSimilarAsync(string collection, DocumentReference query, SimilarQuery options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(options);
-        CollectionSettings settings = (await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
+        return WithSettingsAsync(collection, settings => FindSimilarAsync(collection, settings, query, options, cancellationToken), cancellationToken);
+    }
+
+    private async Task<SimilarResult> FindSimilarAsync(string collection, CollectionSettings settings, DocumentReference query, SimilarQuery options,
+        CancellationToken cancellationToken)
+    {
         var criteria = new MatchCriteria(0, options.MinContainmentOfQuery, options.MinContainmentOfMatch);
         criteria = criteria with { Jaccard = options.Threshold ?? (criteria.IsContainment ? 0 : settings.Threshold) };
         bool byPassages = criteria.IsContainment && !options.Exhaustive;

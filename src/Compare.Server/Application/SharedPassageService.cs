@@ -46,11 +46,16 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
     /// out), at most <paramref name="topK"/>, ranked by the query's shared words, then id. <paramref name="options"/> gives the
     /// shortest passage and the bridging; the normalisation is the collection's.
     /// </summary>
-    public async Task<SharedPassagesResult> FindAsync(string collection, DocumentReference query, PhraseOptions options, int topK, CancellationToken cancellationToken)
+    public Task<SharedPassagesResult> FindAsync(string collection, DocumentReference query, PhraseOptions options, int topK, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(options);
-        CollectionSettings settings = (await index.GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
+        return index.WithSettingsAsync(collection, settings => FindAsync(collection, settings, query, options, topK, cancellationToken), cancellationToken);
+    }
+
+    private async Task<SharedPassagesResult> FindAsync(string collection, CollectionSettings settings, DocumentReference query, PhraseOptions options, int topK,
+        CancellationToken cancellationToken)
+    {
         string text = await index.ResolveTextAsync(collection, query, "query", cancellationToken).ConfigureAwait(false);
         // The query is tokenised once, for its fingerprints and for every comparison, and prepared once (below) for every comparison.
         Core.Text.Token[] words = SharedPhraseFinder.Tokenize(text, settings.Parameters.Normalization);

@@ -427,6 +427,69 @@ public abstract class StoreContractTests(StoreReplicas server)
         string.Join(' ', text.Split(' ').Select(w => random.NextDouble() < share ? "w" + random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture) : w));
 
     [Fact]
+    public async Task FindSharedPassages_AfterRewritesAndDeletesThroughTheOtherWayIn_AnswersFromTheDocumentsAsTheyAreNow()
+    {
+        string c = await server.NewCollectionAsync();
+        List<(string Id, string Text)> articles = [.. TestData.BbcCorpus().Skip(1400).Take(40)];
+        await server.Documents.UpsertDocumentsAsync(Batch(c, articles));
+        var random = new Random(1907);
+        string query = string.Join(' ', articles.Take(6).Select(a => Filler(random, 15) + " " + string.Join(' ', a.Text.Split(' ').Skip(20).Take(12))));
+        var similarityB = new SimilarityService.SimilarityServiceClient(server.B);
+        var request = new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Text = query }, TopK = 100 };
+        HashSet<string> before = [.. (await similarityB.FindSharedPassagesAsync(request)).Matches.Select(m => m.Id)];
+        Assert.Subset(before, Sharing(articles, query));
+
+        // Through the first way in, after the other has searched (a replica may remember what it read): one article rewritten
+        // with another's words, one deleted, one rewritten with a sentence more, and a copy of one under a new id.
+        await server.Documents.UpsertDocumentsAsync(Batch(c, [(articles[0].Id, articles[39].Text), (articles[4].Id, articles[4].Text + " One sentence more."),
+            ("copy-of-3", articles[3].Text)]));
+        await server.Documents.DeleteDocumentsAsync(new DeleteDocumentsRequest { Collection = c, Ids = { articles[1].Id } });
+        List<(string Id, string Text)> now = [.. articles.Skip(2).Where(a => a.Id != articles[4].Id), (articles[0].Id, articles[39].Text),
+            (articles[4].Id, articles[4].Text + " One sentence more."), ("copy-of-3", articles[3].Text)];
+
+        FindSharedPassagesResponse after = await similarityB.FindSharedPassagesAsync(request);
+        HashSet<string> expected = Sharing(now, query);
+        Assert.Subset(expected, after.Matches.Select(m => m.Id).ToHashSet());
+        Assert.Contains("copy-of-3", expected);
+        Assert.DoesNotContain(articles[1].Id, after.Matches.Select(m => m.Id));
+        Assert.DoesNotContain(articles[0].Id, expected);
+        Assert.DoesNotContain(articles[0].Id, after.Matches.Select(m => m.Id));
+        Assert.Equal(after.Matches.Select(m => (m.Id, m.SharedWordCount)), (await server.Similarity.FindSharedPassagesAsync(request)).Matches.Select(m => (m.Id, m.SharedWordCount)));
+
+        // The engine-free reference: the documents having one of the query's runs of seven words.
+        static HashSet<string> Sharing(IEnumerable<(string Id, string Text)> documents, string query)
+        {
+            HashSet<string> runs = ReferencePassages.Runs(query, 7);
+            return [.. documents.Where(d => ReferencePassages.Runs(d.Text, 7).Overlaps(runs)).Select(d => d.Id)];
+        }
+    }
+
+    [Fact]
+    public async Task Queries_CollectionRecreatedWithOtherSettingsThroughTheOtherWayIn_AnswerWithTheNewSettings()
+    {
+        // Digits every fourth word: a collection that folds digits holds the query's words, one that does not, none of its runs.
+        string c = await server.NewCollectionAsync();
+        string[] words = TestData.BbcCorpus()[1450].Text.Split(' ');
+        string Dated(string year) => string.Join(' ', words.Select((w, i) => i % 3 == 2 ? w + " " + year : w));
+        var similarityB = new SimilarityService.SimilarityServiceClient(server.B);
+        var passages = new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Text = Dated("2024") } };
+        var similar = new FindSimilarRequest { Collection = c, Query = new DocumentRef { Text = Dated("2024") }, Threshold = 0.9 };
+        await server.Documents.UpsertDocumentsAsync(Batch(c, [("dated", Dated("1999"))]));
+        Assert.Empty((await similarityB.FindSharedPassagesAsync(passages)).Matches);
+        Assert.Empty((await similarityB.FindSimilarAsync(similar)).Matches);
+
+        // The other way in has read the collection's settings; through the first, it goes and comes back folding digits.
+        await server.Collections.DeleteCollectionAsync(new DeleteCollectionRequest { Name = c });
+        await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = c, Config = new CollectionConfig { Normalization = new Normalization { FoldDigits = true } } });
+        await server.Documents.UpsertDocumentsAsync(Batch(c, [("dated", Dated("1999"))]));
+
+        PassageMatch match = Assert.Single((await similarityB.FindSharedPassagesAsync(passages)).Matches);
+        Assert.Equal(("dated", 1.0), (match.Id, match.CoverageOfQuery));
+        V1.SimilarityMatch near = Assert.Single((await similarityB.FindSimilarAsync(similar)).Matches);
+        Assert.Equal(("dated", 1.0), (near.Id, near.Jaccard));
+    }
+
+    [Fact]
     public async Task DeleteCollection_ThenCreateAgain_StartsEmptyWithoutTheLastDeduplicate()
     {
         string c = await server.NewCollectionAsync();
