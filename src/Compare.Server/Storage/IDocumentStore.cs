@@ -89,7 +89,9 @@ public interface IDocumentRepository
 }
 
 /// <summary>Which documents may be near a query: band buckets and the prefix forest over signatures, and passage fingerprints.
-/// It names candidates; verifying them is the caller's (Core's <see cref="Core.Indexing.CandidateVerifier"/>).</summary>
+/// It names candidates; verifying them is the caller's (Core's <see cref="Core.Indexing.CandidateVerifier"/>). Every read is
+/// given the settings its query was made with, and refuses settings other than the collection's with
+/// <see cref="CollectionChangedException"/>: a caller may hold settings it read earlier (DocumentIndexService.WithSettingsAsync).</summary>
 public interface ICandidateIndex
 {
     /// <summary>
