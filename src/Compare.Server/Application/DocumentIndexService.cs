@@ -35,9 +35,6 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
     // ListDocuments with texts reads this many at a time, checking its byte budget between reads.
     private const int TextsPerRead = 16;
 
-    // The most collections whose settings a replica remembers (see WithSettingsAsync).
-    private const int MaxRememberedSettings = 4_096;
-
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
     // Each collection's settings as this replica last read them (see WithSettingsAsync).
@@ -74,12 +71,7 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
         }
 
         CollectionSettings settings = (await store.GetRequiredCollectionAsync(collection, cancellationToken).ConfigureAwait(false)).Settings;
-        if (_settings.Count >= MaxRememberedSettings)
-        {
-            _settings.Clear();
-        }
-
-        _settings[collection] = settings;
+        _settings.Remember(collection, settings);
         return await read(settings).ConfigureAwait(false);
     }
 

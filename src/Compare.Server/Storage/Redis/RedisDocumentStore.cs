@@ -48,9 +48,6 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     // 1 once the first health check has looked at Redis's eviction policy.
     private int _evictionChecked;
 
-    // The most collections whose records a replica remembers (see ReadAsync).
-    private const int MaxKnownCollections = 4_096;
-
     // How many ranges of passage groups each collection (by its keys' tag) had when this replica last read them.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _passageRanges = new(StringComparer.Ordinal);
 
@@ -558,7 +555,7 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
             IBatch rest = Db.CreateBatch();
             ranges.AddRange(Enumerable.Range(seen, all - seen).Select(range => ReadPassageGroups(rest, keys, query, range)));
             rest.Execute();
-            Remember(_passageRanges, keys.Tag, all);
+            _passageRanges.Remember(keys.Tag, all);
         }
 
         var holders = new List<long>?[query.Length];
@@ -911,22 +908,8 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
         }
 
         RedisCollection record = await RequireAsync(name, expected).ConfigureAwait(false);
-        Remember(_known, name, (record, record.Serialize()));
+        _known.Remember(name, (record, record.Serialize()));
         return await read(new RedisKeys(keyPrefix, record)).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Puts <paramref name="value"/> in one of this replica's caches by collection, emptied first when it holds
-    /// <see cref="MaxKnownCollections"/>: a bound on what it holds, whatever names come and go; it fills again one round trip a collection.
-    /// </summary>
-    private static void Remember<T>(System.Collections.Concurrent.ConcurrentDictionary<string, T> cache, string key, T value)
-    {
-        if (cache.Count >= MaxKnownCollections)
-        {
-            cache.Clear();
-        }
-
-        cache[key] = value;
     }
 
     /// <summary>Deletes every key matching <paramref name="pattern"/> on every primary, a thousand at a time.</summary>

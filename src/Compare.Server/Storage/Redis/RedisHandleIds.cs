@@ -41,9 +41,6 @@ internal sealed class RedisHandleIds
         redis.ConfigurationChangedBroadcast += (_, _) => Clear();
     }
 
-    /// <summary>How many handles are remembered.</summary>
-    public int Count => Volatile.Read(ref _count);
-
     /// <summary>Taken before reading ids from Redis and given back to <see cref="Add"/>: ids read before a fault are not remembered after it.</summary>
     public long Epoch => Interlocked.Read(ref _epoch);
 
