@@ -63,6 +63,25 @@ public sealed class ClusteringTests
     }
 
     [Fact]
+    public void Cluster_MemberNeverPairedWithItsRepresentative_IsScoredByTheOtherPairsAskedOnce()
+    {
+        // 0-1 and 1-2 verified, 2-3 below the threshold, 0-2 never a candidate: 2 is scored against 0 by asking.
+        ulong[] candidates = [Clusterer.Pack(0, 1), Clusterer.Pack(1, 2), Clusterer.Pack(2, 3)];
+        var asked = new List<ulong[]>();
+
+        ClusteringResult result = Clusterer.Cluster(4, candidates, [0.9, 0.85, 0.5], 0.8, i => i, others =>
+        {
+            asked.Add(others);
+            return [.. others.Select(_ => 0.7)];
+        });
+
+        Assert.Equal([[Clusterer.Pack(0, 2)]], asked);
+        Assert.Equal([new DuplicatePair(0, 1, 0.9), new DuplicatePair(1, 2, 0.85)], result.Pairs);
+        DuplicateCluster cluster = Assert.Single(result.Clusters);
+        Assert.Equal([new ClusterMember(0, 1.0), new ClusterMember(1, 0.9), new ClusterMember(2, 0.7)], cluster.Members);
+    }
+
+    [Fact]
     public void UnionFind_Unions_AreTransitive()
     {
         var sets = new UnionFind(5);

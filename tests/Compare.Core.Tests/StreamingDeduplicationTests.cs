@@ -1,4 +1,6 @@
 using Compare.Core.Clustering;
+using Compare.Core.Shingling;
+using Compare.Core.Similarity;
 
 namespace Compare.Core.Tests;
 
@@ -44,6 +46,51 @@ public sealed class StreamingDeduplicationTests
         Assert.Equal(inMemory.Pairs, streamed.Pairs);
         Assert.Equal(inMemory.Clusters.Select(c => c.Representative), streamed.Clusters.Select(c => c.Representative));
         Assert.All(streamed.Clusters, c => Assert.All(c.Members, m => Assert.True(texts[m.Document].Length <= texts[c.Representative].Length)));
+    }
+
+    // Sets are dropped once their last partner is read: copies near and far, chains whose ends may never be a
+    // candidate pair, across batches, against the path that holds every shingle set at once (a frequency limit no
+    // shingle reaches) and against exact Jaccard computed here.
+    [Theory]
+    [InlineData(RepresentativePolicy.FirstSeen)]
+    [InlineData(RepresentativePolicy.Longest)]
+    public void Run_StreamWithCopiesNearAndFarAndChains_MatchesEverySetHeldAtOnce(RepresentativePolicy policy)
+    {
+        string[] texts = [.. TestData.BbcCorpus().Select(d => d.Text).Where(t => t.Length > 1500).DistinctBy(t => t[..200]).Take(1100)];
+        Assert.Equal(1100, texts.Length);
+        foreach (int copy in (int[])[3, 900, 1099])
+        {
+            texts[copy] = texts[0] + " (AP)";
+        }
+
+        // Enough copies that the documents read again fill more than one batch.
+        for (int original = 100; original < 400; original++)
+        {
+            texts[original + 400] = texts[original] + " (Reuters)";
+        }
+
+        // Windows sliding by an eighth: neighbours have Jaccard about 7/9, the chain's ends about 1/7.
+        string[] words = texts[10].Split(' ');
+        int[] chain = [10, 940, 960, 980, 1000, 1050, 1098];
+        int window = words.Length * 4 / 7, step = window / 8;
+        for (int k = 0; k < chain.Length; k++)
+        {
+            texts[chain[k]] = string.Join(' ', words.Skip(k * step).Take(window));
+        }
+
+        var options = new DeduplicationOptions { Threshold = 0.6, Representative = policy };
+
+        var corpus = new StreamOnlyCorpus(texts);
+        ClusteringResult streamed = new Deduplicator(SketchParameters.Default, options).Run(corpus);
+        ClusteringResult held = new Deduplicator(SketchParameters.Default, options with { MaxDocumentFrequency = int.MaxValue }).Run(texts);
+
+        Assert.Equal(held.Pairs, streamed.Pairs);
+        Assert.Equal(held.Clusters.Select(c => (c.Representative, c.Members.ToArray())), streamed.Clusters.Select(c => (c.Representative, c.Members.ToArray())));
+        Assert.Contains(streamed.Clusters, c => c.Members.Select(m => m.Document).Order().SequenceEqual([0, 3, 900, 1099]));
+        Assert.Contains(streamed.Clusters, c => c.Members.Select(m => m.Document).Order().SequenceEqual(chain));
+        Assert.All(streamed.Clusters, c => Assert.All(c.Members.Skip(1), m => Assert.Equal(
+            SetSimilarity.Jaccard(Shingler.ShingleSet(texts[m.Document], SketchParameters.Default), Shingler.ShingleSet(texts[c.Representative], SketchParameters.Default)),
+            m.Jaccard)));
     }
 
     [Fact]

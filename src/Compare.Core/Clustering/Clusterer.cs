@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Compare.Core.Hashing;
 using Compare.Core.Lsh;
@@ -154,22 +155,32 @@ public static class Clusterer
     {
         ArgumentNullException.ThrowIfNull(candidatePairs);
         ArgumentNullException.ThrowIfNull(shingles);
-        ArgumentNullException.ThrowIfNull(rank);
+        var options = new ParallelOptions { CancellationToken = cancellationToken };
         var verified = new double[candidatePairs.Length];
         long done = 0;
-        const int Chunk = 4096;
-        Parallel.For(0, (candidatePairs.Length + Chunk - 1) / Chunk, new ParallelOptions { CancellationToken = cancellationToken }, chunk =>
+        Verify(candidatePairs, null, 0, candidatePairs.Length, shingles, verified, options,
+            count => progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, Interlocked.Add(ref done, count), candidatePairs.Length)));
+        return Cluster(documentCount, candidatePairs, verified, threshold, rank, others =>
         {
-            int end = Math.Min(candidatePairs.Length, (chunk + 1) * Chunk);
-            for (int p = chunk * Chunk; p < end; p++)
-            {
-                (int left, int right) = Unpack(candidatePairs[p]);
-                verified[p] = SetSimilarity.Jaccard(shingles(left), shingles(right));
-            }
+            var jaccards = new double[others.Length];
+            Verify(others, null, 0, others.Length, shingles, jaccards, options, _ => { });
+            return jaccards;
+        }, progress, cancellationToken);
+    }
 
-            progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, Interlocked.Add(ref done, end - (chunk * Chunk)), candidatePairs.Length));
-        });
-
+    /// <summary>
+    /// Merges the candidate pairs whose exact Jaccard (<paramref name="verified"/>, one per pair) reaches
+    /// <paramref name="threshold"/> into clusters. Each member is scored against its cluster's representative:
+    /// from <paramref name="verified"/> when they were a candidate pair, else from <paramref name="otherPairs"/>, asked
+    /// once with every such pair (packed, distinct, ascending) and answering one Jaccard each.
+    /// </summary>
+    public static ClusteringResult Cluster(int documentCount, ulong[] candidatePairs, double[] verified, double threshold,
+        Func<int, long> rank, Func<ulong[], double[]> otherPairs, IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(candidatePairs);
+        ArgumentNullException.ThrowIfNull(verified);
+        ArgumentNullException.ThrowIfNull(rank);
+        ArgumentNullException.ThrowIfNull(otherPairs);
         var pairs = new List<DuplicatePair>();
         var sets = new UnionFind(documentCount);
         for (int p = 0; p < candidatePairs.Length; p++)
@@ -183,6 +194,58 @@ public static class Clusterer
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        List<(int Representative, List<int> Members)> groups = Groups(pairs, sets, rank);
+        ulong[] others = SortDistinct(groups.SelectMany(g => g.Members.Where(m => m != g.Representative).Select(m => Pack(m, g.Representative)))
+            .Where(pair => Array.BinarySearch(candidatePairs, pair) < 0));
+        double[] otherJaccards = others.Length == 0 ? [] : otherPairs(others);
+        double Similarity(int a, int b)
+        {
+            ulong pair = Pack(a, b);
+            int at = Array.BinarySearch(candidatePairs, pair);
+            return at >= 0 ? verified[at] : otherJaccards[Array.BinarySearch(others, pair)];
+        }
+
+        var clusters = new List<DuplicateCluster>(groups.Count);
+        foreach ((int representative, List<int> members) in groups)
+        {
+            var ordered = new List<ClusterMember>(members.Count) { new(representative, 1.0) };
+            ordered.AddRange(members.Where(m => m != representative).Select(m => new ClusterMember(m, Similarity(m, representative))));
+            clusters.Add(new DuplicateCluster(representative, ordered));
+        }
+
+        clusters.Sort((a, b) => a.Representative.CompareTo(b.Representative));
+        progress?.Report(new ClusteringProgress(ClusteringStage.Clustering, clusters.Count, clusters.Count));
+        return new ClusteringResult(documentCount, candidatePairs.Length, pairs, clusters);
+    }
+
+    /// <summary>
+    /// Exact Jaccard of <paramref name="pairs"/>[<paramref name="order"/>[k]] (of <paramref name="pairs"/>[k] when
+    /// <paramref name="order"/> is null) for k in [<paramref name="from"/>, <paramref name="to"/>), into the same
+    /// index of <paramref name="jaccards"/>, on the pool a chunk at a time; <paramref name="verified"/> hears each chunk's size.
+    /// </summary>
+    internal static void Verify(ulong[] pairs, int[]? order, int from, int to, Func<int, ulong[]?> shingles, double[] jaccards,
+        ParallelOptions options, Action<int> verified)
+    {
+        const int Chunk = 4096;
+        Parallel.For(0, (to - from + Chunk - 1) / Chunk, options, chunk =>
+        {
+            int start = from + (chunk * Chunk), end = Math.Min(to, start + Chunk);
+            for (int k = start; k < end; k++)
+            {
+                int p = order is null ? k : order[k];
+                (int left, int right) = Unpack(pairs[p]);
+                ulong[]? a = shingles(left), b = shingles(right);
+                Debug.Assert(a is not null && b is not null, "Both sets of a pair are held while it is verified.");
+                jaccards[p] = SetSimilarity.Jaccard(a, b);
+            }
+
+            verified(end - start);
+        });
+    }
+
+    /// <summary>The clusters of <paramref name="pairs"/>: members ascending, each with its lowest-ranked member.</summary>
+    private static List<(int Representative, List<int> Members)> Groups(List<DuplicatePair> pairs, UnionFind sets, Func<int, long> rank)
+    {
         var groups = new Dictionary<int, List<int>>();
         foreach (DuplicatePair pair in pairs)
         {
@@ -201,7 +264,7 @@ public static class Clusterer
             }
         }
 
-        var clusters = new List<DuplicateCluster>(groups.Count);
+        var result = new List<(int, List<int>)>(groups.Count);
         foreach (List<int> members in groups.Values)
         {
             members.Sort();
@@ -214,22 +277,10 @@ public static class Clusterer
                 }
             }
 
-            ulong[] representativeShingles = shingles(representative);
-            var ordered = new List<ClusterMember>(members.Count) { new(representative, 1.0) };
-            foreach (int member in members)
-            {
-                if (member != representative)
-                {
-                    ordered.Add(new ClusterMember(member, SetSimilarity.Jaccard(shingles(member), representativeShingles)));
-                }
-            }
-
-            clusters.Add(new DuplicateCluster(representative, ordered));
+            result.Add((representative, members));
         }
 
-        clusters.Sort((a, b) => a.Representative.CompareTo(b.Representative));
-        progress?.Report(new ClusteringProgress(ClusteringStage.Clustering, clusters.Count, clusters.Count));
-        return new ClusteringResult(documentCount, candidatePairs.Length, pairs, clusters);
+        return result;
     }
 
     /// <summary>Packs a pair with the smaller position first.</summary>

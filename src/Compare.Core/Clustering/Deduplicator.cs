@@ -126,19 +126,95 @@ public sealed class Deduplicator
         progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
         Array.Clear(keysByBand);
 
-        // Exact shingle sets cost a sort each and are needed only to verify candidates.
-        int[] needed = DocumentsIn(candidates, count);
+        double[] verified = VerifyInReadingOrder(corpus, candidates, count, parallel, progress);
+        return Clusterer.Cluster(count, candidates, verified, _options.Threshold, rank,
+            others => VerifyInReadingOrder(corpus, others, count, parallel, progress: null), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Exact Jaccard of each of <paramref name="pairs"/> (packed, distinct, ascending), reading only the documents in
+    /// them, in position order. A document's shingle set is built once (a sort each) and held only until the last
+    /// document paired with it has been read: a corpus whose copies lie near their originals holds few sets at a time,
+    /// and memory touched for the first time is most of what a million documents cost on a VM.
+    /// </summary>
+    private double[] VerifyInReadingOrder(IRereadableCorpus corpus, ulong[] pairs, int count, ParallelOptions parallel,
+        IProgress<ClusteringProgress>? progress)
+    {
+        var jaccards = new double[pairs.Length];
+        int[] needed = DocumentsIn(pairs, count);
+        (int[] firstByRight, int[] byRight, int[] lastPartner) = PairsByRight(pairs, count);
         var sets = new ulong[count][];
+        long done = 0;
         corpus.ForEachTextAt(needed, text => Shingler.ShingleSet(text, _sketcher.Parameters),
             (start, batch) =>
             {
+                if (batch.Length == 0)
+                {
+                    return;
+                }
+
                 for (int k = 0; k < batch.Length; k++)
                 {
                     sets[needed[start + k]] = batch[k];
                 }
+
+                // A pair is verified when its later document is read, the earlier one having been read before it.
+                int from = firstByRight[needed[start]], to = firstByRight[needed[start + batch.Length - 1] + 1];
+                Clusterer.Verify(pairs, byRight, from, to, i => sets[i], jaccards, parallel,
+                    verified => progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, Interlocked.Add(ref done, verified), pairs.Length)));
+                for (int k = from; k < to; k++)
+                {
+                    (int left, int right) = Clusterer.Unpack(pairs[byRight[k]]);
+                    Release(left, right);
+                }
+
+                for (int k = 0; k < batch.Length; k++)
+                {
+                    Release(needed[start + k], needed[start + k]);
+                }
             },
             parallel);
-        return Clusterer.Cluster(count, candidates, i => sets[i], _options.Threshold, rank, progress, cancellationToken);
+        return jaccards;
+
+        void Release(int document, int read)
+        {
+            if (lastPartner[document] == read)
+            {
+                sets[document] = null!;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The indices of <paramref name="pairs"/> grouped by their later document (those of document d are
+    /// <c>byRight[firstByRight[d]..firstByRight[d + 1]]</c>), and each document's last partner (itself when it has
+    /// none after it).
+    /// </summary>
+    private static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ulong[] pairs, int count)
+    {
+        var firstByRight = new int[count + 1];
+        var lastPartner = new int[count];
+        foreach (ulong pair in pairs)
+        {
+            (int left, int right) = Clusterer.Unpack(pair);
+            firstByRight[right + 1]++;
+            lastPartner[left] = Math.Max(lastPartner[left], right);
+            lastPartner[right] = Math.Max(lastPartner[right], right);
+        }
+
+        for (int d = 0; d < count; d++)
+        {
+            firstByRight[d + 1] += firstByRight[d];
+        }
+
+        var byRight = new int[pairs.Length];
+        int[] next = firstByRight[..count];
+        for (int p = 0; p < pairs.Length; p++)
+        {
+            byRight[next[(int)(uint)pairs[p]]++] = p;
+        }
+
+        return (firstByRight, byRight, lastPartner);
     }
 
     private Func<int, long> Rank(int count, Func<int, int> length, IReadOnlyList<long>? callerOrder)
