@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Compare.Core.Hashing;
 using Compare.Core.Lsh;
 using Compare.Core.Similarity;
@@ -24,40 +23,53 @@ public static class Clusterer
     public static ulong[] CandidatePairs(IReadOnlyList<uint[]> signatures, LshParameters lsh, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signatures);
-        return CandidatePairs(lsh.Bands, band => signatures.Select(signature => LshIndex.BandKey(signature, band, lsh.Rows)).ToArray(), cancellationToken);
+        return CandidatePairs(lsh.Bands, signatures.Count, (band, keys) =>
+        {
+            for (int d = 0; d < keys.Length; d++)
+            {
+                keys[d] = LshIndex.BandKey(signatures[d], band, lsh.Rows);
+            }
+        }, cancellationToken);
     }
 
     /// <summary>The same pairs from band keys already computed: <paramref name="bandKeys"/>[d][band], as <see cref="LshIndex.BandKeys"/> gives them.</summary>
     public static ulong[] CandidatePairs(IReadOnlyList<ulong[]> bandKeys, int bands, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bandKeys);
-        return CandidatePairs(bands, band => bandKeys.Select(keys => keys[band]).ToArray(), cancellationToken);
+        return CandidatePairs(bands, bandKeys.Count, (band, keys) =>
+        {
+            for (int d = 0; d < keys.Length; d++)
+            {
+                keys[d] = bandKeys[d][band];
+            }
+        }, cancellationToken);
     }
+
+    /// <summary>The same pairs from each band's keys in document order.</summary>
+    public static ulong[] CandidatePairs(BandKeyColumns columns, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        return CandidatePairs(columns.Bands, columns.Count, columns.CopyBand, cancellationToken);
+    }
+
+    /// <summary>Writes a band's keys in document order into <paramref name="keys"/>, one a document.</summary>
+    private delegate void BandKeysOf(int band, Span<ulong> keys);
 
     /// <summary>
-    /// The same pairs from each band's keys in document order, <paramref name="keysByBand"/>[band][d], which are sorted
-    /// in place: a million documents' keys are not copied again.
+    /// Pairs from each band's keys, sorted with the documents' positions beside them in buffers from the pool: the few
+    /// bands sorted at once reuse the same memory.
     /// </summary>
-    public static ulong[] CandidatePairsByBand(IReadOnlyList<List<ulong>> keysByBand, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(keysByBand);
-        return CandidatePairs(keysByBand.Count, band => CollectionsMarshal.AsSpan(keysByBand[band]), cancellationToken);
-    }
-
-    /// <summary>A band's keys in document order, in memory the caller lets the sort reorder.</summary>
-    private delegate Span<ulong> BandKeysOf(int band);
-
-    /// <summary>Pairs from each band's keys, sorted in place with the documents' positions beside them.</summary>
-    private static ulong[] CandidatePairs(int bands, BandKeysOf keysOfBand, CancellationToken cancellationToken)
+    private static ulong[] CandidatePairs(int bands, int count, BandKeysOf keysOfBand, CancellationToken cancellationToken)
     {
         var pairs = new ConcurrentBag<ulong[]>();
         Parallel.For(0, bands, new ParallelOptions { CancellationToken = cancellationToken }, band =>
         {
-            Span<ulong> keys = keysOfBand(band);
-            int n = keys.Length;
-            int[] rented = ArrayPool<int>.Shared.Rent(n);
-            Span<int> order = rented.AsSpan(0, n);
-            for (int d = 0; d < n; d++)
+            ulong[] rentedKeys = ArrayPool<ulong>.Shared.Rent(count);
+            int[] rentedOrder = ArrayPool<int>.Shared.Rent(count);
+            Span<ulong> keys = rentedKeys.AsSpan(0, count);
+            Span<int> order = rentedOrder.AsSpan(0, count);
+            keysOfBand(band, keys);
+            for (int d = 0; d < count; d++)
             {
                 order[d] = d;
             }
@@ -65,10 +77,10 @@ public static class Clusterer
             HashSort.Sort(keys, order);
             var found = new List<ulong>();
             var group = new List<int>();
-            for (int start = 0; start < n;)
+            for (int start = 0; start < count;)
             {
                 int end = start + 1;
-                while (end < n && keys[end] == keys[start])
+                while (end < count && keys[end] == keys[start])
                 {
                     end++;
                 }
@@ -87,7 +99,8 @@ public static class Clusterer
                 start = end;
             }
 
-            ArrayPool<int>.Shared.Return(rented);
+            ArrayPool<int>.Shared.Return(rentedOrder);
+            ArrayPool<ulong>.Shared.Return(rentedKeys);
             pairs.Add([.. found]);
         });
 

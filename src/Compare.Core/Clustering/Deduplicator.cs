@@ -83,17 +83,27 @@ public sealed class Deduplicator
             throw new NotSupportedException("Boilerplate suppression (MaxDocumentFrequency) counts every shingle of the corpus; use the in-memory overload.");
         }
 
-        // Only the band keys are kept (8 bytes a band, 144 for 18 bands, where the signature is 512): memory touched
-        // for the first time is most of what a million documents cost on a VM.
+        ParallelOptions parallel = ParallelOptionsFor(cancellationToken);
+        (BandKeyColumns keys, List<int> lengths) = SignAll(corpus, parallel, progress);
+        int count = lengths.Count;
+        Func<int, long> rank = Rank(count, i => lengths[i], callerOrder);
+        ulong[] candidates = Clusterer.CandidatePairs(keys, cancellationToken);
+        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
+        double[] verified = VerifyInReadingOrder(corpus, candidates, count, parallel, progress);
+        return Clusterer.Cluster(count, candidates, verified, _options.Threshold, rank,
+            others => VerifyInReadingOrder(corpus, others, count, parallel, progress: null), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The first pass: every document's band keys and length. Only the band keys are kept (8 bytes a band, 144 for 18
+    /// bands, where the signature is 512): memory touched for the first time is most of what a million documents cost
+    /// on a VM.
+    /// </summary>
+    private (BandKeyColumns Keys, List<int> Lengths) SignAll(IRereadableCorpus corpus, ParallelOptions parallel, IProgress<ClusteringProgress>? progress)
+    {
         int bands = _lsh.Bands, permutations = _sketcher.Parameters.NumPermutations;
         var lengths = new List<int>(corpus.Count ?? 0);
-        var keysByBand = new List<ulong>[bands];
-        for (int band = 0; band < bands; band++)
-        {
-            keysByBand[band] = new List<ulong>(corpus.Count ?? 0);
-        }
-
-        ParallelOptions parallel = ParallelOptionsFor(cancellationToken);
+        var columns = new BandKeyColumns(bands);
         corpus.ForEachText(
             text =>
             {
@@ -108,34 +118,20 @@ public sealed class Deduplicator
             {
                 foreach ((ulong[] keys, int length) in batch)
                 {
-                    for (int band = 0; band < bands; band++)
-                    {
-                        keysByBand[band].Add(keys[band]);
-                    }
-
+                    columns.Add(keys);
                     lengths.Add(length);
                 }
 
                 progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, lengths.Count, corpus.Count ?? 0));
             },
             parallel);
-
-        int count = lengths.Count;
-        Func<int, long> rank = Rank(count, i => lengths[i], callerOrder);
-        ulong[] candidates = Clusterer.CandidatePairsByBand(keysByBand, cancellationToken);
-        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
-        Array.Clear(keysByBand);
-
-        double[] verified = VerifyInReadingOrder(corpus, candidates, count, parallel, progress);
-        return Clusterer.Cluster(count, candidates, verified, _options.Threshold, rank,
-            others => VerifyInReadingOrder(corpus, others, count, parallel, progress: null), progress, cancellationToken);
+        return (columns, lengths);
     }
 
     /// <summary>
     /// Exact Jaccard of each of <paramref name="pairs"/> (packed, distinct, ascending), reading only the documents in
     /// them, in position order. A document's shingle set is built once (a sort each) and held only until the last
-    /// document paired with it has been read: a corpus whose copies lie near their originals holds few sets at a time,
-    /// and memory touched for the first time is most of what a million documents cost on a VM.
+    /// document paired with it has been read: a corpus whose copies lie near their originals holds few sets at a time.
     /// </summary>
     private double[] VerifyInReadingOrder(IRereadableCorpus corpus, ulong[] pairs, int count, ParallelOptions parallel,
         IProgress<ClusteringProgress>? progress)
