@@ -47,7 +47,7 @@ public sealed class BandKeyColumnsTests
         ulong[] pairs = Clusterer.CandidatePairs(columns);
 
         Assert.Equal(Clusterer.CandidatePairs(keys, 2), pairs);
-        Assert.Contains(pairs, p => Clusterer.Unpack(p) is (< 65_536, >= 65_536));
+        Assert.Contains(pairs, p => Clusterer.Unpack(p) is ( < 65_536, >= 65_536));
     }
 
     [Fact]
