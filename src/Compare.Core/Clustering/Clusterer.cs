@@ -259,21 +259,25 @@ public static class Clusterer
     /// <summary>The clusters of <paramref name="pairs"/>: members ascending, each with its lowest-ranked member.</summary>
     private static List<(int Representative, List<int> Members)> Groups(List<DuplicatePair> pairs, UnionFind sets, Func<int, long> rank)
     {
+        // Each document once, however many pairs name it: a cluster of thousands stays linear.
+        var grouped = new HashSet<int>();
         var groups = new Dictionary<int, List<int>>();
         foreach (DuplicatePair pair in pairs)
         {
             foreach (int document in (ReadOnlySpan<int>)[pair.Left, pair.Right])
             {
+                if (!grouped.Add(document))
+                {
+                    continue;
+                }
+
                 int root = sets.Find(document);
                 if (!groups.TryGetValue(root, out List<int>? members))
                 {
                     groups[root] = members = [];
                 }
 
-                if (!members.Contains(document))
-                {
-                    members.Add(document);
-                }
+                members.Add(document);
             }
         }
 
