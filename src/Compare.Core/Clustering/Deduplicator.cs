@@ -137,8 +137,8 @@ public sealed class Deduplicator
         IProgress<ClusteringProgress>? progress)
     {
         var jaccards = new double[pairs.Length];
-        int[] needed = DocumentsIn(pairs, count);
         (int[] firstByRight, int[] byRight, int[] lastPartner) = PairsByRight(pairs, count);
+        int[] needed = [.. Enumerable.Range(0, count).Where(d => lastPartner[d] >= 0)];
         var sets = new ulong[count][];
         long done = 0;
         corpus.ForEachTextAt(needed, text => Shingler.ShingleSet(text, _sketcher.Parameters),
@@ -184,12 +184,13 @@ public sealed class Deduplicator
     /// <summary>
     /// The indices of <paramref name="pairs"/> grouped by their later document (those of document d are
     /// <c>byRight[firstByRight[d]..firstByRight[d + 1]]</c>), and each document's last partner (itself when it has
-    /// none after it).
+    /// none after it, -1 when it is in no pair).
     /// </summary>
     private static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ulong[] pairs, int count)
     {
         var firstByRight = new int[count + 1];
         var lastPartner = new int[count];
+        Array.Fill(lastPartner, -1);
         foreach (ulong pair in pairs)
         {
             (int left, int right) = Clusterer.Unpack(pair);
@@ -226,28 +227,6 @@ public sealed class Deduplicator
             RepresentativePolicy.CallerOrder => i => callerOrder![i],
             _ => i => i,
         };
-    }
-
-    /// <summary>The documents named by packed candidate pairs, ascending.</summary>
-    private static int[] DocumentsIn(ulong[] candidates, int count)
-    {
-        var inPair = new bool[count];
-        foreach (ulong pair in candidates)
-        {
-            inPair[(int)(pair >> 32)] = true;
-            inPair[(int)(uint)pair] = true;
-        }
-
-        var documents = new List<int>();
-        for (int i = 0; i < count; i++)
-        {
-            if (inPair[i])
-            {
-                documents.Add(i);
-            }
-        }
-
-        return [.. documents];
     }
 
     private ParallelOptions ParallelOptionsFor(CancellationToken cancellationToken) =>
