@@ -121,14 +121,22 @@ internal static class CompareCli
         Option<int> bridge = CliOptions.Integer("--bridge", "Differing words a passage may bridge on each side, 0 to 10.", 0, 0, 10);
         Option<int> boilerplate = CliOptions.Integer("--max-documents", "Wording found in more documents than this is boilerplate and pairs no one, 2 to 1,000,000.",
             new ReuseOptions().MaxDocumentsPerFingerprint, 2, 1_000_000);
+        Option<int> maxPairs = CliOptions.Integer("--max-pairs", "The most candidate pairs to make, one for each fingerprint two documents share (8 bytes each), 1 to 2,000,000,000.",
+            new ReuseOptions().MaxCandidatePairs, 1, 2_000_000_000);
         var outputFile = new Option<string?>("--output", "-o") { Description = "Pairs as JSON lines (default: standard output)." };
         (Option<string> idField, Option<string> textField, Option<InputFormat?> format, Option<bool> strict) = InputOptions();
         var command = new Command("reuse", "List every pair of documents of a corpus that share passages, with the passages.")
         {
-            input, minWords, bridge, boilerplate, outputFile, idField, textField, format, strict,
+            input, minWords, bridge, boilerplate, maxPairs, outputFile, idField, textField, format, strict,
         };
         command.SetAction((result, cancellationToken) => new ReuseRun(output, error, Input(result, input, idField, textField, format, standardInput), result.GetValue(strict),
-            new ReuseOptions { MinWords = result.GetValue(minWords), MaxBridgeWords = result.GetValue(bridge), MaxDocumentsPerFingerprint = result.GetValue(boilerplate) },
+            new ReuseOptions
+            {
+                MinWords = result.GetValue(minWords),
+                MaxBridgeWords = result.GetValue(bridge),
+                MaxDocumentsPerFingerprint = result.GetValue(boilerplate),
+                MaxCandidatePairs = result.GetValue(maxPairs)
+            },
             result.GetValue(outputFile)).RunAsync(cancellationToken));
         return command;
     }

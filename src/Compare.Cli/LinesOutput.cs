@@ -20,4 +20,34 @@ internal static class LinesOutput
     }
 
     public static void WriteFile(string path, IEnumerable<string> lines) => File.WriteAllLines(path, lines, new UTF8Encoding(false));
+
+    /// <summary>
+    /// Runs <paramref name="write"/> with a writer for lines made one at a time: standard output, or a file beside
+    /// <paramref name="path"/> that replaces it only once <paramref name="write"/> has returned, so a run that fails
+    /// halfway leaves no half-written file.
+    /// </summary>
+    public static T Stream<T>(TextWriter output, string? path, Func<TextWriter, T> write)
+    {
+        if (path is null)
+        {
+            return write(output);
+        }
+
+        string partial = $"{path}.partial-{Environment.ProcessId}";
+        try
+        {
+            T result;
+            using (var file = new StreamWriter(partial, append: false, new UTF8Encoding(false)))
+            {
+                result = write(file);
+            }
+
+            File.Move(partial, path, overwrite: true);
+            return result;
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+    }
 }

@@ -20,16 +20,25 @@ internal sealed class ReuseRun(TextWriter output, TextWriter error, InputSpec in
         try
         {
             using var corpus = new CorpusFile(input, strict, error);
-            ReuseResult found = await ProgressDisplay.RunAsync(error, corpus.Position,
-                progress => Reading.Start(() => ReuseFinder.Find(corpus, options, progress, cancellationToken))).ConfigureAwait(false);
-            corpus.EnsureSomethingRead();
-            LinesOutput.Write(output, outputPath, found.Pairs.Select(pair => Json.Format(ToMessage(corpus.Ids, pair))));
+            // Each pair is written as soon as it is found: the pairs of a corpus whose wording recurs do not fit in memory.
+            ReuseCounts found = await ProgressDisplay.RunAsync(error, corpus.Position, progress => Reading.Start(() => LinesOutput.Stream(output, outputPath,
+                lines =>
+                {
+                    ReuseCounts counts = ReuseFinder.ForEachPair(corpus, pair => lines.WriteLine(Json.Format(ToMessage(corpus.Ids, pair))), options, progress, cancellationToken);
+                    corpus.EnsureSomethingRead();
+                    return counts;
+                }))).ConfigureAwait(false);
 
             double seconds = clock.Elapsed.TotalSeconds;
             using var process = Process.GetCurrentProcess();
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"compare: {found.DocumentCount:N0} documents, {found.Pairs.Count:N0} pairs sharing passages of {options.MinWords}+ words ({found.CandidatePairs:N0} candidate pairs, {found.BoilerplateFingerprints:N0} boilerplate fingerprints left out), {corpus.Skipped:N0} records skipped, {seconds:F1} s, peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
+                $"compare: {found.DocumentCount:N0} documents, {found.PairsFound:N0} pairs sharing passages of {options.MinWords}+ words ({found.CandidatePairs:N0} candidate pairs, {found.BoilerplateFingerprints:N0} boilerplate fingerprints left out), {corpus.Skipped:N0} records skipped, {seconds:F1} s, peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
             return CompareCli.Ok;
+        }
+        catch (TooManyReusePairsException e)
+        {
+            error.WriteLine($"compare: {e.Message} (--max-documents, --max-pairs).");
+            return CompareCli.InputError;
         }
         catch (Exception e) when (e is InputException or IOException or UnauthorizedAccessException)
         {

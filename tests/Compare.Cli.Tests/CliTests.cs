@@ -98,6 +98,23 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Reuse_MoreCandidatePairsThanMaxPairs_FailsSayingWhyAndLeavesNoOutputFile()
+    {
+        string text = TestData.BbcCorpus()[3].Text;
+        string jsonl = Path.Combine(_dir, "copies.jsonl");
+        await File.WriteAllLinesAsync(jsonl, Enumerable.Range(0, 20).Select(i => JsonSerializer.Serialize(new { id = $"copy-{i}", text })));
+        string pairs = Path.Combine(_dir, "pairs.jsonl");
+
+        (int exit, string output, string error) = await RunAsync("reuse", jsonl, "--max-pairs", "1000", "--output", pairs);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("candidate pairs, over the limit of 1,000", error, StringComparison.Ordinal);
+        Assert.Contains("--max-pairs", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.Empty(Directory.GetFiles(_dir, "pairs.jsonl*"));
+    }
+
+    [Fact]
     public async Task Reuse_ArticlesQuotingOthers_ListsEveryPairSharingSevenWordsInARowWithThePassages()
     {
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Skip(1000).Take(300)];

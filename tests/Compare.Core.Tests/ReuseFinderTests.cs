@@ -1,10 +1,44 @@
 using Compare.Core.Clustering;
 using Compare.Core.Phrases;
+using Compare.Core.Text;
 
 namespace Compare.Core.Tests;
 
 public sealed class ReuseFinderTests
 {
+    [Fact]
+    public void ForEachPair_MoreCandidatesThanOneBatchOfComparisons_HandsEveryPairOnceInPositionOrder()
+    {
+        // 400 copies of one short text: 79,800 pairs, more than the 65,536 compared before they are handed over.
+        string[] texts = [.. Enumerable.Repeat("the minister said on tuesday that the talks would go on until the end of the week", 400)];
+        var handed = new List<(int, int)>();
+
+        ReuseCounts counts = ReuseFinder.ForEachPair(new InMemoryCorpus(texts), pair => handed.Add((pair.Left, pair.Right)),
+            new ReuseOptions { MaxDocumentsPerFingerprint = 1000 });
+
+        (int, int)[] everyPair = [.. from a in Enumerable.Range(0, 400) from b in Enumerable.Range(a + 1, 399 - a) select (a, b)];
+        Assert.Equal(everyPair, handed);
+        Assert.Equal(everyPair.Length, counts.PairsFound);
+        Assert.Equal(everyPair.Length, counts.CandidatePairs);
+    }
+
+    [Fact]
+    public void Find_WordingInMoreDocumentsThanTheBudgetAllows_IsRefusedWithTheCountBeforeAnyPairIsMade()
+    {
+        // k copies: every fingerprint of the text is held by all k, so each makes k(k-1)/2 pairs.
+        const int Copies = 30;
+        string text = string.Join(' ', TestData.BbcCorpus()[5].Text.Split(' ').Take(60));
+        long perFingerprint = Copies * (Copies - 1) / 2, expected = PassageFingerprints.Of(text, NormalizationOptions.Default).Distinct().Count() * perFingerprint;
+        var corpus = new InMemoryCorpus([.. Enumerable.Repeat(text, Copies)]);
+
+        var refused = Assert.Throws<TooManyReusePairsException>(() => ReuseFinder.Find(corpus, new ReuseOptions { MaxCandidatePairs = (int)expected - 1 }));
+        ReuseResult atTheLimit = ReuseFinder.Find(corpus, new ReuseOptions { MaxCandidatePairs = (int)expected });
+
+        Assert.Equal(expected, refused.Pairs);
+        Assert.Equal(expected - 1, refused.Limit);
+        Assert.Equal(perFingerprint, atTheLimit.Pairs.Count);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(2)]

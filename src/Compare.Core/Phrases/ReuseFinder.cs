@@ -19,6 +19,24 @@ public sealed record ReuseOptions
 
     /// <summary>How words are normalised before they are compared.</summary>
     public NormalizationOptions Normalization { get; init; } = NormalizationOptions.Default;
+
+    /// <summary>
+    /// The most candidate pairs a search may make, counted once for each fingerprint two documents share (8 bytes each
+    /// while they are sorted). A corpus whose wording recurs in many documents makes pairs quadratic in how many hold
+    /// each fingerprint: beyond this the search is refused before they are made (<see cref="TooManyReusePairsException"/>).
+    /// </summary>
+    public int MaxCandidatePairs { get; init; } = 16_000_000;
+}
+
+/// <summary>A reuse search would make more candidate pairs than <see cref="ReuseOptions.MaxCandidatePairs"/> allows.</summary>
+public sealed class TooManyReusePairsException(long pairs, long limit, int maxDocuments)
+    : InvalidOperationException($"the corpus's shared wording would make {pairs:N0} candidate pairs, over the limit of {limit:N0}: wording held by up to {maxDocuments:N0} documents pairs them all; fewer documents a fingerprint (boilerplate sooner) or a higher limit would do")
+{
+    /// <summary>The candidate pairs the corpus would make.</summary>
+    public long Pairs { get; } = pairs;
+
+    /// <summary>The limit they exceed.</summary>
+    public long Limit { get; } = limit;
 }
 
 /// <summary>Two documents of a corpus that share passages: their positions (Left &lt; Right) and what they share.</summary>
@@ -26,6 +44,9 @@ public sealed record ReusePair(int Left, int Right, SharedPhrases Shared);
 
 /// <summary>What a reuse search found, with the boilerplate fingerprints it did not follow.</summary>
 public sealed record ReuseResult(IReadOnlyList<ReusePair> Pairs, int DocumentCount, int CandidatePairs, int BoilerplateFingerprints);
+
+/// <summary>What a reuse search handed over one pair at a time: how many pairs, of how many candidates and documents.</summary>
+public sealed record ReuseCounts(int PairsFound, int DocumentCount, int CandidatePairs, int BoilerplateFingerprints);
 
 /// <summary>
 /// Every pair of documents of a corpus that share a passage, as passim finds them, in time linear in the corpus: each
@@ -40,10 +61,24 @@ public static class ReuseFinder
     public static ReuseResult Find(IRereadableCorpus corpus, ReuseOptions? options = null, IProgress<ClusteringProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
+        var pairs = new List<ReusePair>();
+        ReuseCounts counts = ForEachPair(corpus, pairs.Add, options, progress, cancellationToken);
+        return new ReuseResult(pairs, counts.DocumentCount, counts.CandidatePairs, counts.BoilerplateFingerprints);
+    }
+
+    /// <summary>
+    /// As <see cref="Find"/>, handing each pair to <paramref name="found"/> in position order as soon as its batch of
+    /// comparisons is done, so that what is held does not grow with the answer.
+    /// </summary>
+    public static ReuseCounts ForEachPair(IRereadableCorpus corpus, Action<ReusePair> found, ReuseOptions? options = null,
+        IProgress<ClusteringProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(found);
         options ??= new ReuseOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MinWords, 2);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxDocumentsPerFingerprint);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxCandidatePairs);
 
         // One entry per document and fingerprint: fingerprint << 32 | position, sorted, so each fingerprint's documents are a run.
         var entries = new List<ulong>();
@@ -67,29 +102,50 @@ public static class ReuseFinder
             new ParallelOptions { CancellationToken = cancellationToken });
 
         progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, documents, documents));
-        (ulong[] pairs, int boilerplate) = CandidatePairs(entries, options.MaxDocumentsPerFingerprint, cancellationToken);
+        (ulong[] pairs, int boilerplate) = CandidatePairs(entries, options, cancellationToken);
         progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, pairs.Length, pairs.Length));
-        return new ReuseResult(Verify(corpus, pairs, options, progress, cancellationToken), documents, pairs.Length, boilerplate);
+        int pairsFound = Verify(corpus, pairs, options, found, progress, cancellationToken);
+        return new ReuseCounts(pairsFound, documents, pairs.Length, boilerplate);
     }
 
-    /// <summary>The distinct pairs (packed by <see cref="Clusterer.Pack"/>, ascending) sharing a fingerprint that at most <paramref name="maxDocuments"/> hold.</summary>
-    private static (ulong[] Pairs, int Boilerplate) CandidatePairs(List<ulong> entries, int maxDocuments, CancellationToken cancellationToken)
+    /// <summary>
+    /// The distinct pairs (packed by <see cref="Clusterer.Pack"/>, ascending) sharing a fingerprint that at most
+    /// <see cref="ReuseOptions.MaxDocumentsPerFingerprint"/> hold. They are counted before any is made, so that a corpus
+    /// making more than <see cref="ReuseOptions.MaxCandidatePairs"/> is refused rather than run out of memory.
+    /// </summary>
+    private static (ulong[] Pairs, int Boilerplate) CandidatePairs(List<ulong> entries, ReuseOptions options, CancellationToken cancellationToken)
     {
         Span<ulong> sorted = CollectionsMarshal.AsSpan(entries);
         HashSort.Sort(sorted);
-        var pairs = new List<ulong>();
+        long count = 0;
         int boilerplate = 0;
         for (int start = 0, end; start < sorted.Length; start = end)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            uint fingerprint = (uint)(sorted[start] >> 32);
-            for (end = start + 1; end < sorted.Length && (uint)(sorted[end] >> 32) == fingerprint; end++)
-            {
-            }
-
-            if (end - start > maxDocuments)
+            end = RunEnd(sorted, start);
+            long holders = end - start;
+            if (holders > options.MaxDocumentsPerFingerprint)
             {
                 boilerplate++;
+            }
+            else
+            {
+                count += holders * (holders - 1) / 2;
+            }
+        }
+
+        if (count > options.MaxCandidatePairs)
+        {
+            throw new TooManyReusePairsException(count, options.MaxCandidatePairs, options.MaxDocumentsPerFingerprint);
+        }
+
+        var pairs = new ulong[count];
+        int made = 0;
+        for (int start = 0, end; start < sorted.Length; start = end)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            end = RunEnd(sorted, start);
+            if (end - start > options.MaxDocumentsPerFingerprint)
+            {
                 continue;
             }
 
@@ -97,17 +153,33 @@ public static class ReuseFinder
             {
                 for (int b = a + 1; b < end; b++)
                 {
-                    pairs.Add(Clusterer.Pack((int)(uint)sorted[a], (int)(uint)sorted[b]));
+                    pairs[made++] = Clusterer.Pack((int)(uint)sorted[a], (int)(uint)sorted[b]);
                 }
             }
         }
 
-        return (Clusterer.SortDistinct(pairs), boilerplate);
+        return (HashSort.SortDistinct(pairs).ToArray(), boilerplate);
     }
 
-    /// <summary>Reads the paired documents again and compares each pair word by word; keeps those sharing a passage.</summary>
-    private static List<ReusePair> Verify(IRereadableCorpus corpus, ulong[] pairs, ReuseOptions options, IProgress<ClusteringProgress>? progress,
-        CancellationToken cancellationToken)
+    /// <summary>Where the run of entries sharing <paramref name="sorted"/>[<paramref name="start"/>]'s fingerprint ends.</summary>
+    private static int RunEnd(ReadOnlySpan<ulong> sorted, int start)
+    {
+        uint fingerprint = (uint)(sorted[start] >> 32);
+        int end = start + 1;
+        while (end < sorted.Length && (uint)(sorted[end] >> 32) == fingerprint)
+        {
+            end++;
+        }
+
+        return end;
+    }
+
+    /// <summary>
+    /// Reads the paired documents again and compares each pair word by word; hands over those sharing a passage, in
+    /// order, a batch of comparisons at a time. Returns how many it handed over.
+    /// </summary>
+    private static int Verify(IRereadableCorpus corpus, ulong[] pairs, ReuseOptions options, Action<ReusePair> found,
+        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
         int[] positions = [.. pairs.SelectMany(p => new[] { Clusterer.Unpack(p).Left, Clusterer.Unpack(p).Right }).Distinct().Order()];
         var texts = new Dictionary<int, string>(positions.Length);
@@ -129,24 +201,42 @@ public static class ReuseFinder
         });
         Dictionary<int, (Token[] Words, ulong[] Runs)> documentsAt = positions.Zip(prepared).ToDictionary(p => p.First, p => p.Second);
 
-        var found = new ReusePair?[pairs.Length];
-        int verified = 0;
-        Parallel.For(0, pairs.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        // Compared a batch at a time and handed over before the next: a corpus whose wording recurs shares passages in
+        // millions of pairs, and holding every pair's passages until the end ran a 100,000-document corpus out of memory.
+        const int Batch = 1 << 16;
+        var batch = new ReusePair?[Math.Min(Batch, pairs.Length)];
+        int verified = 0, handed = 0;
+        for (int from = 0; from < pairs.Length; from += Batch)
         {
-            (int left, int right) = Clusterer.Unpack(pairs[i]);
-            (Token[] Words, ulong[] Runs) a = documentsAt[left], b = documentsAt[right];
-            if (WordSequenceHashes.AnyShared(a.Runs, b.Runs))
+            int count = Math.Min(Batch, pairs.Length - from);
+            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, k =>
             {
-                SharedPhrases shared = SharedPhraseFinder.Find(texts[left], a.Words, texts[right], b.Words, phraseOptions, cancellationToken);
-                found[i] = shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
-            }
+                (int left, int right) = Clusterer.Unpack(pairs[from + k]);
+                (Token[] Words, ulong[] Runs) a = documentsAt[left], b = documentsAt[right];
+                batch[k] = null;
+                if (WordSequenceHashes.AnyShared(a.Runs, b.Runs))
+                {
+                    SharedPhrases shared = SharedPhraseFinder.Find(texts[left], a.Words, texts[right], b.Words, phraseOptions, cancellationToken);
+                    batch[k] = shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
+                }
 
-            if ((Interlocked.Increment(ref verified) & 255) == 0)
+                if ((Interlocked.Increment(ref verified) & 255) == 0)
+                {
+                    progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, verified, pairs.Length));
+                }
+            });
+
+            foreach (ReusePair? pair in batch.AsSpan(0, count))
             {
-                progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, verified, pairs.Length));
+                if (pair is not null)
+                {
+                    found(pair);
+                    handed++;
+                }
             }
-        });
+        }
+
         progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, pairs.Length, pairs.Length));
-        return [.. found.OfType<ReusePair>()];
+        return handed;
     }
 }
