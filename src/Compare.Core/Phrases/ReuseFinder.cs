@@ -49,7 +49,8 @@ public sealed record ReuseResult(IReadOnlyList<ReusePair> Pairs, int DocumentCou
 public sealed record ReuseCounts(int PairsFound, int DocumentCount, int CandidatePairs, int BoilerplateFingerprints);
 
 /// <summary>
-/// Every pair of documents of a corpus that share a passage, as passim finds them, in time linear in the corpus: each
+/// Every pair of documents of a corpus that share a passage, as passim finds them, in time linear in the corpus while few
+/// documents hold each fingerprint (past <see cref="ReuseOptions.MaxCandidatePairs"/> the search is refused): each
 /// document's <see cref="PassageFingerprints"/> (one read), the pairs that share a fingerprint held by few documents (one
 /// sort of every fingerprint), then each such pair compared word by word (<see cref="SharedPhraseFinder"/>, a second read
 /// of only the paired documents). Every pair sharing a run of <see cref="PassageFingerprints.GuaranteedWords"/> words is
