@@ -7,7 +7,7 @@ namespace Compare.Core.Tests;
 public sealed class ReuseFinderTests
 {
     [Fact]
-    public void ForEachPair_MoreCandidatesThanOneBatchOfComparisons_HandsEveryPairOnceInPositionOrder()
+    public void ForEachPair_MoreCandidatesThanOneBatchOfComparisons_HandsEveryPairOnceAsItsLaterDocumentIsRead()
     {
         // 400 copies of one short text: 79,800 pairs, more than the 65,536 compared before they are handed over.
         string[] texts = [.. Enumerable.Repeat("the minister said on tuesday that the talks would go on until the end of the week", 400)];
@@ -16,7 +16,7 @@ public sealed class ReuseFinderTests
         ReuseCounts counts = ReuseFinder.ForEachPair(new InMemoryCorpus(texts), pair => handed.Add((pair.Left, pair.Right)),
             new ReuseOptions { MaxDocumentsPerFingerprint = 1000 });
 
-        (int, int)[] everyPair = [.. from a in Enumerable.Range(0, 400) from b in Enumerable.Range(a + 1, 399 - a) select (a, b)];
+        (int, int)[] everyPair = [.. from b in Enumerable.Range(0, 400) from a in Enumerable.Range(0, b) select (a, b)];
         Assert.Equal(everyPair, handed);
         Assert.Equal(everyPair.Length, counts.PairsFound);
         Assert.Equal(everyPair.Length, counts.CandidatePairs);
@@ -69,9 +69,9 @@ public sealed class ReuseFinderTests
 
         var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = bridge, Normalization = options.Normalization };
         var expected = new List<string>();
-        for (int a = 0; a < texts.Count; a++)
+        for (int b = 0; b < texts.Count; b++)
         {
-            for (int b = a + 1; b < texts.Count; b++)
+            for (int a = 0; a < b; a++)
             {
                 SharedPhrases shared = SharedPhraseFinder.Find(texts[a], texts[b], phraseOptions);
                 if (shared.Phrases.Count > 0)
@@ -84,6 +84,33 @@ public sealed class ReuseFinderTests
         Assert.True(expected.Count >= 40, $"{expected.Count} pairs");
         Assert.True(result.CandidatePairs > 2 * expected.Count, $"{result.CandidatePairs} candidate pairs for {expected.Count} sharing");
         Assert.Equal(expected, result.Pairs.Select(p => Describe(p.Left, p.Right, p.Shared)));
+    }
+
+    // Read as a stream, a document is dropped once its last partner is read: quotes of sources near and far, across the
+    // reading batches of 512, must give what holding every document at once gives, pair for pair and passage for passage.
+    [Fact]
+    public void ForEachPair_StreamWithQuotesNearAndFarAcrossBatches_MatchesEveryDocumentHeldAtOnce()
+    {
+        string[] texts = [.. TestData.BbcCorpus().Select(d => d.Text).Where(t => t.Length > 1500).DistinctBy(t => t[..200]).Take(1100)];
+        Assert.Equal(1100, texts.Length);
+        (int Source, int Quoting)[] quotes = [(0, 1099), (0, 1), (510, 511), (511, 512), (300, 900), (1023, 1024), (1097, 1098), (2, 1099)];
+        foreach ((int source, int quoting) in quotes)
+        {
+            string[] words = texts[source].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            texts[quoting] += " as was said: " + string.Join(' ', words[40..60]);
+        }
+
+        var options = new ReuseOptions { MaxDocumentsPerFingerprint = 10_000 };
+        var streamed = new List<ReusePair>();
+        var corpus = new StreamOnlyCorpus(texts);
+        ReuseCounts counts = ReuseFinder.ForEachPair(corpus, streamed.Add, options);
+        ReuseResult heldAtOnce = ReuseFinder.Find(new InMemoryCorpus(texts), options);
+
+        Assert.Equal(heldAtOnce.Pairs.Select(p => Describe(p.Left, p.Right, p.Shared)), streamed.Select(p => Describe(p.Left, p.Right, p.Shared)));
+        Assert.Equal(streamed.Count, counts.PairsFound);
+        Assert.All(quotes, q => Assert.Contains(streamed, p => (p.Left, p.Right) == q && p.Shared.Phrases.Any(f => f.WordCount >= 18)));
+        Assert.Equal(streamed.OrderBy(p => p.Right).ThenBy(p => p.Left), streamed);
+        Assert.Equal(corpus.Reread.Order(), corpus.Reread);
     }
 
     private static string Describe(int left, int right, SharedPhrases shared) =>

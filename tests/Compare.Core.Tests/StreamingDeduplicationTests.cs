@@ -123,38 +123,4 @@ public sealed class StreamingDeduplicationTests
 
         Assert.ThrowsAny<OperationCanceledException>(() => new Deduplicator(SketchParameters.Default, new DeduplicationOptions()).Run(corpus, cancellationToken: cancel.Token));
     }
-
-    /// <summary>A corpus whose size is unknown until read, that records what is read.</summary>
-    private sealed class StreamOnlyCorpus(string[] texts, int failAt = -1, Action<int>? onRead = null) : IRereadableCorpus
-    {
-        public int FullReads { get; private set; }
-
-        public List<int> Reread { get; } = [];
-
-        public int? Count => null;
-
-        public IEnumerable<string> ReadAll(CancellationToken cancellationToken)
-        {
-            FullReads++;
-            for (int i = 0; i < texts.Length; i++)
-            {
-                onRead?.Invoke(i);
-                if (i == failAt)
-                {
-                    throw new InvalidDataException($"record {i} is broken");
-                }
-
-                yield return texts[i];
-            }
-        }
-
-        public IEnumerable<string> ReadAt(IReadOnlyList<int> positions, CancellationToken cancellationToken)
-        {
-            foreach (int p in positions)
-            {
-                Reread.Add(p);
-                yield return texts[p];
-            }
-        }
-    }
 }

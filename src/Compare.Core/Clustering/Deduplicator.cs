@@ -137,7 +137,7 @@ public sealed class Deduplicator
         IProgress<ClusteringProgress>? progress)
     {
         var jaccards = new double[pairs.Length];
-        (int[] firstByRight, int[] byRight, int[] lastPartner) = PairsByRight(pairs, count);
+        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs, count);
         int[] needed = [.. Enumerable.Range(0, count).Where(d => lastPartner[d] >= 0)];
         var sets = new ulong[count][];
         long done = 0;
@@ -179,39 +179,6 @@ public sealed class Deduplicator
                 sets[document] = null!;
             }
         }
-    }
-
-    /// <summary>
-    /// The indices of <paramref name="pairs"/> grouped by their later document (those of document d are
-    /// <c>byRight[firstByRight[d]..firstByRight[d + 1]]</c>), and each document's last partner (itself when it has
-    /// none after it, -1 when it is in no pair).
-    /// </summary>
-    private static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ulong[] pairs, int count)
-    {
-        var firstByRight = new int[count + 1];
-        var lastPartner = new int[count];
-        Array.Fill(lastPartner, -1);
-        foreach (ulong pair in pairs)
-        {
-            (int left, int right) = Clusterer.Unpack(pair);
-            firstByRight[right + 1]++;
-            lastPartner[left] = Math.Max(lastPartner[left], right);
-            lastPartner[right] = Math.Max(lastPartner[right], right);
-        }
-
-        for (int d = 0; d < count; d++)
-        {
-            firstByRight[d + 1] += firstByRight[d];
-        }
-
-        var byRight = new int[pairs.Length];
-        int[] next = firstByRight[..count];
-        for (int p = 0; p < pairs.Length; p++)
-        {
-            byRight[next[(int)(uint)pairs[p]]++] = p;
-        }
-
-        return (firstByRight, byRight, lastPartner);
     }
 
     private Func<int, long> Rank(int count, Func<int, int> length, IReadOnlyList<long>? callerOrder)

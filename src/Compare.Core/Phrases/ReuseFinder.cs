@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Compare.Core.Clustering;
 using Compare.Core.Hashing;
@@ -53,12 +54,16 @@ public sealed record ReuseCounts(int PairsFound, int DocumentCount, int Candidat
 /// documents hold each fingerprint (past <see cref="ReuseOptions.MaxCandidatePairs"/> the search is refused): each
 /// document's <see cref="PassageFingerprints"/> (one read), the pairs that share a fingerprint held by few documents (one
 /// sort of every fingerprint), then each such pair compared word by word (<see cref="SharedPhraseFinder"/>, a second read
-/// of only the paired documents). Every pair sharing a run of <see cref="PassageFingerprints.GuaranteedWords"/> words is
+/// of only the paired documents, each held until the last document paired with it is read). Every pair sharing a run of <see cref="PassageFingerprints.GuaranteedWords"/> words is
 /// found, unless all of that run's fingerprints are boilerplate.
 /// </summary>
 public static class ReuseFinder
 {
-    /// <summary>Finds the pairs of <paramref name="corpus"/> sharing passages of at least <see cref="ReuseOptions.MinWords"/> words, ordered by position.</summary>
+    // Comparisons made before their pairs are handed over: a corpus whose wording recurs shares passages in millions of
+    // pairs, and holding every pair's passages until the end ran a 100,000-document corpus out of memory.
+    private const int ComparisonsPerBatch = 1 << 16;
+
+    /// <summary>Finds the pairs of <paramref name="corpus"/> sharing passages of at least <see cref="ReuseOptions.MinWords"/> words, ordered by their later document, then their earlier (the order in which a reading of the corpus completes them).</summary>
     public static ReuseResult Find(IRereadableCorpus corpus, ReuseOptions? options = null, IProgress<ClusteringProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -68,7 +73,7 @@ public static class ReuseFinder
     }
 
     /// <summary>
-    /// As <see cref="Find"/>, handing each pair to <paramref name="found"/> in position order as soon as its batch of
+    /// As <see cref="Find"/>, handing each pair to <paramref name="found"/> in that order as soon as its batch of
     /// comparisons is done, so that what is held does not grow with the answer.
     /// </summary>
     public static ReuseCounts ForEachPair(IRereadableCorpus corpus, Action<ReusePair> found, ReuseOptions? options = null,
@@ -105,7 +110,7 @@ public static class ReuseFinder
         progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, documents, documents));
         (ulong[] pairs, int boilerplate) = CandidatePairs(entries, options, cancellationToken);
         progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, pairs.Length, pairs.Length));
-        int pairsFound = Verify(corpus, pairs, options, found, progress, cancellationToken);
+        int pairsFound = VerifyInReadingOrder(corpus, pairs, documents, options, found, progress, cancellationToken);
         return new ReuseCounts(pairsFound, documents, pairs.Length, boilerplate);
     }
 
@@ -176,68 +181,118 @@ public static class ReuseFinder
     }
 
     /// <summary>
-    /// Reads the paired documents again and compares each pair word by word; hands over those sharing a passage, in
-    /// order, a batch of comparisons at a time. Returns how many it handed over.
+    /// Reads the paired documents again, in position order, and compares each pair word by word when its later document
+    /// is read; hands over those sharing a passage in that order. A document's words are held only until the last
+    /// document paired with it has been read. Returns how many pairs it handed over.
     /// </summary>
-    private static int Verify(IRereadableCorpus corpus, ulong[] pairs, ReuseOptions options, Action<ReusePair> found,
-        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
+    private static int VerifyInReadingOrder(IRereadableCorpus corpus, ulong[] pairs, int documents, ReuseOptions options,
+        Action<ReusePair> found, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
-        int[] positions = [.. pairs.SelectMany(p => new[] { Clusterer.Unpack(p).Left, Clusterer.Unpack(p).Right }).Distinct().Order()];
-        var texts = new Dictionary<int, string>(positions.Length);
-        int read = 0;
-        foreach (string text in corpus.ReadAt(positions, cancellationToken))
+        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs, documents);
+        int[] needed = [.. Enumerable.Range(0, documents).Where(d => lastPartner[d] >= 0)];
+        var held = new PreparedText?[documents];
+        var parallel = new ParallelOptions { CancellationToken = cancellationToken };
+        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
+        var batch = new ReusePair?[Math.Min(ComparisonsPerBatch, pairs.Length)];
+        int verified = 0, handed = 0;
+        corpus.ForEachTextAt(needed, text => PreparedText.Of(text, options),
+            (start, texts) =>
+            {
+                if (texts.Length == 0)
+                {
+                    return;
+                }
+
+                for (int k = 0; k < texts.Length; k++)
+                {
+                    held[needed[start + k]] = texts[k];
+                }
+
+                int first = firstByRight[needed[start]], end = firstByRight[needed[start + texts.Length - 1] + 1];
+                for (int from = first; from < end; from += ComparisonsPerBatch)
+                {
+                    int count = Math.Min(ComparisonsPerBatch, end - from);
+                    Parallel.For(0, count, parallel, k =>
+                    {
+                        (int left, int right) = Clusterer.Unpack(pairs[byRight[from + k]]);
+                        batch[k] = Compare(left, held[left]!, right, held[right]!, phraseOptions, cancellationToken);
+                        if ((Interlocked.Increment(ref verified) & 255) == 0)
+                        {
+                            progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, verified, pairs.Length));
+                        }
+                    });
+                    handed += HandOver(batch.AsSpan(0, count), found);
+                }
+
+                for (int k = first; k < end; k++)
+                {
+                    (int left, int right) = Clusterer.Unpack(pairs[byRight[k]]);
+                    Release(left, right);
+                }
+
+                for (int k = 0; k < texts.Length; k++)
+                {
+                    Release(needed[start + k], needed[start + k]);
+                }
+            },
+            parallel);
+        progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, pairs.Length, pairs.Length));
+        return handed;
+
+        void Release(int document, int read)
         {
-            texts[positions[read++]] = text;
+            if (lastPartner[document] == read)
+            {
+                held[document] = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// What two documents share, or null. Every passage holds a run of MinWords words, so a pair whose runs share no
+    /// fingerprint shares no passage: most candidate pairs share only a common short phrase, and merging two sorted
+    /// arrays costs far less than the search.
+    /// </summary>
+    private static ReusePair? Compare(int left, PreparedText a, int right, PreparedText b, PhraseOptions options, CancellationToken cancellationToken)
+    {
+        Debug.Assert(left < right, "a pair is packed with its earlier document first");
+        if (!WordSequenceHashes.AnyShared(a.Runs, b.Runs))
+        {
+            return null;
         }
 
-        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
-        // A document is in many pairs: its words are made once (24 bytes a word) rather than once a pair, and with them its
-        // runs of MinWords words. Every passage holds such a run, so a pair whose runs share no fingerprint shares no passage:
-        // most candidate pairs share only a common short phrase, and merging two sorted arrays costs far less than the search.
-        var prepared = new (Token[] Words, ulong[] Runs)[positions.Length];
-        Parallel.For(0, positions.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        SharedPhrases shared = SharedPhraseFinder.Find(a.Text, a.Words, b.Text, b.Words, options, cancellationToken);
+        return shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
+    }
+
+    private static int HandOver(Span<ReusePair?> batch, Action<ReusePair> found)
+    {
+        int handed = 0;
+        foreach (ReusePair? pair in batch)
         {
-            Token[] tokens = SharedPhraseFinder.Tokenize(texts[positions[i]], options.Normalization);
-            prepared[i] = (tokens, WordSequenceHashes.SortedRuns(tokens, options.MinWords));
-        });
-        Dictionary<int, (Token[] Words, ulong[] Runs)> documentsAt = positions.Zip(prepared).ToDictionary(p => p.First, p => p.Second);
-
-        // Compared a batch at a time and handed over before the next: a corpus whose wording recurs shares passages in
-        // millions of pairs, and holding every pair's passages until the end ran a 100,000-document corpus out of memory.
-        const int Batch = 1 << 16;
-        var batch = new ReusePair?[Math.Min(Batch, pairs.Length)];
-        int verified = 0, handed = 0;
-        for (int from = 0; from < pairs.Length; from += Batch)
-        {
-            int count = Math.Min(Batch, pairs.Length - from);
-            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, k =>
+            if (pair is not null)
             {
-                (int left, int right) = Clusterer.Unpack(pairs[from + k]);
-                (Token[] Words, ulong[] Runs) a = documentsAt[left], b = documentsAt[right];
-                batch[k] = null;
-                if (WordSequenceHashes.AnyShared(a.Runs, b.Runs))
-                {
-                    SharedPhrases shared = SharedPhraseFinder.Find(texts[left], a.Words, texts[right], b.Words, phraseOptions, cancellationToken);
-                    batch[k] = shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
-                }
-
-                if ((Interlocked.Increment(ref verified) & 255) == 0)
-                {
-                    progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, verified, pairs.Length));
-                }
-            });
-
-            foreach (ReusePair? pair in batch.AsSpan(0, count))
-            {
-                if (pair is not null)
-                {
-                    found(pair);
-                    handed++;
-                }
+                found(pair);
+                handed++;
             }
         }
 
-        progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, pairs.Length, pairs.Length));
+        batch.Clear();
         return handed;
+    }
+
+    /// <summary>
+    /// A document as its pairs compare it, made once however many pairs it is in: its words (24 bytes a word) and the
+    /// sorted fingerprints of its runs of MinWords words.
+    /// </summary>
+    private sealed record PreparedText(string Text, Token[] Words, ulong[] Runs)
+    {
+        public static PreparedText Of(ReadOnlySpan<char> span, ReuseOptions options)
+        {
+            // The text itself is kept: passages quote it.
+            string text = span.ToString();
+            Token[] words = SharedPhraseFinder.Tokenize(text, options.Normalization);
+            return new PreparedText(text, words, WordSequenceHashes.SortedRuns(words, options.MinWords));
+        }
     }
 }
