@@ -123,11 +123,13 @@ internal static class CompareCli
             new ReuseOptions().MaxDocumentsPerFingerprint, 2, 1_000_000);
         Option<int> maxPairs = CliOptions.Integer("--max-pairs", "The most candidate pairs to make, one for each fingerprint two documents share (8 bytes each), 1 to 2,000,000,000.",
             new ReuseOptions().MaxCandidatePairs, 1, 2_000_000_000);
+        Option<int> maxHeld = CliOptions.Integer("--max-held-mb", "The most memory, in MB, that documents awaiting comparison may hold; pairs lying farther apart are compared in more readings of the input, 16 to 1,000,000.",
+            (int)(new ReuseOptions().MaxHeldBytes >> 20), 16, 1_000_000);
         var outputFile = new Option<string?>("--output", "-o") { Description = "Pairs as JSON lines (default: standard output)." };
         (Option<string> idField, Option<string> textField, Option<InputFormat?> format, Option<bool> strict) = InputOptions();
         var command = new Command("reuse", "List every pair of documents of a corpus that share passages, with the passages.")
         {
-            input, minWords, bridge, boilerplate, maxPairs, outputFile, idField, textField, format, strict,
+            input, minWords, bridge, boilerplate, maxPairs, maxHeld, outputFile, idField, textField, format, strict,
         };
         command.SetAction((result, cancellationToken) => new ReuseRun(output, error, Input(result, input, idField, textField, format, standardInput), result.GetValue(strict),
             new ReuseOptions
@@ -135,7 +137,8 @@ internal static class CompareCli
                 MinWords = result.GetValue(minWords),
                 MaxBridgeWords = result.GetValue(bridge),
                 MaxDocumentsPerFingerprint = result.GetValue(boilerplate),
-                MaxCandidatePairs = result.GetValue(maxPairs)
+                MaxCandidatePairs = result.GetValue(maxPairs),
+                MaxHeldBytes = (long)result.GetValue(maxHeld) << 20,
             },
             result.GetValue(outputFile)).RunAsync(cancellationToken));
         return command;

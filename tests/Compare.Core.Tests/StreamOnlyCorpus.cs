@@ -9,6 +9,8 @@ internal sealed class StreamOnlyCorpus(string[] texts, int failAt = -1, Action<i
 
     public List<int> Reread { get; } = [];
 
+    public int Rereadings { get; private set; }
+
     public int? Count => null;
 
     public IEnumerable<string> ReadAll(CancellationToken cancellationToken)
@@ -28,6 +30,7 @@ internal sealed class StreamOnlyCorpus(string[] texts, int failAt = -1, Action<i
 
     public IEnumerable<string> ReadAt(IReadOnlyList<int> positions, CancellationToken cancellationToken)
     {
+        Rereadings++;
         foreach (int p in positions)
         {
             Reread.Add(p);

@@ -305,14 +305,14 @@ public static class Clusterer
     /// <c>byRight[firstByRight[d]..firstByRight[d + 1]]</c>), and each document's last partner (itself when it has
     /// none after it, -1 when it is in no pair).
     /// </summary>
-    internal static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ulong[] pairs, int count)
+    internal static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ReadOnlySpan<ulong> pairs, int count)
     {
         var firstByRight = new int[count + 1];
         var lastPartner = new int[count];
         Array.Fill(lastPartner, -1);
         foreach (ulong pair in pairs)
         {
-            (int left, int right) = Clusterer.Unpack(pair);
+            (int left, int right) = Unpack(pair);
             firstByRight[right + 1]++;
             lastPartner[left] = Math.Max(lastPartner[left], right);
             lastPartner[right] = Math.Max(lastPartner[right], right);

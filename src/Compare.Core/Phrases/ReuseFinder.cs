@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Compare.Core.Clustering;
 using Compare.Core.Hashing;
@@ -27,6 +26,13 @@ public sealed record ReuseOptions
     /// each fingerprint: beyond this the search is refused before they are made (<see cref="TooManyReusePairsException"/>).
     /// </summary>
     public int MaxCandidatePairs { get; init; } = 16_000_000;
+
+    /// <summary>
+    /// The most the documents awaiting comparison may hold at once (an estimate from their lengths: text, words and
+    /// runs, about 8 bytes a character), besides the batch of documents being read. A corpus whose pairs lie farther apart
+    /// than this holds is read again in as many passes as it takes. Default 1 GiB.
+    /// </summary>
+    public long MaxHeldBytes { get; init; } = 1L << 30;
 }
 
 /// <summary>A reuse search would make more candidate pairs than <see cref="ReuseOptions.MaxCandidatePairs"/> allows.</summary>
@@ -44,10 +50,13 @@ public sealed class TooManyReusePairsException(long pairs, long limit, int maxDo
 public sealed record ReusePair(int Left, int Right, SharedPhrases Shared);
 
 /// <summary>What a reuse search found, with the boilerplate fingerprints it did not follow.</summary>
-public sealed record ReuseResult(IReadOnlyList<ReusePair> Pairs, int DocumentCount, int CandidatePairs, int BoilerplateFingerprints);
+public sealed record ReuseResult(IReadOnlyList<ReusePair> Pairs, int DocumentCount, int CandidatePairs, int BoilerplateFingerprints, int Readings);
 
-/// <summary>What a reuse search handed over one pair at a time: how many pairs, of how many candidates and documents.</summary>
-public sealed record ReuseCounts(int PairsFound, int DocumentCount, int CandidatePairs, int BoilerplateFingerprints);
+/// <summary>
+/// What a reuse search handed over one pair at a time: how many pairs, of how many candidates and documents, and how many
+/// times it read the paired documents again to compare them (more than once only past <see cref="ReuseOptions.MaxHeldBytes"/>).
+/// </summary>
+public sealed record ReuseCounts(int PairsFound, int DocumentCount, int CandidatePairs, int BoilerplateFingerprints, int Readings);
 
 /// <summary>
 /// Every pair of documents of a corpus that share a passage, as passim finds them, in time linear in the corpus while few
@@ -59,17 +68,13 @@ public sealed record ReuseCounts(int PairsFound, int DocumentCount, int Candidat
 /// </summary>
 public static class ReuseFinder
 {
-    // Comparisons made before their pairs are handed over: a corpus whose wording recurs shares passages in millions of
-    // pairs, and holding every pair's passages until the end ran a 100,000-document corpus out of memory.
-    private const int ComparisonsPerBatch = 1 << 16;
-
     /// <summary>Finds the pairs of <paramref name="corpus"/> sharing passages of at least <see cref="ReuseOptions.MinWords"/> words, ordered by their later document, then their earlier (the order in which a reading of the corpus completes them).</summary>
     public static ReuseResult Find(IRereadableCorpus corpus, ReuseOptions? options = null, IProgress<ClusteringProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         var pairs = new List<ReusePair>();
         ReuseCounts counts = ForEachPair(corpus, pairs.Add, options, progress, cancellationToken);
-        return new ReuseResult(pairs, counts.DocumentCount, counts.CandidatePairs, counts.BoilerplateFingerprints);
+        return new ReuseResult(pairs, counts.DocumentCount, counts.CandidatePairs, counts.BoilerplateFingerprints, counts.Readings);
     }
 
     /// <summary>
@@ -85,16 +90,19 @@ public static class ReuseFinder
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MinWords, 2);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxDocumentsPerFingerprint);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxCandidatePairs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxHeldBytes);
 
         // One entry per document and fingerprint: fingerprint << 32 | position, sorted, so each fingerprint's documents are a run.
         var entries = new List<ulong>();
+        var lengths = new List<int>();
         int documents = 0;
         corpus.ForEachText(
-            text => PassageFingerprints.Of(text, options.Normalization),
+            text => (Fingerprints: PassageFingerprints.Of(text, options.Normalization), text.Length),
             (_, batch) =>
             {
-                foreach (uint[] fingerprints in batch)
+                foreach ((uint[] fingerprints, int length) in batch)
                 {
+                    lengths.Add(length);
                     foreach (uint fingerprint in fingerprints)
                     {
                         entries.Add(((ulong)fingerprint << 32) | (uint)documents);
@@ -110,8 +118,8 @@ public static class ReuseFinder
         progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, documents, documents));
         (ulong[] pairs, int boilerplate) = CandidatePairs(entries, options, cancellationToken);
         progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, pairs.Length, pairs.Length));
-        int pairsFound = VerifyInReadingOrder(corpus, pairs, documents, options, found, progress, cancellationToken);
-        return new ReuseCounts(pairsFound, documents, pairs.Length, boilerplate);
+        (int pairsFound, int readings) = ReuseComparisons.Run(corpus, pairs, [.. lengths], options, found, progress, cancellationToken);
+        return new ReuseCounts(pairsFound, documents, pairs.Length, boilerplate, readings);
     }
 
     /// <summary>
@@ -178,121 +186,5 @@ public static class ReuseFinder
         }
 
         return end;
-    }
-
-    /// <summary>
-    /// Reads the paired documents again, in position order, and compares each pair word by word when its later document
-    /// is read; hands over those sharing a passage in that order. A document's words are held only until the last
-    /// document paired with it has been read. Returns how many pairs it handed over.
-    /// </summary>
-    private static int VerifyInReadingOrder(IRereadableCorpus corpus, ulong[] pairs, int documents, ReuseOptions options,
-        Action<ReusePair> found, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
-    {
-        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs, documents);
-        int[] needed = [.. Enumerable.Range(0, documents).Where(d => lastPartner[d] >= 0)];
-        var held = new PreparedText?[documents];
-        var parallel = new ParallelOptions { CancellationToken = cancellationToken };
-        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
-        var batch = new ReusePair?[Math.Min(ComparisonsPerBatch, pairs.Length)];
-        int verified = 0, handed = 0;
-        corpus.ForEachTextAt(needed, text => PreparedText.Of(text, options),
-            (start, texts) =>
-            {
-                if (texts.Length == 0)
-                {
-                    return;
-                }
-
-                for (int k = 0; k < texts.Length; k++)
-                {
-                    held[needed[start + k]] = texts[k];
-                }
-
-                int first = firstByRight[needed[start]], end = firstByRight[needed[start + texts.Length - 1] + 1];
-                for (int from = first; from < end; from += ComparisonsPerBatch)
-                {
-                    int count = Math.Min(ComparisonsPerBatch, end - from);
-                    Parallel.For(0, count, parallel, k =>
-                    {
-                        (int left, int right) = Clusterer.Unpack(pairs[byRight[from + k]]);
-                        batch[k] = Compare(left, held[left]!, right, held[right]!, phraseOptions, cancellationToken);
-                        if ((Interlocked.Increment(ref verified) & 255) == 0)
-                        {
-                            progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, verified, pairs.Length));
-                        }
-                    });
-                    handed += HandOver(batch.AsSpan(0, count), found);
-                }
-
-                for (int k = first; k < end; k++)
-                {
-                    (int left, int right) = Clusterer.Unpack(pairs[byRight[k]]);
-                    Release(left, right);
-                }
-
-                for (int k = 0; k < texts.Length; k++)
-                {
-                    Release(needed[start + k], needed[start + k]);
-                }
-            },
-            parallel);
-        progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, pairs.Length, pairs.Length));
-        return handed;
-
-        void Release(int document, int read)
-        {
-            if (lastPartner[document] == read)
-            {
-                held[document] = null;
-            }
-        }
-    }
-
-    /// <summary>
-    /// What two documents share, or null. Every passage holds a run of MinWords words, so a pair whose runs share no
-    /// fingerprint shares no passage: most candidate pairs share only a common short phrase, and merging two sorted
-    /// arrays costs far less than the search.
-    /// </summary>
-    private static ReusePair? Compare(int left, PreparedText a, int right, PreparedText b, PhraseOptions options, CancellationToken cancellationToken)
-    {
-        Debug.Assert(left < right, "a pair is packed with its earlier document first");
-        if (!WordSequenceHashes.AnyShared(a.Runs, b.Runs))
-        {
-            return null;
-        }
-
-        SharedPhrases shared = SharedPhraseFinder.Find(a.Text, a.Words, b.Text, b.Words, options, cancellationToken);
-        return shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
-    }
-
-    private static int HandOver(Span<ReusePair?> batch, Action<ReusePair> found)
-    {
-        int handed = 0;
-        foreach (ReusePair? pair in batch)
-        {
-            if (pair is not null)
-            {
-                found(pair);
-                handed++;
-            }
-        }
-
-        batch.Clear();
-        return handed;
-    }
-
-    /// <summary>
-    /// A document as its pairs compare it, made once however many pairs it is in: its words (24 bytes a word) and the
-    /// sorted fingerprints of its runs of MinWords words.
-    /// </summary>
-    private sealed record PreparedText(string Text, Token[] Words, ulong[] Runs)
-    {
-        public static PreparedText Of(ReadOnlySpan<char> span, ReuseOptions options)
-        {
-            // The text itself is kept: passages quote it.
-            string text = span.ToString();
-            Token[] words = SharedPhraseFinder.Tokenize(text, options.Normalization);
-            return new PreparedText(text, words, WordSequenceHashes.SortedRuns(words, options.MinWords));
-        }
     }
 }
