@@ -115,6 +115,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Reuse_MoreToHoldThanMaxHeldMb_ComparesInSeveralReadingsAndWritesTheSamePairs()
+    {
+        // BBC's pairs span the corpus: 16 MB holds a few hundred of its articles, so they are read again twice.
+        (int exit, string whole, string error) = await RunAsync("reuse", TestData.BbcPath);
+        (int exitInBlocks, string inBlocks, string errorInBlocks) = await RunAsync("reuse", TestData.BbcPath, "--max-held-mb", "16");
+
+        Assert.Equal((0, 0), (exit, exitInBlocks));
+        Assert.Contains("1 reading to compare them", error, StringComparison.Ordinal);
+        Assert.Contains("2 readings to compare them", errorInBlocks, StringComparison.Ordinal);
+        string[] pairs = whole.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(pairs.Length > 2000, $"{pairs.Length} pairs");
+        Assert.Equal(pairs.Order(StringComparer.Ordinal), inBlocks.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Reuse_ArticlesQuotingOthers_ListsEveryPairSharingSevenWordsInARowWithThePassages()
     {
         List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus().Skip(1000).Take(300)];

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Compare.Core.Clustering;
 using Compare.Core.Hashing;
 using Compare.Core.Text;
@@ -92,59 +91,54 @@ public static class ReuseFinder
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxCandidatePairs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxHeldBytes);
 
-        // One entry per document and fingerprint: fingerprint << 32 | position, sorted, so each fingerprint's documents are a run.
-        var entries = new List<ulong>();
+        (FingerprintPostings postings, int[] lengths) = Fingerprint(corpus, options, progress, cancellationToken);
+        (ulong[] shared, int boilerplate) = postings.TakeShared(options.MaxDocumentsPerFingerprint, cancellationToken);
+        ulong[] pairs = CandidatePairs(shared, options, cancellationToken);
+        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, pairs.Length, pairs.Length));
+        (int pairsFound, int readings) = ReuseComparisons.Run(corpus, pairs, lengths, options, found, progress, cancellationToken);
+        return new ReuseCounts(pairsFound, lengths.Length, pairs.Length, boilerplate, readings);
+    }
+
+    /// <summary>Each document's fingerprints (one read of the corpus, fingerprinted on the pool) and each document's length.</summary>
+    private static (FingerprintPostings Postings, int[] Lengths) Fingerprint(IRereadableCorpus corpus, ReuseOptions options,
+        IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
+    {
+        var postings = new FingerprintPostings();
         var lengths = new List<int>();
-        int documents = 0;
         corpus.ForEachText(
             text => (Fingerprints: PassageFingerprints.Of(text, options.Normalization), text.Length),
             (_, batch) =>
             {
                 foreach ((uint[] fingerprints, int length) in batch)
                 {
-                    lengths.Add(length);
                     foreach (uint fingerprint in fingerprints)
                     {
-                        entries.Add(((ulong)fingerprint << 32) | (uint)documents);
+                        postings.Add(fingerprint, lengths.Count);
                     }
 
-                    documents++;
+                    lengths.Add(length);
                 }
 
-                progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, documents, corpus.Count ?? 0));
+                progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, lengths.Count, corpus.Count ?? 0));
             },
             new ParallelOptions { CancellationToken = cancellationToken });
-
-        progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, documents, documents));
-        (ulong[] pairs, int boilerplate) = CandidatePairs(entries, options, cancellationToken);
-        progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, pairs.Length, pairs.Length));
-        (int pairsFound, int readings) = ReuseComparisons.Run(corpus, pairs, [.. lengths], options, found, progress, cancellationToken);
-        return new ReuseCounts(pairsFound, documents, pairs.Length, boilerplate, readings);
+        progress?.Report(new ClusteringProgress(ClusteringStage.Sketching, lengths.Count, lengths.Count));
+        return (postings, [.. lengths]);
     }
 
     /// <summary>
-    /// The distinct pairs (packed by <see cref="Clusterer.Pack"/>, ascending) sharing a fingerprint that at most
-    /// <see cref="ReuseOptions.MaxDocumentsPerFingerprint"/> hold. They are counted before any is made, so that a corpus
-    /// making more than <see cref="ReuseOptions.MaxCandidatePairs"/> is refused rather than run out of memory.
+    /// The distinct pairs (packed by <see cref="Clusterer.Pack"/>, ascending) of documents holding the same fingerprint in
+    /// <paramref name="shared"/> (runs of postings). They are counted before any is made, so that a corpus making more
+    /// than <see cref="ReuseOptions.MaxCandidatePairs"/> is refused rather than run out of memory.
     /// </summary>
-    private static (ulong[] Pairs, int Boilerplate) CandidatePairs(List<ulong> entries, ReuseOptions options, CancellationToken cancellationToken)
+    private static ulong[] CandidatePairs(ulong[] shared, ReuseOptions options, CancellationToken cancellationToken)
     {
-        Span<ulong> sorted = CollectionsMarshal.AsSpan(entries);
-        HashSort.Sort(sorted);
         long count = 0;
-        int boilerplate = 0;
-        for (int start = 0, end; start < sorted.Length; start = end)
+        for (int start = 0, end; start < shared.Length; start = end)
         {
-            end = RunEnd(sorted, start);
+            end = FingerprintPostings.RunEnd(shared, start);
             long holders = end - start;
-            if (holders > options.MaxDocumentsPerFingerprint)
-            {
-                boilerplate++;
-            }
-            else
-            {
-                count += holders * (holders - 1) / 2;
-            }
+            count += holders * (holders - 1) / 2;
         }
 
         if (count > options.MaxCandidatePairs)
@@ -154,37 +148,19 @@ public static class ReuseFinder
 
         var pairs = new ulong[count];
         int made = 0;
-        for (int start = 0, end; start < sorted.Length; start = end)
+        for (int start = 0, end; start < shared.Length; start = end)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            end = RunEnd(sorted, start);
-            if (end - start > options.MaxDocumentsPerFingerprint)
-            {
-                continue;
-            }
-
+            end = FingerprintPostings.RunEnd(shared, start);
             for (int a = start; a < end; a++)
             {
                 for (int b = a + 1; b < end; b++)
                 {
-                    pairs[made++] = Clusterer.Pack((int)(uint)sorted[a], (int)(uint)sorted[b]);
+                    pairs[made++] = Clusterer.Pack((int)(uint)shared[a], (int)(uint)shared[b]);
                 }
             }
         }
 
-        return (HashSort.SortDistinct(pairs).ToArray(), boilerplate);
-    }
-
-    /// <summary>Where the run of entries sharing <paramref name="sorted"/>[<paramref name="start"/>]'s fingerprint ends.</summary>
-    private static int RunEnd(ReadOnlySpan<ulong> sorted, int start)
-    {
-        uint fingerprint = (uint)(sorted[start] >> 32);
-        int end = start + 1;
-        while (end < sorted.Length && (uint)(sorted[end] >> 32) == fingerprint)
-        {
-            end++;
-        }
-
-        return end;
+        return HashSort.SortDistinct(pairs).ToArray();
     }
 }
