@@ -84,9 +84,10 @@ internal static class CompareCli
         Option<string?> server = ServerOption("Upload to a running Compare server (http://host:port) and deduplicate there instead of in-process.", required: false);
         Option<string> collection = CollectionOption();
         Option<bool> create = CreateOption();
+        Option<int> maxHeld = MaxHeldOption("shingle sets awaiting verification", new DeduplicationOptions().MaxHeldBytes);
         var command = new Command("dedup", "Cluster the near-duplicates of a corpus and say what to drop.")
         {
-            input, threshold, outputFile, pairs, keep, drop, outputCorpus, idField, textField, format, representative, strict, server, collection, create,
+            input, threshold, outputFile, pairs, keep, drop, outputCorpus, idField, textField, format, representative, strict, server, collection, create, maxHeld,
         };
         foreach (Option option in sketching.All)
         {
@@ -108,7 +109,7 @@ internal static class CompareCli
                 Input(result, input, idField, textField, format, standardInput),
                 result.GetValue(threshold), result.GetValue(outputFile), result.GetValue(pairs), result.GetValue(keep), result.GetValue(drop),
                 result.GetValue(outputCorpus), result.GetValue(representative), result.GetValue(strict), sketching.Parameters(result), sketching.Lsh(result),
-                address, result.GetValue(collection)!, result.GetValue(create))).RunAsync(cancellationToken);
+                address, result.GetValue(collection)!, result.GetValue(create), (long)result.GetValue(maxHeld) << 20)).RunAsync(cancellationToken);
         });
         return command;
     }
@@ -123,8 +124,7 @@ internal static class CompareCli
             new ReuseOptions().MaxDocumentsPerFingerprint, 2, 1_000_000);
         Option<int> maxPairs = CliOptions.Integer("--max-pairs", "The most candidate pairs to make, one for each fingerprint two documents share (8 bytes each), 1 to 2,000,000,000.",
             new ReuseOptions().MaxCandidatePairs, 1, 2_000_000_000);
-        Option<int> maxHeld = CliOptions.Integer("--max-held-mb", "The most memory, in MB, that documents awaiting comparison may hold; pairs lying farther apart are compared in more readings of the input, 16 to 1,000,000.",
-            (int)(new ReuseOptions().MaxHeldBytes >> 20), 16, 1_000_000);
+        Option<int> maxHeld = MaxHeldOption("documents awaiting comparison", new ReuseOptions().MaxHeldBytes);
         var outputFile = new Option<string?>("--output", "-o") { Description = "Pairs as JSON lines (default: standard output)." };
         (Option<string> idField, Option<string> textField, Option<InputFormat?> format, Option<bool> strict) = InputOptions();
         var command = new Command("reuse", "List every pair of documents of a corpus that share passages, with the passages.")
@@ -143,6 +143,10 @@ internal static class CompareCli
             result.GetValue(outputFile)).RunAsync(cancellationToken));
         return command;
     }
+
+    private static Option<int> MaxHeldOption(string what, long defaultBytes) =>
+        CliOptions.Integer("--max-held-mb", $"The most memory, in MB, that {what} may hold; pairs lying farther apart are read again in more passes over the input, 16 to 1,000,000.",
+            (int)(defaultBytes >> 20), 16, 1_000_000);
 
     private static Command IndexCommand(TextWriter error, Func<Stream> standardInput)
     {

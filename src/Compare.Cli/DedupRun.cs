@@ -8,7 +8,7 @@ using Compare.Core.Lsh;
 namespace Compare.Cli;
 
 internal sealed record DedupSettings(InputSpec Input, double Threshold, string? Output, string? Pairs, string? Keep, string? Drop, string? OutputCorpus,
-    RepresentativePolicy Representative, bool Strict, SketchParameters Sketch, LshParameters? Lsh, Uri? Server = null, string Collection = "", bool Create = false);
+    RepresentativePolicy Representative, bool Strict, SketchParameters Sketch, LshParameters? Lsh, Uri? Server = null, string Collection = "", bool Create = false, long? MaxHeldBytes = null);
 
 /// <summary>Clusters and pairs by id, however they were computed.</summary>
 internal sealed record DedupOutcome(IReadOnlyList<(string Representative, IReadOnlyList<(string Id, double Jaccard)> Members)> Clusters,
@@ -84,6 +84,7 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             Threshold = settings.Threshold,
             Representative = settings.Representative,
             Lsh = settings.Lsh,
+            MaxHeldBytes = settings.MaxHeldBytes ?? new DeduplicationOptions().MaxHeldBytes,
         });
         ClusteringResult result = deduplicator.Run(corpus, progress: progress, cancellationToken: cancellationToken);
         List<string> ids = corpus.Ids;

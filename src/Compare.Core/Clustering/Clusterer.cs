@@ -301,18 +301,18 @@ public static class Clusterer
     }
 
     /// <summary>
-    /// The indices of <paramref name="pairs"/> grouped by their later document (those of document d are
-    /// <c>byRight[firstByRight[d]..firstByRight[d + 1]]</c>), and each document's last partner (itself when it has
-    /// none after it, -1 when it is in no pair).
+    /// The indices of <paramref name="pairs"/>[<paramref name="from"/>..<paramref name="to"/>] grouped by their later
+    /// document (those of document d are <c>byRight[firstByRight[d]..firstByRight[d + 1]]</c>), and each document's last
+    /// partner among them (itself when it has none after it, -1 when it is in none of them).
     /// </summary>
-    internal static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ReadOnlySpan<ulong> pairs, int count)
+    internal static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ulong[] pairs, int from, int to, int count)
     {
         var firstByRight = new int[count + 1];
         var lastPartner = new int[count];
         Array.Fill(lastPartner, -1);
-        foreach (ulong pair in pairs)
+        for (int p = from; p < to; p++)
         {
-            (int left, int right) = Unpack(pair);
+            (int left, int right) = Unpack(pairs[p]);
             firstByRight[right + 1]++;
             lastPartner[left] = Math.Max(lastPartner[left], right);
             lastPartner[right] = Math.Max(lastPartner[right], right);
@@ -323,9 +323,9 @@ public static class Clusterer
             firstByRight[d + 1] += firstByRight[d];
         }
 
-        var byRight = new int[pairs.Length];
+        var byRight = new int[to - from];
         int[] next = firstByRight[..count];
-        for (int p = 0; p < pairs.Length; p++)
+        for (int p = from; p < to; p++)
         {
             byRight[next[(int)(uint)pairs[p]]++] = p;
         }

@@ -24,6 +24,13 @@ public sealed record DeduplicationOptions
 
     /// <summary>Threads to use; defaults to every core.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// The most the shingle sets awaiting verification may hold at once in a streamed run (an estimate from the
+    /// documents' lengths, 8 bytes a shingle), besides the batch being read. A corpus whose candidate pairs lie farther
+    /// apart than this holds is read again in as many passes as it takes (<see cref="ReadingBlocks"/>). Default 1 GiB.
+    /// </summary>
+    public long MaxHeldBytes { get; init; } = 1L << 30;
 }
 
 /// <summary>Batch dedup: sketch in parallel, band, verify candidates exactly, cluster; in memory or streamed.</summary>
@@ -89,9 +96,9 @@ public sealed class Deduplicator
         Func<int, long> rank = Rank(count, i => lengths[i], callerOrder);
         ulong[] candidates = Clusterer.CandidatePairs(keys, cancellationToken);
         progress?.Report(new ClusteringProgress(ClusteringStage.Candidates, candidates.Length, candidates.Length));
-        double[] verified = VerifyInReadingOrder(corpus, candidates, count, parallel, progress);
+        double[] verified = VerifyInReadingOrder(corpus, candidates, lengths, parallel, progress);
         return Clusterer.Cluster(count, candidates, verified, _options.Threshold, rank,
-            others => VerifyInReadingOrder(corpus, others, count, parallel, progress: null), progress, cancellationToken);
+            others => VerifyInReadingOrder(corpus, others, lengths, parallel, progress: null), progress, cancellationToken);
     }
 
     /// <summary>
@@ -130,17 +137,32 @@ public sealed class Deduplicator
 
     /// <summary>
     /// Exact Jaccard of each of <paramref name="pairs"/> (packed, distinct, ascending), reading only the documents in
-    /// them, in position order. A document's shingle set is built once (a sort each) and held only until the last
-    /// document paired with it has been read: a corpus whose copies lie near their originals holds few sets at a time.
+    /// them, in position order, as <see cref="ReadingBlocks"/> plans it within <see cref="DeduplicationOptions.MaxHeldBytes"/>.
+    /// A document's shingle set is built once a reading (a sort each) and held only until its last partner has been read.
     /// </summary>
-    private double[] VerifyInReadingOrder(IRereadableCorpus corpus, ulong[] pairs, int count, ParallelOptions parallel,
+    private double[] VerifyInReadingOrder(IRereadableCorpus corpus, ulong[] pairs, List<int> lengths, ParallelOptions parallel,
         IProgress<ClusteringProgress>? progress)
     {
         var jaccards = new double[pairs.Length];
-        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs, count);
+        // A word shingle a word, a character shingle a character: 8 bytes each, and the array's own.
+        int charactersPerShingle = _sketcher.Parameters.Kind == ShingleKind.Character ? 1 : 5;
+        long done = 0;
+        foreach ((int from, int to) in ReadingBlocks.PairRanges(pairs, lengths.Count, d => 32 + (8L * lengths[d] / charactersPerShingle), _options.MaxHeldBytes))
+        {
+            VerifyInOneReading(corpus, pairs, from, to, lengths.Count, jaccards, parallel,
+                verified => progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, Interlocked.Add(ref done, verified), pairs.Length)));
+        }
+
+        return jaccards;
+    }
+
+    /// <summary>Verifies <paramref name="pairs"/>[<paramref name="from"/>..<paramref name="to"/>] in one reading of their documents.</summary>
+    private void VerifyInOneReading(IRereadableCorpus corpus, ulong[] pairs, int from, int to, int count, double[] jaccards, ParallelOptions parallel,
+        Action<int> verified)
+    {
+        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs, from, to, count);
         int[] needed = [.. Enumerable.Range(0, count).Where(d => lastPartner[d] >= 0)];
         var sets = new ulong[count][];
-        long done = 0;
         corpus.ForEachTextAt(needed, text => Shingler.ShingleSet(text, _sketcher.Parameters),
             (start, batch) =>
             {
@@ -155,10 +177,9 @@ public sealed class Deduplicator
                 }
 
                 // A pair is verified when its later document is read, the earlier one having been read before it.
-                int from = firstByRight[needed[start]], to = firstByRight[needed[start + batch.Length - 1] + 1];
-                Clusterer.Verify(pairs, byRight, from, to, i => sets[i], jaccards, parallel,
-                    verified => progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, Interlocked.Add(ref done, verified), pairs.Length)));
-                for (int k = from; k < to; k++)
+                int first = firstByRight[needed[start]], end = firstByRight[needed[start + batch.Length - 1] + 1];
+                Clusterer.Verify(pairs, byRight, first, end, i => sets[i], jaccards, parallel, verified);
+                for (int k = first; k < end; k++)
                 {
                     (int left, int right) = Clusterer.Unpack(pairs[byRight[k]]);
                     Release(left, right);
@@ -170,7 +191,6 @@ public sealed class Deduplicator
                 }
             },
             parallel);
-        return jaccards;
 
         void Release(int document, int read)
         {

@@ -6,13 +6,9 @@ using Compare.Core.Text;
 namespace Compare.Core.Phrases;
 
 /// <summary>
-/// The second half of a reuse search: the candidate pairs compared word by word, reading only the paired documents again,
-/// in position order. A pair is compared when its later document is read, and a document is held (its text, words and
-/// runs) only until the last document paired with it has been read, so a corpus whose reuse lies near (copies of a story
-/// published the same week) holds few at a time. Where pairs lie far apart (a quote of a years-old article, a corpus in
-/// random order) more would be held at once than <see cref="ReuseOptions.MaxHeldBytes"/> allows: then the documents that
-/// are the earlier of some pair are split into consecutive blocks, each within the budget, and the paired documents are
-/// read once for each block.
+/// The second half of a reuse search: the candidate pairs compared word by word, reading only the paired documents again
+/// as <see cref="ReadingBlocks"/> plans it, within <see cref="ReuseOptions.MaxHeldBytes"/>. A held document is its text,
+/// words and runs of MinWords words.
 /// </summary>
 internal static class ReuseComparisons
 {
@@ -32,88 +28,20 @@ internal static class ReuseComparisons
         Action<ReusePair> found, IProgress<ClusteringProgress>? progress, CancellationToken cancellationToken)
     {
         var verified = new StrongBox<int>();
-        int handed = 0, readings = 0, from = 0;
-        foreach (int nextBlock in BlockEnds(pairs, lengths, options.MaxHeldBytes))
+        int handed = 0;
+        List<(int From, int To)> readings = ReadingBlocks.PairRanges(pairs, lengths.Length, d => HeldBytes(lengths[d]), options.MaxHeldBytes);
+        foreach ((int from, int to) in readings)
         {
-            int to = from;
-            while (to < pairs.Length && Clusterer.Unpack(pairs[to]).Left < nextBlock)
-            {
-                to++;
-            }
-
-            if (to > from)
-            {
-                handed += InReadingOrder(corpus, pairs, from, to, lengths.Length, options, found, progress, verified, cancellationToken);
-                readings++;
-            }
-
-            from = to;
+            handed += InReadingOrder(corpus, pairs, from, to, lengths.Length, options, found, progress, verified, cancellationToken);
         }
 
-        Debug.Assert(from == pairs.Length, "every pair's earlier document is in a block");
         progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, pairs.Length, pairs.Length));
-        return (handed, readings);
+        return (handed, readings.Count);
     }
 
     /// <summary>What holding a document of <paramref name="length"/> characters for its comparisons costs: its text, words and runs.</summary>
     public static long HeldBytes(int length) =>
         128 + (2L * length) + ((long)(Unsafe.SizeOf<Token>() + sizeof(ulong)) * length / CharactersPerWord);
-
-    /// <summary>
-    /// Where each block of earlier documents ends (exclusive; the last is the document count). A sweep in reading order
-    /// adds each earlier document to what is held and takes it away at its last partner; a document that would take the
-    /// sum past <paramref name="budget"/> starts a new block. What a block holds at any moment is part of what it held
-    /// when its last document was added, so no moment of its reading holds more than the budget (one document larger
-    /// than the budget makes a block alone).
-    /// </summary>
-    internal static List<int> BlockEnds(ulong[] pairs, int[] lengths, long budget)
-    {
-        int documents = lengths.Length;
-        var lastPartner = new int[documents];
-        Array.Fill(lastPartner, -1);
-        foreach (ulong pair in pairs)
-        {
-            (int left, int right) = Clusterer.Unpack(pair);
-            lastPartner[left] = right; // ascending: the last pair of a document names its last partner
-        }
-
-        // leaving[p]: bytes of the current block's documents whose last partner is p (a stale entry is of an earlier block).
-        // A document is held while its last partner is compared: it leaves after that partner's own bytes are counted.
-        var leaving = new long[documents];
-        var leavingBlock = new int[documents];
-        var ends = new List<int>();
-        long held = 0;
-        for (int t = 0; t < documents; t++)
-        {
-            if (lastPartner[t] >= 0)
-            {
-                long bytes = HeldBytes(lengths[t]);
-                if (held > 0 && held + bytes > budget)
-                {
-                    ends.Add(t);
-                    held = 0;
-                }
-
-                held += bytes;
-                int leaves = lastPartner[t];
-                if (leavingBlock[leaves] != ends.Count + 1)
-                {
-                    leavingBlock[leaves] = ends.Count + 1;
-                    leaving[leaves] = 0;
-                }
-
-                leaving[leaves] += bytes;
-            }
-
-            if (leavingBlock[t] == ends.Count + 1)
-            {
-                held -= leaving[t];
-            }
-        }
-
-        ends.Add(documents);
-        return ends;
-    }
 
     /// <summary>
     /// Reads the documents of <paramref name="pairs"/>[<paramref name="from"/>..<paramref name="to"/>] again, in position
@@ -123,7 +51,7 @@ internal static class ReuseComparisons
     private static int InReadingOrder(IRereadableCorpus corpus, ulong[] pairs, int from, int to, int documents, ReuseOptions options,
         Action<ReusePair> found, IProgress<ClusteringProgress>? progress, StrongBox<int> verified, CancellationToken cancellationToken)
     {
-        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs.AsSpan(from, to - from), documents);
+        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs, from, to, documents);
         int[] needed = [.. Enumerable.Range(0, documents).Where(d => lastPartner[d] >= 0)];
         var held = new PreparedText?[documents];
         var parallel = new ParallelOptions { CancellationToken = cancellationToken };
@@ -149,7 +77,7 @@ internal static class ReuseComparisons
                     int count = Math.Min(ComparisonsPerBatch, end - chunk);
                     Parallel.For(0, count, parallel, k =>
                     {
-                        (int left, int right) = Clusterer.Unpack(pairs[from + byRight[chunk + k]]);
+                        (int left, int right) = Clusterer.Unpack(pairs[byRight[chunk + k]]);
                         batch[k] = Compare(left, held[left]!, right, held[right]!, phraseOptions, cancellationToken);
                         int done = Interlocked.Increment(ref verified.Value);
                         if ((done & 255) == 0)
@@ -162,7 +90,7 @@ internal static class ReuseComparisons
 
                 for (int k = first; k < end; k++)
                 {
-                    (int left, int right) = Clusterer.Unpack(pairs[from + byRight[k]]);
+                    (int left, int right) = Clusterer.Unpack(pairs[byRight[k]]);
                     Release(left, right);
                 }
 
