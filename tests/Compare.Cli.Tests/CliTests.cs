@@ -331,6 +331,9 @@ public sealed class CliTests : IDisposable
     {
         Assert.Equal(CompareCli.UsageError, (await RunAsync("dedup", "x.jsonl", "--threshold", "1.5")).Exit);
         Assert.Equal(CompareCli.UsageError, (await RunAsync("dedup")).Exit);
+        (int tooLittle, _, string tooLittleError) = await RunAsync("dedup", TestData.BbcPath, "--max-held-mb", "8");
+        Assert.Equal(CompareCli.UsageError, tooLittle);
+        Assert.Contains("--max-held-mb", tooLittleError, StringComparison.Ordinal);
         (int missing, _, string error) = await RunAsync("dedup", Path.Combine(_dir, "absent.jsonl"));
         Assert.Equal(CompareCli.InputError, missing);
         Assert.Contains("absent.jsonl", error, StringComparison.Ordinal);
