@@ -300,39 +300,6 @@ public static class Clusterer
         return result;
     }
 
-    /// <summary>
-    /// The indices of <paramref name="pairs"/>[<paramref name="from"/>..<paramref name="to"/>] grouped by their later
-    /// document (those of document d are <c>byRight[firstByRight[d]..firstByRight[d + 1]]</c>), and each document's last
-    /// partner among them (itself when it has none after it, -1 when it is in none of them).
-    /// </summary>
-    internal static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ulong[] pairs, int from, int to, int count)
-    {
-        var firstByRight = new int[count + 1];
-        var lastPartner = new int[count];
-        Array.Fill(lastPartner, -1);
-        for (int p = from; p < to; p++)
-        {
-            (int left, int right) = Unpack(pairs[p]);
-            firstByRight[right + 1]++;
-            lastPartner[left] = Math.Max(lastPartner[left], right);
-            lastPartner[right] = Math.Max(lastPartner[right], right);
-        }
-
-        for (int d = 0; d < count; d++)
-        {
-            firstByRight[d + 1] += firstByRight[d];
-        }
-
-        var byRight = new int[to - from];
-        int[] next = firstByRight[..count];
-        for (int p = from; p < to; p++)
-        {
-            byRight[next[(int)(uint)pairs[p]]++] = p;
-        }
-
-        return (firstByRight, byRight, lastPartner);
-    }
-
     /// <summary>Packs a pair with the smaller position first.</summary>
     public static ulong Pack(int a, int b) => a < b ? ((ulong)(uint)a << 32) | (uint)b : ((ulong)(uint)b << 32) | (uint)a;
 

@@ -149,56 +149,13 @@ public sealed class Deduplicator
         long done = 0;
         foreach ((int from, int to) in ReadingBlocks.PairRanges(pairs, lengths.Count, d => 32 + (8L * lengths[d] / charactersPerShingle), _options.MaxHeldBytes))
         {
-            VerifyInOneReading(corpus, pairs, from, to, lengths.Count, jaccards, parallel,
-                verified => progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, Interlocked.Add(ref done, verified), pairs.Length)));
+            ReadingBlocks.ReadInOrder(corpus, pairs, from, to, lengths.Count, text => Shingler.ShingleSet(text, _sketcher.Parameters),
+                (sets, byRight, first, end) => Clusterer.Verify(pairs, byRight, first, end, i => sets[i], jaccards, parallel,
+                    verified => progress?.Report(new ClusteringProgress(ClusteringStage.Verifying, Interlocked.Add(ref done, verified), pairs.Length))),
+                parallel);
         }
 
         return jaccards;
-    }
-
-    /// <summary>Verifies <paramref name="pairs"/>[<paramref name="from"/>..<paramref name="to"/>] in one reading of their documents.</summary>
-    private void VerifyInOneReading(IRereadableCorpus corpus, ulong[] pairs, int from, int to, int count, double[] jaccards, ParallelOptions parallel,
-        Action<int> verified)
-    {
-        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs, from, to, count);
-        int[] needed = [.. Enumerable.Range(0, count).Where(d => lastPartner[d] >= 0)];
-        var sets = new ulong[count][];
-        corpus.ForEachTextAt(needed, text => Shingler.ShingleSet(text, _sketcher.Parameters),
-            (start, batch) =>
-            {
-                if (batch.Length == 0)
-                {
-                    return;
-                }
-
-                for (int k = 0; k < batch.Length; k++)
-                {
-                    sets[needed[start + k]] = batch[k];
-                }
-
-                // A pair is verified when its later document is read, the earlier one having been read before it.
-                int first = firstByRight[needed[start]], end = firstByRight[needed[start + batch.Length - 1] + 1];
-                Clusterer.Verify(pairs, byRight, first, end, i => sets[i], jaccards, parallel, verified);
-                for (int k = first; k < end; k++)
-                {
-                    (int left, int right) = Clusterer.Unpack(pairs[byRight[k]]);
-                    Release(left, right);
-                }
-
-                for (int k = 0; k < batch.Length; k++)
-                {
-                    Release(needed[start + k], needed[start + k]);
-                }
-            },
-            parallel);
-
-        void Release(int document, int read)
-        {
-            if (lastPartner[document] == read)
-            {
-                sets[document] = null!;
-            }
-        }
     }
 
     private Func<int, long> Rank(int count, Func<int, int> length, IReadOnlyList<long>? callerOrder)

@@ -41,6 +41,58 @@ internal static class ReadingBlocks
     }
 
     /// <summary>
+    /// Reads the documents of <paramref name="pairs"/>[<paramref name="from"/>..<paramref name="to"/>] (one range of
+    /// <see cref="PairRanges"/>) in position order, each made into what its comparisons need by <paramref name="prepare"/>
+    /// on the pool. After each batch read, <paramref name="compare"/> gets the pairs whose later document was in it
+    /// (<c>pairs[byRight[k]]</c> for k in [first, end)), both documents of each held; a document is dropped once its
+    /// last partner has been compared.
+    /// </summary>
+    public static void ReadInOrder<T>(IRereadableCorpus corpus, ulong[] pairs, int from, int to, int documents, TextWork<T> prepare,
+        Action<T?[], int[], int, int> compare, ParallelOptions parallel)
+        where T : class
+    {
+        (int[] firstByRight, int[] byRight, int[] lastPartner) = PairsByRight(pairs, from, to, documents);
+        int[] needed = [.. Enumerable.Range(0, documents).Where(d => lastPartner[d] >= 0)];
+        var held = new T?[documents];
+        corpus.ForEachTextAt(needed, prepare,
+            (start, batch) =>
+            {
+                if (batch.Length == 0)
+                {
+                    return;
+                }
+
+                for (int k = 0; k < batch.Length; k++)
+                {
+                    held[needed[start + k]] = batch[k];
+                }
+
+                // A pair is compared when its later document is read, the earlier one having been read before it.
+                int first = firstByRight[needed[start]], end = firstByRight[needed[start + batch.Length - 1] + 1];
+                compare(held, byRight, first, end);
+                for (int k = first; k < end; k++)
+                {
+                    (int left, int right) = Clusterer.Unpack(pairs[byRight[k]]);
+                    Release(left, right);
+                }
+
+                for (int k = 0; k < batch.Length; k++)
+                {
+                    Release(needed[start + k], needed[start + k]);
+                }
+            },
+            parallel);
+
+        void Release(int document, int read)
+        {
+            if (lastPartner[document] == read)
+            {
+                held[document] = null;
+            }
+        }
+    }
+
+    /// <summary>
     /// Where each block of earlier documents of <paramref name="pairs"/> (packed, distinct, ascending) ends (exclusive;
     /// the last is <paramref name="documents"/>), a document holding <paramref name="heldBytes"/> from its reading to
     /// its last partner's. A sweep in reading order adds each earlier document to what is held and takes it away at its last partner; a document that would take the
@@ -94,5 +146,38 @@ internal static class ReadingBlocks
 
         ends.Add(documents);
         return ends;
+    }
+
+    /// <summary>
+    /// The indices of <paramref name="pairs"/>[<paramref name="from"/>..<paramref name="to"/>] grouped by their later
+    /// document (those of document d are <c>byRight[firstByRight[d]..firstByRight[d + 1]]</c>), and each document's last
+    /// partner among them (itself when it has none after it, -1 when it is in none of them).
+    /// </summary>
+    private static (int[] FirstByRight, int[] ByRight, int[] LastPartner) PairsByRight(ulong[] pairs, int from, int to, int count)
+    {
+        var firstByRight = new int[count + 1];
+        var lastPartner = new int[count];
+        Array.Fill(lastPartner, -1);
+        for (int p = from; p < to; p++)
+        {
+            (int left, int right) = Clusterer.Unpack(pairs[p]);
+            firstByRight[right + 1]++;
+            lastPartner[left] = Math.Max(lastPartner[left], right);
+            lastPartner[right] = Math.Max(lastPartner[right], right);
+        }
+
+        for (int d = 0; d < count; d++)
+        {
+            firstByRight[d + 1] += firstByRight[d];
+        }
+
+        var byRight = new int[to - from];
+        int[] next = firstByRight[..count];
+        for (int p = from; p < to; p++)
+        {
+            byRight[next[(int)(uint)pairs[p]]++] = p;
+        }
+
+        return (firstByRight, byRight, lastPartner);
     }
 }

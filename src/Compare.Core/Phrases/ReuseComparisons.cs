@@ -51,27 +51,13 @@ internal static class ReuseComparisons
     private static int InReadingOrder(IRereadableCorpus corpus, ulong[] pairs, int from, int to, int documents, ReuseOptions options,
         Action<ReusePair> found, IProgress<ClusteringProgress>? progress, StrongBox<int> verified, CancellationToken cancellationToken)
     {
-        (int[] firstByRight, int[] byRight, int[] lastPartner) = Clusterer.PairsByRight(pairs, from, to, documents);
-        int[] needed = [.. Enumerable.Range(0, documents).Where(d => lastPartner[d] >= 0)];
-        var held = new PreparedText?[documents];
         var parallel = new ParallelOptions { CancellationToken = cancellationToken };
         var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
         var batch = new ReusePair?[Math.Min(ComparisonsPerBatch, to - from)];
         int handed = 0;
-        corpus.ForEachTextAt(needed, text => PreparedText.Of(text, options),
-            (start, texts) =>
+        ReadingBlocks.ReadInOrder(corpus, pairs, from, to, documents, text => PreparedText.Of(text, options),
+            (held, byRight, first, end) =>
             {
-                if (texts.Length == 0)
-                {
-                    return;
-                }
-
-                for (int k = 0; k < texts.Length; k++)
-                {
-                    held[needed[start + k]] = texts[k];
-                }
-
-                int first = firstByRight[needed[start]], end = firstByRight[needed[start + texts.Length - 1] + 1];
                 for (int chunk = first; chunk < end; chunk += ComparisonsPerBatch)
                 {
                     int count = Math.Min(ComparisonsPerBatch, end - chunk);
@@ -87,28 +73,9 @@ internal static class ReuseComparisons
                     });
                     handed += HandOver(batch.AsSpan(0, count), found);
                 }
-
-                for (int k = first; k < end; k++)
-                {
-                    (int left, int right) = Clusterer.Unpack(pairs[byRight[k]]);
-                    Release(left, right);
-                }
-
-                for (int k = 0; k < texts.Length; k++)
-                {
-                    Release(needed[start + k], needed[start + k]);
-                }
             },
             parallel);
         return handed;
-
-        void Release(int document, int read)
-        {
-            if (lastPartner[document] == read)
-            {
-                held[document] = null;
-            }
-        }
     }
 
     /// <summary>
