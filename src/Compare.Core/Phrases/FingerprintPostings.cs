@@ -13,7 +13,12 @@ namespace Compare.Core.Phrases;
 internal sealed class FingerprintPostings
 {
     private const int Partitions = 256;
-    private const int ChunkLength = 8192;
+
+    // A partition's chunks double from 1,024 postings (8 KB) to 16,384 (128 KB): a small corpus wastes little in 256
+    // partitions, and a large one's chunks are allocated past the large-object threshold, where the collector never copies
+    // them as it would copy smaller ones surviving into older generations.
+    private const int FirstChunkLength = 1024;
+    private const int MaxChunkLength = 16384;
 
     private readonly List<ulong[]>?[] _chunks = new List<ulong[]>?[Partitions];
     private readonly int[] _lastChunkCount = new int[Partitions];
@@ -26,9 +31,9 @@ internal sealed class FingerprintPostings
     {
         int partition = (int)(fingerprint & (Partitions - 1));
         List<ulong[]> chunks = _chunks[partition] ??= [];
-        if (chunks.Count == 0 || _lastChunkCount[partition] == ChunkLength)
+        if (chunks.Count == 0 || _lastChunkCount[partition] == chunks[^1].Length)
         {
-            chunks.Add(new ulong[ChunkLength]);
+            chunks.Add(new ulong[Math.Min(MaxChunkLength, FirstChunkLength << Math.Min(chunks.Count, 4))]);
             _lastChunkCount[partition] = 0;
         }
 
@@ -71,14 +76,17 @@ internal sealed class FingerprintPostings
             return ([], 0);
         }
 
-        int length = ((chunks.Count - 1) * ChunkLength) + _lastChunkCount[partition];
+        int length = chunks.Take(chunks.Count - 1).Sum(c => c.Length) + _lastChunkCount[partition];
         ulong[] rented = ArrayPool<ulong>.Shared.Rent(length);
         try
         {
             Span<ulong> postings = rented.AsSpan(0, length);
+            int at = 0;
             for (int c = 0; c < chunks.Count; c++)
             {
-                chunks[c].AsSpan(0, c == chunks.Count - 1 ? _lastChunkCount[partition] : ChunkLength).CopyTo(postings[(c * ChunkLength)..]);
+                int filled = c == chunks.Count - 1 ? _lastChunkCount[partition] : chunks[c].Length;
+                chunks[c].AsSpan(0, filled).CopyTo(postings[at..]);
+                at += filled;
             }
 
             // The partition's fingerprints share their low byte only: the high bits, which the sort buckets by, are uniform.
