@@ -66,13 +66,29 @@ internal static class ServerCommands
             foreach (PassageMatch m in found.Matches)
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{m.SharedWordCount}\t{m.CoverageOfQuery:F4}\t{m.CoverageOfMatch:F4}\t{m.Id}\t{m.Passages.FirstOrDefault()?.Text.ReplaceLineEndings(" ")}"));
+                    $"{m.SharedWordCount}\t{m.CoverageOfQuery:F4}\t{m.CoverageOfMatch:F4}\t{m.Id}\t{Excerpt(m.Passages.FirstOrDefault()?.Text ?? "")}"));
             }
 
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"compare: {found.Matches.Count} documents share passages with the file; every shared passage of {found.GuaranteedMinWords}+ words is found{(found.CommonFingerprints > 0 ? $" but for {found.CommonFingerprints} boilerplate fingerprints" : "")}{(found.Truncated ? $"; {found.CandidatesVerified} of {found.CandidatesFound} candidates compared" : "")} (columns: shared words, coverage of the file, coverage of the match, id, longest passage)."));
+                $"compare: {found.Matches.Count} documents share passages with the file; every shared passage of {found.GuaranteedMinWords}+ words is found{(found.CommonFingerprints > 0 ? $" but for {found.CommonFingerprints} boilerplate fingerprints" : "")}{(found.Truncated ? $"; {found.CandidatesVerified} of {found.CandidatesFound} candidates compared" : "")} (columns: shared words, coverage of the file, coverage of the match, id, longest passage, cut at 120 characters)."));
             return CompareCli.Ok;
         }, cancellationToken);
+
+    /// <summary>
+    /// A passage on one terminal line: line breaks as spaces, and past <paramref name="limit"/> characters cut at a word
+    /// with an ellipsis (a file that is itself indexed shares all of its text with itself).
+    /// </summary>
+    internal static string Excerpt(string passage, int limit = 120)
+    {
+        string line = passage.ReplaceLineEndings(" ");
+        if (line.Length <= limit)
+        {
+            return line;
+        }
+
+        int cut = line.LastIndexOf(' ', limit);
+        return string.Concat(line.AsSpan(0, cut > 0 ? cut : limit), "…");
+    }
 
     /// <summary>Reads a file to look up (exit 1 when it cannot be read), then asks the server about its text.</summary>
     private static async Task<int> QueryFileAsync(TextWriter error, Uri server, string file, Func<CompareClient, string, Task<int>> ask, CancellationToken cancellationToken)

@@ -78,11 +78,21 @@ public sealed class ServerModeTests
         string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         // The file itself first (all its words), then the 2016 report by the passages they share.
         Assert.Equal("003_2f03ddab81289ed0.txt", lines[0].Split('\t')[3]);
+        string wholeFile = lines[0].Split('\t')[4];
+        Assert.EndsWith("…", wholeFile, StringComparison.Ordinal);
+        Assert.InRange(wholeFile.Length, 60, 121);
         string[] other = Assert.Single(lines, l => l.Split('\t')[3] == "000_964e81d81ffb6499.txt").Split('\t');
         Assert.InRange(int.Parse(other[0], System.Globalization.CultureInfo.InvariantCulture), 7, 1000);
         Assert.Contains("every shared passage of 7+ words is found", error.ToString(), StringComparison.Ordinal);
         Assert.Equal(CompareCli.UsageError, await CompareCli.RunAsync(["passages", "x.txt", "--server", server, "--min-words", "1"], new StringWriter(), new StringWriter()));
     }
+
+    [Theory]
+    [InlineData("the Silk Road\nEconomic Belt", 120, "the Silk Road Economic Belt")]
+    [InlineData("one two three four", 10, "one two…")]
+    [InlineData("abcdefghijklmnop", 10, "abcdefghij…")]
+    public void Excerpt_LongOrBrokenPassage_IsOneLineCutAtAWord(string passage, int limit, string expected) =>
+        Assert.Equal(expected, ServerCommands.Excerpt(passage, limit));
 
     [Fact]
     public async Task Index_JsonLinesWithOtherFields_StoresThemAsMetadata()
