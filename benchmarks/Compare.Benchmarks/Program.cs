@@ -101,6 +101,12 @@ if (args.Length > 0 && args[0] == "process")
     return;
 }
 
+if (args.Length > 0 && args[0] == "reuse-peer")
+{
+    ReusePeerBenchmark.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "e2e")
 {
     EndToEnd.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
