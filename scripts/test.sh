@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a Debian machine with the .NET SDK, and ends with one plain
 # line "N passed, N failed" summed over the test assemblies. Exit code: 0 only when all passed.
-# Installs what the tests need and the machine lacks (redis-server and chromium, with apt-get); the
+# Installs what the tests need and the machine lacks (redis-server, chromium, similarity-tester, with apt-get); the
 # tests start their own redis-server (and Redis Clusters, with redis-cli) on free loopback ports and stop them, and drive Chromium through
 # Playwright (its driver comes from NuGet). They read the BBC corpus from
 # ../shared/corpora and fail (never skip) when anything is missing.
@@ -15,13 +15,15 @@ fi
 
 # What the tests need and a fresh Debian machine lacks: redis-server (the Redis store's tests start their
 # own instances; no service is started), Chromium with a font (the browser view's tests drive it), and npm
-# (the API contract check installs the buf CLI with it), and a C linker (clang, or gcc: Native AOT links the
-# native compare that a test publishes).
+# (the API contract check installs the buf CLI with it), a C linker (clang, or gcc: Native AOT links the
+# native compare that a test publishes), and Dick Grune's similarity tester (sim_text: an independent reference for
+# compare reuse).
 missing=()
 command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server redis-tools)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(clang)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+command -v sim_text >/dev/null 2>&1 || missing+=(similarity-tester)
 if ((${#missing[@]})); then
   echo "Installing ${missing[*]} with apt-get..."
   sudo_cmd=""
