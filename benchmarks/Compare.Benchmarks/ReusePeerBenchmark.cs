@@ -66,7 +66,10 @@ public static partial class ReusePeerBenchmark
     {
         var start = new ProcessStartInfo(executable, args)
         {
-            WorkingDirectory = directory, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = directory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
         };
         var stopwatch = Stopwatch.StartNew();
         using Process process = Process.Start(start)!;

@@ -146,7 +146,10 @@ public sealed class CliTests : IDisposable
 
         var start = new System.Diagnostics.ProcessStartInfo("sim_text", ["-e", "-s", "-r", "7", "-n", "-T", "-i"])
         {
-            WorkingDirectory = files, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = files,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
         };
         using System.Diagnostics.Process sim = System.Diagnostics.Process.Start(start)!;
         await sim.StandardInput.WriteAsync(string.Concat(names.Select(n => n + "\n")));
