@@ -73,6 +73,45 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Waits until the server has loaded its data set, asking <c>INFO persistence</c> over a socket of its own (a client
+    /// library may not be connected yet); returns whether it was seen loading.
+    /// </summary>
+    public async Task<bool> WaitUntilLoadedAsync()
+    {
+        bool seenLoading = false;
+        for (var deadline = DateTime.UtcNow.AddSeconds(120); DateTime.UtcNow < deadline; await Task.Delay(50))
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync("127.0.0.1", Port);
+            using System.Net.Sockets.NetworkStream stream = client.GetStream();
+            await stream.WriteAsync("*2\r\n$4\r\nINFO\r\n$11\r\npersistence\r\n"u8.ToArray());
+            // The line "loading:N" (not "async_loading:N", which Redis 7 reports too).
+            var reply = new System.Text.StringBuilder();
+            var buffer = new byte[4096];
+            System.Text.RegularExpressions.Match loadingLine;
+            while (!(loadingLine = System.Text.RegularExpressions.Regex.Match(reply.ToString(), @"(?m)^loading:(\d)")).Success)
+            {
+                int read = await stream.ReadAsync(buffer);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                reply.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            if (loadingLine.Success && loadingLine.Groups[1].Value == "0")
+            {
+                return seenLoading;
+            }
+
+            seenLoading |= loadingLine.Success;
+        }
+
+        throw new TimeoutException("redis-server did not finish loading in two minutes.");
+    }
+
+    /// <summary>
     /// Adds <paramref name="keys"/> filler keys of 100 bytes and rewrites the AOF around them, so that a restart has
     /// something to load (see <see cref="StartAgainAsync"/>'s slowLoading).
     /// </summary>
