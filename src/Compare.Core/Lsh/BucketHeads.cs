@@ -155,7 +155,7 @@ internal sealed class BucketHeads
 
     // A large array comes from pages the kernel has not yet given: probing reads a slot before writing it, and a read
     // maps the shared zero page, so the write after it faults again and flushes that page from every core's TLB (an IPI
-    // to each). Writing the zeros first costs one fault a page; on 2 cores it took a tenth of a settled ingest's CPU.
+    // to each). Writing the zeros first costs one fault a page; on 2 cores those faults were a tenth of a settled ingest's profile.
     private static T[] Written<T>(int length)
         where T : unmanaged
     {

@@ -23,9 +23,6 @@ internal sealed class FingerprintPostings
     private readonly List<ulong[]>?[] _chunks = new List<ulong[]>?[Partitions];
     private readonly int[] _lastChunkCount = new int[Partitions];
 
-    /// <summary>How many postings were added.</summary>
-    public long Count { get; private set; }
-
     /// <summary>Adds that <paramref name="document"/> holds <paramref name="fingerprint"/>.</summary>
     public void Add(uint fingerprint, int document)
     {
@@ -38,7 +35,6 @@ internal sealed class FingerprintPostings
         }
 
         chunks[^1][_lastChunkCount[partition]++] = ((ulong)fingerprint << 32) | (uint)document;
-        Count++;
     }
 
     /// <summary>
@@ -64,7 +60,6 @@ internal sealed class FingerprintPostings
             at += part.Length;
         }
 
-        Count = 0;
         return (shared, boilerplate.Sum());
     }
 

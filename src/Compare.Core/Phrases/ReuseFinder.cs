@@ -60,9 +60,9 @@ public sealed record ReuseCounts(int PairsFound, int DocumentCount, int Candidat
 /// <summary>
 /// Every pair of documents of a corpus that share a passage, as passim finds them, in time linear in the corpus while few
 /// documents hold each fingerprint (past <see cref="ReuseOptions.MaxCandidatePairs"/> the search is refused): each
-/// document's <see cref="PassageFingerprints"/> (one read), the pairs that share a fingerprint held by few documents (one
-/// sort of every fingerprint), then each such pair compared word by word (<see cref="SharedPhraseFinder"/>, a second read
-/// of only the paired documents, each held until the last document paired with it is read). Every pair sharing a run of <see cref="PassageFingerprints.GuaranteedWords"/> words is
+/// document's <see cref="PassageFingerprints"/> (one read), the pairs that share a fingerprint held by few documents
+/// (<see cref="FingerprintPostings"/>, sorted a partition at a time), then each such pair compared word by word
+/// (<see cref="SharedPhraseFinder"/>, a second read of only the paired documents, as <see cref="ReadingBlocks"/> plans it). Every pair sharing a run of <see cref="PassageFingerprints.GuaranteedWords"/> words is
 /// found, unless all of that run's fingerprints are boilerplate.
 /// </summary>
 public static class ReuseFinder
