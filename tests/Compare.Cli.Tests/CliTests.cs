@@ -139,35 +139,20 @@ public sealed class CliTests : IDisposable
         var names = new List<string>();
         foreach ((string id, string text) in TestData.BbcCorpus())
         {
-            string name = id.Replace('/', '_') + ".txt";
-            await File.WriteAllTextAsync(Path.Combine(files, name), text);
-            names.Add(name);
+            names.Add(SimilarityTester.FileName(id));
+            await File.WriteAllTextAsync(Path.Combine(files, names[^1]), text);
         }
 
-        var start = new System.Diagnostics.ProcessStartInfo("sim_text", ["-e", "-s", "-r", "7", "-n", "-T", "-i"])
-        {
-            WorkingDirectory = files,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using System.Diagnostics.Process sim = System.Diagnostics.Process.Start(start)!;
-        await sim.StandardInput.WriteAsync(string.Concat(names.Select(n => n + "\n")));
-        sim.StandardInput.Close();
-        Task<string> simOutput = sim.StandardOutput.ReadToEndAsync();
+        Task<HashSet<(string, string)>> peerPairs = SimilarityTester.PairsAsync(files, names);
         (int exit, string output, string error) = await RunAsync("reuse", TestData.BbcPath, "--max-documents", "1000000");
-        await sim.WaitForExitAsync();
+        HashSet<(string, string)> peer = await peerPairs;
 
-        Assert.True(exit == 0 && sim.ExitCode == 0, error + await sim.StandardError.ReadToEndAsync());
-        HashSet<(string, string)> peer = [.. (await simOutput).Split('\n').Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^(\S+): line [^|]*\|(\S+): line"))
-            .Where(m => m.Success).Select(m => Ordered(m.Groups[1].Value, m.Groups[2].Value))];
+        Assert.True(exit == 0, error);
         HashSet<(string, string)> ours = [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
-            .Select(p => Ordered(p.GetProperty("leftId").GetString()!.Replace('/', '_') + ".txt", p.GetProperty("rightId").GetString()!.Replace('/', '_') + ".txt"))];
+            .Select(p => SimilarityTester.Ordered(SimilarityTester.FileName(p.GetProperty("leftId").GetString()!), SimilarityTester.FileName(p.GetProperty("rightId").GetString()!)))];
         Assert.True(peer.Count > 2000, $"sim_text found {peer.Count} pairs");
         Assert.Empty(peer.Except(ours));
         Assert.InRange(ours.Count - peer.Count, 0, peer.Count / 200);
-
-        static (string, string) Ordered(string a, string b) => string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a);
     }
 
     [Fact]
