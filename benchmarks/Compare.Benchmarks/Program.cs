@@ -6,6 +6,7 @@ using Compare.Benchmarks;
 // "thresholds [documents] [queries] [store]" FindSimilar's recall, candidates and latency against threshold,
 // "passages [sizes,...] [queries] [store]" FindSharedPassages against the empty RPC and exhaustive FindSimilar,
 // "containment [documents] [queries] [store]" containment search both ways against the exhaustive answer,
+// "ingest-executable DIR[,DIR...] [documents] [turns]" StreamUpsertDocuments into published servers started fresh, taking turns,
 // "restart DIR [times]" the server executable's restart on kept SQLite files, "query-redis HOST:PORT JSONL" FindSimilar on a filled Redis, "load [seconds] [workers]" a mixed load on the server executable,
 // "writers [clients] [documents a call] [seconds]" concurrent UpsertDocuments of small batches into SQLite,
 // "process NATIVE_COMPARE [repetitions]" whole dedup processes (native, JIT, datasketch with DATASKETCH=<checkout>),
@@ -59,6 +60,13 @@ if (args.Length > 0 && args[0] == "passages")
             args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 100, args.Length > 3 ? args[3] : "Sqlite");
     }
 
+    return;
+}
+
+if (args.Length > 1 && args[0] == "ingest-executable")
+{
+    await ExecutableIngestBenchmark.RunAsync(args[1].Split(','), args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 100_000,
+        args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 3);
     return;
 }
 

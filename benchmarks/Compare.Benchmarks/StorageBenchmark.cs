@@ -152,40 +152,11 @@ internal static class StorageBenchmark
     /// <summary>Starts Compare.Server on <paramref name="data"/>, times it to SERVING, reads its resident set (VmRSS) after a settle, and stops it.</summary>
     private static async Task<(double Seconds, long ResidentBytes)> ExecutableRestartAsync(string data)
     {
-        int port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Compare.Server.dll"), "--urls", $"http://127.0.0.1:{port}"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["Storage__Path"] = data },
-        };
         var clock = Stopwatch.StartNew();
-        using Process server = Process.Start(start)!;
-        server.OutputDataReceived += (_, _) => { };
-        server.ErrorDataReceived += (_, _) => { };
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
+        (Process server, GrpcChannel channel) = await StartExecutableAsync(Path.Combine(AppContext.BaseDirectory, "Compare.Server.dll"), data);
+        double seconds = clock.Elapsed.TotalSeconds;
         try
         {
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-            var health = new Health.HealthClient(channel);
-            while (true)
-            {
-                try
-                {
-                    if ((await health.CheckAsync(new HealthCheckRequest())).Status == HealthCheckResponse.Types.ServingStatus.Serving)
-                    {
-                        break;
-                    }
-                }
-                catch (Grpc.Core.RpcException)
-                {
-                }
-
-                await Task.Delay(20);
-            }
-
-            double seconds = clock.Elapsed.TotalSeconds;
             // What a loaded server holds once the load's garbage is collected: the runtime trims after a full GC.
             await Task.Delay(TimeSpan.FromSeconds(5));
             string status = await File.ReadAllTextAsync($"/proc/{server.Id}/status");
@@ -195,9 +166,56 @@ internal static class StorageBenchmark
         }
         finally
         {
-            server.Kill();
-            await server.WaitForExitAsync();
+            await StopExecutableAsync(server, channel);
         }
+    }
+
+    /// <summary>Starts the server executable <paramref name="serverDll"/> (run by `dotnet`) on a loopback port with its SQLite files under <paramref name="data"/>, once it serves.</summary>
+    internal static async Task<(Process Server, GrpcChannel Channel)> StartExecutableAsync(
+        string serverDll, string data, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        int port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [serverDll, "--urls", $"http://127.0.0.1:{port}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["Storage__Path"] = data },
+        };
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        Process server = Process.Start(start)!;
+        server.OutputDataReceived += (_, _) => { };
+        server.ErrorDataReceived += (_, _) => { };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });
+        var health = new Health.HealthClient(channel);
+        while (true)
+        {
+            try
+            {
+                if ((await health.CheckAsync(new HealthCheckRequest())).Status == HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    return (server, channel);
+                }
+            }
+            catch (Grpc.Core.RpcException) when (!server.HasExited)
+            {
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    internal static async Task StopExecutableAsync(Process server, GrpcChannel channel)
+    {
+        channel.Dispose();
+        server.Kill();
+        await server.WaitForExitAsync();
+        server.Dispose();
     }
 
     private static async Task<string> RedisNotesAsync(int port, string[] documents)
