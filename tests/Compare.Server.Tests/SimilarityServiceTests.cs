@@ -1,5 +1,6 @@
 using Compare.Server.Tests.Contract;
 using Compare.V1;
+using Google.Rpc;
 using Grpc.Core;
 
 namespace Compare.Server.Tests;
@@ -169,8 +170,13 @@ public abstract class SimilarityServiceTests(StoreReplicas server)
         await RpcAssert.InvalidFieldAsync("left.text", () => server.Similarity.CompareAsync(new CompareRequest { Left = Text(""), Right = Text("x") }).ResponseAsync);
         await RpcAssert.InvalidFieldAsync("min_phrase_words",
             () => server.Similarity.CompareAsync(new CompareRequest { Left = Text("a"), Right = Text("b"), MinPhraseWords = -1 }).ResponseAsync);
-        await RpcAssert.InvalidFieldAsync("max_bridge_words",
+        BadRequest.Types.FieldViolation bridge = await RpcAssert.InvalidFieldAsync("max_bridge_words",
             () => server.Similarity.CompareAsync(new CompareRequest { Left = Text("a"), Right = Text("b"), MaxBridgeWords = 50 }).ResponseAsync);
+        Assert.Equal("must be at most 10, was 50.", bridge.Description);
+        BadRequest.Types.FieldViolation phrases = await RpcAssert.InvalidFieldAsync("max_phrases",
+            () => server.Similarity.CompareAsync(new CompareRequest { Left = Text("a"), Right = Text("b"), MaxPhrases = int.MaxValue }).ResponseAsync);
+        Assert.StartsWith("must be at most ", phrases.Description, StringComparison.Ordinal);
+        Assert.EndsWith(" (the server's Limits:MaxPhrases), was 2147483647.", phrases.Description, StringComparison.Ordinal);
         RpcException e = await RpcAssert.FailsAsync(StatusCode.NotFound,
             () => server.Similarity.CompareAsync(new CompareRequest { Left = Id("no-such-document"), Right = Text("b") }).ResponseAsync);
         Assert.Contains("left.id", e.Status.Detail, StringComparison.Ordinal);

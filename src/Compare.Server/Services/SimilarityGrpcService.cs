@@ -31,9 +31,9 @@ internal sealed class SimilarityGrpcService(DocumentIndexService index, Comparis
         string collection = RequestValidator.Collection(request.Collection, violations);
         RequestValidator.Reference(request.Left, "left", _limits, violations);
         RequestValidator.Reference(request.Right, "right", _limits, violations);
-        int minWords = RequestValidator.Count(request.MinPhraseWords, PhraseOptions.DefaultMinWords, MaxPhraseWords, "min_phrase_words", "1000 words", violations);
-        int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", $"{RequestValidator.MaxBridgeWords} words", violations);
-        int minRatio = RequestValidator.Count(request.MinSentenceRatio, 80, 100, "min_sentence_ratio", "100", violations);
+        int minWords = RequestValidator.Count(request.MinPhraseWords, PhraseOptions.DefaultMinWords, MaxPhraseWords, "min_phrase_words", null, violations);
+        int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", null, violations);
+        int minRatio = RequestValidator.Count(request.MinSentenceRatio, 80, 100, "min_sentence_ratio", null, violations);
         int maxPhrases = RequestValidator.Count(request.MaxPhrases, _limits.MaxPhrases, _limits.MaxPhrases, "max_phrases", "Limits:MaxPhrases", violations);
         double boilerplate = RequestValidator.PhraseDocumentFrequency(request.HasMaxPhraseDocumentFrequency, request.MaxPhraseDocumentFrequency, 1,
             "max_phrase_document_frequency", violations);
@@ -82,13 +82,13 @@ internal sealed class SimilarityGrpcService(DocumentIndexService index, Comparis
         var violations = new FieldViolations();
         string collection = RequestValidator.Collection(request.Collection, violations);
         RequestValidator.Reference(request.Query, "query", _limits, violations);
-        int minWords = RequestValidator.Count(request.MinWords, PassageFingerprints.GuaranteedWords, MaxPassageWords, "min_words", $"{MaxPassageWords} words", violations);
+        int minWords = RequestValidator.Count(request.MinWords, PassageFingerprints.GuaranteedWords, MaxPassageWords, "min_words", null, violations);
         if (request.MinWords == 1)
         {
             violations.Add("min_words", "must be at least 2 (or 0 for the default, 7), was 1.");
         }
 
-        int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", $"{RequestValidator.MaxBridgeWords} words", violations);
+        int bridge = RequestValidator.Count(request.MaxBridgeWords, 0, RequestValidator.MaxBridgeWords, "max_bridge_words", null, violations);
         int topK = RequestValidator.Count(request.TopK, _limits.DefaultTopK, _limits.MaxTopK, "top_k", "Limits:MaxTopK", violations);
         violations.ThrowIfAny();
 

@@ -117,8 +117,11 @@ public static class RequestValidator
         return has ? value : fallback;
     }
 
-    /// <summary>A non-negative count with a default for 0 and an upper limit.</summary>
-    public static int Count(int value, int fallback, int max, string field, string limitName, FieldViolations violations)
+    /// <summary>
+    /// A non-negative count with a default for 0 and an upper limit; <paramref name="setting"/> names the server setting
+    /// that sets the limit, null when the limit is fixed.
+    /// </summary>
+    public static int Count(int value, int fallback, int max, string field, string? setting, FieldViolations violations)
     {
         if (value < 0)
         {
@@ -126,7 +129,7 @@ public static class RequestValidator
         }
         else if (value > max)
         {
-            violations.Add(field, $"is {value}; the limit ({limitName}) is {max}.");
+            violations.Add(field, setting is null ? $"must be at most {max}, was {value}." : $"must be at most {max} (the server's {setting}), was {value}.");
         }
 
         return value == 0 ? fallback : value;
