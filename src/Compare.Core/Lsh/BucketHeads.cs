@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Compare.Core.Lsh;
 
@@ -113,6 +114,21 @@ internal sealed class BucketHeads
         _count++;
         exists = false;
         return ref _heads[slot];
+    }
+
+    /// <summary>Asks the processor to start loading the slot where <paramref name="key"/>'s probe begins.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(ulong key)
+    {
+        if (Sse.IsSupported)
+        {
+            int slot = Home(Stored(key));
+            unsafe
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref _keys[slot]));
+                Sse.Prefetch0(Unsafe.AsPointer(ref _heads[slot]));
+            }
+        }
     }
 
     /// <summary>Sets the head of an existing bucket.</summary>

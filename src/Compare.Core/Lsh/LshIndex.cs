@@ -15,6 +15,9 @@ namespace Compare.Core.Lsh;
 public sealed class LshIndex
 {
     private const int None = -1;
+
+    // Bands whose keys an insert holds on the stack; more (a banding of hundreds of rows of one) go to the heap.
+    private const int MaxStackBands = 64;
     private readonly BucketHeads[] _heads;
     // Nodes come in two runs. Documents below _bulkDocuments (a bulk load) have theirs band by band: band × _bulkDocuments + document,
     // so each band's build writes one stretch. Later documents have theirs document by document after that run.
@@ -100,10 +103,19 @@ public sealed class LshIndex
         ArgumentOutOfRangeException.ThrowIfNegative(document);
         CheckLength(signature);
         EnsureNodes(document);
+        // Each band's table is large and its slot random: the keys first, a prefetch of every band's slot, then the inserts,
+        // so that the bands' cache misses overlap instead of following one another.
+        Span<ulong> keys = _heads.Length <= MaxStackBands ? stackalloc ulong[MaxStackBands] : new ulong[_heads.Length];
+        for (int band = 0; band < _heads.Length; band++)
+        {
+            keys[band] = BandKey(signature, band, Parameters.Rows);
+            _heads[band].Prefetch(keys[band]);
+        }
+
         for (int band = 0; band < _heads.Length; band++)
         {
             int node = Node(document, band);
-            ref int head = ref _heads[band].GetOrAdd(BandKey(signature, band, Parameters.Rows), out bool exists);
+            ref int head = ref _heads[band].GetOrAdd(keys[band], out bool exists);
             _nodeNext[node] = exists ? head : None;
             head = node;
         }
