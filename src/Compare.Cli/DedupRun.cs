@@ -38,7 +38,7 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
             double seconds = clock.Elapsed.TotalSeconds;
             using var process = Process.GetCurrentProcess();
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"compare: {corpus.Ids.Count:N0} documents, {outcome.Clusters.Count:N0} clusters, {dropped:N0} duplicates to drop, {corpus.Skipped:N0} records skipped, {seconds:F1} s ({corpus.Ids.Count / seconds:N0} documents/s), peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
+                $"compare: {Counted.Of(corpus.Ids.Count, "document")}, {Counted.Of(outcome.Clusters.Count, "cluster")}, {Counted.Of(dropped, "duplicate to drop", "duplicates to drop")}, {Counted.Of(corpus.Skipped, "record skipped", "records skipped")}, {seconds:F1} s ({corpus.Ids.Count / seconds:N0} documents/s), peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
             return CompareCli.Ok;
         }
         catch (Exception e) when (e is InputException or IOException or UnauthorizedAccessException)

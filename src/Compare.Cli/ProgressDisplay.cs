@@ -102,7 +102,7 @@ internal static class ProgressDisplay
                 string eta = fraction is > 0 and < 1 ? string.Create(CultureInfo.InvariantCulture, $", ETA {seconds * (1 - fraction) / fraction:F0} s") : string.Empty;
                 string rate = seconds >= 0.1 && value.Done > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({value.Done / seconds:N0}/s{eta})") : string.Empty;
                 error.WriteLine(reading
-                    ? string.Create(CultureInfo.InvariantCulture, $"compare: {value.Stage}: {value.Done:N0} documents, {fraction:P0} of the input{rate}")
+                    ? string.Create(CultureInfo.InvariantCulture, $"compare: {value.Stage}: {Counted.Of(value.Done, "document")}, {fraction:P0} of the input{rate}")
                     : string.Create(CultureInfo.InvariantCulture, $"compare: {value.Stage}: {value.Done:N0} of {value.Total:N0}{rate}"));
             }
         }

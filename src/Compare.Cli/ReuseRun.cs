@@ -32,7 +32,7 @@ internal sealed class ReuseRun(TextWriter output, TextWriter error, InputSpec in
             double seconds = clock.Elapsed.TotalSeconds;
             using var process = Process.GetCurrentProcess();
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"compare: {found.DocumentCount:N0} documents, {found.PairsFound:N0} pairs sharing passages of {options.MinWords}+ words ({found.CandidatePairs:N0} candidate pairs, {found.BoilerplateFingerprints:N0} boilerplate fingerprints left out, {found.Readings:N0} {(found.Readings == 1 ? "reading" : "readings")} to compare them), {corpus.Skipped:N0} records skipped, {seconds:F1} s, peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
+                $"compare: {Counted.Of(found.DocumentCount, "document")}, {Counted.Of(found.PairsFound, "pair")} sharing passages of {options.MinWords}+ words ({Counted.Of(found.CandidatePairs, "candidate pair")}, {Counted.Of(found.BoilerplateFingerprints, "boilerplate fingerprint")} left out, {Counted.Of(found.Readings, "reading")} to compare them), {Counted.Of(corpus.Skipped, "record skipped", "records skipped")}, {seconds:F1} s, peak memory {process.PeakWorkingSet64 / 1e6:N0} MB."));
             return CompareCli.Ok;
         }
         catch (TooManyReusePairsException e)

@@ -25,7 +25,7 @@ internal static class ServerCommands
                     progress => ServerClient.UploadAsync(client, collection, corpus, strict, progress, cancellationToken)).ConfigureAwait(false);
                 corpus.EnsureSomethingRead();
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"compare: {done.DocumentCount:N0} documents sent: {done.CreatedCount:N0} created, {done.UpdatedCount:N0} updated, {done.UnchangedCount:N0} unchanged; {corpus.Skipped:N0} records skipped."));
+                    $"compare: {Counted.Of(done.DocumentCount, "document")} sent: {done.CreatedCount:N0} created, {done.UpdatedCount:N0} updated, {done.UnchangedCount:N0} unchanged; {Counted.Of(corpus.Skipped, "record skipped", "records skipped")}."));
                 return CompareCli.Ok;
             }
             catch (InputException e)

@@ -254,7 +254,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"{jsonl}:4: not a JSON object", error, StringComparison.Ordinal);
         Assert.Contains($"{jsonl}:5: no string \"text\" field", error, StringComparison.Ordinal);
         Assert.Contains($"{jsonl}:6: id \"a\" was already read", error, StringComparison.Ordinal);
-        Assert.Contains("3 documents, 1 clusters, 1 duplicates to drop, 4 records skipped", error, StringComparison.Ordinal);
+        Assert.Contains("3 documents, 1 cluster, 1 duplicate to drop, 4 records skipped", error, StringComparison.Ordinal);
         Assert.Equal(["a", "b"], Clusters(output).Single().Members.Select(m => m.Id));
 
         (int strictExit, _, string strictError) = await RunAsync("dedup", jsonl, "--strict");
@@ -293,7 +293,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(["a", "long", "d"], File.ReadAllLines(keep));
         Assert.Contains($"{path}:3: not valid", error, StringComparison.Ordinal);
         Assert.Contains($"{path}:4: not valid JSON", error, StringComparison.Ordinal);
-        Assert.Contains("4 documents, 1 clusters, 1 duplicates to drop, 2 records skipped", error, StringComparison.Ordinal);
+        Assert.Contains("4 documents, 1 cluster, 1 duplicate to drop, 2 records skipped", error, StringComparison.Ordinal);
     }
 
     [Fact]
