@@ -120,20 +120,21 @@ internal static class WebView
     public static WebApplication MapWebView(this WebApplication endpoints)
     {
         endpoints.UseJsonBodiesForApiRoutes();
-        endpoints.Use((context, next) =>
+        // Only /swagger requests enter Swagger's middleware: it asks the container for a new document generator on every
+        // request it sees (a gRPC call included), and the first one configures it, reading the protos' XML comments.
+        endpoints.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger", StringComparison.Ordinal), swagger =>
         {
-            // Swagger UI is its own scripts and styles, with inline style attributes from its components: nothing else may load or frame it.
-            if (context.Request.Path.StartsWithSegments("/swagger", StringComparison.Ordinal))
+            swagger.Use((context, next) =>
             {
+                // Swagger UI is its own scripts and styles, with inline style attributes from its components: nothing else may load or frame it.
                 context.Response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
                 context.Response.Headers[HeaderNames.ContentSecurityPolicy] =
                     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'";
-            }
-
-            return next(context);
+                return next(context);
+            });
+            swagger.UseSwagger();
+            swagger.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Compare v1"));
         });
-        endpoints.UseSwagger();
-        endpoints.UseSwaggerUI(ui => ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Compare v1"));
         endpoints.MapGet("/", (HttpResponse response) => Serve("index.html", response));
         endpoints.MapGet("/view", (HttpResponse response) => Serve("view.html", response));
         endpoints.MapGet("/passages", (HttpResponse response) => Serve("passages.html", response));
