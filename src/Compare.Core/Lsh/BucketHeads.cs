@@ -123,6 +123,7 @@ internal sealed class BucketHeads
         if (Sse.IsSupported)
         {
             int slot = Home(Stored(key));
+            // Unpinned: a prefetch never faults, so an array the collector moves meanwhile only wastes the hint.
             unsafe
             {
                 Sse.Prefetch0(Unsafe.AsPointer(ref _keys[slot]));

@@ -18,6 +18,7 @@ public sealed class LshIndex
 
     // Bands whose keys an insert holds on the stack; more (a banding of hundreds of rows of one) go to the heap.
     private const int MaxStackBands = 64;
+
     private readonly BucketHeads[] _heads;
     // Nodes come in two runs. Documents below _bulkDocuments (a bulk load) have theirs band by band: band × _bulkDocuments + document,
     // so each band's build writes one stretch. Later documents have theirs document by document after that run.
