@@ -141,6 +141,60 @@ public sealed class ReuseFinderTests
         Assert.All(quotes, q => Assert.Contains(streamed, p => (p.Left, p.Right) == q && p.Shared.Phrases.Any(f => f.WordCount >= 18)));
     }
 
+    // A long document (a book of articles, one paragraph in it twice) and far shorter ones quoting it anywhere: at its very
+    // start and end, across two of its articles, twice with one word between, the repeated paragraph, overlapping, and
+    // two quotes that stand side by side in it.
+    // Their pairs are searched in the stretches where their runs meet (RunWindows), with the long document on either
+    // side: every pair, passage, occurrence and count must be what comparing the whole documents gives.
+    [Fact]
+    public void Find_LongDocumentQuotedByShortOnes_IsWhatComparingTheWholeDocumentsFinds()
+    {
+        var random = new Random(2014);
+        string[] articles = [.. TestData.BbcCorpus().Skip(300).Take(40).Select(d => d.Text)];
+        string repeated = string.Join(' ', articles[3].Split(' ').Take(30));
+        string book = string.Join(' ', articles[..20]) + " " + repeated + " " + string.Join(' ', articles[20..]);
+        string[] words = book.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string Quote(int start, int length) => string.Join(' ', words[start..(start + length)]);
+        int seam = string.Join(' ', articles[..7]).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        string[] quoting =
+        [
+            Quote(0, 12), Quote(words.Length - 9, 9), Quote(seam - 6, 14), $"{Quote(500, 8)} unlike {Quote(509, 8)}", repeated,
+            $"{Quote(1000, 20)} {Quote(1010, 20)}", Quote(2000, 7), Quote(3000, 6),
+            $"{Quote(6008, 8)} {Filler(random, 5)} {Quote(6000, 8)}", // next to each other in the book, one shared stretch of it
+        ];
+        var texts = new List<string> { book };
+        texts.AddRange(quoting.Select(q => $"{Filler(random, 30)} {q} {Filler(random, 30)}"));
+        texts.Add(string.Join(' ', articles[5..25].Reverse()) + " " + Quote(4000, 15)); // a second long document, after them
+        texts.Add($"{Filler(random, 40)} {Quote(4000, 15)} {Filler(random, 10)}");
+
+        var options = new ReuseOptions { MaxDocumentsPerFingerprint = 10_000 };
+        ReuseResult result = ReuseFinder.Find(new InMemoryCorpus(texts), options);
+
+        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, Normalization = options.Normalization };
+        var expected = new List<string>();
+        for (int b = 0; b < texts.Count; b++)
+        {
+            for (int a = 0; a < b; a++)
+            {
+                SharedPhrases shared = SharedPhraseFinder.Find(texts[a], texts[b], phraseOptions);
+                if (shared.Phrases.Count > 0)
+                {
+                    expected.Add(DescribeWhole(a, b, shared));
+                }
+            }
+        }
+
+        Assert.Contains(expected, e => e.StartsWith("0-1 ", StringComparison.Ordinal));
+        Assert.Contains(expected, e => e.StartsWith("10-11 ", StringComparison.Ordinal));
+        Assert.DoesNotContain(expected, e => e.StartsWith("0-8 ", StringComparison.Ordinal)); // 6 words: shorter than a passage
+        Assert.Equal(expected.Order(StringComparer.Ordinal), result.Pairs.Select(p => DescribeWhole(p.Left, p.Right, p.Shared)).Order(StringComparer.Ordinal));
+    }
+
+    private static string DescribeWhole(int left, int right, SharedPhrases shared) =>
+        $"{Describe(left, right, shared)} words {shared.LeftWordCount}/{shared.RightWordCount} complete {shared.Complete} ranges " +
+        $"{string.Join(',', shared.LeftShared)};{string.Join(',', shared.RightShared)} occurrences " +
+        string.Join(" | ", shared.Phrases.Select(p => $"{string.Join(',', p.LeftOccurrences)};{string.Join(',', p.RightOccurrences)} {p.RightWordCount} {p.RightText}"));
+
     private static string Describe(int left, int right, SharedPhrases shared) =>
         $"{left}-{right} {shared.LeftSharedWords}/{shared.RightSharedWords}: " + string.Join(" | ", shared.Phrases.Select(p => $"{p.Left}{p.Right} {p.WordCount} {p.Text}"));
 

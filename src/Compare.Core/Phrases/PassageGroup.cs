@@ -72,11 +72,16 @@ internal sealed class PassageGroup
     {
         int c = Math.Max(y.LengthA, y.LengthB).CompareTo(Math.Max(x.LengthA, x.LengthB));
         if (c == 0) c = Math.Min(y.LengthA, y.LengthB).CompareTo(Math.Min(x.LengthA, x.LengthB));
-        if (c == 0) c = Unordered(x._startsA.Min, x._startsB.Min).CompareTo(Unordered(y._startsA.Min, y._startsB.Min));
+        if (c == 0) c = Unordered(x.FirstPlaceA, x.FirstPlaceB).CompareTo(Unordered(y.FirstPlaceA, y.FirstPlaceB));
         if (c == 0) c = Unordered(x.FingerprintA, x.FingerprintB).CompareTo(Unordered(y.FingerprintA, y.FingerprintB));
-        if (c == 0) c = (x._startsA.Min, x._startsB.Min).CompareTo((y._startsA.Min, y._startsB.Min));
+        if (c == 0) c = (x.FirstPlaceA, x.FirstPlaceB).CompareTo((y.FirstPlaceA, y.FirstPlaceB));
         return c;
     }
+
+    // Where the first occurrence on each side stands in its whole text (the search may be of stretches of it).
+    private int FirstPlaceA => _search.PlaceA(_startsA.Min);
+
+    private int FirstPlaceB => _search.PlaceB(_startsB.Min);
 
     private static (T, T) Unordered<T>(T first, T second) where T : IComparable<T> =>
         first.CompareTo(second) <= 0 ? (first, second) : (second, first);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Compare.Core.Text;
 
@@ -18,6 +19,7 @@ internal sealed class PassageSearch : IDisposable
 
     private readonly Token[] _a, _b;
     private readonly PassageQuery? _prepared;
+    private readonly int[]? _placesA, _placesB;
     private readonly int _minWords, _bridge;
     private readonly long _budget, _hardLimit;
     private readonly CancellationToken _cancellationToken;
@@ -29,6 +31,20 @@ internal sealed class PassageSearch : IDisposable
     public PassageSearch(Token[] a, Token[] b, PhraseOptions options, CancellationToken cancellationToken)
         : this(a, b, null, options, cancellationToken)
     {
+    }
+
+    /// <summary>
+    /// A search of words taken from longer texts (<see cref="RunWindows"/>): <paramref name="placesA"/>[i] is where word i
+    /// of <paramref name="a"/> stands in its whole text (ascending; null when the words are the whole text), and so for B.
+    /// Passages of equal length are then ordered as a search of the whole texts orders them.
+    /// </summary>
+    public PassageSearch(Token[] a, int[]? placesA, Token[] b, int[]? placesB, PhraseOptions options, CancellationToken cancellationToken)
+        : this(a, b, null, options, cancellationToken)
+    {
+        Debug.Assert(placesA is null || placesA.Length == a.Length);
+        Debug.Assert(placesB is null || placesB.Length == b.Length);
+        _placesA = placesA;
+        _placesB = placesB;
     }
 
     /// <summary>A search of a prepared text (A) against <paramref name="b"/>: A's fingerprints and grams are the query's.</summary>
@@ -59,6 +75,12 @@ internal sealed class PassageSearch : IDisposable
     public int Bridge => _bridge;
 
     public Token[] B => _b;
+
+    /// <summary>Where word <paramref name="i"/> of A stands in A's whole text.</summary>
+    public int PlaceA(int i) => _placesA is null ? i : _placesA[i];
+
+    /// <summary>Where word <paramref name="i"/> of B stands in B's whole text.</summary>
+    public int PlaceB(int i) => _placesB is null ? i : _placesB[i];
 
     public WordSequenceHashes HashesA { get; }
 

@@ -55,6 +55,18 @@ public static class SharedPhraseFinder
     }
 
     /// <summary>
+    /// Finds shared passages over words taken from the texts (<see cref="RunWindows"/>): <paramref name="placesA"/>[i] is
+    /// where word i of <paramref name="a"/> stands among all of <paramref name="left"/>'s words (null: they are all of them).
+    /// The passages are those of the whole texts when every word of every shared run is among the words taken.
+    /// </summary>
+    internal static SharedPhrases Find(string left, Token[] a, int[]? placesA, string right, Token[] b, int[]? placesB, PhraseOptions options,
+        CancellationToken cancellationToken)
+    {
+        Validate(options);
+        return Find(left, new PassageSearch(a, placesA, b, placesB, options, cancellationToken), right, options, cancellationToken);
+    }
+
+    /// <summary>
     /// Finds shared passages of a text prepared for many comparisons (made with <paramref name="options"/>' MinWords) and
     /// <paramref name="right"/>, whose tokens are made with the same normalisation and seed: the same answer as the other overloads.
     /// </summary>
