@@ -91,6 +91,8 @@ internal static class ReuseComparisons
     private static ReusePair? Compare(int left, PreparedText a, int right, PreparedText b, PhraseOptions options, CancellationToken cancellationToken)
     {
         Debug.Assert(left < right, "a pair is packed with its earlier document first");
+        // A long document is searched only in the stretches its shorter partner's runs meet; not with bridging, whose
+        // passages may reach past the runs two documents share.
         (Token[] Words, int[]? Places)? wordsA = (a.Words, null), wordsB = (b.Words, null);
         if (options.MaxBridgeWords == 0 && Lopsided(a, b))
         {
@@ -119,7 +121,6 @@ internal static class ReuseComparisons
         return shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
     }
 
-    // Bridged passages may reach past the runs two documents share, so only exact ones are searched in stretches.
     private static bool Lopsided(PreparedText longer, PreparedText shorter) =>
         longer.RunStarts is not null && longer.Words.Length >= LopsidedRatio * (long)shorter.Words.Length;
 
