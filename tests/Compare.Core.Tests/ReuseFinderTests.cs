@@ -190,6 +190,44 @@ public sealed class ReuseFinderTests
         Assert.Equal(expected.Order(StringComparer.Ordinal), result.Pairs.Select(p => DescribeWhole(p.Left, p.Right, p.Shared)).Order(StringComparer.Ordinal));
     }
 
+    // The same against whole-document comparisons on made-up text of a few words, so that runs recur all through the long
+    // document and quotes of it overlap, touch, and begin or end at its edges.
+    [Theory]
+    [InlineData(6, 1)]
+    [InlineData(12, 2)]
+    [InlineData(40, 3)]
+    [InlineData(400, 4)]
+    public void Find_LongDocumentOfFewWordsQuotedInPieces_IsWhatComparingTheWholeDocumentsFinds(int vocabulary, int seed)
+    {
+        var random = new Random(seed);
+        string[] words = [.. Enumerable.Range(0, vocabulary).Select(w => "w" + w.ToString(System.Globalization.CultureInfo.InvariantCulture) + "ord")];
+        string[] book = [.. Enumerable.Range(0, 4000).Select(_ => words[random.Next(vocabulary)])];
+        var texts = new List<string> { string.Join(' ', book) };
+        for (int t = 0; t < 12; t++)
+        {
+            var quoting = new List<string>();
+            for (int piece = random.Next(1, 5); piece > 0; piece--)
+            {
+                int length = random.Next(3, 40), start = random.Next(3) == 0 ? (random.Next(2) == 0 ? 0 : book.Length - length) : random.Next(book.Length - length);
+                quoting.AddRange(book[start..(start + length)]);
+                quoting.Add("x" + random.Next(1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            texts.Add(string.Join(' ', quoting));
+        }
+
+        var options = new ReuseOptions { MaxDocumentsPerFingerprint = 10_000 };
+        ReuseResult result = ReuseFinder.Find(new InMemoryCorpus(texts), options);
+
+        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, Normalization = options.Normalization };
+        string[] expected = [.. Enumerable.Range(1, texts.Count - 1)
+            .Select(b => (b, Shared: SharedPhraseFinder.Find(texts[0], texts[b], phraseOptions)))
+            .Where(p => p.Shared.Phrases.Count > 0)
+            .Select(p => DescribeWhole(0, p.b, p.Shared))];
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, result.Pairs.Where(p => p.Left == 0).Select(p => DescribeWhole(p.Left, p.Right, p.Shared)));
+    }
+
     private static string DescribeWhole(int left, int right, SharedPhrases shared) =>
         $"{Describe(left, right, shared)} words {shared.LeftWordCount}/{shared.RightWordCount} complete {shared.Complete} ranges " +
         $"{string.Join(',', shared.LeftShared)};{string.Join(',', shared.RightShared)} occurrences " +
