@@ -45,7 +45,8 @@ internal static class RunWindows
         {
             if (stretches.Count > 0 && start <= stretches[^1].End)
             {
-                // Overlapping or adjacent runs are one stretch: a passage may run through both.
+                // Overlapping runs make one stretch, since a passage may run through them; so do touching ones, whose shared
+                // words the whole document counts as one range.
                 int end = Math.Max(stretches[^1].End, start + minWords);
                 kept += end - stretches[^1].End;
                 stretches[^1] = (stretches[^1].Start, end);
