@@ -67,19 +67,7 @@ public sealed class ReuseFinderTests
         var options = new ReuseOptions { MaxBridgeWords = bridge, MaxDocumentsPerFingerprint = 10_000 };
         ReuseResult result = ReuseFinder.Find(new InMemoryCorpus(texts), options);
 
-        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = bridge, Normalization = options.Normalization };
-        var expected = new List<string>();
-        for (int b = 0; b < texts.Count; b++)
-        {
-            for (int a = 0; a < b; a++)
-            {
-                SharedPhrases shared = SharedPhraseFinder.Find(texts[a], texts[b], phraseOptions);
-                if (shared.Phrases.Count > 0)
-                {
-                    expected.Add(Describe(a, b, shared));
-                }
-            }
-        }
+        List<string> expected = EveryPairComparedWhole(texts, options, Describe);
 
         Assert.True(expected.Count >= 40, $"{expected.Count} pairs");
         Assert.True(result.CandidatePairs > 2 * expected.Count, $"{result.CandidatePairs} candidate pairs for {expected.Count} sharing");
@@ -170,19 +158,7 @@ public sealed class ReuseFinderTests
         var options = new ReuseOptions { MaxDocumentsPerFingerprint = 10_000 };
         ReuseResult result = ReuseFinder.Find(new InMemoryCorpus(texts), options);
 
-        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, Normalization = options.Normalization };
-        var expected = new List<string>();
-        for (int b = 0; b < texts.Count; b++)
-        {
-            for (int a = 0; a < b; a++)
-            {
-                SharedPhrases shared = SharedPhraseFinder.Find(texts[a], texts[b], phraseOptions);
-                if (shared.Phrases.Count > 0)
-                {
-                    expected.Add(DescribeWhole(a, b, shared));
-                }
-            }
-        }
+        List<string> expected = EveryPairComparedWhole(texts, options, DescribeWhole);
 
         Assert.Contains(expected, e => e.StartsWith("0-1 ", StringComparison.Ordinal));
         Assert.Contains(expected, e => e.StartsWith("10-11 ", StringComparison.Ordinal));
@@ -226,6 +202,26 @@ public sealed class ReuseFinderTests
             .Select(p => DescribeWhole(0, p.b, p.Shared))];
         Assert.NotEmpty(expected);
         Assert.Equal(expected, result.Pairs.Where(p => p.Left == 0).Select(p => DescribeWhole(p.Left, p.Right, p.Shared)));
+    }
+
+    // The reference: every pair of documents compared whole, one pair at a time, in the order reuse hands pairs over.
+    private static List<string> EveryPairComparedWhole(List<string> texts, ReuseOptions options, Func<int, int, SharedPhrases, string> describe)
+    {
+        var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
+        var described = new List<string>();
+        for (int b = 0; b < texts.Count; b++)
+        {
+            for (int a = 0; a < b; a++)
+            {
+                SharedPhrases shared = SharedPhraseFinder.Find(texts[a], texts[b], phraseOptions);
+                if (shared.Phrases.Count > 0)
+                {
+                    described.Add(describe(a, b, shared));
+                }
+            }
+        }
+
+        return described;
     }
 
     private static string DescribeWhole(int left, int right, SharedPhrases shared) =>
