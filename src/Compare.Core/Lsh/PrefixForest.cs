@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Compare.Core.Hashing;
 
 namespace Compare.Core.Lsh;
@@ -268,25 +267,7 @@ public sealed class PrefixForest
         }
 
         // The first index of the run whose key is at least key.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private int LowerBound(ulong key)
-        {
-            int low = 0, high = _count;
-            while (low < high)
-            {
-                int middle = (int)((uint)(low + high) >> 1);
-                if (_keys[middle] < key)
-                {
-                    low = middle + 1;
-                }
-                else
-                {
-                    high = middle;
-                }
-            }
-
-            return low;
-        }
+        private int LowerBound(ulong key) => SortedSpan.LowerBound(_keys.AsSpan(0, _count), key);
 
         private void Merge()
         {

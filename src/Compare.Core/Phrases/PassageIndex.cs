@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
+using Compare.Core.Hashing;
 
 namespace Compare.Core.Phrases;
 
@@ -239,7 +240,7 @@ public sealed class PassageIndex : IDisposable
     private void Collect(uint fingerprint, int bucket, List<int> holders)
     {
         int start = _directory[bucket], end = _directory[bucket + 1];
-        for (int i = start + LowerBound(_run.AsSpan(start, end - start), Entry(fingerprint, 0)); i < end && (uint)(_run[i] >> 32) == fingerprint; i++)
+        for (int i = start + SortedSpan.LowerBound(_run.AsSpan(start, end - start), Entry(fingerprint, 0)); i < end && (uint)(_run[i] >> 32) == fingerprint; i++)
         {
             AddIfLive((int)(uint)_run[i], holders);
         }
@@ -309,25 +310,6 @@ public sealed class PassageIndex : IDisposable
                 Sse.Prefetch0(entry);
             }
         }
-    }
-
-    private static int LowerBound(ReadOnlySpan<ulong> entries, ulong key)
-    {
-        int low = 0, high = entries.Length;
-        while (low < high)
-        {
-            int middle = (int)((uint)(low + high) >> 1);
-            if (entries[middle] < key)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
     }
 
     // The run and the delta in one sorted run, without the entries of removed documents: the delta sorted, then one linear merge.

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Compare.Core.Hashing;
 using Compare.Core.Text;
 
 namespace Compare.Core.Phrases;
@@ -104,7 +105,8 @@ internal static class RunWindows
                 continue;
             }
 
-            int first = LowerBound(longRuns, from, run), end = LowerBound(longRuns, first, run + 1);
+            // Run fingerprints are below 2^61 (WordSequenceHashes): the bound above one, its value + 1, never wraps.
+            int first = from + SortedSpan.LowerBound(longRuns[from..], run), end = first + SortedSpan.LowerBound(longRuns[first..], run + 1);
             if (end > first)
             {
                 ranges.Add((first, end));
@@ -128,26 +130,5 @@ internal static class RunWindows
         }
 
         return starts;
-    }
-
-    // The first index at or after from whose value is not below value (the sorted span's length when none is). Run
-    // fingerprints are below 2^61 (WordSequenceHashes), so the bound above one, its value + 1, never wraps.
-    private static int LowerBound(ReadOnlySpan<ulong> sorted, int from, ulong value)
-    {
-        int lo = from, hi = sorted.Length;
-        while (lo < hi)
-        {
-            int mid = lo + ((hi - lo) >> 1);
-            if (sorted[mid] < value)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo;
     }
 }
