@@ -154,17 +154,12 @@ internal static class ReuseComparisons
             // The text itself is kept: passages quote it.
             string text = span.ToString();
             Token[] words = SharedPhraseFinder.Tokenize(text, options.Normalization);
-            if (text.Length < LongCharacters || words.Length < options.MinWords)
+            if (text.Length < LongCharacters)
             {
                 return new PreparedText(text, words, WordSequenceHashes.SortedRuns(words, options.MinWords), null);
             }
 
-            WordSequenceHashes hashes = WordSequenceHashes.Of(words, pooled: true);
-            ulong[] runs = GC.AllocateUninitializedArray<ulong>(words.Length - options.MinWords + 1);
-            hashes.Runs(options.MinWords, runs);
-            hashes.Return();
-            int[] starts = [.. Enumerable.Range(0, runs.Length)];
-            Hashing.HashSort.Sort(runs, starts);
+            (ulong[] runs, int[] starts) = WordSequenceHashes.SortedRunsWithStarts(words, options.MinWords);
             return new PreparedText(text, words, runs, starts);
         }
     }

@@ -47,6 +47,23 @@ internal sealed class WordSequenceHashes
     /// </summary>
     public static ulong[] SortedRuns(Token[] tokens, int length)
     {
+        ulong[] runs = RunsInOrder(tokens, length);
+        Hashing.HashSort.Sort(runs);
+        return runs;
+    }
+
+    /// <summary><see cref="SortedRuns"/> with where each run starts among <paramref name="tokens"/>, sorted along.</summary>
+    public static (ulong[] Runs, int[] Starts) SortedRunsWithStarts(Token[] tokens, int length)
+    {
+        ulong[] runs = RunsInOrder(tokens, length);
+        int[] starts = [.. Enumerable.Range(0, runs.Length)];
+        Hashing.HashSort.Sort(runs, starts);
+        return (runs, starts);
+    }
+
+    // The fingerprint of every run of length words, in the order the runs start.
+    private static ulong[] RunsInOrder(Token[] tokens, int length)
+    {
         ArgumentNullException.ThrowIfNull(tokens);
         if (tokens.Length < length)
         {
@@ -57,7 +74,6 @@ internal sealed class WordSequenceHashes
         ulong[] runs = GC.AllocateUninitializedArray<ulong>(tokens.Length - length + 1);
         hashes.Runs(length, runs);
         hashes.Return();
-        Hashing.HashSort.Sort(runs);
         return runs;
     }
 
