@@ -76,7 +76,7 @@ internal static class CompareCli
         var drop = new Option<string?>("--drop") { Description = "Write the ids to drop (one per line) to this file." };
         var outputCorpus = new Option<string?>("--output-corpus")
         {
-            Description = "Write the kept records, duplicates dropped, in the input's own format: JSON lines as they were, a CSV with its header, or a folder of the kept .txt files.",
+            Description = "Write the kept records, duplicates dropped, in the input's own format: JSON lines as they were, a CSV with its header, a Parquet file with every column, or a folder of the kept .txt files.",
         };
         (Option<string> idField, Option<string> textField, Option<InputFormat?> format, Option<bool> strict) = InputOptions();
         Option<RepresentativePolicy> representative = CliOptions.Representative();
@@ -212,14 +212,14 @@ internal static class CompareCli
 
     private static Argument<string> InputArgument() => new("input")
     {
-        Description = "A .jsonl file (one object per line), a .csv file with a header, either gzipped (.jsonl.gz, .csv.gz), a folder of .txt files, or - for standard input.",
+        Description = "A .jsonl file (one object per line), a .csv file with a header, either gzipped (.jsonl.gz, .csv.gz), a .parquet file, a folder of .txt files, or - for standard input.",
     };
 
     private static (Option<string> IdField, Option<string> TextField, Option<InputFormat?> Format, Option<bool> Strict) InputOptions() =>
     (
         new Option<string>("--id-field") { Description = "Field (JSONL) or column (CSV) of the id.", DefaultValueFactory = _ => "id" },
         new Option<string>("--text-field") { Description = "Field (JSONL) or column (CSV) of the text.", DefaultValueFactory = _ => "text" },
-        new Option<InputFormat?>("--format") { Description = "Jsonl or Csv: how to read standard input or a file whose name does not say (default: from the name; Jsonl for -)." },
+        new Option<InputFormat?>("--format") { Description = "Jsonl, Csv or Parquet: how to read standard input (Jsonl, Csv) or a file whose name does not say (default: from the name; Jsonl for -)." },
         new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." }
     );
 

@@ -30,6 +30,11 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
         try
         {
             using var corpus = new CorpusFile(settings.Input, settings.Strict, error, withMetadata: settings.Server is not null);
+            if (settings.OutputCorpus is not null)
+            {
+                corpus.EnsureKeptCanBeWritten();
+            }
+
             DedupOutcome outcome = await ProgressDisplay.RunAsync(error, corpus.Position, progress => settings.Server is { } server
                 ? ServerClient.DeduplicateAsync(server, settings, corpus, progress, cancellationToken)
                 : Reading.Start(() => Local(corpus, progress, cancellationToken))).ConfigureAwait(false);

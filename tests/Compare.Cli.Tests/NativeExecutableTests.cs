@@ -30,6 +30,13 @@ public sealed class NativeExecutableTests
 
             await SameAsInProcessAsync(compare, ["dedup", TestData.BbcPath, "--threshold", "0.8"]);
             await SameAsInProcessAsync(compare, ["diff", Seed("003_2f03ddab81289ed0.txt"), Seed("000_964e81d81ffb6499.txt"), "--json"]);
+            // Parquet.Net in the native executable: read by column, found again by row, and written back whole.
+            string parquet = Path.Combine(work.FullName, "bbc.parquet");
+            await ParquetTestFiles.BbcAsync(parquet);
+            await SameAsInProcessAsync(compare, ["dedup", parquet, "--output-corpus", Path.Combine(work.FullName, "kept.parquet")]);
+            (int keptExit, _, string keptError) = await RunAsync(compare, ["dedup", parquet, "--output-corpus", Path.Combine(work.FullName, "kept-native.parquet")]);
+            Assert.True(keptExit == 0, keptError);
+            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(work.FullName, "kept.parquet")), await File.ReadAllBytesAsync(Path.Combine(work.FullName, "kept-native.parquet")));
             (int misuse, _, string misuseError) = await RunAsync(compare, ["dedup", TestData.BbcPath, "--threshold", "abc"]);
             Assert.Equal((CompareCli.UsageError, 1), (misuse, misuseError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length));
 

@@ -117,6 +117,37 @@ public sealed class ServerModeTests
         Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["tags"] = "[\"a\", \"b\"]" }, stored.Document.Metadata);
     }
 
+    [Fact]
+    public async Task Index_ParquetWithOtherColumns_StoresThePlainOnesAsMetadata()
+    {
+        await using WebApplication app = await StartServerAsync();
+        string server = app.Urls.Single();
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("compare-cli-");
+        string path = Path.Combine(directory.FullName, "meta.parquet");
+        await ParquetTestFiles.WriteAsync(path, 1,
+            new ParquetTestFiles.Column(new Parquet.Schema.DataField<string>("id"), new[] { "n1", "n2" }),
+            new ParquetTestFiles.Column(new Parquet.Schema.DataField<string>("text"), new[] { "Xi Jinping met Nursultan Nazarbayev in Astana.", "Trade was discussed." }),
+            new ParquetTestFiles.Column(new Parquet.Schema.DataField<string>("source"), new[] { "Xinhua", null }),
+            new ParquetTestFiles.Column(new Parquet.Schema.DataField<long>("year"), new long[] { 2014, 2016 }),
+            new ParquetTestFiles.Column(new Parquet.Schema.DataField<double?>("score"), new double?[] { 0.25, null }),
+            new ParquetTestFiles.Column(new Parquet.Schema.DataField<bool>("wire"), new[] { true, false }),
+            new ParquetTestFiles.Column(new Parquet.Schema.DataField<DateTime>("published"), new[] { DateTime.UnixEpoch, DateTime.UnixEpoch }));
+        using var error = new StringWriter();
+
+        int exit = await CompareCli.RunAsync(["index", path, "--server", server, "--collection", "default"], new StringWriter(), error);
+        directory.Delete(recursive: true);
+
+        Assert.True(exit == 0, error.ToString());
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(server);
+        var documents = new V1.DocumentService.DocumentServiceClient(channel);
+        V1.GetDocumentResponse first = await documents.GetDocumentAsync(new V1.GetDocumentRequest { Id = "n1", IncludeText = true });
+        V1.GetDocumentResponse second = await documents.GetDocumentAsync(new V1.GetDocumentRequest { Id = "n2", IncludeText = true });
+        Assert.Equal("Xi Jinping met Nursultan Nazarbayev in Astana.", first.Document.Text);
+        // Times are not among the plain columns metadata takes; a null leaves its column out of that row.
+        Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["score"] = "0.25", ["wire"] = "true" }, first.Document.Metadata);
+        Assert.Equal(new Dictionary<string, string> { ["year"] = "2016", ["wire"] = "false" }, second.Document.Metadata);
+    }
+
     internal static async Task<WebApplication> StartServerAsync(Dictionary<string, string?>? settings = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();

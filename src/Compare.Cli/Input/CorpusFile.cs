@@ -211,9 +211,19 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         throw new InputException($"all {Skipped:N0} records of {_reader.Name} were skipped: {fields}");
     }
 
+    /// <summary>Checks, before any work, that <see cref="WriteKept"/> can write this input's format back.</summary>
+    /// <exception cref="InputException">A Parquet file with a column it cannot copy.</exception>
+    public void EnsureKeptCanBeWritten()
+    {
+        if (_reader.Parquet?.WhyRowsCannotBeCopied() is { } reason)
+        {
+            throw new InputException(reason);
+        }
+    }
+
     /// <summary>
     /// Writes the documents at <paramref name="kept"/> (positions in input order, ascending) to <paramref name="path"/> in
-    /// the input's format: JSON lines byte for byte, the CSV's header and records, or the folder's files.
+    /// the input's format: JSON lines byte for byte, the CSV's header and records, the Parquet file's rows, or the folder's files.
     /// </summary>
     public void WriteKept(string path, IEnumerable<int> kept)
     {
@@ -230,6 +240,9 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
                     }
                 }
 
+                break;
+            case DocumentReader.InputKind.Parquet:
+                _reader.Parquet!.WriteRows(path, locators.Select(l => l.Locator));
                 break;
             case DocumentReader.InputKind.Csv:
                 using (var output = new StreamWriter(path, false, new System.Text.UTF8Encoding(false)))

@@ -26,6 +26,7 @@ internal enum InputFormat
 {
     Jsonl,
     Csv,
+    Parquet,
 }
 
 /// <summary>What the command line named: a path (or "-" for standard input), its fields, and a format that overrides the name's.</summary>
@@ -63,6 +64,7 @@ internal sealed class DocumentReader : IDisposable
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private readonly string _path;
     private readonly InputSource? _source;
+    private readonly ParquetFile? _parquet;
     private readonly InputFields _fields;
     private readonly bool _withMetadata;
     private readonly byte[] _idName;
@@ -82,13 +84,22 @@ internal sealed class DocumentReader : IDisposable
         {
             InputFormat.Csv => InputKind.Csv,
             InputFormat.Jsonl => InputKind.JsonLines,
+            InputFormat.Parquet => InputKind.Parquet,
             _ when standardInput => InputKind.JsonLines,
             _ => KindOf(path) ?? throw new NotSupportedException(path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
                 ? $"{path}: a gzipped input must be .jsonl.gz or .csv.gz, or name its format with --format."
-                : $"{path}: the input must be a .jsonl or .csv file (gzipped or not), a folder of .txt files, or - for standard input; --format names the format of another file."),
+                : $"{path}: the input must be a .jsonl or .csv file (gzipped or not), a .parquet file, a folder of .txt files, or - for standard input; --format names the format of another file."),
         };
         _path = path;
-        _source = Kind == InputKind.Folder ? null : InputSource.For(path, input.OpenStandardInput);
+        if (Kind == InputKind.Parquet)
+        {
+            // Parquet's footer is read first and its columns are compressed inside it: it is read from a file as it is.
+            _parquet = standardInput || path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+                ? throw new NotSupportedException($"{path}: Parquet is read from a .parquet file, not gzipped or from standard input.")
+                : ParquetFile.Open(path, input.Fields);
+        }
+
+        _source = Kind is InputKind.Folder or InputKind.Parquet ? null : InputSource.For(path, input.OpenStandardInput);
         _fields = input.Fields;
         _withMetadata = withMetadata;
         _idName = Encoding.UTF8.GetBytes(_fields.Id);
@@ -100,6 +111,7 @@ internal sealed class DocumentReader : IDisposable
         .ToUpperInvariant() switch
     {
         ".CSV" => InputKind.Csv,
+        ".PARQUET" => InputKind.Parquet,
         ".JSONL" or ".NDJSON" or ".JSON" => InputKind.JsonLines,
         _ => null,
     };
@@ -112,6 +124,7 @@ internal sealed class DocumentReader : IDisposable
         JsonLines,
         Csv,
         Folder,
+        Parquet,
     }
 
     public InputKind Kind { get; }
@@ -127,6 +140,7 @@ internal sealed class DocumentReader : IDisposable
     {
         InputKind.Folder => ReadFolder(),
         InputKind.Csv => ReadCsv(onProblem),
+        InputKind.Parquet => _parquet!.Read(Position, _withMetadata, onProblem),
         _ => ReadJsonLines(onProblem),
     };
 
@@ -138,6 +152,7 @@ internal sealed class DocumentReader : IDisposable
     {
         InputKind.JsonLines => ReadJsonLinesAt(locators),
         InputKind.Folder => ReadFolderAt(locators.Select(l => l.Locator)),
+        InputKind.Parquet => _parquet!.ReadTextsAt(locators.Select(l => l.Locator)),
         _ => ReadSequentiallyAt(locators.Select(l => l.Locator)),
     };
 
@@ -703,7 +718,14 @@ internal sealed class DocumentReader : IDisposable
         }
     }
 
-    public void Dispose() => _source?.Dispose();
+    /// <summary>A Parquet input's file; null for other inputs.</summary>
+    public ParquetFile? Parquet => _parquet;
+
+    public void Dispose()
+    {
+        _source?.Dispose();
+        _parquet?.Dispose();
+    }
 }
 
 /// <summary>Whole lines of a JSON lines input in a rented buffer; <see cref="Return"/> gives the buffer back.</summary>
