@@ -79,58 +79,94 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     public IEnumerable<string> ReadAt(IReadOnlyList<int> positions, CancellationToken cancellationToken) =>
         Guard(_reader.ReadAt(LocatorsOf(positions, cancellationToken)));
 
-    /// <summary>JSON lines are parsed with the work on the pool, a chunk at a time; other inputs are read on this thread.</summary>
+    /// <summary>
+    /// JSON lines are parsed with the work on the pool, a chunk at a time, and Parquet row groups read there, a group at a
+    /// time; other inputs are read on this thread.
+    /// </summary>
     /// <exception cref="InputException">A malformed record under --strict, or the input cannot be read.</exception>
     public void ForEachText<T>(TextWork<T> work, Action<int, T[]> completed, ParallelOptions options)
     {
+        Restart();
+        if (_reader.Parquet is { } parquet)
+        {
+            (Position.Done, Position.Total) = (0, parquet.RowCount);
+            Guard(() => OrderedBatches.Run(Enumerable.Range(0, parquet.RowGroupCount), g => parquet.ParseGroup(g, work, options), parsed =>
+            {
+                Completed(parsed, (_, line) => $"{_reader.Name}: row {line.Offset + 1:N0}", completed);
+                Position.Done += parsed.Lines.Length;
+            }, options.CancellationToken));
+            return;
+        }
+
         if (_reader.Kind != DocumentReader.InputKind.JsonLines)
         {
             OrderedBatches.ForEachText(ReadAll(options.CancellationToken), work, completed, options);
             return;
         }
 
-        Restart();
+        // A line's name ("FILE:LINE") is made only for a message: a million accepted lines need none.
         int lines = 0;
         OrderedBatches.Run(Guard(_reader.JsonLineChunks()), chunk => _reader.ParseChunk(chunk, work, options), parsed =>
         {
             _reader.FirstRecordFields ??= parsed.FirstNames;
-            var accepted = new List<T>(parsed.Lines.Length);
-            foreach (LineOutcome<T> line in parsed.Lines)
-            {
-                // A line's name ("FILE:LINE") is made only for a message: a million accepted lines need none.
-                lines++;
-                if (line.Reason is not null)
-                {
-                    Report(new InputProblem($"{_reader.Name}:{lines}", line.Reason));
-                }
-                else if (line.Id is not null)
-                {
-                    if (Accept(line.Id, line.Offset, line.Length))
-                    {
-                        accepted.Add(line.Result);
-                    }
-                    else
-                    {
-                        Report(new InputProblem($"{_reader.Name}:{lines}", AlreadyRead(line.Id)));
-                    }
-                }
-            }
-
-            completed(Ids.Count - accepted.Count, [.. accepted]);
+            int first = lines;
+            lines += parsed.Lines.Length;
+            Completed(parsed, (k, _) => $"{_reader.Name}:{first + k + 1}", completed);
         }, options.CancellationToken);
     }
 
-    /// <summary>JSON lines are read by their offsets and lengths on this thread and parsed with the work on the pool.</summary>
+    // Accepts a chunk's records in order, reports the rest by the place given, and hands on the accepted ones' results.
+    private void Completed<T>(ChunkOutcome<T> parsed, Func<int, LineOutcome<T>, string> placeOf, Action<int, T[]> completed)
+    {
+        var accepted = new List<T>(parsed.Lines.Length);
+        for (int k = 0; k < parsed.Lines.Length; k++)
+        {
+            LineOutcome<T> line = parsed.Lines[k];
+            if (line.Reason is not null)
+            {
+                Report(new InputProblem(placeOf(k, line), line.Reason));
+            }
+            else if (line.Id is not null)
+            {
+                if (Accept(line.Id, line.Offset, line.Length))
+                {
+                    accepted.Add(line.Result);
+                }
+                else
+                {
+                    Report(new InputProblem(placeOf(k, line), AlreadyRead(line.Id)));
+                }
+            }
+        }
+
+        completed(Ids.Count - accepted.Count, [.. accepted]);
+    }
+
+    /// <summary>
+    /// JSON lines are read by their offsets and lengths on this thread and parsed with the work on the pool; Parquet row
+    /// groups are read on the pool; other inputs are read on this thread.
+    /// </summary>
     /// <exception cref="InputException">The input cannot be read, or changed since the first read.</exception>
     public void ForEachTextAt<T>(IReadOnlyList<int> positions, TextWork<T> work, Action<int, T[]> completed, ParallelOptions options)
     {
+        int start = 0;
+        if (_reader.Parquet is { } parquet)
+        {
+            Guard(() => OrderedBatches.Run(parquet.ByGroup(LocatorsOf(positions, options.CancellationToken).Select(l => l.Locator)),
+                group => parquet.WorkOnRows(group.Group, group.Rows, work, options), results =>
+                {
+                    completed(start, results);
+                    start += results.Length;
+                }, options.CancellationToken));
+            return;
+        }
+
         if (_reader.Kind != DocumentReader.InputKind.JsonLines)
         {
             OrderedBatches.ForEachText(ReadAt(positions, options.CancellationToken), work, completed, options);
             return;
         }
 
-        int start = 0;
         IEnumerable<LineChunk> chunks = Guard(_reader.JsonLineChunksAt(LocatorsOf(positions, options.CancellationToken)));
         OrderedBatches.Run(chunks, chunk => _reader.ParseChunk(chunk, work, options), parsed =>
         {
@@ -171,6 +207,18 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     }
 
     private static string AlreadyRead(string id) => $"id \"{id}\" was already read";
+
+    private static void Guard(Action read)
+    {
+        try
+        {
+            read();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new InputException(e.Message);
+        }
+    }
 
     private static IEnumerable<T> Guard<T>(IEnumerable<T> items)
     {

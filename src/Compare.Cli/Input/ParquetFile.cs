@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using Compare.Core.Clustering;
 using Parquet;
 using Parquet.Schema;
 
@@ -8,7 +10,8 @@ namespace Compare.Cli.Input;
 /// A Parquet file read row group by row group with Parquet.Net: the id and text columns (top-level, not repeated; the text
 /// a string column, the id a string or integer one), the other plain columns as metadata when asked for. A document is
 /// found again by its row number. Memory holds one row group's columns at a time, so it grows with the file's row
-/// groups, not with the file.
+/// groups, not with the file. The batch commands read row groups on the pool (<see cref="ParseGroup"/>, <see cref="WorkOnRows"/>),
+/// each with a reader of its own, since a reader moves its stream.
 /// </summary>
 internal sealed class ParquetFile : IDisposable
 {
@@ -16,6 +19,8 @@ internal sealed class ParquetFile : IDisposable
     private readonly ParquetReader _reader;
     private readonly DataField _id;
     private readonly DataField _text;
+    private readonly long[] _firstRows;
+    private readonly ConcurrentBag<(FileStream Stream, ParquetReader Reader)> _spareReaders = [];
 
     private ParquetFile(string path, FileStream stream, ParquetReader reader, DataField id, DataField text)
     {
@@ -24,6 +29,11 @@ internal sealed class ParquetFile : IDisposable
         _reader = reader;
         _id = id;
         _text = text;
+        _firstRows = new long[reader.RowGroupCount + 1];
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            _firstRows[g + 1] = _firstRows[g] + reader.RowGroups[g].RowCount;
+        }
     }
 
     public string Path { get; }
@@ -58,7 +68,65 @@ internal sealed class ParquetFile : IDisposable
     }
 
     /// <summary>Rows in the file.</summary>
-    public long RowCount => _reader.RowGroups.Sum(g => g.RowCount);
+    public long RowCount => _firstRows[^1];
+
+    /// <summary>Row groups in the file.</summary>
+    public int RowGroupCount => _reader.RowGroupCount;
+
+    /// <summary>
+    /// Row group <paramref name="group"/> read on this thread with a reader of its own, and <paramref name="work"/> applied to
+    /// each text on the pool: an outcome a row, its offset the row's number, with a reason where it has no id or text.
+    /// </summary>
+    public ChunkOutcome<T> ParseGroup<T>(int group, TextWork<T> work, ParallelOptions options)
+    {
+        (string?[] ids, TextValues texts) = WithReader(reader => (ReadIds(reader, group), ReadTextValues(reader, group)));
+        long first = _firstRows[group];
+        LineOutcome<T>[] rows = OrderedBatches.WorkOn(Enumerable.Range(0, ids.Length).ToArray(), k => ids[k] is { } id && texts.TryGet(k, out ReadOnlyMemory<char> text)
+            ? new LineOutcome<T>(id, null, first + k, 0, work(text.Span))
+            : new LineOutcome<T>(null, Missing(ids[k]), first + k, 0, default!), options);
+        return new ChunkOutcome<T>(rows, null);
+    }
+
+    /// <summary>The rows at <paramref name="rows"/> (ascending) by the row group holding them.</summary>
+    public IEnumerable<(int Group, long[] Rows)> ByGroup(IEnumerable<long> rows)
+    {
+        int group = -1;
+        var inGroup = new List<long>();
+        foreach (long row in rows)
+        {
+            if (group >= 0 && row >= _firstRows[group + 1])
+            {
+                yield return (group, [.. inGroup]);
+                inGroup.Clear();
+            }
+
+            if (inGroup.Count == 0)
+            {
+                int at = Array.BinarySearch(_firstRows, row);
+                group = at >= 0 ? at : ~at - 1;
+                if (group >= RowGroupCount)
+                {
+                    throw new InvalidDataException($"{Path}: row {row + 1:N0} is not in the file any more; did it change?");
+                }
+            }
+
+            inGroup.Add(row);
+        }
+
+        if (inGroup.Count > 0)
+        {
+            yield return (group, [.. inGroup]);
+        }
+    }
+
+    /// <summary><paramref name="work"/> on the texts of <paramref name="rows"/>, all in row group <paramref name="group"/>, read with a reader of its own.</summary>
+    public T[] WorkOnRows<T>(int group, long[] rows, TextWork<T> work, ParallelOptions options)
+    {
+        TextValues texts = WithReader(reader => ReadTextValues(reader, group));
+        long first = _firstRows[group];
+        ReadOnlyMemory<char>[] wanted = [.. rows.Select(row => texts.TryGet((int)(row - first), out ReadOnlyMemory<char> text) ? text : throw Changed(row))];
+        return OrderedBatches.WorkOn(wanted, text => work(text.Span), options);
+    }
 
     /// <summary>Every row with an id and a text, in order; a row without one goes to <paramref name="onProblem"/>.</summary>
     public IEnumerable<InputDocument> Read(ReadPosition position, bool withMetadata, Action<InputProblem> onProblem)
@@ -74,7 +142,7 @@ internal sealed class ParquetFile : IDisposable
                 position.Done = row + 1;
                 if (ids[k] is not { } id || texts[k] is not { } text)
                 {
-                    onProblem(new InputProblem($"{Path}: row {row + 1:N0}", ids[k] is null ? $"no \"{_id.Name}\"" : $"no \"{_text.Name}\""));
+                    onProblem(new InputProblem($"{Path}: row {row + 1:N0}", Missing(ids[k])));
                     continue;
                 }
 
@@ -95,28 +163,13 @@ internal sealed class ParquetFile : IDisposable
     /// <summary>The texts of the rows at <paramref name="rows"/> (ascending), reading only the row groups that hold them.</summary>
     public IEnumerable<string> ReadTextsAt(IEnumerable<long> rows)
     {
-        using IEnumerator<long> wanted = rows.GetEnumerator();
-        bool more = wanted.MoveNext();
-        long first = 0;
-        for (int g = 0; g < _reader.RowGroupCount && more; first += _reader.RowGroups[g].RowCount, g++)
+        foreach ((int group, long[] inGroup) in ByGroup(rows))
         {
-            long end = first + _reader.RowGroups[g].RowCount;
-            if (wanted.Current >= end)
+            string?[] texts = ReadTexts(_reader, group);
+            foreach (long row in inGroup)
             {
-                continue;
+                yield return texts[row - _firstRows[group]] ?? throw Changed(row);
             }
-
-            using ParquetRowGroupReader group = _reader.OpenRowGroupReader(g);
-            string?[] texts = Wait(ReadStrings(group, _text));
-            for (; more && wanted.Current < end; more = wanted.MoveNext())
-            {
-                yield return texts[wanted.Current - first] ?? throw new InvalidDataException($"{Path}: row {wanted.Current + 1:N0} has no text any more; did the file change?");
-            }
-        }
-
-        if (more)
-        {
-            throw new InvalidDataException($"{Path}: row {wanted.Current + 1:N0} is not in the file any more; did it change?");
         }
     }
 
@@ -177,15 +230,92 @@ internal sealed class ParquetFile : IDisposable
     {
         Wait(_reader.DisposeAsync());
         _stream.Dispose();
+        while (_spareReaders.TryTake(out (FileStream Stream, ParquetReader Reader) spare))
+        {
+            Wait(spare.Reader.DisposeAsync());
+            spare.Stream.Dispose();
+        }
     }
 
     private (string?[] Ids, string?[] Texts, string?[][] Metadata) ReadGroup(int index, DataField[] others)
     {
         using ParquetRowGroupReader group = _reader.OpenRowGroupReader(index);
-        string?[] ids = Wait(IsString(_id) ? ReadStrings(group, _id) : AsStrings(_id)!(group, _id));
-        string?[] texts = Wait(ReadStrings(group, _text));
-        string?[][] metadata = [.. others.Select(f => Wait(AsStrings(f)!(group, f)))];
-        return (ids, texts, metadata);
+        return (ReadIds(_reader, index), ReadTexts(_reader, index), [.. others.Select(f => Wait(AsStrings(f)!(group, f)))]);
+    }
+
+    private string?[] ReadIds(ParquetReader reader, int index)
+    {
+        using ParquetRowGroupReader group = reader.OpenRowGroupReader(index);
+        return Wait(IsString(_id) ? ReadStrings(group, _id) : AsStrings(_id)!(group, _id));
+    }
+
+    private string?[] ReadTexts(ParquetReader reader, int index)
+    {
+        using ParquetRowGroupReader group = reader.OpenRowGroupReader(index);
+        return Wait(ReadStrings(group, _text));
+    }
+
+    // The batch commands' texts: the column's values without a string each (a quarter less time than strings), a row's
+    // found by its definition level, which is the field's maximum where the row has one.
+    private TextValues ReadTextValues(ParquetReader reader, int index)
+    {
+        using ParquetRowGroupReader group = reader.OpenRowGroupReader(index);
+        var values = new ReadOnlyMemory<char>[group.RowCount];
+        int[] levels = new int[group.RowCount];
+        Wait(group.ReadRawAsync(_text, values.AsMemory(), levels.AsMemory(), null));
+        return new TextValues(values, levels, _text.MaxDefinitionLevel);
+    }
+
+    /// <summary>A row group's texts as Parquet packs them: the values of the rows that have one, in order.</summary>
+    private sealed class TextValues
+    {
+        private readonly ReadOnlyMemory<char>[] _values;
+        private readonly int[] _valueOfRow;
+
+        public TextValues(ReadOnlyMemory<char>[] values, int[] levels, int present)
+        {
+            _values = values;
+            _valueOfRow = new int[levels.Length];
+            for (int row = 0, value = 0; row < levels.Length; row++)
+            {
+                _valueOfRow[row] = levels[row] == present ? value++ : -1;
+            }
+        }
+
+        public bool TryGet(int row, out ReadOnlyMemory<char> text)
+        {
+            int value = _valueOfRow[row];
+            text = value >= 0 ? _values[value] : default;
+            return value >= 0;
+        }
+    }
+
+    private string Missing(string? id) => id is null ? $"no \"{_id.Name}\"" : $"no \"{_text.Name}\"";
+
+    private InvalidDataException Changed(long row) => new($"{Path}: row {row + 1:N0} has no text any more; did the file change?");
+
+    // A reader of the pool's own, opened on first need and kept for the next row group.
+    private TResult WithReader<TResult>(Func<ParquetReader, TResult> read)
+    {
+        if (!_spareReaders.TryTake(out (FileStream Stream, ParquetReader Reader) spare))
+        {
+            FileStream stream = File.OpenRead(Path);
+            spare = (stream, Wait(ParquetReader.CreateAsync(stream, leaveStreamOpen: true)));
+        }
+
+        try
+        {
+            return read(spare.Reader);
+        }
+        catch (Exception e) when (e is not InvalidDataException and not IOException and not OperationCanceledException)
+        {
+            // Parquet.Net's own exceptions for damaged pages vary.
+            throw new InvalidDataException($"{Path}: a row group cannot be read ({e.Message}).", e);
+        }
+        finally
+        {
+            _spareReaders.Add(spare);
+        }
     }
 
     private static DataField Column(string path, DataField[] plain, string name, string option, Func<DataField, bool> readable, string kind)
