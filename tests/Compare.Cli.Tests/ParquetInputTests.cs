@@ -1,3 +1,4 @@
+using Compare.Cli.Input;
 using Parquet;
 using Parquet.Schema;
 using Parquet.Serialization;
@@ -150,6 +151,31 @@ public sealed class ParquetInputTests : IDisposable
         (int exit, string output, string error) = await RunAsync("dedup", path, "--id-field", "doc_id", "--text-field", "content");
         Assert.True(exit == 0, error);
         Assert.Empty(output);
+    }
+
+    [Fact]
+    public async Task Open_RowGroupsTooLargeForTheMemory_IsRefusedNamingTheLargestAndTheWayOut()
+    {
+        string path = Path.Combine(_dir, "bbc.parquet");
+        await ParquetTestFiles.BbcAsync(path);
+        long[] textBytes;
+        await using (FileStream stream = File.OpenRead(path))
+        await using (ParquetReader reader = await ParquetReader.CreateAsync(stream))
+        {
+            textBytes = [.. reader.Metadata!.RowGroups.Select(g => g.Columns.Single(c => c.MetaData!.PathInSchema.SequenceEqual(["text"])).MetaData!.TotalUncompressedSize)];
+        }
+
+        // The two largest row groups' text, seven bytes of memory for each of its bytes.
+        long needed = textBytes.OrderDescending().Take(2).Sum() * 7;
+        int largest = Array.IndexOf(textBytes, textBytes.Max());
+        using (ParquetFile.Open(path, new InputFields(), memoryLimit: needed))
+        {
+        }
+
+        InvalidDataException refused = Assert.Throws<InvalidDataException>(() => ParquetFile.Open(path, new InputFields(), memoryLimit: needed - 1));
+        Assert.Equal($"{path}: row group {largest + 1} holds {textBytes[largest] / 1e6:N0} MB of text, and reading the row groups would take about " +
+            $"{needed / 1e6:N0} MB, over the {(needed - 1) / 1e6:N0} MB this run may use; write the file in smaller row groups (pyarrow: row_group_size=10000) " +
+            "or give it as JSON lines.", refused.Message);
     }
 
     private static async Task<(int Exit, string Error)> ErrorAsync(params string[] args)
