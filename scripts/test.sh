@@ -15,7 +15,7 @@ fi
 
 # What the tests need and a fresh Debian machine lacks: redis-server (the Redis store's tests start their
 # own instances; no service is started), Chromium with a font (the browser view's tests drive it), and npm
-# (the API contract check installs the buf CLI with it), a C linker (clang, or gcc: Native AOT links the
+# (the API contract check installs the buf CLI with it, and the Parquet tests arrow-rs's parquet-wasm), a C linker (clang, or gcc: Native AOT links the
 # native compare that a test publishes), and Dick Grune's similarity tester (sim_text: an independent reference for
 # compare reuse).
 missing=()

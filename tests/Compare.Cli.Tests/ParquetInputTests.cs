@@ -52,6 +52,38 @@ public sealed class ParquetInputTests : IDisposable
         Assert.Equal(command == "reuse", error.Contains("2 readings to compare them", StringComparison.Ordinal));
     }
 
+    // An independent writer and reader: arrow-rs (the Rust Parquet of the Arrow project) through parquet-wasm, run by
+    // Node.js from the scripts in Arrow/, installed from npm into the user's cache when missing (npm comes with
+    // scripts/test.sh). Every codec it writes, both data page versions, dictionary pages and row groups of several sizes.
+    [Theory]
+    [InlineData("SNAPPY", 300, "V1")]
+    [InlineData("ZSTD", 1000, "V2")]
+    [InlineData("GZIP", 5000, "V1")]
+    [InlineData("BROTLI", 300, "V2")]
+    [InlineData("LZ4_RAW", 700, "V1")]
+    [InlineData("UNCOMPRESSED", 700, "V2")]
+    public async Task Dedup_ParquetWrittenByArrowRs_GivesTheJsonLinesClusters_AndArrowRsReadsItsOutputCorpus(string compression, int rowsPerGroup, string pageVersion)
+    {
+        string parquet = Path.Combine(_dir, "arrow.parquet"), kept = Path.Combine(_dir, "kept.parquet"), keep = Path.Combine(_dir, "keep.txt");
+        await ArrowJs.RunAsync("write.mjs", TestData.BbcPath, parquet, compression, rowsPerGroup.ToString(System.Globalization.CultureInfo.InvariantCulture), pageVersion);
+
+        (int exit, string output, string error) = await RunAsync("dedup", parquet, "--output-corpus", kept, "--keep", keep);
+        (_, string expected, _) = await RunAsync("dedup", TestData.BbcPath);
+
+        Assert.True(exit == 0, error);
+        Assert.Equal(expected, output);
+        string[] keptIds = await File.ReadAllLinesAsync(keep);
+        using System.Text.Json.JsonDocument read = System.Text.Json.JsonDocument.Parse(await ArrowJs.RunAsync("read.mjs", kept));
+        Assert.Equal(["id:Utf8", "text:Utf8", "year:Int64"], read.RootElement.GetProperty("fields").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal(keptIds, read.RootElement.GetProperty("ids").EnumerateArray().Select(i => i.GetString()));
+        // The year written for each input line, and each text's length, come back with its row.
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        Dictionary<string, int> lineOf = corpus.Select((d, i) => (d.Id, i)).ToDictionary(p => p.Id, p => p.i);
+        Assert.Equal(keptIds.Select(id => (2000 + (lineOf[id] % 20)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            read.RootElement.GetProperty("years").EnumerateArray().Select(y => y.GetString()));
+        Assert.Equal(keptIds.Select(id => corpus[lineOf[id]].Text.Length), read.RootElement.GetProperty("texts").EnumerateArray().Select(t => t.GetInt32()));
+    }
+
     [Fact]
     public async Task Dedup_ParquetOutputCorpus_WritesTheKeptRowsWithEveryColumnAndThoseHaveNoDuplicatesLeft()
     {
@@ -254,5 +286,54 @@ internal static class ParquetTestFiles
             new Column(new DataField<long>("n"), Enumerable.Range(0, corpus.Count).Select(i => (long)i).ToArray()),
             new Column(new DataField<string>("text"), corpus.Select(d => d.Text).ToArray()),
             new Column(new DataField<DateTime>("published"), Enumerable.Range(0, corpus.Count).Select(i => new DateTime(2004, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddHours(i)).ToArray()));
+    }
+}
+
+/// <summary>The scripts in Arrow/ run by Node.js beside parquet-wasm and apache-arrow, pinned, installed from npm into the user's cache when missing.</summary>
+internal static class ArrowJs
+{
+    private const string Packages = "parquet-wasm@0.8.0 apache-arrow@21.2.0";
+    private static readonly SemaphoreSlim Installing = new(1, 1);
+
+    /// <summary>Runs one of the scripts with <paramref name="args"/>; returns what it printed, failing the test when it fails.</summary>
+    public static async Task<string> RunAsync(string script, params string[] args)
+    {
+        string tools = await InstallAsync();
+        File.Copy(Path.Combine(TestData.RepositoryRoot, "tests", "Compare.Cli.Tests", "Arrow", script), Path.Combine(tools, script), overwrite: true);
+        (int exit, string output, string error) = await ProcessAsync("node", [Path.Combine(tools, script), .. args]);
+        Assert.True(exit == 0, $"node {script}: {error}");
+        return output;
+    }
+
+    private static async Task<string> InstallAsync()
+    {
+        string cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        string tools = Path.Combine(cache, "compare", "arrow-js-" + Packages.Replace(' ', '-').Replace('@', '-'));
+        await Installing.WaitAsync();
+        try
+        {
+            if (!Directory.Exists(Path.Combine(tools, "node_modules", "parquet-wasm")) || !Directory.Exists(Path.Combine(tools, "node_modules", "apache-arrow")))
+            {
+                Directory.CreateDirectory(tools);
+                (int exit, _, string error) = await ProcessAsync("npm", ["install", "--silent", "--no-audit", "--no-fund", "--prefix", tools, .. Packages.Split(' ')]);
+                Assert.True(exit == 0, $"npm install {Packages} (scripts/test.sh installs npm): {error}");
+            }
+        }
+        finally
+        {
+            Installing.Release();
+        }
+
+        return tools;
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> ProcessAsync(string executable, string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(executable, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using System.Diagnostics.Process process = System.Diagnostics.Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
     }
 }
