@@ -217,8 +217,8 @@ internal static class CompareCli
 
     private static (Option<string> IdField, Option<string> TextField, Option<InputFormat?> Format, Option<bool> Strict) InputOptions() =>
     (
-        new Option<string>("--id-field") { Description = "Field (JSONL) or column (CSV) of the id.", DefaultValueFactory = _ => "id" },
-        new Option<string>("--text-field") { Description = "Field (JSONL) or column (CSV) of the text.", DefaultValueFactory = _ => "text" },
+        new Option<string>("--id-field") { Description = "Field (JSONL) or column (CSV, Parquet) of the id.", DefaultValueFactory = _ => "id" },
+        new Option<string>("--text-field") { Description = "Field (JSONL) or column (CSV, Parquet) of the text.", DefaultValueFactory = _ => "text" },
         new Option<InputFormat?>("--format") { Description = "Jsonl, Csv or Parquet: how to read standard input (Jsonl, Csv) or a file whose name does not say (default: from the name; Jsonl for -)." },
         new Option<bool>("--strict") { Description = "Fail on the first malformed record instead of reporting and skipping it." }
     );

@@ -15,11 +15,13 @@ public sealed class ParquetInputTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    private static Task<(int Exit, string Output, string Error)> RunAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    private static async Task<(int Exit, string Output, string Error)> RunWithInputAsync(Func<Stream>? standardInput, params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int exit = await CompareCli.RunAsync(args, output, error);
+        int exit = await CompareCli.RunAsync(args, output, error, standardInput);
         return (exit, output.ToString(), error.ToString());
     }
 
@@ -177,12 +179,39 @@ public sealed class ParquetInputTests : IDisposable
         (int junkExit, string junkError) = await ErrorAsync("dedup", junk);
         Assert.Equal(CompareCli.InputError, junkExit);
         Assert.StartsWith($"compare: {junk}: not a readable Parquet file (", junkError, StringComparison.Ordinal);
-        Assert.Equal((CompareCli.InputError, "compare: -: Parquet is read from a .parquet file, not gzipped or from standard input."),
-            await ErrorAsync("dedup", "-", "--format", "Parquet"));
 
         (int exit, string output, string error) = await RunAsync("dedup", path, "--id-field", "doc_id", "--text-field", "content");
         Assert.True(exit == 0, error);
         Assert.Empty(output);
+    }
+
+    [Fact]
+    public async Task Dedup_ParquetFromStandardInputOrGzipped_IsHeldInMemoryAndAnswersAsTheFile()
+    {
+        (string parquet, _) = await BbcAsync();
+        string gzipped = parquet + ".gz", keptFromFile = Path.Combine(_dir, "kept-file.parquet");
+        await using (FileStream source = File.OpenRead(parquet))
+        await using (var target = new System.IO.Compression.GZipStream(File.Create(gzipped), System.IO.Compression.CompressionLevel.Fastest))
+        {
+            await source.CopyToAsync(target);
+        }
+
+        (int exit, string expected, string error) = await RunAsync("dedup", parquet, "--pairs", Path.Combine(_dir, "pairs-file.jsonl"), "--output-corpus", keptFromFile);
+        Assert.True(exit == 0, error);
+        foreach ((string input, Func<Stream>? standardInput) in new (string, Func<Stream>?)[] { (gzipped, null), ("-", () => File.OpenRead(parquet)) })
+        {
+            string pairs = Path.Combine(_dir, "pairs.jsonl"), kept = Path.Combine(_dir, "kept.parquet");
+            (int inputExit, string output, string inputError) = await RunWithInputAsync(standardInput, "dedup", input, "--format", "Parquet", "--pairs", pairs, "--output-corpus", kept);
+            Assert.True(inputExit == 0, inputError);
+            Assert.Equal(expected, output);
+            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(_dir, "pairs-file.jsonl")), await File.ReadAllTextAsync(pairs));
+            Assert.Equal(await File.ReadAllBytesAsync(keptFromFile), await File.ReadAllBytesAsync(kept));
+        }
+
+        // Held in memory up to a bound, past which it says how to give it instead.
+        await using FileStream stream = File.OpenRead(parquet);
+        InvalidDataException refused = Assert.Throws<InvalidDataException>(() => ParquetFile.OpenInMemory("standard input", stream, new InputFields(), memoryLimit: stream.Length - 1));
+        Assert.Equal($"standard input: Parquet over {(stream.Length - 1) / 1_000_000:N0} MB is not held in memory; give it as a .parquet file.", refused.Message);
     }
 
     [Fact]

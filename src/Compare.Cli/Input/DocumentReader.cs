@@ -93,9 +93,10 @@ internal sealed class DocumentReader : IDisposable
         _path = path;
         if (Kind == InputKind.Parquet)
         {
-            // Parquet's footer is read first and its columns are compressed inside it: it is read from a file as it is.
-            _parquet = standardInput || path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-                ? throw new NotSupportedException($"{path}: Parquet is read from a .parquet file, not gzipped or from standard input.")
+            // Parquet's footer is read first, and its row groups in any order: standard input and a gzipped file are held
+            // in memory as Parquet (whose columns are compressed already).
+            _parquet = standardInput ? ParquetFile.OpenInMemory("standard input", input.OpenStandardInput(), input.Fields)
+                : path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? OpenGzippedParquet(path, input.Fields)
                 : ParquetFile.Open(path, input.Fields);
         }
 
@@ -104,6 +105,12 @@ internal sealed class DocumentReader : IDisposable
         _withMetadata = withMetadata;
         _idName = Encoding.UTF8.GetBytes(_fields.Id);
         _textName = Encoding.UTF8.GetBytes(_fields.Text);
+    }
+
+    private static ParquetFile OpenGzippedParquet(string path, InputFields fields)
+    {
+        using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress);
+        return ParquetFile.OpenInMemory(path, gzip, fields);
     }
 
     /// <summary>The kind a file's name says (a .gz file's inner name), or null.</summary>
@@ -130,7 +137,7 @@ internal sealed class DocumentReader : IDisposable
     public InputKind Kind { get; }
 
     /// <summary>What messages call the input: its path, or "standard input".</summary>
-    public string Name => _source?.Name ?? _path;
+    public string Name => _parquet?.Name ?? _source?.Name ?? _path;
 
     /// <summary>Where the current read is.</summary>
     public ReadPosition Position { get; } = new();

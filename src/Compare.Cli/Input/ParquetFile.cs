@@ -9,22 +9,24 @@ namespace Compare.Cli.Input;
 /// <summary>
 /// A Parquet file read row group by row group with Parquet.Net: the id and text columns (top-level, not repeated; the text
 /// a string column, the id a string or integer one), the other plain columns as metadata when asked for. A document is
-/// found again by its row number. Memory holds one row group's columns at a time, so it grows with the file's row
-/// groups, not with the file. The batch commands read row groups on the pool (<see cref="ParseGroup"/>, <see cref="WorkOnRows"/>),
-/// each with a reader of its own, since a reader moves its stream.
+/// found again by its row number. The batch commands read row groups on the pool, two at a time (<see cref="ParseGroup"/>,
+/// <see cref="WorkOnRows"/>), each with a reader of its own, since a reader moves its stream: memory grows with the file's
+/// row groups, not with the file, and a file whose row groups would not fit is refused when opened.
 /// </summary>
 internal sealed class ParquetFile : IDisposable
 {
-    private readonly FileStream _stream;
+    private readonly Func<Stream> _open;
+    private readonly Stream _stream;
     private readonly ParquetReader _reader;
     private readonly DataField _id;
     private readonly DataField _text;
     private readonly long[] _firstRows;
-    private readonly ConcurrentBag<(FileStream Stream, ParquetReader Reader)> _spareReaders = [];
+    private readonly ConcurrentBag<(Stream Stream, ParquetReader Reader)> _spareReaders = [];
 
-    private ParquetFile(string path, FileStream stream, ParquetReader reader, DataField id, DataField text)
+    private ParquetFile(string name, Func<Stream> open, Stream stream, ParquetReader reader, DataField id, DataField text)
     {
-        Path = path;
+        Name = name;
+        _open = open;
         _stream = stream;
         _reader = reader;
         _id = id;
@@ -36,7 +38,8 @@ internal sealed class ParquetFile : IDisposable
         }
     }
 
-    public string Path { get; }
+    /// <summary>What messages call it: its path, or "standard input".</summary>
+    public string Name { get; }
 
     /// <summary>
     /// What reading a row group takes, for each byte of its text column uncompressed: the compressed pages, the
@@ -46,14 +49,41 @@ internal sealed class ParquetFile : IDisposable
     private const int MemoryPerTextByte = 7;
 
     /// <summary>
-    /// Opens <paramref name="path"/> and checks that it has the columns <paramref name="fields"/> names, of types it can
-    /// read, and that its largest row group can be read within <paramref name="memoryLimit"/> (default: half the memory the
-    /// process may use).
+    /// Opens the file at <paramref name="path"/> and checks that it has the columns <paramref name="fields"/> names, of types
+    /// it can read, and that its largest row group can be read within <paramref name="memoryLimit"/> (default: half the
+    /// memory the process may use).
     /// </summary>
     /// <exception cref="InvalidDataException">Not a Parquet file, without those columns, or with a row group too large.</exception>
-    public static ParquetFile Open(string path, InputFields fields, long? memoryLimit = null)
+    public static ParquetFile Open(string path, InputFields fields, long? memoryLimit = null) => Open(path, () => File.OpenRead(path), fields, memoryLimit);
+
+    /// <summary>
+    /// Reads all of <paramref name="input"/> (standard input, or a gzipped file as it decompresses) into memory, refused
+    /// beyond half the memory the process may use or <paramref name="memoryLimit"/>, and opens that as <see cref="Open(string, InputFields, long?)"/> does.
+    /// </summary>
+    /// <exception cref="InvalidDataException">More than fits, or as <see cref="Open(string, InputFields, long?)"/>.</exception>
+    public static ParquetFile OpenInMemory(string name, Stream input, InputFields fields, long? memoryLimit = null)
     {
-        FileStream stream = File.OpenRead(path);
+        long limit = Math.Min(memoryLimit ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2, Array.MaxLength);
+        var bytes = new MemoryStream();
+        byte[] buffer = new byte[1 << 20];
+        for (int read; (read = input.Read(buffer)) > 0;)
+        {
+            if (bytes.Length + read > limit)
+            {
+                throw new InvalidDataException($"{name}: Parquet over {limit / 1_000_000:N0} MB is not held in memory; give it as a .parquet file.");
+            }
+
+            bytes.Write(buffer, 0, read);
+        }
+
+        byte[] file = bytes.GetBuffer();
+        int length = (int)bytes.Length;
+        return Open(name, () => new MemoryStream(file, 0, length, writable: false), fields, memoryLimit);
+    }
+
+    private static ParquetFile Open(string name, Func<Stream> open, InputFields fields, long? memoryLimit)
+    {
+        Stream stream = open();
         try
         {
             ParquetReader reader;
@@ -63,14 +93,14 @@ internal sealed class ParquetFile : IDisposable
             }
             catch (Exception e)
             {
-                throw new InvalidDataException($"{path}: not a readable Parquet file ({e.Message}).", e);
+                throw new InvalidDataException($"{name}: not a readable Parquet file ({e.Message}).", e);
             }
 
             DataField[] plain = [.. reader.Schema.DataFields.Where(IsPlain)];
-            DataField id = Column(path, plain, fields.Id, "--id-field", f => IsString(f) || IsInteger(f), "a string or integer");
-            DataField text = Column(path, plain, fields.Text, "--text-field", IsString, "a string");
-            EnsureRowGroupsFit(path, reader, text, memoryLimit ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
-            return new ParquetFile(path, stream, reader, id, text);
+            DataField id = Column(name, plain, fields.Id, "--id-field", f => IsString(f) || IsInteger(f), "a string or integer");
+            DataField text = Column(name, plain, fields.Text, "--text-field", IsString, "a string");
+            EnsureRowGroupsFit(name, reader, text, memoryLimit ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
+            return new ParquetFile(name, open, stream, reader, id, text);
         }
         catch
         {
@@ -118,7 +148,7 @@ internal sealed class ParquetFile : IDisposable
                 group = at >= 0 ? at : ~at - 1;
                 if (group >= RowGroupCount)
                 {
-                    throw new InvalidDataException($"{Path}: row {row + 1:N0} is not in the file any more; did it change?");
+                    throw new InvalidDataException($"{Name}: row {row + 1:N0} is not in the file any more; did it change?");
                 }
             }
 
@@ -154,7 +184,7 @@ internal sealed class ParquetFile : IDisposable
                 position.Done = row + 1;
                 if (ids[k] is not { } id || texts[k] is not { } text)
                 {
-                    onProblem(new InputProblem($"{Path}: row {row + 1:N0}", Missing(ids[k])));
+                    onProblem(new InputProblem($"{Name}: row {row + 1:N0}", Missing(ids[k])));
                     continue;
                 }
 
@@ -167,7 +197,7 @@ internal sealed class ParquetFile : IDisposable
                     }
                 }
 
-                yield return new InputDocument(id, text, $"{Path}: row {row + 1:N0}", row, fields);
+                yield return new InputDocument(id, text, $"{Name}: row {row + 1:N0}", row, fields);
             }
         }
     }
@@ -202,19 +232,18 @@ internal sealed class ParquetFile : IDisposable
         ParquetWriter writer = Wait(ParquetWriter.CreateAsync(_reader.Schema, output));
         try
         {
-            long first = 0;
             int from = 0;
-            for (int g = 0; g < _reader.RowGroupCount; first += _reader.RowGroups[g].RowCount, g++)
+            for (int g = 0; g < _reader.RowGroupCount; g++)
             {
-                long end = first + _reader.RowGroups[g].RowCount;
                 int to = from;
-                while (to < kept.Length && kept[to] < end)
+                while (to < kept.Length && kept[to] < _firstRows[g + 1])
                 {
                     to++;
                 }
 
                 if (to > from)
                 {
+                    long first = _firstRows[g];
                     int[] picked = [.. kept[from..to].Select(r => (int)(r - first))];
                     using ParquetRowGroupReader group = _reader.OpenRowGroupReader(g);
                     using ParquetRowGroupWriter copy = writer.CreateRowGroup();
@@ -235,14 +264,14 @@ internal sealed class ParquetFile : IDisposable
 
     /// <summary>Why <see cref="WriteRows"/> cannot copy this file's rows (a nested or repeated column, or one of another type), or null.</summary>
     public string? WhyRowsCannotBeCopied() => _reader.Schema.DataFields.FirstOrDefault(f => !IsPlain(f) || Copier(f) is null) is { } field
-        ? $"{Path}: --output-corpus cannot copy the column \"{field.Path}\" ({(IsPlain(field) ? field.ClrType.Name : "nested or repeated")}); --keep and --drop write the ids instead."
+        ? $"{Name}: --output-corpus cannot copy the column \"{field.Path}\" ({(IsPlain(field) ? field.ClrType.Name : "nested or repeated")}); --keep and --drop write the ids instead."
         : null;
 
     public void Dispose()
     {
         Wait(_reader.DisposeAsync());
         _stream.Dispose();
-        while (_spareReaders.TryTake(out (FileStream Stream, ParquetReader Reader) spare))
+        while (_spareReaders.TryTake(out (Stream Stream, ParquetReader Reader) spare))
         {
             Wait(spare.Reader.DisposeAsync());
             spare.Stream.Dispose();
@@ -304,14 +333,14 @@ internal sealed class ParquetFile : IDisposable
 
     private string Missing(string? id) => id is null ? $"no \"{_id.Name}\"" : $"no \"{_text.Name}\"";
 
-    private InvalidDataException Changed(long row) => new($"{Path}: row {row + 1:N0} has no text any more; did the file change?");
+    private InvalidDataException Changed(long row) => new($"{Name}: row {row + 1:N0} has no text any more; did the file change?");
 
     // A reader of the pool's own, opened on first need and kept for the next row group.
     private TResult WithReader<TResult>(Func<ParquetReader, TResult> read)
     {
-        if (!_spareReaders.TryTake(out (FileStream Stream, ParquetReader Reader) spare))
+        if (!_spareReaders.TryTake(out (Stream Stream, ParquetReader Reader) spare))
         {
-            FileStream stream = File.OpenRead(Path);
+            Stream stream = _open();
             spare = (stream, Wait(ParquetReader.CreateAsync(stream, leaveStreamOpen: true)));
         }
 
@@ -322,7 +351,7 @@ internal sealed class ParquetFile : IDisposable
         catch (Exception e) when (e is not InvalidDataException and not IOException and not OperationCanceledException)
         {
             // Parquet.Net's own exceptions for damaged pages vary.
-            throw new InvalidDataException($"{Path}: a row group cannot be read ({e.Message}).", e);
+            throw new InvalidDataException($"{Name}: a row group cannot be read ({e.Message}).", e);
         }
         finally
         {
@@ -473,8 +502,6 @@ internal sealed class ParquetFile : IDisposable
 
     // The CLI reads on its own threads with no synchronization context: waiting on Parquet.Net's tasks blocks nothing else.
     private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
-
-    private static T Wait<T>(ValueTask<T> task) => task.AsTask().GetAwaiter().GetResult();
 
     private static void Wait(Task task) => task.GetAwaiter().GetResult();
 
