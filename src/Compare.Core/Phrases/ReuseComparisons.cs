@@ -19,11 +19,6 @@ internal static class ReuseComparisons
     // News averages five to six characters a word with its space; five errs towards reading again rather than holding more.
     private const int CharactersPerWord = 5;
 
-    // A document this long keeps where each of its runs starts (4 bytes a word), so that its pairs with documents at
-    // least LopsidedRatio times shorter search only the stretches where their runs meet (RunWindows).
-    private const int LongCharacters = 16_384;
-    private const int LopsidedRatio = 4;
-
     /// <summary>
     /// Compares <paramref name="pairs"/> (packed, distinct, ascending) of documents of the given lengths, handing over
     /// those sharing a passage: block by block, and within a block by their later document, then their earlier.
@@ -46,7 +41,7 @@ internal static class ReuseComparisons
 
     /// <summary>What holding a document of <paramref name="length"/> characters for its comparisons costs: its text, words and runs.</summary>
     public static long HeldBytes(int length) =>
-        128 + (2L * length) + ((long)(Unsafe.SizeOf<Token>() + sizeof(ulong) + (length >= LongCharacters ? sizeof(int) : 0)) * length / CharactersPerWord);
+        128 + (2L * length) + ((long)(Unsafe.SizeOf<Token>() + sizeof(ulong) + (length >= PassageText.LongCharacters ? sizeof(int) : 0)) * length / CharactersPerWord);
 
     /// <summary>
     /// Reads the documents of <paramref name="pairs"/>[<paramref name="from"/>..<paramref name="to"/>] again, in position
@@ -60,7 +55,7 @@ internal static class ReuseComparisons
         var phraseOptions = new PhraseOptions { MinWords = options.MinWords, MaxBridgeWords = options.MaxBridgeWords, Normalization = options.Normalization };
         var batch = new ReusePair?[Math.Min(ComparisonsPerBatch, to - from)];
         int handed = 0;
-        ReadingBlocks.ReadInOrder(corpus, pairs, from, to, documents, text => PreparedText.Of(text, options),
+        ReadingBlocks.ReadInOrder(corpus, pairs, from, to, documents, text => PassageText.Of(text.ToString(), options.Normalization, options.MinWords),
             (held, byRight, first, end) =>
             {
                 for (int chunk = first; chunk < end; chunk += ComparisonsPerBatch)
@@ -83,49 +78,12 @@ internal static class ReuseComparisons
         return handed;
     }
 
-    /// <summary>
-    /// What two documents share, or null. Every passage holds a run of MinWords words, so a pair whose runs share no
-    /// fingerprint shares no passage: most candidate pairs share only a common short phrase, and merging two sorted
-    /// arrays costs far less than the search.
-    /// </summary>
-    private static ReusePair? Compare(int left, PreparedText a, int right, PreparedText b, PhraseOptions options, CancellationToken cancellationToken)
+    /// <summary>What two documents share, or null (<see cref="SharedPhraseFinder.Find(PassageText, PassageText, PhraseOptions, CancellationToken)"/>).</summary>
+    private static ReusePair? Compare(int left, PassageText a, int right, PassageText b, PhraseOptions options, CancellationToken cancellationToken)
     {
         Debug.Assert(left < right, "a pair is packed with its earlier document first");
-        // A long document is searched only in the stretches its shorter partner's runs meet; not with bridging, whose
-        // passages may reach past the runs two documents share.
-        (Token[] Words, int[]? Places)? wordsA = (a.Words, null), wordsB = (b.Words, null);
-        if (options.MaxBridgeWords == 0 && Lopsided(a, b))
-        {
-            wordsA = Stretches(a, b, options);
-        }
-        else if (options.MaxBridgeWords == 0 && Lopsided(b, a))
-        {
-            wordsB = Stretches(b, a, options);
-        }
-        else if (!WordSequenceHashes.AnyShared(a.Runs, b.Runs))
-        {
-            return null;
-        }
-
-        if (wordsA is not { } inA || wordsB is not { } inB)
-        {
-            return null; // no run in common
-        }
-
-        // Searched in stretches, a document still counts all its words.
-        SharedPhrases shared = SharedPhraseFinder.Find(a.Text, inA.Words, inA.Places, b.Text, inB.Words, inB.Places, options, cancellationToken) with
-        {
-            LeftWordCount = a.Words.Length,
-            RightWordCount = b.Words.Length,
-        };
-        return shared.Phrases.Count > 0 ? new ReusePair(left, right, shared) : null;
+        return SharedPhraseFinder.Find(a, b, options, cancellationToken) is { Phrases.Count: > 0 } shared ? new ReusePair(left, right, shared) : null;
     }
-
-    private static bool Lopsided(PreparedText longer, PreparedText shorter) =>
-        longer.RunStarts is not null && longer.Words.Length >= LopsidedRatio * (long)shorter.Words.Length;
-
-    private static (Token[] Words, int[]? Places)? Stretches(PreparedText longer, PreparedText shorter, PhraseOptions options) =>
-        RunWindows.Where(shorter.Runs, longer.Runs, longer.RunStarts!, longer.Words, options.MinWords);
 
     private static int HandOver(Span<ReusePair?> batch, Action<ReusePair> found)
     {
@@ -141,26 +99,5 @@ internal static class ReuseComparisons
 
         batch.Clear();
         return handed;
-    }
-
-    /// <summary>
-    /// A document as its pairs compare it, made once however many pairs it is in: its words (24 bytes a word), the sorted
-    /// fingerprints of its runs of MinWords words and, for a long document, where each of those runs starts.
-    /// </summary>
-    private sealed record PreparedText(string Text, Token[] Words, ulong[] Runs, int[]? RunStarts)
-    {
-        public static PreparedText Of(ReadOnlySpan<char> span, ReuseOptions options)
-        {
-            // The text itself is kept: passages quote it.
-            string text = span.ToString();
-            Token[] words = SharedPhraseFinder.Tokenize(text, options.Normalization);
-            if (text.Length < LongCharacters)
-            {
-                return new PreparedText(text, words, WordSequenceHashes.SortedRuns(words, options.MinWords), null);
-            }
-
-            (ulong[] runs, int[] starts) = WordSequenceHashes.SortedRunsWithStarts(words, options.MinWords);
-            return new PreparedText(text, words, runs, starts);
-        }
     }
 }

@@ -67,6 +67,49 @@ public static class SharedPhraseFinder
     }
 
     /// <summary>
+    /// The shared passages of two prepared texts, the same as of the texts themselves, or null when they share no run of
+    /// MinWords words, which every passage holds (merging two sorted arrays costs far less than the search). A long text
+    /// against a far shorter one is searched only in the stretches where their runs meet; not with bridging, whose passages
+    /// may reach past the runs two texts share.
+    /// </summary>
+    public static SharedPhrases? Find(PassageText a, PassageText b, PhraseOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(options);
+        if (a.MinWords != options.MinWords || b.MinWords != options.MinWords)
+        {
+            throw new ArgumentException($"The texts were prepared for passages of {a.MinWords} and {b.MinWords} words, not {options.MinWords}.", nameof(options));
+        }
+
+        (Token[] Words, int[]? Places)? wordsA = (a.Words, null), wordsB = (b.Words, null);
+        if (a.SearchedInStretchesAgainst(b, options))
+        {
+            wordsA = a.StretchesAgainst(b);
+        }
+        else if (b.SearchedInStretchesAgainst(a, options))
+        {
+            wordsB = b.StretchesAgainst(a);
+        }
+        else if (!WordSequenceHashes.AnyShared(a.Runs, b.Runs))
+        {
+            return null;
+        }
+
+        if (wordsA is not { } inA || wordsB is not { } inB)
+        {
+            return null; // no run in common
+        }
+
+        // Searched in stretches, a text still counts all its words.
+        return Find(a.Text, inA.Words, inA.Places, b.Text, inB.Words, inB.Places, options, cancellationToken) with
+        {
+            LeftWordCount = a.Words.Length,
+            RightWordCount = b.Words.Length,
+        };
+    }
+
+    /// <summary>
     /// Finds shared passages of a text prepared for many comparisons (made with <paramref name="options"/>' MinWords) and
     /// <paramref name="right"/>, whose tokens are made with the same normalisation and seed: the same answer as the other overloads.
     /// </summary>

@@ -24,7 +24,7 @@ public sealed record SharedPassagesResult(IReadOnlyList<PassageMatchResult> Matc
 /// the most are compared with the query word by word (<see cref="SharedPhraseFinder"/>, as Compare does), and the matches
 /// are ranked by how many of the query's words they share.
 /// </summary>
-internal sealed class SharedPassageService(DocumentIndexService index, ICandidateIndex candidateIndex, CompareMetrics metrics)
+internal sealed class SharedPassageService(DocumentIndexService index, ICandidateIndex candidateIndex, LongPassageTexts longTexts, CompareMetrics metrics)
 {
     /// <summary>A fingerprint held by more documents than this is boilerplate: a query does not follow it, and says how many it left.</summary>
     public const int MaxDocumentsPerFingerprint = 1000;
@@ -68,6 +68,8 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         int candidatesFound = found.Found - (found.Candidates.Count - candidates.Length);
         options = options with { Normalization = settings.Parameters.Normalization };
         var prepared = new PassageQuery(text, words, options.MinWords);
+        PhraseOptions phraseOptions = options;
+        var preparedAsText = new Lazy<PassageText>(() => PassageText.Of(text, words, phraseOptions.Normalization, phraseOptions.MinWords));
         // The documents sharing the most fingerprints first (ties by id), until top_k share a passage or the budget is spent:
         // a document sharing no more fingerprints than the top_k-th match most likely shares no more wording, and the answer
         // says how many were left (candidates_verified below candidates_found).
@@ -84,7 +86,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
             Claimable<Claimable<SharedPhrases?>[]>[] reads = [.. next.Chunk(TextsPerRead).Select(read => new Claimable<Claimable<SharedPhrases?>[]>(async () =>
             {
                 IReadOnlyDictionary<string, string> texts = await index.GetTextsAsync(collection, [.. read.Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
-                return [.. read.Select(c => Claimable.Queue(() => Compare(prepared, texts.GetValueOrDefault(c.Id), options, cancellationToken)))];
+                return [.. read.Select(c => Claimable.Queue(() => Compare(collection, (prepared, preparedAsText), c.Id, texts.GetValueOrDefault(c.Id), options, cancellationToken)))];
             }))];
             Claimable<SharedPhrases?>[] comparisons = [.. (await Claimable.RunAllAsync(reads).ConfigureAwait(false)).SelectMany(read => read)];
             SharedPhrases?[] compared = await Claimable.RunAllAsync(comparisons, alreadyQueued: true).ConfigureAwait(false);
@@ -104,8 +106,25 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
             PassageFingerprints.GuaranteedWords, candidatesFound, verified, found.CommonFingerprints);
     }
 
-    /// <summary>Compare's shared passages of the query and one candidate (null for one deleted or damaged since it was found: one never fails the search).</summary>
-    private static Task<SharedPhrases?> Compare(PassageQuery query, string? candidate, PhraseOptions options, CancellationToken cancellationToken) =>
-        Task.FromResult(candidate is null ? null
-            : SharedPhraseFinder.Find(query, candidate, SharedPhraseFinder.Tokenize(candidate, options.Normalization), options, cancellationToken));
+    /// <summary>
+    /// Compare's shared passages of the query and one candidate (null for one deleted or damaged since it was found: one
+    /// never fails the search). A long candidate at least four times the query's length, without bridging, is taken as
+    /// <see cref="LongPassageTexts"/> keeps it and searched only where the query's runs meet it; the same passages.
+    /// </summary>
+    private Task<SharedPhrases?> Compare(string collection, (PassageQuery Query, Lazy<PassageText> AsText) query, string id, string? candidate,
+        PhraseOptions options, CancellationToken cancellationToken)
+    {
+        if (candidate is null)
+        {
+            return Task.FromResult<SharedPhrases?>(null);
+        }
+
+        if (candidate.Length >= PassageText.LongCharacters && options.MaxBridgeWords == 0 && candidate.Length >= 4L * query.Query.Text.Length)
+        {
+            PassageText kept = longTexts.Get(collection, id, candidate, options.Normalization, options.MinWords);
+            return Task.FromResult(SharedPhraseFinder.Find(query.AsText.Value, kept, options, cancellationToken));
+        }
+
+        return Task.FromResult<SharedPhrases?>(SharedPhraseFinder.Find(query.Query, candidate, SharedPhraseFinder.Tokenize(candidate, options.Normalization), options, cancellationToken));
+    }
 }

@@ -47,6 +47,7 @@ public static class CompareServerExtensions
         services.AddSingleton<DeduplicateJobs>();
         services.AddSingleton<DocumentIndexService>();
         services.AddSingleton<ComparisonService>();
+        services.AddSingleton<LongPassageTexts>();
         services.AddSingleton<SharedPassageService>();
         // Interceptors registered in DI are resolved from it rather than built for every call.
         services.AddSingleton<RequestLogInterceptor>();
