@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 
 namespace Compare.Cli.Tests;
@@ -18,13 +17,13 @@ public sealed class NativeExecutableTests
         {
             // Its own artifacts folder, so the publish does not rewrite the build these tests run against.
             string directory = Path.Combine(work.FullName, "bin");
-            (int published, string log, string errors) = await RunAsync("dotnet",
+            (int published, string log, string errors) = await ChildProcess.RunAsync("dotnet",
                 ["publish", Path.Combine(TestData.RepositoryRoot, "src", "Compare.Cli"), "-c", "Release", "-o", directory, "--artifacts-path", Path.Combine(work.FullName, "artifacts")]);
             Assert.True(published == 0, log + errors);
             string compare = Path.Combine(directory, "compare");
             Assert.DoesNotContain(Directory.GetFiles(directory), f => f.EndsWith(".dll", StringComparison.Ordinal));
 
-            (int versionExit, string version, _) = await RunAsync(compare, ["--version"]);
+            (int versionExit, string version, _) = await ChildProcess.RunAsync(compare, ["--version"]);
             Assert.Equal(0, versionExit);
             Assert.StartsWith("1.0.0", version, StringComparison.Ordinal);
 
@@ -34,15 +33,15 @@ public sealed class NativeExecutableTests
             string parquet = Path.Combine(work.FullName, "bbc.parquet");
             await ParquetTestFiles.BbcAsync(parquet);
             await SameAsInProcessAsync(compare, ["dedup", parquet, "--output-corpus", Path.Combine(work.FullName, "kept.parquet")]);
-            (int keptExit, _, string keptError) = await RunAsync(compare, ["dedup", parquet, "--output-corpus", Path.Combine(work.FullName, "kept-native.parquet")]);
+            (int keptExit, _, string keptError) = await ChildProcess.RunAsync(compare, ["dedup", parquet, "--output-corpus", Path.Combine(work.FullName, "kept-native.parquet")]);
             Assert.True(keptExit == 0, keptError);
             Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(work.FullName, "kept.parquet")), await File.ReadAllBytesAsync(Path.Combine(work.FullName, "kept-native.parquet")));
-            (int misuse, _, string misuseError) = await RunAsync(compare, ["dedup", TestData.BbcPath, "--threshold", "abc"]);
+            (int misuse, _, string misuseError) = await ChildProcess.RunAsync(compare, ["dedup", TestData.BbcPath, "--threshold", "abc"]);
             Assert.Equal((CompareCli.UsageError, 1), (misuse, misuseError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length));
 
             await using WebApplication server = await ServerModeTests.StartServerAsync();
             string address = server.Urls.Single();
-            (int indexed, _, string indexError) = await RunAsync(compare, ["index", Path.Combine(TestData.RepositoryRoot, "seeds"), "--server", address]);
+            (int indexed, _, string indexError) = await ChildProcess.RunAsync(compare, ["index", Path.Combine(TestData.RepositoryRoot, "seeds"), "--server", address]);
             Assert.True(indexed == 0, indexError);
             await SameAsInProcessAsync(compare, ["similar", Seed("003_2f03ddab81289ed0.txt"), "--server", address, "--threshold", "0.001", "--exhaustive"]);
         }
@@ -58,18 +57,8 @@ public sealed class NativeExecutableTests
     {
         using var expected = new StringWriter();
         int expectedExit = await CompareCli.RunAsync(args, expected, new StringWriter());
-        (int exit, string output, string error) = await RunAsync(compare, args);
+        (int exit, string output, string error) = await ChildProcess.RunAsync(compare, args);
         Assert.True(exit == expectedExit, error);
         Assert.Equal(expected.ToString(), output);
-    }
-
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(string executable, string[] args)
-    {
-        var start = new ProcessStartInfo(executable, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
     }
 }

@@ -329,7 +329,7 @@ internal static class ArrowJs
     {
         string tools = await InstallAsync();
         File.Copy(Path.Combine(TestData.RepositoryRoot, "tests", "Compare.Cli.Tests", "Arrow", script), Path.Combine(tools, script), overwrite: true);
-        (int exit, string output, string error) = await ProcessAsync("node", [Path.Combine(tools, script), .. args]);
+        (int exit, string output, string error) = await ChildProcess.RunAsync("node", [Path.Combine(tools, script), .. args]);
         Assert.True(exit == 0, $"node {script}: {error}");
         return output;
     }
@@ -344,7 +344,7 @@ internal static class ArrowJs
             if (!Directory.Exists(Path.Combine(tools, "node_modules", "parquet-wasm")) || !Directory.Exists(Path.Combine(tools, "node_modules", "apache-arrow")))
             {
                 Directory.CreateDirectory(tools);
-                (int exit, _, string error) = await ProcessAsync("npm", ["install", "--silent", "--no-audit", "--no-fund", "--prefix", tools, .. Packages.Split(' ')]);
+                (int exit, _, string error) = await ChildProcess.RunAsync("npm", ["install", "--silent", "--no-audit", "--no-fund", "--prefix", tools, .. Packages.Split(' ')]);
                 Assert.True(exit == 0, $"npm install {Packages} (scripts/test.sh installs npm): {error}");
             }
         }
@@ -354,15 +354,5 @@ internal static class ArrowJs
         }
 
         return tools;
-    }
-
-    private static async Task<(int Exit, string Output, string Error)> ProcessAsync(string executable, string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo(executable, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using System.Diagnostics.Process process = System.Diagnostics.Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
     }
 }

@@ -97,41 +97,41 @@ public sealed class ServerModeTests
     [Fact]
     public async Task Index_JsonLinesWithOtherFields_StoresThemAsMetadata()
     {
-        await using WebApplication app = await StartServerAsync();
-        string server = app.Urls.Single();
-        DirectoryInfo directory = Directory.CreateTempSubdirectory("compare-cli-");
-        string path = Path.Combine(directory.FullName, "meta.jsonl");
-        await File.WriteAllTextAsync(path, """
+        V1.StoredDocument[] stored = await IndexedAsync("meta.jsonl", path => File.WriteAllTextAsync(path, """
             {"id": "n1", "text": "Xi Jinping met Nursultan Nazarbayev in Astana.", "source": "Xinhua", "year": 2014, "tags": ["a", "b"]}
-            """);
-        using var error = new StringWriter();
+            """), "n1");
 
-        int exit = await CompareCli.RunAsync(["index", path, "--server", server, "--collection", "default"], new StringWriter(), error);
-        directory.Delete(recursive: true);
-
-        Assert.True(exit == 0, error.ToString());
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(server);
-        V1.GetDocumentResponse stored = await new V1.DocumentService.DocumentServiceClient(channel)
-            .GetDocumentAsync(new V1.GetDocumentRequest { Id = "n1", IncludeText = true });
-        Assert.Equal("Xi Jinping met Nursultan Nazarbayev in Astana.", stored.Document.Text);
-        Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["tags"] = "[\"a\", \"b\"]" }, stored.Document.Metadata);
+        Assert.Equal("Xi Jinping met Nursultan Nazarbayev in Astana.", stored[0].Text);
+        Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["tags"] = "[\"a\", \"b\"]" }, stored[0].Metadata);
     }
 
     [Fact]
     public async Task Index_ParquetWithOtherColumns_StoresThePlainOnesAsMetadata()
     {
-        await using WebApplication app = await StartServerAsync();
-        string server = app.Urls.Single();
-        DirectoryInfo directory = Directory.CreateTempSubdirectory("compare-cli-");
-        string path = Path.Combine(directory.FullName, "meta.parquet");
-        await ParquetTestFiles.WriteAsync(path, 1,
+        V1.StoredDocument[] stored = await IndexedAsync("meta.parquet", path => ParquetTestFiles.WriteAsync(path, 1,
             new ParquetTestFiles.Column(new Parquet.Schema.DataField<string>("id"), new[] { "n1", "n2" }),
             new ParquetTestFiles.Column(new Parquet.Schema.DataField<string>("text"), new[] { "Xi Jinping met Nursultan Nazarbayev in Astana.", "Trade was discussed." }),
             new ParquetTestFiles.Column(new Parquet.Schema.DataField<string>("source"), new[] { "Xinhua", null }),
             new ParquetTestFiles.Column(new Parquet.Schema.DataField<long>("year"), new long[] { 2014, 2016 }),
             new ParquetTestFiles.Column(new Parquet.Schema.DataField<double?>("score"), new double?[] { 0.25, null }),
             new ParquetTestFiles.Column(new Parquet.Schema.DataField<bool>("wire"), new[] { true, false }),
-            new ParquetTestFiles.Column(new Parquet.Schema.DataField<DateTime>("published"), new[] { DateTime.UnixEpoch, DateTime.UnixEpoch }));
+            new ParquetTestFiles.Column(new Parquet.Schema.DataField<DateTime>("published"), new[] { DateTime.UnixEpoch, DateTime.UnixEpoch })), "n1", "n2");
+
+        Assert.Equal("Xi Jinping met Nursultan Nazarbayev in Astana.", stored[0].Text);
+        // Times are not among the plain columns metadata takes; a null leaves its column out of that row.
+        Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["score"] = "0.25", ["wire"] = "true" }, stored[0].Metadata);
+        Assert.Equal(new Dictionary<string, string> { ["year"] = "2016", ["wire"] = "false" }, stored[1].Metadata);
+    }
+
+    // A file named fileName, written by write, uploaded with compare index into a fresh server's default collection; the
+    // documents ids name, as the server then holds them.
+    private static async Task<V1.StoredDocument[]> IndexedAsync(string fileName, Func<string, Task> write, params string[] ids)
+    {
+        await using WebApplication app = await StartServerAsync();
+        string server = app.Urls.Single();
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("compare-cli-");
+        string path = Path.Combine(directory.FullName, fileName);
+        await write(path);
         using var error = new StringWriter();
 
         int exit = await CompareCli.RunAsync(["index", path, "--server", server, "--collection", "default"], new StringWriter(), error);
@@ -140,12 +140,13 @@ public sealed class ServerModeTests
         Assert.True(exit == 0, error.ToString());
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(server);
         var documents = new V1.DocumentService.DocumentServiceClient(channel);
-        V1.GetDocumentResponse first = await documents.GetDocumentAsync(new V1.GetDocumentRequest { Id = "n1", IncludeText = true });
-        V1.GetDocumentResponse second = await documents.GetDocumentAsync(new V1.GetDocumentRequest { Id = "n2", IncludeText = true });
-        Assert.Equal("Xi Jinping met Nursultan Nazarbayev in Astana.", first.Document.Text);
-        // Times are not among the plain columns metadata takes; a null leaves its column out of that row.
-        Assert.Equal(new Dictionary<string, string> { ["source"] = "Xinhua", ["year"] = "2014", ["score"] = "0.25", ["wire"] = "true" }, first.Document.Metadata);
-        Assert.Equal(new Dictionary<string, string> { ["year"] = "2016", ["wire"] = "false" }, second.Document.Metadata);
+        var stored = new List<V1.StoredDocument>();
+        foreach (string id in ids)
+        {
+            stored.Add((await documents.GetDocumentAsync(new V1.GetDocumentRequest { Id = id, IncludeText = true })).Document);
+        }
+
+        return [.. stored];
     }
 
     internal static async Task<WebApplication> StartServerAsync(Dictionary<string, string?>? settings = null)

@@ -121,7 +121,11 @@ internal sealed class ParquetFile : IDisposable
     /// </summary>
     public ChunkOutcome<T> ParseGroup<T>(int group, TextWork<T> work, ParallelOptions options)
     {
-        (string?[] ids, TextValues texts) = WithReader(reader => (ReadIds(reader, group), ReadTextValues(reader, group)));
+        (string?[] ids, TextValues texts) = WithReader(reader =>
+        {
+            using ParquetRowGroupReader rows = reader.OpenRowGroupReader(group);
+            return (ReadIds(rows), ReadTextValues(rows));
+        });
         long first = _firstRows[group];
         LineOutcome<T>[] rows = OrderedBatches.WorkOn(Enumerable.Range(0, ids.Length).ToArray(), k => ids[k] is { } id && texts.TryGet(k, out ReadOnlyMemory<char> text)
             ? new LineOutcome<T>(id, null, first + k, 0, work(text.Span))
@@ -164,7 +168,11 @@ internal sealed class ParquetFile : IDisposable
     /// <summary><paramref name="work"/> on the texts of <paramref name="rows"/>, all in row group <paramref name="group"/>, read with a reader of its own.</summary>
     public T[] WorkOnRows<T>(int group, long[] rows, TextWork<T> work, ParallelOptions options)
     {
-        TextValues texts = WithReader(reader => ReadTextValues(reader, group));
+        TextValues texts = WithReader(reader =>
+        {
+            using ParquetRowGroupReader inGroup = reader.OpenRowGroupReader(group);
+            return ReadTextValues(inGroup);
+        });
         long first = _firstRows[group];
         ReadOnlyMemory<char>[] wanted = [.. rows.Select(row => texts.TryGet((int)(row - first), out ReadOnlyMemory<char> text) ? text : throw Changed(row))];
         return OrderedBatches.WorkOn(wanted, text => work(text.Span), options);
@@ -207,10 +215,15 @@ internal sealed class ParquetFile : IDisposable
     {
         foreach ((int group, long[] inGroup) in ByGroup(rows))
         {
-            string?[] texts = ReadTexts(_reader, group);
+            TextValues texts;
+            using (ParquetRowGroupReader reader = _reader.OpenRowGroupReader(group))
+            {
+                texts = ReadTextValues(reader);
+            }
+
             foreach (long row in inGroup)
             {
-                yield return texts[row - _firstRows[group]] ?? throw Changed(row);
+                yield return texts.TryGet((int)(row - _firstRows[group]), out ReadOnlyMemory<char> text) ? text.ToString() : throw Changed(row);
             }
         }
     }
@@ -281,26 +294,15 @@ internal sealed class ParquetFile : IDisposable
     private (string?[] Ids, string?[] Texts, string?[][] Metadata) ReadGroup(int index, DataField[] others)
     {
         using ParquetRowGroupReader group = _reader.OpenRowGroupReader(index);
-        return (ReadIds(_reader, index), ReadTexts(_reader, index), [.. others.Select(f => Wait(AsStrings(f)!(group, f)))]);
+        return (ReadIds(group), Wait(ReadStrings(group, _text)), [.. others.Select(f => Wait(AsStrings(f)!(group, f)))]);
     }
 
-    private string?[] ReadIds(ParquetReader reader, int index)
-    {
-        using ParquetRowGroupReader group = reader.OpenRowGroupReader(index);
-        return Wait(IsString(_id) ? ReadStrings(group, _id) : AsStrings(_id)!(group, _id));
-    }
-
-    private string?[] ReadTexts(ParquetReader reader, int index)
-    {
-        using ParquetRowGroupReader group = reader.OpenRowGroupReader(index);
-        return Wait(ReadStrings(group, _text));
-    }
+    private string?[] ReadIds(ParquetRowGroupReader group) => Wait(AsStrings(_id)!(group, _id));
 
     // The batch commands' texts: the column's values without a string each (a quarter less time than strings), a row's
     // found by its definition level, which is the field's maximum where the row has one.
-    private TextValues ReadTextValues(ParquetReader reader, int index)
+    private TextValues ReadTextValues(ParquetRowGroupReader group)
     {
-        using ParquetRowGroupReader group = reader.OpenRowGroupReader(index);
         var values = new ReadOnlyMemory<char>[group.RowCount];
         int[] levels = new int[group.RowCount];
         Wait(group.ReadRawAsync(_text, values.AsMemory(), levels.AsMemory(), null));

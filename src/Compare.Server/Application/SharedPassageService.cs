@@ -68,8 +68,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
         int candidatesFound = found.Found - (found.Candidates.Count - candidates.Length);
         options = options with { Normalization = settings.Parameters.Normalization };
         var prepared = new PassageQuery(text, words, options.MinWords);
-        PhraseOptions phraseOptions = options;
-        var preparedAsText = new Lazy<PassageText>(() => PassageText.Of(text, words, phraseOptions.Normalization, phraseOptions.MinWords));
+        var preparedAsText = new Lazy<PassageText>(() => PassageText.Of(text, words, settings.Parameters.Normalization, options.MinWords));
         // The documents sharing the most fingerprints first (ties by id), until top_k share a passage or the budget is spent:
         // a document sharing no more fingerprints than the top_k-th match most likely shares no more wording, and the answer
         // says how many were left (candidates_verified below candidates_found).
@@ -108,8 +107,8 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
 
     /// <summary>
     /// Compare's shared passages of the query and one candidate (null for one deleted or damaged since it was found: one
-    /// never fails the search). A long candidate at least four times the query's length, without bridging, is taken as
-    /// <see cref="LongPassageTexts"/> keeps it and searched only where the query's runs meet it; the same passages.
+    /// never fails the search). A long candidate is taken as <see cref="LongPassageTexts"/> keeps it, not tokenised again,
+    /// and the comparison of two prepared texts searches it only where the query's runs meet it when it can; the same passages.
     /// </summary>
     private Task<SharedPhrases?> Compare(string collection, (PassageQuery Query, Lazy<PassageText> AsText) query, string id, string? candidate,
         PhraseOptions options, CancellationToken cancellationToken)
@@ -119,7 +118,7 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
             return Task.FromResult<SharedPhrases?>(null);
         }
 
-        if (candidate.Length >= PassageText.LongCharacters && options.MaxBridgeWords == 0 && candidate.Length >= 4L * query.Query.Text.Length)
+        if (candidate.Length >= PassageText.LongCharacters)
         {
             PassageText kept = longTexts.Get(collection, id, candidate, options.Normalization, options.MinWords);
             return Task.FromResult(SharedPhraseFinder.Find(query.AsText.Value, kept, options, cancellationToken));
