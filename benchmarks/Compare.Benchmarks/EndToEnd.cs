@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Compare.Core;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
@@ -79,6 +81,7 @@ internal static class EndToEnd
         Row($"sketch (signature + exact shingle set), {Environment.ProcessorCount} cores", sketchAll);
         Row($"whole dedup at 0.8 (sketch, LSH, verify, cluster), {Environment.ProcessorCount} cores", dedup);
         Console.WriteLine();
+        Console.WriteLine($"memory read bandwidth, 1 core: {MemoryReadGigabytesPerSecond(repetitions):F1} GB/s (a 512 MB array summed with {(Vector256.IsHardwareAccelerated ? "Vector256" : "scalar")} loads; the physical limit of any stage that streams text from memory)");
         Console.WriteLine($"dedup: {result!.CandidatePairs} candidate pairs, {result.Pairs.Count} verified pairs, {result.Clusters.Count} clusters, {result.DuplicateCount} duplicates");
         if (Environment.GetEnvironmentVariable("DATASKETCH") is { Length: > 0 } checkout)
         {
@@ -112,6 +115,26 @@ internal static class EndToEnd
         }
 
         return System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("sign_ms").GetDouble();
+    }
+
+    // One core streaming a buffer far larger than the caches: the per-core bound on reading text that is not cached.
+    private static double MemoryReadGigabytesPerSecond(int repetitions)
+    {
+        var buffer = new ulong[512 << 17];
+        Array.Fill(buffer, 1UL); // touched once, so the timing reads memory rather than fresh pages
+        ulong total = 0;
+        double ms = Best(repetitions, () =>
+        {
+            Vector256<ulong> sum = Vector256<ulong>.Zero;
+            foreach (Vector256<ulong> lane in MemoryMarshal.Cast<ulong, Vector256<ulong>>(buffer))
+            {
+                sum += lane;
+            }
+
+            total = Vector256.Sum(sum);
+        });
+        Debug.Assert(total == (ulong)buffer.Length, "every element summed once");
+        return buffer.Length * sizeof(ulong) / 1e9 / (ms / 1000);
     }
 
     private static double Best(int repetitions, Action action)
