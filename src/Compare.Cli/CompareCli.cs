@@ -59,16 +59,16 @@ internal static class CompareCli
         return UsageError;
     }
 
-    private static InputSpec Input(ParseResult result, Argument<string> input, Option<string> idField, Option<string> textField, Option<InputFormat?> format,
+    private static InputSpec[] Inputs(ParseResult result, Argument<string[]> inputs, Option<string> idField, Option<string> textField, Option<InputFormat?> format,
         Func<Stream> standardInput) =>
-        new(result.GetValue(input)!, new InputFields(result.GetValue(idField)!, result.GetValue(textField)!), result.GetValue(format))
+        [.. result.GetValue(inputs)!.Select(path => new InputSpec(path, new InputFields(result.GetValue(idField)!, result.GetValue(textField)!), result.GetValue(format))
         {
             OpenStandardInput = standardInput,
-        };
+        })];
 
     private static Command DedupCommand(TextWriter output, TextWriter error, Func<Stream> standardInput)
     {
-        Argument<string> input = InputArgument();
+        Argument<string[]> input = InputArgument();
         Option<double> threshold = CliOptions.Threshold("Lowest Jaccard similarity of two duplicates, above 0 and at most 1.", 0.8);
         var outputFile = new Option<string?>("--output", "-o") { Description = "Clusters as JSON lines (default: standard output)." };
         var pairs = new Option<string?>("--pairs") { Description = "Also write every verified pair as JSON lines to this file." };
@@ -106,7 +106,7 @@ internal static class CompareCli
             }
 
             return new DedupRun(output, error, new DedupSettings(
-                Input(result, input, idField, textField, format, standardInput),
+                Inputs(result, input, idField, textField, format, standardInput),
                 result.GetValue(threshold), result.GetValue(outputFile), result.GetValue(pairs), result.GetValue(keep), result.GetValue(drop),
                 result.GetValue(outputCorpus), result.GetValue(representative), result.GetValue(strict), sketching.Parameters(result), sketching.Lsh(result),
                 address, result.GetValue(collection)!, result.GetValue(create), (long)result.GetValue(maxHeld) << 20)).RunAsync(cancellationToken);
@@ -116,7 +116,7 @@ internal static class CompareCli
 
     private static Command ReuseCommand(TextWriter output, TextWriter error, Func<Stream> standardInput)
     {
-        Argument<string> input = InputArgument();
+        Argument<string[]> input = InputArgument();
         Option<int> minWords = CliOptions.Integer("--min-words", $"Shortest shared passage, in words, 2 to 64 (every pair sharing {PassageFingerprints.GuaranteedWords} words in a row is found).",
             PassageFingerprints.GuaranteedWords, 2, 64);
         Option<int> bridge = CliOptions.Integer("--bridge", "Differing words a passage may bridge on each side, 0 to 10.", 0, 0, 10);
@@ -131,7 +131,7 @@ internal static class CompareCli
         {
             input, minWords, bridge, boilerplate, maxPairs, maxHeld, outputFile, idField, textField, format, strict,
         };
-        command.SetAction((result, cancellationToken) => new ReuseRun(output, error, Input(result, input, idField, textField, format, standardInput), result.GetValue(strict),
+        command.SetAction((result, cancellationToken) => new ReuseRun(output, error, Inputs(result, input, idField, textField, format, standardInput), result.GetValue(strict),
             new ReuseOptions
             {
                 MinWords = result.GetValue(minWords),
@@ -150,7 +150,7 @@ internal static class CompareCli
 
     private static Command IndexCommand(TextWriter error, Func<Stream> standardInput)
     {
-        Argument<string> input = InputArgument();
+        Argument<string[]> input = InputArgument();
         Option<string?> server = ServerOption("The Compare server (http://host:port).", required: true);
         Option<string> collection = CollectionOption();
         Option<bool> create = CreateOption();
@@ -177,7 +177,7 @@ internal static class CompareCli
                 ? new NewCollection(sketching.Parameters(result), sketching.Lsh(result), result.GetValue(threshold))
                 : null;
             return ServerCommands.IndexAsync(error, ServerAddress(result.GetValue(server)!)!, result.GetValue(collection)!, newCollection,
-                Input(result, input, idField, textField, format, standardInput), result.GetValue(strict), cancellationToken);
+                Inputs(result, input, idField, textField, format, standardInput), result.GetValue(strict), cancellationToken);
         });
         return command;
     }
@@ -210,10 +210,24 @@ internal static class CompareCli
         return command;
     }
 
-    private static Argument<string> InputArgument() => new("input")
+    private static Argument<string[]> InputArgument()
     {
-        Description = "A .jsonl file (one object per line), a .csv file with a header, either gzipped (.jsonl.gz, .csv.gz), a .parquet file, a folder of .txt files, or - for standard input.",
-    };
+        var input = new Argument<string[]>("input")
+        {
+            Description = "A .jsonl file (one object per line), a .csv file with a header, either gzipped (.jsonl.gz, .csv.gz), a .parquet file, a folder of .txt files, or - for standard input; or several files, read as one corpus in the order given (shards/*.jsonl.gz).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        // An argument of many values takes every token no option claims, a mistyped option among them: refused as one
+        // (a file whose name starts with '-' is given as ./-name).
+        input.Validators.Add(result =>
+        {
+            if (result.Tokens.FirstOrDefault(t => t.Value.Length > 1 && t.Value[0] == '-') is { } unknown)
+            {
+                result.AddError($"Unrecognized command or argument '{unknown.Value}'");
+            }
+        });
+        return input;
+    }
 
     private static (Option<string> IdField, Option<string> TextField, Option<InputFormat?> Format, Option<bool> Strict) InputOptions() =>
     (

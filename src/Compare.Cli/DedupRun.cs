@@ -7,7 +7,7 @@ using Compare.Core.Lsh;
 
 namespace Compare.Cli;
 
-internal sealed record DedupSettings(InputSpec Input, double Threshold, string? Output, string? Pairs, string? Keep, string? Drop, string? OutputCorpus,
+internal sealed record DedupSettings(IReadOnlyList<InputSpec> Inputs, double Threshold, string? Output, string? Pairs, string? Keep, string? Drop, string? OutputCorpus,
     RepresentativePolicy Representative, bool Strict, SketchParameters Sketch, LshParameters? Lsh, Uri? Server = null, string Collection = "", bool Create = false, long? MaxHeldBytes = null);
 
 /// <summary>Clusters and pairs by id, however they were computed.</summary>
@@ -29,10 +29,10 @@ internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSetting
         var clock = Stopwatch.StartNew();
         try
         {
-            using var corpus = new CorpusFile(settings.Input, settings.Strict, error, withMetadata: settings.Server is not null);
-            if (settings.OutputCorpus is not null)
+            using var corpus = new CorpusFile(settings.Inputs, settings.Strict, error, withMetadata: settings.Server is not null);
+            if (settings.OutputCorpus is { } corpusPath)
             {
-                corpus.EnsureKeptCanBeWritten();
+                corpus.EnsureKeptCanBeWritten(corpusPath);
             }
 
             DedupOutcome outcome = await ProgressDisplay.RunAsync(error, corpus.Position, progress => settings.Server is { } server

@@ -10,7 +10,7 @@ namespace Compare.Cli;
 /// One reuse run: every pair of documents of a corpus that share passages (<see cref="ReuseFinder"/>), one JSON line a pair
 /// with its passages and coverage, named as the service's FindSharedPassages names them; then a summary on standard error.
 /// </summary>
-internal sealed class ReuseRun(TextWriter output, TextWriter error, InputSpec input, bool strict, ReuseOptions options, string? outputPath)
+internal sealed class ReuseRun(TextWriter output, TextWriter error, IReadOnlyList<InputSpec> inputs, bool strict, ReuseOptions options, string? outputPath)
 {
     private static readonly JsonFormatter Json = JsonFormatter.Default;
 
@@ -19,7 +19,7 @@ internal sealed class ReuseRun(TextWriter output, TextWriter error, InputSpec in
         var clock = Stopwatch.StartNew();
         try
         {
-            using var corpus = new CorpusFile(input, strict, error);
+            using var corpus = new CorpusFile(inputs, strict, error);
             // Each pair is written as soon as it is found: the pairs of a corpus whose wording recurs do not fit in memory.
             ReuseCounts found = await ProgressDisplay.RunAsync(error, corpus.Position, progress => Reading.Start(() => LinesOutput.Stream(output, outputPath,
                 lines =>

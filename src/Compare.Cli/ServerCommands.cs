@@ -9,12 +9,12 @@ namespace Compare.Cli;
 /// <summary>compare index and compare similar: a corpus into a server's collection, and a file's near-duplicates from it.</summary>
 internal static class ServerCommands
 {
-    public static Task<int> IndexAsync(TextWriter error, Uri server, string collection, NewCollection? create, InputSpec input, bool strict,
+    public static Task<int> IndexAsync(TextWriter error, Uri server, string collection, NewCollection? create, IReadOnlyList<InputSpec> inputs, bool strict,
         CancellationToken cancellationToken) => CallAsync(error, server, async () =>
         {
             try
             {
-                using var corpus = new CorpusFile(input, strict, error, withMetadata: true);
+                using var corpus = new CorpusFile(inputs, strict, error, withMetadata: true);
                 using CompareClient client = ServerClient.Connect(server);
                 if (create is not null)
                 {

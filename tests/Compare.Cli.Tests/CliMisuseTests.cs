@@ -39,6 +39,7 @@ public sealed class CliMisuseTests : IDisposable
     [InlineData("--top-k must be a whole number 1 to 1000; it was '0'", "similar", "a.txt", "--server", "http://localhost:1", "--top-k", "0")]
     [InlineData("--server must be an http:// or https:// address", "index", "x.jsonl", "--server", "localhost:5000")]
     [InlineData("Unrecognized command or argument '--nope'", "dedup", "x.jsonl", "--nope")]
+    [InlineData("Unrecognized command or argument '-q'", "reuse", "a.jsonl", "-q", "b.jsonl")] // the inputs take every unclaimed token, a mistyped option too
     [InlineData("Required command was not provided", "compare")]
     public async Task BadCommandLine_ExitsTwoWithOneLineNamingTheOption(string expected, params string[] args)
     {

@@ -38,6 +38,29 @@ public sealed class ServerModeTests
     }
 
     [Fact]
+    public async Task DedupAndIndex_WithServer_BbcInShards_UploadEveryShardAndAnswerAsTheWholeFile()
+    {
+        await using WebApplication app = await StartServerAsync();
+        string server = app.Urls.Single();
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("compare-cli-");
+        string[] shards = await BbcShards.WriteAsync(directory.FullName);
+        using var localOut = new StringWriter();
+        using var serverOut = new StringWriter();
+        using var error = new StringWriter();
+
+        int local = await CompareCli.RunAsync(["dedup", TestData.BbcPath], localOut, error);
+        int remote = await CompareCli.RunAsync(["dedup", .. shards, "--server", server, "--collection", "shards", "--create"], serverOut, error);
+        int indexed = await CompareCli.RunAsync(["index", .. shards, "--server", server, "--collection", "shards"], new StringWriter(), error);
+        directory.Delete(recursive: true);
+
+        Assert.True(local == 0 && remote == 0 && indexed == 0, error.ToString());
+        Assert.NotEmpty(localOut.ToString());
+        Assert.Equal(Normalised(localOut.ToString()), Normalised(serverOut.ToString()));
+        int documents = TestData.BbcCorpus().Count;
+        Assert.Contains($"{documents:N0} documents sent: 0 created, 0 updated, {documents:N0} unchanged", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task IndexThenSimilar_SeedsFolder_FindsTheFileItself()
     {
         await using WebApplication app = await StartServerAsync();

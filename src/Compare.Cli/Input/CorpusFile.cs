@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Compare.Core.Clustering;
 
 namespace Compare.Cli.Input;
@@ -6,10 +7,12 @@ namespace Compare.Cli.Input;
 internal sealed class InputException(string message) : Exception(message);
 
 /// <summary>
-/// An input file or folder read as a stream of documents: malformed records and repeated ids are
-/// reported as "FILE:LINE: reason; skipped" (the first <see cref="ListedProblems"/>; or end the run under --strict),
-/// and the ids of the accepted documents are kept in order. Texts are not kept: the engine reads them again by
-/// position (<see cref="InputSource"/>: a gzipped file is decompressed again, standard input kept compressed in memory).
+/// The inputs of a batch run, one file or folder or several files (a corpus in shards), read as one stream of documents in
+/// the order given: malformed records and ids repeated anywhere in it are reported as "FILE:LINE: reason; skipped" (the
+/// first <see cref="ListedProblems"/>; or end the run under --strict), and the ids of the accepted documents are kept in
+/// order. Texts are not kept: the engine reads them again by position (<see cref="InputSource"/>: a gzipped file is
+/// decompressed again, standard input kept compressed in memory); each input's documents take a run of positions, so a
+/// position is found again by its input's first one, with nothing kept a document beyond its locator.
 /// JSON lines are parsed on the pool, a chunk of lines at a time, with the engine's work on each text fused in, so the
 /// reading thread only reads.
 /// </summary>
@@ -18,28 +21,52 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     /// <summary>Skipped records reported one by one; the rest are counted in the summary.</summary>
     public const int ListedProblems = 10;
 
-    private readonly DocumentReader _reader;
+    private readonly DocumentReader[] _readers;
     private readonly bool _strict;
     private readonly TextWriter _error;
     private readonly List<long> _locators = [];
     private readonly List<int> _lengths = [];
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
-    /// <exception cref="InputException">The input does not exist or is not a kind the CLI reads.</exception>
-    public CorpusFile(InputSpec input, bool strict, TextWriter error, bool withMetadata = false)
+    // Where each input's accepted documents begin among the positions of the current read.
+    private readonly List<int> _firstPositions = [];
+    private readonly InputsPosition? _inputsPosition;
+
+    /// <summary>Opens every input before any work, so that a missing or unreadable one stops the run at once.</summary>
+    /// <exception cref="InputException">An input does not exist or is not a kind the CLI reads; standard input or a folder among several.</exception>
+    public CorpusFile(IReadOnlyList<InputSpec> inputs, bool strict, TextWriter error, bool withMetadata = false)
     {
+        ArgumentOutOfRangeException.ThrowIfZero(inputs.Count);
+        if (inputs.Count > 1 && inputs.FirstOrDefault(OnlyAlone) is { } alone)
+        {
+            throw new InputException(alone.Path == InputSpec.StandardInput ? "standard input (-) is read only on its own, not among several inputs."
+                : Directory.Exists(alone.Path) ? $"{alone.Path}: a folder of .txt files is read only on its own; several inputs must be files (.jsonl, .csv, .parquet, gzipped or not)."
+                : $"{alone.Path}: gzipped Parquet is read only on its own, since it is held in memory whole; decompress the shards (Parquet compresses its columns itself).");
+        }
+
+        var readers = new List<DocumentReader>(inputs.Count);
         try
         {
-            _reader = new DocumentReader(input, withMetadata);
+            foreach (InputSpec input in inputs)
+            {
+                readers.Add(new DocumentReader(input, withMetadata));
+            }
         }
         catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or InvalidDataException)
         {
+            readers.ForEach(r => r.Dispose());
             throw new InputException(e.Message);
         }
 
+        _readers = [.. readers];
+        _inputsPosition = _readers.Length > 1 ? new InputsPosition(_readers, [.. inputs.Select(i => new FileInfo(i.Path).Length)]) : null;
         _strict = strict;
         _error = error;
     }
+
+    // Gzipped Parquet is held in memory whole, which several of them need not fit.
+    private static bool OnlyAlone(InputSpec input) => input.Path == InputSpec.StandardInput || Directory.Exists(input.Path)
+        || (input.Path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) && (input.Format == InputFormat.Parquet || DocumentReader.KindOf(input.Path) == DocumentReader.InputKind.Parquet));
 
     /// <summary>Ids of the accepted documents, in input order; complete after a full read.</summary>
     public List<string> Ids { get; } = [];
@@ -47,20 +74,30 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     /// <summary>Records skipped as malformed or repeated.</summary>
     public int Skipped { get; private set; }
 
-    /// <summary>How far the current read is.</summary>
-    public ReadPosition Position => _reader.Position;
+    /// <summary>How far the current read is: the input's own measure, or with several inputs their bytes.</summary>
+    public ReadPosition Position => _inputsPosition ?? _readers[0].Position;
 
     public int? Count => null;
-
-    /// <summary>The input's kind, which --output-corpus writes back.</summary>
-    public DocumentReader.InputKind Kind => _reader.Kind;
 
     /// <summary>Reads every accepted document once, recording ids and where each can be found again.</summary>
     /// <exception cref="InputException">A malformed record under --strict, or a header without the fields.</exception>
     public IEnumerable<InputDocument> Documents(CancellationToken cancellationToken)
     {
         Restart();
-        foreach (InputDocument document in Guard(_reader.Read(Report)))
+        for (int r = 0; r < _readers.Length; r++)
+        {
+            Begin(r);
+            foreach (InputDocument document in AcceptedOf(_readers[r], cancellationToken))
+            {
+                yield return document;
+            }
+        }
+    }
+
+    // An input's documents whose ids were not read before; the others are reported.
+    private IEnumerable<InputDocument> AcceptedOf(DocumentReader reader, CancellationToken cancellationToken)
+    {
+        foreach (InputDocument document in Guard(reader.Read(Report)))
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (Accept(document.Id, document.Locator, document.Length))
@@ -77,41 +114,50 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     public IEnumerable<string> ReadAll(CancellationToken cancellationToken) => Documents(cancellationToken).Select(d => d.Text);
 
     public IEnumerable<string> ReadAt(IReadOnlyList<int> positions, CancellationToken cancellationToken) =>
-        Guard(_reader.ReadAt(LocatorsOf(positions, cancellationToken)));
+        ByInput(positions).SelectMany(part => Guard(_readers[part.Input].ReadAt(LocatorsOf(part.Positions, cancellationToken))));
 
     /// <summary>
     /// JSON lines are parsed with the work on the pool, a chunk at a time, and Parquet row groups read there, a group at a
-    /// time; other inputs are read on this thread.
+    /// time; other inputs are read on this thread. Several inputs are read one after another.
     /// </summary>
     /// <exception cref="InputException">A malformed record under --strict, or the input cannot be read.</exception>
     public void ForEachText<T>(TextWork<T> work, Action<int, T[]> completed, ParallelOptions options)
     {
         Restart();
-        if (_reader.Parquet is { } parquet)
+        for (int r = 0; r < _readers.Length; r++)
         {
-            (Position.Done, Position.Total) = (0, parquet.RowCount);
+            Begin(r);
+            ForEachTextOf(_readers[r], work, completed, options);
+        }
+    }
+
+    private void ForEachTextOf<T>(DocumentReader reader, TextWork<T> work, Action<int, T[]> completed, ParallelOptions options)
+    {
+        if (reader.Parquet is { } parquet)
+        {
+            (reader.Position.Done, reader.Position.Total) = (0, parquet.RowCount);
             Guard(() => OrderedBatches.Run(Enumerable.Range(0, parquet.RowGroupCount), g => parquet.ParseGroup(g, work, options), parsed =>
             {
-                Completed(parsed, (_, line) => $"{_reader.Name}: row {line.Offset + 1:N0}", completed);
-                Position.Done += parsed.Lines.Length;
+                Completed(parsed, (_, line) => $"{reader.Name}: row {line.Offset + 1:N0}", completed);
+                reader.Position.Done += parsed.Lines.Length;
             }, options.CancellationToken));
             return;
         }
 
-        if (_reader.Kind != DocumentReader.InputKind.JsonLines)
+        if (reader.Kind != DocumentReader.InputKind.JsonLines)
         {
-            OrderedBatches.ForEachText(ReadAll(options.CancellationToken), work, completed, options);
+            OrderedBatches.ForEachText(AcceptedOf(reader, options.CancellationToken).Select(d => d.Text), work, completed, options);
             return;
         }
 
         // A line's name ("FILE:LINE") is made only for a message: a million accepted lines need none.
         int lines = 0;
-        OrderedBatches.Run(Guard(_reader.JsonLineChunks()), chunk => _reader.ParseChunk(chunk, work, options), parsed =>
+        OrderedBatches.Run(Guard(reader.JsonLineChunks()), chunk => reader.ParseChunk(chunk, work, options), parsed =>
         {
-            _reader.FirstRecordFields ??= parsed.FirstNames;
+            reader.FirstRecordFields ??= parsed.FirstNames;
             int first = lines;
             lines += parsed.Lines.Length;
-            Completed(parsed, (k, _) => $"{_reader.Name}:{first + k + 1}", completed);
+            Completed(parsed, (k, _) => $"{reader.Name}:{first + k + 1}", completed);
         }, options.CancellationToken);
     }
 
@@ -150,31 +196,69 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     public void ForEachTextAt<T>(IReadOnlyList<int> positions, TextWork<T> work, Action<int, T[]> completed, ParallelOptions options)
     {
         int start = 0;
-        if (_reader.Parquet is { } parquet)
+        foreach ((int input, IEnumerable<int> inputPositions) in ByInput(positions))
         {
-            Guard(() => OrderedBatches.Run(parquet.ByGroup(LocatorsOf(positions, options.CancellationToken).Select(l => l.Locator)),
+            start = ForEachTextAtOf(_readers[input], LocatorsOf(inputPositions, options.CancellationToken), start, work, completed, options);
+        }
+    }
+
+    // The texts at the locators of one input, handed on from the start given; returns where the next input's start.
+    private static int ForEachTextAtOf<T>(DocumentReader reader, IEnumerable<(long Locator, int Length)> locators, int start, TextWork<T> work,
+        Action<int, T[]> completed, ParallelOptions options)
+    {
+        if (reader.Parquet is { } parquet)
+        {
+            Guard(() => OrderedBatches.Run(parquet.ByGroup(locators.Select(l => l.Locator)),
                 group => parquet.WorkOnRows(group.Group, group.Rows, work, options), results =>
                 {
                     completed(start, results);
                     start += results.Length;
                 }, options.CancellationToken));
-            return;
+            return start;
         }
 
-        if (_reader.Kind != DocumentReader.InputKind.JsonLines)
+        if (reader.Kind != DocumentReader.InputKind.JsonLines)
         {
-            OrderedBatches.ForEachText(ReadAt(positions, options.CancellationToken), work, completed, options);
-            return;
+            OrderedBatches.ForEachText(Guard(reader.ReadAt(locators)), work, (_, results) =>
+            {
+                completed(start, results);
+                start += results.Length;
+            }, options);
+            return start;
         }
 
-        IEnumerable<LineChunk> chunks = Guard(_reader.JsonLineChunksAt(LocatorsOf(positions, options.CancellationToken)));
-        OrderedBatches.Run(chunks, chunk => _reader.ParseChunk(chunk, work, options), parsed =>
+        OrderedBatches.Run(Guard(reader.JsonLineChunksAt(locators)), chunk => reader.ParseChunk(chunk, work, options), parsed =>
         {
             T[] results = [.. parsed.Lines.Select(line => line.Id is not null ? line.Result
-                : throw new InputException($"{_reader.Name}: the record at byte {line.Offset} changed while it was read ({line.Reason ?? "blank"})."))];
+                : throw new InputException($"{reader.Name}: the record at byte {line.Offset} changed while it was read ({line.Reason ?? "blank"})."))];
             completed(start, results);
             start += results.Length;
         }, options.CancellationToken);
+        return start;
+    }
+
+    /// <summary>Ascending positions split by the input that holds them, in input order; inputs with none are left out.</summary>
+    private IEnumerable<(int Input, IEnumerable<int> Positions)> ByInput(IReadOnlyList<int> positions)
+    {
+        int from = 0;
+        for (int r = 0; r < _firstPositions.Count && from < positions.Count; r++)
+        {
+            int end = r + 1 < _firstPositions.Count ? _firstPositions[r + 1] : int.MaxValue;
+            int to = from;
+            while (to < positions.Count && positions[to] < end)
+            {
+                to++;
+            }
+
+            Debug.Assert(positions[from] >= _firstPositions[r], "positions ascend");
+            if (to > from)
+            {
+                int first = from;
+                yield return (r, Enumerable.Range(first, to - first).Select(i => positions[i]));
+            }
+
+            from = to;
+        }
     }
 
     private IEnumerable<(long Locator, int Length)> LocatorsOf(IEnumerable<int> positions, CancellationToken cancellationToken) => positions.Select(p =>
@@ -185,11 +269,19 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
 
     private void Restart()
     {
+        _firstPositions.Clear();
         Ids.Clear();
         _locators.Clear();
         _lengths.Clear();
         _seen.Clear();
         Skipped = 0;
+    }
+
+    /// <summary>Starts reading input <paramref name="input"/>: its documents take the positions from here on.</summary>
+    private void Begin(int input)
+    {
+        _firstPositions.Add(Ids.Count);
+        _inputsPosition?.Reading(input);
     }
 
     /// <summary>Keeps a document read; false when its id was read before (the caller reports it as <see cref="AlreadyRead"/>).</summary>
@@ -253,35 +345,79 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
             return;
         }
 
-        string fields = _reader.FirstRecordFields is { } names
+        string fields = _readers.Select(r => r.FirstRecordFields).FirstOrDefault(f => f is not null) is { } names
             ? $"the first record has the fields {string.Join(", ", names.Select(n => $"\"{n}\""))}; name the id and the text with --id-field and --text-field."
             : "no record is a JSON object with an id and a text. Is it JSON lines? (--format Csv reads a CSV with a header.)";
-        throw new InputException($"all {Skipped:N0} records of {_reader.Name} were skipped: {fields}");
+        throw new InputException($"all {Skipped:N0} records of {string.Join(", ", _readers.Select(r => r.Name))} were skipped: {fields}");
     }
 
-    /// <summary>Checks, before any work, that <see cref="WriteKept"/> can write this input's format back.</summary>
-    /// <exception cref="InputException">A Parquet file with a column it cannot copy.</exception>
-    public void EnsureKeptCanBeWritten()
+    /// <summary>
+    /// Checks, before any work, that <see cref="WriteKept"/> can write every input's format back to <paramref name="path"/>:
+    /// with several inputs a folder, holding a file of each input's name.
+    /// </summary>
+    /// <exception cref="InputException">A Parquet file with a column it cannot copy; two inputs of one name; a file where the folder goes.</exception>
+    public void EnsureKeptCanBeWritten(string path)
     {
-        if (_reader.Parquet?.WhyRowsCannotBeCopied() is { } reason)
+        if (_readers.Select(r => r.Parquet?.WhyRowsCannotBeCopied()).FirstOrDefault(reason => reason is not null) is { } reason)
         {
             throw new InputException(reason);
+        }
+
+        if (_readers.Length == 1)
+        {
+            return;
+        }
+
+        if (File.Exists(path))
+        {
+            throw new InputException($"{path}: with several inputs --output-corpus names a folder, to hold a file of each input's name; this is a file.");
+        }
+
+        if (_readers.GroupBy(KeptName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } clash)
+        {
+            throw new InputException($"{string.Join(" and ", clash.Select(r => r.Name))} would both be written to {Path.Combine(path, clash.Key)} by --output-corpus; give inputs of different names.");
         }
     }
 
     /// <summary>
     /// Writes the documents at <paramref name="kept"/> (positions in input order, ascending) to <paramref name="path"/> in
-    /// the input's format: JSON lines byte for byte, the CSV's header and records, the Parquet file's rows, or the folder's files.
+    /// the input's format: JSON lines byte for byte, the CSV's header and records, the Parquet file's rows, or the folder's
+    /// files. Several inputs are written into the folder <paramref name="path"/>, each to a file of its own name (without
+    /// ".gz": the kept records are written uncompressed), one for every input even when none of its documents is kept.
     /// </summary>
     public void WriteKept(string path, IEnumerable<int> kept)
     {
-        IEnumerable<(long Locator, int Length)> locators = kept.Select(k => (_locators[k], _lengths[k]));
-        switch (_reader.Kind)
+        if (_readers.Length == 1)
+        {
+            WriteKeptOf(_readers[0], path, kept.Select(k => (_locators[k], _lengths[k])));
+            return;
+        }
+
+        Directory.CreateDirectory(path);
+        int[] positions = [.. kept];
+        var byInput = ByInput(positions).ToDictionary(part => part.Input, part => part.Positions);
+        for (int r = 0; r < _readers.Length; r++)
+        {
+            IEnumerable<int> inputKept = byInput.GetValueOrDefault(r) ?? [];
+            WriteKeptOf(_readers[r], Path.Combine(path, KeptName(_readers[r])), inputKept.Select(k => (_locators[k], _lengths[k])));
+        }
+    }
+
+    // Where --output-corpus writes an input's kept records among several: its file name, uncompressed.
+    private static string KeptName(DocumentReader reader)
+    {
+        string name = Path.GetFileName(reader.Name);
+        return name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? name[..^3] : name;
+    }
+
+    private static void WriteKeptOf(DocumentReader reader, string path, IEnumerable<(long Locator, int Length)> locators)
+    {
+        switch (reader.Kind)
         {
             case DocumentReader.InputKind.JsonLines:
                 using (var output = new FileStream(path, FileMode.Create, FileAccess.Write))
                 {
-                    foreach ((_, ArraySegment<byte> line) in _reader.RawLinesAt(locators))
+                    foreach ((_, ArraySegment<byte> line) in reader.RawLinesAt(locators))
                     {
                         output.Write(line);
                         output.WriteByte((byte)'\n');
@@ -290,12 +426,12 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
 
                 break;
             case DocumentReader.InputKind.Parquet:
-                _reader.Parquet!.WriteRows(path, locators.Select(l => l.Locator));
+                reader.Parquet!.WriteRows(path, locators.Select(l => l.Locator));
                 break;
             case DocumentReader.InputKind.Csv:
                 using (var output = new StreamWriter(path, false, new System.Text.UTF8Encoding(false)))
                 {
-                    foreach (IReadOnlyList<string> record in _reader.CsvRecordsAt(locators.Select(l => l.Locator)))
+                    foreach (IReadOnlyList<string> record in reader.CsvRecordsAt(locators.Select(l => l.Locator)))
                     {
                         output.Write(string.Join(',', record.Select(CsvField)));
                         output.Write("\r\n");
@@ -304,7 +440,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
 
                 break;
             default:
-                foreach ((string id, string file) in _reader.FilesAt(locators.Select(l => l.Locator)))
+                foreach ((string id, string file) in reader.FilesAt(locators.Select(l => l.Locator)))
                 {
                     string target = Path.Combine(path, id);
                     Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -315,7 +451,13 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         }
     }
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose()
+    {
+        foreach (DocumentReader reader in _readers)
+        {
+            reader.Dispose();
+        }
+    }
 
     // RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled.
     private static string CsvField(string field) => field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
@@ -338,4 +480,27 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         }
     }
 
+    /// <summary>
+    /// How far a read of several inputs is, in bytes of their files: those of the inputs before the one being read, and of
+    /// that one the share its reader has read in its own measure.
+    /// </summary>
+    private sealed class InputsPosition(DocumentReader[] readers, long[] bytes) : ReadPosition
+    {
+        private readonly long[] _bytesBefore = [.. bytes.Select((_, i) => bytes[..i].Sum())];
+        private int _current;
+
+        public override long Total => bytes.Sum();
+
+        public override long Done
+        {
+            get
+            {
+                ReadPosition within = readers[_current].Position;
+                double share = within.Total > 0 ? Math.Clamp((double)within.Done / within.Total, 0, 1) : 0;
+                return _bytesBefore[_current] + (long)(share * bytes[_current]);
+            }
+        }
+
+        public void Reading(int input) => _current = input;
+    }
 }

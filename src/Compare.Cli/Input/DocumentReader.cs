@@ -38,12 +38,12 @@ internal sealed record InputSpec(string Path, InputFields Fields, InputFormat? F
     public Func<Stream> OpenStandardInput { get; init; } = Console.OpenStandardInput;
 }
 
-/// <summary>How far a reader has got: bytes for files, files for folders.</summary>
-internal sealed class ReadPosition
+/// <summary>How far a reader has got: bytes for files, files for folders, rows for Parquet.</summary>
+internal class ReadPosition
 {
-    public long Done { get; set; }
+    public virtual long Done { get; set; }
 
-    public long Total { get; set; }
+    public virtual long Total { get; set; }
 }
 
 /// <summary>

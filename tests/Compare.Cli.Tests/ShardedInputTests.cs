@@ -1,0 +1,235 @@
+using System.IO.Compression;
+using System.Text.Json;
+using Parquet;
+using Parquet.Schema;
+
+namespace Compare.Cli.Tests;
+
+/// <summary>
+/// A corpus in shards: several input files read as one corpus in the order given, of any kinds the CLI reads, answering
+/// as the same documents in one file do; --output-corpus writes each shard's kept records under its name.
+/// </summary>
+public sealed class ShardedInputTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("compare-shards-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exit = await CompareCli.RunAsync(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    // The second readings of both commands run in several passes (16 MB), so they cross from shard to shard more than once.
+    [Theory]
+    [InlineData("dedup", "--pairs")]
+    [InlineData("reuse", "--output")]
+    public async Task BatchCommand_BbcInShardsOfEveryKind_AnswersAsTheWholeFile(string command, string fileOption)
+    {
+        string[] shards = await BbcShards.WriteAsync(_dir);
+        string fromShards = Path.Combine(_dir, "from-shards.jsonl"), fromWhole = Path.Combine(_dir, "from-whole.jsonl");
+
+        (int exit, string output, string error) = await RunAsync([command, .. shards, fileOption, fromShards, "--max-held-mb", "16"]);
+        (int wholeExit, string wholeOutput, string wholeError) = await RunAsync(command, TestData.BbcPath, fileOption, fromWhole, "--max-held-mb", "16");
+
+        Assert.True(exit == 0 && wholeExit == 0, error + wholeError);
+        Assert.Equal(wholeOutput, output);
+        string found = await File.ReadAllTextAsync(fromShards);
+        Assert.True(found.Split('\n').Length > 100, found);
+        Assert.Equal(await File.ReadAllTextAsync(fromWhole), found);
+        Assert.Contains($"{TestData.BbcCorpus().Count:N0} documents", error, StringComparison.Ordinal);
+        Assert.Equal(command == "reuse", error.Contains("2 readings to compare them", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task OutputCorpus_Shards_WritesEachShardsKeptRecordsUnderItsNameUncompressed()
+    {
+        string[] shards = await BbcShards.WriteAsync(_dir);
+        // A fifth shard of copies of the first shard's first ten articles under new ids: every one of them is dropped.
+        string copies = Path.Combine(_dir, "copies.jsonl");
+        await File.WriteAllLinesAsync(copies, TestData.BbcCorpus().Take(10).Select(d => BbcShards.JsonLine("copy-" + d.Id, d.Text)));
+        string output = Path.Combine(_dir, "kept"), keep = Path.Combine(_dir, "keep.txt");
+
+        (int exit, _, string error) = await RunAsync(["dedup", .. shards, copies, "--output-corpus", output, "--keep", keep]);
+
+        Assert.True(exit == 0, error);
+        string[] kept = await File.ReadAllLinesAsync(keep);
+        Assert.DoesNotContain(kept, id => id.StartsWith("copy-", StringComparison.Ordinal));
+        Assert.Equal(["a.jsonl", "b.jsonl", "c.parquet", "copies.jsonl", "d.csv"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(0, new FileInfo(Path.Combine(output, "copies.jsonl")).Length);
+        // Each shard's file holds its own kept records in order: JSON lines byte for byte, the Parquet rows, the CSV records.
+        List<string> written = [];
+        foreach (string shard in shards)
+        {
+            string name = Path.GetFileName(shard);
+            string target = Path.Combine(output, name.EndsWith(".gz", StringComparison.Ordinal) ? name[..^3] : name);
+            string[] ids = await IdsAsync(target);
+            if (target.EndsWith(".jsonl", StringComparison.Ordinal))
+            {
+                string[] lines = await ShardLinesAsync(shard);
+                Assert.Equal(lines.Where(l => ids.Contains(JsonDocument.Parse(l).RootElement.GetProperty("id").GetString())), await File.ReadAllLinesAsync(target));
+            }
+
+            written.AddRange(ids);
+        }
+
+        Assert.Equal(kept, written);
+    }
+
+    [Fact]
+    public async Task Shards_AnIdInTwoShards_IsReportedAtItsSecondPlaceAndReadOnce()
+    {
+        string first = Path.Combine(_dir, "first.jsonl"), second = Path.Combine(_dir, "second.jsonl");
+        await File.WriteAllLinesAsync(first, [BbcShards.JsonLine("x", "one text about the Silk Road Economic Belt"), BbcShards.JsonLine("y", "another text")]);
+        await File.WriteAllLinesAsync(second, [BbcShards.JsonLine("z", "a third text"), BbcShards.JsonLine("x", "a text under a repeated id")]);
+
+        (int exit, _, string error) = await RunAsync("dedup", first, second, "--keep", Path.Combine(_dir, "keep.txt"));
+
+        Assert.True(exit == 0, error);
+        Assert.Contains($"{second}:2: id \"x\" was already read; skipped.", error, StringComparison.Ordinal);
+        Assert.Equal(["x", "y", "z"], await File.ReadAllLinesAsync(Path.Combine(_dir, "keep.txt")));
+        Assert.Contains("3 documents, 0 clusters, 0 duplicates to drop, 1 record skipped", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Shards_ThatCannotBeRead_AreRefusedNamingThem_BeforeAnyOutput()
+    {
+        string a = Path.Combine(_dir, "a.jsonl"), nested = Path.Combine(_dir, "nested");
+        await File.WriteAllLinesAsync(a, [BbcShards.JsonLine("x", "a text")]);
+        Directory.CreateDirectory(nested);
+        await File.WriteAllLinesAsync(Path.Combine(nested, "a.jsonl"), [BbcShards.JsonLine("y", "another text")]);
+        string clusters = Path.Combine(_dir, "clusters.jsonl");
+
+        (string[] Args, string Message)[] cases =
+        [
+            (["dedup", a, Path.Combine(_dir, "missing.jsonl"), "-o", clusters], $"{Path.Combine(_dir, "missing.jsonl")}: no such file or folder."),
+            (["dedup", a, "-", "-o", clusters], "standard input (-) is read only on its own"),
+            (["reuse", a, nested, "-o", clusters], $"{nested}: a folder of .txt files is read only on its own"),
+            (["dedup", a, Path.Combine(_dir, "b.parquet.gz"), "-o", clusters], "b.parquet.gz: gzipped Parquet is read only on its own"),
+            (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", Path.Combine(_dir, "out")], $"would both be written to {Path.Combine(_dir, "out", "a.jsonl")}"),
+            (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", a], "with several inputs --output-corpus names a folder"),
+        ];
+        await File.WriteAllBytesAsync(Path.Combine(_dir, "b.parquet.gz"), []);
+        foreach ((string[] args, string message) in cases)
+        {
+            (int exit, string output, string error) = await RunAsync(args);
+
+            Assert.True(exit == CompareCli.InputError, string.Join(' ', args) + ": " + error);
+            Assert.Contains(message, error, StringComparison.Ordinal);
+            Assert.Empty(output);
+            Assert.False(File.Exists(clusters), string.Join(' ', args));
+            Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+        }
+
+        Assert.Equal([BbcShards.JsonLine("x", "a text")], await File.ReadAllLinesAsync(a));
+    }
+
+    private static async Task<string[]> ShardLinesAsync(string shard)
+    {
+        await using Stream file = File.OpenRead(shard);
+        await using Stream text = shard.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using var reader = new StreamReader(text);
+        return (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    // The ids of a written shard, whatever its kind.
+    private static async Task<string[]> IdsAsync(string path)
+    {
+        if (path.EndsWith(".parquet", StringComparison.Ordinal))
+        {
+            await using FileStream file = File.OpenRead(path);
+            await using ParquetReader reader = await ParquetReader.CreateAsync(file);
+            DataField id = reader.Schema.DataFields.Single(f => f.Name == "id");
+            var ids = new List<string>();
+            for (int g = 0; g < reader.RowGroupCount; g++)
+            {
+                using ParquetRowGroupReader group = reader.OpenRowGroupReader(g);
+                string?[] values = new string?[group.RowCount];
+                await group.ReadAsync(id, values.AsMemory());
+                ids.AddRange(values.Select(i => i!));
+            }
+
+            return [.. ids];
+        }
+
+        return path.EndsWith(".csv", StringComparison.Ordinal)
+            ? [.. CsvFirstFields(await File.ReadAllTextAsync(path)).Skip(1)]
+            : [.. (await File.ReadAllLinesAsync(path)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!)];
+    }
+
+    // The first field of every record of an RFC 4180 text, whose quoted fields may hold commas, quotes and line breaks.
+    private static IEnumerable<string> CsvFirstFields(string csv)
+    {
+        var field = new System.Text.StringBuilder();
+        bool quoted = false, first = true;
+        for (int i = 0; i < csv.Length; i++)
+        {
+            char c = csv[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < csv.Length && csv[i + 1] == '"')
+                {
+                    field.Append(first ? "\"" : "");
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else if (first)
+                {
+                    field.Append(c);
+                }
+            }
+            else if (c == '"')
+            {
+                quoted = true;
+            }
+            else if (c == ',' && first)
+            {
+                yield return field.ToString();
+                (first, field) = (false, new System.Text.StringBuilder());
+            }
+            else if (c == '\n')
+            {
+                first = true;
+            }
+            else if (first && c != '\r')
+            {
+                field.Append(c);
+            }
+        }
+    }
+}
+
+/// <summary>The BBC corpus in four shards of four kinds, in corpus order: JSON lines, gzipped JSON lines, Parquet, CSV.</summary>
+internal static class BbcShards
+{
+    public static string JsonLine(string id, string text) => JsonSerializer.Serialize(new Dictionary<string, string> { ["id"] = id, ["text"] = text });
+
+    public static async Task<string[]> WriteAsync(string directory)
+    {
+        IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
+        int quarter = corpus.Count / 4;
+        (string Id, string Text)[][] parts = [.. Enumerable.Range(0, 4).Select(k => corpus.Skip(k * quarter).Take(k == 3 ? int.MaxValue : quarter).ToArray())];
+        string[] paths = [.. new[] { "a.jsonl", "b.jsonl.gz", "c.parquet", "d.csv" }.Select(name => Path.Combine(directory, name))];
+
+        await File.WriteAllLinesAsync(paths[0], parts[0].Select(d => JsonLine(d.Id, d.Text)));
+        await using (var gzip = new GZipStream(File.Create(paths[1]), CompressionLevel.Fastest))
+        await using (var writer = new StreamWriter(gzip))
+        {
+            foreach ((string id, string text) in parts[1])
+            {
+                await writer.WriteLineAsync(JsonLine(id, text));
+            }
+        }
+
+        await ParquetTestFiles.WriteAsync(paths[2], 100, new ParquetTestFiles.Column(new DataField<string>("id"), parts[2].Select(d => d.Id).ToArray()),
+            new ParquetTestFiles.Column(new DataField<string>("text"), parts[2].Select(d => d.Text).ToArray()));
+        await File.WriteAllTextAsync(paths[3], "id,text\r\n" + string.Concat(parts[3].Select(d => $"{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n")));
+        return paths;
+    }
+}
