@@ -80,6 +80,33 @@ public sealed class ShardedInputTests : IDisposable
     }
 
     [Fact]
+    public async Task Dedup_AFolderOfShards_ReadsThemInPathOrder_AndOutputCorpusMirrorsTheFolder()
+    {
+        string corpus = Path.Combine(_dir, "corpus");
+        Directory.CreateDirectory(Path.Combine(corpus, "part2"));
+        string[] shards = await BbcShards.WriteAsync(corpus);
+        foreach (string later in shards[2..])
+        {
+            File.Move(later, Path.Combine(corpus, "part2", Path.GetFileName(later)));
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(corpus, "README.md"), "Files the CLI does not read are left alone.");
+        string output = Path.Combine(_dir, "kept"), keep = Path.Combine(_dir, "keep.txt"), wholeKeep = Path.Combine(_dir, "whole-keep.txt");
+
+        (int exit, string clusters, string error) = await RunAsync("dedup", corpus, "--output-corpus", output, "--keep", keep);
+        (int wholeExit, string wholeClusters, string wholeError) = await RunAsync("dedup", TestData.BbcPath, "--keep", wholeKeep);
+
+        Assert.True(exit == 0 && wholeExit == 0, error + wholeError);
+        Assert.Equal(wholeClusters, clusters);
+        Assert.Equal(await File.ReadAllLinesAsync(wholeKeep), await File.ReadAllLinesAsync(keep));
+        Assert.Equal(["a.jsonl", "b.jsonl", "part2/c.parquet", "part2/d.csv"],
+            Directory.GetFiles(output, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(output, f).Replace('\\', '/')).Order(StringComparer.Ordinal));
+        string[] written = [.. await IdsAsync(Path.Combine(output, "a.jsonl")), .. await IdsAsync(Path.Combine(output, "b.jsonl")),
+            .. await IdsAsync(Path.Combine(output, "part2", "c.parquet")), .. await IdsAsync(Path.Combine(output, "part2", "d.csv"))];
+        Assert.Equal(await File.ReadAllLinesAsync(keep), written);
+    }
+
+    [Fact]
     public async Task Shards_AnIdInTwoShards_IsReportedAtItsSecondPlaceAndReadOnce()
     {
         string first = Path.Combine(_dir, "first.jsonl"), second = Path.Combine(_dir, "second.jsonl");
@@ -101,18 +128,24 @@ public sealed class ShardedInputTests : IDisposable
         await File.WriteAllLinesAsync(a, [BbcShards.JsonLine("x", "a text")]);
         Directory.CreateDirectory(nested);
         await File.WriteAllLinesAsync(Path.Combine(nested, "a.jsonl"), [BbcShards.JsonLine("y", "another text")]);
-        string clusters = Path.Combine(_dir, "clusters.jsonl");
+        string clusters = Path.Combine(_dir, "clusters.jsonl"), notes = Path.Combine(_dir, "notes");
+        Directory.CreateDirectory(notes);
+        await File.WriteAllTextAsync(Path.Combine(notes, "x.md"), "# not a corpus");
 
         (string[] Args, string Message)[] cases =
         [
             (["dedup", a, Path.Combine(_dir, "missing.jsonl"), "-o", clusters], $"{Path.Combine(_dir, "missing.jsonl")}: no such file or folder."),
             (["dedup", a, "-", "-o", clusters], "standard input (-) is read only on its own"),
-            (["reuse", a, nested, "-o", clusters], $"{nested}: a folder of .txt files is read only on its own"),
+            (["dedup", a, nested, "-o", clusters, "--output-corpus", Path.Combine(_dir, "out")], $"{a} and {Path.Combine(nested, "a.jsonl")} would both be written to {Path.Combine(_dir, "out", "a.jsonl")}"),
+            (["dedup", notes, "-o", clusters], $"{notes}: a folder is read as .txt files, one document each, or as shards (.jsonl, .csv, .parquet, gzipped or not); it holds neither."),
+            (["dedup", a, Path.Combine(_dir, "texts"), "-o", clusters], $"{Path.Combine(_dir, "texts")}: a folder of .txt files is read only on its own"),
             (["dedup", a, Path.Combine(_dir, "b.parquet.gz"), "-o", clusters], "b.parquet.gz: gzipped Parquet is read only on its own"),
             (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", Path.Combine(_dir, "out")], $"would both be written to {Path.Combine(_dir, "out", "a.jsonl")}"),
             (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", a], "with several inputs --output-corpus names a folder"),
         ];
         await File.WriteAllBytesAsync(Path.Combine(_dir, "b.parquet.gz"), []);
+        Directory.CreateDirectory(Path.Combine(_dir, "texts"));
+        await File.WriteAllTextAsync(Path.Combine(_dir, "texts", "one.txt"), "a document");
         foreach ((string[] args, string message) in cases)
         {
             (int exit, string output, string error) = await RunAsync(args);

@@ -7,8 +7,8 @@ namespace Compare.Cli.Input;
 internal sealed class InputException(string message) : Exception(message);
 
 /// <summary>
-/// The inputs of a batch run, one file or folder or several files (a corpus in shards), read as one stream of documents in
-/// the order given: malformed records and ids repeated anywhere in it are reported as "FILE:LINE: reason; skipped" (the
+/// The inputs of a batch run, one file or folder or several files (a corpus in shards, given one by one or as a folder of
+/// them), read as one stream of documents in the order given: malformed records and ids repeated anywhere in it are reported as "FILE:LINE: reason; skipped" (the
 /// first <see cref="ListedProblems"/>; or end the run under --strict), and the ids of the accepted documents are kept in
 /// order. Texts are not kept: the engine reads them again by position (<see cref="InputSource"/>: a gzipped file is
 /// decompressed again, standard input kept compressed in memory); each input's documents take a run of positions, so a
@@ -32,11 +32,19 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     private readonly List<int> _firstPositions = [];
     private readonly InputsPosition? _inputsPosition;
 
+    // With several inputs or a folder of shards, where --output-corpus writes each input's kept records within its folder.
+    private readonly string[]? _keptNames;
+
     /// <summary>Opens every input before any work, so that a missing or unreadable one stops the run at once.</summary>
     /// <exception cref="InputException">An input does not exist or is not a kind the CLI reads; standard input or a folder among several.</exception>
     public CorpusFile(IReadOnlyList<InputSpec> inputs, bool strict, TextWriter error, bool withMetadata = false)
     {
         ArgumentOutOfRangeException.ThrowIfZero(inputs.Count);
+        InputSpec[] shards = [.. inputs.SelectMany(ShardsOf)];
+        _keptNames = shards.Length > 1 || shards.Any(s => s.ShardName is not null)
+            ? [.. shards.Select(s => WithoutGz(s.ShardName ?? Path.GetFileName(s.Path)))]
+            : null;
+        inputs = shards;
         if (inputs.Count > 1 && inputs.FirstOrDefault(OnlyAlone) is { } alone)
         {
             throw new InputException(alone.Path == InputSpec.StandardInput ? "standard input (-) is read only on its own, not among several inputs."
@@ -63,6 +71,34 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         _strict = strict;
         _error = error;
     }
+
+    /// <summary>
+    /// A folder holding no .txt file but files the CLI reads (.jsonl, .csv, .parquet, gzipped or not) is a corpus in shards:
+    /// those files, in the order of their paths within it. Any other input is itself.
+    /// </summary>
+    /// <exception cref="InputException">A folder with files, none of them .txt or a shard.</exception>
+    private static IEnumerable<InputSpec> ShardsOf(InputSpec input)
+    {
+        if (input.Path == InputSpec.StandardInput || !Directory.Exists(input.Path)
+            || Directory.EnumerateFiles(input.Path, "*.txt", SearchOption.AllDirectories).Any())
+        {
+            return [input];
+        }
+
+        string[] files = [.. Directory.EnumerateFiles(input.Path, "*", SearchOption.AllDirectories)];
+        InputSpec[] shards = [.. files.Where(f => DocumentReader.KindOf(f) is not null)
+            .Select(f => input with { Path = f, ShardName = Path.GetRelativePath(input.Path, f).Replace('\\', '/') })
+            .OrderBy(s => s.ShardName, StringComparer.Ordinal)];
+        if (shards.Length > 0 || files.Length == 0)
+        {
+            // An empty folder is an empty corpus, as an empty file is.
+            return shards.Length > 0 ? shards : [input];
+        }
+
+        throw new InputException($"{input.Path}: a folder is read as .txt files, one document each, or as shards (.jsonl, .csv, .parquet, gzipped or not); it holds neither.");
+    }
+
+    private static string WithoutGz(string name) => name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? name[..^3] : name;
 
     // Gzipped Parquet is held in memory whole, which several of them need not fit.
     private static bool OnlyAlone(InputSpec input) => input.Path == InputSpec.StandardInput || Directory.Exists(input.Path)
@@ -363,7 +399,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
             throw new InputException(reason);
         }
 
-        if (_readers.Length == 1)
+        if (_keptNames is null)
         {
             return;
         }
@@ -373,21 +409,22 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
             throw new InputException($"{path}: with several inputs --output-corpus names a folder, to hold a file of each input's name; this is a file.");
         }
 
-        if (_readers.GroupBy(KeptName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } clash)
+        if (Enumerable.Range(0, _readers.Length).GroupBy(r => _keptNames[r], StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } clash)
         {
-            throw new InputException($"{string.Join(" and ", clash.Select(r => r.Name))} would both be written to {Path.Combine(path, clash.Key)} by --output-corpus; give inputs of different names.");
+            throw new InputException($"{string.Join(" and ", clash.Select(r => _readers[r].Name))} would both be written to {Path.Combine(path, clash.Key)} by --output-corpus; give inputs of different names.");
         }
     }
 
     /// <summary>
     /// Writes the documents at <paramref name="kept"/> (positions in input order, ascending) to <paramref name="path"/> in
     /// the input's format: JSON lines byte for byte, the CSV's header and records, the Parquet file's rows, or the folder's
-    /// files. Several inputs are written into the folder <paramref name="path"/>, each to a file of its own name (without
-    /// ".gz": the kept records are written uncompressed), one for every input even when none of its documents is kept.
+    /// files. Several inputs, or a folder's shards, are written into the folder <paramref name="path"/>, each to a file of its
+    /// own name (a shard's path within its folder; without ".gz": the kept records are written uncompressed), one for every
+    /// input even when none of its documents is kept.
     /// </summary>
     public void WriteKept(string path, IEnumerable<int> kept)
     {
-        if (_readers.Length == 1)
+        if (_keptNames is null)
         {
             WriteKeptOf(_readers[0], path, kept.Select(k => (_locators[k], _lengths[k])));
             return;
@@ -399,15 +436,10 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         for (int r = 0; r < _readers.Length; r++)
         {
             IEnumerable<int> inputKept = byInput.GetValueOrDefault(r) ?? [];
-            WriteKeptOf(_readers[r], Path.Combine(path, KeptName(_readers[r])), inputKept.Select(k => (_locators[k], _lengths[k])));
+            string target = Path.Combine(path, _keptNames[r]);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            WriteKeptOf(_readers[r], target, inputKept.Select(k => (_locators[k], _lengths[k])));
         }
-    }
-
-    // Where --output-corpus writes an input's kept records among several: its file name, uncompressed.
-    private static string KeptName(DocumentReader reader)
-    {
-        string name = Path.GetFileName(reader.Name);
-        return name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? name[..^3] : name;
     }
 
     private static void WriteKeptOf(DocumentReader reader, string path, IEnumerable<(long Locator, int Length)> locators)

@@ -36,6 +36,9 @@ internal sealed record InputSpec(string Path, InputFields Fields, InputFormat? F
 
     /// <summary>Opens standard input (tests give their own).</summary>
     public Func<Stream> OpenStandardInput { get; init; } = Console.OpenStandardInput;
+
+    /// <summary>For a shard found in a folder, its path within the folder, which --output-corpus keeps; null for a file named itself.</summary>
+    public string? ShardName { get; init; }
 }
 
 /// <summary>How far a reader has got: bytes for files, files for folders, rows for Parquet.</summary>
