@@ -14,10 +14,17 @@ namespace Compare.Server.Tests;
 /// </summary>
 public sealed class LongPassageTextTests
 {
-    [Fact]
-    public async Task FindSharedPassages_BookQuotedByShortTexts_AnswersAsTheWholeComparisonAndFollowsARewrite()
+    [Theory]
+    [InlineData("Memory")]
+    [InlineData("Sqlite")]
+    public async Task FindSharedPassages_BookQuotedByShortTexts_AnswersAsTheWholeComparisonAndFollowsARewrite(string store)
     {
-        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync();
+        using var directory = new TempDirectory();
+        (WebApplication app, GrpcChannel channel) = await ServerFixture.StartAsync(settings: new()
+        {
+            ["Storage:Provider"] = store,
+            ["Storage:Path"] = Path.Combine(directory.Path, "compare.db"),
+        });
         await using (app)
         using (channel)
         {
@@ -51,13 +58,26 @@ public sealed class LongPassageTextTests
             (int count, long bytes) = kept.Held;
             Assert.Equal(1, count);
             Assert.InRange(bytes, 2L * book.Length, PassageText.LongCharacters * 1000L);
+            // The first query read the book and kept it; the others used it without reading the book's text again.
+            Assert.Equal(queries.Length - 1, kept.UsedUnread);
 
-            // Rewritten: the quoted start is gone, and the answer follows the book as it is now.
+            // Rewritten: the quoted start is gone, and the answer follows the book as it is now, read again (its stored
+            // content hash is no longer the kept text's), then kept in its new form.
             string rewritten = "A new opening. " + book[200..];
             await documents.UpsertDocumentsAsync(ServerFixture.Batch("", [("book", rewritten)]));
             PassageMatch after = await AnswersAsTheWholeComparisonAsync(similarity, queries[0], rewritten);
             Assert.Single(after.Passages);
             Assert.Equal(1, kept.Held.Count);
+            Assert.Equal(queries.Length - 1, kept.UsedUnread);
+            await AnswersAsTheWholeComparisonAsync(similarity, queries[1], rewritten);
+            Assert.Equal(queries.Length, kept.UsedUnread);
+
+            // Only its metadata changed: the stored hash covers it, so the text is read again rather than trusted.
+            UpsertDocumentsRequest edition = ServerFixture.Batch("", [("book", rewritten)]);
+            edition.Documents[0].Metadata.Add("edition", "2");
+            await documents.UpsertDocumentsAsync(edition);
+            await AnswersAsTheWholeComparisonAsync(similarity, queries[2], rewritten);
+            Assert.Equal(queries.Length, kept.UsedUnread);
         }
     }
 

@@ -154,22 +154,26 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
             : null;
 
     /// <summary>
-    /// The texts of those of <paramref name="ids"/> that are stored and whole, by id, in one read: a text that no longer
+    /// Those of <paramref name="ids"/> that are stored and whole, with their texts, by id, in one read: a text that no longer
     /// matches its content hash is left out, as a damaged record is.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, string>> GetTextsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, StoredDocument>> GetWholeDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
-        var texts = new Dictionary<string, string>(ids.Count, StringComparer.Ordinal);
+        var whole = new Dictionary<string, StoredDocument>(ids.Count, StringComparer.Ordinal);
         foreach (StoredDocument stored in await store.GetDocumentsAsync(collection, ids, cancellationToken).ConfigureAwait(false))
         {
             if (DocumentHash.IsWhole(stored))
             {
-                texts[stored.Id] = stored.Text!;
+                whole[stored.Id] = stored;
             }
         }
 
-        return texts;
+        return whole;
     }
+
+    /// <summary>The content hash a document is stored with, read without its text; null when it is not stored.</summary>
+    public async Task<ulong?> GetContentHashAsync(string collection, string id, CancellationToken cancellationToken) =>
+        (await store.GetDocumentAsync(collection, id, includeText: false, cancellationToken).ConfigureAwait(false))?.ContentHash;
 
     /// <summary>One page of documents in code point order of their ids.</summary>
     public async Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken)

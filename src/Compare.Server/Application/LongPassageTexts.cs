@@ -6,10 +6,11 @@ namespace Compare.Server.Application;
 /// <summary>
 /// Long indexed texts (<see cref="PassageText.LongCharacters"/> characters or more) prepared for FindSharedPassages and
 /// kept, up to <see cref="BudgetBytes"/> of them, the least recently used left first. A book or a transcript quoted by
-/// many queries is then tokenised and its runs sorted once, not per query, and each query searches only the stretches its
-/// runs meet. An entry is used only for the very text it was made from (compared whole with the text just read, so a
-/// rewritten document, a recreated collection or another normalisation never meets an old entry), which also makes the
-/// answers the same on every replica, whatever each has kept.
+/// many queries is then read, tokenised and its runs sorted once, not per query, and each query searches only the stretches
+/// its runs meet. An entry is used only while the document's stored content hash is the one of the text it was made from
+/// (checked against that text when it was read), and for the same normalisation and passage length: a rewritten
+/// document, a recreated collection or another normalisation never meets an old entry. So a kept text is used without
+/// reading the document's text again, and the answers are the same on every replica, whatever each has kept.
 /// </summary>
 internal sealed class LongPassageTexts
 {
@@ -20,6 +21,7 @@ internal sealed class LongPassageTexts
     private readonly Lock _gate = new();
     private long _bytes;
     private long _clock;
+    private long _usedUnread;
 
     /// <summary>Texts kept now, and what they hold.</summary>
     public (int Count, long Bytes) Held
@@ -33,22 +35,45 @@ internal sealed class LongPassageTexts
         }
     }
 
-    /// <summary>
-    /// <paramref name="text"/>, the document <paramref name="id"/> of <paramref name="collection"/> as just read, prepared
-    /// for passages of <paramref name="minWords"/> words: the kept one when it was made from the same text the same way.
-    /// </summary>
-    public PassageText Get(string collection, string id, string text, NormalizationOptions normalization, int minWords)
+    /// <summary>How many times a kept text was used without reading the document's text.</summary>
+    public long UsedUnread => Interlocked.Read(ref _usedUnread);
+
+    /// <summary>Whether a text of document <paramref name="id"/> is kept, whatever it was made from.</summary>
+    public bool Holds(string collection, string id)
     {
         lock (_gate)
         {
-            if (_entries.TryGetValue((collection, id), out Entry? kept) && kept.Text.MinWords == minWords
-                && Equals(kept.Text.Normalization, normalization) && string.Equals(kept.Text.Text, text, StringComparison.Ordinal))
+            return _entries.ContainsKey((collection, id));
+        }
+    }
+
+    /// <summary>
+    /// The kept text of document <paramref name="id"/> when it was made from the text whose stored content hash is
+    /// <paramref name="contentHash"/>, normalised with <paramref name="normalization"/> for passages of
+    /// <paramref name="minWords"/> words; else null, and the text is to be read.
+    /// </summary>
+    public PassageText? Find(string collection, string id, ulong contentHash, NormalizationOptions normalization, int minWords)
+    {
+        lock (_gate)
+        {
+            if (_entries.TryGetValue((collection, id), out Entry? kept) && kept.ContentHash == contentHash && kept.Text.MinWords == minWords
+                && Equals(kept.Text.Normalization, normalization))
             {
                 kept.LastUse = ++_clock;
+                _usedUnread++;
                 return kept.Text;
             }
         }
 
+        return null;
+    }
+
+    /// <summary>
+    /// <paramref name="text"/>, the document <paramref name="id"/> of <paramref name="collection"/> as just read and checked
+    /// against its stored <paramref name="contentHash"/>, prepared for passages of <paramref name="minWords"/> words, and kept.
+    /// </summary>
+    public PassageText Prepare(string collection, string id, string text, ulong contentHash, NormalizationOptions normalization, int minWords)
+    {
         // Prepared outside the lock: several queries may prepare the same text at once, and the last one is kept.
         PassageText prepared = PassageText.Of(text, normalization, minWords);
         if (prepared.Bytes <= BudgetBytes)
@@ -60,7 +85,7 @@ internal sealed class LongPassageTexts
                     _bytes -= replaced.Text.Bytes;
                 }
 
-                _entries[(collection, id)] = new Entry(prepared) { LastUse = ++_clock };
+                _entries[(collection, id)] = new Entry(prepared, contentHash) { LastUse = ++_clock };
                 _bytes += prepared.Bytes;
                 while (_bytes > BudgetBytes)
                 {
@@ -74,9 +99,11 @@ internal sealed class LongPassageTexts
         return prepared;
     }
 
-    private sealed class Entry(PassageText text)
+    private sealed class Entry(PassageText text, ulong contentHash)
     {
         public PassageText Text { get; } = text;
+
+        public ulong ContentHash { get; } = contentHash;
 
         public long LastUse { get; set; }
     }

@@ -84,8 +84,12 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
             ArraySegment<PassageCandidate> next = new(candidates, verified, wave);
             Claimable<Claimable<SharedPhrases?>[]>[] reads = [.. next.Chunk(TextsPerRead).Select(read => new Claimable<Claimable<SharedPhrases?>[]>(async () =>
             {
-                IReadOnlyDictionary<string, string> texts = await index.GetTextsAsync(collection, [.. read.Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
-                return [.. read.Select(c => Claimable.Queue(() => Compare(collection, (prepared, preparedAsText), c.Id, texts.GetValueOrDefault(c.Id), options, cancellationToken)))];
+                Dictionary<string, PassageText> kept = await KeptLongTextsAsync(collection, read, options, cancellationToken).ConfigureAwait(false);
+                IReadOnlyDictionary<string, StoredDocument> documents = await index.GetWholeDocumentsAsync(collection,
+                    [.. read.Where(c => !kept.ContainsKey(c.Id)).Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
+                return [.. read.Select(c => Claimable.Queue(() => Task.FromResult(kept.TryGetValue(c.Id, out PassageText? text)
+                    ? SharedPhraseFinder.Find(preparedAsText.Value, text, options, cancellationToken)
+                    : Compare(collection, (prepared, preparedAsText), documents.GetValueOrDefault(c.Id), options, cancellationToken))))];
             }))];
             Claimable<SharedPhrases?>[] comparisons = [.. (await Claimable.RunAllAsync(reads).ConfigureAwait(false)).SelectMany(read => read)];
             SharedPhrases?[] compared = await Claimable.RunAllAsync(comparisons, alreadyQueued: true).ConfigureAwait(false);
@@ -106,24 +110,45 @@ internal sealed class SharedPassageService(DocumentIndexService index, ICandidat
     }
 
     /// <summary>
-    /// Compare's shared passages of the query and one candidate (null for one deleted or damaged since it was found: one
-    /// never fails the search). A long candidate is taken as <see cref="LongPassageTexts"/> keeps it, not tokenised again,
-    /// and the comparison of two prepared texts searches it only where the query's runs meet it when it can; the same passages.
+    /// The long candidates of <paramref name="read"/> kept prepared (<see cref="LongPassageTexts"/>) while their stored content
+    /// hashes are still the ones of the texts they were made from: those texts are not read again.
     /// </summary>
-    private Task<SharedPhrases?> Compare(string collection, (PassageQuery Query, Lazy<PassageText> AsText) query, string id, string? candidate,
+    private async Task<Dictionary<string, PassageText>> KeptLongTextsAsync(string collection, IEnumerable<PassageCandidate> read, PhraseOptions options,
+        CancellationToken cancellationToken)
+    {
+        var kept = new Dictionary<string, PassageText>(StringComparer.Ordinal);
+        foreach (PassageCandidate candidate in read)
+        {
+            if (longTexts.Holds(collection, candidate.Id)
+                && await index.GetContentHashAsync(collection, candidate.Id, cancellationToken).ConfigureAwait(false) is { } contentHash
+                && longTexts.Find(collection, candidate.Id, contentHash, options.Normalization, options.MinWords) is { } text)
+            {
+                kept[candidate.Id] = text;
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>
+    /// Compare's shared passages of the query and one candidate as just read (null for one deleted or damaged since it was
+    /// found: one never fails the search). A long candidate is prepared and kept by <see cref="LongPassageTexts"/>, and the
+    /// comparison of two prepared texts searches it only where the query's runs meet it when it can; the same passages.
+    /// </summary>
+    private SharedPhrases? Compare(string collection, (PassageQuery Query, Lazy<PassageText> AsText) query, StoredDocument? candidate,
         PhraseOptions options, CancellationToken cancellationToken)
     {
-        if (candidate is null)
+        if (candidate?.Text is not { } text)
         {
-            return Task.FromResult<SharedPhrases?>(null);
+            return null;
         }
 
-        if (candidate.Length >= PassageText.LongCharacters)
+        if (text.Length >= PassageText.LongCharacters)
         {
-            PassageText kept = longTexts.Get(collection, id, candidate, options.Normalization, options.MinWords);
-            return Task.FromResult(SharedPhraseFinder.Find(query.AsText.Value, kept, options, cancellationToken));
+            PassageText prepared = longTexts.Prepare(collection, candidate.Id, text, candidate.ContentHash, options.Normalization, options.MinWords);
+            return SharedPhraseFinder.Find(query.AsText.Value, prepared, options, cancellationToken);
         }
 
-        return Task.FromResult<SharedPhrases?>(SharedPhraseFinder.Find(query.Query, candidate, SharedPhraseFinder.Tokenize(candidate, options.Normalization), options, cancellationToken));
+        return SharedPhraseFinder.Find(query.Query, text, SharedPhraseFinder.Tokenize(text, options.Normalization), options, cancellationToken);
     }
 }
