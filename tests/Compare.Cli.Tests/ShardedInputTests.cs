@@ -141,7 +141,7 @@ public sealed class ShardedInputTests : IDisposable
             (["dedup", a, Path.Combine(_dir, "texts"), "-o", clusters], $"{Path.Combine(_dir, "texts")}: a folder of .txt files is read only on its own"),
             (["dedup", a, Path.Combine(_dir, "b.parquet.gz"), "-o", clusters], "b.parquet.gz: gzipped Parquet is read only on its own"),
             (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", Path.Combine(_dir, "out")], $"would both be written to {Path.Combine(_dir, "out", "a.jsonl")}"),
-            (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", a], "with several inputs --output-corpus names a folder"),
+            (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", a], "with several inputs or a folder of shards, --output-corpus names a folder"),
         ];
         await File.WriteAllBytesAsync(Path.Combine(_dir, "b.parquet.gz"), []);
         Directory.CreateDirectory(Path.Combine(_dir, "texts"));

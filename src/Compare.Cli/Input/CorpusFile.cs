@@ -8,9 +8,9 @@ internal sealed class InputException(string message) : Exception(message);
 
 /// <summary>
 /// The inputs of a batch run, one file or folder or several files (a corpus in shards, given one by one or as a folder of
-/// them), read as one stream of documents in the order given: malformed records and ids repeated anywhere in it are reported as "FILE:LINE: reason; skipped" (the
-/// first <see cref="ListedProblems"/>; or end the run under --strict), and the ids of the accepted documents are kept in
-/// order. Texts are not kept: the engine reads them again by position (<see cref="InputSource"/>: a gzipped file is
+/// them), read as one stream of documents in the order given: malformed records and ids repeated anywhere in it are
+/// reported as "FILE:LINE: reason; skipped" (the first <see cref="ListedProblems"/>; or end the run under --strict), and
+/// the ids of the accepted documents are kept in order. Texts are not kept: the engine reads them again by position (<see cref="InputSource"/>: a gzipped file is
 /// decompressed again, standard input kept compressed in memory); each input's documents take a run of positions, so a
 /// position is found again by its input's first one, with nothing kept a document beyond its locator.
 /// JSON lines are parsed on the pool, a chunk of lines at a time, with the engine's work on each text fused in, so the
@@ -238,7 +238,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         }
     }
 
-    // The texts at the locators of one input, handed on from the start given; returns where the next input's start.
+    // The texts at the locators of one input, handed on numbered from start; returns the number the next input's texts start at.
     private static int ForEachTextAtOf<T>(DocumentReader reader, IEnumerable<(long Locator, int Length)> locators, int start, TextWork<T> work,
         Action<int, T[]> completed, ParallelOptions options)
     {
@@ -406,7 +406,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
 
         if (File.Exists(path))
         {
-            throw new InputException($"{path}: with several inputs --output-corpus names a folder, to hold a file of each input's name; this is a file.");
+            throw new InputException($"{path}: with several inputs or a folder of shards, --output-corpus names a folder, to hold a file of each input's name; this is a file.");
         }
 
         if (Enumerable.Range(0, _readers.Length).GroupBy(r => _keptNames[r], StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } clash)

@@ -8,9 +8,10 @@ namespace Compare.Server.Application;
 /// kept, up to <see cref="BudgetBytes"/> of them, the least recently used left first. A book or a transcript quoted by
 /// many queries is then read, tokenised and its runs sorted once, not per query, and each query searches only the stretches
 /// its runs meet. An entry is used only while the document's stored content hash is the one of the text it was made from
-/// (checked against that text when it was read), and for the same normalisation and passage length: a rewritten
-/// document, a recreated collection or another normalisation never meets an old entry. So a kept text is used without
-/// reading the document's text again, and the answers are the same on every replica, whatever each has kept.
+/// (checked against that text when it was read), and for the same normalisation and passage length: a rewritten document
+/// or another normalisation never meets an old entry, and a collection recreated with the same text meets only its own
+/// text. So a kept text is used without reading the document's text again, and the answers are the same on every replica,
+/// whatever each has kept.
 /// </summary>
 internal sealed class LongPassageTexts
 {
