@@ -360,6 +360,9 @@ public sealed class DeduplicateTests(ServerFixture server)
         public Task<Storage.StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
             inner.GetDocumentAsync(collection, id, includeText, cancellationToken);
 
+        public Task<ulong?> GetContentHashAsync(string collection, string id, CancellationToken cancellationToken) =>
+            inner.GetContentHashAsync(collection, id, cancellationToken);
+
         public Task<IReadOnlyList<Storage.StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
             inner.GetDocumentsAsync(collection, ids, cancellationToken);
 

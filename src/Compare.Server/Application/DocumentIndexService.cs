@@ -172,8 +172,8 @@ internal sealed class DocumentIndexService(IDocumentStore store, WriteRoom room,
     }
 
     /// <summary>The content hash a document is stored with, read without its text; null when it is not stored.</summary>
-    public async Task<ulong?> GetContentHashAsync(string collection, string id, CancellationToken cancellationToken) =>
-        (await store.GetDocumentAsync(collection, id, includeText: false, cancellationToken).ConfigureAwait(false))?.ContentHash;
+    public Task<ulong?> GetContentHashAsync(string collection, string id, CancellationToken cancellationToken) =>
+        store.GetContentHashAsync(collection, id, cancellationToken);
 
     /// <summary>One page of documents in code point order of their ids.</summary>
     public async Task<DocumentPage> ListDocumentsAsync(string collection, string? afterId, int limit, bool includeText, CancellationToken cancellationToken)

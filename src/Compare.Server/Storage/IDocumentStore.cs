@@ -60,6 +60,12 @@ public interface IDocumentRepository
     Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The content hash document <paramref name="id"/> is stored with, read without its text or metadata (what tells
+    /// whether a copy kept of its text is still the stored one), or null when it is not stored or its hash cannot be read.
+    /// </summary>
+    Task<ulong?> GetContentHashAsync(string collection, string id, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Those of <paramref name="ids"/> that are stored, with their texts, in the order asked, in one read: what comparing a query
     /// with many candidates reads. A document whose record cannot be read is logged and left out, as in every read of many.
     /// </summary>

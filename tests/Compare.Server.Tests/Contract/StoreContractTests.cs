@@ -465,6 +465,47 @@ public abstract class StoreContractTests(StoreReplicas server)
     }
 
     [Fact]
+    public async Task FindSharedPassages_LongDocumentKeptByOneWayIn_IsUsedUnreadUntilRewrittenThroughTheOther()
+    {
+        string c = await server.NewCollectionAsync();
+        IReadOnlyList<(string Id, string Text)> bbc = TestData.BbcCorpus();
+        string book = string.Join("\n\n", bbc.Skip(600).Take(30).Select(d => d.Text));
+        Assert.True(book.Length >= Core.Phrases.PassageText.LongCharacters);
+        await server.Documents.UpsertDocumentsAsync(Batch(c, [("book", book), .. bbc.Take(10)]));
+        string[] words = book.Split(' ');
+        var random = new Random(7);
+        string opening = $"{string.Join(' ', words[..15])} {Filler(random, 12)}", middle = $"{Filler(random, 12)} {string.Join(' ', words[2000..2016])}";
+        var similarityB = new SimilarityService.SimilarityServiceClient(server.B);
+        Application.LongPassageTexts kept = server.LongTextsOfB;
+
+        // Read and kept by the second way in, then used there without reading it.
+        await AnswersAsTheBookAsync(opening, book);
+        long unread = kept.UsedUnread;
+        await AnswersAsTheBookAsync(middle, book);
+        Assert.Equal(unread + 1, kept.UsedUnread);
+
+        // Rewritten through the first way in: the second reads it again and answers from the new text, then keeps that.
+        string rewritten = "A new opening. " + book[300..];
+        await server.Documents.UpsertDocumentsAsync(Batch(c, [("book", rewritten)]));
+        await AnswersAsTheBookAsync(middle, rewritten);
+        Assert.Equal(unread + 1, kept.UsedUnread);
+        await AnswersAsTheBookAsync(middle, rewritten);
+        Assert.Equal(unread + 2, kept.UsedUnread);
+        FindSharedPassagesResponse gone = await similarityB.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Text = opening }, TopK = 20 });
+        Assert.DoesNotContain(gone.Matches, m => m.Id == "book");
+
+        async Task AnswersAsTheBookAsync(string query, string text)
+        {
+            FindSharedPassagesResponse answer = await similarityB.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = c, Query = new DocumentRef { Text = query }, TopK = 20 });
+            Core.Phrases.SharedPhrases expected = Core.Phrases.SharedPhraseFinder.Find(query, text, new Core.Phrases.PhraseOptions { MinWords = 7 });
+            PassageMatch match = Assert.Single(answer.Matches, m => m.Id == "book");
+            Assert.NotEmpty(expected.Phrases);
+            Assert.Equal(expected.Phrases.Select(p => (p.Text, p.Left.Start, p.Left.End, p.Right.Start, p.Right.End)),
+                match.Passages.Select(p => (p.Text, p.Left.Start, p.Left.End, p.Right.Start, p.Right.End)));
+        }
+    }
+
+    [Fact]
     public async Task Queries_CollectionRecreatedWithOtherSettingsThroughTheOtherWayIn_AnswerWithTheNewSettings()
     {
         // Digits every fourth word: a collection that folds digits holds the query's words, one that does not, none of its runs.

@@ -1,6 +1,8 @@
+using Compare.Server.Application;
 using Compare.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Compare.Server.Tests.Contract;
 
@@ -49,6 +51,9 @@ public abstract class StoreReplicas : IAsyncLifetime
 
         await StopBackingAsync();
     }
+
+    /// <summary>The long texts the server behind the second way in keeps prepared for FindSharedPassages.</summary>
+    internal LongPassageTexts LongTextsOfB => _apps[^1].Services.GetRequiredService<LongPassageTexts>();
 
     /// <summary>The first way in, as the single-server tests name it.</summary>
     public GrpcChannel Channel => A;

@@ -158,6 +158,10 @@ public sealed class LocalDocumentStore : IDocumentStore, IStartableStore, IDispo
         Task.FromResult(_records.GetDocument(Find(collection).Record.Key, id, includeText));
 
     /// <inheritdoc/>
+    public Task<ulong?> GetContentHashAsync(string collection, string id, CancellationToken cancellationToken) =>
+        Task.FromResult(_records.GetDocument(Find(collection).Record.Key, id, includeText: false)?.ContentHash);
+
+    /// <inheritdoc/>
     public Task<IReadOnlyList<StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
         Task.FromResult(_records.GetDocuments(Find(collection).Record.Key, ids));
 

@@ -281,6 +281,10 @@ public sealed partial class RedisDocumentStore(IConnectionMultiplexer redis, str
     }
 
     /// <inheritdoc/>
+    public Task<ulong?> GetContentHashAsync(string collection, string id, CancellationToken cancellationToken) =>
+        ReadAsync(collection, null, async keys => RedisVersion.Decode(await Db.HashGetAsync(keys.Versions, id).ConfigureAwait(false))?.ContentHash);
+
+    /// <inheritdoc/>
     public Task<IReadOnlyList<StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ids);

@@ -60,6 +60,9 @@ public sealed class RedisFaultTranslation(IDocumentStore redis) : IDocumentStore
     public Task<StoredDocument?> GetDocumentAsync(string collection, string id, bool includeText, CancellationToken cancellationToken) =>
         Run(() => redis.GetDocumentAsync(collection, id, includeText, cancellationToken));
 
+    public Task<ulong?> GetContentHashAsync(string collection, string id, CancellationToken cancellationToken) =>
+        Run(() => redis.GetContentHashAsync(collection, id, cancellationToken));
+
     public Task<IReadOnlyList<StoredDocument>> GetDocumentsAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
         Run(() => redis.GetDocumentsAsync(collection, ids, cancellationToken));
 
