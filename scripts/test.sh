@@ -24,6 +24,7 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(clang)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
 command -v sim_text >/dev/null 2>&1 || missing+=(similarity-tester)
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 if ((${#missing[@]})); then
   echo "Installing ${missing[*]} with apt-get..."
   sudo_cmd=""

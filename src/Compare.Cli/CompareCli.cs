@@ -214,7 +214,7 @@ internal static class CompareCli
     {
         var input = new Argument<string[]>("input")
         {
-            Description = "A .jsonl file (one object per line), a .csv file with a header, either gzipped (.jsonl.gz, .csv.gz), a .parquet file, a folder of .txt files, or - for standard input; or several files, read as one corpus in the order given (shards/*.jsonl.gz), or a folder of such files (no .txt among them), in the order of their paths.",
+            Description = "A .jsonl file (one object per line), a .csv file with a header, either compressed with gzip or Zstandard (.jsonl.gz, .csv.zst), a .parquet file, a folder of .txt files, or - for standard input; or several files, read as one corpus in the order given (shards/*.jsonl.gz), or a folder of such files (no .txt among them), in the order of their paths.",
             Arity = ArgumentArity.OneOrMore,
         };
         // An argument of many values takes every token no option claims, a mistyped option among them: refused as one

@@ -58,14 +58,14 @@ public sealed class ShardedInputTests : IDisposable
         Assert.True(exit == 0, error);
         string[] kept = await File.ReadAllLinesAsync(keep);
         Assert.DoesNotContain(kept, id => id.StartsWith("copy-", StringComparison.Ordinal));
-        Assert.Equal(["a.jsonl", "b.jsonl", "c.parquet", "copies.jsonl", "d.csv"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["a.jsonl", "b.jsonl", "c.parquet", "copies.jsonl", "d.csv", "e.jsonl"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(0, new FileInfo(Path.Combine(output, "copies.jsonl")).Length);
         // Each shard's file holds its own kept records in order: JSON lines byte for byte, the Parquet rows, the CSV records.
         List<string> written = [];
         foreach (string shard in shards)
         {
             string name = Path.GetFileName(shard);
-            string target = Path.Combine(output, name.EndsWith(".gz", StringComparison.Ordinal) ? name[..^3] : name);
+            string target = Path.Combine(output, name.EndsWith(".gz", StringComparison.Ordinal) ? name[..^3] : name.EndsWith(".zst", StringComparison.Ordinal) ? name[..^4] : name);
             string[] ids = await IdsAsync(target);
             if (target.EndsWith(".jsonl", StringComparison.Ordinal))
             {
@@ -99,10 +99,11 @@ public sealed class ShardedInputTests : IDisposable
         Assert.True(exit == 0 && wholeExit == 0, error + wholeError);
         Assert.Equal(wholeClusters, clusters);
         Assert.Equal(await File.ReadAllLinesAsync(wholeKeep), await File.ReadAllLinesAsync(keep));
-        Assert.Equal(["a.jsonl", "b.jsonl", "part2/c.parquet", "part2/d.csv"],
+        Assert.Equal(["a.jsonl", "b.jsonl", "part2/c.parquet", "part2/d.csv", "part2/e.jsonl"],
             Directory.GetFiles(output, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(output, f).Replace('\\', '/')).Order(StringComparer.Ordinal));
         string[] written = [.. await IdsAsync(Path.Combine(output, "a.jsonl")), .. await IdsAsync(Path.Combine(output, "b.jsonl")),
-            .. await IdsAsync(Path.Combine(output, "part2", "c.parquet")), .. await IdsAsync(Path.Combine(output, "part2", "d.csv"))];
+            .. await IdsAsync(Path.Combine(output, "part2", "c.parquet")), .. await IdsAsync(Path.Combine(output, "part2", "d.csv")),
+            .. await IdsAsync(Path.Combine(output, "part2", "e.jsonl"))];
         Assert.Equal(await File.ReadAllLinesAsync(keep), written);
     }
 
@@ -137,13 +138,18 @@ public sealed class ShardedInputTests : IDisposable
             (["dedup", a, Path.Combine(_dir, "missing.jsonl"), "-o", clusters], $"{Path.Combine(_dir, "missing.jsonl")}: no such file or folder."),
             (["dedup", a, "-", "-o", clusters], "standard input (-) is read only on its own"),
             (["dedup", a, nested, "-o", clusters, "--output-corpus", Path.Combine(_dir, "out")], $"{a} and {Path.Combine(nested, "a.jsonl")} would both be written to {Path.Combine(_dir, "out", "a.jsonl")}"),
-            (["dedup", notes, "-o", clusters], $"{notes}: a folder is read as .txt files, one document each, or as shards (.jsonl, .csv, .parquet, gzipped or not); it holds neither."),
+            (["dedup", notes, "-o", clusters], $"{notes}: a folder is read as .txt files, one document each, or as shards (.jsonl, .csv, .parquet, compressed or not); it holds neither."),
             (["dedup", a, Path.Combine(_dir, "texts"), "-o", clusters], $"{Path.Combine(_dir, "texts")}: a folder of .txt files is read only on its own"),
-            (["dedup", a, Path.Combine(_dir, "b.parquet.gz"), "-o", clusters], "b.parquet.gz: gzipped Parquet is read only on its own"),
+            (["dedup", a, Path.Combine(_dir, "b.parquet.gz"), "-o", clusters], "b.parquet.gz: compressed Parquet is read only on its own"),
+            (["dedup", a, Path.Combine(_dir, "junk.jsonl.zst"), "-o", clusters], $"{Path.Combine(_dir, "junk.jsonl.zst")}: not readable as Zstandard"),
+            (["reuse", a, Path.Combine(_dir, "cut.jsonl.zst"), "-o", clusters], $"{Path.Combine(_dir, "cut.jsonl.zst")}: it ends inside a Zstandard frame (cut short?)."),
             (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", Path.Combine(_dir, "out")], $"would both be written to {Path.Combine(_dir, "out", "a.jsonl")}"),
             (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", a], "with several inputs or a folder of shards, --output-corpus names a folder"),
         ];
         await File.WriteAllBytesAsync(Path.Combine(_dir, "b.parquet.gz"), []);
+        await File.WriteAllTextAsync(Path.Combine(_dir, "junk.jsonl.zst"), "not Zstandard at all");
+        string[] shards = await BbcShards.WriteAsync(Directory.CreateDirectory(Path.Combine(_dir, "bbc")).FullName);
+        await File.WriteAllBytesAsync(Path.Combine(_dir, "cut.jsonl.zst"), (await File.ReadAllBytesAsync(shards[4]))[..5000]);
         Directory.CreateDirectory(Path.Combine(_dir, "texts"));
         await File.WriteAllTextAsync(Path.Combine(_dir, "texts", "one.txt"), "a document");
         foreach ((string[] args, string message) in cases)
@@ -163,7 +169,8 @@ public sealed class ShardedInputTests : IDisposable
     private static async Task<string[]> ShardLinesAsync(string shard)
     {
         await using Stream file = File.OpenRead(shard);
-        await using Stream text = shard.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        await using Stream text = shard.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress)
+            : shard.EndsWith(".zst", StringComparison.Ordinal) ? new ZstdSharp.DecompressionStream(file) : file;
         using var reader = new StreamReader(text);
         return (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
@@ -238,7 +245,10 @@ public sealed class ShardedInputTests : IDisposable
     }
 }
 
-/// <summary>The BBC corpus in four shards of four kinds, in corpus order: JSON lines, gzipped JSON lines, Parquet, CSV.</summary>
+/// <summary>
+/// The BBC corpus in five shards of five kinds, in corpus order: JSON lines, gzipped JSON lines, Parquet, CSV, and JSON
+/// lines in two Zstandard frames written by the zstd program (an independent writer; scripts/test.sh installs it).
+/// </summary>
 internal static class BbcShards
 {
     public static string JsonLine(string id, string text) => JsonSerializer.Serialize(new Dictionary<string, string> { ["id"] = id, ["text"] = text });
@@ -246,9 +256,9 @@ internal static class BbcShards
     public static async Task<string[]> WriteAsync(string directory)
     {
         IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
-        int quarter = corpus.Count / 4;
-        (string Id, string Text)[][] parts = [.. Enumerable.Range(0, 4).Select(k => corpus.Skip(k * quarter).Take(k == 3 ? int.MaxValue : quarter).ToArray())];
-        string[] paths = [.. new[] { "a.jsonl", "b.jsonl.gz", "c.parquet", "d.csv" }.Select(name => Path.Combine(directory, name))];
+        int fifth = corpus.Count / 5;
+        (string Id, string Text)[][] parts = [.. Enumerable.Range(0, 5).Select(k => corpus.Skip(k * fifth).Take(k == 4 ? int.MaxValue : fifth).ToArray())];
+        string[] paths = [.. new[] { "a.jsonl", "b.jsonl.gz", "c.parquet", "d.csv", "e.jsonl.zst" }.Select(name => Path.Combine(directory, name))];
 
         await File.WriteAllLinesAsync(paths[0], parts[0].Select(d => JsonLine(d.Id, d.Text)));
         await using (var gzip = new GZipStream(File.Create(paths[1]), CompressionLevel.Fastest))
@@ -263,6 +273,20 @@ internal static class BbcShards
         await ParquetTestFiles.WriteAsync(paths[2], 100, new ParquetTestFiles.Column(new DataField<string>("id"), parts[2].Select(d => d.Id).ToArray()),
             new ParquetTestFiles.Column(new DataField<string>("text"), parts[2].Select(d => d.Text).ToArray()));
         await File.WriteAllTextAsync(paths[3], "id,text\r\n" + string.Concat(parts[3].Select(d => $"{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n")));
+        await using (FileStream zstandard = File.Create(paths[4]))
+        {
+            foreach ((string Id, string Text)[] half in parts[4].Chunk((parts[4].Length / 2) + 1))
+            {
+                string plain = Path.Combine(directory, "half.jsonl");
+                await File.WriteAllLinesAsync(plain, half.Select(d => JsonLine(d.Id, d.Text)));
+                (int exit, _, string error) = await ChildProcess.RunAsync("zstd", ["-q", "-f", plain, "-o", plain + ".zst"]);
+                Assert.True(exit == 0, error);
+                await zstandard.WriteAsync(await File.ReadAllBytesAsync(plain + ".zst"));
+                File.Delete(plain);
+                File.Delete(plain + ".zst");
+            }
+        }
+
         return paths;
     }
 }

@@ -10,7 +10,7 @@ internal sealed class InputException(string message) : Exception(message);
 /// The inputs of a batch run, one file or folder or several files (a corpus in shards, given one by one or as a folder of
 /// them), read as one stream of documents in the order given: malformed records and ids repeated anywhere in it are
 /// reported as "FILE:LINE: reason; skipped" (the first <see cref="ListedProblems"/>; or end the run under --strict), and
-/// the ids of the accepted documents are kept in order. Texts are not kept: the engine reads them again by position (<see cref="InputSource"/>: a gzipped file is
+/// the ids of the accepted documents are kept in order. Texts are not kept: the engine reads them again by position (<see cref="InputSource"/>: a compressed file is
 /// decompressed again, standard input kept compressed in memory); each input's documents take a run of positions, so a
 /// position is found again by its input's first one, with nothing kept a document beyond its locator.
 /// JSON lines are parsed on the pool, a chunk of lines at a time, with the engine's work on each text fused in, so the
@@ -42,14 +42,14 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         ArgumentOutOfRangeException.ThrowIfZero(inputs.Count);
         InputSpec[] shards = [.. inputs.SelectMany(ShardsOf)];
         _keptNames = shards.Length > 1 || shards.Any(s => s.ShardName is not null)
-            ? [.. shards.Select(s => WithoutGz(s.ShardName ?? Path.GetFileName(s.Path)))]
+            ? [.. shards.Select(s => Compression.Without(s.ShardName ?? Path.GetFileName(s.Path)))]
             : null;
         inputs = shards;
         if (inputs.Count > 1 && inputs.FirstOrDefault(OnlyAlone) is { } alone)
         {
             throw new InputException(alone.Path == InputSpec.StandardInput ? "standard input (-) is read only on its own, not among several inputs."
-                : Directory.Exists(alone.Path) ? $"{alone.Path}: a folder of .txt files is read only on its own; several inputs must be files (.jsonl, .csv, .parquet, gzipped or not)."
-                : $"{alone.Path}: gzipped Parquet is read only on its own, since it is held in memory whole; decompress the shards (Parquet compresses its columns itself).");
+                : Directory.Exists(alone.Path) ? $"{alone.Path}: a folder of .txt files is read only on its own; several inputs must be files (.jsonl, .csv, .parquet, compressed or not)."
+                : $"{alone.Path}: compressed Parquet is read only on its own, since it is held in memory whole; decompress the shards (Parquet compresses its columns itself).");
         }
 
         var readers = new List<DocumentReader>(inputs.Count);
@@ -73,7 +73,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     }
 
     /// <summary>
-    /// A folder holding no .txt file but files the CLI reads (.jsonl, .csv, .parquet, gzipped or not) is a corpus in shards:
+    /// A folder holding no .txt file but files the CLI reads (.jsonl, .csv, .parquet, compressed or not) is a corpus in shards:
     /// those files, in the order of their paths within it. Any other input is itself.
     /// </summary>
     /// <exception cref="InputException">A folder with files, none of them .txt or a shard.</exception>
@@ -95,14 +95,12 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
             return shards.Length > 0 ? shards : [input];
         }
 
-        throw new InputException($"{input.Path}: a folder is read as .txt files, one document each, or as shards (.jsonl, .csv, .parquet, gzipped or not); it holds neither.");
+        throw new InputException($"{input.Path}: a folder is read as .txt files, one document each, or as shards (.jsonl, .csv, .parquet, compressed or not); it holds neither.");
     }
 
-    private static string WithoutGz(string name) => name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? name[..^3] : name;
-
-    // Gzipped Parquet is held in memory whole, which several of them need not fit.
+    // Compressed Parquet is held in memory whole, which several of them need not fit.
     private static bool OnlyAlone(InputSpec input) => input.Path == InputSpec.StandardInput || Directory.Exists(input.Path)
-        || (input.Path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) && (input.Format == InputFormat.Parquet || DocumentReader.KindOf(input.Path) == DocumentReader.InputKind.Parquet));
+        || (Compression.Of(input.Path) is not null && (input.Format == InputFormat.Parquet || DocumentReader.KindOf(input.Path) == DocumentReader.InputKind.Parquet));
 
     /// <summary>Ids of the accepted documents, in input order; complete after a full read.</summary>
     public List<string> Ids { get; } = [];
@@ -419,7 +417,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     /// Writes the documents at <paramref name="kept"/> (positions in input order, ascending) to <paramref name="path"/> in
     /// the input's format: JSON lines byte for byte, the CSV's header and records, the Parquet file's rows, or the folder's
     /// files. Several inputs, or a folder's shards, are written into the folder <paramref name="path"/>, each to a file of its
-    /// own name (a shard's path within its folder; without ".gz": the kept records are written uncompressed), one for every
+    /// own name (a shard's path within its folder; without ".gz" or ".zst": the kept records are written uncompressed), one for every
     /// input even when none of its documents is kept.
     /// </summary>
     public void WriteKept(string path, IEnumerable<int> kept)

@@ -89,17 +89,17 @@ internal sealed class DocumentReader : IDisposable
             InputFormat.Jsonl => InputKind.JsonLines,
             InputFormat.Parquet => InputKind.Parquet,
             _ when standardInput => InputKind.JsonLines,
-            _ => KindOf(path) ?? throw new NotSupportedException(path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-                ? $"{path}: a gzipped input must be .jsonl.gz or .csv.gz, or name its format with --format."
-                : $"{path}: the input must be a .jsonl or .csv file (gzipped or not), a .parquet file, a folder of .txt files, or - for standard input; --format names the format of another file."),
+            _ => KindOf(path) ?? throw new NotSupportedException(Compression.Of(path) is { } compressed
+                ? $"{path}: a compressed input must be named for its format as well (.jsonl{compressed}, .csv{compressed}, .parquet{compressed}), or name its format with --format."
+                : $"{path}: the input must be a .jsonl or .csv file (compressed with gzip or Zstandard or not), a .parquet file, a folder of .txt files, or - for standard input; --format names the format of another file."),
         };
         _path = path;
         if (Kind == InputKind.Parquet)
         {
-            // Parquet's footer is read first, and its row groups in any order: standard input and a gzipped file are held
+            // Parquet's footer is read first, and its row groups in any order: standard input and a compressed file are held
             // in memory as Parquet (whose columns are compressed already).
             _parquet = standardInput ? ParquetFile.OpenInMemory("standard input", input.OpenStandardInput(), input.Fields)
-                : path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? OpenGzippedParquet(path, input.Fields)
+                : Compression.Of(path) is not null ? OpenCompressedParquet(path, input.Fields)
                 : ParquetFile.Open(path, input.Fields);
         }
 
@@ -110,14 +110,14 @@ internal sealed class DocumentReader : IDisposable
         _textName = Encoding.UTF8.GetBytes(_fields.Text);
     }
 
-    private static ParquetFile OpenGzippedParquet(string path, InputFields fields)
+    private static ParquetFile OpenCompressedParquet(string path, InputFields fields)
     {
-        using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress);
-        return ParquetFile.OpenInMemory(path, gzip, fields);
+        using Stream decompressed = Compression.Decompressing(path, File.OpenRead(path));
+        return ParquetFile.OpenInMemory(path, decompressed, fields);
     }
 
-    /// <summary>The kind a file's name says (a .gz file's inner name), or null.</summary>
-    public static InputKind? KindOf(string path) => Path.GetExtension(path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path)
+    /// <summary>The kind a file's name says (a compressed file's inner name), or null.</summary>
+    public static InputKind? KindOf(string path) => Path.GetExtension(Compression.Without(path))
         .ToUpperInvariant() switch
     {
         ".CSV" => InputKind.Csv,

@@ -5,7 +5,7 @@ namespace Compare.Cli.Input;
 
 /// <summary>
 /// Where the bytes of a file input come from, read again as often as a run needs: a plain file (again at any
-/// offset), a gzipped file (decompressed again from its start), or standard input, which cannot be read twice and
+/// offset), a compressed file (<see cref="Compression"/>: decompressed again from its start), or standard input, which cannot be read twice and
 /// is kept in memory, compressed, as it is read. Offsets are in the decompressed bytes.
 /// </summary>
 internal abstract class InputSource : IDisposable
@@ -25,7 +25,7 @@ internal abstract class InputSource : IDisposable
     /// <summary>A reader of byte ranges at ascending offsets.</summary>
     public virtual RangeReader OpenRanges() => new ForwardRanges(this);
 
-    /// <summary>The source for <paramref name="path"/>: standard input for "-", a gzipped file for ".gz", else a plain file.</summary>
+    /// <summary>The source for <paramref name="path"/>: standard input for "-", a compressed file for ".gz", ".zst" or ".zstd", else a plain file.</summary>
     public static InputSource For(string path, Func<Stream> openStandardInput)
     {
         ArgumentNullException.ThrowIfNull(openStandardInput);
@@ -34,7 +34,7 @@ internal abstract class InputSource : IDisposable
             return new StandardInputSource(openStandardInput);
         }
 
-        return path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GzipSource(path) : new PlainFileSource(path);
+        return Compression.Of(path) is not null ? new CompressedSource(path) : new PlainFileSource(path);
     }
 
     public virtual void Dispose()
@@ -88,7 +88,7 @@ internal abstract class InputSource : IDisposable
         }
     }
 
-    private sealed class GzipSource(string path) : InputSource
+    private sealed class CompressedSource(string path) : InputSource
     {
         private FileStream? _file;
 
@@ -101,7 +101,7 @@ internal abstract class InputSource : IDisposable
         public override Stream Open()
         {
             _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            return new GZipStream(_file, CompressionMode.Decompress);
+            return Compression.Decompressing(path, _file);
         }
     }
 
@@ -154,6 +154,85 @@ internal abstract class InputSource : IDisposable
             {
                 System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
             }
+        }
+    }
+}
+
+/// <summary>
+/// The compressions a file input may have, told by its last extension: gzip (.gz) and Zstandard (.zst, .zstd; several
+/// frames one after another, as zstd and pzstd write them, are one stream). The name before it tells the format.
+/// </summary>
+internal static class Compression
+{
+    private static readonly string[] Extensions = [".gz", ".zst", ".zstd"];
+
+    /// <summary>The compression extension <paramref name="path"/> ends with, or null.</summary>
+    public static string? Of(string path) => Extensions.FirstOrDefault(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary><paramref name="path"/> without its compression extension: the name that tells the format.</summary>
+    public static string Without(string path) => Of(path) is { } extension ? path[..^extension.Length] : path;
+
+    /// <summary>The decompressed bytes of <paramref name="compressed"/>, the file at <paramref name="path"/>; disposing it closes the file.</summary>
+    public static Stream Decompressing(string path, Stream compressed) => Of(path)?.ToUpperInvariant() switch
+    {
+        ".GZ" => new GZipStream(compressed, CompressionMode.Decompress),
+        ".ZST" or ".ZSTD" => new ZstandardInput(path, new ZstdSharp.DecompressionStream(compressed, leaveOpen: false)),
+        _ => compressed,
+    };
+
+    /// <summary>
+    /// Zstandard's decompressed bytes, its faults told as every unreadable input's are (<see cref="InvalidDataException"/>
+    /// naming the file): ZstdSharp throws its own exception for bytes that are not Zstandard, and a bare end of stream
+    /// for a file cut short.
+    /// </summary>
+    private sealed class ZstandardInput(string path, ZstdSharp.DecompressionStream decompressing) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            try
+            {
+                return decompressing.Read(buffer);
+            }
+            catch (ZstdSharp.ZstdException e)
+            {
+                throw new InvalidDataException($"{path}: not readable as Zstandard ({e.Message}).", e);
+            }
+            catch (EndOfStreamException e)
+            {
+                throw new InvalidDataException($"{path}: it ends inside a Zstandard frame (cut short?).", e);
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                decompressing.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 }

@@ -57,7 +57,7 @@ internal sealed class ParquetFile : IDisposable
     public static ParquetFile Open(string path, InputFields fields, long? memoryLimit = null) => Open(path, () => File.OpenRead(path), fields, memoryLimit);
 
     /// <summary>
-    /// Reads all of <paramref name="input"/> (standard input, or a gzipped file as it decompresses) into memory, refused
+    /// Reads all of <paramref name="input"/> (standard input, or a compressed file as it decompresses) into memory, refused
     /// beyond half the memory the process may use or <paramref name="memoryLimit"/>, and opens that as <see cref="Open(string, InputFields, long?)"/> does.
     /// </summary>
     /// <exception cref="InvalidDataException">More than fits, or as <see cref="Open(string, InputFields, long?)"/>.</exception>
