@@ -185,20 +185,8 @@ internal static class Compression
     /// naming the file): ZstdSharp throws its own exception for bytes that are not Zstandard, and a bare end of stream
     /// for a file cut short.
     /// </summary>
-    private sealed class ZstandardInput(string path, ZstdSharp.DecompressionStream decompressing) : Stream
+    private sealed class ZstandardInput(string path, ZstdSharp.DecompressionStream decompressing) : ForwardStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             try
@@ -214,16 +202,6 @@ internal static class Compression
                 throw new InvalidDataException($"{path}: it ends inside a Zstandard frame (cut short?).", e);
             }
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

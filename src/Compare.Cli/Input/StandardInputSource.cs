@@ -77,34 +77,6 @@ internal sealed class StandardInputSource(Func<Stream> openStandardInput, long? 
         }));
     }
 
-    /// <summary>A stream that only reads forward.</summary>
-    private abstract class ForwardStream : Stream
-    {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public abstract override int Read(Span<byte> buffer);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
     /// <summary>
     /// Standard input, each byte also kept in the current block. A reader that stops early and disposes it does not end
     /// the keeping: the next <see cref="Open"/> reads the rest; the block goes back when the source is disposed.
