@@ -58,19 +58,19 @@ public sealed class ShardedInputTests : IDisposable
         Assert.True(exit == 0, error);
         string[] kept = await File.ReadAllLinesAsync(keep);
         Assert.DoesNotContain(kept, id => id.StartsWith("copy-", StringComparison.Ordinal));
-        Assert.Equal(["a.jsonl", "b.jsonl", "c.parquet", "copies.jsonl", "d.csv", "e.jsonl"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["a.jsonl", "b.jsonl.gz", "c.parquet", "copies.jsonl", "d.csv", "e.jsonl.zst"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(0, new FileInfo(Path.Combine(output, "copies.jsonl")).Length);
-        // Each shard's file holds its own kept records in order: JSON lines byte for byte, the Parquet rows, the CSV records.
+        // Each shard's file holds its own kept records in order, compressed as the shard was: JSON lines byte for byte, the
+        // Parquet rows, the CSV records.
         List<string> written = [];
         foreach (string shard in shards)
         {
-            string name = Path.GetFileName(shard);
-            string target = Path.Combine(output, name.EndsWith(".gz", StringComparison.Ordinal) ? name[..^3] : name.EndsWith(".zst", StringComparison.Ordinal) ? name[..^4] : name);
+            string target = Path.Combine(output, Path.GetFileName(shard));
             string[] ids = await IdsAsync(target);
-            if (target.EndsWith(".jsonl", StringComparison.Ordinal))
+            if (!target.EndsWith(".parquet", StringComparison.Ordinal) && !target.EndsWith(".csv", StringComparison.Ordinal))
             {
-                string[] lines = await ShardLinesAsync(shard);
-                Assert.Equal(lines.Where(l => ids.Contains(JsonDocument.Parse(l).RootElement.GetProperty("id").GetString())), await File.ReadAllLinesAsync(target));
+                string[] lines = Lines(await TextOfAsync(shard));
+                Assert.Equal(lines.Where(l => ids.Contains(JsonDocument.Parse(l).RootElement.GetProperty("id").GetString())), Lines(await TextOfAsync(target)));
             }
 
             written.AddRange(ids);
@@ -99,12 +99,53 @@ public sealed class ShardedInputTests : IDisposable
         Assert.True(exit == 0 && wholeExit == 0, error + wholeError);
         Assert.Equal(wholeClusters, clusters);
         Assert.Equal(await File.ReadAllLinesAsync(wholeKeep), await File.ReadAllLinesAsync(keep));
-        Assert.Equal(["a.jsonl", "b.jsonl", "part2/c.parquet", "part2/d.csv", "part2/e.jsonl"],
+        Assert.Equal(["a.jsonl", "b.jsonl.gz", "part2/c.parquet", "part2/d.csv", "part2/e.jsonl.zst"],
             Directory.GetFiles(output, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(output, f).Replace('\\', '/')).Order(StringComparer.Ordinal));
-        string[] written = [.. await IdsAsync(Path.Combine(output, "a.jsonl")), .. await IdsAsync(Path.Combine(output, "b.jsonl")),
+        string[] written = [.. await IdsAsync(Path.Combine(output, "a.jsonl")), .. await IdsAsync(Path.Combine(output, "b.jsonl.gz")),
             .. await IdsAsync(Path.Combine(output, "part2", "c.parquet")), .. await IdsAsync(Path.Combine(output, "part2", "d.csv")),
-            .. await IdsAsync(Path.Combine(output, "part2", "e.jsonl"))];
+            .. await IdsAsync(Path.Combine(output, "part2", "e.jsonl.zst"))];
         Assert.Equal(await File.ReadAllLinesAsync(keep), written);
+    }
+
+    [Theory]
+    [InlineData("kept.jsonl.zst")]
+    [InlineData("kept.jsonl.gz")]
+    [InlineData("kept.csv.gz")]
+    public async Task OutputCorpus_NamedCompressed_IsWrittenCompressedAsItsNameSays(string name)
+    {
+        string input = Path.Combine(_dir, "bbc" + Path.GetExtension(name[..name.LastIndexOf('.')]));
+        if (input.EndsWith(".csv", StringComparison.Ordinal))
+        {
+            await File.WriteAllTextAsync(input, "id,text\r\n" + string.Concat(TestData.BbcCorpus().Select(d => $"{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n")));
+        }
+        else
+        {
+            File.Copy(TestData.BbcPath, input);
+        }
+
+        string compressed = Path.Combine(_dir, name), plain = Path.Combine(_dir, name[..name.LastIndexOf('.')]);
+
+        (int exit, _, string error) = await RunAsync("dedup", input, "--output-corpus", compressed);
+        (int plainExit, _, string plainError) = await RunAsync("dedup", input, "--output-corpus", plain);
+
+        Assert.True(exit == 0 && plainExit == 0, error + plainError);
+        Assert.True(new FileInfo(compressed).Length * 2 < new FileInfo(plain).Length, $"{new FileInfo(compressed).Length} bytes against {new FileInfo(plain).Length}");
+        Assert.Equal(await File.ReadAllTextAsync(plain), await TextOfAsync(compressed));
+        Assert.Equal(2068, (await IdsAsync(plain)).Length);
+    }
+
+    [Fact]
+    public async Task OutputCorpus_ParquetNamedCompressed_IsRefusedBeforeAnyWork()
+    {
+        string parquet = Path.Combine(_dir, "bbc.parquet"), clusters = Path.Combine(_dir, "clusters.jsonl");
+        await ParquetTestFiles.BbcAsync(parquet);
+
+        (int exit, string output, string error) = await RunAsync("dedup", parquet, "-o", clusters, "--output-corpus", Path.Combine(_dir, "kept.parquet.zst"));
+
+        Assert.Equal(CompareCli.InputError, exit);
+        Assert.Contains("kept.parquet.zst: Parquet compresses its own columns, and --output-corpus writes it as it is; name it without .zst.", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.False(File.Exists(clusters));
     }
 
     [Fact]
@@ -166,13 +207,22 @@ public sealed class ShardedInputTests : IDisposable
         Assert.Equal([BbcShards.JsonLine("x", "a text")], await File.ReadAllLinesAsync(a));
     }
 
-    private static async Task<string[]> ShardLinesAsync(string shard)
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    // A file's text, decompressed as its name says: gzip by .NET's GZipStream, Zstandard by the zstd program.
+    private static async Task<string> TextOfAsync(string path)
     {
-        await using Stream file = File.OpenRead(shard);
-        await using Stream text = shard.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress)
-            : shard.EndsWith(".zst", StringComparison.Ordinal) ? new ZstdSharp.DecompressionStream(file) : file;
+        if (path.EndsWith(".zst", StringComparison.Ordinal))
+        {
+            (int exit, string output, string error) = await ChildProcess.RunAsync("zstd", ["-d", "-q", "-c", path]);
+            Assert.True(exit == 0, error);
+            return output;
+        }
+
+        await using Stream file = File.OpenRead(path);
+        await using Stream text = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file;
         using var reader = new StreamReader(text);
-        return (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return await reader.ReadToEndAsync();
     }
 
     // The ids of a written shard, whatever its kind.
@@ -195,9 +245,10 @@ public sealed class ShardedInputTests : IDisposable
             return [.. ids];
         }
 
-        return path.EndsWith(".csv", StringComparison.Ordinal)
-            ? [.. CsvFirstFields(await File.ReadAllTextAsync(path)).Skip(1)]
-            : [.. (await File.ReadAllLinesAsync(path)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!)];
+        string text = await TextOfAsync(path);
+        return path.Contains(".csv", StringComparison.Ordinal)
+            ? [.. CsvFirstFields(text).Skip(1)]
+            : [.. Lines(text).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!)];
     }
 
     // The first field of every record of an RFC 4180 text, whose quoted fields may hold commas, quotes and line breaks.

@@ -42,7 +42,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         ArgumentOutOfRangeException.ThrowIfZero(inputs.Count);
         InputSpec[] shards = [.. inputs.SelectMany(ShardsOf)];
         _keptNames = shards.Length > 1 || shards.Any(s => s.ShardName is not null)
-            ? [.. shards.Select(s => Compression.Without(s.ShardName ?? Path.GetFileName(s.Path)))]
+            ? [.. shards.Select(s => s.ShardName ?? Path.GetFileName(s.Path))]
             : null;
         inputs = shards;
         if (inputs.Count > 1 && inputs.FirstOrDefault(OnlyAlone) is { } alone)
@@ -399,6 +399,11 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
 
         if (_keptNames is null)
         {
+            if (_readers[0].Kind == DocumentReader.InputKind.Parquet && Compression.Of(path) is { } compressed)
+            {
+                throw new InputException($"{path}: Parquet compresses its own columns, and --output-corpus writes it as it is; name it without {compressed}.");
+            }
+
             return;
         }
 
@@ -416,9 +421,9 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     /// <summary>
     /// Writes the documents at <paramref name="kept"/> (positions in input order, ascending) to <paramref name="path"/> in
     /// the input's format: JSON lines byte for byte, the CSV's header and records, the Parquet file's rows, or the folder's
-    /// files. Several inputs, or a folder's shards, are written into the folder <paramref name="path"/>, each to a file of its
-    /// own name (a shard's path within its folder; without ".gz" or ".zst": the kept records are written uncompressed), one for every
-    /// input even when none of its documents is kept.
+    /// files; JSON lines and CSV compressed as the name says (.gz, .zst). Several inputs, or a folder's shards, are written
+    /// into the folder <paramref name="path"/>, each to a file of its own name (a shard's path within its folder), so
+    /// compressed as it was, one for every input even when none of its documents is kept.
     /// </summary>
     public void WriteKept(string path, IEnumerable<int> kept)
     {
@@ -445,7 +450,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         switch (reader.Kind)
         {
             case DocumentReader.InputKind.JsonLines:
-                using (var output = new FileStream(path, FileMode.Create, FileAccess.Write))
+                using (Stream output = Compression.Compressing(path, new FileStream(path, FileMode.Create, FileAccess.Write)))
                 {
                     foreach ((_, ArraySegment<byte> line) in reader.RawLinesAt(locators))
                     {
@@ -459,7 +464,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
                 reader.Parquet!.WriteRows(path, locators.Select(l => l.Locator));
                 break;
             case DocumentReader.InputKind.Csv:
-                using (var output = new StreamWriter(path, false, new System.Text.UTF8Encoding(false)))
+                using (var output = new StreamWriter(Compression.Compressing(path, new FileStream(path, FileMode.Create, FileAccess.Write)), new System.Text.UTF8Encoding(false)))
                 {
                     foreach (IReadOnlyList<string> record in reader.CsvRecordsAt(locators.Select(l => l.Locator)))
                     {

@@ -172,6 +172,18 @@ internal static class Compression
     /// <summary><paramref name="path"/> without its compression extension: the name that tells the format.</summary>
     public static string Without(string path) => Of(path) is { } extension ? path[..^extension.Length] : path;
 
+    /// <summary>
+    /// A stream that writes into <paramref name="output"/>, the file at <paramref name="path"/>, compressed as its name says
+    /// (gzip at its default level, as the gzip program writes; Zstandard at its default, 3); disposing it finishes the file and
+    /// closes it.
+    /// </summary>
+    public static Stream Compressing(string path, Stream output) => Of(path)?.ToUpperInvariant() switch
+    {
+        ".GZ" => new GZipStream(output, CompressionLevel.Optimal),
+        ".ZST" or ".ZSTD" => new ZstdSharp.CompressionStream(output, level: 3, leaveOpen: false),
+        _ => output,
+    };
+
     /// <summary>The decompressed bytes of <paramref name="compressed"/>, the file at <paramref name="path"/>; disposing it closes the file.</summary>
     public static Stream Decompressing(string path, Stream compressed) => Of(path)?.ToUpperInvariant() switch
     {
