@@ -382,7 +382,8 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         string fields = _readers.Select(r => r.FirstRecordFields).FirstOrDefault(f => f is not null) is { } names
             ? $"the first record has the fields {string.Join(", ", names.Select(n => $"\"{n}\""))}; name the id and the text with --id-field and --text-field."
             : "no record is a JSON object with an id and a text. Is it JSON lines? (--format Csv reads a CSV with a header.)";
-        throw new InputException($"all {Skipped:N0} records of {string.Join(", ", _readers.Select(r => r.Name))} were skipped: {fields}");
+        string inputs = string.Join(", ", _readers.Select(r => r.Name));
+        throw new InputException(Skipped == 1 ? $"the only record of {inputs} was skipped: {fields}" : $"all {Skipped:N0} records of {inputs} were skipped: {fields}");
     }
 
     /// <summary>
