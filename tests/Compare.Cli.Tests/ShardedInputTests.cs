@@ -184,7 +184,7 @@ public sealed class ShardedInputTests : IDisposable
             (["dedup", a, Path.Combine(_dir, "b.parquet.gz"), "-o", clusters], "b.parquet.gz: compressed Parquet is read only on its own"),
             (["dedup", a, Path.Combine(_dir, "junk.jsonl.zst"), "-o", clusters], $"{Path.Combine(_dir, "junk.jsonl.zst")}: not readable as Zstandard"),
             (["dedup", Path.Combine(_dir, "empty.jsonl"), Path.Combine(_dir, "other.jsonl"), "-o", clusters],
-                $"the only record of {Path.Combine(_dir, "empty.jsonl")}, {Path.Combine(_dir, "other.jsonl")} was skipped: the first record has the fields \"body\""),
+                $"the only record of {Path.Combine(_dir, "empty.jsonl")}, {Path.Combine(_dir, "other.jsonl")} was skipped: the first record has the fields \"id\", \"body\""),
             (["reuse", a, Path.Combine(_dir, "cut.jsonl.zst"), "-o", clusters], $"{Path.Combine(_dir, "cut.jsonl.zst")}: it ends inside a Zstandard frame (cut short?)."),
             (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", Path.Combine(_dir, "out")], $"would both be written to {Path.Combine(_dir, "out", "a.jsonl")}"),
             (["dedup", a, Path.Combine(nested, "a.jsonl"), "-o", clusters, "--output-corpus", a], "with several inputs or a folder of shards, --output-corpus names a folder"),
