@@ -134,6 +134,28 @@ public sealed class ShardedInputTests : IDisposable
         Assert.Equal(2068, (await IdsAsync(plain)).Length);
     }
 
+    // The kept lines are read a megabyte at a time: lines longer than that, lines across its edges and CRLF endings.
+    [Fact]
+    public async Task OutputCorpus_LinesLongerThanTheReadWindowAndCrlf_AreCopiedWhole()
+    {
+        IReadOnlyList<(string Id, string Text)> bbc = TestData.BbcCorpus();
+        var random = new Random(11);
+        List<string> lines = [.. bbc.Take(600).Select(d => BbcShards.JsonLine(d.Id, d.Text))];
+        lines.Insert(100, BbcShards.JsonLine("long-1", string.Join(' ', Enumerable.Range(0, 400_000).Select(_ => "w" + random.Next(100_000).ToString(System.Globalization.CultureInfo.InvariantCulture)))));
+        lines.Insert(300, BbcShards.JsonLine("long-2", string.Join(' ', Enumerable.Range(0, 300_000).Select(_ => "v" + random.Next(100_000).ToString(System.Globalization.CultureInfo.InvariantCulture)))));
+        lines.Add(BbcShards.JsonLine("copy", bbc[5].Text));
+        string input = Path.Combine(_dir, "long.jsonl"), output = Path.Combine(_dir, "kept.jsonl"), drop = Path.Combine(_dir, "drop.txt");
+        await File.WriteAllTextAsync(input, string.Join("\r\n", lines) + "\r\n");
+        Assert.True(lines[100].Length > 2 << 20);
+
+        (int exit, _, string error) = await RunAsync("dedup", input, "--output-corpus", output, "--drop", drop);
+
+        Assert.True(exit == 0, error);
+        HashSet<string> dropped = [.. await File.ReadAllLinesAsync(drop)];
+        Assert.Contains("copy", dropped);
+        Assert.Equal(lines.Where(l => !dropped.Contains(JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!)), await File.ReadAllLinesAsync(output));
+    }
+
     [Fact]
     public async Task OutputCorpus_ParquetNamedCompressed_IsRefusedBeforeAnyWork()
     {

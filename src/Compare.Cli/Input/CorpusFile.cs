@@ -451,7 +451,7 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         switch (reader.Kind)
         {
             case DocumentReader.InputKind.JsonLines:
-                using (Stream output = Compression.Compressing(path, new FileStream(path, FileMode.Create, FileAccess.Write)))
+                using (Stream output = Compression.Compressing(path, new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20)))
                 {
                     foreach ((_, ArraySegment<byte> line) in reader.RawLinesAt(locators))
                     {
@@ -465,7 +465,8 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
                 reader.Parquet!.WriteRows(path, locators.Select(l => l.Locator));
                 break;
             case DocumentReader.InputKind.Csv:
-                using (var output = new StreamWriter(Compression.Compressing(path, new FileStream(path, FileMode.Create, FileAccess.Write)), new System.Text.UTF8Encoding(false)))
+                using (var output = new StreamWriter(Compression.Compressing(path, new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20)),
+                    new System.Text.UTF8Encoding(false)))
                 {
                     foreach (IReadOnlyList<string> record in reader.CsvRecordsAt(locators.Select(l => l.Locator)))
                     {
