@@ -240,33 +240,20 @@ internal sealed class ParquetFile : IDisposable
             throw new NotSupportedException(reason);
         }
 
-        long[] kept = [.. rows];
         using FileStream output = File.Create(target);
         ParquetWriter writer = Wait(ParquetWriter.CreateAsync(_reader.Schema, output));
         try
         {
-            int from = 0;
-            for (int g = 0; g < _reader.RowGroupCount; g++)
+            foreach ((int g, long[] inGroup) in ByGroup(rows))
             {
-                int to = from;
-                while (to < kept.Length && kept[to] < _firstRows[g + 1])
+                long first = _firstRows[g];
+                int[] picked = [.. inGroup.Select(r => (int)(r - first))];
+                using ParquetRowGroupReader group = _reader.OpenRowGroupReader(g);
+                using ParquetRowGroupWriter copy = writer.CreateRowGroup();
+                foreach (DataField column in _reader.Schema.DataFields)
                 {
-                    to++;
+                    Wait(Copier(column)!(group, copy, column, picked));
                 }
-
-                if (to > from)
-                {
-                    long first = _firstRows[g];
-                    int[] picked = [.. kept[from..to].Select(r => (int)(r - first))];
-                    using ParquetRowGroupReader group = _reader.OpenRowGroupReader(g);
-                    using ParquetRowGroupWriter copy = writer.CreateRowGroup();
-                    foreach (DataField column in _reader.Schema.DataFields)
-                    {
-                        Wait(Copier(column)!(group, copy, column, picked));
-                    }
-                }
-
-                from = to;
             }
         }
         finally
