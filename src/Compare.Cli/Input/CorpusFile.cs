@@ -523,10 +523,11 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
     /// </summary>
     private sealed class InputsPosition(DocumentReader[] readers, long[] bytes) : ReadPosition
     {
-        private readonly long[] _bytesBefore = [.. bytes.Select((_, i) => bytes[..i].Sum())];
+        // Running totals: the bytes of the inputs before each one, and of all of them last.
+        private readonly long[] _bytesBefore = RunningTotals(bytes);
         private int _current;
 
-        public override long Total => bytes.Sum();
+        public override long Total => _bytesBefore[^1];
 
         public override long Done
         {
@@ -539,5 +540,16 @@ internal sealed class CorpusFile : IRereadableCorpus, IDisposable
         }
 
         public void Reading(int input) => _current = input;
+
+        private static long[] RunningTotals(long[] bytes)
+        {
+            var totals = new long[bytes.Length + 1];
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                totals[i + 1] = totals[i] + bytes[i];
+            }
+
+            return totals;
+        }
     }
 }
