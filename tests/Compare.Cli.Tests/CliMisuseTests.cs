@@ -201,7 +201,7 @@ public sealed class CliMisuseTests : IDisposable
         // A CSV gives a CSV with its header; a folder gives a folder of the kept files.
         IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
         string csv = Path.Combine(_dir, "bbc.csv"), keptCsv = Path.Combine(_dir, "kept.csv");
-        await File.WriteAllTextAsync(csv, "id,text\r\n" + string.Concat(corpus.Select(d => $"{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n")));
+        await File.WriteAllTextAsync(csv, BbcShards.Csv(corpus));
         Assert.Equal(0, (await RunAsync("dedup", csv, "--output-corpus", keptCsv)).Exit);
         Assert.Equal(0, (await RunAsync("dedup", keptCsv, "--keep", Path.Combine(_dir, "keep-csv.txt"))).Exit);
         Assert.Equal(keptIds, await File.ReadAllLinesAsync(Path.Combine(_dir, "keep-csv.txt")));

@@ -116,7 +116,7 @@ public sealed class ShardedInputTests : IDisposable
         string input = Path.Combine(_dir, "bbc" + Path.GetExtension(name[..name.LastIndexOf('.')]));
         if (input.EndsWith(".csv", StringComparison.Ordinal))
         {
-            await File.WriteAllTextAsync(input, "id,text\r\n" + string.Concat(TestData.BbcCorpus().Select(d => $"{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n")));
+            await File.WriteAllTextAsync(input, BbcShards.Csv(TestData.BbcCorpus()));
         }
         else
         {
@@ -330,6 +330,10 @@ internal static class BbcShards
 {
     public static string JsonLine(string id, string text) => JsonSerializer.Serialize(new Dictionary<string, string> { ["id"] = id, ["text"] = text });
 
+    /// <summary>A CSV with the header "id,text" and a record a document, every text quoted (RFC 4180).</summary>
+    public static string Csv(IEnumerable<(string Id, string Text)> documents) =>
+        "id,text\r\n" + string.Concat(documents.Select(d => $"{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n"));
+
     public static async Task<string[]> WriteAsync(string directory)
     {
         IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
@@ -349,7 +353,7 @@ internal static class BbcShards
 
         await ParquetTestFiles.WriteAsync(paths[2], 100, new ParquetTestFiles.Column(new DataField<string>("id"), parts[2].Select(d => d.Id).ToArray()),
             new ParquetTestFiles.Column(new DataField<string>("text"), parts[2].Select(d => d.Text).ToArray()));
-        await File.WriteAllTextAsync(paths[3], "id,text\r\n" + string.Concat(parts[3].Select(d => $"{d.Id},\"{d.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"\r\n")));
+        await File.WriteAllTextAsync(paths[3], Csv(parts[3]));
         await using (FileStream zstandard = File.Create(paths[4]))
         {
             foreach ((string Id, string Text)[] half in parts[4].Chunk((parts[4].Length / 2) + 1))
