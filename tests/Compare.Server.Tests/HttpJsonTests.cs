@@ -218,6 +218,76 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, unknown);
     }
 
+    [Theory]
+    [InlineData("/v1/similar", """{"query": {"text": "a few words"}, "treshold": 0.3}""", "treshold", "is not a field of compare.v1.FindSimilarRequest; did you mean threshold?")]
+    [InlineData("/v1/deduplicate", """{"Threshold": 0.3}""", "Threshold", "did you mean threshold?")]
+    [InlineData("/v1/deduplicate", """{"threshold": "0.9"}""", "threshold", "must be a JSON number, not the string \"0.9\".")]
+    [InlineData("/v1/similar", """{"query": {"text": "a few words"}, "top_k": 5.5}""", "top_k", "must be a whole JSON number from -2147483648 to 2147483647, not the number 5.5.")]
+    [InlineData("/v1/similar", """{"query": {"text": "a few words"}, "top_k": "5"}""", "top_k", "not the string \"5\"")]
+    [InlineData("/v1/deduplicate", """{"include_pairs": "yes"}""", "include_pairs", "must be true or false")]
+    [InlineData("/v1/deduplicate", """{"representative": "LONGEST"}""", "representative", "'LONGEST' is not a value of compare.v1.RepresentativePolicy: use one of")]
+    [InlineData("/v1/compare", """{"left": {"id": "a", "text": "b"}, "right": {"text": "c"}}""", "left.text", "cannot be set beside id")]
+    [InlineData("/v1/compare", """{"left": {"text": null, "id": "a"}, "right": {"text": "c"}}""", "left.id", "cannot be set beside text")]
+    [InlineData("/v1/compare", """{"left": {"text": 2014}, "right": {"text": "c"}}""", "left.text", "must be a JSON string, not the number 2014.")]
+    [InlineData("/v1/compare", """{"left": {"text": "\ud800"}, "right": {"text": "c"}}""", "left.text", "lone")]
+    [InlineData("/v1/compare", """{"left": ["a"], "right": {"text": "c"}}""", "left", "must be a JSON object, not an array.")]
+    [InlineData("/v1/compare", """{"left": {"text": "a"}, "right": {"text": "c"}""", "body", "is not valid JSON")]
+    [InlineData("/v1/compare", """{"left": {"text": "a"},}""", "body", "is not valid JSON")]
+    [InlineData("/v1/compare", """[]""", "body", "must be a JSON object of the fields of compare.v1.CompareRequest.")]
+    [InlineData("/v1/documents", """{"documents": {"id": "a", "text": "b"}}""", "documents", "must be a JSON array, not an object.")]
+    [InlineData("/v1/documents", """{"documents": [{"id": "a", "text": "b"}, {"id": "c", "text": "d", "metadata": {"year": 2014}}]}""", "documents[1].metadata[\"year\"]", "must be a JSON string, not the number 2014.")]
+    [InlineData("/v1/collections", """{"name": "n", "config": {"seed": "x"}}""", "config.seed", "must be a whole number (a JSON number or string) from 0 to 18446744073709551615")]
+    public async Task Errors_ABodyTranscodingCannotRead_IsRefusedNamingItsField(string path, string body, string field, string description)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using HttpResponseMessage response = await _http.PostAsync(path, content);
+        JsonNode error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal((HttpStatusCode.BadRequest, 3), (response.StatusCode, (int)error["code"]!));
+        Assert.StartsWith(field + ": ", (string)error["message"]!, StringComparison.Ordinal);
+        Assert.Contains(description, (string)error["message"]!, StringComparison.Ordinal);
+        JsonNode violation = Assert.Single(Assert.Single(error["details"]!.AsArray())!["fieldViolations"]!.AsArray())!;
+        Assert.Equal(field, (string)violation["field"]!);
+    }
+
+    [Fact]
+    public async Task Bodies_InEveryFormTranscodingReads_AreAnsweredAsBefore()
+    {
+        string c = await SeedsCollectionOverHttpAsync();
+
+        // No body at all is the empty request: a rebuild, a deduplicate at the collection's threshold.
+        using (HttpResponseMessage rebuilt = await _http.PostAsync($"/v1/collections/{c}:rebuildIndex", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, rebuilt.StatusCode);
+            Assert.Equal("2", (string)JsonNode.Parse(await rebuilt.Content.ReadAsStringAsync())!["indexedDocumentCount"]!);
+        }
+
+        // Proto and JSON names, a number in any JSON form, an enum by name or number.
+        (HttpStatusCode added, _) = await SendAsync(HttpMethod.Post, $"/v1/collections/{c}/documents", new { documents = new[] { new { id = "copy", text = TestData.Seed2014 + " One more line." } } });
+        Assert.Equal(HttpStatusCode.OK, added);
+        foreach (string body in new[]
+        {
+            $$"""{"collection": "{{c}}", "threshold": 0.5, "include_pairs": true, "representative": "REPRESENTATIVE_POLICY_LONGEST"}""",
+            $$"""{"collection": "{{c}}", "threshold": 5e-1, "includePairs": true, "representative": 2}""",
+        })
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using HttpResponseMessage response = await _http.PostAsync("/v1/deduplicate", content);
+            string lines = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("\"pair\"", lines, StringComparison.Ordinal);
+            Assert.Contains("\"threshold\":0.5", lines, StringComparison.Ordinal);
+            Assert.Contains("\"representativeId\":\"copy\"", lines, StringComparison.Ordinal); // the longer one
+        }
+
+        foreach (string seed in new[] { "\"9007199254740993\"", "9007199254740993" })
+        {
+            (HttpStatusCode created, JsonNode collection) = await SendAsync(HttpMethod.Post, "/v1/collections",
+                JsonNode.Parse($$$"""{"name": "{{{c}}}-seed{{{seed.Length}}}", "config": {"seed": {{{seed}}}}}"""));
+            Assert.Equal(HttpStatusCode.OK, created);
+            Assert.Equal("9007199254740993", (string)collection["collection"]!["config"]!["seed"]!);
+        }
+    }
+
     [Fact]
     public async Task OpenApi_Description_ListsEveryRouteWithTheProtosComments()
     {

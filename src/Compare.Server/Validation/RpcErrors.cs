@@ -13,7 +13,13 @@ public static class RpcErrors
         InvalidArgument([new BadRequest.Types.FieldViolation { Field = field, Description = description }]);
 
     /// <summary>INVALID_ARGUMENT listing every violation; the message names the first ones.</summary>
-    public static RpcException InvalidArgument(IReadOnlyList<BadRequest.Types.FieldViolation> violations)
+    public static RpcException InvalidArgument(IReadOnlyList<BadRequest.Types.FieldViolation> violations) => BadRequest(violations).ToRpcException();
+
+    /// <summary>The google.rpc.Status of INVALID_ARGUMENT with one BadRequest field violation.</summary>
+    public static Status BadRequest(string field, string description) =>
+        BadRequest([new BadRequest.Types.FieldViolation { Field = field, Description = description }]);
+
+    private static Status BadRequest(IReadOnlyList<BadRequest.Types.FieldViolation> violations)
     {
         var badRequest = new BadRequest();
         badRequest.FieldViolations.AddRange(violations);
@@ -23,7 +29,7 @@ public static class RpcErrors
             message += $" (and {violations.Count - 3} more)";
         }
 
-        return new Status { Code = (int)Code.InvalidArgument, Message = message, Details = { Any.Pack(badRequest) } }.ToRpcException();
+        return new Status { Code = (int)Code.InvalidArgument, Message = message, Details = { Any.Pack(badRequest) } };
     }
 
     /// <summary>NOT_FOUND naming the missing resource.</summary>

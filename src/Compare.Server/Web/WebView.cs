@@ -1,5 +1,8 @@
 using System.Buffers;
 using Compare.Server.Hosting;
+using Compare.Server.Validation;
+using Google.Protobuf.Reflection;
+using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
@@ -18,11 +21,14 @@ internal static class WebView
 {
     private static readonly EmbeddedFileProvider Files = new(typeof(WebView).Assembly, "Compare.Server.Web.assets");
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
+    private static readonly Google.Protobuf.JsonFormatter StatusJson = new(Google.Protobuf.JsonFormatter.Settings.Default.WithTypeRegistry(Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.BadRequest.Descriptor)));
 
     /// <summary>
     /// Lets <c>curl -d '{...}'</c> reach the JSON routes (curl labels a body form data unless told otherwise), and
     /// holds their bodies to the message limit that gRPC applies to its own (Kestrel's is lifted for gRPC batches):
-    /// a larger body, declared or sent in chunks, is refused with 413 and a google.rpc.Status naming the limit.
+    /// a larger body, declared or sent in chunks, is refused with 413 and a google.rpc.Status naming the limit. An
+    /// empty body is the empty message (<c>curl -X POST .../v1/collections/news:rebuildIndex</c>), and a body that
+    /// transcoding would refuse without saying why is refused here naming the field (<see cref="JsonBodyCheck"/>).
     /// </summary>
     private static IApplicationBuilder UseJsonBodiesForApiRoutes(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -37,16 +43,24 @@ internal static class WebView
             int limit = context.RequestServices.GetRequiredService<IOptions<LimitOptions>>().Value.MaxReceiveMessageBytes;
             if (request.ContentLength > limit)
             {
-                await TooLargeAsync(context.Response, $"The request body is {request.ContentLength} bytes; the message limit (Limits:MaxReceiveMessageBytes) is {limit}.")
+                await WriteStatusAsync(context.Response, StatusCodes.Status413PayloadTooLarge, TooLarge($"The request body is {request.ContentLength} bytes; the message limit (Limits:MaxReceiveMessageBytes) is {limit}."))
                     .ConfigureAwait(false);
                 return;
             }
 
-            // A body sent without its length is read here, up to the limit, so that one over it is answered as above
-            // (JSON transcoding would report Kestrel's limit as a 400). A body within the limit is what it buffers anyway.
-            if (request.ContentLength is null && !await BufferWithinAsync(request, limit, context.RequestAborted).ConfigureAwait(false))
+            // The body is read here, up to the limit, so that one sent without its length and over the limit is
+            // answered as above (JSON transcoding would report Kestrel's limit as a 400), and so that it can be checked.
+            MessageDescriptor? message = BodyMessage(context.GetEndpoint());
+            if (await BufferWithinAsync(request, limit, emptyIsEmptyMessage: message is not null, context.RequestAborted).ConfigureAwait(false) is not { } body)
             {
-                await TooLargeAsync(context.Response, $"The request body is over the message limit (Limits:MaxReceiveMessageBytes) of {limit} bytes.").ConfigureAwait(false);
+                await WriteStatusAsync(context.Response, StatusCodes.Status413PayloadTooLarge, TooLarge($"The request body is over the message limit (Limits:MaxReceiveMessageBytes) of {limit} bytes."))
+                    .ConfigureAwait(false);
+                return;
+            }
+
+            if (message is not null && JsonBodyCheck.Find(body.Span, message) is { } problem)
+            {
+                await WriteStatusAsync(context.Response, StatusCodes.Status400BadRequest, RpcErrors.BadRequest(problem.Field, problem.Description)).ConfigureAwait(false);
                 return;
             }
         }
@@ -54,19 +68,30 @@ internal static class WebView
         await next(context).ConfigureAwait(false);
     });
 
-    /// <summary>413 with a google.rpc.Status naming the limit, as every JSON error is.</summary>
-    private static Task TooLargeAsync(HttpResponse response, string message)
+    /// <summary>The message a transcoded route reads its body as, or null when it takes none.</summary>
+    private static MessageDescriptor? BodyMessage(Endpoint? endpoint) =>
+        endpoint?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not { } transcoded ? null
+            : transcoded.HttpRule.Body == "*" ? transcoded.MethodDescriptor.InputType
+            : transcoded.MethodDescriptor.InputType.FindFieldByName(transcoded.HttpRule.Body) is { IsRepeated: false, FieldType: FieldType.Message } field ? field.MessageType
+            : null;
+
+    private static Google.Rpc.Status TooLarge(string message) => new() { Code = (int)Google.Rpc.Code.ResourceExhausted, Message = message };
+
+    /// <summary>An error as every JSON route answers one: a google.rpc.Status as JSON, with its details.</summary>
+    private static Task WriteStatusAsync(HttpResponse response, int httpStatus, Google.Rpc.Status status)
     {
-        response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+        response.StatusCode = httpStatus;
         response.ContentType = "application/json; charset=utf-8";
-        var status = new Google.Rpc.Status { Code = (int)Google.Rpc.Code.ResourceExhausted, Message = message };
-        return response.WriteAsync(Google.Protobuf.JsonFormatter.Default.Format(status), response.HttpContext.RequestAborted);
+        return response.WriteAsync(StatusJson.Format(status), response.HttpContext.RequestAborted);
     }
 
-    /// <summary>Replaces the request's body with a copy of it when it has at most <paramref name="limit"/> bytes; false when it has more.</summary>
-    private static async Task<bool> BufferWithinAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replaces the request's body with a copy of it when it has at most <paramref name="limit"/> bytes, and returns the
+    /// copy (<c>{}</c> for an empty body when <paramref name="emptyIsEmptyMessage"/>); null when it has more.
+    /// </summary>
+    private static async Task<ReadOnlyMemory<byte>?> BufferWithinAsync(HttpRequest request, int limit, bool emptyIsEmptyMessage, CancellationToken cancellationToken)
     {
-        var copy = new MemoryStream();
+        var copy = new MemoryStream(request.ContentLength is { } length ? (int)length : 0);
         byte[] chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
@@ -76,7 +101,7 @@ internal static class WebView
                 if (copy.Length + read > limit)
                 {
                     await copy.DisposeAsync().ConfigureAwait(false);
-                    return false;
+                    return null;
                 }
 
                 copy.Write(chunk, 0, read);
@@ -87,11 +112,16 @@ internal static class WebView
             ArrayPool<byte>.Shared.Return(chunk);
         }
 
+        if (copy.Length == 0 && emptyIsEmptyMessage)
+        {
+            copy.Write("{}"u8);
+        }
+
         copy.Position = 0;
         request.Body = copy;
         request.ContentLength = copy.Length;
         request.HttpContext.Response.RegisterForDispose(copy);
-        return true;
+        return copy.GetBuffer().AsMemory(0, (int)copy.Length);
     }
 
     /// <summary>The OpenAPI description of the JSON routes, with the protos' comments as its descriptions.</summary>
