@@ -249,6 +249,21 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal(field, (string)violation["field"]!);
     }
 
+    [Theory]
+    [InlineData("GET", "/v1/collections/default/documents?pageSize=abc", "pageSize", "must be a whole number, not 'abc'.")]
+    [InlineData("GET", "/v1/collections/default/documents?pageSize=2.5", "pageSize", "must be a whole number, not '2.5'.")]
+    [InlineData("GET", "/v1/collections/default/documents?page_sise=4", "page_sise", "is not a field of compare.v1.ListDocumentsRequest; did you mean page_size?")]
+    [InlineData("GET", "/v1/collections/default/documents?pageSize=5&pageSize=6", "pageSize", "is given 2 times; give it once.")]
+    [InlineData("GET", "/v1/collections/default/documents/a?includeText=yes", "includeText", "must be true or false, not 'yes'.")]
+    [InlineData("DELETE", "/v1/collections/default?force=true", "force", "is not a field of compare.v1.DeleteCollectionRequest.")]
+    public async Task Errors_AQueryStringTranscodingCannotRead_IsRefusedNamingItsParameter(string method, string path, string field, string description)
+    {
+        (HttpStatusCode status, JsonNode error) = await SendAsync(new HttpMethod(method), path);
+        Assert.Equal((HttpStatusCode.BadRequest, 3), (status, (int)error["code"]!));
+        Assert.Equal($"{field}: {description}", (string)error["message"]!);
+        Assert.Equal(field, (string)Assert.Single(Assert.Single(error["details"]!.AsArray())!["fieldViolations"]!.AsArray())!["field"]!);
+    }
+
     [Fact]
     public async Task Bodies_InEveryFormTranscodingReads_AreAnsweredAsBefore()
     {
@@ -277,6 +292,14 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
             Assert.Contains("\"pair\"", lines, StringComparison.Ordinal);
             Assert.Contains("\"threshold\":0.5", lines, StringComparison.Ordinal);
             Assert.Contains("\"representativeId\":\"copy\"", lines, StringComparison.Ordinal); // the longer one
+        }
+
+        // A query string by either name, a bool in any case.
+        foreach (string query in new[] { "page_size=1&include_text=true", "pageSize=1&includeText=True" })
+        {
+            (HttpStatusCode listed, JsonNode page) = await SendAsync(HttpMethod.Get, $"/v1/collections/{c}/documents?{query}");
+            Assert.Equal(HttpStatusCode.OK, listed);
+            Assert.Equal(TestData.Seed2014, (string)Assert.Single(page["documents"]!.AsArray())!["text"]!);
         }
 
         foreach (string seed in new[] { "\"9007199254740993\"", "9007199254740993" })

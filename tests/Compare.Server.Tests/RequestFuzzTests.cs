@@ -20,6 +20,10 @@ public sealed class RequestFuzzTests
 {
     private const int RoundsPerMethod = 150;
 
+    // What JSON transcoding answers, naming no field, for a body or query string it cannot read.
+    private static readonly string[] GenericTranscodingErrors =
+        ["not correctly formatted", "Unable to deserialize", "was not in a correct format", "not recognized as a valid", "multiple values onto"];
+
     // Statuses that would mean the server, not the request, is at fault.
     private static readonly StatusCode[] ServerFaults = [StatusCode.Internal, StatusCode.Unknown, StatusCode.DataLoss, StatusCode.Unimplemented];
 
@@ -102,6 +106,8 @@ public sealed class RequestFuzzTests
                 (HttpMethod.Post, "/v1/documents", UpsertDocumentsRequest.Descriptor),
                 (HttpMethod.Get, "/v1/collections/{s}/documents/{s}", null),
                 (HttpMethod.Get, "/v1/collections/{s}/documents?page_size={i}&pageToken={s}&includeText=true", null),
+                (HttpMethod.Get, "/v1/collections/{s}/documents?pageSize={s}&includeText={s}&page_size={i}&{s}={i}", null),
+                (HttpMethod.Get, "/v1/collections/{s}/documents/{s}?include_text={s}", null),
                 (HttpMethod.Post, "/v1/collections/{s}/documents:delete", DeleteDocumentsRequest.Descriptor),
                 (HttpMethod.Post, "/v1/compare", CompareRequest.Descriptor),
                 (HttpMethod.Post, "/v1/similar", FindSimilarRequest.Descriptor),
@@ -132,10 +138,10 @@ public sealed class RequestFuzzTests
 
                     using HttpResponseMessage response = await http.SendAsync(request);
                     string answer = await response.Content.ReadAsStringAsync();
-                    // Every body transcoding would refuse is refused first, naming its field (JsonBodyCheck): never
-                    // transcoding's own message, which names nothing.
+                    // Every body and query transcoding would refuse is refused first, naming its field (JsonRequestCheck):
+                    // never transcoding's own message, which names nothing.
                     if ((int)response.StatusCode >= 500 || answer.Contains("\"code\":2,", StringComparison.Ordinal) || answer.Contains("\"code\":13,", StringComparison.Ordinal) ||
-                        answer.Contains("not correctly formatted", StringComparison.Ordinal) || answer.Contains("Unable to deserialize", StringComparison.Ordinal))
+                        GenericTranscodingErrors.Any(e => answer.Contains(e, StringComparison.Ordinal)))
                     {
                         faults.Add($"{verb} {path} {(int)response.StatusCode} {answer[..Math.Min(200, answer.Length)]} <- {json?[..Math.Min(300, json.Length)]}");
                     }
@@ -148,7 +154,7 @@ public sealed class RequestFuzzTests
     }
 
     [Fact]
-    public void JsonBodyCheck_EveryMessageAsProtobufWritesItsJson_IsAccepted()
+    public void JsonRequestCheck_EveryMessageAsProtobufWritesItsJson_IsAccepted()
     {
         // The check refuses only what transcoding refuses: whatever a proto3 JSON writer makes of any request, with
         // JSON or proto field names and with defaults written out, passes it.
@@ -165,7 +171,7 @@ public sealed class RequestFuzzTests
         {
             MessageDescriptor type = requests[round % requests.Length];
             string json = formatters[round % formatters.Length].Format(RandomMessage(type, random, depth: 0, plausible: round % 2 == 0));
-            Assert.True(Web.JsonBodyCheck.Find(Encoding.UTF8.GetBytes(json), type) is null, $"{type.FullName}: {Web.JsonBodyCheck.Find(Encoding.UTF8.GetBytes(json), type)} <- {json[..Math.Min(400, json.Length)]}");
+            Assert.True(Web.JsonRequestCheck.FindInBody(Encoding.UTF8.GetBytes(json), type) is null, $"{type.FullName}: {Web.JsonRequestCheck.FindInBody(Encoding.UTF8.GetBytes(json), type)} <- {json[..Math.Min(400, json.Length)]}");
         }
     }
 

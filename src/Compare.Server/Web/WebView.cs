@@ -28,11 +28,19 @@ internal static class WebView
     /// holds their bodies to the message limit that gRPC applies to its own (Kestrel's is lifted for gRPC batches):
     /// a larger body, declared or sent in chunks, is refused with 413 and a google.rpc.Status naming the limit. An
     /// empty body is the empty message (<c>curl -X POST .../v1/collections/news:rebuildIndex</c>), and a body that
-    /// transcoding would refuse without saying why is refused here naming the field (<see cref="JsonBodyCheck"/>).
+    /// transcoding would refuse without saying why is refused here naming the field (<see cref="JsonRequestCheck"/>), and
+    /// so is such a query string.
     /// </summary>
     private static IApplicationBuilder UseJsonBodiesForApiRoutes(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         HttpRequest request = context.Request;
+        if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is { HttpRule.Body: not "*" } queried &&
+            JsonRequestCheck.FindInQuery(request.Query, queried.MethodDescriptor.InputType) is { } unread)
+        {
+            await WriteStatusAsync(context.Response, StatusCodes.Status400BadRequest, RpcErrors.BadRequest(unread.Field, unread.Description)).ConfigureAwait(false);
+            return;
+        }
+
         if (request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && !HttpMethods.IsGet(request.Method))
         {
             if (request.ContentType is null || request.ContentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
@@ -58,7 +66,7 @@ internal static class WebView
                 return;
             }
 
-            if (message is not null && JsonBodyCheck.Find(body.Span, message) is { } problem)
+            if (message is not null && JsonRequestCheck.FindInBody(body.Span, message) is { } problem)
             {
                 await WriteStatusAsync(context.Response, StatusCodes.Status400BadRequest, RpcErrors.BadRequest(problem.Field, problem.Description)).ConfigureAwait(false);
                 return;

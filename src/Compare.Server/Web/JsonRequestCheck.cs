@@ -6,27 +6,28 @@ using Google.Protobuf.Reflection;
 
 namespace Compare.Server.Web;
 
-/// <summary>A mistake in a JSON request body: the field it is in (proto names, as the validator names them) and what is wrong.</summary>
-internal readonly record struct JsonBodyProblem(string Field, string Description);
+/// <summary>A mistake in a JSON route's request: the field it is in (proto names, as the validator names them) and what is wrong.</summary>
+internal readonly record struct JsonRequestProblem(string Field, string Description);
 
 /// <summary>
-/// Finds what gRPC JSON transcoding would refuse in a request body before it sees it, and names the field. Transcoding
-/// answers every such body with "Request JSON payload is not correctly formatted." and keeps the reason to itself, and
-/// it drops a field it does not know without a word ("treshold": 0.3 ran at the collection's 0.8). This accepts exactly
-/// what transcoding's converters accept, field by field (RequestFuzzTests holds it to that): a 32-bit integer or a bool
-/// only as a JSON number or literal, a 64-bit integer as a number or a string, a float as a number or "NaN" and
-/// "Infinity", an enum as its name or number, one member of a oneof. It also refuses a name that is not a field.
+/// Finds what gRPC JSON transcoding would refuse in a request's body or query string before it sees it, and names the
+/// field. Transcoding answers every such body with "Request JSON payload is not correctly formatted." and keeps the
+/// reason to itself, and it drops a field it does not know without a word ("treshold": 0.3 ran at the collection's
+/// 0.8). This accepts exactly what transcoding's converters accept, field by field (RequestFuzzTests holds it to that):
+/// in a body a 32-bit integer or a bool only as a JSON number or literal, a 64-bit integer as a number or a string, a
+/// float as a number or "NaN" and "Infinity", an enum as its name or number, one member of a oneof; in a query string
+/// what parses as the field's type, once unless the field repeats. It also refuses a name that is not a field.
 /// </summary>
-internal static class JsonBodyCheck
+internal static class JsonRequestCheck
 {
     private static readonly ConcurrentDictionary<MessageDescriptor, Dictionary<string, FieldDescriptor>> FieldsByName = new();
 
     /// <summary>The first mistake in <paramref name="json"/> as a <paramref name="message"/>, or null when transcoding will read it.</summary>
-    public static JsonBodyProblem? Find(ReadOnlySpan<byte> json, MessageDescriptor message)
+    public static JsonRequestProblem? FindInBody(ReadOnlySpan<byte> json, MessageDescriptor message)
     {
         if (!Utf8.IsValid(json))
         {
-            return new JsonBodyProblem("body", "is not valid UTF-8.");
+            return new JsonRequestProblem("body", "is not valid UTF-8.");
         }
 
         var reader = new Utf8JsonReader(json);
@@ -35,25 +36,106 @@ internal static class JsonBodyCheck
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return new JsonBodyProblem("body", $"must be a JSON object of the fields of {message.FullName}.");
+                return new JsonRequestProblem("body", $"must be a JSON object of the fields of {message.FullName}.");
             }
 
-            JsonBodyProblem? problem = CheckObject(ref reader, message, path);
+            JsonRequestProblem? problem = CheckObject(ref reader, message, path);
             if (problem is null && reader.Read())
             {
-                return new JsonBodyProblem("body", "holds more after its JSON object.");
+                return new JsonRequestProblem("body", "holds more after its JSON object.");
             }
 
             return problem;
         }
         catch (JsonException e)
         {
-            return new JsonBodyProblem(path.Count == 0 ? "body" : string.Concat(path), $"is not valid JSON: {e.Message}");
+            return new JsonRequestProblem(path.Count == 0 ? "body" : string.Concat(path), $"is not valid JSON: {e.Message}");
         }
     }
 
+    /// <summary>
+    /// The first mistake in a query string bound to <paramref name="message"/> (<c>?page_size=5&amp;includeText=true</c>,
+    /// a nested field as <c>config.threshold</c>), or null when transcoding will read it. Route values are not in it.
+    /// </summary>
+    public static JsonRequestProblem? FindInQuery(IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> query, MessageDescriptor message)
+    {
+        foreach ((string key, Microsoft.Extensions.Primitives.StringValues values) in query)
+        {
+            (FieldDescriptor? field, JsonRequestProblem? problem) = FieldAt(key, message);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            if (!field!.IsRepeated && values.Count > 1)
+            {
+                return new JsonRequestProblem(key, $"is given {values.Count} times; give it once.");
+            }
+
+            foreach (string? value in values)
+            {
+                if (!Parses(value ?? string.Empty, field))
+                {
+                    return new JsonRequestProblem(key, $"must be {QueryForm(field)}, not '{Shortened(value ?? string.Empty)}'.");
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The field a dotted query key names, through singular message fields.</summary>
+    private static (FieldDescriptor? Field, JsonRequestProblem? Problem) FieldAt(string key, MessageDescriptor message)
+    {
+        string[] names = key.Split('.');
+        FieldDescriptor? field = null;
+        for (int i = 0; i < names.Length; i++)
+        {
+            Dictionary<string, FieldDescriptor> fields = FieldsByName.GetOrAdd(message, IndexFields);
+            if (!fields.TryGetValue(names[i], out field))
+            {
+                return (null, new JsonRequestProblem(key, $"is not a field of {message.FullName}{Suggestion(names[i], fields)}"));
+            }
+
+            if (i < names.Length - 1)
+            {
+                if (field.FieldType != FieldType.Message || field.IsRepeated)
+                {
+                    return (null, new JsonRequestProblem(key, $"cannot be set: {field.Name} holds no fields."));
+                }
+
+                message = field.MessageType;
+            }
+        }
+
+        return field!.FieldType == FieldType.Message || field.IsMap
+            ? (null, new JsonRequestProblem(key, "cannot be set in a query string: send its fields one by one."))
+            : (field, null);
+    }
+
+    private static bool Parses(string value, FieldDescriptor field) => field.FieldType switch
+    {
+        FieldType.String or FieldType.Bytes => true,
+        FieldType.Bool => bool.TryParse(value, out _),
+        FieldType.Double or FieldType.Float => double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _),
+        FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
+        FieldType.UInt32 or FieldType.Fixed32 => uint.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
+        FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => long.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
+        FieldType.UInt64 or FieldType.Fixed64 => ulong.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
+        FieldType.Enum => field.EnumType.FindValueByName(value) is not null || int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
+        _ => false,
+    };
+
+    private static string QueryForm(FieldDescriptor field) => field.FieldType switch
+    {
+        FieldType.Bool => "true or false",
+        FieldType.Double or FieldType.Float => "a number",
+        FieldType.Enum => $"one of {string.Join(", ", field.EnumType.Values.Select(v => v.Name))} (or its number)",
+        _ => "a whole number",
+    };
+
     /// <summary>Checks the fields of the object the reader is at the start of, leaving it at the object's end.</summary>
-    private static JsonBodyProblem? CheckObject(ref Utf8JsonReader reader, MessageDescriptor message, List<string> path)
+    private static JsonRequestProblem? CheckObject(ref Utf8JsonReader reader, MessageDescriptor message, List<string> path)
     {
         Dictionary<string, FieldDescriptor> fields = FieldsByName.GetOrAdd(message, IndexFields);
         Dictionary<OneofDescriptor, FieldDescriptor>? oneofs = null;
@@ -63,7 +145,7 @@ internal static class JsonBodyCheck
             path.Add(path.Count == 0 ? name : "." + name);
             if (!fields.TryGetValue(name, out FieldDescriptor? field))
             {
-                return new JsonBodyProblem(string.Concat(path), $"is not a field of {message.FullName}{Suggestion(name, fields)}");
+                return new JsonRequestProblem(string.Concat(path), $"is not a field of {message.FullName}{Suggestion(name, fields)}");
             }
 
             path[^1] = path.Count == 1 ? field.Name : "." + field.Name;
@@ -73,7 +155,7 @@ internal static class JsonBodyCheck
                 oneofs ??= [];
                 if (oneofs.TryGetValue(oneof, out FieldDescriptor? first) && first != field)
                 {
-                    return new JsonBodyProblem(string.Concat(path), $"cannot be set beside {first.Name}: set one of {string.Join(", ", oneof.Fields.Select(f => f.Name))}.");
+                    return new JsonRequestProblem(string.Concat(path), $"cannot be set beside {first.Name}: set one of {string.Join(", ", oneof.Fields.Select(f => f.Name))}.");
                 }
 
                 oneofs[oneof] = field;
@@ -90,7 +172,7 @@ internal static class JsonBodyCheck
         return null;
     }
 
-    private static JsonBodyProblem? CheckField(ref Utf8JsonReader reader, FieldDescriptor field, List<string> path)
+    private static JsonRequestProblem? CheckField(ref Utf8JsonReader reader, FieldDescriptor field, List<string> path)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -119,7 +201,7 @@ internal static class JsonBodyCheck
             path.Add($"[{index}]");
             if (reader.TokenType == JsonTokenType.Null)
             {
-                return new JsonBodyProblem(string.Concat(path), "must not be null in a list.");
+                return new JsonRequestProblem(string.Concat(path), "must not be null in a list.");
             }
 
             if (CheckValue(ref reader, field, path) is { } problem)
@@ -133,7 +215,7 @@ internal static class JsonBodyCheck
         return null;
     }
 
-    private static JsonBodyProblem? CheckEntries(ref Utf8JsonReader reader, FieldDescriptor value, List<string> path)
+    private static JsonRequestProblem? CheckEntries(ref Utf8JsonReader reader, FieldDescriptor value, List<string> path)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -141,7 +223,7 @@ internal static class JsonBodyCheck
             reader.Read();
             if (reader.TokenType == JsonTokenType.Null)
             {
-                return new JsonBodyProblem(string.Concat(path), "must not be null in a map.");
+                return new JsonRequestProblem(string.Concat(path), "must not be null in a map.");
             }
 
             if (CheckValue(ref reader, value, path) is { } problem)
@@ -156,14 +238,14 @@ internal static class JsonBodyCheck
     }
 
     /// <summary>Checks one value of the field's type (one element of a repeated field); the reader is at its first token.</summary>
-    private static JsonBodyProblem? CheckValue(ref Utf8JsonReader reader, FieldDescriptor field, List<string> path)
+    private static JsonRequestProblem? CheckValue(ref Utf8JsonReader reader, FieldDescriptor field, List<string> path)
     {
         JsonTokenType token = reader.TokenType;
         switch (field.FieldType)
         {
             case FieldType.String:
                 return token != JsonTokenType.String ? Expected(reader, "a JSON string", path)
-                    : reader.ValueIsEscaped && !Unescapes(reader) ? new JsonBodyProblem(string.Concat(path), "holds an escape that is not text (a lone \\ud800-\\udfff surrogate).")
+                    : reader.ValueIsEscaped && !Unescapes(reader) ? new JsonRequestProblem(string.Concat(path), "holds an escape that is not text (a lone \\ud800-\\udfff surrogate).")
                     : null;
             case FieldType.Bytes:
                 return token == JsonTokenType.String ? null : Expected(reader, "a base64 JSON string", path);
@@ -190,7 +272,7 @@ internal static class JsonBodyCheck
         }
     }
 
-    private static JsonBodyProblem? CheckEnum(ref Utf8JsonReader reader, EnumDescriptor type, List<string> path)
+    private static JsonRequestProblem? CheckEnum(ref Utf8JsonReader reader, EnumDescriptor type, List<string> path)
     {
         if ((reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out _)) ||
             (reader.TokenType == JsonTokenType.String && type.FindValueByName(reader.GetString()) is not null))
@@ -200,11 +282,11 @@ internal static class JsonBodyCheck
 
         string values = string.Join(", ", type.Values.Select(v => v.Name));
         return reader.TokenType == JsonTokenType.String
-            ? new JsonBodyProblem(string.Concat(path), $"'{reader.GetString()}' is not a value of {type.FullName}: use one of {values}.")
+            ? new JsonRequestProblem(string.Concat(path), $"'{reader.GetString()}' is not a value of {type.FullName}: use one of {values}.")
             : Expected(reader, $"one of {values} (or its number)", path);
     }
 
-    private static JsonBodyProblem? CheckMessage(ref Utf8JsonReader reader, MessageDescriptor type, List<string> path)
+    private static JsonRequestProblem? CheckMessage(ref Utf8JsonReader reader, MessageDescriptor type, List<string> path)
     {
         if (type.File.Package == "google.protobuf")
         {
@@ -216,7 +298,7 @@ internal static class JsonBodyCheck
         return reader.TokenType == JsonTokenType.StartObject ? CheckObject(ref reader, type, path) : Expected(reader, "a JSON object", path);
     }
 
-    private static JsonBodyProblem Expected(Utf8JsonReader reader, string expected, List<string> path)
+    private static JsonRequestProblem Expected(Utf8JsonReader reader, string expected, List<string> path)
     {
         string found = reader.TokenType switch
         {
@@ -227,7 +309,7 @@ internal static class JsonBodyCheck
             JsonTokenType.StartArray => "an array",
             _ => reader.TokenType.ToString(),
         };
-        return new JsonBodyProblem(string.Concat(path), $"must be {expected}, not {found}.");
+        return new JsonRequestProblem(string.Concat(path), $"must be {expected}, not {found}.");
     }
 
     private static string Shortened(string value) => value.Length <= 40 ? value : value[..40] + "…";
@@ -258,10 +340,10 @@ internal static class JsonBodyCheck
         return fields;
     }
 
-    /// <summary>"; did you mean threshold?" for a name within two edits (or a case) of a field's, else ".".</summary>
+    /// <summary>"; did you mean threshold?" for a name a case or a few edits from a field's (two for six letters, one for three), else ".".</summary>
     private static string Suggestion(string name, Dictionary<string, FieldDescriptor> fields)
     {
-        (string? best, int distance) = (null, 3);
+        (string? best, int distance) = (null, name.Length >= 6 ? 3 : name.Length >= 3 ? 2 : 1);
         foreach (string candidate in fields.Keys)
         {
             int d = string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase) ? 0 : EditDistance(name.ToLowerInvariant(), candidate.ToLowerInvariant(), distance);
