@@ -39,6 +39,7 @@ internal static class CompareCli
             DiffCommand(output, error),
             ReuseCommand(output, error, standardInput),
             IndexCommand(error, standardInput),
+            ExportCommand(output, error),
             SimilarCommand(output, error),
             PassagesCommand(output, error),
         };
@@ -179,6 +180,24 @@ internal static class CompareCli
             return ServerCommands.IndexAsync(error, ServerAddress(result.GetValue(server)!)!, result.GetValue(collection)!, newCollection,
                 Inputs(result, input, idField, textField, format, standardInput), result.GetValue(strict), cancellationToken);
         });
+        return command;
+    }
+
+    private static Command ExportCommand(TextWriter output, TextWriter error)
+    {
+        Option<string?> server = ServerOption("The Compare server (http://host:port).", required: true);
+        Option<string> collection = CollectionOption();
+        var outputFile = new Option<string?>("--output", "-o")
+        {
+            Description = "The JSON lines file to write, compressed as its name says (.jsonl, .jsonl.gz, .jsonl.zst); default: standard output.",
+        };
+        (Option<string> idField, Option<string> textField, _, _) = InputOptions();
+        var command = new Command("export", "Write a collection's documents as JSON lines (id, text, metadata) that compare index reads back.") { server, collection, outputFile, idField, textField };
+        command.SetAction((result, cancellationToken) =>
+            result.GetValue(outputFile) is { } path && !Compression.Without(path).EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)
+                ? Task.FromResult(Usage(error, "export", $"--output {path}: export writes JSON lines; name the file .jsonl, .jsonl.gz or .jsonl.zst"))
+                : ExportRun.RunAsync(output, error, ServerAddress(result.GetValue(server)!)!, result.GetValue(collection)!,
+                    result.GetValue(outputFile), new InputFields(result.GetValue(idField)!, result.GetValue(textField)!), cancellationToken));
         return command;
     }
 

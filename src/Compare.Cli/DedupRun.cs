@@ -22,7 +22,7 @@ internal sealed record DedupOutcome(IReadOnlyList<(string Representative, IReadO
 internal sealed class DedupRun(TextWriter output, TextWriter error, DedupSettings settings)
 {
     public Task<int> RunAsync(CancellationToken cancellationToken) =>
-        ServerCommands.CallAsync(error, settings.Server, () => RunCoreAsync(cancellationToken));
+        ServerCommands.CallAsync(error, settings.Server, () => RunCoreAsync(cancellationToken), createsCollections: true);
 
     private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
     {

@@ -33,7 +33,7 @@ internal static class ServerCommands
                 error.WriteLine($"compare: {e.Message}");
                 return CompareCli.InputError;
             }
-        });
+        }, createsCollections: true);
 
     public static Task<int> SimilarAsync(TextWriter output, TextWriter error, Uri server, string collection, string file, double? threshold, int topK,
         bool exhaustive, CancellationToken cancellationToken) =>
@@ -111,8 +111,11 @@ internal static class ServerCommands
         }).ConfigureAwait(false);
     }
 
-    /// <summary>Runs a command: Ctrl-C exits 130, a refusal or an unreachable server exits 3 with the status in plain words.</summary>
-    internal static async Task<int> CallAsync(TextWriter error, Uri? server, Func<Task<int>> call)
+    /// <summary>
+    /// Runs a command: Ctrl-C exits 130, a refusal or an unreachable server exits 3 with the status in plain words (for a
+    /// missing collection, that --create makes one when the command has it: <paramref name="createsCollections"/>).
+    /// </summary>
+    internal static async Task<int> CallAsync(TextWriter error, Uri? server, Func<Task<int>> call, bool createsCollections = false)
     {
         try
         {
@@ -134,7 +137,7 @@ internal static class ServerCommands
         {
             string hint = e.StatusCode switch
             {
-                StatusCode.NotFound when e.Status.Detail.Contains("collection", StringComparison.OrdinalIgnoreCase) => " (--create creates it)",
+                StatusCode.NotFound when createsCollections && e.Status.Detail.Contains("collection", StringComparison.OrdinalIgnoreCase) => " (--create creates it)",
                 StatusCode.Unauthenticated => $" (set {ServerClient.ApiKeyVariable} to the key)",
                 _ => "",
             };

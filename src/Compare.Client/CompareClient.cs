@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Compare.V1;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -140,6 +141,28 @@ public sealed class CompareClient : IDisposable
         CancellationToken cancellationToken = default) =>
         await Similarity.FindSharedPassagesAsync(new FindSharedPassagesRequest { Collection = collection, Query = new DocumentRef { Text = text }, MinWords = minWords, TopK = topK },
             cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Every document of <paramref name="collection"/>, page after page in the server's order (by id), with its text
+    /// unless <paramref name="includeText"/> is false. A document written or deleted meanwhile may or may not be seen;
+    /// the others are seen once each.
+    /// </summary>
+    public async IAsyncEnumerable<StoredDocument> ListAllDocumentsAsync(string collection, bool includeText = true,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var request = new ListDocumentsRequest { Collection = collection, PageSize = 1000, IncludeText = includeText };
+        do
+        {
+            ListDocumentsResponse page = await Documents.ListDocumentsAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (StoredDocument document in page.Documents)
+            {
+                yield return document;
+            }
+
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
+    }
 
     /// <summary>Stores one batch (validated whole: nothing is stored when one document is wrong).</summary>
     public Task<UpsertDocumentsResponse> UpsertAsync(string collection, IEnumerable<Document> documents, CancellationToken cancellationToken = default)

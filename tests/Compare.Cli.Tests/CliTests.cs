@@ -36,6 +36,27 @@ public sealed class CliTests : IDisposable
     ];
 
     [Fact]
+    public async Task Dedup_OutputsNamedGzip_AreWrittenCompressed_WithTheLinesOfThePlainRun()
+    {
+        (int plain, string clusters, _) = await RunAsync("dedup", TestData.BbcPath, "--drop", Path.Combine(_dir, "drop.txt"), "--pairs", Path.Combine(_dir, "pairs.jsonl"));
+        (int gzip, _, string error) = await RunAsync("dedup", TestData.BbcPath, "--output", Path.Combine(_dir, "clusters.jsonl.gz"),
+            "--drop", Path.Combine(_dir, "drop.txt.gz"), "--pairs", Path.Combine(_dir, "pairs.jsonl.gz"));
+
+        Assert.Equal((0, 0), (plain, gzip));
+        Assert.True(File.Exists(Path.Combine(_dir, "clusters.jsonl.gz")), error);
+        Assert.Equal(clusters.ReplaceLineEndings("\n"), Gunzip("clusters.jsonl.gz"));
+        Assert.Equal(File.ReadAllText(Path.Combine(_dir, "drop.txt")), Gunzip("drop.txt.gz"));
+        Assert.Equal(File.ReadAllText(Path.Combine(_dir, "pairs.jsonl")), Gunzip("pairs.jsonl.gz"));
+        Assert.NotEmpty(File.ReadAllText(Path.Combine(_dir, "drop.txt")));
+
+        string Gunzip(string name)
+        {
+            using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(Path.Combine(_dir, name)), System.IO.Compression.CompressionMode.Decompress);
+            return new StreamReader(gzip).ReadToEnd();
+        }
+    }
+
+    [Fact]
     public async Task Dedup_BbcCorpus_ClustersEveryPairTheReferenceFindsAboveTheThreshold()
     {
         IReadOnlyList<(string Id, string Text)> corpus = TestData.BbcCorpus();
