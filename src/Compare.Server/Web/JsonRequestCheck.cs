@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Google.Protobuf.Reflection;
+using Microsoft.Extensions.Primitives;
 
 namespace Compare.Server.Web;
 
@@ -57,9 +59,9 @@ internal static class JsonRequestCheck
     /// The first mistake in a query string bound to <paramref name="message"/> (<c>?page_size=5&amp;includeText=true</c>,
     /// a nested field as <c>config.threshold</c>), or null when transcoding will read it. Route values are not in it.
     /// </summary>
-    public static JsonRequestProblem? FindInQuery(IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> query, MessageDescriptor message)
+    public static JsonRequestProblem? FindInQuery(IEnumerable<KeyValuePair<string, StringValues>> query, MessageDescriptor message)
     {
-        foreach ((string key, Microsoft.Extensions.Primitives.StringValues values) in query)
+        foreach ((string key, StringValues values) in query)
         {
             (FieldDescriptor? field, JsonRequestProblem? problem) = FieldAt(key, message);
             if (problem is not null)
@@ -117,12 +119,12 @@ internal static class JsonRequestCheck
     {
         FieldType.String or FieldType.Bytes => true,
         FieldType.Bool => bool.TryParse(value, out _),
-        FieldType.Double or FieldType.Float => double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _),
-        FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
-        FieldType.UInt32 or FieldType.Fixed32 => uint.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
-        FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => long.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
-        FieldType.UInt64 or FieldType.Fixed64 => ulong.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
-        FieldType.Enum => field.EnumType.FindValueByName(value) is not null || int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _),
+        FieldType.Double or FieldType.Float => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
+        FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+        FieldType.UInt32 or FieldType.Fixed32 => uint.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+        FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+        FieldType.UInt64 or FieldType.Fixed64 => ulong.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+        FieldType.Enum => field.EnumType.FindValueByName(value) is not null || int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
         _ => false,
     };
 
@@ -199,12 +201,7 @@ internal static class JsonRequestCheck
         for (int index = 0; reader.Read() && reader.TokenType != JsonTokenType.EndArray; index++)
         {
             path.Add($"[{index}]");
-            if (reader.TokenType == JsonTokenType.Null)
-            {
-                return new JsonRequestProblem(string.Concat(path), "must not be null in a list.");
-            }
-
-            if (CheckValue(ref reader, field, path) is { } problem)
+            if (CheckElement(ref reader, field, path, "list") is { } problem)
             {
                 return problem;
             }
@@ -221,12 +218,7 @@ internal static class JsonRequestCheck
         {
             path.Add($"[\"{reader.GetString()}\"]");
             reader.Read();
-            if (reader.TokenType == JsonTokenType.Null)
-            {
-                return new JsonRequestProblem(string.Concat(path), "must not be null in a map.");
-            }
-
-            if (CheckValue(ref reader, value, path) is { } problem)
+            if (CheckElement(ref reader, value, path, "map") is { } problem)
             {
                 return problem;
             }
@@ -236,6 +228,10 @@ internal static class JsonRequestCheck
 
         return null;
     }
+
+    /// <summary>One element of a list or a map, named by the path's last segment: present (transcoding takes no null there) and of its type.</summary>
+    private static JsonRequestProblem? CheckElement(ref Utf8JsonReader reader, FieldDescriptor field, List<string> path, string container) =>
+        reader.TokenType == JsonTokenType.Null ? new JsonRequestProblem(string.Concat(path), $"must not be null in a {container}.") : CheckValue(ref reader, field, path);
 
     /// <summary>Checks one value of the field's type (one element of a repeated field); the reader is at its first token.</summary>
     private static JsonRequestProblem? CheckValue(ref Utf8JsonReader reader, FieldDescriptor field, List<string> path)
@@ -260,10 +256,10 @@ internal static class JsonRequestCheck
             case FieldType.UInt32 or FieldType.Fixed32:
                 return token == JsonTokenType.Number && reader.TryGetUInt32(out _) ? null : Expected(reader, "a whole JSON number from 0 to 4294967295", path);
             case FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64:
-                return (token == JsonTokenType.Number && reader.TryGetInt64(out _)) || (token == JsonTokenType.String && long.TryParse(reader.GetString(), System.Globalization.CultureInfo.InvariantCulture, out _))
+                return (token == JsonTokenType.Number && reader.TryGetInt64(out _)) || (token == JsonTokenType.String && long.TryParse(reader.GetString(), CultureInfo.InvariantCulture, out _))
                     ? null : Expected(reader, "a whole number (a JSON number or string) of 64 bits", path);
             case FieldType.UInt64 or FieldType.Fixed64:
-                return (token == JsonTokenType.Number && reader.TryGetUInt64(out _)) || (token == JsonTokenType.String && ulong.TryParse(reader.GetString(), System.Globalization.CultureInfo.InvariantCulture, out _))
+                return (token == JsonTokenType.Number && reader.TryGetUInt64(out _)) || (token == JsonTokenType.String && ulong.TryParse(reader.GetString(), CultureInfo.InvariantCulture, out _))
                     ? null : Expected(reader, "a whole number (a JSON number or string) from 0 to 18446744073709551615", path);
             case FieldType.Enum:
                 return CheckEnum(ref reader, field.EnumType, path);
