@@ -284,11 +284,18 @@ internal static class CompareCli
         var right = new Argument<string>("right") { Description = "Another text file." };
         Option<int> minWords = CliOptions.Integer("--min-words", "Shortest shared passage, in words, 1 to 1000.", PhraseOptions.DefaultMinWords, 1, 1000);
         Option<int> bridge = CliOptions.Integer("--bridge", "Differing words a passage may bridge on each side, 0 to 10.", 0, 0, 10);
-        var json = new Option<bool>("--json") { Description = "Print the passages and coverage as one JSON object, named as the service's Compare answer names them." };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print the comparison as one JSON object, the service's Compare answer: scores, FuzzySharp ratios, passages with every occurrence, coverage.",
+        };
         var color = new Option<bool?>("--color") { Description = "Highlight with ANSI colours (default: when the output is a terminal and NO_COLOR is unset)." };
-        var command = new Command("diff", "Print the passages two files share, highlighted in both.") { left, right, minWords, bridge, json, color };
+        var html = new Option<string?>("--html")
+        {
+            Description = "Write the comparison as one self-contained HTML page to this file: the texts side by side with the passages marked, the scores, a word diff and similar sentences.",
+        };
+        var command = new Command("diff", "Print the passages two files share, highlighted in both.") { left, right, minWords, bridge, json, color, html };
         command.SetAction(result => DiffRun.Run(output, error, result.GetValue(left)!, result.GetValue(right)!,
-            new PhraseOptions { MinWords = result.GetValue(minWords), MaxBridgeWords = result.GetValue(bridge) }, result.GetValue(json), result.GetValue(color)));
+            new PhraseOptions { MinWords = result.GetValue(minWords), MaxBridgeWords = result.GetValue(bridge) }, result.GetValue(json), result.GetValue(color), result.GetValue(html)));
         return command;
     }
 }

@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Text;
+using Compare.Core;
+using Compare.Core.Indexing;
 using Compare.Core.Phrases;
+using Compare.Core.Similarity;
+using Compare.Messages;
 using Google.Protobuf;
 
 namespace Compare.Cli;
@@ -11,7 +15,7 @@ internal static class DiffRun
     private const string Highlight = "\u001b[30;43m"; // black on yellow: readable on dark and light terminals
     private const string Reset = "\u001b[0m";
 
-    public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, PhraseOptions options, bool json, bool? color)
+    public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, PhraseOptions options, bool json, bool? color, string? htmlPath = null)
     {
         string left, right;
         try
@@ -27,17 +31,13 @@ internal static class DiffRun
 
         bool useColor = color ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected
             && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")));
-        SharedPhrases shared = SharedPhraseFinder.Find(left, right, options);
-        if (!shared.Complete)
+        if (json || htmlPath is not null)
         {
-            error.WriteLine("compare: the texts repeat the same wording so often that the passage search stopped at its work bound; some passages are not listed.");
+            return Report(output, error, (leftPath, left), (rightPath, right), options, json, htmlPath);
         }
 
-        if (json)
-        {
-            output.WriteLine(JsonFormatter.Default.Format(ToProto(shared)));
-            return CompareCli.Ok;
-        }
+        SharedPhrases shared = SharedPhraseFinder.Find(left, right, options);
+        WarnIfIncomplete(error, shared);
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{shared.Phrases.Count} shared passage{(shared.Phrases.Count == 1 ? "" : "s")}; they cover {shared.LeftCoverage:P1} of {leftPath} and {shared.RightCoverage:P1} of {rightPath}."));
@@ -58,20 +58,56 @@ internal static class DiffRun
         return CompareCli.Ok;
     }
 
-    /// <summary>The passages as the service's Compare answer carries them, so that --json reads like its JSON, field names included.</summary>
-    private static V1.CompareResponse ToProto(SharedPhrases shared)
+    /// <summary>
+    /// The whole comparison as the service's Compare answer carries it (scores, FuzzySharp ratios, passages; for the
+    /// report also the word diff and similar sentences): as JSON on standard output, or as an HTML page.
+    /// </summary>
+    private static int Report(TextWriter output, TextWriter error, (string Name, string Text) left, (string Name, string Text) right, PhraseOptions options,
+        bool json, string? htmlPath)
     {
-        var answer = new V1.CompareResponse
+        var comparisonOptions = new ComparisonOptions
         {
-            LeftCoverage = shared.LeftCoverage,
-            RightCoverage = shared.RightCoverage,
-            TotalPhraseCount = shared.Phrases.Count,
-            PhrasesTruncated = !shared.Complete,
+            Phrases = options,
+            // The service's default (Limits:MaxPartialFuzzyCharacters), so that the ratios are the ones Compare answers.
+            MaxPartialCharacters = 200,
+            IncludeDiff = htmlPath is not null,
+            IncludeSimilarSentences = htmlPath is not null,
         };
-        answer.LeftShared.AddRange(shared.LeftShared.Select(PhraseMessages.ToProto));
-        answer.RightShared.AddRange(shared.RightShared.Select(PhraseMessages.ToProto));
-        answer.SharedPhrases.AddRange(shared.Phrases.Select(PhraseMessages.ToProto));
-        return answer;
+        Comparison comparison = DocumentComparer.Compare(left.Text, right.Text, new DocumentSketcher(SketchParameters.Default), comparisonOptions);
+        WarnIfIncomplete(error, comparison.Phrases);
+        V1.CompareResponse answer = comparison.ToProto(comparisonOptions, maxPhrases: 0, maxBytes: int.MaxValue);
+        if (htmlPath is not null)
+        {
+            try
+            {
+                LinesOutput.WriteFile(htmlPath, [HtmlReport.Page(left.Name, left.Text, right.Name, right.Text, answer)]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"compare: {e.Message}");
+                return CompareCli.InputError;
+            }
+
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"compare: {Counted.Of(answer.TotalPhraseCount, "shared passage")}, Jaccard {answer.Jaccard:F3}; the report is {htmlPath}."));
+        }
+
+        if (json)
+        {
+            answer.Diff.Clear();
+            answer.SimilarSentences.Clear();
+            output.WriteLine(JsonFormatter.Default.Format(answer));
+        }
+
+        return CompareCli.Ok;
+    }
+
+    private static void WarnIfIncomplete(TextWriter error, SharedPhrases shared)
+    {
+        if (!shared.Complete)
+        {
+            error.WriteLine("compare: the texts repeat the same wording so often that the passage search stopped at its work bound; some passages are not listed.");
+        }
     }
 
     private static string Spans(IEnumerable<TextSpan> spans) =>

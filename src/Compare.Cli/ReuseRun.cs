@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Compare.Cli.Input;
 using Compare.Core.Phrases;
+using Compare.Messages;
 using Google.Protobuf;
 
 namespace Compare.Cli;
@@ -59,7 +60,7 @@ internal sealed class ReuseRun(TextWriter output, TextWriter error, IReadOnlyLis
             LeftCoverage = pair.Shared.LeftCoverage,
             RightCoverage = pair.Shared.RightCoverage,
         };
-        message.Passages.AddRange(pair.Shared.Phrases.Select(PhraseMessages.ToProto));
+        message.Passages.AddRange(pair.Shared.Phrases.Select(ComparisonMessages.ToProto));
         return message;
     }
 }

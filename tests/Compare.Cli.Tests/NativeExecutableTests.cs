@@ -29,6 +29,12 @@ public sealed class NativeExecutableTests
 
             await SameAsInProcessAsync(compare, ["dedup", TestData.BbcPath, "--threshold", "0.8"]);
             await SameAsInProcessAsync(compare, ["diff", Seed("003_2f03ddab81289ed0.txt"), Seed("000_964e81d81ffb6499.txt"), "--json"]);
+            // The HTML report's embedded script and styles are in the executable.
+            await CompareCli.RunAsync(["diff", Seed("003_2f03ddab81289ed0.txt"), Seed("000_964e81d81ffb6499.txt"), "--html", Path.Combine(work.FullName, "report.html")], new StringWriter(), new StringWriter());
+            (int reported, _, string reportError) = await ChildProcess.RunAsync(compare,
+                ["diff", Seed("003_2f03ddab81289ed0.txt"), Seed("000_964e81d81ffb6499.txt"), "--html", Path.Combine(work.FullName, "report-native.html")]);
+            Assert.True(reported == 0, reportError);
+            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(work.FullName, "report.html")), await File.ReadAllTextAsync(Path.Combine(work.FullName, "report-native.html")));
             // Parquet.Net in the native executable: read by column, found again by row, and written back whole.
             string parquet = Path.Combine(work.FullName, "bbc.parquet");
             await ParquetTestFiles.BbcAsync(parquet);
@@ -44,6 +50,7 @@ public sealed class NativeExecutableTests
             (int indexed, _, string indexError) = await ChildProcess.RunAsync(compare, ["index", Path.Combine(TestData.RepositoryRoot, "seeds"), "--server", address]);
             Assert.True(indexed == 0, indexError);
             await SameAsInProcessAsync(compare, ["similar", Seed("003_2f03ddab81289ed0.txt"), "--server", address, "--threshold", "0.001", "--exhaustive"]);
+            await SameAsInProcessAsync(compare, ["export", "--server", address]);
         }
         finally
         {

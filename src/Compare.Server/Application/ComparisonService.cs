@@ -2,6 +2,7 @@ using Compare.Core.Indexing;
 using Compare.Core.Phrases;
 using Compare.Core.Shingling;
 using Compare.Core.Similarity;
+using Compare.Messages;
 using Compare.Server.Hosting;
 using Compare.Server.Mapping;
 using Compare.Server.Storage;
@@ -46,12 +47,8 @@ internal sealed class ComparisonService(DocumentIndexService index, IDocumentRep
             }
         }
 
-        CompareResponse response = DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options, cancellationToken).ToProto(maxPhrases, limits.Value.MaxResponseBytes);
-        if (response.Fuzzy is { } fuzzy)
-        {
-            fuzzy.MaxCharacters = options.MaxFuzzyCharacters;
-            fuzzy.MaxPartialCharacters = options.MaxPartialCharacters;
-        }
+        CompareResponse response = DocumentComparer.Compare(leftText, leftSketch, rightText, rightSketch, options, cancellationToken)
+            .ToProto(options, maxPhrases, limits.Value.MaxResponseBytes);
 
         if (key is null)
         {

@@ -1,17 +1,12 @@
 using System.Globalization;
 using Compare.Core.Clustering;
 using Compare.Core.Indexing;
-using Compare.Core.Phrases;
-using Compare.Core.Similarity;
+using Compare.Messages;
 using Compare.Server.Application;
 using Compare.Server.Storage;
 using Compare.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using CoreDiffOperation = Compare.Core.Diff.DiffOperation;
-using CoreDiffSegment = Compare.Core.Diff.DiffSegment;
-using CoreSentencePair = Compare.Core.Diff.SentencePair;
-using CoreSharedPhrase = Compare.Core.Phrases.SharedPhrase;
 using CoreSimilarityMatch = Compare.Core.Indexing.SimilarityMatch;
 
 namespace Compare.Server.Mapping;
@@ -131,7 +126,7 @@ public static class ProtoMapper
         long budget = maxBytes - response.CalculateSize() - (2L * results.Count) - 64;
         for (int i = 0; i < results.Count && !response.NearDuplicatesTruncated; i++)
         {
-            response.NearDuplicatesTruncated = !AddWithin(response.Results[i].NearDuplicates, results[i].NearDuplicates.Select(m => m.ToProto()), ref budget);
+            response.NearDuplicatesTruncated = !ComparisonMessages.AddWithin(response.Results[i].NearDuplicates, results[i].NearDuplicates.Select(m => m.ToProto()), ref budget);
         }
 
         foreach (DocumentUpsertResult r in results)
@@ -207,56 +202,6 @@ public static class ProtoMapper
     }
 
     /// <summary>
-    /// A whole comparison; at most <paramref name="maxPhrases"/> phrases (the longest), 0 for all. Its lists are kept
-    /// while the answer fits <paramref name="maxBytes"/> (shared ranges, phrases, diff, sentences, in that order); an
-    /// answer cut short says so in <see cref="CompareResponse.Truncated"/>.
-    /// </summary>
-    public static CompareResponse ToProto(this Comparison comparison, int maxPhrases, int maxBytes)
-    {
-        SetScores s = comparison.Scores;
-        SharedPhrases phrases = comparison.Phrases;
-        var response = new CompareResponse
-        {
-            Jaccard = s.Jaccard,
-            EstimatedJaccard = s.EstimatedJaccard,
-            ContainmentLeft = s.ContainmentLeft,
-            ContainmentRight = s.ContainmentRight,
-            LeftShingleCount = s.LeftShingles,
-            RightShingleCount = s.RightShingles,
-            SharedShingleCount = s.SharedShingles,
-            LeftCoverage = phrases.LeftCoverage,
-            RightCoverage = phrases.RightCoverage,
-            LeftWordCount = phrases.LeftWordCount,
-            RightWordCount = phrases.RightWordCount,
-            TotalPhraseCount = phrases.Phrases.Count,
-            PhrasesTruncated = !phrases.Complete,
-            BoilerplatePhraseCount = phrases.BoilerplateCount,
-        };
-        if (comparison.Fuzzy is { } f)
-        {
-            response.Fuzzy = new FuzzyRatios
-            {
-                Ratio = f.Ratio,
-                PartialRatio = f.PartialRatio,
-                TokenSortRatio = f.TokenSortRatio,
-                TokenSetRatio = f.TokenSetRatio,
-                WeightedRatio = f.WeightedRatio,
-            };
-        }
-
-        // The passages come longest first: max_phrases keeps the first, and the coverage stays whole. Each list is
-        // mapped lazily, so a list cut at the budget is never built whole.
-        long budget = maxBytes - response.CalculateSize();
-        bool whole = AddWithin(response.LeftShared, phrases.LeftShared.Select(ToProto), ref budget)
-            && AddWithin(response.RightShared, phrases.RightShared.Select(ToProto), ref budget)
-            && AddWithin(response.SharedPhrases, (maxPhrases > 0 ? phrases.Phrases.Take(maxPhrases) : phrases.Phrases).Select(ToProto), ref budget)
-            && AddWithin(response.Diff, (comparison.Diff ?? []).Select(ToProto), ref budget)
-            && AddWithin(response.SimilarSentences, (comparison.SimilarSentences ?? []).Select(ToProto), ref budget);
-        response.Truncated = !whole;
-        return response;
-    }
-
-    /// <summary>
     /// A passage search's answer; each match keeps at most <paramref name="maxPhrases"/> passages (the longest), and matches
     /// are kept, best first, while the answer fits <paramref name="maxBytes"/> (an answer cut short says so in truncated).
     /// </summary>
@@ -272,7 +217,7 @@ public static class ProtoMapper
             CommonFingerprints = result.CommonFingerprints,
         };
         long budget = maxBytes - response.CalculateSize() - 8;
-        response.Truncated |= !AddWithin(response.Matches, result.Matches.Select(m =>
+        response.Truncated |= !ComparisonMessages.AddWithin(response.Matches, result.Matches.Select(m =>
         {
             var match = new PassageMatch
             {
@@ -281,29 +226,10 @@ public static class ProtoMapper
                 CoverageOfQuery = m.Shared.LeftCoverage,
                 CoverageOfMatch = m.Shared.RightCoverage,
             };
-            match.Passages.AddRange((maxPhrases > 0 ? m.Shared.Phrases.Take(maxPhrases) : m.Shared.Phrases).Select(ToProto));
+            match.Passages.AddRange((maxPhrases > 0 ? m.Shared.Phrases.Take(maxPhrases) : m.Shared.Phrases).Select(ComparisonMessages.ToProto));
             return match;
         }), ref budget);
         return response;
-    }
-
-    /// <summary>Adds items while their encoded size fits the budget; false when one did not fit (and the rest were left out).</summary>
-    private static bool AddWithin<T>(Google.Protobuf.Collections.RepeatedField<T> field, IEnumerable<T> items, ref long budget)
-        where T : IMessage
-    {
-        foreach (T item in items)
-        {
-            // Two bytes of tag (fields up to 2047) and the length prefix.
-            budget -= CodedOutputStream.ComputeMessageSize(item) + 2;
-            if (budget < 0)
-            {
-                return false;
-            }
-
-            field.Add(item);
-        }
-
-        return true;
     }
 
     /// <summary>A Deduplicate progress event.</summary>
@@ -364,53 +290,5 @@ public static class ProtoMapper
     public static DeduplicateResponse ToProto(this Core.Clustering.DuplicatePair pair, IReadOnlyList<string> ids) => new()
     {
         Pair = new V1.DuplicatePair { LeftId = ids[pair.Left], RightId = ids[pair.Right], Jaccard = pair.Jaccard },
-    };
-
-    private static Span ToProto(TextSpan span) => new() { Start = span.Start, End = span.End };
-
-    private static V1.SharedPhrase ToProto(CoreSharedPhrase phrase)
-    {
-        var proto = new V1.SharedPhrase
-        {
-            Text = phrase.Text,
-            RightText = phrase.RightText,
-            WordCount = phrase.WordCount,
-            RightWordCount = phrase.RightWordCount,
-            Left = ToProto(phrase.Left),
-            Right = ToProto(phrase.Right),
-        };
-        proto.LeftOccurrences.AddRange(phrase.LeftOccurrences.Select(ToProto));
-        proto.RightOccurrences.AddRange(phrase.RightOccurrences.Select(ToProto));
-        proto.Differences.AddRange(phrase.Differences.Select(d => new V1.PhraseDifference
-        {
-            LeftText = d.Left,
-            RightText = d.Right,
-            Left = ToProto(d.LeftSpan),
-            Right = ToProto(d.RightSpan),
-        }));
-        return proto;
-    }
-
-    private static V1.DiffSegment ToProto(CoreDiffSegment segment) => new()
-    {
-        Operation = segment.Operation switch
-        {
-            CoreDiffOperation.Equal => V1.DiffOperation.Equal,
-            CoreDiffOperation.Insert => V1.DiffOperation.Insert,
-            CoreDiffOperation.Delete => V1.DiffOperation.Delete,
-            _ => V1.DiffOperation.Unspecified,
-        },
-        Left = ToProto(segment.Left),
-        Right = ToProto(segment.Right),
-        Text = segment.Text,
-    };
-
-    private static V1.SentencePair ToProto(CoreSentencePair pair) => new()
-    {
-        Left = ToProto(pair.Left),
-        Right = ToProto(pair.Right),
-        LeftText = pair.LeftText,
-        RightText = pair.RightText,
-        Ratio = pair.Ratio,
     };
 }

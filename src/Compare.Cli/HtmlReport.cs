@@ -1,0 +1,58 @@
+using System.Net;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Google.Protobuf;
+
+namespace Compare.Cli;
+
+/// <summary>
+/// compare diff --html: one self-contained page, the browser view's side by side for two files. It carries the view's
+/// own script and styles (embedded from the server's assets, not copied) and the comparison as the service's JSON, and
+/// loads nothing: it opens from disk, offline, and can be mailed. Passages are numbered and coloured, hovering one lights
+/// it in both texts and clicking it moves to its twin, as in the server's /view.
+/// </summary>
+internal static class HtmlReport
+{
+    public static string Page(string leftName, string leftText, string rightName, string rightText, V1.CompareResponse comparison)
+    {
+        string data = $$"""{"left":{"title":{{JsonString(leftName)}},"text":{{JsonString(leftText)}}},"right":{"title":{{JsonString(rightName)}},"text":{{JsonString(rightText)}}},"comparison":{{JsonFormatter.Default.Format(comparison)}}}""";
+        // Inside <script>, only "</" could end the element early; "<" as \u003c is the same JSON.
+        data = data.Replace("<", "\\u003c", StringComparison.Ordinal);
+        string title = WebUtility.HtmlEncode($"Compare: {leftName} and {rightName}");
+        return $$"""
+            <!doctype html>
+            <html lang="en">
+            <head>
+              <meta charset="utf-8">
+              <meta name="viewport" content="width=device-width, initial-scale=1">
+              <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
+              <title>{{title}}</title>
+              <style>
+            {{Asset("compare.css")}}
+              </style>
+            </head>
+            <body>
+              <header class="top"><h1>Compare</h1><span>{{WebUtility.HtmlEncode(leftName)}} and {{WebUtility.HtmlEncode(rightName)}}</span></header>
+              <main id="result"><p class="muted">This report needs JavaScript to show the passages.</p></main>
+              <script type="application/json" id="comparison">{{data}}</script>
+              <script type="module">
+            {{Asset("compare.js")}}
+            const report = JSON.parse(document.getElementById('comparison').textContent);
+            renderComparison(document.getElementById('result'), report.left, report.right, report.comparison, { include_diff: true, include_similar_sentences: true });
+              </script>
+            </body>
+            </html>
+            """;
+    }
+
+    private static string JsonString(string value) => $"\"{JsonEncodedText.Encode(value, JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"";
+
+    private static string Asset(string name)
+    {
+        using Stream stream = typeof(HtmlReport).Assembly.GetManifestResourceStream("report/" + name)
+            ?? throw new InvalidOperationException($"The report's {name} is not embedded in the executable.");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+}
