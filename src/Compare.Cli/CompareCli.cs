@@ -127,21 +127,35 @@ internal static class CompareCli
             new ReuseOptions().MaxCandidatePairs, 1, 2_000_000_000);
         Option<int> maxHeld = MaxHeldOption("documents awaiting comparison", new ReuseOptions().MaxHeldBytes);
         var outputFile = new Option<string?>("--output", "-o") { Description = "Pairs as JSON lines (default: standard output)." };
+        var html = new Option<string?>("--html")
+        {
+            Description = "Also write an HTML report into this folder: index.html lists the pairs sharing the most words, each linked to its two texts side by side.",
+        };
+        Option<int> htmlPairs = CliOptions.Integer("--html-pairs", "With --html: the most pairs the report shows, 1 to 100,000.", 500, 1, 100_000);
         (Option<string> idField, Option<string> textField, Option<InputFormat?> format, Option<bool> strict) = InputOptions();
         var command = new Command("reuse", "List every pair of documents of a corpus that share passages, with the passages.")
         {
-            input, minWords, bridge, boilerplate, maxPairs, maxHeld, outputFile, idField, textField, format, strict,
+            input, minWords, bridge, boilerplate, maxPairs, maxHeld, outputFile, html, htmlPairs, idField, textField, format, strict,
         };
-        command.SetAction((result, cancellationToken) => new ReuseRun(output, error, Inputs(result, input, idField, textField, format, standardInput), result.GetValue(strict),
-            new ReuseOptions
+        command.SetAction((result, cancellationToken) =>
+        {
+            string? folder = result.GetValue(html);
+            if (folder is not null && ReuseReport.Problem(folder) is { } problem)
             {
-                MinWords = result.GetValue(minWords),
-                MaxBridgeWords = result.GetValue(bridge),
-                MaxDocumentsPerFingerprint = result.GetValue(boilerplate),
-                MaxCandidatePairs = result.GetValue(maxPairs),
-                MaxHeldBytes = (long)result.GetValue(maxHeld) << 20,
-            },
-            result.GetValue(outputFile)).RunAsync(cancellationToken));
+                return Task.FromResult(Usage(error, "reuse", problem));
+            }
+
+            return new ReuseRun(output, error, Inputs(result, input, idField, textField, format, standardInput), result.GetValue(strict),
+                new ReuseOptions
+                {
+                    MinWords = result.GetValue(minWords),
+                    MaxBridgeWords = result.GetValue(bridge),
+                    MaxDocumentsPerFingerprint = result.GetValue(boilerplate),
+                    MaxCandidatePairs = result.GetValue(maxPairs),
+                    MaxHeldBytes = (long)result.GetValue(maxHeld) << 20,
+                },
+                result.GetValue(outputFile), folder is null ? null : new ReuseReport(folder, result.GetValue(htmlPairs))).RunAsync(cancellationToken);
+        });
         return command;
     }
 

@@ -1,10 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Compare.Core;
-using Compare.Core.Indexing;
 using Compare.Core.Phrases;
-using Compare.Core.Similarity;
-using Compare.Messages;
 using Google.Protobuf;
 
 namespace Compare.Cli;
@@ -37,7 +33,10 @@ internal static class DiffRun
         }
 
         SharedPhrases shared = SharedPhraseFinder.Find(left, right, options);
-        WarnIfIncomplete(error, shared);
+        if (!shared.Complete)
+        {
+            WarnIncomplete(error);
+        }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{shared.Phrases.Count} shared passage{(shared.Phrases.Count == 1 ? "" : "s")}; they cover {shared.LeftCoverage:P1} of {leftPath} and {shared.RightCoverage:P1} of {rightPath}."));
@@ -65,17 +64,12 @@ internal static class DiffRun
     private static int Report(TextWriter output, TextWriter error, (string Name, string Text) left, (string Name, string Text) right, PhraseOptions options,
         bool json, string? htmlPath)
     {
-        var comparisonOptions = new ComparisonOptions
+        V1.CompareResponse answer = HtmlReport.Compare(left.Text, right.Text, options, forPage: htmlPath is not null);
+        if (answer.PhrasesTruncated)
         {
-            Phrases = options,
-            // The service's default (Limits:MaxPartialFuzzyCharacters), so that the ratios are the ones Compare answers.
-            MaxPartialCharacters = 200,
-            IncludeDiff = htmlPath is not null,
-            IncludeSimilarSentences = htmlPath is not null,
-        };
-        Comparison comparison = DocumentComparer.Compare(left.Text, right.Text, new DocumentSketcher(SketchParameters.Default), comparisonOptions);
-        WarnIfIncomplete(error, comparison.Phrases);
-        V1.CompareResponse answer = comparison.ToProto(comparisonOptions, maxPhrases: 0, maxBytes: int.MaxValue);
+            WarnIncomplete(error);
+        }
+
         if (htmlPath is not null)
         {
             try
@@ -102,13 +96,8 @@ internal static class DiffRun
         return CompareCli.Ok;
     }
 
-    private static void WarnIfIncomplete(TextWriter error, SharedPhrases shared)
-    {
-        if (!shared.Complete)
-        {
-            error.WriteLine("compare: the texts repeat the same wording so often that the passage search stopped at its work bound; some passages are not listed.");
-        }
-    }
+    private static void WarnIncomplete(TextWriter error) =>
+        error.WriteLine("compare: the texts repeat the same wording so often that the passage search stopped at its work bound; some passages are not listed.");
 
     private static string Spans(IEnumerable<TextSpan> spans) =>
         string.Join(' ', spans.Select(s => string.Create(CultureInfo.InvariantCulture, $"[{s.Start}..{s.End})")));

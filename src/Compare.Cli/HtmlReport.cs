@@ -2,6 +2,11 @@ using System.Net;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Compare.Core;
+using Compare.Core.Indexing;
+using Compare.Core.Phrases;
+using Compare.Core.Similarity;
+using Compare.Messages;
 using Google.Protobuf;
 
 namespace Compare.Cli;
@@ -14,6 +19,25 @@ namespace Compare.Cli;
 /// </summary>
 internal static class HtmlReport
 {
+    private static readonly DocumentSketcher Sketcher = new(SketchParameters.Default);
+
+    /// <summary>
+    /// The whole comparison of two texts, as the service's Compare answers it for the default collection's settings, with
+    /// <paramref name="phrases"/> for the passages; the word diff and similar sentences when <paramref name="forPage"/>.
+    /// </summary>
+    public static V1.CompareResponse Compare(string left, string right, PhraseOptions phrases, bool forPage)
+    {
+        var options = new ComparisonOptions
+        {
+            Phrases = phrases,
+            // The service's default (Limits:MaxPartialFuzzyCharacters), so that the ratios are the ones Compare answers.
+            MaxPartialCharacters = 200,
+            IncludeDiff = forPage,
+            IncludeSimilarSentences = forPage,
+        };
+        return DocumentComparer.Compare(left, right, Sketcher, options).ToProto(options, maxPhrases: 0, maxBytes: int.MaxValue);
+    }
+
     public static string Page(string leftName, string leftText, string rightName, string rightText, V1.CompareResponse comparison)
     {
         string data = $$"""{"left":{"title":{{JsonString(leftName)}},"text":{{JsonString(leftText)}}},"right":{"title":{{JsonString(rightName)}},"text":{{JsonString(rightText)}}},"comparison":{{JsonFormatter.Default.Format(comparison)}}}""";
@@ -48,7 +72,8 @@ internal static class HtmlReport
 
     private static string JsonString(string value) => $"\"{JsonEncodedText.Encode(value, JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"";
 
-    private static string Asset(string name)
+    /// <summary>The browser view's script or styles, as the server serves them from its assets.</summary>
+    public static string Asset(string name)
     {
         using Stream stream = typeof(HtmlReport).Assembly.GetManifestResourceStream("report/" + name)
             ?? throw new InvalidOperationException($"The report's {name} is not embedded in the executable.");

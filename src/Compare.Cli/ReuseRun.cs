@@ -11,7 +11,8 @@ namespace Compare.Cli;
 /// One reuse run: every pair of documents of a corpus that share passages (<see cref="ReuseFinder"/>), one JSON line a pair
 /// with its passages and coverage, named as the service's FindSharedPassages names them; then a summary on standard error.
 /// </summary>
-internal sealed class ReuseRun(TextWriter output, TextWriter error, IReadOnlyList<InputSpec> inputs, bool strict, ReuseOptions options, string? outputPath)
+internal sealed class ReuseRun(TextWriter output, TextWriter error, IReadOnlyList<InputSpec> inputs, bool strict, ReuseOptions options, string? outputPath,
+    ReuseReport? report = null)
 {
     private static readonly JsonFormatter Json = JsonFormatter.Default;
 
@@ -25,10 +26,20 @@ internal sealed class ReuseRun(TextWriter output, TextWriter error, IReadOnlyLis
             ReuseCounts found = await ProgressDisplay.RunAsync(error, corpus.Position, progress => Reading.Start(() => LinesOutput.Stream(output, outputPath,
                 lines =>
                 {
-                    ReuseCounts counts = ReuseFinder.ForEachPair(corpus, pair => lines.WriteLine(Json.Format(ToMessage(corpus.Ids, pair))), options, progress, cancellationToken);
+                    ReuseCounts counts = ReuseFinder.ForEachPair(corpus, pair =>
+                    {
+                        lines.WriteLine(Json.Format(ToMessage(corpus.Ids, pair)));
+                        report?.Offer(pair);
+                    }, options, progress, cancellationToken);
                     corpus.EnsureSomethingRead();
                     return counts;
                 }))).ConfigureAwait(false);
+
+            if (report is not null)
+            {
+                int pages = report.Write(corpus, options, found, cancellationToken);
+                error.WriteLine($"compare: the report is {Path.Combine(report.Directory, "index.html")} ({Counted.Of(pages, "pair")}, most shared words first).");
+            }
 
             double seconds = clock.Elapsed.TotalSeconds;
             using var process = Process.GetCurrentProcess();

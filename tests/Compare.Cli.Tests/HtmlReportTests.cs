@@ -11,6 +11,54 @@ public sealed partial class HtmlReportTests
     [GeneratedRegex("""<script type="application/json" id="comparison">(?<json>.*?)</script>""", RegexOptions.Singleline)]
     private static partial Regex EmbeddedComparison();
 
+    [GeneratedRegex("""<tr><td class="num">(?<rank>[0-9]+)</td><td><a href="(?<page>pairs/[0-9]+\.html)">(?<left>[^<]*)</a></td><td><a href="[^"]+">(?<right>[^<]*)</a></td><td class="num">(?<leftWords>[0-9,]+) · (?<rightWords>[0-9,]+)</td>""")]
+    private static partial Regex IndexRow();
+
+    [Fact]
+    public async Task ReuseHtml_OfBbc_ListsThePairsSharingTheMostWordsBestFirst_EachPageShowingThePassagesTheJsonLinesList()
+    {
+        DirectoryInfo work = Directory.CreateTempSubdirectory("compare-report-");
+        try
+        {
+            string folder = Path.Combine(work.FullName, "report");
+            using var plain = new StringWriter();
+            using var withReport = new StringWriter();
+            using var error = new StringWriter();
+            Assert.Equal(0, await CompareCli.RunAsync(["reuse", TestData.BbcPath], plain, new StringWriter()));
+            Assert.Equal(0, await CompareCli.RunAsync(["reuse", TestData.BbcPath, "--html", folder, "--html-pairs", "25"], withReport, error));
+            Assert.Equal(plain.ToString(), withReport.ToString()); // the JSON lines are as without the report
+            Assert.Contains($"the report is {Path.Combine(folder, "index.html")} (25 pairs, most shared words first)", error.ToString(), StringComparison.Ordinal);
+
+            // The reference: the JSON lines' pairs by shared words (both sides), ties by the corpus order of left, then right.
+            List<string> order = [.. File.ReadLines(TestData.BbcPath).Select(line => (string)JsonNode.Parse(line)!["id"]!)];
+            JsonNode[] pairs = [.. plain.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!)];
+            JsonNode[] best = [.. pairs.OrderByDescending(p => (int)p["leftSharedWordCount"]! + (int)p["rightSharedWordCount"]!)
+                .ThenBy(p => order.IndexOf((string)p["leftId"]!)).ThenBy(p => order.IndexOf((string)p["rightId"]!)).Take(25)];
+
+            string index = await File.ReadAllTextAsync(Path.Combine(folder, "index.html"));
+            Match[] rows = [.. IndexRow().Matches(index).Cast<Match>()];
+            Assert.Equal(best.Select(p => FormattableString.Invariant($"{p["leftId"]} {p["rightId"]} {(int)p["leftSharedWordCount"]!:N0} {(int)p["rightSharedWordCount"]!:N0}")),
+                rows.Select(r => $"{r.Groups["left"].Value} {r.Groups["right"].Value} {r.Groups["leftWords"].Value} {r.Groups["rightWords"].Value}"));
+            Assert.Contains(FormattableString.Invariant($"{pairs.Length:N0} pairs of documents share passages; the 25 that share the most words of {pairs.Length:N0} are listed"), index, StringComparison.Ordinal);
+            Assert.DoesNotMatch("""(src|href)="(https?:|/)""", index);
+
+            // Each row's page holds the pair's two texts and, among its passages, every passage the JSON lines give the pair.
+            for (int k = 0; k < rows.Length; k++)
+            {
+                string page = await File.ReadAllTextAsync(Path.Combine(folder, rows[k].Groups["page"].Value));
+                JsonNode embedded = JsonNode.Parse(EmbeddedComparison().Match(page).Groups["json"].Value)!;
+                Assert.Equal((string)best[k]["leftId"]!, (string)embedded["left"]!["title"]!);
+                Assert.Equal((string)best[k]["rightId"]!, (string)embedded["right"]!["title"]!);
+                string[] shown = [.. embedded["comparison"]!["sharedPhrases"]!.AsArray().Select(p => (string)p!["text"]!)];
+                Assert.All(best[k]["passages"]!.AsArray(), p => Assert.Contains((string)p!["text"]!, shown));
+            }
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task DiffHtml_OfTheSeeds_IsOneSelfContainedPage_ThatChromiumRendersWithEveryPassageMarkedOnBothSides()
     {
