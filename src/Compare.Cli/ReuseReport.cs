@@ -23,6 +23,12 @@ internal sealed class ReuseReport(string directory, int maxPairs)
 
     private readonly Lock _gate = new();
 
+    /// <summary>
+    /// The most characters of a pair's two texts that get a page: each page carries both texts whole, so a book quoted by
+    /// hundreds of articles would otherwise be written hundreds of times. Such a pair is listed without a page.
+    /// </summary>
+    public const int MaxPageCharacters = 500_000;
+
     /// <summary>Refuses a path that is a file before any work.</summary>
     public static string? Problem(string directory) =>
         File.Exists(directory) ? $"--html {directory}: that is a file; name a folder for the report (it is made if missing)" : null;
@@ -52,9 +58,16 @@ internal sealed class ReuseReport(string directory, int maxPairs)
         Parallel.For(0, pairs.Length, new ParallelOptions { CancellationToken = cancellationToken }, k =>
         {
             (string leftId, string rightId) = (corpus.Ids[pairs[k].Left], corpus.Ids[pairs[k].Right]);
-            V1.CompareResponse answer = HtmlReport.Compare(texts[pairs[k].Left], texts[pairs[k].Right], phrases, forPage: true);
+            (string left, string right) = (texts[pairs[k].Left], texts[pairs[k].Right]);
+            if (left.Length + right.Length > MaxPageCharacters)
+            {
+                rows[k] = Row(k, null, leftId, rightId, pairs[k], HtmlReport.Compare(left, right, phrases, forPage: false));
+                return;
+            }
+
+            V1.CompareResponse answer = HtmlReport.Compare(left, right, phrases, forPage: true);
             string page = PageName(k);
-            LinesOutput.WriteFile(Path.Combine(Directory, page), [HtmlReport.Page(leftId, texts[pairs[k].Left], rightId, texts[pairs[k].Right], answer)]);
+            LinesOutput.WriteFile(Path.Combine(Directory, page), [HtmlReport.Page(leftId, left, rightId, right, answer)]);
             rows[k] = Row(k, page, leftId, rightId, pairs[k], answer);
         });
         LinesOutput.WriteFile(Path.Combine(Directory, "index.html"), [Index(rows, options, counts)]);
@@ -63,11 +76,18 @@ internal sealed class ReuseReport(string directory, int maxPairs)
 
     private static string PageName(int rank) => string.Create(CultureInfo.InvariantCulture, $"pairs/{rank + 1:D5}.html");
 
-    private static string Row(int rank, string page, string leftId, string rightId, Kept pair, V1.CompareResponse answer)
+    /// <summary>A row of the index; without a page, the ids are not links and the longest passage says why.</summary>
+    private static string Row(int rank, string? page, string leftId, string rightId, Kept pair, V1.CompareResponse answer)
     {
-        string longest = answer.SharedPhrases.Count > 0 ? ServerCommands.Excerpt(answer.SharedPhrases[0].Text) : string.Empty;
+        string longest = answer.SharedPhrases.Count > 0 ? H(ServerCommands.Excerpt(answer.SharedPhrases[0].Text)) : string.Empty;
+        if (page is null)
+        {
+            longest += string.Create(CultureInfo.InvariantCulture, $" <span class=\"muted\">(no page: the two texts have over {MaxPageCharacters:N0} characters)</span>");
+        }
+
+        string Link(string id) => page is null ? H(id) : $"<a href=\"{page}\">{H(id)}</a>";
         return string.Create(CultureInfo.InvariantCulture,
-            $"<tr><td class=\"num\">{rank + 1}</td><td><a href=\"{page}\">{H(leftId)}</a></td><td><a href=\"{page}\">{H(rightId)}</a></td><td class=\"num\">{pair.LeftWords:N0} · {pair.RightWords:N0}</td><td class=\"num\">{answer.LeftCoverage * 100:F1}%</td><td class=\"num\">{answer.RightCoverage * 100:F1}%</td><td class=\"num\">{answer.TotalPhraseCount}</td><td>{H(longest)}</td></tr>");
+            $"<tr><td class=\"num\">{rank + 1}</td><td>{Link(leftId)}</td><td>{Link(rightId)}</td><td class=\"num\">{pair.LeftWords:N0} · {pair.RightWords:N0}</td><td class=\"num\">{answer.LeftCoverage * 100:F1}%</td><td class=\"num\">{answer.RightCoverage * 100:F1}%</td><td class=\"num\">{answer.TotalPhraseCount}</td><td>{longest}</td></tr>");
     }
 
     private static string Index(string[] rows, ReuseOptions options, ReuseCounts counts)

@@ -60,6 +60,36 @@ public sealed partial class HtmlReportTests
     }
 
     [Fact]
+    public async Task ReuseHtml_APairTooLongForAPage_IsListedWithoutOne()
+    {
+        DirectoryInfo work = Directory.CreateTempSubdirectory("compare-report-");
+        try
+        {
+            // A book that quotes an article whole: over ReuseReport.MaxPageCharacters together, so listed without a page.
+            string article = TestData.BbcCorpus()[0].Text;
+            var words = new System.Text.StringBuilder();
+            for (int i = 0; words.Length <= ReuseReport.MaxPageCharacters; i++)
+            {
+                words.Append(System.Globalization.CultureInfo.InvariantCulture, $"word{i} ");
+            }
+
+            string corpus = Path.Combine(work.FullName, "book.jsonl"), folder = Path.Combine(work.FullName, "report");
+            await File.WriteAllLinesAsync(corpus, [new JsonObject { ["id"] = "book", ["text"] = words + article }.ToJsonString(), new JsonObject { ["id"] = "article", ["text"] = article }.ToJsonString()]);
+            using var error = new StringWriter();
+            Assert.Equal(0, await CompareCli.RunAsync(["reuse", corpus, "--html", folder], new StringWriter(), error));
+
+            string index = await File.ReadAllTextAsync(Path.Combine(folder, "index.html"));
+            Assert.Contains("""<tr><td class="num">1</td><td>book</td><td>article</td>""", index, StringComparison.Ordinal);
+            Assert.Contains("no page: the two texts have over 500,000 characters", index, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFiles(Path.Combine(folder, "pairs")));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task DiffHtml_OfTheSeeds_IsOneSelfContainedPage_ThatChromiumRendersWithEveryPassageMarkedOnBothSides()
     {
         DirectoryInfo work = Directory.CreateTempSubdirectory("compare-report-");
