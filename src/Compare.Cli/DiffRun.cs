@@ -64,7 +64,7 @@ internal static class DiffRun
     private static int Report(TextWriter output, TextWriter error, (string Name, string Text) left, (string Name, string Text) right, PhraseOptions options,
         bool json, string? htmlPath)
     {
-        V1.CompareResponse answer = HtmlReport.Compare(left.Text, right.Text, options, forPage: htmlPath is not null);
+        V1.CompareResponse answer = HtmlReport.Compare(left.Text, right.Text, options, htmlPath is null ? ReportParts.Json : ReportParts.Page);
         if (answer.PhrasesTruncated)
         {
             WarnIncomplete(error);
@@ -74,7 +74,7 @@ internal static class DiffRun
         {
             try
             {
-                LinesOutput.WriteFile(htmlPath, [HtmlReport.Page(left.Name, left.Text, right.Name, right.Text, answer)]);
+                LinesOutput.WriteFile(htmlPath, [HtmlReport.Page(left.Name, left.Text, right.Name, right.Text, answer, ReportParts.Page)]);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

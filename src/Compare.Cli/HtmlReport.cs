@@ -22,23 +22,24 @@ internal static class HtmlReport
     private static readonly DocumentSketcher Sketcher = new(SketchParameters.Default);
 
     /// <summary>
-    /// The whole comparison of two texts, as the service's Compare answers it for the default collection's settings, with
-    /// <paramref name="phrases"/> for the passages; the word diff and similar sentences when <paramref name="forPage"/>.
+    /// The comparison of two texts as the service's Compare answers it for the default collection's settings, with
+    /// <paramref name="phrases"/> for the passages and what <paramref name="parts"/> asks for besides.
     /// </summary>
-    public static V1.CompareResponse Compare(string left, string right, PhraseOptions phrases, bool forPage)
+    public static V1.CompareResponse Compare(string left, string right, PhraseOptions phrases, ReportParts parts)
     {
         var options = new ComparisonOptions
         {
             Phrases = phrases,
+            IncludeFuzzy = parts.Fuzzy,
             // The service's default (Limits:MaxPartialFuzzyCharacters), so that the ratios are the ones Compare answers.
             MaxPartialCharacters = 200,
-            IncludeDiff = forPage,
-            IncludeSimilarSentences = forPage,
+            IncludeDiff = parts.Diff,
+            IncludeSimilarSentences = parts.SimilarSentences,
         };
         return DocumentComparer.Compare(left, right, Sketcher, options).ToProto(options, maxPhrases: 0, maxBytes: int.MaxValue);
     }
 
-    public static string Page(string leftName, string leftText, string rightName, string rightText, V1.CompareResponse comparison)
+    public static string Page(string leftName, string leftText, string rightName, string rightText, V1.CompareResponse comparison, ReportParts parts)
     {
         string data = $$"""{"left":{"title":{{JsonString(leftName)}},"text":{{JsonString(leftText)}}},"right":{"title":{{JsonString(rightName)}},"text":{{JsonString(rightText)}}},"comparison":{{JsonFormatter.Default.Format(comparison)}}}""";
         // Inside <script>, only "</" could end the element early; "<" as \u003c is the same JSON.
@@ -63,7 +64,8 @@ internal static class HtmlReport
               <script type="module">
             {{Asset("compare.js")}}
             const report = JSON.parse(document.getElementById('comparison').textContent);
-            renderComparison(document.getElementById('result'), report.left, report.right, report.comparison, { include_diff: true, include_similar_sentences: true });
+            renderComparison(document.getElementById('result'), report.left, report.right, report.comparison,
+              { include_diff: {{(parts.Diff ? "true" : "false")}}, include_similar_sentences: {{(parts.SimilarSentences ? "true" : "false")}} });
               </script>
             </body>
             </html>
@@ -80,4 +82,23 @@ internal static class HtmlReport
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return reader.ReadToEnd();
     }
+}
+
+/// <summary>What a comparison computes besides its scores and passages.</summary>
+/// <param name="Fuzzy">FuzzySharp's ratios.</param>
+/// <param name="Diff">The word diff.</param>
+/// <param name="SimilarSentences">Similar sentence pairs: most of a pair's cost (about 12 ms for two news articles).</param>
+internal sealed record ReportParts(bool Fuzzy, bool Diff, bool SimilarSentences)
+{
+    /// <summary>What diff --json prints.</summary>
+    public static readonly ReportParts Json = new(Fuzzy: true, Diff: false, SimilarSentences: false);
+
+    /// <summary>diff --html: everything the browser view shows.</summary>
+    public static readonly ReportParts Page = new(Fuzzy: true, Diff: true, SimilarSentences: true);
+
+    /// <summary>A page of reuse --html, one of hundreds: the passages, the scores and the word diff.</summary>
+    public static readonly ReportParts BatchPage = new(Fuzzy: false, Diff: true, SimilarSentences: false);
+
+    /// <summary>A pair of reuse --html listed without a page.</summary>
+    public static readonly ReportParts Listed = new(Fuzzy: false, Diff: false, SimilarSentences: false);
 }

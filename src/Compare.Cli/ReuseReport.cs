@@ -61,13 +61,13 @@ internal sealed class ReuseReport(string directory, int maxPairs)
             (string left, string right) = (texts[pairs[k].Left], texts[pairs[k].Right]);
             if (left.Length + right.Length > MaxPageCharacters)
             {
-                rows[k] = Row(k, null, leftId, rightId, pairs[k], HtmlReport.Compare(left, right, phrases, forPage: false));
+                rows[k] = Row(k, null, leftId, rightId, pairs[k], HtmlReport.Compare(left, right, phrases, ReportParts.Listed));
                 return;
             }
 
-            V1.CompareResponse answer = HtmlReport.Compare(left, right, phrases, forPage: true);
+            V1.CompareResponse answer = HtmlReport.Compare(left, right, phrases, ReportParts.BatchPage);
             string page = PageName(k);
-            LinesOutput.WriteFile(Path.Combine(Directory, page), [HtmlReport.Page(leftId, left, rightId, right, answer)]);
+            LinesOutput.WriteFile(Path.Combine(Directory, page), [HtmlReport.Page(leftId, left, rightId, right, answer, ReportParts.BatchPage)]);
             rows[k] = Row(k, page, leftId, rightId, pairs[k], answer);
         });
         LinesOutput.WriteFile(Path.Combine(Directory, "index.html"), [Index(rows, options, counts)]);
