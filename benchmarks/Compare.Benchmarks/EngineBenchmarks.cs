@@ -161,6 +161,9 @@ public class PhraseBenchmarks
 
     [Benchmark]
     public int WordDiff() => Compare.Core.Diff.WordDiff.Diff(_left, _right).Count;
+
+    [Benchmark]
+    public int SimilarSentences() => Compare.Core.Diff.SimilarSentences.Find(_left, _right).Count;
 }
 
 /// <summary>

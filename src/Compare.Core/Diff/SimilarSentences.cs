@@ -101,7 +101,7 @@ public static class SimilarSentences
         int bestRatio = -1, best = -1;
         foreach ((int r, int _) in shared.OrderByDescending(c => c.Value).ThenBy(c => c.Key).Take(MaxCandidates))
         {
-            int ratio = IndelRatios.TokenSetRatio(sentence.Text, rights[r].Text);
+            int ratio = IndelRatios.TokenSetRatio(sentence.Tokens, rights[r].Tokens);
             if (ratio > bestRatio || (ratio == bestRatio && r < best))
             {
                 (bestRatio, best) = (ratio, r);
@@ -111,7 +111,14 @@ public static class SimilarSentences
         return (best, bestRatio);
     }
 
-    private sealed record Sentence(string Text, TextSpan Span, HashSet<ulong> Words);
+    /// <summary>A sentence: its text, where it stands, its normalised words (to find candidates) and its token set (to score them).</summary>
+    private sealed record Sentence(string Text, TextSpan Span, HashSet<ulong> Words)
+    {
+        private string[]? _tokens;
+
+        // Made at the first scoring and kept: a right sentence is scored against many left ones.
+        public string[] Tokens => _tokens ??= IndelRatios.TokenSet(Text);
+    }
 
     /// <summary>Splits at ., ! or ? followed by white space, and at line breaks; trims white space.</summary>
     private static List<Sentence> Split(string text, NormalizationOptions normalization)
