@@ -65,10 +65,10 @@ internal static class ServerClient
             config.Threshold = threshold;
         }
 
-        (_, bool created) = await client.EnsureCollectionAsync(name, config, cancellationToken).ConfigureAwait(false);
+        (Collection ensured, bool created) = await client.EnsureCollectionAsync(name, config, cancellationToken).ConfigureAwait(false);
         error.WriteLine(created
-            ? $"compare: collection \"{name}\" created."
-            : $"compare: collection \"{name}\" exists; adding to it with its own settings.");
+            ? $"compare: collection \"{ensured.Name}\" created."
+            : $"compare: collection \"{ensured.Name}\" exists; adding to it with its own settings.");
     }
 
     /// <summary>dedup --server: upload (into a collection created first with --create), then the server's Deduplicate.</summary>

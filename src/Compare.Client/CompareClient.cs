@@ -85,10 +85,19 @@ public sealed class CompareClient : IDisposable
         }
     }
 
-    /// <summary>Creates a collection, or returns it as it is when the name is taken (its settings, not <paramref name="config"/>'s).</summary>
+    /// <summary>
+    /// Creates a collection, or returns it as it is when the name is taken (its settings, not <paramref name="config"/>'s).
+    /// An empty name is "default", which always exists, as everywhere else.
+    /// </summary>
     /// <returns>The collection, and whether this call created it.</returns>
     public async Task<(Collection Collection, bool Created)> EnsureCollectionAsync(string name, CollectionConfig? config = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length == 0)
+        {
+            name = "default";
+        }
+
         try
         {
             CreateCollectionResponse created = await Collections.CreateCollectionAsync(

@@ -245,6 +245,8 @@ public sealed class CliMisuseTests : IDisposable
         (int created, _, string createdError) = await RunAsync("index", TestData.BbcPath, "--server", server, "--collection", "news", "--create",
             "--threshold", "0.6", "--ngram", "3", "--num-perm", "64");
         (int again, _, string againError) = await RunAsync("index", TestData.BbcPath, "--server", server, "--collection", "news", "--create");
+        // No --collection is the default collection, which always exists: --create uses it as it is.
+        (int toDefault, _, string defaultError) = await RunAsync("index", TestData.BbcPath, "--server", server, "--create");
 
         Assert.Equal(CompareCli.ServerError, missing);
         Assert.Contains("--create creates it", missingError, StringComparison.Ordinal);
@@ -252,6 +254,9 @@ public sealed class CliMisuseTests : IDisposable
         Assert.Contains("collection \"news\" created", createdError, StringComparison.Ordinal);
         Assert.True(again == 0, againError);
         Assert.Contains("2,225 unchanged", againError, StringComparison.Ordinal);
+        Assert.True(toDefault == 0, defaultError);
+        Assert.Contains("collection \"default\" exists", defaultError, StringComparison.Ordinal);
+        Assert.Contains("2,225 created", defaultError, StringComparison.Ordinal);
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(server);
         V1.Collection news = (await new V1.CollectionService.CollectionServiceClient(channel).GetCollectionAsync(new V1.GetCollectionRequest { Name = "news" })).Collection;
         Assert.Equal(2225, news.DocumentCount);
