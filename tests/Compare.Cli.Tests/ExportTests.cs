@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
 
 namespace Compare.Cli.Tests;
 
@@ -118,6 +119,55 @@ public sealed class ExportTests
         }
         finally
         {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Export_ADamagedDocument_IsLeftOutAndNamed_AndEveryOtherIsWritten()
+    {
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("compare-export-");
+        try
+        {
+            Dictionary<string, string?> sqlite = new() { ["Storage:Provider"] = "Sqlite", ["Storage:Path"] = directory.FullName };
+            List<(string Id, string Text)> corpus = [.. TestData.BbcCorpus()];
+            await using (WebApplication app = await ServerModeTests.StartServerAsync(sqlite))
+            {
+                Assert.Equal(0, (await RunAsync("index", TestData.BbcPath, "--server", app.Urls.Single())).Exit);
+                await app.StopAsync();
+            }
+
+            // One letter of two stored texts changed on disk, far apart (different pages of the listing), under their intact hashes.
+            string[] damaged = [corpus[10].Id, corpus[2000].Id];
+            string file = Path.Combine(directory.FullName, Compare.Server.Storage.Sqlite.SqliteDocumentRecords.FileName);
+            using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString()))
+            {
+                connection.Open();
+                using SqliteCommand command = connection.CreateCommand();
+                command.CommandText = "UPDATE documents SET text = 'X' || substr(text, 2) WHERE id IN ($a, $b)";
+                command.Parameters.AddWithValue("$a", damaged[0]);
+                command.Parameters.AddWithValue("$b", damaged[1]);
+                Assert.Equal(2, command.ExecuteNonQuery());
+            }
+
+            SqliteConnection.ClearAllPools();
+            await using (WebApplication app = await ServerModeTests.StartServerAsync(sqlite))
+            {
+                string exported = Path.Combine(directory.FullName, "out.jsonl");
+                (int exit, _, string error) = await RunAsync("export", "--server", app.Urls.Single(), "-o", exported);
+
+                Assert.Equal(CompareCli.ServerError, exit);
+                Assert.Contains($"{corpus.Count - 2:N0} documents of collection \"default\" written", error, StringComparison.Ordinal);
+                Assert.Contains($"2 damaged documents left out (the server answered DATA_LOSS): {string.Join(", ", damaged.Order(StringComparer.Ordinal).Select(id => $"\"{id}\""))}.",
+                    error, StringComparison.Ordinal);
+                Dictionary<string, string> written = File.ReadLines(exported).Select(line => JsonNode.Parse(line)!)
+                    .ToDictionary(record => (string)record["id"]!, record => (string)record["text"]!);
+                Assert.Equal(corpus.Where(d => !damaged.Contains(d.Id)).ToDictionary(d => d.Id, d => d.Text), written);
+            }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
             directory.Delete(recursive: true);
         }
     }
