@@ -13,15 +13,10 @@ internal static class DiffRun
 
     public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, PhraseOptions options, bool json, bool? color, string? htmlPath = null)
     {
-        string left, right;
-        try
+        string? problem = null;
+        if (TextFile.Read(leftPath, out problem) is not { } left || TextFile.Read(rightPath, out problem) is not { } right)
         {
-            left = File.ReadAllText(leftPath);
-            right = File.ReadAllText(rightPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"compare: {e.Message}");
+            error.WriteLine($"compare: {problem}");
             return CompareCli.InputError;
         }
 

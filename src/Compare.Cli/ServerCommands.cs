@@ -93,14 +93,9 @@ internal static class ServerCommands
     /// <summary>Reads a file to look up (exit 1 when it cannot be read), then asks the server about its text.</summary>
     private static async Task<int> QueryFileAsync(TextWriter error, Uri server, string file, Func<CompareClient, string, Task<int>> ask, CancellationToken cancellationToken)
     {
-        string text;
-        try
+        if (TextFile.Read(file, out string? problem) is not { } text)
         {
-            text = await File.ReadAllTextAsync(file, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"compare: {e.Message}");
+            error.WriteLine($"compare: {problem}");
             return CompareCli.InputError;
         }
 

@@ -73,6 +73,28 @@ public sealed class CliMisuseTests : IDisposable
         Assert.Contains("Is it JSON lines?", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task DiffAndLookups_AFolderOrABinaryFile_ExitOneSayingWhat_AndUtf16WithItsMarkIsRead()
+    {
+        string binary = Path.Combine(_dir, "program.txt"), utf16 = Path.Combine(_dir, "utf16.txt");
+        await File.WriteAllBytesAsync(binary, [0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, .. "some readable words in it all the same"u8]);
+        await File.WriteAllTextAsync(utf16, TestData.Seed2014, System.Text.Encoding.Unicode); // with its byte order mark
+
+        foreach (string[] args in new[] { new[] { "diff", binary, TestData.Seed2014Path }, ["diff", TestData.Seed2014Path, _dir], ["similar", binary, "--server", "http://127.0.0.1:1"],
+            ["passages", _dir, "--server", "http://127.0.0.1:1"] })
+        {
+            (int exit, string output, string error) = await RunAsync(args);
+            Assert.Equal(CompareCli.InputError, exit);
+            Assert.Empty(output); // no bytes of the binary file on the terminal
+            Assert.Contains(args.Contains(_dir) ? $"compare: {_dir} is a folder; give a text file." : $"compare: {binary} is not text: it has a NUL byte at byte 7",
+                error, StringComparison.Ordinal);
+        }
+
+        (int read, string same, _) = await RunAsync("diff", utf16, TestData.Seed2014Path);
+        Assert.Equal(0, read);
+        Assert.StartsWith($"1 shared passage; they cover 100.0 % of {utf16} and 100.0 % of", same, StringComparison.Ordinal);
+    }
+
     private const int CorpusFileListed = Input.CorpusFile.ListedProblems;
 
     [Fact]

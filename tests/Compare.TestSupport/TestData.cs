@@ -7,7 +7,9 @@ public static class TestData
 {
     public static string RepositoryRoot { get; } = FindUp("Compare.sln");
 
-    public static string Seed2014 => File.ReadAllText(Path.Combine(RepositoryRoot, "seeds", "003_2f03ddab81289ed0.txt"));
+    public static string Seed2014Path => Path.Combine(RepositoryRoot, "seeds", "003_2f03ddab81289ed0.txt");
+
+    public static string Seed2014 => File.ReadAllText(Seed2014Path);
 
     public static string Seed2016 => File.ReadAllText(Path.Combine(RepositoryRoot, "seeds", "000_964e81d81ffb6499.txt"));
 
