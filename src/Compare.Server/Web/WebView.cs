@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Compare.Server.Hosting;
 using Compare.Server.Validation;
 using Google.Protobuf.Reflection;
@@ -90,7 +92,15 @@ internal static class WebView
     {
         response.StatusCode = httpStatus;
         response.ContentType = "application/json; charset=utf-8";
-        return response.WriteAsync(StatusJson.Format(status), response.HttpContext.RequestAborted);
+        // Written as transcoding writes its own errors: compact, quotes and non-ASCII letters as they are.
+        using JsonDocument formatted = JsonDocument.Parse(StatusJson.Format(status));
+        var body = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            formatted.WriteTo(writer);
+        }
+
+        return response.Body.WriteAsync(body.WrittenMemory, response.HttpContext.RequestAborted).AsTask();
     }
 
     /// <summary>
