@@ -268,6 +268,26 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal(field, (string)Assert.Single(Assert.Single(error["details"]!.AsArray())!["fieldViolations"]!.AsArray())!["field"]!);
     }
 
+    [Theory]
+    [InlineData("GET", "/v1/compare", 405, "POST", "/v1/compare takes POST, not GET.")]
+    [InlineData("DELETE", "/v1/collections/default/documents/politics/001:draft", 405, "GET", "/v1/collections/default/documents/politics/001:draft takes GET, not DELETE.")]
+    [InlineData("PUT", "/v1/collections/news", 405, "DELETE, GET", "/v1/collections/news takes DELETE or GET, not PUT.")]
+    [InlineData("POST", "/v1/similr", 404, null, "No JSON route is POST /v1/similr; did you mean POST /v1/similar?")]
+    [InlineData("POST", "/v1/collections/news:rebuild", 404, null, "did you mean POST /v1/collections/{name}:rebuildIndex?")]
+    [InlineData("GET", "/v1/collections/news/document", 404, null, "did you mean GET /v1/collections/{collection}/documents?")]
+    [InlineData("POST", "/v1/collections/news/documents:remove", 404, null, "did you mean POST /v1/collections/{collection}/documents:delete?")]
+    [InlineData("GET", "/v1/nothing/like/any/route", 404, null, "No JSON route is GET /v1/nothing/like/any/route. Every route")]
+    public async Task Errors_APathNoRouteTakes_SaysWhichMethodsItHasOrTheNearestRoute(string method, string path, int status, string? allow, string message)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        using HttpResponseMessage response = await _http.SendAsync(request);
+        JsonNode error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal((status, status == 405 ? 12 : 5), ((int)response.StatusCode, (int)error["code"]!));
+        Assert.Equal(allow, response.Content.Headers.Allow.Count == 0 ? null : string.Join(", ", response.Content.Headers.Allow));
+        Assert.Contains(message, (string)error["message"]!, StringComparison.Ordinal);
+        Assert.EndsWith("Every route is described at /swagger/v1/swagger.json.", (string)error["message"]!, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Bodies_InEveryFormTranscodingReads_AreAnsweredAsBefore()
     {

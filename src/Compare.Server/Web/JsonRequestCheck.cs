@@ -353,7 +353,7 @@ internal static class JsonRequestCheck
     }
 
     /// <summary>Levenshtein distance, or <paramref name="cap"/> once it is certain to be at least that.</summary>
-    private static int EditDistance(string a, string b, int cap)
+    internal static int EditDistance(string a, string b, int cap)
     {
         if (Math.Abs(a.Length - b.Length) >= cap || a.Length > 64 || b.Length > 64)
         {

@@ -88,7 +88,7 @@ internal static class WebView
     private static Google.Rpc.Status TooLarge(string message) => new() { Code = (int)Google.Rpc.Code.ResourceExhausted, Message = message };
 
     /// <summary>An error as every JSON route answers one: a google.rpc.Status as JSON, with its details.</summary>
-    private static Task WriteStatusAsync(HttpResponse response, int httpStatus, Google.Rpc.Status status)
+    internal static Task WriteStatusAsync(HttpResponse response, int httpStatus, Google.Rpc.Status status)
     {
         response.StatusCode = httpStatus;
         response.ContentType = "application/json; charset=utf-8";
@@ -188,6 +188,7 @@ internal static class WebView
         endpoints.MapGet("/passages", (HttpResponse response) => Serve("passages.html", response));
         endpoints.MapGet("/collections/{name}", (HttpResponse response) => Serve("collection.html", response));
         endpoints.MapGet("/assets/{file}", (string file, HttpResponse response) => Serve(file, response));
+        endpoints.MapUnknownApiRoutes();
         return endpoints;
     }
 
