@@ -270,6 +270,7 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
 
     [Theory]
     [InlineData("GET", "/v1/compare", 405, "POST", "/v1/compare takes POST, not GET.")]
+    [InlineData("GET", "/v1/Compare", 405, "POST", "/v1/Compare takes POST, not GET.")] // routing ignores case
     [InlineData("DELETE", "/v1/collections/default/documents/politics/001:draft", 405, "GET", "/v1/collections/default/documents/politics/001:draft takes GET, not DELETE.")]
     [InlineData("PUT", "/v1/collections/news", 405, "DELETE, GET", "/v1/collections/news takes DELETE or GET, not PUT.")]
     [InlineData("POST", "/v1/similr", 404, null, "No JSON route is POST /v1/similr; did you mean POST /v1/similar?")]

@@ -56,8 +56,8 @@ internal static class ApiRoutes
     }
 
     /// <summary>
-    /// Whether a path fits a google.api.http template: a literal segment is itself, {name} one segment, {name=**} the rest
-    /// of the path, and a ":verb" ends the last segment.
+    /// Whether a path fits a google.api.http template: a literal segment is itself in any case (as routing matches it), {name}
+    /// one segment, {name=**} the rest of the path, and a ":verb" ends the last segment.
     /// </summary>
     internal static bool Matches(string template, string path) => Distance(template, path, costOfLiteral: static (_, _) => 1) == 0;
 
@@ -68,7 +68,7 @@ internal static class ApiRoutes
         int bestCost = 3;
         foreach ((string Method, string Template) route in routes)
         {
-            int cost = Distance(route.Template, path, (literal, segment) => JsonRequestCheck.EditDistance(literal, segment, 3)) * 2
+            int cost = Distance(route.Template, path, (literal, segment) => JsonRequestCheck.EditDistance(literal.ToLowerInvariant(), segment.ToLowerInvariant(), 3)) * 2
                 + (route.Method == method ? 0 : 1);
             if (cost < bestCost)
             {
@@ -99,13 +99,13 @@ internal static class ApiRoutes
             (wanted[^1], string verb) = SplitVerb(wanted[^1]);
             (given[^1], string givenVerb) = SplitVerb(given[^1]);
             // Another verb where the route has one is a single slip (a path has few verbs: ":remove" for ":delete").
-            cost = verb == givenVerb ? 0 : verb.Length > 0 && givenVerb.Length > 0 ? 1 : costOfLiteral(verb, givenVerb);
+            cost = string.Equals(verb, givenVerb, StringComparison.OrdinalIgnoreCase) ? 0 : verb.Length > 0 && givenVerb.Length > 0 ? 1 : costOfLiteral(verb, givenVerb);
         }
 
         for (int i = 0; i < wanted.Length; i++)
         {
             cost = Math.Min(Apart, cost + (wanted[i].StartsWith('{') ? (given[i].Length == 0 ? Apart : 0)
-                : string.Equals(wanted[i], given[i], StringComparison.Ordinal) ? 0 : costOfLiteral(wanted[i], given[i])));
+                : string.Equals(wanted[i], given[i], StringComparison.OrdinalIgnoreCase) ? 0 : costOfLiteral(wanted[i], given[i])));
         }
 
         return cost;
