@@ -401,6 +401,18 @@ public sealed class BrowserTests(ServerFixture server, BrowserFixture chromium) 
         Assert.Equal("2016", await row.Locator("td").First.InnerTextAsync());
         Assert.Contains(await row.Locator("q").AllInnerTextsAsync(), q => q.Contains("Silk Road Economic Belt", StringComparison.Ordinal));
         Assert.Contains("at least 7 words", await page.Locator("p.muted").First.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(await row.Locator("q").AllInnerTextsAsync(), q => q.Contains("Shanghai Cooperation Organization", StringComparison.Ordinal));
+
+        // Shorter passages, asked for on the page: the organisation's name (6 words) is shown beside the Silk Road.
+        Assert.Equal("7", await page.InputValueAsync("#words"));
+        await page.FillAsync("#words", "4");
+        await page.Locator("button", new PageLocatorOptions { HasTextString = "Search again" }).ClickAsync();
+        await page.WaitForURLAsync("**/passages?**words=4**");
+        await page.Locator("tbody tr q").First.WaitForAsync();
+        row = page.Locator("tbody tr");
+        Assert.Contains(await row.Locator("q").AllInnerTextsAsync(), q => q == "of the Shanghai Cooperation Organization (SCO)");
+        Assert.Contains("passages from 4 words are shown for the documents found", await page.Locator("p.muted").First.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal("2016", await row.First.Locator("td").First.InnerTextAsync());
 
         await row.Locator("a", new LocatorLocatorOptions { HasTextString = "side by side" }).ClickAsync();
         await NavigatedToAsync(page, "view");

@@ -23,6 +23,14 @@ async function show() {
     });
     const matches = response.matches ?? [];
     const back = el('p', {}, el('a', { href: `/collections/${encodeURIComponent(collection || 'default')}` }, `All documents of ${collection || 'default'}`));
+    // The same search again with other settings: for the documents found, passages shorter than the guarantee are shown too.
+    const number = (name, label, value, min, max) => el('div', {}, el('label', { for: name }, label),
+      el('input', { id: name, name, type: 'number', min, max, step: 1, value, required: true }));
+    const hidden = Object.entries({ collection, id }).filter(([, v]) => v).map(([name, value]) => el('input', { type: 'hidden', name, value }));
+    const form = el('form', { class: 'row', method: 'get', action: '/passages' }, ...hidden,
+      number('words', 'Shortest passage (words)', words || response.guaranteedMinWords, 2, 64),
+      number('bridge', 'Differing words bridged', bridge, 0, 10),
+      el('div', {}, el('button', { type: 'submit' }, 'Search again')));
     const rows = matches.map(m => el('tr', {},
       el('td', {}, m.id),
       el('td', { class: 'num' }, String(m.sharedWordCount ?? 0)),
@@ -30,10 +38,11 @@ async function show() {
       el('td', { class: 'num' }, percent(m.coverageOfMatch)),
       el('td', {}, ...(m.passages ?? []).slice(0, 3).map(p => el('q', { class: 'passage' }, p.text))),
       el('td', {}, el('a', { href: viewUrl(collection, id, m.id) }, 'side by side'))));
-    const note = `Every passage of at least ${response.guaranteedMinWords} words that ${id} shares with an indexed document is found`
+    const shorter = words && words < response.guaranteedMinWords ? `; passages from ${words} words are shown for the documents found` : '';
+    const note = `Every passage of at least ${response.guaranteedMinWords} words that ${id} shares with an indexed document is found${shorter}`
       + (response.commonFingerprints ? `, except wording common to more than 1,000 documents (${response.commonFingerprints} such fingerprints left out)` : '')
       + (response.truncated ? `; ${response.candidatesVerified} of ${response.candidatesFound} candidates were compared` : '') + '.';
-    result.replaceChildren(back, el('h2', {}, `Documents sharing passages with ${id}`), el('p', { class: 'muted' }, note),
+    result.replaceChildren(back, form, el('h2', {}, `Documents sharing passages with ${id}`), el('p', { class: 'muted' }, note),
       matches.length
         ? el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Document'), el('th', { class: 'num' }, `Words of ${id} shared`),
           el('th', { class: 'num' }, `Of ${id}`), el('th', { class: 'num' }, 'Of the document'), el('th', {}, 'Longest passages'), el('th', {}, ''))),
