@@ -10,13 +10,16 @@ const thresholdInput = document.getElementById('threshold');
 document.title = `Compare: ${name}`;
 pageHeader(`collection ${name}`);
 
+// Counts as English writes them (1,234), whatever the browser's language, as the command line and the API's messages do.
+const figure = n => Number(n ?? 0).toLocaleString('en-US');
+
 async function loadAbout() {
   try {
     const { collection } = await apiJson(path);
     const config = collection.config ?? {};
     thresholdInput.value ||= config.threshold ?? 0.8; // unless the last Deduplicate set it
     about.replaceChildren(el('h2', {}, `Collection ${collection.name}`), el('ul', { class: 'scores' },
-      el('li', {}, 'Documents ', el('b', {}, String(collection.documentCount ?? 0))),
+      el('li', {}, 'Documents ', el('b', {}, figure(collection.documentCount))),
       el('li', {}, 'Text ', el('b', {}, `${((collection.textBytes ?? 0) / 1e6).toFixed(2)} MB`)),
       el('li', {}, 'Shingles ', el('b', {}, `${config.shingleSize} ${config.shingleKind === 'SHINGLE_KIND_CHARACTER' ? 'characters' : 'words'}`)),
       el('li', {}, 'Permutations ', el('b', {}, String(config.numPerm))),
@@ -38,7 +41,7 @@ async function loadDocuments() {
       const pick = side => el('input', { type: 'radio', name: side, value: d.id, 'aria-label': `${d.id} as the ${side} document` });
       const sharing = `/passages?${new URLSearchParams({ collection: name, id: d.id })}`;
       rows.append(el('tr', {}, el('td', {}, pick('left')), el('td', {}, pick('right')), el('td', {}, d.id),
-        el('td', { class: 'num' }, String(d.length ?? 0)), el('td', { class: 'num' }, String(d.shingleCount ?? 0)),
+        el('td', { class: 'num' }, figure(d.length)), el('td', { class: 'num' }, figure(d.shingleCount)),
         el('td', {}, el('a', { href: sharing, title: `Documents sharing passages with ${d.id}` }, 'shared passages'))));
     }
     nextPageToken = page.nextPageToken ?? '';
@@ -47,7 +50,7 @@ async function loadDocuments() {
     documents.replaceChildren(el('table', {},
       el('thead', {}, el('tr', {}, el('th', {}, 'Left'), el('th', {}, 'Right'), el('th', {}, 'Id'),
         el('th', { class: 'num' }, 'Characters'), el('th', { class: 'num' }, 'Shingles'), el('th', {}, ''))), rows),
-      el('p', { class: 'muted' }, `${rows.children.length} of ${page.totalCount ?? rows.children.length} documents shown. `), ...(more ? [more] : []));
+      el('p', { class: 'muted' }, `${figure(rows.children.length)} of ${figure(page.totalCount ?? rows.children.length)} documents shown. `), ...(more ? [more] : []));
   } catch (error) {
     showError(documents, error);
   }
@@ -78,7 +81,7 @@ function showClusters(result) {
         el('tbody', {}, ...members.map(m => el('tr', {}, el('td', {}, m.id), el('td', { class: 'num' }, (m.jaccard ?? 0).toFixed(3)),
           el('td', {}, el('a', { href: viewUrl(name, m.id, representative) }, 'side by side')))))));
   });
-  const count = (n, noun) => `${n ?? 0} ${noun}${Number(n ?? 0) === 1 ? '' : 's'}`;
+  const count = (n, noun) => `${figure(n)} ${noun}${Number(n ?? 0) === 1 ? '' : 's'}`;
   const seconds = parseFloat(summary.elapsed ?? '0');
   const took = seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(1)} s`;
   const when = result.finishTime ? ` Finished ${new Date(result.finishTime).toLocaleString()}.` : '';
