@@ -373,6 +373,21 @@ public sealed class CliTests : IDisposable
         Assert.Contains("2 documents", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("id;text\na;some words\n", "(id;text); its fields look separated by ';': compare reads CSV separated by commas.")]
+    [InlineData("id\ttext\na\tsome words\n", "(id\ttext); its fields look separated by tabs: compare reads CSV separated by commas.")]
+    [InlineData("key,body\na,some words\n", "(key, body).")]
+    public async Task Dedup_CsvWithoutTheIdColumn_NamesTheHeaderAndAnotherSeparator(string content, string said)
+    {
+        string csv = Path.Combine(_dir, "other.csv");
+        await File.WriteAllTextAsync(csv, content);
+
+        (int exit, _, string error) = await RunAsync("dedup", csv);
+
+        Assert.Equal(CompareCli.InputError, exit);
+        Assert.Contains($"{csv}:1: the header has no \"id\" column {said}", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Dedup_BadArguments_ExitWithTheDocumentedCodes()
     {

@@ -452,6 +452,8 @@ internal sealed class DocumentReader : IDisposable
         }
     }
 
+    private static readonly char[] OtherSeparators = [';', '\t', '|'];
+
     /// <summary>The CSV's header and the records at the ordinals in <paramref name="locators"/> (ascending), each as its fields.</summary>
     public IEnumerable<IReadOnlyList<string>> CsvRecordsAt(IEnumerable<long> locators)
     {
@@ -632,7 +634,10 @@ internal sealed class DocumentReader : IDisposable
         int idColumn = header.IndexOf(_fields.Id), textColumn = header.IndexOf(_fields.Text);
         if (idColumn < 0 || textColumn < 0)
         {
-            throw new InvalidDataException($"{Name}:1: the header has no \"{(idColumn < 0 ? _fields.Id : _fields.Text)}\" column ({string.Join(", ", header)}).");
+            // A header read as one column that holds ';' or a tab is most likely another separator than the comma.
+            char? separator = header.Count == 1 && header[0].IndexOfAny(OtherSeparators) is int at and >= 0 ? header[0][at] : null;
+            throw new InvalidDataException($"{Name}:1: the header has no \"{(idColumn < 0 ? _fields.Id : _fields.Text)}\" column ({string.Join(", ", header)})"
+                + (separator is null ? "." : $"; its fields look separated by {(separator == '\t' ? "tabs" : $"'{separator}'")}: compare reads CSV separated by commas."));
         }
 
         for (long ordinal = 0; ; Position.Done = _source.Consumed)
