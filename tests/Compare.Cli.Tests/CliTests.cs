@@ -266,6 +266,9 @@ public sealed class CliTests : IDisposable
             JsonSerializer.Serialize(new { id = "y" }),
             JsonSerializer.Serialize(new { id = "a", text = "again" }),
             JsonSerializer.Serialize(new { id = 7, text = Small[2].Text }),
+            """{"id": null, "text": "an id left empty by an export"}""",
+            """{"id": {"value": 8}, "text": "an id nested one level down"}""",
+            """{"text": "no id at all"}""",
         ]);
 
         (int exit, string output, string error) = await RunAsync("dedup", jsonl, "--threshold", "0.5");
@@ -275,7 +278,10 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"{jsonl}:4: not a JSON object", error, StringComparison.Ordinal);
         Assert.Contains($"{jsonl}:5: no string \"text\" field", error, StringComparison.Ordinal);
         Assert.Contains($"{jsonl}:6: id \"a\" was already read", error, StringComparison.Ordinal);
-        Assert.Contains("3 documents, 1 cluster, 1 duplicate to drop, 4 records skipped", error, StringComparison.Ordinal);
+        Assert.Contains($"{jsonl}:8: its \"id\" is null, not a string or a number", error, StringComparison.Ordinal);
+        Assert.Contains($"{jsonl}:9: its \"id\" is an object, not a string or a number", error, StringComparison.Ordinal);
+        Assert.Contains($"{jsonl}:10: no \"id\" field", error, StringComparison.Ordinal);
+        Assert.Contains("3 documents, 1 cluster, 1 duplicate to drop, 7 records skipped", error, StringComparison.Ordinal);
         Assert.Equal(["a", "b"], Clusters(output).Single().Members.Select(m => m.Id));
 
         (int strictExit, _, string strictError) = await RunAsync("dedup", jsonl, "--strict");

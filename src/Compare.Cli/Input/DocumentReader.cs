@@ -555,6 +555,7 @@ internal sealed class DocumentReader : IDisposable
         }
 
         string? id = null;
+        JsonTokenType idToken = JsonTokenType.None;
         try
         {
             var json = new Utf8JsonReader(line);
@@ -573,6 +574,7 @@ internal sealed class DocumentReader : IDisposable
                 if (isId)
                 {
                     // Ids may be numbers in exports; texts must be strings.
+                    idToken = json.TokenType;
                     id = json.TokenType switch
                     {
                         JsonTokenType.String => json.GetString(),
@@ -608,7 +610,9 @@ internal sealed class DocumentReader : IDisposable
             return null;
         }
 
-        reason = id is null ? $"no \"{fields.Id}\" field" : textLength < 0 ? $"no string \"{fields.Text}\" field" : null;
+        reason = id is not null ? (textLength < 0 ? $"no string \"{fields.Text}\" field" : null)
+            : idToken == JsonTokenType.None ? $"no \"{fields.Id}\" field"
+            : $"its \"{fields.Id}\" is {(idToken == JsonTokenType.Null ? "null" : idToken == JsonTokenType.StartObject ? "an object" : idToken == JsonTokenType.StartArray ? "an array" : "true or false")}, not a string or a number";
         return reason is null ? id : null;
     }
 
