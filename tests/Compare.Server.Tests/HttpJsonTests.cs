@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Builder;
 
 namespace Compare.Server.Tests;
@@ -278,6 +280,8 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
     [InlineData("GET", "/v1/collections/news/document", 404, null, "did you mean GET /v1/collections/{collection}/documents?")]
     [InlineData("POST", "/v1/collections/news/documents:remove", 404, null, "did you mean POST /v1/collections/{collection}/documents:delete?")]
     [InlineData("GET", "/v1/nothing/like/any/route", 404, null, "No JSON route is GET /v1/nothing/like/any/route. Every route")]
+    [InlineData("POST", "/compare", 404, null, "No JSON route is POST /compare; did you mean POST /v1/compare?")] // /v1 left out
+    [InlineData("DELETE", "/collections/news", 404, null, "did you mean DELETE /v1/collections/{name}?")]
     public async Task Errors_APathNoRouteTakes_SaysWhichMethodsItHasOrTheNearestRoute(string method, string path, int status, string? allow, string message)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
@@ -287,6 +291,24 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal(allow, response.Content.Headers.Allow.Count == 0 ? null : string.Join(", ", response.Content.Headers.Allow));
         Assert.Contains(message, (string)error["message"]!, StringComparison.Ordinal);
         Assert.EndsWith("Every route is described at /swagger/v1/swagger.json.", (string)error["message"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Errors_APageNoRouteTakes_IsAPageSayingWhereThePagesAre_AndAnUnknownGrpcMethodStaysUnimplemented()
+    {
+        using HttpResponseMessage page = await _http.GetAsync("/colections/default");
+        Assert.Equal((HttpStatusCode.NotFound, "text/html"), (page.StatusCode, page.Content.Headers.ContentType?.MediaType));
+        string html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("<h2>No such page</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<code>/collections/NAME</code>", html, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/assets/missing.js")).StatusCode); // a file stays a plain 404
+
+        // gRPC answers an unknown method itself, before any fallback: UNIMPLEMENTED, as clients expect.
+        var unknown = new Grpc.Core.Method<Empty, Empty>(Grpc.Core.MethodType.Unary, "compare.v1.SimilarityService", "NoSuchMethod",
+            Grpc.Core.Marshallers.Create(m => m.ToByteArray(), Empty.Parser.ParseFrom), Grpc.Core.Marshallers.Create(m => m.ToByteArray(), Empty.Parser.ParseFrom));
+        Grpc.Core.RpcException e = await Assert.ThrowsAsync<Grpc.Core.RpcException>(
+            () => server.Channel.CreateCallInvoker().AsyncUnaryCall(unknown, null, new Grpc.Core.CallOptions(), new Empty()).ResponseAsync);
+        Assert.Equal(Grpc.Core.StatusCode.Unimplemented, e.StatusCode);
     }
 
     [Fact]

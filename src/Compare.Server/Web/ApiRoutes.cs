@@ -5,17 +5,19 @@ using Microsoft.Net.Http.Headers;
 namespace Compare.Server.Web;
 
 /// <summary>
-/// The answer to a request under /v1 that no JSON route takes: 405 with the methods the path has (and an Allow header),
-/// or 404 naming the nearest route, each as a google.rpc.Status like every other JSON error, where ASP.NET Core answers
-/// both with an empty 404.
+/// The answer to an API request that no JSON route takes (any method under /v1, and any but GET elsewhere): 405 with the
+/// methods the path has (and an Allow header), or 404 naming the nearest route, each as a google.rpc.Status like every
+/// other JSON error, where ASP.NET Core answers both with an empty 404.
 /// </summary>
 internal static class ApiRoutes
 {
     private const string Described = "Every route is described at /swagger/v1/swagger.json.";
 
     /// <summary>Maps /v1/{**rest} for every method: literal and parameter segments take precedence over a catch-all, so only what no route takes arrives.</summary>
-    public static void MapUnknownApiRoutes(this WebApplication app) =>
-        app.Map("/v1/{**rest}", (HttpContext context, EndpointDataSource endpoints) => Answer(context, [.. Templates(endpoints)]));
+    public static void MapUnknownApiRoutes(this WebApplication app) => app.Map("/v1/{**rest}", AnswerAsync);
+
+    /// <summary>Answers a request no route takes as described above.</summary>
+    public static Task AnswerAsync(HttpContext context, EndpointDataSource endpoints) => Answer(context, [.. Templates(endpoints)]);
 
     /// <summary>Every transcoded route as its method and its google.api.http template, additional bindings too.</summary>
     internal static IEnumerable<(string Method, string Template)> Templates(EndpointDataSource endpoints) =>
@@ -47,7 +49,9 @@ internal static class ApiRoutes
             });
         }
 
-        (string Method, string Template)? nearest = Nearest(routes, method, path);
+        // A path without its /v1 (curl -d ... localhost:5000/compare) is one slip too.
+        (string Method, string Template)? nearest = Nearest(routes, method, path)
+            ?? (path.StartsWith("/v1/", StringComparison.OrdinalIgnoreCase) ? null : Nearest(routes, method, "/v1" + path));
         return WebView.WriteStatusAsync(context.Response, StatusCodes.Status404NotFound, new Google.Rpc.Status
         {
             Code = (int)Google.Rpc.Code.NotFound,

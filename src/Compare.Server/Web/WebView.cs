@@ -189,6 +189,19 @@ internal static class WebView
         endpoints.MapGet("/collections/{name}", (HttpResponse response) => Serve("collection.html", response));
         endpoints.MapGet("/assets/{file}", (string file, HttpResponse response) => Serve(file, response));
         endpoints.MapUnknownApiRoutes();
+        // Any other page a browser asks for: a page that says where the pages are, not an empty 404; any other method is an
+        // API call that missed /v1. gRPC's answer to an unknown method is its own endpoint, ordered before a fallback.
+        endpoints.MapFallback(async (HttpContext context, EndpointDataSource routes) =>
+        {
+            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                await ApiRoutes.AnswerAsync(context, routes).ConfigureAwait(false);
+                return;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await Serve("notfound.html", context.Response).ExecuteAsync(context).ConfigureAwait(false);
+        });
         return endpoints;
     }
 
