@@ -53,7 +53,7 @@ internal static class ServerCommands
             }
 
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"compare: {found.Matches.Count} matches at Jaccard ≥ {found.Threshold:F2} (columns: jaccard, containment of the file, containment of the match, id)."));
+                $"compare: {Counted.Of(found.Matches.Count, "match", "matches")} at Jaccard ≥ {found.Threshold:F2} (columns: jaccard, containment of the file, containment of the match, id)."));
             return CompareCli.Ok;
         }, cancellationToken);
 
@@ -70,7 +70,7 @@ internal static class ServerCommands
             }
 
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"compare: {found.Matches.Count} documents share passages with the file; every shared passage of {found.GuaranteedMinWords}+ words is found{(found.CommonFingerprints > 0 ? $" but for {found.CommonFingerprints} boilerplate fingerprints" : "")}{(found.Truncated ? $"; {found.CandidatesVerified} of {found.CandidatesFound} candidates compared" : "")} (columns: shared words, coverage of the file, coverage of the match, id, longest passage, cut at 120 characters)."));
+                $"compare: {Counted.Of(found.Matches.Count, "document shares", "documents share")} passages with the file; every shared passage of {found.GuaranteedMinWords}+ words is found{(found.CommonFingerprints > 0 ? $" but for {found.CommonFingerprints} boilerplate fingerprints" : "")}{(found.Truncated ? $"; {found.CandidatesVerified} of {found.CandidatesFound} candidates compared" : "")} (columns: shared words, coverage of the file, coverage of the match, id, longest passage, cut at 120 characters)."));
             return CompareCli.Ok;
         }, cancellationToken);
 

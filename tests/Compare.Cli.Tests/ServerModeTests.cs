@@ -82,6 +82,10 @@ public sealed class ServerModeTests
         Assert.Equal("1.0000\t1.0000\t1.0000\t003_2f03ddab81289ed0.txt", matches[0]);
         Assert.Equal($"{seedsJaccard.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)}\t", matches[1][..7]);
         Assert.EndsWith("\t000_964e81d81ffb6499.txt", matches[1], StringComparison.Ordinal);
+        Assert.Contains($"compare: {matches.Length} matches at Jaccard ≥", error.ToString(), StringComparison.Ordinal);
+        using var alone = new StringWriter();
+        Assert.Equal(0, await CompareCli.RunAsync(["similar", Path.Combine(seeds, "003_2f03ddab81289ed0.txt"), "--server", server, "--threshold", "0.9"], new StringWriter(), alone));
+        Assert.Contains("compare: 1 match at Jaccard ≥ 0.90", alone.ToString(), StringComparison.Ordinal);
         Assert.Equal(CompareCli.UsageError, await CompareCli.RunAsync(["similar", "x.txt"], new StringWriter(), new StringWriter()));
     }
 
@@ -106,7 +110,7 @@ public sealed class ServerModeTests
         Assert.InRange(wholeFile.Length, 60, 121);
         string[] other = Assert.Single(lines, l => l.Split('\t')[3] == "000_964e81d81ffb6499.txt").Split('\t');
         Assert.InRange(int.Parse(other[0], System.Globalization.CultureInfo.InvariantCulture), 7, 1000);
-        Assert.Contains("every shared passage of 7+ words is found", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"compare: {lines.Length} documents share passages with the file; every shared passage of 7+ words is found", error.ToString(), StringComparison.Ordinal);
         Assert.Equal(CompareCli.UsageError, await CompareCli.RunAsync(["passages", "x.txt", "--server", server, "--min-words", "1"], new StringWriter(), new StringWriter()));
     }
 
