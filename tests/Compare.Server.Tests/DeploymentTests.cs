@@ -72,6 +72,12 @@ public sealed partial class DeploymentTests
             new Dictionary<string, string> { ["Storage__Path"] = other.Path });
         Assert.Equal(1, exit);
         Assert.Contains("Limits:MaxPhrases must be positive; it was 0.", Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+
+        // A value configuration cannot convert at all is said the same way, not as the binder's exception.
+        (exit, _, error) = await ServerProcess.RunToEndAsync(server, ["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--Limits:MaxTopK=ten"],
+            new Dictionary<string, string> { ["Storage__Path"] = other.Path });
+        Assert.Equal(1, exit);
+        Assert.Equal("Compare.Server could not start: Limits:MaxTopK must be a whole number; it was 'ten'.", Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim());
     }
 
     [Fact]

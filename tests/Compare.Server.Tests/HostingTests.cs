@@ -27,6 +27,17 @@ public sealed class HostingTests(ServerFixture server)
         Assert.Contains(expected, message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Limits:MaxTopK", "ten", "Limits:MaxTopK must be a whole number; it was 'ten'.")]
+    [InlineData("Limits:ShutdownTimeout", "soon", "Limits:ShutdownTimeout must be a duration as hh:mm:ss (00:00:30); it was 'soon'.")]
+    [InlineData("Metrics:Enabled", "maybe", "Metrics:Enabled must be true or false; it was 'maybe'.")]
+    public async Task Start_AValueConfigurationCannotConvert_IsSaidAsTheOtherBadSettingsAre(string key, string value, string expected)
+    {
+        Exception e = await Assert.ThrowsAnyAsync<Exception>(() => ServerFixture.StartAsync(settings: new() { [key] = value }));
+
+        Assert.Equal($"Compare.Server could not start: {expected}", Hosting.StartupFailure.Describe(e));
+    }
+
     [Fact]
     public async Task Health_OverallAndPerService_AnswersServing()
     {
