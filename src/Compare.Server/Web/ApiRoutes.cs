@@ -20,7 +20,7 @@ internal static class ApiRoutes
     public static Task AnswerAsync(HttpContext context, EndpointDataSource endpoints) => Answer(context, [.. Templates(endpoints)]);
 
     /// <summary>Every transcoded route as its method and its google.api.http template, additional bindings too.</summary>
-    internal static IEnumerable<(string Method, string Template)> Templates(EndpointDataSource endpoints) =>
+    private static IEnumerable<(string Method, string Template)> Templates(EndpointDataSource endpoints) =>
         endpoints.Endpoints.Select(e => e.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>()?.HttpRule).OfType<HttpRule>()
             .SelectMany(rule => rule.AdditionalBindings.Prepend(rule)).Select(Route).Where(r => r.Template.Length > 0).Distinct();
 
@@ -63,7 +63,7 @@ internal static class ApiRoutes
     /// Whether a path fits a google.api.http template: a literal segment is itself in any case (as routing matches it), {name}
     /// one segment, {name=**} the rest of the path, and a ":verb" ends the last segment.
     /// </summary>
-    internal static bool Matches(string template, string path) => Distance(template, path, costOfLiteral: static (_, _) => 1) == 0;
+    private static bool Matches(string template, string path) => Distance(template, path, costOfLiteral: static (_, _) => 1) == 0;
 
     /// <summary>The route a few letters from the path (a typing slip), preferring the request's method; null when none is near.</summary>
     private static (string Method, string Template)? Nearest((string Method, string Template)[] routes, string method, string path)
