@@ -303,6 +303,11 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Contains("<code>/collections/NAME</code>", html, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/assets/missing.js")).StatusCode); // a file stays a plain 404
 
+        // A long path is echoed in part only.
+        (HttpStatusCode longStatus, JsonNode longError) = await SendAsync(HttpMethod.Get, "/v1/" + new string('a', 5000));
+        Assert.Equal(HttpStatusCode.NotFound, longStatus);
+        Assert.Contains($"GET /v1/{new string('a', 196)}…. Every route", (string)longError["message"]!, StringComparison.Ordinal);
+
         // gRPC answers an unknown method itself, before any fallback: UNIMPLEMENTED, as clients expect.
         var unknown = new Grpc.Core.Method<Empty, Empty>(Grpc.Core.MethodType.Unary, "compare.v1.SimilarityService", "NoSuchMethod",
             Grpc.Core.Marshallers.Create(m => m.ToByteArray(), Empty.Parser.ParseFrom), Grpc.Core.Marshallers.Create(m => m.ToByteArray(), Empty.Parser.ParseFrom));

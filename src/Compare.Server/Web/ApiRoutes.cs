@@ -38,6 +38,8 @@ internal static class ApiRoutes
     private static Task Answer(HttpContext context, (string Method, string Template)[] routes)
     {
         string method = context.Request.Method, path = context.Request.Path.Value ?? "/";
+        // The path is echoed in the message: at most 200 characters of it (Kestrel takes 8 KB).
+        string shown = path.Length <= 200 ? path : string.Concat(path.AsSpan(0, 200), "…");
         string[] allowed = [.. routes.Where(r => Matches(r.Template, path)).Select(r => r.Method).Distinct().Order(StringComparer.Ordinal)];
         if (allowed.Length > 0)
         {
@@ -45,7 +47,7 @@ internal static class ApiRoutes
             return WebView.WriteStatusAsync(context.Response, StatusCodes.Status405MethodNotAllowed, new Google.Rpc.Status
             {
                 Code = (int)Google.Rpc.Code.Unimplemented,
-                Message = $"{path} takes {string.Join(" or ", allowed)}, not {method}. {Described}",
+                Message = $"{shown} takes {string.Join(" or ", allowed)}, not {method}. {Described}",
             });
         }
 
@@ -55,7 +57,7 @@ internal static class ApiRoutes
         return WebView.WriteStatusAsync(context.Response, StatusCodes.Status404NotFound, new Google.Rpc.Status
         {
             Code = (int)Google.Rpc.Code.NotFound,
-            Message = $"No JSON route is {method} {path}{(nearest is { } n ? $"; did you mean {n.Method} {n.Template}?" : ".")} {Described}",
+            Message = $"No JSON route is {method} {shown}{(nearest is { } n ? $"; did you mean {n.Method} {n.Template}?" : ".")} {Described}",
         });
     }
 
