@@ -255,6 +255,30 @@ public sealed class HttpJsonTests(ServerFixture server) : IDisposable
         Assert.Equal(field, (string)violation["field"]!);
     }
 
+    [Fact]
+    public async Task Errors_ANameOrValueOfAnyLength_IsEchoedInPart()
+    {
+        string huge = new('k', 100_000);
+        foreach ((string path, string body) in new[]
+        {
+            ("/v1/compare", $$"""{"{{huge}}": 1}"""),
+            ("/v1/deduplicate", $$"""{"representative": "{{huge}}"}"""),
+            ("/v1/documents", $$$"""{"documents": [{"id": "a", "text": "b", "metadata": {"{{{huge}}}": 5}}]}"""),
+        })
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using HttpResponseMessage response = await _http.PostAsync(path, content);
+            string written = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.InRange(written.Length, 100, 1000); // it was twice the name: 200 KB for a 100 KB name
+            Assert.Contains(new string('k', 40) + "…", written, StringComparison.Ordinal);
+        }
+
+        (HttpStatusCode status, JsonNode error) = await SendAsync(HttpMethod.Get, $"/v1/collections/default/documents?{new string('q', 5000)}=1");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith(new string('q', 40) + "…: is not a field", (string)error["message"]!, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("GET", "/v1/collections/default/documents?pageSize=abc", "pageSize", "must be a whole number, not 'abc'.")]
     [InlineData("GET", "/v1/collections/default/documents?pageSize=2.5", "pageSize", "must be a whole number, not '2.5'.")]

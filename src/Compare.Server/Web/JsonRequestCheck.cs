@@ -71,14 +71,14 @@ internal static class JsonRequestCheck
 
             if (!field!.IsRepeated && values.Count > 1)
             {
-                return new JsonRequestProblem(key, $"is given {values.Count} times; give it once.");
+                return new JsonRequestProblem(Shortened(key), $"is given {values.Count} times; give it once.");
             }
 
             foreach (string? value in values)
             {
                 if (!Parses(value ?? string.Empty, field))
                 {
-                    return new JsonRequestProblem(key, $"must be {QueryForm(field)}, not '{Shortened(value ?? string.Empty)}'.");
+                    return new JsonRequestProblem(Shortened(key), $"must be {QueryForm(field)}, not '{Shortened(value ?? string.Empty)}'.");
                 }
             }
         }
@@ -96,14 +96,14 @@ internal static class JsonRequestCheck
             Dictionary<string, FieldDescriptor> fields = FieldsByName.GetOrAdd(message, IndexFields);
             if (!fields.TryGetValue(names[i], out field))
             {
-                return (null, new JsonRequestProblem(key, $"is not a field of {message.FullName}{Suggestion(names[i], fields)}"));
+                return (null, new JsonRequestProblem(Shortened(key), $"is not a field of {message.FullName}{Suggestion(names[i], fields)}"));
             }
 
             if (i < names.Length - 1)
             {
                 if (field.FieldType != FieldType.Message || field.IsRepeated)
                 {
-                    return (null, new JsonRequestProblem(key, $"cannot be set: {field.Name} holds no fields."));
+                    return (null, new JsonRequestProblem(Shortened(key), $"cannot be set: {field.Name} holds no fields."));
                 }
 
                 message = field.MessageType;
@@ -111,7 +111,7 @@ internal static class JsonRequestCheck
         }
 
         return field!.FieldType == FieldType.Message || field.IsMap
-            ? (null, new JsonRequestProblem(key, "cannot be set in a query string: send its fields one by one."))
+            ? (null, new JsonRequestProblem(Shortened(key), "cannot be set in a query string: send its fields one by one."))
             : (field, null);
     }
 
@@ -144,7 +144,7 @@ internal static class JsonRequestCheck
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             string name = reader.GetString()!;
-            path.Add(path.Count == 0 ? name : "." + name);
+            path.Add(path.Count == 0 ? Shortened(name) : "." + Shortened(name)); // a name is echoed: bounded, as values are
             if (!fields.TryGetValue(name, out FieldDescriptor? field))
             {
                 return new JsonRequestProblem(string.Concat(path), $"is not a field of {message.FullName}{Suggestion(name, fields)}");
@@ -216,7 +216,7 @@ internal static class JsonRequestCheck
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            path.Add($"[\"{reader.GetString()}\"]");
+            path.Add($"[\"{Shortened(reader.GetString()!)}\"]");
             reader.Read();
             if (CheckElement(ref reader, value, path, "map") is { } problem)
             {
@@ -278,7 +278,7 @@ internal static class JsonRequestCheck
 
         string values = string.Join(", ", type.Values.Select(v => v.Name));
         return reader.TokenType == JsonTokenType.String
-            ? new JsonRequestProblem(string.Concat(path), $"'{reader.GetString()}' is not a value of {type.FullName}: use one of {values}.")
+            ? new JsonRequestProblem(string.Concat(path), $"'{Shortened(reader.GetString()!)}' is not a value of {type.FullName}: use one of {values}.")
             : Expected(reader, $"one of {values} (or its number)", path);
     }
 
