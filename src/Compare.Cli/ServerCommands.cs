@@ -124,8 +124,15 @@ internal static class ServerCommands
         catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && e.Status.DebugException is { } unreachable)
         {
             // The connection failed (refused, no route, name unknown): the innermost exception says how.
-            string why = unreachable.GetBaseException().Message.TrimEnd('.');
+            string why = unreachable.GetBaseException().Message.ReplaceLineEndings(" ").TrimEnd('.');
             error.WriteLine($"compare: cannot reach a Compare server at {server} ({why}). Is it running, and is that its address? Start one with: dotnet run -c Release --project src/Compare.Server");
+            return CompareCli.ServerError;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Internal && e.Status.DebugException is HttpRequestException exchange)
+        {
+            // The call never began: something answered, but not gRPC over HTTP/2 (a web server, TLS on one side only).
+            string why = exchange.GetBaseException().Message.ReplaceLineEndings(" ").TrimEnd('.');
+            error.WriteLine($"compare: what answers at {server} does not speak gRPC ({why}). Is it a Compare server? It serves http:// (HTTP/2 without TLS) unless a TLS proxy stands in front of it.");
             return CompareCli.ServerError;
         }
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)

@@ -58,7 +58,8 @@ public sealed class CompareClient : IDisposable
     public static GrpcChannel CreateChannel(CompareClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var channel = new GrpcChannelOptions();
+        options.Validate();
+        var channel = new GrpcChannelOptions { HttpHandler = options.CreateHttpHandler(), DisposeHttpClient = true };
         options.ConfigureChannel(channel);
         return GrpcChannel.ForAddress(options.Address, channel);
     }

@@ -35,6 +35,27 @@ public sealed class CompareClientOptions
     /// <summary>Documents per message of <see cref="CompareClient.UpsertManyAsync(string, IAsyncEnumerable{V1.Document}, IProgress{long}?, CancellationToken)"/>.</summary>
     public int UpsertBatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// How long the connection may be silent before the client pings the server, and how long it then waits for the
+    /// answer before failing the calls on it (15 s each by default). A server that is alive answers pings even while it
+    /// works on a long call; something that accepts the connection and never answers (a hung process, a firewall that
+    /// swallows packets) is given up on, where a call to it waited for ever.
+    /// </summary>
+    public TimeSpan KeepAlivePing { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The connection handler of every channel: <see cref="KeepAlivePing"/>, a TCP connect that gives up after 10 s, and
+    /// several HTTP/2 connections when concurrent calls need them.
+    /// </summary>
+    public SocketsHttpHandler CreateHttpHandler() => new()
+    {
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        KeepAlivePingDelay = KeepAlivePing,
+        KeepAlivePingTimeout = KeepAlivePing,
+        KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+        EnableMultipleHttp2Connections = true,
+    };
+
     /// <summary>Applies the retry policy and the receive limit to a channel's options (what AddCompareClient does too).</summary>
     public void ConfigureChannel(GrpcChannelOptions channel)
     {
@@ -76,6 +97,7 @@ public sealed class CompareClientOptions
             : InitialBackoff <= TimeSpan.Zero || MaxBackoff < InitialBackoff
                 ? $"{nameof(InitialBackoff)} must be positive and at most {nameof(MaxBackoff)} (were {InitialBackoff} and {MaxBackoff})."
             : UpsertBatchSize is < 1 or > 10_000 ? $"{nameof(UpsertBatchSize)} must be between 1 and 10,000 (was {UpsertBatchSize})."
+            : KeepAlivePing < TimeSpan.FromSeconds(1) ? $"{nameof(KeepAlivePing)} must be at least 1 second (was {KeepAlivePing})."
             : MaxReceiveMessageBytes < 1024 ? $"{nameof(MaxReceiveMessageBytes)} must be at least 1,024 (was {MaxReceiveMessageBytes})."
             : null;
         if (problem is not null)

@@ -45,6 +45,7 @@ public static class CompareClientServiceCollectionExtensions
                 factory.Address = options.Address;
                 factory.ChannelOptionsActions.Add(options.ConfigureChannel);
             })
+            .ConfigurePrimaryHttpMessageHandler(provider => provider.GetRequiredService<IOptions<CompareClientOptions>>().Value.CreateHttpHandler())
             .AddCallCredentials((_, headers, provider) =>
             {
                 CompareClient.AddApiKey(headers, provider.GetRequiredService<IOptions<CompareClientOptions>>().Value.ApiKey);

@@ -300,6 +300,48 @@ public sealed class CliMisuseTests : IDisposable
         Assert.DoesNotContain("subchannel", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ServerCommands_AServerThatIsNotGrpc_SayWhatAnswersDoesNotSpeakIt()
+    {
+        // A plain web server on the port: it answers HTTP/1.1 to the client's HTTP/2 preface.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        string address = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        using var stop = new CancellationTokenSource();
+        Task serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                System.Net.Sockets.TcpClient client = await listener.AcceptTcpClientAsync(stop.Token);
+                _ = Task.Run(async () =>
+                {
+                    using (client)
+                    {
+                        // As a web server does: read the request, answer in HTTP/1.1, keep the connection until the client leaves.
+                        byte[] buffer = new byte[4096];
+                        _ = await client.GetStream().ReadAsync(buffer);
+                        await client.GetStream().WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"u8.ToArray());
+                        while (await client.GetStream().ReadAsync(buffer) > 0)
+                        {
+                        }
+                    }
+                });
+            }
+        });
+        string file = Path.Combine(_dir, "query.txt");
+        await File.WriteAllTextAsync(file, TestData.Seed2014);
+
+        (int exit, _, string error) = await RunAsync("similar", file, "--server", address);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => serving);
+
+        Assert.Equal(CompareCli.ServerError, exit);
+        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"compare: what answers at {address}/ does not speak gRPC (", line, StringComparison.Ordinal);
+        Assert.Contains("Is it a Compare server?", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Internal", line, StringComparison.Ordinal);
+    }
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -115,6 +115,47 @@ public sealed class ClientLibraryTests
         Assert.Contains("InitialBackoff", Assert.ThrowsAny<System.ComponentModel.DataAnnotations.ValidationException>(() => new CompareClient(backwards)).Message, StringComparison.Ordinal);
         var tiny = new CompareClientOptions { MaxReceiveMessageBytes = 10 };
         Assert.Contains("MaxReceiveMessageBytes", Assert.ThrowsAny<System.ComponentModel.DataAnnotations.ValidationException>(() => new CompareClient(tiny)).Message, StringComparison.Ordinal);
+        var eager = new CompareClientOptions { KeepAlivePing = TimeSpan.FromMilliseconds(10) };
+        Assert.Contains("KeepAlivePing", Assert.ThrowsAny<System.ComponentModel.DataAnnotations.ValidationException>(() => new CompareClient(eager)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Calls_ToAPeerThatAcceptsAndNeverAnswers_FailWithinTheirPings_WithAndWithoutDependencyInjection()
+    {
+        // Accepts every connection and says nothing, as a hung process or a black-holing firewall would. Before the
+        // client pinged, a call here waited for ever.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var held = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.TcpClient>();
+        using var stop = new CancellationTokenSource();
+        Task accepting = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                held.Add(await listener.AcceptTcpClientAsync(stop.Token));
+            }
+        });
+        var address = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}");
+
+        using var direct = new CompareClient(new CompareClientOptions { Address = address, KeepAlivePing = TimeSpan.FromSeconds(1), MaxAttempts = 1 });
+        await using ServiceProvider provider = new ServiceCollection()
+            .AddCompareClient(options => (options.Address, options.KeepAlivePing, options.MaxAttempts) = (address, TimeSpan.FromSeconds(1), 1))
+            .BuildServiceProvider();
+        foreach (CompareClient client in new[] { direct, provider.GetRequiredService<CompareClient>() })
+        {
+            // The test's own bound: a minute, far above the 2 to 3 s the pings take.
+            using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            RpcException e = await Assert.ThrowsAsync<RpcException>(() => client.Collections.ListCollectionsAsync(new ListCollectionsRequest(), cancellationToken: bound.Token).ResponseAsync);
+            Assert.False(bound.IsCancellationRequested, "the call waited for the test's bound");
+            Assert.NotEqual(StatusCode.Cancelled, e.StatusCode);
+        }
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => accepting);
+        foreach (System.Net.Sockets.TcpClient connection in held)
+        {
+            connection.Dispose();
+        }
     }
 
     [Fact]
