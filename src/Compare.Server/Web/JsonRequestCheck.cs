@@ -63,31 +63,43 @@ internal static class JsonRequestCheck
     {
         foreach ((string key, StringValues values) in query)
         {
-            (FieldDescriptor? field, JsonRequestProblem? problem) = FieldAt(key, message);
-            if (problem is not null)
+            if (Misread(key, values, message) is { } description)
             {
-                return problem;
-            }
-
-            if (!field!.IsRepeated && values.Count > 1)
-            {
-                return new JsonRequestProblem(Shortened(key), $"is given {values.Count} times; give it once.");
-            }
-
-            foreach (string? value in values)
-            {
-                if (!Parses(value ?? string.Empty, field))
-                {
-                    return new JsonRequestProblem(Shortened(key), $"must be {QueryForm(field)}, not '{Shortened(value ?? string.Empty)}'.");
-                }
+                // The key is echoed: bounded, as values are.
+                return new JsonRequestProblem(Shortened(key), description);
             }
         }
 
         return null;
     }
 
-    /// <summary>The field a dotted query key names, through singular message fields.</summary>
-    private static (FieldDescriptor? Field, JsonRequestProblem? Problem) FieldAt(string key, MessageDescriptor message)
+    /// <summary>What is wrong with one query parameter, or null when transcoding will read it.</summary>
+    private static string? Misread(string key, StringValues values, MessageDescriptor message)
+    {
+        (FieldDescriptor? field, string? problem) = FieldAt(key, message);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!field!.IsRepeated && values.Count > 1)
+        {
+            return $"is given {values.Count} times; give it once.";
+        }
+
+        foreach (string? value in values)
+        {
+            if (!Parses(value ?? string.Empty, field))
+            {
+                return $"must be {QueryForm(field)}, not '{Shortened(value ?? string.Empty)}'.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The field a dotted query key names, through singular message fields, or what is wrong with the key.</summary>
+    private static (FieldDescriptor? Field, string? Problem) FieldAt(string key, MessageDescriptor message)
     {
         string[] names = key.Split('.');
         FieldDescriptor? field = null;
@@ -96,14 +108,14 @@ internal static class JsonRequestCheck
             Dictionary<string, FieldDescriptor> fields = FieldsByName.GetOrAdd(message, IndexFields);
             if (!fields.TryGetValue(names[i], out field))
             {
-                return (null, new JsonRequestProblem(Shortened(key), $"is not a field of {message.FullName}{Suggestion(names[i], fields)}"));
+                return (null, $"is not a field of {message.FullName}{Suggestion(names[i], fields)}");
             }
 
             if (i < names.Length - 1)
             {
                 if (field.FieldType != FieldType.Message || field.IsRepeated)
                 {
-                    return (null, new JsonRequestProblem(Shortened(key), $"cannot be set: {field.Name} holds no fields."));
+                    return (null, $"cannot be set: {field.Name} holds no fields.");
                 }
 
                 message = field.MessageType;
@@ -111,7 +123,7 @@ internal static class JsonRequestCheck
         }
 
         return field!.FieldType == FieldType.Message || field.IsMap
-            ? (null, new JsonRequestProblem(Shortened(key), "cannot be set in a query string: send its fields one by one."))
+            ? (null, "cannot be set in a query string: send its fields one by one.")
             : (field, null);
     }
 
