@@ -13,8 +13,7 @@ internal static class DiffRun
 
     public static int Run(TextWriter output, TextWriter error, string leftPath, string rightPath, PhraseOptions options, bool json, bool? color, string? htmlPath = null)
     {
-        string? problem = null;
-        if (TextFile.Read(leftPath, out problem) is not { } left || TextFile.Read(rightPath, out problem) is not { } right)
+        if (TextFile.Read(leftPath, out string? problem) is not { } left || TextFile.Read(rightPath, out problem) is not { } right)
         {
             error.WriteLine($"compare: {problem}");
             return CompareCli.InputError;

@@ -6,7 +6,8 @@ internal static class TextFile
     /// <summary>
     /// The file's text (UTF-8, or as a byte order mark says; a malformed byte read as U+FFFD, as everywhere in the command
     /// line), or null with the reason in <paramref name="problem"/>: it cannot be read, it is a folder, or it holds a NUL
-    /// byte, which no text does (an executable, an image, a UTF-16 file): its words would be noise and its bytes printed.
+    /// byte, which no UTF-8 text does (an executable, an image, UTF-16 without its mark): its words would be noise and its
+    /// bytes printed.
     /// </summary>
     public static string? Read(string path, out string? problem)
     {

@@ -610,9 +610,15 @@ internal sealed class DocumentReader : IDisposable
             return null;
         }
 
-        reason = id is not null ? (textLength < 0 ? $"no string \"{fields.Text}\" field" : null)
-            : idToken == JsonTokenType.None ? $"no \"{fields.Id}\" field"
-            : $"its \"{fields.Id}\" is {(idToken == JsonTokenType.Null ? "null" : idToken == JsonTokenType.StartObject ? "an object" : idToken == JsonTokenType.StartArray ? "an array" : "true or false")}, not a string or a number";
+        reason = (id, idToken) switch
+        {
+            (not null, _) => textLength < 0 ? $"no string \"{fields.Text}\" field" : null,
+            (_, JsonTokenType.None) => $"no \"{fields.Id}\" field",
+            (_, JsonTokenType.Null) => $"its \"{fields.Id}\" is null, not a string or a number",
+            (_, JsonTokenType.StartObject) => $"its \"{fields.Id}\" is an object, not a string or a number",
+            (_, JsonTokenType.StartArray) => $"its \"{fields.Id}\" is an array, not a string or a number",
+            _ => $"its \"{fields.Id}\" is true or false, not a string or a number",
+        };
         return reason is null ? id : null;
     }
 
