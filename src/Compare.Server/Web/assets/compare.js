@@ -20,15 +20,24 @@ export function phraseSettings(params) {
   };
 }
 
+/** A labelled whole-number field of a settings form, named as the page's URL parameter. */
+export function numberField(name, label, value, min, max) {
+  return el('div', {}, el('label', { for: name }, label),
+    el('input', { id: name, name, type: 'number', min, max, step: 1, value, required: true }));
+}
+
+/** Hidden fields that carry a page's other URL parameters (those set) through its settings form. */
+export function hiddenFields(values) {
+  return Object.entries(values).filter(([, v]) => v).map(([name, value]) => el('input', { type: 'hidden', name, value }));
+}
+
 /** Fields for the passage settings, named as phraseSettings reads them. */
 export function phraseSettingsFields(settings) {
-  const field = (id, name, label, value, min, max) => el('div', {}, el('label', { for: id }, label),
-    el('input', { id, name, type: 'number', min, max, step: 1, value, required: true }));
   const box = (id, label, checked) => el('div', { class: 'check' },
     el('input', { id, name: id, type: 'checkbox', checked }), el('label', { for: id, class: 'inline' }, label));
   return [
-    field('words', 'words', 'Shortest passage (words)', settings.min_phrase_words, 1, 1000),
-    field('bridge', 'bridge', 'Differing words bridged', settings.max_bridge_words, 0, 10),
+    numberField('words', 'Shortest passage (words)', settings.min_phrase_words, 1, 1000),
+    numberField('bridge', 'Differing words bridged', settings.max_bridge_words, 0, 10),
     box('diff', 'Word diff', settings.include_diff),
     box('sentences', 'Similar sentences', settings.include_similar_sentences),
   ];

@@ -1,5 +1,5 @@
 // /passages?id=ID[&collection=NAME][&words=N][&bridge=K]: the indexed documents that share passages with one, each linking to the side-by-side view.
-import { apiJson, el, pageHeader, showError, viewUrl } from './compare.js';
+import { apiJson, el, hiddenFields, numberField, pageHeader, showError, viewUrl } from './compare.js';
 
 const params = new URLSearchParams(location.search);
 const collection = params.get('collection') ?? '';
@@ -24,12 +24,9 @@ async function show() {
     const matches = response.matches ?? [];
     const back = el('p', {}, el('a', { href: `/collections/${encodeURIComponent(collection || 'default')}` }, `All documents of ${collection || 'default'}`));
     // The same search again with other settings: for the documents found, passages shorter than the guarantee are shown too.
-    const number = (name, label, value, min, max) => el('div', {}, el('label', { for: name }, label),
-      el('input', { id: name, name, type: 'number', min, max, step: 1, value, required: true }));
-    const hidden = Object.entries({ collection, id }).filter(([, v]) => v).map(([name, value]) => el('input', { type: 'hidden', name, value }));
-    const form = el('form', { class: 'row', method: 'get', action: '/passages' }, ...hidden,
-      number('words', 'Shortest passage (words)', words || response.guaranteedMinWords, 2, 64),
-      number('bridge', 'Differing words bridged', bridge, 0, 10),
+    const form = el('form', { class: 'row', method: 'get', action: '/passages' }, ...hiddenFields({ collection, id }),
+      numberField('words', 'Shortest passage (words)', words || response.guaranteedMinWords, 2, 64),
+      numberField('bridge', 'Differing words bridged', bridge, 0, 10),
       el('div', {}, el('button', { type: 'submit' }, 'Search again')));
     const rows = matches.map(m => el('tr', {},
       el('td', {}, m.id),

@@ -1,5 +1,5 @@
 // /view?left=ID&right=ID[&collection=NAME][&words=N][&bridge=K][&diff=on][&sentences=on]: two indexed documents side by side.
-import { apiJson, documentPath, el, pageHeader, phraseSettings, phraseSettingsFields, renderComparison, showError } from './compare.js';
+import { apiJson, documentPath, el, hiddenFields, pageHeader, phraseSettings, phraseSettingsFields, renderComparison, showError } from './compare.js';
 
 const params = new URLSearchParams(location.search);
 const collection = params.get('collection') ?? '';
@@ -22,8 +22,7 @@ async function show() {
     ]);
     const back = el('p', {}, el('a', { href: `/collections/${encodeURIComponent(collection || 'default')}` }, `All documents of ${collection || 'default'}`));
     // The same page again with other phrase settings.
-    const hidden = Object.entries({ collection, left, right }).filter(([, v]) => v).map(([name, value]) => el('input', { type: 'hidden', name, value }));
-    const form = el('form', { class: 'row', method: 'get', action: '/view' }, ...hidden, ...phraseSettingsFields(settings),
+    const form = el('form', { class: 'row', method: 'get', action: '/view' }, ...hiddenFields({ collection, left, right }), ...phraseSettingsFields(settings),
       el('div', {}, el('button', { type: 'submit' }, 'Find the passages again')));
     renderComparison(result, { title: left, text: leftDocument.document.text ?? '' }, { title: right, text: rightDocument.document.text ?? '' }, response, settings);
     result.prepend(back, form);
