@@ -1,13 +1,11 @@
 using System.Buffers;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Compare.Cli.Input;
 using Compare.Client;
 using Compare.V1;
-using Grpc.Core;
 
 namespace Compare.Cli;
 
@@ -56,7 +54,8 @@ internal static class ExportRun
         var line = new ArrayBufferWriter<byte>(4096);
         using var json = new Utf8JsonWriter(line, LineOptions);
         long written = 0;
-        await foreach (StoredDocument document in ReadableDocumentsAsync(client, collection, damaged, cancellationToken).ConfigureAwait(false))
+        // One damaged document must not keep the others from a backup: it is left out and named at the end.
+        await foreach (StoredDocument document in client.ListAllDocumentsAsync(collection, includeText: true, damaged.Add, cancellationToken).ConfigureAwait(false))
         {
             if (document.Metadata.ContainsKey(fields.Id) || document.Metadata.ContainsKey(fields.Text))
             {
@@ -81,52 +80,6 @@ internal static class ExportRun
         }
 
         return written;
-    }
-
-    /// <summary>
-    /// Every document of the collection with its text, in id order, but those the server cannot read (a text altered on disk
-    /// answers DATA_LOSS), whose ids are added to <paramref name="damaged"/>: one damaged document must not keep the others from
-    /// a backup. A page that holds one is listed again without texts, and its documents are read one by one.
-    /// </summary>
-    private static async IAsyncEnumerable<StoredDocument> ReadableDocumentsAsync(CompareClient client, string collection, List<string> damaged,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var request = new ListDocumentsRequest { Collection = collection, PageSize = 1000, IncludeText = true };
-        do
-        {
-            ListDocumentsResponse page;
-            try
-            {
-                page = await client.Documents.ListDocumentsAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.DataLoss)
-            {
-                page = await client.Documents.ListDocumentsAsync(new ListDocumentsRequest(request) { IncludeText = false }, cancellationToken: cancellationToken)
-                    .ConfigureAwait(false);
-                StoredDocument[] ids = [.. page.Documents];
-                page.Documents.Clear();
-                foreach (StoredDocument listed in ids)
-                {
-                    try
-                    {
-                        page.Documents.Add((await client.Documents.GetDocumentAsync(new GetDocumentRequest { Collection = collection, Id = listed.Id, IncludeText = true },
-                            cancellationToken: cancellationToken).ConfigureAwait(false)).Document);
-                    }
-                    catch (RpcException lost) when (lost.StatusCode == StatusCode.DataLoss)
-                    {
-                        damaged.Add(listed.Id);
-                    }
-                }
-            }
-
-            foreach (StoredDocument document in page.Documents)
-            {
-                yield return document;
-            }
-
-            request.PageToken = page.NextPageToken;
-        }
-        while (request.PageToken.Length > 0);
     }
 
     /// <summary>What the collection was made with, so that a copy can be made alike (its whole config is GetCollection's).</summary>

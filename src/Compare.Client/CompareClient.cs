@@ -155,15 +155,26 @@ public sealed class CompareClient : IDisposable
     /// <summary>
     /// Every document of <paramref name="collection"/>, page after page in the server's order (by id), with its text
     /// unless <paramref name="includeText"/> is false. A document written or deleted meanwhile may or may not be seen;
-    /// the others are seen once each.
+    /// the others are seen once each. With <paramref name="damaged"/>, a document the server cannot read (DATA_LOSS: its
+    /// stored text altered on disk) is passed to it by id and left out instead of ending the listing: the page that
+    /// holds it is listed again without texts, and its documents are read one by one.
     /// </summary>
-    public async IAsyncEnumerable<StoredDocument> ListAllDocumentsAsync(string collection, bool includeText = true,
+    public async IAsyncEnumerable<StoredDocument> ListAllDocumentsAsync(string collection, bool includeText = true, Action<string>? damaged = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var request = new ListDocumentsRequest { Collection = collection, PageSize = 1000, IncludeText = includeText };
         do
         {
-            ListDocumentsResponse page = await Documents.ListDocumentsAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            ListDocumentsResponse page;
+            try
+            {
+                page = await Documents.ListDocumentsAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.DataLoss && damaged is not null)
+            {
+                page = await ReadablePageAsync(request, damaged, cancellationToken).ConfigureAwait(false);
+            }
+
             foreach (StoredDocument document in page.Documents)
             {
                 yield return document;
@@ -172,6 +183,29 @@ public sealed class CompareClient : IDisposable
             request.PageToken = page.NextPageToken;
         }
         while (request.PageToken.Length > 0);
+    }
+
+    // The page listed without texts, then each of its documents read with its text; those that answer DATA_LOSS go to damaged.
+    private async Task<ListDocumentsResponse> ReadablePageAsync(ListDocumentsRequest request, Action<string> damaged, CancellationToken cancellationToken)
+    {
+        ListDocumentsResponse page = await Documents.ListDocumentsAsync(new ListDocumentsRequest(request) { IncludeText = false }, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        StoredDocument[] listed = [.. page.Documents];
+        page.Documents.Clear();
+        foreach (StoredDocument document in listed)
+        {
+            try
+            {
+                page.Documents.Add((await Documents.GetDocumentAsync(new GetDocumentRequest { Collection = request.Collection, Id = document.Id, IncludeText = true },
+                    cancellationToken: cancellationToken).ConfigureAwait(false)).Document);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.DataLoss)
+            {
+                damaged(document.Id);
+            }
+        }
+
+        return page;
     }
 
     /// <summary>Stores one batch (validated whole: nothing is stored when one document is wrong).</summary>
